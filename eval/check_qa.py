@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+"""Sanity checks for eval/qa.jsonl (standard library only).
+
+Usage: python3 eval/check_qa.py [qa.jsonl] [seeds_dir]
+
+Checks:
+  * every line parses as JSON with the expected keys, ids q001.. in order
+  * non-null evidence is an exact substring of the named doc's raw text, lies
+    on a single line, is 8-80 chars and carries no HTML tags (for multi-doc,
+    evidence[i] is checked against doc[i])
+  * for answerable items the answer (or each answer_part) occurs in the doc(s)
+    (table amounts written as "<number>万元" are accepted when <number>
+    occurs in the evidence and the doc has the "投资金额 (万元)" column)
+  * unanswerable items have doc/evidence null, answer "", and their probe
+    terms do not occur in any seed document
+  * paraphrase items share no 3-char CJK substring with their evidence
+    (apart from a few trivial ones)
+  * evidence does not come from 000's repeated garbled paragraphs
+Prints counts per type and per doc; exit status 1 on errors.
+"""
+import json
+import os
+import re
+import sys
+from collections import Counter
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+QA = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "qa.jsonl")
+SEEDS_CANDIDATES = [sys.argv[2]] if len(sys.argv) > 2 else [
+    os.path.join(HERE, "..", "seeds"), "/work/shared/seeds"]
+
+TYPES = {"factoid", "numeric", "list", "multi-doc", "unanswerable", "paraphrase", "summary"}
+KEYS = ["id", "question", "answer", "answer_aliases", "answer_parts", "doc", "evidence", "type"]
+MINIMA = {"factoid": 30, "numeric": 30, "list": 6, "multi-doc": 5, "summary": 5,
+          "paraphrase": 18, "unanswerable": 20}
+TRIVIAL_3GRAMS = {"南昌市", "是多少", "有多少", "多少个", "多少家", "是什么", "为多少", "是哪个", "是哪些"}
+GARBLED = ["是南昌市做大做强产业发展平台", "在追“高”逐“新”的过程中"]
+
+# Probe strings for unanswerable questions (keyed by question text): none of
+# them may occur in any seed document.
+UNANS_PROBES = {
+    "南昌硬质合金有限责任公司2023年的营业收入是多少？": ["营业收入", "营收"],  # checked within the 000 doc only below
+    "南昌海立电器有限公司2023年全年空调压缩机产量是多少台？": ["万台", "产量达", "产量为", "全年产量"],
+    "2022年南昌规模以上工业增加值同比增长多少？": ["2022年，南昌规模以上", "2022年南昌规模以上", "2022年,全市规模以上"],
+    "2023年赣州规模以上工业增加值增长多少？": ["规模以上工业增加值增长", "规上工业增加值增长"],
+    "新余高新区2023年地区生产总值是多少？": ["新余高新区地区生产总值", "新余高新区生产总值"],
+    "江西赣锋锂业集团股份有限公司2023年营业收入是多少？": ["赣锋锂业营业收入", "赣锋营收", "赣锋锂业营收"],
+    "华勤千亿产业基地项目建成后能提供多少个就业岗位？": ["就业岗位"],
+    "欣旺达南昌动力电池生产基地项目一期的投资额是多少？": ["一期投资", "一期总投资"],
+    "江铃股份烈马产线项目的总投资是多少？": ["烈马产线项目总投资", "烈马产线项目投资"],
+    "常州高新区2022年地区生产总值是多少？": ["2022年，园区", "2022年园区", "2022年，常州高新区"],
+    "南昌VR科创城起步区目前已入驻多少家企业？": ["入驻企业", "已入驻"],
+    "中国科学院赣江创新研究院有多少名科研人员？": ["科研人员", "研究人员约", "名研究人员"],
+    "2021年九江市规模以上工业增加值增长多少？": ["九江市规模", "九江规模"],
+    "宜春市锂电新能源产业2023年营业收入是多少？": ["宜春"],
+    "2023年南昌市地区生产总值是多少？": ["2023年南昌GDP", "2023年南昌地区生产总值", "2023年，南昌地区生产总值"],
+    "赣州市2024年一季度全社会用电量是多少？": ["赣州市一季度全社会用电量", "赣州一季度"],
+    "景德镇陶瓷产业2022年营业收入是多少？": ["景德镇"],
+    "新余钢铁集团2023年粗钢产量是多少万吨？": ["新余钢铁", "新钢", "粗钢"],
+    "上饶晶科能源2023年光伏组件出货量是多少？": ["晶科", "上饶"],
+    "2021年南昌市新能源汽车产量是多少辆？": ["新能源汽车产量"],
+    "萍乡经开区2023年引进了多少个亿元以上项目？": ["萍乡"],
+    "吉安市电子信息产业2022年营业收入是多少？": ["吉安"],
+}
+# probes that are only checked against one doc (the term itself occurs elsewhere)
+UNANS_PROBE_DOC = {
+    "南昌硬质合金有限责任公司2023年的营业收入是多少？": "000_3077e08b737df0c0.txt",
+    "南昌海立电器有限公司2023年全年空调压缩机产量是多少台？": "000_3077e08b737df0c0.txt",
+    "欣旺达南昌动力电池生产基地项目一期的投资额是多少？": "001_1671bd4fc93f4603.txt",
+}
+
+errors, warnings = [], []
+
+
+def err(qid, msg):
+    errors.append(f"{qid}: {msg}")
+
+
+def warn(qid, msg):
+    warnings.append(f"{qid}: {msg}")
+
+
+def cjk(ch):
+    return "\u4e00" <= ch <= "\u9fff"
+
+
+def cjk_3grams(s):
+    return {s[i:i + 3] for i in range(len(s) - 2) if all(cjk(c) for c in s[i:i + 3])}
+
+
+def find_seeds():
+    for d in SEEDS_CANDIDATES:
+        if os.path.isdir(d) and any(f.endswith(".txt") for f in os.listdir(d)):
+            return d
+    sys.exit("seed directory not found")
+
+
+def main():
+    seeds = find_seeds()
+    docs = {}
+    for fn in sorted(os.listdir(seeds)):
+        if fn.endswith(".txt"):
+            with open(os.path.join(seeds, fn), "rb") as fh:
+                docs[fn] = fh.read().decode("utf-8")
+    all_text = "\n".join(docs.values())
+
+    items = []
+    with open(QA, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                err(f"line{n}", "empty line")
+                continue
+            try:
+                items.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                err(f"line{n}", f"JSON error {e}")
+
+    type_counts, doc_counts = Counter(), Counter()
+    seen_q = set()
+    for idx, it in enumerate(items, 1):
+        qid = it.get("id", f"#{idx}")
+        if list(it.keys()) != KEYS:
+            err(qid, f"keys {list(it.keys())}")
+        if qid != f"q{idx:03d}":
+            err(qid, f"id out of order, expected q{idx:03d}")
+        t = it.get("type")
+        if t not in TYPES:
+            err(qid, f"bad type {t}")
+        type_counts[t] += 1
+        q, a = it.get("question", ""), it.get("answer", "")
+        if not q or q in seen_q:
+            err(qid, "empty or duplicate question")
+        seen_q.add(q)
+        if not isinstance(it.get("answer_aliases"), list) or not isinstance(it.get("answer_parts"), list):
+            err(qid, "answer_aliases / answer_parts must be lists")
+        doc, ev = it.get("doc"), it.get("evidence")
+
+        if t == "unanswerable":
+            if doc is not None or ev is not None or a != "":
+                err(qid, "unanswerable must have doc=null, evidence=null, answer=''")
+            probes = UNANS_PROBES.get(q)
+            if probes is None:
+                warn(qid, "no absence probes registered for this unanswerable question")
+            else:
+                scope = docs[UNANS_PROBE_DOC[q]] if q in UNANS_PROBE_DOC else all_text
+                for p in probes:
+                    if p in scope:
+                        err(qid, f"probe term {p!r} occurs in the seeds -> may be answerable")
+            continue
+
+        doc_list = doc if isinstance(doc, list) else [doc]
+        for d in doc_list:
+            if d not in docs:
+                err(qid, f"unknown doc {d}")
+        if any(d not in docs for d in doc_list):
+            continue
+        for d in doc_list:
+            doc_counts[d] += 1
+
+        # evidence
+        if t == "multi-doc":
+            if not (isinstance(doc, list) and isinstance(ev, list) and len(doc) == len(ev) >= 2):
+                err(qid, "multi-doc needs doc list and evidence list of equal length >= 2")
+                continue
+            pairs = list(zip(doc, ev))
+            if len(it["answer_parts"]) < 2:
+                err(qid, "multi-doc needs answer_parts")
+        else:
+            if isinstance(doc, list):
+                err(qid, "only multi-doc items may list several docs")
+                continue
+            evs = ev if isinstance(ev, list) else [ev]
+            pairs = [(doc, e) for e in evs]
+        for d, e in pairs:
+            if not isinstance(e, str) or not e:
+                err(qid, "empty evidence")
+                continue
+            if e not in docs[d]:
+                err(qid, f"evidence not found in {d}: {e!r}")
+            if "\n" in e or "\r" in e:
+                err(qid, "evidence spans a newline")
+            if not 8 <= len(e) <= 80:
+                err(qid, f"evidence length {len(e)} outside 8-80: {e!r}")
+            if re.search(r"</?[a-zA-Z][^>]*>", e):
+                err(qid, f"evidence contains HTML tag: {e!r}")
+            if any(g in e for g in GARBLED):
+                err(qid, "evidence taken from the garbled repeated paragraph")
+        ev_all = [e for _, e in pairs if isinstance(e, str)]
+        doc_text = "\n".join(docs[d] for d in doc_list)
+
+        # answer presence
+        def present(s):
+            if s in doc_text:
+                return True
+            m = re.fullmatch(r"([0-9.]+)万元", s)
+            if m and "投资金额 (万元)" in doc_text:
+                num = m.group(1)
+                return any(re.search(r"(?<![0-9.])" + re.escape(num) + r"(?![0-9.])", e) for e in ev_all)
+            return False
+
+        if t in ("summary", "multi-doc", "list"):
+            parts = it["answer_parts"]
+            if t == "summary" and not 2 <= len(parts) <= 4:
+                err(qid, "summary needs 2-4 answer_parts")
+            if t == "list" and len(parts) < 2:
+                err(qid, "list needs answer_parts")
+            for p in parts:
+                if not present(p):
+                    err(qid, f"answer part not in doc: {p!r}")
+            if t == "summary":
+                for p in parts:
+                    if not any(p in e for e in ev_all):
+                        warn(qid, f"summary part not in any evidence string: {p!r}")
+        else:
+            if not a:
+                err(qid, "empty answer")
+            elif not present(a):
+                err(qid, f"answer not in doc: {a!r}")
+            elif not any(a in e for e in ev_all) and not (re.fullmatch(r"[0-9.]+万元", a)):
+                warn(qid, f"answer not inside evidence: {a!r}")
+            if len(a) > 20:
+                warn(qid, f"long answer ({len(a)} chars)")
+        if t == "list":
+            joined = "、".join(it["answer_parts"])
+            if joined != a:
+                warn(qid, "list answer differs from '、'.join(answer_parts)")
+
+        # paraphrase overlap
+        if t == "paraphrase":
+            shared = set()
+            for e in ev_all:
+                shared |= (cjk_3grams(q) & cjk_3grams(e))
+            shared -= TRIVIAL_3GRAMS
+            if shared:
+                err(qid, f"paraphrase shares 3-char CJK substrings with evidence: {sorted(shared)}")
+
+    for t, m in MINIMA.items():
+        if type_counts[t] < m:
+            err("TOTAL", f"type {t}: {type_counts[t]} < {m}")
+    for d in docs:
+        if doc_counts[d] < 12:
+            err("TOTAL", f"doc {d}: {doc_counts[d]} < 12 items")
+    if len(items) < 120:
+        err("TOTAL", f"only {len(items)} items")
+
+    print(f"items: {len(items)}")
+    print("per type:")
+    for t in sorted(type_counts):
+        print(f"  {t:13s} {type_counts[t]}")
+    print("per doc (multi-doc items count for each of their docs; unanswerable excluded):")
+    for d in sorted(docs):
+        print(f"  {d} {doc_counts[d]}")
+    for w in warnings:
+        print("WARN ", w)
+    for e in errors:
+        print("ERROR", e)
+    print("OK" if not errors else f"{len(errors)} error(s)")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

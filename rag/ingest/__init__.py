@@ -1,0 +1,117 @@
+"""Ingestion: files, folders and BEIR corpora -> Documents with cleaned text.
+
+One reader per format, chosen by file extension; an unknown extension fails listing the known ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from rag.errors import BadInput, UnsupportedFormat
+from rag.ingest.clean import clean
+from rag.ingest.decode import decode
+from rag.types import Document
+
+Reader = Callable[[bytes, str, int], list[Document]]
+
+_SLUG = re.compile(r"[^\w.\-]+")
+
+
+def doc_id_for(name: str) -> str:
+    """Stable id from a file name: its stem with unsafe characters replaced."""
+    stem = Path(name).stem or "doc"
+    slug = _SLUG.sub("_", stem).strip("._") or "doc"
+    if slug != stem:
+        slug = f"{slug}-{hashlib.sha1(stem.encode()).hexdigest()[:6]}"
+    return slug[:120]
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _title(meta: dict, headings: list, text: str, name: str) -> str:
+    if meta.get("title"):
+        return str(meta["title"]).strip()
+    if headings and headings[0][0] < 400:
+        return headings[0][3]
+    for line in text.split("\n"):
+        line = line.strip()
+        if 4 <= len(line) <= 60 and not line.startswith(("☆", "◎")):
+            return line
+    return Path(name).stem
+
+
+def read_text(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
+    raw = decode(data, name)
+    html_input = True if name.lower().endswith((".html", ".htm")) else None
+    c = clean(raw, dedup_min_chars=dedup_min_chars, html_input=html_input)
+    if not c.text.strip():
+        raise BadInput(f"{name}: no text left after cleaning")
+    meta = dict(c.meta)
+    meta["headings"] = [list(h) for h in c.headings]
+    return [Document(doc_id=doc_id_for(name), source=Path(name).name, title=_title(c.meta, c.headings, c.text, name),
+                     text=c.text, meta=meta, content_hash=content_hash(c.text))]
+
+
+def read_beir(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
+    """A BEIR corpus.jsonl: one document per line; `_id` becomes the doc_id."""
+    docs: list[Document] = []
+    for i, line in enumerate(decode(data, name).splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            did, text = str(row["_id"]), str(row.get("text", ""))
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise BadInput(f"{name}:{i}: not a BEIR corpus line ({e})") from e
+        c = clean(text, dedup_min_chars=dedup_min_chars, html_input=False)
+        if not c.text.strip():
+            continue
+        title = str(row.get("title") or "")
+        docs.append(Document(doc_id=did, source=Path(name).name, title=title or did, text=c.text,
+                             meta={"headings": [list(h) for h in c.headings]}, content_hash=content_hash(title + c.text)))
+    return docs
+
+
+READERS: dict[str, Reader] = {
+    ".txt": read_text,
+    ".text": read_text,
+    ".md": read_text,
+    ".markdown": read_text,
+    ".html": read_text,
+    ".htm": read_text,
+    ".jsonl": read_beir,
+}
+
+
+def read_bytes(data: bytes, name: str, dedup_min_chars: int = 50) -> list[Document]:
+    """Read one uploaded or on-disk file; the extension picks the reader."""
+    ext = Path(name).suffix.lower()
+    reader = READERS.get(ext)
+    if reader is None:
+        raise UnsupportedFormat(f"{name}: unsupported file type '{ext or '(none)'}'; supported: {', '.join(sorted(READERS))}")
+    return reader(data, name, dedup_min_chars)
+
+
+def iter_files(paths: list[Path]) -> Iterator[Path]:
+    for p in paths:
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if f.is_file() and f.suffix.lower() in READERS and not f.name.startswith(".") and f.name != "README.md":
+                    yield f
+        elif p.is_file():
+            yield p
+        else:
+            raise BadInput(f"{p}: no such file or folder")
+
+
+def load_paths(paths: list[Path], dedup_min_chars: int = 50) -> list[Document]:
+    docs: list[Document] = []
+    for f in iter_files(paths):
+        docs.extend(read_bytes(f.read_bytes(), f.name, dedup_min_chars))
+    return docs

@@ -1,0 +1,109 @@
+"""Dense (FAISS), BM25 and hybrid retrieval over one loaded index version."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.embed import Embedder
+from rag.errors import BadInput
+from rag.store import IndexData
+from rag.types import Hit
+from rag.zh import Tokenizer
+
+MODES = ("hybrid", "dense", "bm25")
+
+
+@dataclass
+class FusionParams:
+    method: str = "weighted_rrf"
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    candidates: int = 50
+
+
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    timings_ms: dict[str, float]
+    query_tokens: list[str]
+    bm25_top: float = 0.0
+    dense_top: float = 0.0
+
+
+class Retriever:
+    def __init__(self, data: IndexData, embedder: Embedder, tokenizer: Tokenizer, fusion: FusionParams):
+        self.data = data
+        self.embedder = embedder
+        self.tokenizer = tokenizer
+        self.fusion = fusion
+
+    def search(self, query: str, top_k: int = 10, mode: str = "hybrid") -> SearchResult:
+        if mode not in MODES:
+            raise BadInput(f"unknown mode '{mode}'; valid: {', '.join(MODES)}")
+        if not 1 <= top_k <= 200:
+            raise BadInput("top_k must be between 1 and 200")
+        t0 = time.perf_counter()
+        timings: dict[str, float] = {}
+        n = len(self.data.chunks)
+        cand = min(max(self.fusion.candidates, top_k), n)
+        dense_ids: list[int] = []
+        dense_scores: dict[int, float] = {}
+        bm25_ids: list[int] = []
+        bm25_scores: dict[int, float] = {}
+        qtokens = self.tokenizer.tokens(query)
+        if n and mode in ("hybrid", "dense"):
+            t = time.perf_counter()
+            qv = self.embedder.embed_query(query)
+            timings["embed"] = _ms(t)
+            t = time.perf_counter()
+            d, ix = self.data.vectors.search(qv.reshape(1, -1).astype(np.float32), cand)
+            dense_ids = [int(i) for i in ix[0] if i >= 0]
+            dense_scores = {int(i): float(s) for i, s in zip(ix[0], d[0], strict=True) if i >= 0}
+            timings["dense"] = _ms(t)
+        if n and mode in ("hybrid", "bm25"):
+            t = time.perf_counter()
+            scores = self.data.bm25.scores(qtokens)
+            if scores.size:
+                top = np.argpartition(-scores, min(cand, scores.size) - 1)[:cand]
+                top = top[np.argsort(-scores[top], kind="stable")]
+                bm25_ids = [int(i) for i in top if scores[i] > 0]
+                bm25_scores = {i: float(scores[i]) for i in bm25_ids}
+            timings["bm25"] = _ms(t)
+        t = time.perf_counter()
+        if mode == "dense":
+            ranked = [(i, dense_scores[i]) for i in dense_ids]
+        elif mode == "bm25":
+            ranked = [(i, bm25_scores[i]) for i in bm25_ids]
+        else:
+            ranked = self._fuse(dense_ids, bm25_ids)
+        hits: list[Hit] = []
+        for rank, (i, s) in enumerate(ranked[:top_k], 1):
+            c = self.data.chunks[i]
+            doc = self.data.documents.get(c.doc_id)
+            sc = {"dense": dense_scores.get(i, 0.0), "bm25": bm25_scores.get(i, 0.0)}
+            hits.append(Hit(c, s, doc.source if doc else "", doc.title if doc else "", rank, sc))
+        timings["fuse"] = _ms(t)
+        timings["total"] = _ms(t0)
+        return SearchResult(hits, timings, qtokens,
+                            bm25_top=max(bm25_scores.values(), default=0.0),
+                            dense_top=max(dense_scores.values(), default=0.0))
+
+    def _fuse(self, dense_ids: list[int], bm25_ids: list[int]) -> list[tuple[int, float]]:
+        """Reciprocal-rank fusion, optionally weighted per retriever."""
+        f = self.fusion
+        k = f.rrf_k
+        wd, wb = (f.dense_weight, f.bm25_weight) if f.method == "weighted_rrf" else (1.0, 1.0)
+        fused: dict[int, float] = {}
+        for r, i in enumerate(dense_ids, 1):
+            fused[i] = fused.get(i, 0.0) + wd / (k + r)
+        for r, i in enumerate(bm25_ids, 1):
+            fused[i] = fused.get(i, 0.0) + wb / (k + r)
+        return sorted(fused.items(), key=lambda x: (-x[1], x[0]))
+
+
+def _ms(t: float) -> float:
+    return round((time.perf_counter() - t) * 1000, 3)

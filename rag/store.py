@@ -1,0 +1,183 @@
+"""The index on disk: a folder per collection holding immutable versions and a CURRENT pointer.
+
+index/<collection>/CURRENT          name of the live version (replaced atomically)
+index/<collection>/v-<time>/        manifest.json, chunks.sqlite, vectors.faiss, bm25/
+index/cache/embeddings.sqlite       embedding cache shared by all versions
+
+A new version is written beside the live one and published by renaming CURRENT, so a crash
+mid-build leaves the previous version serving.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from rag import __version__
+from rag.errors import IndexMismatch, IndexNotFound
+from rag.lexical import BM25Index
+from rag.types import Chunk, Document
+
+FORMAT = 1
+
+_SCHEMA = """
+CREATE TABLE documents (doc_id TEXT PRIMARY KEY, source TEXT, title TEXT, text TEXT, meta TEXT,
+                        content_hash TEXT, added_at REAL);
+CREATE TABLE chunks (ord INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE, doc_id TEXT, start INTEGER, "end" INTEGER,
+                     heading TEXT, context TEXT, kind TEXT, page INTEGER, text TEXT, tokens TEXT);
+CREATE INDEX chunks_doc ON chunks(doc_id);
+"""
+
+
+@dataclass
+class IndexData:
+    """A loaded, read-only index version."""
+
+    path: Path
+    manifest: dict[str, Any]
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    tokens: list[list[str]]
+    vectors: faiss.Index
+    bm25: BM25Index
+    by_id: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_id = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+
+    @property
+    def version(self) -> str:
+        return self.path.name
+
+
+def collection_path(index_dir: Path, collection: str) -> Path:
+    return index_dir / collection
+
+
+def current_version(index_dir: Path, collection: str) -> Path | None:
+    root = collection_path(index_dir, collection)
+    ptr = root / "CURRENT"
+    if not ptr.exists():
+        return None
+    v = root / ptr.read_text(encoding="utf-8").strip()
+    return v if (v / "manifest.json").exists() else None
+
+
+def list_collections(index_dir: Path) -> list[str]:
+    if not index_dir.exists():
+        return []
+    return sorted(p.name for p in index_dir.iterdir() if (p / "CURRENT").exists())
+
+
+def read_manifest(index_dir: Path, collection: str) -> dict[str, Any] | None:
+    v = current_version(index_dir, collection)
+    return json.loads((v / "manifest.json").read_text(encoding="utf-8")) if v else None
+
+
+def load(index_dir: Path, collection: str, embedder_id: str | None = None) -> IndexData:
+    v = current_version(index_dir, collection)
+    if v is None:
+        raise IndexNotFound(f"collection '{collection}' has no index under {index_dir}; run `rag index`")
+    manifest = json.loads((v / "manifest.json").read_text(encoding="utf-8"))
+    if manifest.get("format") != FORMAT:
+        raise IndexMismatch(f"index {v} has format {manifest.get('format')}, this version reads {FORMAT}; run `rag index --rebuild`")
+    if embedder_id and manifest.get("embedder") != embedder_id:
+        raise IndexMismatch(
+            f"collection '{collection}' was built with embedder '{manifest.get('embedder')}' but the settings select "
+            f"'{embedder_id}'; run `rag index --rebuild --collection {collection}` or change RAG_EMBEDDER")
+    db = sqlite3.connect(str(v / "chunks.sqlite"))
+    try:
+        docs = {r[0]: Document(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in
+                db.execute("SELECT doc_id, source, title, text, meta, content_hash FROM documents")}
+        chunks: list[Chunk] = []
+        tokens: list[list[str]] = []
+        for r in db.execute('SELECT chunk_id, doc_id, start, "end", heading, context, kind, page, text, tokens FROM chunks ORDER BY ord'):
+            chunks.append(Chunk(r[0], r[1], r[8], r[2], r[3], r[4], r[5], r[6], r[7]))
+            tokens.append(r[9].split(" ") if r[9] else [])
+    finally:
+        db.close()
+    vectors = faiss.read_index(str(v / "vectors.faiss"))
+    if vectors.ntotal != len(chunks):
+        raise IndexMismatch(f"index {v} is inconsistent: {vectors.ntotal} vectors for {len(chunks)} chunks; run `rag index --rebuild`")
+    return IndexData(v, manifest, docs, chunks, tokens, vectors, BM25Index.load(v / "bm25"))
+
+
+def write_version(index_dir: Path, collection: str, documents: list[Document], chunks: list[Chunk],
+                  tokens: list[list[str]], vectors: np.ndarray, manifest: dict[str, Any], keep: int = 2) -> Path:
+    """Write a complete new version aside, then publish it atomically."""
+    root = collection_path(index_dir, collection)
+    root.mkdir(parents=True, exist_ok=True)
+    name = f"v-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
+    tmp = root / f".building-{name}"
+    tmp.mkdir()
+    try:
+        db = sqlite3.connect(str(tmp / "chunks.sqlite"))
+        with db:
+            db.executescript(_SCHEMA)
+            now = time.time()
+            db.executemany("INSERT INTO documents VALUES (?,?,?,?,?,?,?)",
+                           [(d.doc_id, d.source, d.title, d.text, json.dumps(d.meta, ensure_ascii=False), d.content_hash,
+                             float(d.meta.get("added_at", now))) for d in documents])
+            db.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                           [(i, c.chunk_id, c.doc_id, c.start, c.end, c.heading, c.context, c.kind, c.page, c.text,
+                             " ".join(t)) for i, (c, t) in enumerate(zip(chunks, tokens, strict=True))])
+        db.close()
+        dim = int(manifest["dim"])
+        flat = faiss.IndexFlatIP(dim)
+        if len(vectors):
+            flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        faiss.write_index(flat, str(tmp / "vectors.faiss"))
+        BM25Index.build(tokens).save(tmp / "bm25")
+        full = {**manifest, "format": FORMAT, "rag_version": __version__, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "n_documents": len(documents), "n_chunks": len(chunks), "collection": collection, "version": name}
+        (tmp / "manifest.json").write_text(json.dumps(full, ensure_ascii=False, indent=2), encoding="utf-8")
+        _fsync_dir(tmp)
+        final = root / name
+        tmp.rename(final)
+        ptr_tmp = root / f".CURRENT-{name}"
+        ptr_tmp.write_text(name, encoding="utf-8")
+        with open(ptr_tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(ptr_tmp, root / "CURRENT")
+        _fsync_dir(root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    prune(root, keep)
+    return final
+
+
+def prune(root: Path, keep: int) -> None:
+    """Remove old versions beyond `keep` and leftovers of crashed builds; the live one always stays."""
+    live = (root / "CURRENT").read_text(encoding="utf-8").strip() if (root / "CURRENT").exists() else ""
+    versions = sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("v-"))
+    for p in versions[: max(0, len(versions) - keep)]:
+        if p.name != live:
+            shutil.rmtree(p, ignore_errors=True)
+    for p in root.iterdir():
+        if p.name.startswith(".building-") and time.time() - p.stat().st_mtime > 3600:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def drop_collection(index_dir: Path, collection: str) -> None:
+    root = collection_path(index_dir, collection)
+    if not (root / "CURRENT").exists():
+        raise IndexNotFound(f"collection '{collection}' does not exist")
+    shutil.rmtree(root)
+
+
+def _fsync_dir(p: Path) -> None:
+    fd = os.open(str(p), os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

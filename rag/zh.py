@@ -1,0 +1,134 @@
+"""Chinese text handling: jieba tokenizer with a user dictionary, stopwords, sentence splitting, normalisation."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_SPACE = re.compile(rf"(?<=[{CJK}，。、；：！？）」』”]) +(?=[{CJK}，。、；：！？（「『“])")
+_TAG = re.compile(r"<[^>]+>")
+_WS = re.compile(r"\s+")
+# Sentence ends: 。！？；… and their ASCII forms when followed by CJK; closing quotes/brackets stay with the sentence.
+_SENT_END = re.compile(r"(?:[。！？!?；;]|…{1,2}|\.{3,6})[”’」』）)\]】]*|\n+")
+_CLAUSE_END = re.compile(r"[，,、：:][”’」』）)]*")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:\s*[%％‰])?")
+_PUNCT_TOKEN = re.compile(rf"^[^\w{CJK}]+$")
+
+
+def norm(s: str) -> str:
+    """API.md's norm(): NFKC, strip HTML tags, drop all whitespace, lowercase."""
+    s = unicodedata.normalize("NFKC", s)
+    s = _TAG.sub("", s)
+    s = _WS.sub("", s)
+    return s.lower()
+
+
+def join_cjk_spaces(text: str) -> str:
+    """Remove layout spaces between Chinese characters ("基 地" -> "基地")."""
+    return _CJK_SPACE.sub("", text)
+
+
+def is_cjk(ch: str) -> bool:
+    return bool(re.match(rf"[{CJK}]", ch))
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Split text[start:end] into sentence spans; whitespace between sentences is left out of the spans."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    pos = start
+    for m in _SENT_END.finditer(text, start, end):
+        stop = m.end() if not m.group().startswith("\n") else m.start()
+        _add_span(text, pos, stop, spans)
+        pos = m.end()
+    _add_span(text, pos, end, spans)
+    return spans
+
+
+def clause_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Split one sentence span further at commas and enumeration marks."""
+    spans: list[tuple[int, int]] = []
+    pos = start
+    for m in _CLAUSE_END.finditer(text, start, end):
+        _add_span(text, pos, m.end(), spans)
+        pos = m.end()
+    _add_span(text, pos, end, spans)
+    return spans
+
+
+def _add_span(text: str, a: int, b: int, out: list[tuple[int, int]]) -> None:
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    if b > a:
+        out.append((a, b))
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers (with %), normalised: '11.4%', '2021', '6227.3'."""
+    t = unicodedata.normalize("NFKC", text)
+    return {m.group().replace(" ", "").replace(",", "") for m in _NUMBER.finditer(t)}
+
+
+def _data_file(name: str) -> Path:
+    return Path(str(resources.files("rag") / "data" / name))
+
+
+@lru_cache
+def load_stopwords(path: str | None = None) -> frozenset[str]:
+    p = Path(path) if path else _data_file("stopwords_zh.txt")
+    words = {w.strip() for w in p.read_text(encoding="utf-8").splitlines()}
+    return frozenset(w for w in words if w and not w.startswith("#"))
+
+
+class Tokenizer:
+    """jieba (precise mode) with a user dictionary and stopwords; thread-safe, loaded once."""
+
+    def __init__(self, user_dict: str | Path | None = None, stopwords: str | Path | None = None):
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        self._jieba = jieba.Tokenizer()
+        self._lock = threading.Lock()
+        self._user_dict = Path(user_dict) if user_dict else _data_file("userdict.txt")
+        self._stop = load_stopwords(str(stopwords) if stopwords else None)
+        self._ready = False
+
+    def _init(self) -> None:
+        with self._lock:
+            if not self._ready:
+                self._jieba.initialize()
+                self._jieba.load_userdict(str(self._user_dict))
+                self._ready = True
+
+    def words(self, text: str) -> list[str]:
+        """All jieba words of the text, punctuation and spaces dropped, stopwords kept."""
+        if not self._ready:
+            self._init()
+        t = join_cjk_spaces(unicodedata.normalize("NFKC", text)).lower()
+        return [w for w in (x.strip() for x in self._jieba.lcut(t, HMM=True)) if w and not _PUNCT_TOKEN.match(w)]
+
+    def tokens(self, text: str) -> list[str]:
+        """Index/query terms for BM25: words minus stopwords."""
+        return [w for w in self.words(text) if w not in self._stop]
+
+    def keywords(self, text: str) -> list[str]:
+        """Content terms of a question: tokens of two or more characters, numbers, and latin words."""
+        out: list[str] = []
+        for w in self.tokens(text):
+            if len(w) >= 2 or w.isdigit() or w.isascii():
+                if w not in out:
+                    out.append(w)
+        return out
+
+
+@lru_cache
+def default_tokenizer() -> Tokenizer:
+    return Tokenizer()
