@@ -42,16 +42,16 @@ class Settings(BaseSettings):
 
     # Retrieval
     top_k: int = 10
-    fusion: Literal["rrf", "weighted_rrf"] = "weighted_rrf"
+    fusion: Literal["convex", "rrf", "weighted_rrf"] = "convex"
     rrf_k: int = 60
     bm25_weight: float = 1.0
-    dense_weight: float = 1.0
+    dense_weight: float = 0.7
     candidates: int = 50
 
     # Answering
     generator: Literal["llm", "openai", "extractive"] = "extractive"
     answer_top_k: int = 5
-    refuse_below: float = 0.5
+    refuse_below: float = 0.45
     openai_base_url: str = ""
     openai_model: str = ""
     openai_api_key: str = ""

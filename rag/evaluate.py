@@ -148,3 +148,101 @@ def evaluate_answers(items: list[dict[str, Any]], ask: Callable[[str], dict[str,
 def _pct(xs: list[float], p: float) -> float:
     s = sorted(xs)
     return s[min(len(s) - 1, max(0, math.ceil(p / 100 * len(s)) - 1))]
+
+
+def _write_report(report: dict[str, Any], out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def run_eval(components: Any, qa: Path, top_k: int = 10, collection: str = "default", generator: str | None = None,
+             out: Path | None = None, limit: int | None = None, modes: tuple[str, ...] = ("dense", "bm25", "hybrid")) -> dict[str, Any]:
+    """Retrieval per mode and answers for one generator; prints a summary and writes the full report."""
+    items = load_qa(qa)[:limit] if limit else load_qa(qa)
+    p = components.pipeline
+    gen = generator or components.settings.generator
+    retrieval = {m: evaluate_retrieval(items, lambda q, m=m: [h.chunk.text for h in p.search(q, top_k, collection, m).hits])
+                 for m in modes}
+    answers = evaluate_answers(items, lambda q: p.ask(q, components.settings.answer_top_k, collection, [], gen).to_dict())
+    report = {"qa": str(qa), "n": len(items), "generator": gen, "retrieval": retrieval, "answers": answers,
+              "settings": {"chunk_size": components.settings.chunk_size, "chunk_overlap": components.settings.chunk_overlap,
+                           "fusion": components.settings.fusion, "dense_weight": components.settings.dense_weight,
+                           "refuse_below": components.settings.refuse_below, "embedder": components.embedder.id}}
+    _write_report(report, out or Path("artifacts") / f"eval-{gen}.json")
+    print(f"QA set {qa} ({len(items)} items), generator {gen}")
+    for m, r in retrieval.items():
+        print(f"  {m:<7} hit@1 {r['hit@1']:.3f}  hit@5 {r['hit@5']:.3f}  MRR@10 {r['mrr@10']:.3f}  "
+              f"evidence recall@10 {r['evidence_recall@10']:.3f}  p50 {r['latency_ms_p50']:.1f} ms")
+    a = answers
+    print(f"  answers: accuracy {a['answer_accuracy']:.3f} {a['by_type']}  unanswerable refused {a['unanswerable_refused']:.3f}  "
+          f"false refusals {a['false_refusal']:.3f}  citation support {a['citation_support']:.3f}  "
+          f"p50 {a['latency_ms_p50']:.0f} ms  p95 {a['latency_ms_p95']:.0f} ms")
+    return report
+
+
+def load_beir(folder: Path) -> tuple[Path, list[dict[str, Any]], dict[str, dict[str, int]]]:
+    corpus = folder / "corpus.jsonl"
+    if not corpus.exists() or not (folder / "queries.jsonl").exists():
+        raise BadInput(f"{folder} is not a BEIR dataset (corpus.jsonl, queries.jsonl, qrels/test.tsv)")
+    queries = load_qa(folder / "queries.jsonl")
+    qrels: dict[str, dict[str, int]] = defaultdict(dict)
+    lines = (folder / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()
+    for line in lines[1:]:
+        parts = line.split("\t")
+        if len(parts) >= 3 and int(parts[2]) > 0:
+            qrels[parts[0]][parts[1]] = int(parts[2])
+    return corpus, queries, qrels
+
+
+def beir_scores(run: dict[str, list[str]], qrels: dict[str, dict[str, int]], k: int = 10) -> dict[str, float]:
+    """nDCG@k, Recall@k, MRR@k and hit@1 over queries that have judgements."""
+    nd, rec, mrr, h1 = [], [], [], []
+    for qid, rel in qrels.items():
+        ranked = run.get(qid, [])[:k]
+        dcg = sum((2 ** rel.get(d, 0) - 1) / math.log2(i + 2) for i, d in enumerate(ranked))
+        ideal = sorted(rel.values(), reverse=True)[:k]
+        idcg = sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(ideal)) or 1.0
+        nd.append(dcg / idcg)
+        rec.append(len({d for d in ranked if d in rel}) / len(rel))
+        first = next((i for i, d in enumerate(ranked, 1) if d in rel), None)
+        mrr.append(1.0 / first if first else 0.0)
+        h1.append(1.0 if first == 1 else 0.0)
+    n = max(len(nd), 1)
+    return {f"ndcg@{k}": round(sum(nd) / n, 4), f"recall@{k}": round(sum(rec) / n, 4), f"mrr@{k}": round(sum(mrr) / n, 4),
+            "hit@1": round(sum(h1) / n, 4), "n_queries": len(nd)}
+
+
+def run_bench(components: Any, folder: Path, mode: str = "all", top_k: int = 10, out: Path | None = None) -> dict[str, Any]:
+    """Index the BEIR corpus into its own collection (cached), run every query, score against qrels."""
+    from rag.ingest import load_paths
+
+    corpus, queries, qrels = load_beir(folder)
+    collection = "bench-" + re.sub(r"[^\w.-]+", "_", folder.resolve().name)
+    t = time.perf_counter()
+    rep = components.indexer.update(collection, add=load_paths([corpus], components.settings.dedup_min_chars))
+    index_s = time.perf_counter() - t
+    retriever = components.library.retriever(collection)
+    modes = ("dense", "bm25", "hybrid") if mode == "all" else (mode,)
+    results: dict[str, Any] = {}
+    for m in modes:
+        run: dict[str, list[str]] = {}
+        lat = []
+        for q in queries:
+            t = time.perf_counter()
+            hits = retriever.search(str(q["text"]), max(top_k * 3, 30), m).hits
+            lat.append((time.perf_counter() - t) * 1000)
+            seen: list[str] = []
+            for h in hits:  # passages -> documents, best rank per document
+                if h.chunk.doc_id not in seen:
+                    seen.append(h.chunk.doc_id)
+            run[str(q["_id"])] = seen[:top_k]
+        results[m] = {**beir_scores(run, qrels, top_k), "latency_ms_p50": round(statistics.median(lat), 2),
+                      "latency_ms_p95": round(_pct(lat, 95), 2), "qps_single_thread": round(1000 / statistics.fmean(lat), 1)}
+    report = {"dataset": str(folder), "collection": collection, "n_documents": rep.n_documents, "n_passages": rep.n_chunks,
+              "index_seconds": round(index_s, 1), "embedder": components.embedder.id, "modes": results}
+    _write_report(report, out or Path("artifacts") / f"bench-{folder.resolve().name}.json")
+    print(f"BEIR {folder} ({len(queries)} queries, {rep.n_documents} docs, {rep.n_chunks} passages)")
+    for m, r in results.items():
+        print(f"  {m:<7} nDCG@{top_k} {r[f'ndcg@{top_k}']:.3f}  recall@{top_k} {r[f'recall@{top_k}']:.3f}  "
+              f"MRR@{top_k} {r[f'mrr@{top_k}']:.3f}  p50 {r['latency_ms_p50']:.1f} ms")
+    return report

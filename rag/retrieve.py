@@ -18,9 +18,9 @@ MODES = ("hybrid", "dense", "bm25")
 
 @dataclass
 class FusionParams:
-    method: str = "weighted_rrf"
+    method: str = "convex"
     rrf_k: int = 60
-    dense_weight: float = 1.0
+    dense_weight: float = 0.7
     bm25_weight: float = 1.0
     candidates: int = 50
 
@@ -79,7 +79,7 @@ class Retriever:
         elif mode == "bm25":
             ranked = [(i, bm25_scores[i]) for i in bm25_ids]
         else:
-            ranked = self._fuse(dense_ids, bm25_ids)
+            ranked = self._fuse(dense_ids, bm25_ids, dense_scores, bm25_scores)
         hits: list[Hit] = []
         for rank, (i, s) in enumerate(ranked[:top_k], 1):
             c = self.data.chunks[i]
@@ -92,9 +92,12 @@ class Retriever:
                             bm25_top=max(bm25_scores.values(), default=0.0),
                             dense_top=max(dense_scores.values(), default=0.0))
 
-    def _fuse(self, dense_ids: list[int], bm25_ids: list[int]) -> list[tuple[int, float]]:
-        """Reciprocal-rank fusion, optionally weighted per retriever."""
+    def _fuse(self, dense_ids: list[int], bm25_ids: list[int], dense_scores: dict[int, float],
+              bm25_scores: dict[int, float]) -> list[tuple[int, float]]:
+        """Reciprocal-rank fusion (optionally weighted), or a convex mix of normalised scores."""
         f = self.fusion
+        if f.method == "convex":
+            return _convex(dense_scores, bm25_scores, f.dense_weight, f.bm25_weight)
         k = f.rrf_k
         wd, wb = (f.dense_weight, f.bm25_weight) if f.method == "weighted_rrf" else (1.0, 1.0)
         fused: dict[int, float] = {}
@@ -107,3 +110,19 @@ class Retriever:
 
 def _ms(t: float) -> float:
     return round((time.perf_counter() - t) * 1000, 3)
+
+
+def _convex(dense: dict[int, float], bm25: dict[int, float], wd: float, wb: float) -> list[tuple[int, float]]:
+    """Dense scores min-max normalised over the candidates, BM25 divided by its best score, then mixed."""
+    fused: dict[int, float] = {}
+    if dense:
+        lo, hi = min(dense.values()), max(dense.values())
+        span = (hi - lo) or 1.0
+        for i, s in dense.items():
+            fused[i] = wd * (s - lo) / span
+    if bm25:
+        top = max(bm25.values()) or 1.0
+        for i, s in bm25.items():
+            fused[i] = fused.get(i, 0.0) + wb * s / top
+    total = (wd if dense else 0.0) + (wb if bm25 else 0.0) or 1.0
+    return sorted(((i, s / total) for i, s in fused.items()), key=lambda x: (-x[1], x[0]))

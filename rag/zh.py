@@ -119,6 +119,16 @@ class Tokenizer:
         """Index/query terms for BM25: words minus stopwords."""
         return [w for w in self.words(text) if w not in self._stop]
 
+    def entities(self, text: str) -> set[str]:
+        """Proper nouns of the text (places, people, organisations, other names) by jieba's part-of-speech tags."""
+        import jieba.posseg
+
+        if not self._ready:
+            self._init()
+        pos = jieba.posseg.POSTokenizer(self._jieba)
+        t = join_cjk_spaces(unicodedata.normalize("NFKC", text)).lower()
+        return {w.word.strip() for w in pos.lcut(t) if w.flag in ("ns", "nr", "nt", "nz", "nrt", "nrfg") and len(w.word.strip()) >= 2}
+
     def keywords(self, text: str) -> list[str]:
         """Content terms of a question: tokens of two or more characters, numbers, and latin words."""
         out: list[str] = []

@@ -1,0 +1,64 @@
+"""create_app(settings): components built in the lifespan, routes, error translation, metrics, the chat page."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from rag import __version__
+from rag.api import errors
+from rag.api.metrics import Metrics
+from rag.api.routes import router
+from rag.config import Settings, get_settings
+from rag.errors import RagError
+from rag.factory import Components
+
+log = logging.getLogger("rag.api")
+WEB = Path(str(resources.files("rag") / "web"))
+
+
+def create_app(settings: Settings | None = None, components: Components | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        comp = components or Components(settings)
+        app.state.components = comp
+        comp.prompts  # noqa: B018 - fail at start-up on a broken prompt template
+        try:
+            comp.library.retriever(settings.collection)  # load the index and the model before the first request
+        except RagError as e:
+            log.warning("starting without a ready index: %s", e.message)
+        yield
+
+    app = FastAPI(title="rag: 中文文档问答", version=__version__, lifespan=lifespan,
+                  description="Hybrid retrieval (FAISS + jieba BM25) over Chinese documents and answers with verified citations.")
+    app.state.metrics = Metrics()
+    errors.install(app)
+    app.include_router(router)
+
+    @app.middleware("http")
+    async def _observe(request: Request, call_next):  # noqa: ANN001, ANN202
+        t = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "other")
+        app.state.metrics.observe(request.method, path, response.status_code, time.perf_counter() - t)
+        return response
+
+    if (WEB / "index.html").exists():
+        app.mount("/static", StaticFiles(directory=str(WEB)), name="static")
+
+        @app.get("/", include_in_schema=False)
+        def page() -> FileResponse:
+            return FileResponse(WEB / "index.html", media_type="text/html; charset=utf-8")
+
+    return app

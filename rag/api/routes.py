@@ -1,0 +1,185 @@
+"""Routes: each a few lines over the pipeline; errors are translated in rag.api.errors."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+
+from rag import store
+from rag.api.deps import Admin, Comp, User
+from rag.api.schemas import AskRequest, ChatRequest, SearchRequest
+from rag.errors import BadInput, IndexNotFound, NotFound, TooLarge
+from rag.ingest import read_bytes
+
+router = APIRouter()
+
+
+def _json(obj: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(obj, status_code=status, media_type="application/json; charset=utf-8")
+
+
+def _sse(event: str, data: Any) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+@router.post("/search", dependencies=[User], tags=["query"], summary="Hybrid, dense or BM25 passage search")
+def search(req: SearchRequest, c: Comp) -> JSONResponse:
+    res = c.pipeline.search(req.query, req.top_k, req.collection, req.mode)
+    return _json({"query": req.query, "results": [h.to_dict() for h in res.hits], "timings_ms": res.timings_ms})
+
+
+@router.post("/ask", dependencies=[User], tags=["query"], summary="Answer a question with cited passages")
+def ask(req: AskRequest, request: Request, c: Comp):  # noqa: ANN201
+    history = [t.model_dump() for t in req.history]
+    events = c.pipeline.ask_events(req.question, req.top_k, req.collection, history, req.generator)
+    if not req.stream:
+        answer = next(ev[1] for ev in events if ev[0] == "done")
+        request.app.state.metrics.answered(answer.generator, answer.answerable)
+        return _json(answer.to_dict())
+    first = next(events)  # validation and retrieval errors surface here, before the stream starts
+
+    def gen() -> Iterator[str]:
+        for kind, data in _chain(first, events):
+            if kind == "done":
+                request.app.state.metrics.answered(data.generator, data.answerable)
+                yield _sse("done", data.to_dict())
+            elif kind == "token":
+                yield _sse("token", {"text": data})
+            else:
+                yield _sse(kind, data)
+
+    return StreamingResponse(gen(), media_type="text/event-stream; charset=utf-8",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _chain(first: tuple[str, Any], rest: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
+    yield first
+    yield from rest
+
+
+@router.get("/v1/models", dependencies=[User], tags=["openai"])
+def models(c: Comp) -> JSONResponse:
+    now = int(time.time())
+    names = ["rag"] + [f"rag-{g}" for g in ("extractive", "llm", "openai")]
+    return _json({"object": "list", "data": [{"id": n, "object": "model", "created": now, "owned_by": "rag"} for n in names]})
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return content or ""
+
+
+@router.post("/v1/chat/completions", dependencies=[User], tags=["openai"], summary="OpenAI-compatible chat over the documents")
+def chat(req: ChatRequest, request: Request, c: Comp):  # noqa: ANN201
+    msgs = [(m.role, _text(m.content)) for m in req.messages if m.role in ("user", "assistant")]
+    if not msgs or msgs[-1][0] != "user":
+        raise BadInput("messages must end with a user message")
+    history = [{"role": r, "content": t} for r, t in msgs[:-1]]
+    generator = req.generator or (req.model[4:] if req.model.startswith("rag-") else None)
+    events = c.pipeline.ask_events(msgs[-1][1], req.top_k, req.collection, history, generator)
+    cid, now = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+    if not req.stream:
+        a = next(ev[1] for ev in events if ev[0] == "done")
+        request.app.state.metrics.answered(a.generator, a.answerable)
+        d = a.to_dict()
+        return _json({"id": cid, "object": "chat.completion", "created": now, "model": req.model,
+                      "choices": [{"index": 0, "message": {"role": "assistant", "content": a.answer}, "finish_reason": "stop"}],
+                      "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                      "citations": d["citations"], "answerable": a.answerable, "query": a.query, "generator": a.generator})
+    first = next(events)
+
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+        body = {"id": cid, "object": "chat.completion.chunk", "created": now, "model": req.model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+    def gen() -> Iterator[str]:
+        yield chunk({"role": "assistant", "content": ""})
+        for kind, data in _chain(first, events):
+            if kind == "token":
+                yield chunk({"content": data})
+            elif kind == "done":
+                request.app.state.metrics.answered(data.generator, data.answerable)
+                d = data.to_dict()
+                yield chunk({}, "stop", citations=d["citations"], answerable=data.answerable, generator=data.generator)
+        yield "data: [DONE]\n\n"
+
+    return StreamingResponse(gen(), media_type="text/event-stream; charset=utf-8")
+
+
+@router.get("/documents", dependencies=[User], tags=["documents"])
+def list_documents(c: Comp, collection: str = "default") -> JSONResponse:
+    data = c.library.retriever(collection).data
+    counts: dict[str, int] = {}
+    for ch in data.chunks:
+        counts[ch.doc_id] = counts.get(ch.doc_id, 0) + 1
+    docs = [{"doc_id": d.doc_id, "source": d.source, "title": d.title, "chars": len(d.text), "passages": counts.get(d.doc_id, 0),
+             "meta": {k: v for k, v in d.meta.items() if k != "headings"}} for d in sorted(data.documents.values(), key=lambda d: d.doc_id)]
+    return _json({"collection": collection, "documents": docs, "version": data.version})
+
+
+@router.get("/documents/{doc_id}", dependencies=[User], tags=["documents"])
+def get_document(doc_id: str, c: Comp, collection: str = "default") -> JSONResponse:
+    data = c.library.retriever(collection).data
+    d = data.documents.get(doc_id)
+    if d is None:
+        raise NotFound(f"document '{doc_id}' is not in collection '{collection}'")
+    chunks = [{"chunk_id": ch.chunk_id, "start": ch.start, "end": ch.end, "heading": ch.heading}
+              for ch in data.chunks if ch.doc_id == doc_id]
+    return _json({"doc_id": d.doc_id, "source": d.source, "title": d.title, "text": d.text,
+                  "meta": {k: v for k, v in d.meta.items() if k != "headings"}, "headings": d.meta.get("headings", []),
+                  "chunks": chunks})
+
+
+@router.post("/documents", dependencies=[Admin], tags=["documents"], status_code=201, summary="Upload and index files")
+async def upload(c: Comp, files: list[UploadFile] = File(...), collection: str = Form("default")) -> JSONResponse:
+    docs = []
+    limit = c.settings.max_upload_bytes
+    for f in files:
+        data = await f.read(limit + 1)
+        if len(data) > limit:
+            raise TooLarge(f"{f.filename}: larger than {limit} bytes")
+        if not data:
+            raise BadInput(f"{f.filename}: empty file")
+        docs.extend(read_bytes(data, f.filename or "upload.txt", c.settings.dedup_min_chars))
+    from starlette.concurrency import run_in_threadpool
+
+    report = await run_in_threadpool(c.indexer.update, collection, docs)
+    return _json(report.to_dict(), 201)
+
+
+@router.delete("/documents/{doc_id}", dependencies=[Admin], tags=["documents"])
+def delete_document(doc_id: str, c: Comp, collection: str = "default") -> JSONResponse:
+    report = c.indexer.update(collection, delete=[doc_id])
+    return _json(report.to_dict())
+
+
+@router.get("/healthz", tags=["health"])
+def healthz() -> JSONResponse:
+    return _json({"status": "ok"})
+
+
+@router.get("/readyz", tags=["health"])
+def readyz(c: Comp) -> JSONResponse:
+    try:
+        data = c.library.retriever(c.settings.collection).data
+    except (IndexNotFound, NotFound) as e:
+        return _json({"status": "not_ready", "error": {"code": e.code, "message": e.message}}, 503)
+    return _json({"status": "ready", "collection": c.settings.collection, "version": data.version,
+                  "documents": len(data.documents), "passages": len(data.chunks), "embedder": c.embedder.id})
+
+
+@router.get("/metrics", tags=["health"], response_class=PlainTextResponse)
+def metrics(request: Request, c: Comp) -> PlainTextResponse:
+    sizes = {}
+    for name in store.list_collections(c.settings.index_dir):
+        m = store.read_manifest(c.settings.index_dir, name) or {}
+        sizes[name] = (int(m.get("n_documents", 0)), int(m.get("n_chunks", 0)))
+    return PlainTextResponse(request.app.state.metrics.render(sizes), media_type="text/plain; version=0.0.4")

@@ -1,0 +1,56 @@
+"""Request and response schemas of the HTTP API (API.md); domain types live in rag.types."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"query": "华勤千亿产业基地项目投资多少", "top_k": 5}]})
+    query: str
+    top_k: int = Field(10, ge=1, le=200)
+    collection: str = "default"
+    mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+
+
+class Turn(BaseModel):
+    role: Literal["user", "assistant", "system"]
+    content: str
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"question": "2021年南昌规模以上工业增加值增长了多少？"}]})
+    question: str
+    top_k: int = Field(5, ge=1, le=50)
+    collection: str = "default"
+    history: list[Turn] = []
+    generator: str | None = None
+    stream: bool = False
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
+        {"model": "rag", "messages": [{"role": "user", "content": "2021年南昌工业投资同比增长多少？"}]}]})
+    model: str = "rag"
+    messages: list[ChatMessage]
+    stream: bool = False
+    collection: str = "default"
+    top_k: int = Field(5, ge=1, le=50)
+    generator: str | None = None
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,179 @@
+"""`rag index|search|ask|serve|eval|bench`. Errors become messages and exit codes here, nowhere else."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from rag.config import Settings, get_settings
+from rag.errors import BadInput, ConfigError, IndexMismatch, NotFound, RagError
+
+EXIT = {BadInput: 2, NotFound: 3, IndexMismatch: 4, ConfigError: 5}
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def _components(settings: Settings):  # noqa: ANN202
+    from rag.factory import Components
+
+    return Components(settings)
+
+
+def cmd_index(args: argparse.Namespace, s: Settings) -> int:
+    from tqdm import tqdm
+
+    from rag.ingest import load_paths
+
+    c = _components(s)
+    paths = [Path(p) for p in args.paths] or [s.seeds_dir]
+    docs = load_paths(paths, s.dedup_min_chars)
+    bar = tqdm(total=0, unit="passage", desc="embedding", disable=not sys.stderr.isatty() or args.json, leave=False)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    report = c.indexer.update(args.collection or s.collection, add=docs, rebuild=args.rebuild, progress=progress)
+    bar.close()
+    if args.json:
+        _print_json(report.to_dict())
+    elif report.version:
+        print(f"indexed {report.n_documents} documents, {report.n_chunks} passages into '{report.collection}' "
+              f"({len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged; "
+              f"{report.embedded} passages embedded) in {report.seconds:.1f}s -> {report.version}")
+    else:
+        print(f"'{report.collection}' is up to date: {report.n_documents} documents, {report.n_chunks} passages")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, s: Settings) -> int:
+    c = _components(s)
+    coll = args.collection or s.collection
+    if args.batch:
+        from rag.evaluate import load_qa
+
+        for row in load_qa(Path(args.batch)):
+            if "_id" not in row or "text" not in row:
+                raise BadInput(f"{args.batch}: every line needs '_id' and 'text'")
+            res = c.pipeline.search(row["text"], args.top_k, coll, args.mode)
+            _print_json({"_id": row["_id"], "results": [h.to_dict() for h in res.hits]})
+        return 0
+    if not args.query:
+        raise BadInput("give a QUERY or --batch QUERIES.jsonl")
+    res = c.pipeline.search(args.query, args.top_k, coll, args.mode)
+    if args.json:
+        _print_json({"query": args.query, "results": [h.to_dict() for h in res.hits], "timings_ms": res.timings_ms})
+        return 0
+    for h in res.hits:
+        print(f"{h.rank:>2}. [{h.score:.3f}] {h.source} · {h.chunk.heading or h.title}")
+        print("    " + h.chunk.text.replace("\n", " ")[:160])
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace, s: Settings) -> int:
+    c = _components(s)
+    a = c.pipeline.ask(args.question, args.top_k, args.collection or s.collection, [], args.generator)
+    if args.json:
+        _print_json(a.to_dict())
+        return 0
+    print(a.answer)
+    for cit in a.citations:
+        print(f"  [{cit.n}] {cit.hit.source} · {cit.hit.chunk.heading or cit.hit.title}: 「{cit.quote[:80]}」")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, s: Settings) -> int:
+    import uvicorn
+
+    from rag.api.app import create_app
+
+    uvicorn.run(create_app(s), host=args.host or s.host, port=args.port or s.port, log_level="info")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, s: Settings) -> int:
+    from rag.evaluate import run_eval
+
+    report = run_eval(_components(s), Path(args.qa), args.top_k, args.collection or s.collection, args.generator,
+                      Path(args.out) if args.out else None, args.limit)
+    if args.json:
+        _print_json(report)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace, s: Settings) -> int:
+    from rag.evaluate import run_bench
+
+    report = run_bench(_components(s), Path(args.dataset), args.mode, args.top_k, Path(args.out) if args.out else None)
+    if args.json:
+        _print_json(report)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rag", description="Chinese document question answering with cited answers.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    x = sub.add_parser("index", help="index files, folders or a BEIR corpus.jsonl (default: seeds/)")
+    x.add_argument("paths", nargs="*")
+    x.add_argument("--collection")
+    x.add_argument("--rebuild", action="store_true", help="drop what the collection holds and index only these inputs")
+    x.add_argument("--json", action="store_true")
+    x.set_defaults(fn=cmd_index)
+    x = sub.add_parser("search", help="hybrid, dense or BM25 search")
+    x.add_argument("query", nargs="?")
+    x.add_argument("--batch", metavar="QUERIES.jsonl")
+    x.add_argument("--collection")
+    x.add_argument("--top-k", type=int, default=10)
+    x.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
+    x.add_argument("--json", action="store_true")
+    x.set_defaults(fn=cmd_search)
+    x = sub.add_parser("ask", help="answer a question with citations")
+    x.add_argument("question")
+    x.add_argument("--collection")
+    x.add_argument("--generator")
+    x.add_argument("--top-k", type=int, default=5)
+    x.add_argument("--json", action="store_true")
+    x.set_defaults(fn=cmd_ask)
+    x = sub.add_parser("serve", help="serve the API and the chat page")
+    x.add_argument("--host")
+    x.add_argument("--port", type=int)
+    x.set_defaults(fn=cmd_serve)
+    x = sub.add_parser("eval", help="score a QA set (API.md metrics)")
+    x.add_argument("qa")
+    x.add_argument("--top-k", type=int, default=10)
+    x.add_argument("--collection")
+    x.add_argument("--generator")
+    x.add_argument("--limit", type=int, help="only the first N items")
+    x.add_argument("--out", help="write the report JSON here (default: artifacts/eval-<generator>.json)")
+    x.add_argument("--json", action="store_true")
+    x.set_defaults(fn=cmd_eval)
+    x = sub.add_parser("bench", help="score retrieval on a BEIR dataset")
+    x.add_argument("dataset")
+    x.add_argument("--mode", choices=("hybrid", "dense", "bm25", "all"), default="all")
+    x.add_argument("--top-k", type=int, default=10)
+    x.add_argument("--out")
+    x.add_argument("--json", action="store_true")
+    x.set_defaults(fn=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args, get_settings())
+    except RagError as e:
+        code = next((v for k, v in EXIT.items() if isinstance(e, k)), 1)
+        print(f"rag: error: {e.message}", file=sys.stderr)
+        return code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

