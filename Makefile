@@ -1,0 +1,53 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export OMP_WAIT_POLICY ?= PASSIVE
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+BENCH_DATA ?= ../shared/bench/cmrc2018-trial
+
+.DEFAULT_GOAL := help
+.PHONY: help install index run serve test test-fast lint bench eval clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the package with its test tools
+
+index: install ## build or refresh the index from seeds/ (unchanged documents are skipped)
+	$(BIN)/rag index
+
+run: index ## install, index seeds/, serve the chat page and API on 127.0.0.1:8000
+	$(BIN)/rag serve
+
+serve: ## serve without re-checking the install or the index
+	$(BIN)/rag serve
+
+test: install ## install and run the whole suite (real models, real index, real server)
+	$(BIN)/python -m pytest -q
+
+test-fast: install ## unit tests only (fakes; no model)
+	$(BIN)/python -m pytest -q tests/unit -m "not model"
+
+lint: install ## ruff
+	$(BIN)/ruff check rag tests
+
+eval: index ## score the project's QA set (answers and retrieval) -> artifacts/eval-*.json
+	$(BIN)/rag eval eval/qa.jsonl
+
+bench: index ## QA-set eval and BEIR retrieval bench -> artifacts/*.json
+	$(BIN)/rag eval eval/qa.jsonl
+	@if [ -d $(BENCH_DATA) ]; then $(BIN)/rag bench $(BENCH_DATA); else echo "no BEIR set at $(BENCH_DATA)"; fi
+
+clean: ## remove built indexes and artifacts (keeps the embedding cache)
+	find index -mindepth 1 -maxdepth 1 ! -name README.md ! -name cache -exec rm -rf {} +
+	rm -rf artifacts
