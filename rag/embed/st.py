@@ -31,7 +31,8 @@ class SentenceTransformerEmbedder(Embedder):
         if threads:
             torch.set_num_threads(threads)
         self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dim_of = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dim_of())
         self.batch_size = batch_size
         self._lock = threading.Lock()
         self._query_prompt, self._doc_prompt = self._prompts(folder.name)

@@ -55,13 +55,7 @@ def test_binary_and_unknown_types_rejected_with_file_name() -> None:
     with pytest.raises(UnsupportedFormat, match="supported"):
         read_bytes(b"abc", "x.exe")
     with pytest.raises(DecodeError, match="y.txt"):
-        read_bytes(b"\xff\xfe\xfa" * 3 + "中文".encode("utf-8") + b"\x81", "y.txt") if False else _bad()
-
-
-def _bad() -> None:
-    from rag.ingest.decode import decode
-
-    decode(b"\x80\x81\x82\x83\x84\x85\x86\x87\x88\x89" * 20 + b"\x00\x01\x02" * 0 + b"\xc3\x28" * 50, "y.txt")
+        read_bytes(b"\x80\x81\x82\x83\x84\x85\x86\x87\x88\x89" * 20 + b"\xc3\x28" * 50, "y.txt")
 
 
 def test_doc_id_stable_and_safe() -> None:
