@@ -6,7 +6,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
@@ -139,7 +139,8 @@ def get_document(doc_id: str, c: Comp, collection: str = "default") -> JSONRespo
 
 
 @router.post("/documents", dependencies=[Admin], tags=["documents"], status_code=201, summary="Upload and index files")
-async def upload(c: Comp, files: list[UploadFile] = File(...), collection: str = Form("default")) -> JSONResponse:
+async def upload(c: Comp, files: Annotated[list[UploadFile], File()],
+                 collection: Annotated[str, Form()] = "default") -> JSONResponse:
     docs = []
     limit = c.settings.max_upload_bytes
     for f in files:

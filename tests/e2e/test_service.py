@@ -133,3 +133,25 @@ def test_langchain_retriever_in_a_real_chain(components) -> None:  # noqa: ANN00
     assert out.startswith("[1]") and "华勤千亿产业基地项目" in out
     docs = retriever.invoke("赣州2023年地区生产总值")
     assert docs[0].metadata["source"].startswith("002") and "start" in docs[0].metadata
+
+
+def test_upload_then_delete_and_it_never_answers_again(server) -> None:  # noqa: ANN001
+    coll = "upload-test"
+    q = {"question": "景德镇陶瓷产业2022年营业收入是多少？", "collection": coll}
+    files = [("files", ("jdz.txt", "景德镇陶瓷产业2022年营业收入为500亿元。".encode("gbk"), "text/plain")),
+             ("files", ("other.md", "# 其他\n\n宜春锂电产业发展良好。".encode(), "text/markdown"))]
+    r = httpx.post(server.url + "/documents", files=files, data={"collection": coll}, timeout=120)
+    assert r.status_code == 201 and sorted(r.json()["added"]) == ["jdz", "other"]
+    docs = httpx.get(server.url + "/documents", params={"collection": coll}).json()["documents"]
+    assert {d["doc_id"] for d in docs} == {"jdz", "other"}
+    a = httpx.post(server.url + "/ask", json=q, timeout=60).json()
+    assert "500亿元" in a["answer"] and a["citations"][0]["doc_id"] == "jdz"
+    bad = httpx.post(server.url + "/documents", files=[("files", ("x.txt", bytes(range(256)) * 8, "text/plain"))],
+                     data={"collection": coll}, timeout=60)
+    assert bad.status_code == 415 and "x.txt" in bad.json()["error"]["message"]
+    assert httpx.delete(server.url + "/documents/jdz", params={"collection": coll}).json()["deleted"] == ["jdz"]
+    a = httpx.post(server.url + "/ask", json=q, timeout=60).json()
+    assert a["answerable"] is False and "500亿元" not in a["answer"]
+    hits = httpx.post(server.url + "/search", json={"query": "景德镇陶瓷", "collection": coll}).json()["results"]
+    assert all(h["doc_id"] != "jdz" for h in hits)
+    assert httpx.delete(server.url + "/documents/jdz", params={"collection": coll}).status_code == 404
