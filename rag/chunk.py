@@ -6,6 +6,7 @@ Invariant: document.text[chunk.start:chunk.end] == chunk.text for every chunk.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from rag.types import Chunk, Document
@@ -90,7 +91,18 @@ def chunk_document(doc: Document, params: ChunkParams) -> list[Chunk]:
         pending_block = b
         pending.extend(sentence_spans(text, b.start, b.end))
     flush()
+    _set_pages(doc, chunks)
     return chunks
+
+
+def _set_pages(doc: Document, chunks: list[Chunk]) -> None:
+    """A paged document (PDF) records [start, end, page] spans; a chunk's page is the one its start falls in."""
+    pages = doc.meta.get("pages")
+    if not pages:
+        return
+    starts = [int(p[0]) for p in pages]
+    for c in chunks:
+        c.page = int(pages[max(bisect_right(starts, c.start) - 1, 0)][2])
 
 
 def _table_rows(doc: Document, b: _Block, header: str, params: ChunkParams, out: list[Chunk]) -> str:

@@ -1,6 +1,7 @@
 """Ingestion: files, folders and BEIR corpora -> Documents with cleaned text.
 
-One reader per format, chosen by file extension; an unknown extension fails listing the known ones.
+One reader per format (text, markdown and html here; pdf.py; docx.py; BEIR corpus.jsonl), chosen by file
+extension; an unknown extension fails listing the known ones.
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ def read_beir(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
     return docs
 
 
+# Imported here, not at the top: these readers use the helpers above.
+from rag.ingest.docx import read_docx  # noqa: E402
+from rag.ingest.pdf import read_pdf  # noqa: E402
+
 READERS: dict[str, Reader] = {
     ".txt": read_text,
     ".text": read_text,
@@ -86,6 +91,8 @@ READERS: dict[str, Reader] = {
     ".html": read_text,
     ".htm": read_text,
     ".jsonl": read_beir,
+    ".pdf": read_pdf,
+    ".docx": read_docx,
 }
 
 
