@@ -5,10 +5,11 @@ content (terms weighted by rarity, plus every number and year) the best passages
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rag.lexical import BM25Index
-from rag.types import Hit
+from rag.types import Document, Hit
 from rag.zh import Tokenizer, norm, numbers, sentence_spans
 
 # Question words carry no content; they are in the stopword list, these are multi-char leftovers.
@@ -32,7 +33,8 @@ def question_terms(question: str, tokenizer: Tokenizer) -> list[str]:
     return [w for w in tokenizer.keywords(question) if w not in _GENERIC]
 
 
-def judge(question: str, hits: list[Hit], tokenizer: Tokenizer, bm25: BM25Index, window: int = 3) -> Judgement:
+def judge(question: str, hits: list[Hit], tokenizer: Tokenizer, bm25: BM25Index,
+          documents: Mapping[str, Document] | None = None, window: int = 3) -> Judgement:
     """Confidence in [0, 1] that the top passages answer the question."""
     terms = question_terms(question, tokenizer)
     qnums = {n for n in numbers(question) if len(n) >= 2 or "%" in n}
@@ -46,20 +48,28 @@ def judge(question: str, hits: list[Hit], tokenizer: Tokenizer, bm25: BM25Index,
     terms = list(weights)
     total = sum(weights.values()) or 1.0
     best_cov, best_i, best_missing, best_nums = -1.0, 0, terms, sorted(qnums)
+    docs = documents or {}
     for i, h in enumerate(hits[:window]):
-        frame = norm(" ".join((h.title, h.chunk.heading, h.chunk.context)))
+        doc = docs.get(h.chunk.doc_id)
+        # What the passage is about: its heading path, or else the document's title and opening lines.
+        about = h.chunk.heading or (h.title + (doc.text[:200] if doc else ""))
+        frame = norm(" ".join((about, h.chunk.context)))
+        whole = norm(h.chunk.text) + frame
         for hay in _windows(h, frame):
             present = [t for t in terms if norm(t) in hay or _loose_in(t, hay)]
             cov = sum(weights[t] for t in present) / total if terms else 0.5
-            nums_missing = sorted(n for n in qnums if n not in numbers(hay) and n not in hay)
+            nums_missing = sorted(n for n in qnums if n not in numbers(whole) and n not in whole)
             score = cov - 0.35 * len(nums_missing)
             if score > best_cov:
                 best_cov, best_i = score, i
                 best_missing = [t for t in terms if t not in present]
                 best_nums = nums_missing
     confidence = max(0.0, min(1.0, best_cov))
-    # A name or number of the question absent from the best passage: it is about something else.
-    if best_nums or any(t in ents for t in best_missing):
+    # A number of the question absent from the best passage, or a name absent from every retrieved document:
+    # the passages are about something else.
+    seen = norm(" ".join(docs[d].title + docs[d].text for d in {h.chunk.doc_id for h in hits} if d in docs))
+    foreign = [t for t in best_missing if t in ents and (norm(t) not in seen if docs else True)]
+    if best_nums or foreign:
         confidence = min(confidence, 0.3)
 
     return Judgement(confidence, max(0.0, best_cov), best_nums, best_missing, best_i)

@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--top-k", type=int, default=10)
     x.add_argument("--collection")
     x.add_argument("--generator")
-    x.add_argument("--limit", type=int, help="only the first N items")
+    x.add_argument("--limit", type=int, help="a fixed subset of N items spread over all types")
     x.add_argument("--out", help="write the report JSON here (default: artifacts/eval-<generator>.json)")
     x.add_argument("--json", action="store_true")
     x.set_defaults(fn=cmd_eval)

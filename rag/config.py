@@ -52,14 +52,17 @@ class Settings(BaseSettings):
     # Answering
     generator: Literal["llm", "openai", "extractive"] = "extractive"
     answer_top_k: int = 5
-    refuse_below: float = 0.45
+    refuse_below: float = 0.5  # extractive: the judge alone decides
+    llm_refuse_below: float = 0.3  # generated answers: the model may still refuse, and citations are verified
     openai_base_url: str = ""
     openai_model: str = ""
     openai_api_key: str = ""
     llm_model_path: str = ""
     llm_cache_dir: Path = Path.home() / ".cache" / "rag"
     llm_ctx: int = 4096
-    llm_max_tokens: int = 256
+    llm_max_tokens: int = 200
+    llm_passages: int = 4
+    llm_context_chars: int = 1000
     llm_timeout_s: float = 120.0
 
     # Service

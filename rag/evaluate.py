@@ -57,6 +57,23 @@ def load_qa(path: Path) -> list[dict[str, Any]]:
     return items
 
 
+def stratified(items: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    """A fixed subset of n items taken round-robin over the types, in file order (the same every run)."""
+    by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for it in items:
+        by_type[it.get("type", "factoid")].append(it)
+    out: list[dict[str, Any]] = []
+    queues = [list(v) for _, v in sorted(by_type.items())]
+    while len(out) < n and any(queues):
+        for q in queues:
+            if q and len(out) < n:
+                # spread over the file: every k-th item of its type
+                step = max(1, len(q) // max(1, n // len(queues)))
+                out.append(q.pop(0))
+                del q[: step - 1]
+    return sorted(out, key=lambda it: it["id"])
+
+
 def _evidence(item: dict[str, Any]) -> list[str]:
     ev = item.get("evidence")
     return [ev] if isinstance(ev, str) else list(ev or [])
@@ -158,7 +175,7 @@ def _write_report(report: dict[str, Any], out: Path) -> None:
 def run_eval(components: Any, qa: Path, top_k: int = 10, collection: str = "default", generator: str | None = None,
              out: Path | None = None, limit: int | None = None, modes: tuple[str, ...] = ("dense", "bm25", "hybrid")) -> dict[str, Any]:
     """Retrieval per mode and answers for one generator; prints a summary and writes the full report."""
-    items = load_qa(qa)[:limit] if limit else load_qa(qa)
+    items = stratified(load_qa(qa), limit) if limit else load_qa(qa)
     p = components.pipeline
     gen = generator or components.settings.generator
     retrieval = {m: evaluate_retrieval(items, lambda q, m=m: [h.chunk.text for h in p.search(q, top_k, collection, m).hits])

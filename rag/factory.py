@@ -67,7 +67,11 @@ class Components:
     def pipeline(self) -> Pipeline:
         s = self.settings
         return Pipeline(self.library, self.generator, s.generator, self.prompts,
-                        Limits(s.max_question_chars, s.answer_top_k, s.refuse_below))
+                        Limits(s.max_question_chars, s.answer_top_k, s.refuse_below, s.llm_refuse_below))
+
+    def warm(self, name: str) -> None:
+        """Load a generator ahead of the first question (the local LLM takes a few seconds)."""
+        self.generator(name)
 
     def generator(self, name: str) -> Generator:
         if name not in GENERATORS:
@@ -88,4 +92,15 @@ class Components:
             except Exception:  # noqa: BLE001 - idf weights are optional; uniform weights without an index
                 bm25 = None
             return ExtractiveGenerator(self.tokenizer, bm25)
-        raise ConfigError(f"generator '{name}' is not available in this build yet; valid now: extractive")
+        s = self.settings
+        common = {"prompts": self.prompts, "tokenizer": self.tokenizer, "max_tokens": s.llm_max_tokens,
+                  "passages": s.llm_passages, "context_chars": s.llm_context_chars}
+        if name == "llm":
+            from rag.generate.llm import LlamaCppGenerator
+            from rag.generate.model_files import ensure_gguf
+
+            return LlamaCppGenerator(ensure_gguf(s.llm_cache_dir, s.llm_model_path), n_ctx=s.llm_ctx, threads=s.threads,
+                                     timeout_s=s.llm_timeout_s, **common)
+        from rag.generate.openai_compat import OpenAIGenerator
+
+        return OpenAIGenerator(s.openai_base_url, s.openai_model, s.openai_api_key, timeout_s=s.llm_timeout_s, **common)

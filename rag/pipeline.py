@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from rag.answerable import judge
-from rag.errors import BadInput, GenerationError, TooLarge
+from rag.errors import BadInput, ConfigError, GenerationError, TooLarge
 from rag.generate.base import Draft, Generator
 from rag.library import Library
 from rag.prompts import Prompts
 from rag.retrieve import SearchResult
+from rag.rewrite import standalone
 from rag.types import Answer
 
 
@@ -20,7 +21,8 @@ from rag.types import Answer
 class Limits:
     max_question_chars: int = 2000
     answer_top_k: int = 5
-    refuse_below: float = 0.45
+    refuse_below: float = 0.5
+    llm_refuse_below: float = 0.3
 
 
 class Pipeline:
@@ -61,14 +63,21 @@ class Pipeline:
         if not 1 <= top_k <= 50:
             raise BadInput("top_k must be between 1 and 50")
         name = generator or self.default_generator
-        gen = self._generator(name)  # fails early, listing valid names, for an unknown generator
-        query = question
+        fallback_reason = ""
+        try:
+            gen = self._generator(name)  # an unknown name fails here, listing the valid ones
+        except ConfigError as e:
+            if name == "extractive":
+                raise
+            gen, fallback_reason = self._generator("extractive"), e.message
         retriever = self.library.retriever(collection)
+        query = standalone(question, history or [], retriever.tokenizer)
         res = retriever.search(query, max(top_k, self.limits.answer_top_k), "hybrid")
         hits = res.hits[:top_k]
-        verdict = judge(query, hits, retriever.tokenizer, retriever.data.bm25)
+        verdict = judge(query, hits, retriever.tokenizer, retriever.data.bm25, retriever.data.documents)
         timings = {"retrieve": res.timings_ms["total"]}
-        if verdict.confidence < self.limits.refuse_below:
+        threshold = self.limits.refuse_below if gen.name == "extractive" else self.limits.llm_refuse_below
+        if verdict.confidence < threshold:
             text = self.prompts.refusal
             yield ("token", text)
             yield ("citations", [])
@@ -78,18 +87,18 @@ class Pipeline:
             return
         t = time.perf_counter()
         draft: Draft | None = None
-        used = gen.name
+        used = gen.name if not fallback_reason else f"{gen.name} (fallback from {name}: {fallback_reason})"
         try:
             for piece in gen.stream(query, hits):
                 if isinstance(piece, Draft):
                     draft = piece
                 else:
                     yield ("token", piece)
-        except GenerationError:
-            if name == "extractive":
+        except GenerationError as e:
+            if gen.name == "extractive":
                 raise
             fallback = self._generator("extractive")
-            draft, used = fallback.generate(query, hits), f"{fallback.name} (fallback from {name})"
+            draft, used = fallback.generate(query, hits), f"{fallback.name} (fallback from {name}: {e.message})"
             yield ("token", draft.text)
         assert draft is not None
         timings["generate"] = _ms(t)

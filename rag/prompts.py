@@ -12,6 +12,10 @@ from rag.errors import ConfigError
 # Each template and the variables it must use (and may only use).
 REQUIRED: dict[str, set[str]] = {
     "refusal": set(),
+    "system": {"refusal"},
+    "answer": {"passages", "question"},
+    "passage": {"n", "title", "heading", "text"},
+    "rewrite": {"history", "question"},
 }
 
 
@@ -25,6 +29,9 @@ class Prompts:
     @property
     def refusal(self) -> str:
         return self.render("refusal")
+
+    def system(self) -> str:
+        return self.render("system", refusal=self.refusal)
 
 
 def variables(template: str) -> set[str]:

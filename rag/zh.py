@@ -104,8 +104,12 @@ class Tokenizer:
     def _init(self) -> None:
         with self._lock:
             if not self._ready:
+                import jieba.posseg
+
                 self._jieba.initialize()
                 self._jieba.load_userdict(str(self._user_dict))
+                # one part-of-speech tokenizer, made after the user dictionary so it knows its words and tags
+                self._pos = jieba.posseg.POSTokenizer(self._jieba)
                 self._ready = True
 
     def words(self, text: str) -> list[str]:
@@ -121,13 +125,12 @@ class Tokenizer:
 
     def entities(self, text: str) -> set[str]:
         """Proper nouns of the text (places, people, organisations, other names) by jieba's part-of-speech tags."""
-        import jieba.posseg
-
         if not self._ready:
             self._init()
-        pos = jieba.posseg.POSTokenizer(self._jieba)
         t = join_cjk_spaces(unicodedata.normalize("NFKC", text)).lower()
-        return {w.word.strip() for w in pos.lcut(t) if w.flag in ("ns", "nr", "nt", "nz", "nrt", "nrfg") and len(w.word.strip()) >= 2}
+        with self._lock:
+            words = self._pos.lcut(t)
+        return {w.word.strip() for w in words if w.flag in ("ns", "nr", "nt", "nz", "nrt", "nrfg") and len(w.word.strip()) >= 2}
 
     def keywords(self, text: str) -> list[str]:
         """Content terms of a question: tokens of two or more characters, numbers, and latin words."""

@@ -55,15 +55,14 @@ class ExtractiveGenerator(Generator):
         cands.sort(key=lambda c: -c.score)
         best = cands[0]
         picked = [best]
-        if _ASKS_LIST.search(question) or len(terms) > 6:
-            covered = self._covered(best.text, weights)
-            for c in cands[1:6]:
-                if c.hit_i != best.hit_i and c.score > 0.6 * best.score:
-                    extra = self._covered(c.text, weights) - covered
-                    if extra:
-                        picked.append(c)
-                        covered |= extra
-                        break
+        # A second, shorter span from another passage when it adds question terms and the answer stays short.
+        covered = self._covered(best.text, weights)
+        for c in cands[1:6]:
+            if c.hit_i != best.hit_i and c.score > 0.6 * best.score and len(best.text) + len(c.text) <= MAX_ANSWER:
+                extra = self._covered(c.text, weights) - covered
+                if extra or _ASKS_LIST.search(question):
+                    picked.append(c)
+                    break
         parts: list[str] = []
         citations: list[Citation] = []
         numbering: dict[int, int] = {}
@@ -72,7 +71,7 @@ class ExtractiveGenerator(Generator):
             s, e = self._trim(h, c, weights, qnums)
             n = numbering.setdefault(c.hit_i, len(numbering) + 1)
             quote = _doc_slice(h, s, e)
-            parts.append(_render(h, quote).rstrip("。；;，,：: ") + f"[{n}]")
+            parts.append(_render(h, quote, question).rstrip("。；;，,：: ") + f"[{n}]")
             if all(x.n != n for x in citations):
                 citations.append(Citation(n, h, quote, s, e))
         text = "；".join(parts)
@@ -142,7 +141,7 @@ def _units(h: Hit) -> list[tuple[int, int, str]]:
     return [(s, e, view[s:e]) for s, e in sentence_spans(view, c.start, c.end)]
 
 
-def _render(h: Hit, quote: str) -> str:
+def _render(h: Hit, quote: str, question: str = "") -> str:
     """Answer text for a quote: table rows become 'name：header value，…' from their short cells."""
     if h.chunk.kind != "table_row" or "\t" not in quote:
         return quote.replace("\n", " ")
@@ -157,6 +156,8 @@ def _render(h: Hit, quote: str) -> str:
             continue
         m = re.match(r"^(.*?)\s*[（(]([^()（）]+)[)）]\s*$", hd.strip())
         label, unit = (m.group(1), m.group(2)) if m else (hd.strip(), "")
-        value = cell.strip() if len(cell) <= 40 else cell.strip()[:60] + "…"
+        if len(cell.strip()) > 40 and not any(w in question for w in (label, "内容", "建设什么", "做什么", "包括")):
+            continue  # long description cells only when asked for
+        value = cell.strip() if len(cell) <= 40 else cell.strip()[:80] + "…"
         pairs.append(f"{label}{value}{unit if re.fullmatch(r'[0-9.]+', cell.strip()) else ''}")
     return f"{cells[name_i].strip()}：" + "，".join(pairs)

@@ -1,0 +1,80 @@
+"""Generators that ask a chat model: the prompt from prompts/, streaming, then citation verification.
+
+Backends implement one method, `_chat(messages, max_tokens)`, yielding text pieces.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from rag.errors import GenerationError
+from rag.generate.base import Draft, Generator
+from rag.generate.cite import verify
+from rag.prompts import Prompts
+from rag.types import Hit
+from rag.zh import Tokenizer
+
+
+class ChatGenerator(Generator):
+    def __init__(self, prompts: Prompts, tokenizer: Tokenizer, max_tokens: int = 256, passages: int = 4,
+                 context_chars: int = 1600, timeout_s: float = 120.0):
+        self.prompts = prompts
+        self.tokenizer = tokenizer
+        self.max_tokens = max_tokens
+        self.passages = passages
+        self.context_chars = context_chars
+        self.timeout_s = timeout_s
+        self.last_usage: dict[str, float] = {}
+
+    def _chat(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def messages(self, question: str, hits: list[Hit]) -> list[dict[str, str]]:
+        """System rules first (a fixed prefix the model's KV cache keeps), then the numbered, quoted passages."""
+        blocks, used = [], 0
+        for i, h in enumerate(hits[: self.passages], 1):
+            room = self.context_chars - used
+            if room < 80:
+                break
+            text = (h.chunk.context + "\n" if h.chunk.context else "") + h.chunk.text
+            text = text[:room]
+            used += len(text)
+            heading = f"（{h.chunk.heading.split(' > ')[-1]}）" if h.chunk.heading else ""
+            blocks.append(self.prompts.render("passage", n=str(i), title=h.title, heading=heading,
+                                              text=text.replace("」", "』").replace("「", "『")))
+        user = self.prompts.render("answer", passages="\n\n".join(blocks), question=question)
+        return [{"role": "system", "content": self.prompts.system()}, {"role": "user", "content": user}]
+
+    def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Draft]:
+        msgs = self.messages(question, hits)
+        t0 = time.perf_counter()
+        ttft = None
+        pieces: list[str] = []
+        for piece in self._chat(msgs, self.max_tokens):
+            if ttft is None:
+                ttft = (time.perf_counter() - t0) * 1000
+            pieces.append(piece)
+            yield piece
+            if time.perf_counter() - t0 > self.timeout_s:
+                break
+        if ttft is None:
+            raise GenerationError(f"{self.name} returned no text")
+        gen_s = time.perf_counter() - t0
+        draft = verify("".join(pieces), hits[: self.passages], self.tokenizer)
+        stats = {"ttft": round(ttft, 1), "llm": round(gen_s * 1000, 1), **self.last_usage}
+        if self.last_usage.get("completion_tokens") and gen_s * 1000 > ttft:
+            stats["tokens_per_s"] = round(self.last_usage["completion_tokens"] / max(gen_s - ttft / 1000, 1e-3), 1)
+        draft.stats = stats
+        yield draft
+
+    def generate(self, question: str, hits: list[Hit]) -> Draft:
+        draft = None
+        for piece in self.stream(question, hits):
+            if isinstance(piece, Draft):
+                draft = piece
+        assert draft is not None
+        return draft
+
+    def complete(self, messages: list[dict[str, str]], max_tokens: int = 96) -> str:
+        return "".join(self._chat(messages, max_tokens)).strip()

@@ -1,0 +1,151 @@
+"""Citation verification for generated answers.
+
+Every sentence is checked against the passages it cites: its numbers, dates, percentages and names must occur
+in a cited passage, and it must share wording with it. Markers to passages that do not support the sentence are
+removed; a sentence without a marker gets one when a passage clearly supports it; a sentence stating a number that
+no passage contains is dropped. Each citation's quote is the passage span that best supports its sentences,
+exact in the document's cleaned text. Markers are renumbered 1..k in order of first use.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.generate.base import Draft
+from rag.types import Citation, Hit
+from rag.zh import Tokenizer, clause_spans, norm, numbers, sentence_spans
+
+_MARK = re.compile(r"\s*[\[【［]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】］]")
+REFUSAL_CUES = ("无法从文档中找到答案", "资料中没有", "资料未提及", "资料中未提及", "没有提到", "未提供", "无法回答", "没有相关信息")
+MAX_QUOTE = 150
+
+
+@dataclass
+class _Sentence:
+    text: str  # without markers
+    marks: list[int]
+    end_punct: str
+
+
+def _bigrams(s: str) -> set[str]:
+    t = norm(s)
+    return {t[i : i + 2] for i in range(len(t) - 1)}
+
+
+def overlap(a: str, b: str) -> float:
+    """Share of a's character bigrams found in b."""
+    ba = _bigrams(a)
+    return len(ba & _bigrams(b)) / len(ba) if ba else 0.0
+
+
+def facts(text: str, tokenizer: Tokenizer) -> set[str]:
+    """What a sentence must not invent: numbers (with %), years, and proper names."""
+    out = {n for n in numbers(text) if len(n.rstrip("%")) >= 1}
+    out |= {e for e in tokenizer.entities(text) if len(e) >= 2}
+    return out
+
+
+def is_refusal(text: str) -> bool:
+    return any(c in text for c in REFUSAL_CUES)
+
+
+def _split(answer: str) -> list[_Sentence]:
+    out: list[_Sentence] = []
+    for s, e in sentence_spans(answer):
+        raw = answer[s:e]
+        marks = [int(x) for m in _MARK.finditer(raw) for x in re.split(r"[,，、]", m.group(1))]
+        bare = _MARK.sub("", raw).strip()
+        punct = ""
+        while bare and bare[-1] in "。！？；;!?":
+            punct = bare[-1] + punct
+            bare = bare[:-1]
+        if bare:
+            out.append(_Sentence(bare, marks, punct or "。"))
+        elif marks and out:
+            out[-1].marks.extend(marks)  # a marker after the full stop belongs to the sentence before
+    return out
+
+
+def _haystack(h: Hit) -> str:
+    # The heading path names the article a passage belongs to; the document title only when there is none
+    # (a news page's title is its first article's, not every article's).
+    return norm(" ".join((h.chunk.heading or h.title, h.chunk.context, h.chunk.text)))
+
+
+def _fact_weight(f: str) -> float:
+    if "%" in f or "." in f:
+        return 1.0
+    return 0.3 if f.isdigit() and len(f) == 4 else 0.6
+
+
+def supports(sentence: str, h: Hit, fs: set[str]) -> bool:
+    hay = _haystack(h)
+    if any(norm(f) not in hay and f not in numbers(hay) for f in fs):
+        return False
+    return overlap(sentence, h.chunk.text + h.chunk.context) >= 0.3
+
+
+def best_span(h: Hit, text: str, fs: set[str]) -> tuple[int, int]:
+    """Document offsets of the passage span (a sentence, or a clause window of a long one) that best supports text."""
+    c = h.chunk
+    best, span = -1.0, (c.start, min(c.end, c.start + MAX_QUOTE))
+    for s, e in sentence_spans(c.text):
+        pieces = [(s, e)] if e - s <= MAX_QUOTE else _windows(c.text, s, e)
+        for a, b in pieces:
+            seg = c.text[a:b]
+            sc = overlap(text, seg) + sum(_fact_weight(f) for f in fs if norm(f) in norm(seg)) - 0.0005 * (b - a)
+            if sc > best:
+                best, span = sc, (c.start + a, c.start + b)
+    return span
+
+
+def _windows(text: str, s: int, e: int) -> list[tuple[int, int]]:
+    cl = clause_spans(text, s, e)
+    out = []
+    for i in range(len(cl)):
+        for j in range(i, len(cl)):
+            if cl[j][1] - cl[i][0] > MAX_QUOTE:
+                break
+            out.append((cl[i][0], cl[j][1]))
+    return out or [(s, min(e, s + MAX_QUOTE))]
+
+
+def verify(answer: str, hits: list[Hit], tokenizer: Tokenizer) -> Draft:
+    """Check and repair the markers of a generated answer; build exact citations."""
+    answer = answer.strip()
+    if not answer or (is_refusal(answer) and not numbers(_MARK.sub("", answer))):
+        return Draft(answer, [], answerable=False, flags=["model_refused"] if answer else ["empty_answer"])
+    flags: list[str] = []
+    kept: list[tuple[str, list[int], str]] = []
+    for sent in _split(answer):
+        fs = facts(sent.text, tokenizer)
+        marks = [n for n in dict.fromkeys(sent.marks) if 1 <= n <= len(hits) and supports(sent.text, hits[n - 1], fs)]
+        if len(marks) < len(set(sent.marks)):
+            flags.append("marker_removed")
+        if not marks:
+            cands = [(overlap(sent.text, h.chunk.text + h.chunk.context), i + 1) for i, h in enumerate(hits)
+                     if supports(sent.text, h, fs)]
+            if cands:
+                marks = [max(cands)[1]]
+                flags.append("marker_added")
+            elif fs and not any(all(norm(f) in _haystack(h) for f in fs) for h in hits):
+                flags.append("sentence_dropped")
+                continue
+            else:
+                flags.append("unsupported_sentence")
+        kept.append((sent.text, marks, sent.end_punct))
+    if not kept:
+        return Draft("", [], answerable=False, flags=flags + ["nothing_supported"])
+    order: dict[int, int] = {}
+    parts = []
+    for text, marks, punct in kept:
+        new = [order.setdefault(m, len(order) + 1) for m in marks]
+        parts.append(text + "".join(f"[{n}]" for n in new) + punct)
+    citations = []
+    for old, new in order.items():
+        h = hits[old - 1]
+        said = "".join(t for t, marks, _ in kept if old in marks)
+        s, e = best_span(h, said, facts(said, tokenizer))
+        citations.append(Citation(new, h, h.chunk.text[s - h.chunk.start : e - h.chunk.start], s, e))
+    return Draft("".join(parts), sorted(citations, key=lambda c: c.n), answerable=True, flags=sorted(set(flags)))

@@ -1,0 +1,46 @@
+"""The local LLM through llama-cpp-python (Qwen2.5-Coder-1.5B-Instruct Q4_K_M, bundled)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from rag.errors import ConfigError, GenerationError
+from rag.generate.chat import ChatGenerator
+
+MODEL_ID = "qwen2.5-coder-1.5b"
+
+
+class LlamaCppGenerator(ChatGenerator):
+    name = f"llm:{MODEL_ID}"
+
+    def __init__(self, model_path: Path, n_ctx: int = 4096, threads: int = 0, **kw):  # noqa: ANN003
+        super().__init__(**kw)
+        try:
+            from llama_cpp import Llama
+        except ImportError as e:
+            raise ConfigError("the local LLM needs llama-cpp-python (pip install -e '.[llm]')") from e
+        self._llm = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=threads or os.cpu_count() or 2,
+                          n_batch=512, verbose=False)
+        self._lock = threading.Lock()  # one generation at a time; llama.cpp keeps one KV cache
+
+    def _chat(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
+        with self._lock:
+            try:
+                # The system prompt is an identical token prefix on every call, so llama-cpp-python keeps its
+                # KV cache and evaluates only the passages and the question.
+                stream = self._llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=0.0,
+                                                          stream=True)
+                n = 0
+                for chunk in stream:
+                    text = chunk["choices"][0]["delta"].get("content")
+                    if text:
+                        n += 1
+                        yield text
+            except (RuntimeError, ValueError) as e:
+                raise GenerationError(f"local LLM failed: {e}") from e
+            prompt_tokens = len(self._llm.tokenize(
+                "".join(m["content"] for m in messages).encode("utf-8"), add_bos=False))
+            self.last_usage = {"prompt_tokens": prompt_tokens, "completion_tokens": n}
