@@ -8,9 +8,12 @@ export OMP_WAIT_POLICY ?= PASSIVE
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 BENCH_DATA ?= ../shared/bench/cmrc2018-trial
+CHROMIUM ?= /usr/bin/chromium
+# Debian packages the browser tests need: the browser, and CJK fonts so Chinese is not drawn as boxes.
+BROWSER_PKGS := chromium fonts-noto-cjk
 
 .DEFAULT_GOAL := help
-.PHONY: help install index run serve test test-fast lint bench eval clean
+.PHONY: help install index run serve test test-fast lint bench eval clean browser browser-check
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,8 +35,16 @@ run: index ## install, index seeds/, serve the chat page and API on 127.0.0.1:80
 serve: ## serve without re-checking the install or the index
 	$(BIN)/rag serve
 
-test: install ## install and run the whole suite (real models, real index, real server)
+test: install browser-check ## install and run the whole suite (real models, real index, real server, real Chromium)
 	$(BIN)/python -m pytest -q
+
+browser: ## install Chromium and CJK fonts for the browser tests (apt-get; run as root)
+	@if [ -x $(CHROMIUM) ] && [ -n "$$(fc-list :lang=zh 2>/dev/null)" ]; then echo "chromium and CJK fonts present"; \
+	else (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PKGS)) \
+	  || { echo "could not install $(BROWSER_PKGS); run as root: apt-get install -y $(BROWSER_PKGS)"; exit 1; }; fi
+
+browser-check:
+	@[ -x $(CHROMIUM) ] || echo "*** $(CHROMIUM) is missing: tests/e2e/test_browser.py will fail. Install it with 'make browser' (as root). ***"
 
 test-fast: install ## unit tests only (fakes; no model)
 	$(BIN)/python -m pytest -q tests/unit -m "not model"

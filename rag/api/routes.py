@@ -121,7 +121,8 @@ def list_documents(c: Comp, collection: str = "default") -> JSONResponse:
     for ch in data.chunks:
         counts[ch.doc_id] = counts.get(ch.doc_id, 0) + 1
     docs = [{"doc_id": d.doc_id, "source": d.source, "title": d.title, "chars": len(d.text), "passages": counts.get(d.doc_id, 0),
-             "meta": {k: v for k, v in d.meta.items() if k != "headings"}} for d in sorted(data.documents.values(), key=lambda d: d.doc_id)]
+             "meta": {k: v for k, v in d.meta.items() if k not in ("headings", "pages")}}  # both in GET /documents/{id}
+            for d in sorted(data.documents.values(), key=lambda d: d.doc_id)]
     return _json({"collection": collection, "documents": docs, "version": data.version})
 
 
