@@ -105,5 +105,8 @@ def read_pdf(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
         info_title = ""
     if info_title:
         meta["title"] = info_title
-    return [Document(doc_id=doc_id_for(name), source=Path(name).name, title=_title(meta, p.headings, p.text, name),
+    # a title line must be near the top of the first page: a short line deeper in is a caption or a footer
+    top = "\n".join(p.text[:p.pages[0][1]].split("\n")[:8])
+    title = _title(meta, p.headings, top, name)
+    return [Document(doc_id=doc_id_for(name), source=Path(name).name, title=title,
                      text=p.text, meta=meta, content_hash=content_hash(p.text))]

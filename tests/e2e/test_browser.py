@@ -254,3 +254,22 @@ def test_phone_width(browser, server) -> None:  # noqa: ANN001
         assert not errors, f"JavaScript errors on the page: {errors}"
     finally:
         ctx.close()
+
+
+def test_pdf_upload_cites_its_page(page) -> None:  # noqa: ANN001
+    from tests.unit.test_ingest_formats import make_pdf
+
+    pg = page
+    set_collection(pg, "browser-pdf")
+    # page 1 is long enough to fill a passage and ends with a sentence too long to be carried over, so page 2 starts one
+    filler = [f"Section {i} of the Nanchang annual industry report describes local manufacturing output in detail." for i in range(4)]
+    pdf = make_pdf([filler, ["Ceramics output in Jingdezhen reached 50 billion yuan in 2022.", "Second page ends here."]])
+    report = upload(pg, [("report.pdf", "application/pdf", pdf)])
+    assert "新增 1" in report, report
+    item = pg.locator('#doc-list .doc-item[data-doc-id="report"]')
+    assert "2 页" in item.locator(".doc-info").inner_text() and item.locator(".doc-open").inner_text() == "report"
+    msg = ask(pg, "How much did ceramics output in Jingdezhen reach in 2022?")
+    assert "50 billion yuan" in msg.locator(".answer").inner_text()
+    msg.locator("button.cite").first.click()
+    assert pg.locator("#cite-source").inner_text() == "report.pdf（第 2 页）"
+    shot(pg, "13-pdf-page")

@@ -183,3 +183,14 @@ def test_docx_bad_files_name_the_file() -> None:
         read_bytes("只是文本".encode() * 30, "plain.docx")
     with pytest.raises(BadInput, match="secret.docx.*password"):
         read_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "secret.docx")
+
+
+def test_pdf_pages_survive_the_index_and_reach_search_hits(tmp_path: Path, fake_embedder, tokenizer) -> None:  # noqa: ANN001
+    from rag import store
+    from rag.indexer import Indexer
+
+    doc = read_bytes(make_pdf([PAGE1, PAGE2]), "report.pdf")[0]
+    Indexer(tmp_path / "index", fake_embedder, tokenizer, ChunkParams(40, 80, 0)).update("c", add=[doc])
+    data = store.load(tmp_path / "index", "c", fake_embedder.id)
+    assert {c.page for c in data.chunks} == {1, 2}
+    assert data.documents["report"].meta["pages"] == doc.meta["pages"]
