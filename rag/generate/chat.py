@@ -5,6 +5,7 @@ Backends implement one method, `_chat(messages, max_tokens)`, yielding text piec
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 
@@ -14,6 +15,9 @@ from rag.generate.cite import verify
 from rag.prompts import Prompts
 from rag.types import Hit
 from rag.zh import Tokenizer
+
+_ASKS_FIGURE = re.compile(r"多少|几[个家项年月天条名位次倍]|多大|多长|多高|百分之几|比例是")
+_FIGURE = re.compile(r"\d|[一二两三四五六七八九十百千万亿]+[个家项年月天条名位次倍亩元%]")
 
 
 class ChatGenerator(Generator):
@@ -62,6 +66,9 @@ class ChatGenerator(Generator):
             raise GenerationError(f"{self.name} returned no text")
         gen_s = time.perf_counter() - t0
         draft = verify("".join(pieces), hits[: self.passages], self.tokenizer)
+        if draft.answerable and _ASKS_FIGURE.search(question) and not _FIGURE.search(re.sub(r"\[\d+\]", "", draft.text)):
+            # "how many / how much" answered without any figure: the passages do not give it
+            draft = Draft("", [], answerable=False, flags=draft.flags + ["no_figure"])
         stats = {"ttft": round(ttft, 1), "llm": round(gen_s * 1000, 1), **self.last_usage}
         if self.last_usage.get("completion_tokens") and gen_s * 1000 > ttft:
             stats["tokens_per_s"] = round(self.last_usage["completion_tokens"] / max(gen_s - ttft / 1000, 1e-3), 1)

@@ -19,6 +19,7 @@ from rag.zh import Tokenizer, clause_spans, norm, numbers, sentence_spans
 _MARK = re.compile(r"\s*[\[【［]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】］]")
 REFUSAL_CUES = ("无法从文档中找到答案", "资料中没有", "资料未提及", "资料中未提及", "没有提到", "未提供", "无法回答", "没有相关信息")
 MAX_QUOTE = 150
+_LEAD_IN = re.compile(r"^(根据(以上|上述|所给|提供的)?资料(内容)?(显示|可知)?[，,：:]\s*)")
 
 
 @dataclass
@@ -53,7 +54,7 @@ def is_refusal(text: str) -> bool:
 def _split(answer: str) -> list[_Sentence]:
     out: list[_Sentence] = []
     for s, e in sentence_spans(answer):
-        raw = answer[s:e]
+        raw = _LEAD_IN.sub("", answer[s:e])
         marks = [int(x) for m in _MARK.finditer(raw) for x in re.split(r"[,，、]", m.group(1))]
         bare = _MARK.sub("", raw).strip()
         punct = ""
@@ -129,7 +130,9 @@ def verify(answer: str, hits: list[Hit], tokenizer: Tokenizer) -> Draft:
             if cands:
                 marks = [max(cands)[1]]
                 flags.append("marker_added")
-            elif fs and not any(all(norm(f) in _haystack(h) for f in fs) for h in hits):
+            elif numbers(sent.text) or len(norm(sent.text)) < 8 or (
+                    fs and not any(all(norm(f) in _haystack(h) for f in fs) for h in hits)):
+                # a figure no passage supports, or a fragment ("资料编号为"): never shown as fact
                 flags.append("sentence_dropped")
                 continue
             else:
