@@ -17,6 +17,7 @@ from rag.types import Hit
 from rag.zh import Tokenizer
 
 _ASKS_FIGURE = re.compile(r"多少|几[个家项年月天条名位次倍]|多大|多长|多高|百分之几|比例是")
+_ASKS_OVERVIEW = re.compile(r"概括|总结|介绍|哪些|哪几|主要内容|分别|如何|怎样")
 _FIGURE = re.compile(r"\d|[一二两三四五六七八九十百千万亿]+[个家项年月天条名位次倍亩元%]")
 
 
@@ -65,7 +66,8 @@ class ChatGenerator(Generator):
         if ttft is None:
             raise GenerationError(f"{self.name} returned no text")
         gen_s = time.perf_counter() - t0
-        draft = verify("".join(pieces), hits[: self.passages], self.tokenizer)
+        limit = 0 if _ASKS_OVERVIEW.search(question) else 120
+        draft = verify("".join(pieces), hits[: self.passages], self.tokenizer, max_chars=limit)
         if draft.answerable and _ASKS_FIGURE.search(question) and not _FIGURE.search(re.sub(r"\[\d+\]", "", draft.text)):
             # "how many / how much" answered without any figure: the passages do not give it
             draft = Draft("", [], answerable=False, flags=draft.flags + ["no_figure"])

@@ -19,7 +19,7 @@ from rag.zh import Tokenizer, clause_spans, norm, numbers, sentence_spans
 _MARK = re.compile(r"\s*[\[【［]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】］]")
 REFUSAL_CUES = ("无法从文档中找到答案", "资料中没有", "资料未提及", "资料中未提及", "没有提到", "未提供", "无法回答", "没有相关信息")
 MAX_QUOTE = 150
-_LEAD_IN = re.compile(r"^(根据(以上|上述|所给|提供的)?资料(内容)?(显示|可知)?[，,：:]\s*)")
+_LEAD_IN = re.compile(r"^((根据|据)(以上|上述|所给|提供的)?资料(编号|内容)?(显示|可知)?[，,：:]\s*)")
 
 
 @dataclass
@@ -112,7 +112,7 @@ def _windows(text: str, s: int, e: int) -> list[tuple[int, int]]:
     return out or [(s, min(e, s + MAX_QUOTE))]
 
 
-def verify(answer: str, hits: list[Hit], tokenizer: Tokenizer) -> Draft:
+def verify(answer: str, hits: list[Hit], tokenizer: Tokenizer, max_chars: int = 0) -> Draft:
     """Check and repair the markers of a generated answer; build exact citations."""
     answer = answer.strip()
     if not answer or (is_refusal(answer) and not numbers(_MARK.sub("", answer))):
@@ -137,6 +137,9 @@ def verify(answer: str, hits: list[Hit], tokenizer: Tokenizer) -> Draft:
                 continue
             else:
                 flags.append("unsupported_sentence")
+        if max_chars and kept and sum(len(t) for t, _, _ in kept) + len(sent.text) > max_chars:
+            flags.append("trimmed")  # a short answer: later sentences only repeat or drift
+            break
         kept.append((sent.text, marks, sent.end_punct))
     if not kept:
         return Draft("", [], answerable=False, flags=flags + ["nothing_supported"])

@@ -31,7 +31,7 @@ class LlamaCppGenerator(ChatGenerator):
             try:
                 # The system prompt is an identical token prefix on every call, so llama-cpp-python keeps its
                 # KV cache and evaluates only the passages and the question.
-                stream = self._llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=0.0,
+                stream = self._llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=0.0, repeat_penalty=1.1,
                                                           stream=True)
                 n = 0
                 for chunk in stream:
