@@ -143,3 +143,21 @@ def server(components):  # noqa: ANN001, ANN201
 
     with Server(create_app(components.settings, components)) as s:
         yield s
+
+
+def sse_events(url: str, payload: dict, timeout: float = 300) -> list[tuple[str | None, object]]:
+    """POST and read a text/event-stream response as (event, data) pairs."""
+    import json
+
+    import httpx
+
+    events: list[tuple[str | None, object]] = []
+    with httpx.stream("POST", url, json=payload, timeout=timeout) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        name = None
+        for line in r.iter_lines():
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                events.append((name, json.loads(line[6:])))
+    return events

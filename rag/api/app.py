@@ -37,6 +37,11 @@ def create_app(settings: Settings | None = None, components: Components | None =
             comp.library.retriever(settings.collection)  # load the index and the model before the first request
         except RagError as e:
             log.warning("starting without a ready index: %s", e.message)
+        if settings.generator != "extractive":
+            try:
+                comp.warm(settings.generator)  # load the local LLM now, not on the first question
+            except RagError as e:
+                log.warning("generator '%s' unavailable, answers fall back to extractive: %s", settings.generator, e.message)
         yield
 
     app = FastAPI(title="rag: 中文文档问答", version=__version__, lifespan=lifespan,

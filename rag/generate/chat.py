@@ -18,7 +18,8 @@ from rag.zh import Tokenizer
 
 _ASKS_FIGURE = re.compile(r"多少|几[个家项年月天条名位次倍]|多大|多长|多高|百分之几|比例是")
 _ASKS_OVERVIEW = re.compile(r"概括|总结|介绍|哪些|哪几|主要内容|分别|如何|怎样")
-_FIGURE = re.compile(r"\d|[一二两三四五六七八九十百千万亿]+[个家项年月天条名位次倍亩元%]")
+# a figure: digits, or a Chinese numeral with a measure word ("一个完善的…" is not a figure)
+_FIGURE = re.compile(r"\d|(?:[两三四五六七八九十百千万亿]|一[十百千万亿])[一二两三四五六七八九十百千万亿]*[个家项年月天条名位次倍亩元%]")
 
 
 class ChatGenerator(Generator):
@@ -67,7 +68,7 @@ class ChatGenerator(Generator):
             raise GenerationError(f"{self.name} returned no text")
         gen_s = time.perf_counter() - t0
         limit = 0 if _ASKS_OVERVIEW.search(question) else 120
-        draft = verify("".join(pieces), hits[: self.passages], self.tokenizer, max_chars=limit)
+        draft = verify("".join(pieces), hits[: self.passages], self.tokenizer, max_chars=limit, question=question)
         if draft.answerable and _ASKS_FIGURE.search(question) and not _FIGURE.search(re.sub(r"\[\d+\]", "", draft.text)):
             # "how many / how much" answered without any figure: the passages do not give it
             draft = Draft("", [], answerable=False, flags=draft.flags + ["no_figure"])

@@ -34,10 +34,10 @@ def _bigrams(s: str) -> set[str]:
     return {t[i : i + 2] for i in range(len(t) - 1)}
 
 
-def overlap(a: str, b: str) -> float:
-    """Share of a's character bigrams found in b."""
-    ba = _bigrams(a)
-    return len(ba & _bigrams(b)) / len(ba) if ba else 0.0
+def overlap(a: str, b: str, ignore: frozenset[str] = frozenset()) -> float:
+    """Share of a's character bigrams (less those in `ignore`, e.g. the question's) found in b."""
+    ba = _bigrams(a) - ignore
+    return len(ba & _bigrams(b)) / len(ba) if ba else 1.0
 
 
 def facts(text: str, tokenizer: Tokenizer) -> set[str]:
@@ -80,11 +80,12 @@ def _fact_weight(f: str) -> float:
     return 0.3 if f.isdigit() and len(f) == 4 else 0.6
 
 
-def supports(sentence: str, h: Hit, fs: set[str]) -> bool:
+def supports(sentence: str, h: Hit, fs: set[str], echo: frozenset[str] = frozenset()) -> bool:
+    """Every fact of the sentence is in the passage, and its own wording (not the question's echo) overlaps it."""
     hay = _haystack(h)
     if any(norm(f) not in hay and f not in numbers(hay) for f in fs):
         return False
-    return overlap(sentence, h.chunk.text + h.chunk.context) >= 0.3
+    return overlap(sentence, h.chunk.text + h.chunk.context, echo) >= (0.2 if fs else 0.3)
 
 
 def best_span(h: Hit, text: str, fs: set[str]) -> tuple[int, int]:
@@ -112,21 +113,22 @@ def _windows(text: str, s: int, e: int) -> list[tuple[int, int]]:
     return out or [(s, min(e, s + MAX_QUOTE))]
 
 
-def verify(answer: str, hits: list[Hit], tokenizer: Tokenizer, max_chars: int = 0) -> Draft:
+def verify(answer: str, hits: list[Hit], tokenizer: Tokenizer, max_chars: int = 0, question: str = "") -> Draft:
     """Check and repair the markers of a generated answer; build exact citations."""
     answer = answer.strip()
     if not answer or (is_refusal(answer) and not numbers(_MARK.sub("", answer))):
         return Draft(answer, [], answerable=False, flags=["model_refused"] if answer else ["empty_answer"])
     flags: list[str] = []
     kept: list[tuple[str, list[int], str]] = []
+    echo = frozenset(_bigrams(question))
     for sent in _split(answer):
         fs = facts(sent.text, tokenizer)
-        marks = [n for n in dict.fromkeys(sent.marks) if 1 <= n <= len(hits) and supports(sent.text, hits[n - 1], fs)]
+        marks = [n for n in dict.fromkeys(sent.marks) if 1 <= n <= len(hits) and supports(sent.text, hits[n - 1], fs, echo)]
         if len(marks) < len(set(sent.marks)):
             flags.append("marker_removed")
         if not marks:
-            cands = [(overlap(sent.text, h.chunk.text + h.chunk.context), i + 1) for i, h in enumerate(hits)
-                     if supports(sent.text, h, fs)]
+            cands = [(overlap(sent.text, h.chunk.text + h.chunk.context, echo), i + 1) for i, h in enumerate(hits)
+                     if supports(sent.text, h, fs, echo)]
             if cands:
                 marks = [max(cands)[1]]
                 flags.append("marker_added")

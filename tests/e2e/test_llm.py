@@ -3,7 +3,6 @@ OpenAI-compatible backend against llama-cpp-python's own server on loopback."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
@@ -11,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, sse_events
 
 pytestmark = [pytest.mark.model, pytest.mark.llm]
 
@@ -59,15 +58,7 @@ def test_instructions_inside_documents_are_not_followed(index_copy, tmp_path) ->
 
 
 def test_streamed_llm_answer_over_http(server) -> None:  # noqa: ANN001
-    events = []
-    with httpx.stream("POST", server.url + "/ask", timeout=300,
-                      json={"question": "2021年南昌工业投资同比增长多少？", "stream": True, "generator": "llm"}) as r:
-        name = None
-        for line in r.iter_lines():
-            if line.startswith("event: "):
-                name = line[7:]
-            elif line.startswith("data: "):
-                events.append((name, json.loads(line[6:])))
+    events = sse_events(server.url + "/ask", {"question": "2021年南昌工业投资同比增长多少？", "stream": True, "generator": "llm"})
     kinds = [k for k, _ in events]
     assert kinds.count("token") >= 2 and kinds[-2:] == ["citations", "done"]
     done = events[-1][1]

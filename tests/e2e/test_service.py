@@ -9,6 +9,8 @@ import sys
 import httpx
 import pytest
 
+from tests.conftest import sse_events
+
 pytestmark = pytest.mark.model
 
 
@@ -53,15 +55,7 @@ def test_not_json_is_4xx(server) -> None:  # noqa: ANN001
 
 
 def test_stream_events(server) -> None:  # noqa: ANN001
-    events = []
-    with httpx.stream("POST", server.url + "/ask", json={"question": "2021年南昌工业投资同比增长多少？", "stream": True}, timeout=60) as r:
-        assert r.headers["content-type"].startswith("text/event-stream")
-        name = None
-        for line in r.iter_lines():
-            if line.startswith("event: "):
-                name = line[7:]
-            elif line.startswith("data: "):
-                events.append((name, json.loads(line[6:])))
+    events = sse_events(server.url + "/ask", {"question": "2021年南昌工业投资同比增长多少？", "stream": True})
     kinds = [e[0] for e in events]
     assert kinds[0] == "token" and kinds[-2:] == ["citations", "done"]
     done = events[-1][1]
