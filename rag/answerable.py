@@ -69,6 +69,10 @@ def judge(question: str, hits: list[Hit], tokenizer: Tokenizer, bm25: BM25Index,
     # the passages are about something else.
     seen = norm(" ".join(docs[d].title + docs[d].text for d in {h.chunk.doc_id for h in hits} if d in docs))
     foreign = [t for t in best_missing if t in ents and (norm(t) not in seen if docs else True)]
+    if best_nums and len(qnums) > 1:
+        # a question about several years or figures ("2020年和2021年分别…") may be answered by several passages
+        pool = norm(" ".join(h.chunk.text for h in hits[:window]))
+        best_nums = [n for n in best_nums if n not in numbers(pool) and n not in pool]
     if best_nums or foreign:
         confidence = min(confidence, 0.3)
 
