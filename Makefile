@@ -63,3 +63,8 @@ bench: index ## QA-set eval and BEIR retrieval bench -> artifacts/*.json
 clean: ## remove built indexes and artifacts (keeps the embedding cache)
 	find index -mindepth 1 -maxdepth 1 ! -name README.md ! -name cache -exec rm -rf {} +
 	rm -rf artifacts
+
+.PHONY: bench-quality
+bench-quality: index ## the figures of docs/benchmarks.md: QA set and BEIR bench, each with --compare -> artifacts/*.json|md|png
+	$(BIN)/rag eval eval/qa.jsonl --generator extractive --compare
+	@if [ -d $(BENCH_DATA) ]; then $(BIN)/rag bench $(BENCH_DATA) --compare; else echo "no BEIR set at $(BENCH_DATA)"; fi

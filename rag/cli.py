@@ -97,11 +97,43 @@ def cmd_serve(args: argparse.Namespace, s: Settings) -> int:
     return 0
 
 
+class _Bars:
+    """tqdm bars by stage (indexing, each search pass), shown only when stderr is a terminal."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self._bars: dict[str, Any] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        bar = self._bars.get(stage)
+        if bar is None:
+            for other in self._bars.values():
+                other.close()
+            bar = self._bars[stage] = tqdm(total=total, desc=stage, unit="it", leave=False)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    def close(self) -> None:
+        for bar in self._bars.values():
+            bar.close()
+
+
 def cmd_eval(args: argparse.Namespace, s: Settings) -> int:
     from rag.evaluate import run_eval
 
-    report = run_eval(_components(s), Path(args.qa), args.top_k, args.collection or s.collection, args.generator,
-                      Path(args.out) if args.out else None, args.limit)
+    modes = ("dense", "bm25", "hybrid") if args.mode == "all" else (args.mode,)
+    bars = _Bars(sys.stderr.isatty() and not args.json)
+    try:
+        report = run_eval(_components(s), Path(args.qa), args.top_k, args.collection or s.collection, args.generator,
+                          Path(args.out) if args.out else None, args.limit, modes, compare=args.compare,
+                          answers=not args.retrieval_only, progress=bars, verbose=not args.json)
+    finally:
+        bars.close()
     if args.json:
         _print_json(report)
     return 0
@@ -110,7 +142,12 @@ def cmd_eval(args: argparse.Namespace, s: Settings) -> int:
 def cmd_bench(args: argparse.Namespace, s: Settings) -> int:
     from rag.evaluate import run_bench
 
-    report = run_bench(_components(s), Path(args.dataset), args.mode, args.top_k, Path(args.out) if args.out else None)
+    bars = _Bars(sys.stderr.isatty() and not args.json)
+    try:
+        report = run_bench(_components(s), Path(args.dataset), args.mode, args.top_k, Path(args.out) if args.out else None,
+                           compare=args.compare, limit=args.limit, progress=bars, verbose=not args.json)
+    finally:
+        bars.close()
     if args.json:
         _print_json(report)
     return 0
@@ -144,21 +181,28 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--host")
     x.add_argument("--port", type=int)
     x.set_defaults(fn=cmd_serve)
-    x = sub.add_parser("eval", help="score a QA set (API.md metrics)")
+    x = sub.add_parser("eval", help="score a QA set (API.md metrics) -> JSON, Markdown and PNG reports")
     x.add_argument("qa")
     x.add_argument("--top-k", type=int, default=10)
     x.add_argument("--collection")
     x.add_argument("--generator")
+    x.add_argument("--mode", choices=("hybrid", "dense", "bm25", "all"), default="all", help="retrieval modes to score")
     x.add_argument("--limit", type=int, help="a fixed subset of N items spread over all types")
-    x.add_argument("--out", help="write the report JSON here (default: artifacts/eval-<generator>.json)")
-    x.add_argument("--json", action="store_true")
+    x.add_argument("--compare", action="store_true",
+                   help="also run the LangChain-tutorial and Langchain-Chatchat pipelines on the same data and embedder")
+    x.add_argument("--retrieval-only", action="store_true", help="skip the answers")
+    x.add_argument("--out", help="the report JSON (default: artifacts/eval-<generator>.json; .md and .png beside it)")
+    x.add_argument("--json", action="store_true", help="print the report JSON")
     x.set_defaults(fn=cmd_eval)
-    x = sub.add_parser("bench", help="score retrieval on a BEIR dataset")
+    x = sub.add_parser("bench", help="score retrieval on a BEIR dataset -> JSON, Markdown and PNG reports")
     x.add_argument("dataset")
     x.add_argument("--mode", choices=("hybrid", "dense", "bm25", "all"), default="all")
-    x.add_argument("--top-k", type=int, default=10)
-    x.add_argument("--out")
-    x.add_argument("--json", action="store_true")
+    x.add_argument("--top-k", type=int, default=10, help="cut-off of MRR/nDCG/recall besides @10 (and recall@100)")
+    x.add_argument("--limit", type=int, help="N judged queries at an even stride (the same every run)")
+    x.add_argument("--compare", action="store_true",
+                   help="also run the LangChain-tutorial and Langchain-Chatchat pipelines on the same data and embedder")
+    x.add_argument("--out", help="the report JSON (default: artifacts/bench-<dataset>.json; .md and .png beside it)")
+    x.add_argument("--json", action="store_true", help="print the report JSON")
     x.set_defaults(fn=cmd_bench)
     return p
 

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections import Counter
 
-from rag.evaluate import answer_correct, beir_scores, hits, load_qa, score_retrieval
+import pytest
+
+from rag.evaluate import answer_correct, beir_scores, hits, ir_scores, load_qa, score_retrieval
+from rag.evaluate.compare import Passage
+from rag.evaluate.qa import RetrievalRun, failures, retrieval_report
 from tests.conftest import QA, SEEDS
 
 
@@ -34,6 +39,74 @@ def test_retrieval_scores() -> None:
 def test_beir_scores() -> None:
     r = beir_scores({"q": ["d2", "d1"]}, {"q": {"d1": 1}}, 10)
     assert r["mrr@10"] == 0.5 and r["recall@10"] == 1.0 and r["hit@1"] == 0.0
+
+
+def test_ir_scores_match_hand_computed_values() -> None:
+    """ranx on a toy run, against values worked out by hand."""
+    qrels = {"q1": {"d1": 1}, "q2": {"d3": 1, "d4": 1}, "q3": {"d9": 1}, "q4": {"d0": 0}}
+    run = {"q1": ["d2", "d1"], "q2": ["d4", "d5", "d3"], "q3": [f"x{i}" for i in range(10)] + ["d9"]}
+    r = ir_scores(run, qrels, ("hit@1", "hit@5", "hit@10", "mrr@10", "ndcg@10", "recall@10", "recall@100"))
+    # q4 has no positive judgement: not scored. q1: first relevant at rank 2; q2: ranks 1 and 3; q3: rank 11.
+    assert r["n_queries"] == 3
+    assert r["hit@1"] == pytest.approx(1 / 3, abs=1e-4)
+    assert r["hit@5"] == r["hit@10"] == pytest.approx(2 / 3, abs=1e-4)
+    assert r["mrr@10"] == pytest.approx((1 / 2 + 1 + 0) / 3, abs=1e-4)
+    ndcg_q1 = 1 / math.log2(3)
+    ndcg_q2 = (1 + 1 / math.log2(4)) / (1 + 1 / math.log2(3))
+    assert r["ndcg@10"] == pytest.approx((ndcg_q1 + ndcg_q2 + 0) / 3, abs=1e-4)
+    assert r["recall@10"] == pytest.approx(2 / 3, abs=1e-4)
+    assert r["recall@100"] == pytest.approx(1.0, abs=1e-4)
+
+
+def test_ir_scores_count_a_judged_query_without_results_as_zero() -> None:
+    r = ir_scores({"q1": ["d1"]}, {"q1": {"d1": 1}, "q2": {"d2": 1}}, ("hit@1", "mrr@10"))
+    assert r == {"hit@1": 0.5, "mrr@10": 0.5, "n_queries": 2}
+
+
+ITEMS = [
+    {"id": "a", "type": "factoid", "question": "南昌工业投资增长多少", "answer": "18.7%", "doc": "x.txt", "evidence": "南昌工业投资增长18.7%"},
+    {"id": "b", "type": "numeric", "question": "赣州生产总值", "answer": "4606亿元", "doc": "y.txt", "evidence": "赣州地区生产总值4606亿元"},
+    {"id": "c", "type": "multi-doc", "question": "两地", "answer": "", "answer_parts": ["甲", "乙"], "doc": ["x.txt", "y.txt"],
+     "evidence": ["南昌工业投资增长18.7%", "赣州地区生产总值4606亿元"]},
+    {"id": "d", "type": "unanswerable", "question": "九江", "answer": "", "doc": None, "evidence": None},
+]
+
+
+def _run() -> RetrievalRun:
+    filler = [Passage(f"无关段落{i}", "z", "z.txt", 0.1) for i in range(6)]
+    return RetrievalRun({
+        "a": [Passage("南昌工业投资增长18.7%，位居前列", "x", "x.txt", 0.9), *filler],
+        "b": [*filler, Passage("赣州地区生产总值4606亿元", "y", "y.txt", 0.2)],  # found at rank 7: missed at 5
+        "c": [Passage("南昌工业投资增长18.7%", "x", "x.txt", 0.8), *filler],
+        "d": filler[:3],
+    }, [1.0, 2.0, 3.0, 4.0])
+
+
+def test_retrieval_report_breaks_down_by_type_and_document() -> None:
+    r = retrieval_report(ITEMS, _run())
+    assert r["n_single"] == 2 and r["n_multi"] == 1
+    assert r["hit@1"] == 0.5 and r["hit@5"] == 0.5 and r["hit@10"] == 1.0
+    assert r["by_type"]["factoid"] == {"hit@1": 1.0, "hit@3": 1.0, "hit@5": 1.0, "hit@10": 1.0, "mrr@10": 1.0, "n": 1}
+    assert r["by_type"]["numeric"]["hit@5"] == 0.0 and r["by_type"]["numeric"]["mrr@10"] == round(1 / 7, 4)
+    assert r["by_type"]["multi-doc"]["evidence_recall@10"] == 0.5
+    assert set(r["by_doc"]) == {"x.txt", "y.txt"} and r["by_doc"]["y.txt"]["hit@10"] == 1.0
+    assert r["latency_ms_p50"] == 2.5 and len(r["latencies_ms"]) == 4
+
+
+def test_failures_list_retrieval_misses_at_5_and_answers_below_1() -> None:
+    answers = {"items": [
+        {"id": "a", "score": 1.0, "answerable": True, "answer": "增长18.7%[1]", "citations": []},
+        {"id": "b", "score": 1.0, "answerable": True, "answer": "4606亿元[1]", "citations": []},
+        {"id": "c", "score": 0.5, "answerable": True, "answer": "甲[1]", "citations": []},
+        {"id": "d", "score": 0.0, "answerable": True, "answer": "九江增长很多[1]", "citations": []},
+    ]}
+    f = {x["id"]: x for x in failures(ITEMS, _run(), "hybrid", answers)}
+    assert set(f) == {"b", "c", "d"}  # a: found at rank 1 and answered
+    assert f["b"]["first_hit_rank"] == 7 and f["b"]["reasons"] == ["retrieval: evidence not in top 5"]
+    assert f["b"]["expected_evidence"] == ["赣州地区生产总值4606亿元"] and f["b"]["answer"] == "4606亿元[1]"
+    assert [p["source"] for p in f["b"]["top3"]] == ["z.txt"] * 3 and f["b"]["top3"][0]["score"] == 0.1
+    assert f["c"]["reasons"] == ["retrieval: 1 of 2 evidence strings in top 5", "answer: scored 0.50"]
+    assert f["d"]["reasons"] == ["answer: scored 0.00"] and f["d"]["first_hit_rank"] is None
 
 
 def test_qa_set_is_complete_and_its_evidence_is_exact() -> None:

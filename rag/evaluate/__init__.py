@@ -1,0 +1,26 @@
+"""`rag eval` and `rag bench`: the metrics defined in API.md, computed one way for everyone.
+
+- `metrics`: evidence hits, answer scores, QA retrieval scores; document-level IR metrics (ranx)
+- `qa`: `rag eval` (retrieval per mode, answers, breakdowns by type and document, failures)
+- `beir`: `rag bench` (a BEIR dataset indexed into its own collection, every mode scored)
+- `compare`: the LangChain-tutorial and Langchain-Chatchat reference pipelines (`--compare`)
+- `report`: JSON + Markdown + PNG reports and console summaries
+"""
+
+from __future__ import annotations
+
+from rag.evaluate.beir import load_beir, run_bench
+from rag.evaluate.metrics import (
+    ANSWERED_TYPES,
+    RetrievalScores,
+    answer_correct,
+    beir_scores,
+    hits,
+    ir_scores,
+    percentile,
+    score_retrieval,
+)
+from rag.evaluate.qa import evaluate_answers, evaluate_retrieval, load_qa, run_eval, stratified
+
+__all__ = ["ANSWERED_TYPES", "RetrievalScores", "answer_correct", "beir_scores", "evaluate_answers", "evaluate_retrieval",
+           "hits", "ir_scores", "load_beir", "load_qa", "percentile", "run_bench", "run_eval", "score_retrieval", "stratified"]

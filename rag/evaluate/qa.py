@@ -1,0 +1,275 @@
+"""`rag eval`: retrieval per mode and answers of one generator on a QA set, with breakdowns and a failure list."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag.errors import BadInput
+from rag.evaluate.compare import Passage, build_baselines, versus
+from rag.evaluate.metrics import (
+    ANSWERED_TYPES,
+    answer_correct,
+    evidence,
+    first_hit,
+    hits,
+    is_multi,
+    is_single,
+    latency_summary,
+    score_retrieval,
+)
+from rag.evaluate.report import environment, eval_summary, write_reports
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+FAIL_AT = 5  # an item whose evidence is not in the top 5 is a retrieval failure
+
+
+def load_qa(path: Path) -> list[dict[str, Any]]:
+    items = []
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                items.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise BadInput(f"{path}:{i}: not JSON ({e})") from e
+    return items
+
+
+def stratified(items: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    """A fixed subset of n items taken round-robin over the types, in file order (the same every run)."""
+    by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for it in items:
+        by_type[it.get("type", "factoid")].append(it)
+    out: list[dict[str, Any]] = []
+    queues = [list(v) for _, v in sorted(by_type.items())]
+    while len(out) < n and any(queues):
+        for q in queues:
+            if q and len(out) < n:
+                # spread over the file: every k-th item of its type
+                step = max(1, len(q) // max(1, n // len(queues)))
+                out.append(q.pop(0))
+                del q[: step - 1]
+    return sorted(out, key=lambda it: it["id"])
+
+
+def doc_key(item: dict[str, Any]) -> str:
+    doc = item.get("doc")
+    if isinstance(doc, str):
+        return doc
+    return "(several documents)" if doc else "(none: unanswerable)"
+
+
+@dataclass
+class RetrievalRun:
+    """What one retriever returned for every item, and how long each search took."""
+
+    passages: dict[str, list[Passage]] = field(default_factory=dict)
+    latencies_ms: list[float] = field(default_factory=list)
+
+    def texts(self) -> dict[str, list[str]]:
+        return {i: [p.text for p in ps] for i, ps in self.passages.items()}
+
+
+def run_searches(items: list[dict[str, Any]], search: Callable[[str], Sequence[Passage | str]],
+                 tick: Callable[[], None] | None = None) -> RetrievalRun:
+    run = RetrievalRun()
+    if items:
+        search(items[0]["question"])  # warm-up, not timed: first-call costs are not per-query latency
+    for it in items:
+        t = time.perf_counter()
+        got = search(it["question"])
+        run.latencies_ms.append((time.perf_counter() - t) * 1000)
+        run.passages[it["id"]] = [p if isinstance(p, Passage) else Passage(p) for p in got]
+        if tick:
+            tick()
+    return run
+
+
+def _scores(items: list[dict[str, Any]], ranked: dict[str, list[str]]) -> dict[str, Any]:
+    s = score_retrieval(items, ranked)
+    out: dict[str, Any] = {**{f"hit@{k}": round(v, 4) for k, v in s.hit_at.items()}, "mrr@10": round(s.mrr10, 4),
+                           "n": s.n_single}
+    if s.n_multi:
+        out["evidence_recall@10"] = round(s.evidence_recall10, 4)
+        out["n_multi"] = s.n_multi
+    return out
+
+
+def retrieval_report(items: list[dict[str, Any]], run: RetrievalRun, breakdown: bool = True) -> dict[str, Any]:
+    """API.md's retrieval metrics, latency, and the same metrics by question type and by document."""
+    ranked = run.texts()
+    s = score_retrieval(items, ranked)
+    out: dict[str, Any] = {**{f"hit@{k}": round(v, 4) for k, v in s.hit_at.items()}, "mrr@10": round(s.mrr10, 4),
+                           "evidence_recall@10": round(s.evidence_recall10, 4), "n_single": s.n_single,
+                           "n_multi": s.n_multi, **latency_summary(run.latencies_ms)}
+    if breakdown:
+        by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        by_doc: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for it in items:
+            if is_single(it) or is_multi(it):
+                by_type[it.get("type", "factoid")].append(it)
+            if is_single(it):
+                by_doc[it["doc"]].append(it)
+        out["by_type"] = {k: _scores(v, ranked) for k, v in sorted(by_type.items())}
+        out["by_doc"] = {k: _scores(v, ranked) for k, v in sorted(by_doc.items())}
+    out["latencies_ms"] = [round(x, 2) for x in run.latencies_ms]
+    return out
+
+
+def evaluate_retrieval(items: list[dict[str, Any]], search: Callable[[str], Sequence[Passage | str]]) -> dict[str, Any]:
+    """Retrieval metrics of one search function (returning passages or passage texts, best first)."""
+    return retrieval_report(items, run_searches(items, search))
+
+
+def evaluate_answers(items: list[dict[str, Any]], ask: Callable[[str], dict[str, Any]],
+                     tick: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Answer accuracy by type and by document, refusal, false refusals, citation support and latency."""
+    by_type: dict[str, list[float]] = defaultdict(list)
+    by_doc: dict[str, list[float]] = defaultdict(list)
+    refused_ok: list[float] = []
+    false_refusal: list[float] = []
+    support: list[float] = []
+    lat: list[float] = []
+    ttft: list[float] = []
+    per_item: list[dict[str, Any]] = []
+    for it in items:
+        t = time.perf_counter()
+        resp = ask(it["question"])
+        lat.append((time.perf_counter() - t) * 1000)
+        if "ttft" in resp.get("timings_ms", {}):
+            ttft.append(float(resp["timings_ms"]["ttft"]))
+        kind = it.get("type", "factoid")
+        if kind == "unanswerable":
+            ok = 0.0 if resp.get("answerable") else 1.0
+            refused_ok.append(ok)
+            score = ok
+        else:
+            score = answer_correct(it, resp.get("answer", "")) if resp.get("answerable") else 0.0
+            false_refusal.append(0.0 if resp.get("answerable") else 1.0)
+            support.append(1.0 if any(hits(c.get("text", ""), e) for c in resp.get("citations", []) for e in evidence(it)) else 0.0)
+            by_type[kind].append(score)
+        by_doc[doc_key(it)].append(score)
+        per_item.append({"id": it["id"], "type": kind, "doc": doc_key(it), "score": score, "answerable": resp.get("answerable"),
+                         "answer": resp.get("answer", ""),
+                         "citations": [{"n": c.get("n"), "source": c.get("source"), "quote": c.get("quote", "")}
+                                       for c in resp.get("citations", [])]})
+        if tick:
+            tick()
+    answered = [s for k in ANSWERED_TYPES for s in by_type.get(k, [])]
+    return {
+        "answer_accuracy": round(statistics.fmean(answered), 4) if answered else 0.0,
+        "by_type": {k: round(statistics.fmean(v), 4) for k, v in sorted(by_type.items())},
+        "n_by_type": {k: len(v) for k, v in sorted(by_type.items())} | ({"unanswerable": len(refused_ok)} if refused_ok else {}),
+        "by_doc": {k: {"score": round(statistics.fmean(v), 4), "n": len(v)} for k, v in sorted(by_doc.items())},
+        "unanswerable_refused": round(statistics.fmean(refused_ok), 4) if refused_ok else 0.0,
+        "false_refusal": round(statistics.fmean(false_refusal), 4) if false_refusal else 0.0,
+        "citation_support": round(statistics.fmean(support), 4) if support else 0.0,
+        "latency_ms_p50": round(statistics.median(lat), 1) if lat else 0.0,
+        "latency_ms_p95": round(latency_summary(lat)["latency_ms_p95"], 1),
+        **({"ttft_ms_p50": round(statistics.median(ttft), 1)} if ttft else {}),
+        "n": len(items),
+        "latencies_ms": [round(x, 1) for x in lat],
+        "items": per_item,
+    }
+
+
+def failures(items: list[dict[str, Any]], run: RetrievalRun | None, mode: str, answers: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Items whose evidence is not in the top 5 of `mode`, or whose answer scored below 1."""
+    answered = {a["id"]: a for a in (answers or {}).get("items", [])}
+    out = []
+    for it in items:
+        reasons = []
+        texts = [p.text for p in run.passages.get(it["id"], [])] if run else []
+        rank = None
+        if run and is_single(it):
+            rank = first_hit(texts, it["evidence"])
+            if rank is None or rank > FAIL_AT:
+                reasons.append(f"retrieval: evidence not in top {FAIL_AT}")
+        elif run and is_multi(it):
+            found = sum(any(hits(t, e) for t in texts[:FAIL_AT]) for e in evidence(it))
+            if found < len(evidence(it)):
+                reasons.append(f"retrieval: {found} of {len(evidence(it))} evidence strings in top {FAIL_AT}")
+        a = answered.get(it["id"])
+        if a is not None and a["score"] < 1:
+            reasons.append("answer: refused" if not a["answerable"] and it.get("type") != "unanswerable" else
+                           f"answer: scored {a['score']:.2f}")
+        if not reasons:
+            continue
+        out.append({"id": it["id"], "type": it.get("type"), "question": it["question"], "doc": it.get("doc"),
+                    "expected_answer": it.get("answer", ""), "expected_evidence": evidence(it), "reasons": reasons,
+                    "mode": mode, "first_hit_rank": rank,
+                    "top3": [p.to_dict(300) for p in (run.passages.get(it["id"], [])[:3] if run else [])],
+                    "answer": a["answer"] if a else None, "answer_score": a["score"] if a else None,
+                    "citations": a["citations"] if a else []})
+    return out
+
+
+def _hit_passages(res: Any) -> list[Passage]:  # noqa: ANN401 - a SearchResult
+    return [Passage(h.chunk.text, h.chunk.doc_id, h.source, h.score) for h in res.hits]
+
+
+def run_eval(components: Any, qa: Path, top_k: int = 10, collection: str = "default", generator: str | None = None,
+             out: Path | None = None, limit: int | None = None, modes: tuple[str, ...] = ("dense", "bm25", "hybrid"),
+             *, compare: bool = False, answers: bool = True, progress: Progress | None = None,
+             verbose: bool = True) -> dict[str, Any]:
+    """Retrieval per mode (and the reference pipelines with `compare`) and answers for one generator; writes the
+    JSON, Markdown and PNG reports (`out` names the JSON; default artifacts/eval-<generator>.json)."""
+    items = stratified(load_qa(qa), limit) if limit else load_qa(qa)
+    p = components.pipeline
+    gen = generator or components.settings.generator
+
+    def ticker(stage: str) -> Callable[[], None]:
+        done = [0]
+
+        def tick() -> None:
+            done[0] += 1
+            if progress:
+                progress(stage, done[0], len(items))
+
+        return tick
+
+    runs = {m: run_searches(items, lambda q, m=m: _hit_passages(p.search(q, top_k, collection, m)), ticker(f"search {m}"))
+            for m in modes}
+    retrieval = {m: retrieval_report(items, r) for m, r in runs.items()}
+    ans = None
+    if answers:
+        ans = evaluate_answers(items, lambda q: p.ask(q, components.settings.answer_top_k, collection, [], gen).to_dict(),
+                               ticker("answers"))
+    main_mode = "hybrid" if "hybrid" in runs else next(iter(runs), "")
+    s = components.settings
+    report: dict[str, Any] = {
+        "kind": "eval", "qa": str(qa), "n": len(items), "generator": gen if answers else None, "collection": collection,
+        "top_k": top_k, "retrieval": retrieval, "answers": ans,
+        "failures": failures(items, runs.get(main_mode), main_mode, ans),
+        "settings": {"chunk_size": s.chunk_size, "chunk_overlap": s.chunk_overlap, "fusion": s.fusion,
+                     "dense_weight": s.dense_weight, "refuse_below": s.refuse_below, "embedder": components.embedder.id},
+        "environment": environment(),
+    }
+    if compare:
+        report["compare"] = compare_on_qa(components, items, collection, top_k, retrieval.get(main_mode), main_mode, progress)
+    paths = write_reports(report, out or Path("artifacts") / f"eval-{gen if answers else 'retrieval'}.json")
+    report["reports"] = {k: str(v) for k, v in paths.items()}
+    if verbose:
+        print(eval_summary(report))
+    return report
+
+
+def compare_on_qa(components: Any, items: list[dict[str, Any]], collection: str, top_k: int,  # noqa: ANN401
+                  ours: dict[str, Any] | None, mode: str, progress: Progress | None = None) -> dict[str, Any]:
+    """The reference pipelines on the same documents, embedder and items; differences and ratios against ours."""
+    data = components.library.retriever(collection).data
+    docs = [data.documents[d] for d in sorted(data.documents)]
+    embed_progress = (lambda d, n: progress("embedding baselines", d, n)) if progress else None
+    systems: dict[str, Any] = {}
+    for b in build_baselines(docs, components.embedder, components.indexer.cache, embed_progress):
+        r = retrieval_report(items, run_searches(items, lambda q, b=b: b.search(q, top_k)), breakdown=False)
+        systems[b.name] = {"description": b.description, "n_passages": b.n_passages, "chunking": b.chunking, **r}
+    return {"ours": f"ours ({mode})", "ours_n_passages": len(data.chunks), "systems": systems,
+            "vs_ours": {k: versus(ours, v) for k, v in systems.items()} if ours else {}}
+

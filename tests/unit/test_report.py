@@ -1,0 +1,143 @@
+"""`rag eval` / `rag bench` end to end with the fake embedder: reports, the reference pipelines, a 10,000-document
+BEIR corpus through the real Indexer (counts, progress, and a second run that embeds nothing)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.errors import BadInput
+from rag.evaluate import run_bench, run_eval
+from rag.evaluate.compare import CHATCHAT_SEPARATORS, build_baselines
+from tests.conftest import QA, ROOT, SEEDS
+
+TOPICS = ["锂电池", "光伏组件", "稀土永磁", "中医药", "航空制造", "电子信息", "绿色食品", "现代纺织", "汽车零部件", "文化旅游"]
+PLACES = ["南昌", "赣州", "九江", "上饶", "吉安", "宜春", "抚州", "萍乡", "新余", "鹰潭", "景德镇"]
+
+
+@pytest.fixture
+def fake_components(tmp_path, fake_embedder):  # noqa: ANN001, ANN201
+    from rag.config import Settings
+    from rag.factory import Components
+
+    s = Settings(_env_file=None, index_dir=tmp_path / "index", embed_cache=tmp_path / "cache.sqlite",
+                 prompts_dir=ROOT / "prompts", seeds_dir=SEEDS)
+    c = Components(s)
+    c.embedder = fake_embedder  # cached_property: the instance attribute wins
+    return c
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        assert im.format == "PNG"
+        return im.size
+
+
+def test_eval_writes_json_markdown_and_chart_with_compare(fake_components, fake_embedder, tmp_path) -> None:  # noqa: ANN001
+    from rag.ingest import load_paths
+
+    fake_components.indexer.update("default", add=load_paths([SEEDS]))
+    out = tmp_path / "reports" / "eval-test.json"
+    report = run_eval(fake_components, QA, out=out, limit=21, compare=True, verbose=False)
+    saved = json.loads(out.read_text(encoding="utf-8"))
+    assert saved["n"] == 21 and set(saved["retrieval"]) == {"dense", "bm25", "hybrid"}
+    hybrid = saved["retrieval"]["hybrid"]
+    assert {"hit@1", "hit@5", "mrr@10", "evidence_recall@10", "latency_ms_p50", "latency_ms_p95"} <= set(hybrid)
+    assert hybrid["by_type"] and hybrid["by_doc"] and len(hybrid["latencies_ms"]) == 21
+    a = saved["answers"]
+    assert a["by_doc"] and sum(x["n"] for x in a["by_doc"].values()) == 21
+    # every listed failure is a retrieval miss at 5 or an answer below 1, with what was returned
+    scores = {x["id"]: x["score"] for x in a["items"]}
+    for f in saved["failures"]:
+        assert f["reasons"] and (scores[f["id"]] < 1 or f["reasons"][0].startswith("retrieval"))
+        assert len(f["top3"]) <= 3 and all({"source", "score", "text"} <= set(p) for p in f["top3"])
+    assert {x["id"] for x in saved["failures"]} >= {i for i, s in scores.items() if s < 1}
+    systems = saved["compare"]["systems"]
+    assert set(systems) == {"langchain-tutorial", "chatchat-defaults"}
+    assert all(s["n_passages"] > 0 and 0 <= s["hit@5"] <= 1 for s in systems.values())
+    assert set(saved["compare"]["vs_ours"]["chatchat-defaults"]) == {"hit@1_diff", "hit@5_diff", "mrr@10_diff", "latency_p50_ratio"}
+    md = out.with_suffix(".md").read_text(encoding="utf-8")
+    for heading in ("## Retrieval", "### Retrieval by question type", "### Retrieval by document", "## Compared with reference",
+                    "## Answers", "### Answers by document", "## Failures", "](eval-test.png)"):
+        assert heading in md, heading
+    w, h = _png_size(out.with_suffix(".png"))
+    assert w > 600 and h > 300
+    assert report["reports"]["md"] == str(out.with_suffix(".md"))
+
+
+def test_reference_pipelines_chunk_as_configured_and_embed_through_the_cache(fake_embedder, tmp_path) -> None:  # noqa: ANN001
+    from rag.embed.cache import EmbeddingCache
+    from rag.types import Document
+
+    text = "\n\n".join(f"{p}市{t}产业第{i}段。" + "，".join(f"{p}{t}企业{j}家" for j in range(30)) + "。"
+                       for i, (p, t) in enumerate(zip(PLACES, TOPICS, strict=False)))
+    docs = [Document("d1", "d1.txt", "标题", text), Document("d2", "d2.txt", "另一篇", "景德镇陶瓷产业产值增长12%。")]
+    cache = EmbeddingCache(tmp_path / "c.sqlite")
+    tutorial, chatchat = build_baselines(docs, fake_embedder, cache)
+    first = fake_embedder.embedded
+    assert tutorial.chunking == {"chunk_size": 500, "chunk_overlap": 50}
+    assert chatchat.chunking["chunk_size"] == 750 and chatchat.chunking["separators"] == CHATCHAT_SEPARATORS
+    assert tutorial.n_passages > chatchat.n_passages >= 2
+    hits = chatchat.search("景德镇陶瓷产业产值", 3)
+    assert hits[0].doc_id == "d2" and hits[0].source == "d2.txt"
+    assert all(len(p.text) <= 500 for p in tutorial.search("赣州锂电池", 5))
+    build_baselines(docs, fake_embedder, cache)
+    assert fake_embedder.embedded == first  # every passage came from the cache
+
+
+def _beir(folder: Path, n_docs: int, n_queries: int) -> Path:
+    """A generated BEIR dataset: one short, distinct document per id; query i asks about document i * stride."""
+    (folder / "qrels").mkdir(parents=True)
+    with open(folder / "corpus.jsonl", "w", encoding="utf-8") as f:
+        for i in range(n_docs):
+            p, t = PLACES[i % len(PLACES)], TOPICS[(i // len(PLACES)) % len(TOPICS)]
+            row = {"_id": f"doc{i}", "title": f"{p}{t}简报{i}", "text": f"{p}的{t}项目编号X{i}Y，年产值增长{i % 97}%。"}
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    stride = n_docs // n_queries
+    with open(folder / "queries.jsonl", "w", encoding="utf-8") as fq, open(folder / "qrels" / "test.tsv", "w") as fr:
+        fr.write("query-id\tcorpus-id\tscore\n")
+        for q in range(n_queries):
+            fq.write(json.dumps({"_id": f"q{q}", "text": f"项目编号X{q * stride}Y的产值增长多少"}, ensure_ascii=False) + "\n")
+            fr.write(f"q{q}\tdoc{q * stride}\t1\n")
+    return folder
+
+
+def test_bench_indexes_a_10000_document_beir_corpus_once(fake_components, fake_embedder, tmp_path) -> None:  # noqa: ANN001
+    folder = _beir(tmp_path / "gen10k", 10_000, 40)
+    calls: list[tuple[str, int, int]] = []
+    out = tmp_path / "bench.json"
+    r = run_bench(fake_components, folder, out=out, progress=lambda *a: calls.append(a), verbose=False)
+    assert r["n_documents"] == 10_000 and r["n_passages"] == 10_000 and r["embedded"] == 10_000
+    assert fake_embedder.embedded == 10_000
+    assert ("embedding", 10_000, 10_000) in calls and ("search hybrid", 40, 40) in calls
+    assert r["collection"] == "bench-gen10k" and r["n_queries"] == 40 and set(r["modes"]) == {"dense", "bm25", "hybrid"}
+    for m in r["modes"].values():
+        assert {"hit@1", "hit@5", "hit@10", "mrr@10", "ndcg@10", "recall@100", "latency_ms_p50", "latency_ms_p95"} <= set(m)
+        assert m["docs_reached_deep"]["min"] >= 100 or m is r["modes"]["bm25"]
+    # the unique code in each query is a BM25 term: the asked document comes first
+    assert r["modes"]["bm25"]["hit@1"] >= 0.9 and r["modes"]["hybrid"]["hit@5"] >= 0.9
+    assert out.exists() and out.with_suffix(".md").exists() and _png_size(out.with_suffix(".png"))[0] > 600
+
+    again = run_bench(fake_components, folder, out=out, verbose=False)
+    assert again["embedded"] == 0 and fake_embedder.embedded == 10_000
+    assert again["modes"]["bm25"]["mrr@10"] == r["modes"]["bm25"]["mrr@10"]
+
+
+def test_bench_drops_documents_gone_from_the_corpus_and_scores_a_limited_subset(fake_components, tmp_path) -> None:  # noqa: ANN001
+    folder = _beir(tmp_path / "small", 60, 20)
+    run_bench(fake_components, folder, out=tmp_path / "b.json", verbose=False)
+    lines = (folder / "corpus.jsonl").read_text(encoding="utf-8").splitlines()
+    (folder / "corpus.jsonl").write_text("\n".join(lines[:50]) + "\n", encoding="utf-8")
+    r = run_bench(fake_components, folder, mode="bm25", limit=5, out=tmp_path / "b.json", verbose=False)
+    assert r["n_documents"] == 50 and r["embedded"] == 0 and set(r["modes"]) == {"bm25"} and r["n_queries"] == 5
+    # only the 5 queries run are scored (their documents are all still there)
+    assert r["modes"]["bm25"]["n_queries"] == 5 and r["modes"]["bm25"]["hit@1"] >= 0.8
+
+
+def test_bench_rejects_a_folder_that_is_not_beir(fake_components, tmp_path) -> None:  # noqa: ANN001
+    with pytest.raises(BadInput, match="not a BEIR dataset"):
+        run_bench(fake_components, tmp_path, verbose=False)
