@@ -6,7 +6,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -75,8 +74,6 @@ class Settings(BaseSettings):
 
     prompts_dir: Path = Path("prompts")
     eval_dir: Path = Path("eval")
-
-    extra: dict[str, str] = Field(default_factory=dict)
 
     def collection_dir(self, collection: str | None = None) -> Path:
         return self.index_dir / (collection or self.collection)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -102,7 +102,3 @@ class Answer:
             "confidence": round(self.confidence, 4),
             "flags": self.flags,
         }
-
-
-def as_dict(obj: Any) -> dict[str, Any]:
-    return asdict(obj)
