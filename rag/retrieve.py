@@ -35,6 +35,8 @@ class SearchResult:
 
 
 class Retriever:
+    max_top_k = 200  # what a client may ask for; benchmarks reading deeper raise it on their own instance
+
     def __init__(self, data: IndexData, embedder: Embedder, tokenizer: Tokenizer, fusion: FusionParams):
         self.data = data
         self.embedder = embedder
@@ -44,8 +46,8 @@ class Retriever:
     def search(self, query: str, top_k: int = 10, mode: str = "hybrid") -> SearchResult:
         if mode not in MODES:
             raise BadInput(f"unknown mode '{mode}'; valid: {', '.join(MODES)}")
-        if not 1 <= top_k <= 200:
-            raise BadInput("top_k must be between 1 and 200")
+        if not 1 <= top_k <= self.max_top_k:
+            raise BadInput(f"top_k must be between 1 and {self.max_top_k}")
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
         n = len(self.data.chunks)

@@ -18,6 +18,8 @@ def text_key(text: str) -> str:
 
 
 class EmbeddingCache:
+    commit_every = 256  # passages embedded between commits
+
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
@@ -38,13 +40,14 @@ class EmbeddingCache:
         if progress and found:
             progress(sum(1 for k in keys if k in found))
         todo = list(dict.fromkeys(k for k in keys if k not in found))
-        if todo:
-            by_key = {k: t for k, t in zip(keys, texts, strict=True)}
-            vecs = embedder.embed_documents([by_key[k] for k in todo], progress=progress)
+        by_key = {k: t for k, t in zip(keys, texts, strict=True)}
+        for i in range(0, len(todo), self.commit_every):  # commit as we go: an interrupted run keeps what it embedded
+            part = todo[i : i + self.commit_every]
+            vecs = embedder.embed_documents([by_key[k] for k in part], progress=progress)
             with self._lock, self._db:
                 self._db.executemany("INSERT OR REPLACE INTO emb VALUES (?,?,?)",
-                                     [(embedder.id, k, v.astype(np.float32).tobytes()) for k, v in zip(todo, vecs, strict=True)])
-            found.update(zip(todo, vecs, strict=True))
+                                     [(embedder.id, k, v.astype(np.float32).tobytes()) for k, v in zip(part, vecs, strict=True)])
+            found.update(zip(part, vecs, strict=True))
         if not texts:
             return np.zeros((0, embedder.dim), dtype=np.float32)
         return np.stack([found[k] for k in keys]).astype(np.float32)

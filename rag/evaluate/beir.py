@@ -19,7 +19,7 @@ from rag.evaluate.qa import Progress, load_qa
 from rag.evaluate.report import bench_summary, environment, write_reports
 
 MODES = ("dense", "bm25", "hybrid")
-DEEP = 200  # passages fetched for recall@100 (the retriever's largest top_k)
+DEEP = 1000  # passages fetched for recall@100, so documents split into several passages still reach 100
 SERVED_METRICS = tuple(m for m in IR_METRICS if m != "recall@100")
 
 
@@ -126,6 +126,7 @@ def run_bench(components: Any, folder: Path, mode: str = "all", top_k: int = 10,
     index_s = time.perf_counter() - t
     retriever = components.library.retriever(collection)
     deep = Retriever(retriever.data, _QueryMemo(components.embedder), retriever.tokenizer, retriever.fusion)
+    deep.max_top_k = DEEP
     served_k = max(components.settings.candidates, top_k)  # top_k <= candidates keeps the served ranking
     metrics = SERVED_METRICS + tuple(m for m in (f"mrr@{top_k}", f"ndcg@{top_k}", f"recall@{top_k}")
                                      if m not in IR_METRICS)
