@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     dense_weight: float = 0.7
     candidates: int = 50
 
+    # Dense index (rag.ann): exact below ann_exact_below vectors, approximate above, search parameter calibrated
+    ann_index: Literal["auto", "flat", "ivf", "ivf_sq8", "hnsw"] = "auto"
+    ann_exact_below: int = 50_000
+    ann_recall: float = 0.97  # calibration target for recall@10 against exact (the floor is 0.95)
+    ann_hnsw_m: int = 32
+
     # Answering
     generator: Literal["llm", "openai", "extractive"] = "extractive"
     answer_top_k: int = 5

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import cached_property
 
+from rag.ann import AnnParams
 from rag.chunk import ChunkParams
 from rag.config import Settings
 from rag.embed import Embedder, make_embedder
@@ -53,7 +54,13 @@ class Components:
     @cached_property
     def indexer(self) -> Indexer:
         s = self.settings
-        return Indexer(s.index_dir, self.embedder, self.tokenizer, self.chunk_params, s.keep_versions, s.embed_cache)
+        return Indexer(s.index_dir, self.embedder, self.tokenizer, self.chunk_params, s.keep_versions, s.embed_cache,
+                       self.ann_params)
+
+    @cached_property
+    def ann_params(self) -> AnnParams:
+        s = self.settings
+        return AnnParams(s.ann_index, s.ann_exact_below, s.ann_recall, s.ann_hnsw_m)
 
     @cached_property
     def library(self) -> Library:

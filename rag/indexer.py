@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,10 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from rag import store
+from rag.ann import AnnParams
 from rag.chunk import ChunkParams, chunk_document
 from rag.embed import Embedder
 from rag.embed.cache import EmbeddingCache
-from rag.errors import BadInput, IndexMismatch, IndexNotFound, NotFound
+from rag.errors import BadInput, IndexBusy, IndexMismatch, IndexNotFound, NotFound
 from rag.types import Chunk, Document
 from rag.zh import Tokenizer
 
@@ -46,25 +48,42 @@ class IndexReport:
 
 @contextmanager
 def collection_lock(index_dir: Path, collection: str) -> Iterator[None]:
+    """One writer per collection: a second one fails at once with IndexBusy instead of waiting behind the first.
+
+    Whoever holds the lock is the only builder, so half-built folders left by a killed one are removed here.
+    """
     root = store.collection_path(index_dir, collection)
     root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+    with open(root / ".lock", "a+") as f:
         try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            raise IndexBusy(f"collection '{collection}' is being indexed by {holder}; "
+                            "try again when it has finished") from None
+        try:
+            f.seek(0)
+            f.truncate()
+            f.write(f"pid {os.getpid()}")
+            f.flush()
+            store.clean_partial(root)
             yield
         finally:
+            f.truncate(0)
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
 class Indexer:
     def __init__(self, index_dir: Path, embedder: Embedder, tokenizer: Tokenizer, params: ChunkParams, keep: int = 2,
-                 cache_path: Path | None = None):
+                 cache_path: Path | None = None, ann_params: AnnParams | None = None):
         self.index_dir = index_dir
         self.cache_path = cache_path or index_dir / "cache" / "embeddings.sqlite"
         self.embedder = embedder
         self.tokenizer = tokenizer
         self.params = params
         self.keep = keep
+        self.ann_params = ann_params
         self._cache: EmbeddingCache | None = None
 
     @property
@@ -112,7 +131,7 @@ class Indexer:
             changed = set(report.added) | set(report.updated)
             chunks, tokens, vectors, embedded = self._assemble(docs, old if same_params else None, changed, progress)
             v = store.write_version(self.index_dir, collection, list(docs.values()), chunks, tokens, vectors,
-                                    self.manifest(), keep=self.keep)
+                                    self.manifest(), keep=self.keep, ann_params=self.ann_params)
         report.n_documents, report.n_chunks, report.embedded, report.version = len(docs), len(chunks), embedded, v.name
         report.seconds = round(time.perf_counter() - t0, 3)
         return report
@@ -130,7 +149,7 @@ class Indexer:
         chunks: list[Chunk] = []
         tokens: list[list[str]] = []
         vec_rows: list[np.ndarray | None] = []
-        old_vecs = old.vectors.reconstruct_n(0, old.vectors.ntotal) if old is not None and old.vectors.ntotal else None
+        old_vecs = old.raw_vectors() if old is not None and old.vectors.ntotal else None
         old_by_doc: dict[str, list[int]] = {}
         if old is not None:
             for i, c in enumerate(old.chunks):

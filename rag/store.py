@@ -1,7 +1,8 @@
 """The index on disk: a folder per collection holding immutable versions and a CURRENT pointer.
 
 index/<collection>/CURRENT          name of the live version (replaced atomically)
-index/<collection>/v-<time>/        manifest.json, chunks.sqlite, vectors.faiss, bm25/
+index/<collection>/v-<time>/        manifest.json, chunks.sqlite, vectors.faiss (chosen by size, rag.ann),
+                                    vectors.npy (the raw vectors, for reuse by the next version), bm25/
 index/cache/embeddings.sqlite       embedding cache shared by all versions
 
 A new version is written beside the live one and published by renaming CURRENT, so a crash
@@ -22,7 +23,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from rag import __version__
+from rag import __version__, ann
 from rag.errors import IndexMismatch, IndexNotFound
 from rag.lexical import BM25Index
 from rag.types import Chunk, Document
@@ -57,6 +58,13 @@ class IndexData:
     @property
     def version(self) -> str:
         return self.path.name
+
+    def raw_vectors(self) -> np.ndarray:
+        """The stored float32 vectors in chunk order (memory-mapped); versions without vectors.npy read the flat index."""
+        f = self.path / "vectors.npy"
+        if f.exists():
+            return np.load(f, mmap_mode="r")
+        return self.vectors.reconstruct_n(0, self.vectors.ntotal)
 
 
 def collection_path(index_dir: Path, collection: str) -> Path:
@@ -106,13 +114,15 @@ def load(index_dir: Path, collection: str, embedder_id: str | None = None) -> In
     finally:
         db.close()
     vectors = faiss.read_index(str(v / "vectors.faiss"))
+    # An approximate index keeps its calibrated nprobe / efSearch in the file (rag.ann).
     if vectors.ntotal != len(chunks):
         raise IndexMismatch(f"index {v} is inconsistent: {vectors.ntotal} vectors for {len(chunks)} chunks; run `rag index --rebuild`")
     return IndexData(v, manifest, docs, chunks, tokens, vectors, BM25Index.load(v / "bm25"))
 
 
 def write_version(index_dir: Path, collection: str, documents: list[Document], chunks: list[Chunk],
-                  tokens: list[list[str]], vectors: np.ndarray, manifest: dict[str, Any], keep: int = 2) -> Path:
+                  tokens: list[list[str]], vectors: np.ndarray, manifest: dict[str, Any], keep: int = 2,
+                  ann_params: ann.AnnParams | None = None) -> Path:
     """Write a complete new version aside, then publish it atomically."""
     root = collection_path(index_dir, collection)
     root.mkdir(parents=True, exist_ok=True)
@@ -131,14 +141,14 @@ def write_version(index_dir: Path, collection: str, documents: list[Document], c
                            [(i, c.chunk_id, c.doc_id, c.start, c.end, c.heading, c.context, c.kind, c.page, c.text,
                              " ".join(t)) for i, (c, t) in enumerate(zip(chunks, tokens, strict=True))])
         db.close()
-        dim = int(manifest["dim"])
-        flat = faiss.IndexFlatIP(dim)
-        if len(vectors):
-            flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        faiss.write_index(flat, str(tmp / "vectors.faiss"))
+        raw = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(vectors), int(manifest["dim"]))
+        np.save(tmp / "vectors.npy", raw)
+        index, info = ann.build(raw, ann_params)
+        faiss.write_index(index, str(tmp / "vectors.faiss"))
         BM25Index.build(tokens).save(tmp / "bm25")
         full = {**manifest, "format": FORMAT, "rag_version": __version__, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "n_documents": len(documents), "n_chunks": len(chunks), "collection": collection, "version": name}
+                "n_documents": len(documents), "n_chunks": len(chunks), "collection": collection, "version": name,
+                "ann": info.to_dict()}
         (tmp / "manifest.json").write_text(json.dumps(full, ensure_ascii=False, indent=2), encoding="utf-8")
         _fsync_dir(tmp)
         final = root / name
@@ -166,6 +176,18 @@ def prune(root: Path, keep: int) -> None:
     for p in root.iterdir():
         if p.name.startswith(".building-") and time.time() - p.stat().st_mtime > 3600:
             shutil.rmtree(p, ignore_errors=True)
+
+
+def clean_partial(root: Path) -> None:
+    """Remove what a killed build left behind (`.building-*` folders, `.CURRENT-*` pointers).
+
+    Call only while holding the collection's lock (rag.indexer.collection_lock): then no build is in progress.
+    """
+    for p in root.iterdir():
+        if p.name.startswith(".building-"):
+            shutil.rmtree(p, ignore_errors=True)
+        elif p.name.startswith(".CURRENT-"):
+            p.unlink(missing_ok=True)
 
 
 def drop_collection(index_dir: Path, collection: str) -> None:
