@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Settings, get_settings
-from rag.errors import BadInput, ConfigError, IndexMismatch, NotFound, RagError
+from rag.errors import BadInput, ConfigError, IndexBusy, IndexMismatch, NotFound, RagError
 
-EXIT = {BadInput: 2, NotFound: 3, IndexMismatch: 4, ConfigError: 5}
+EXIT = {BadInput: 2, NotFound: 3, IndexMismatch: 4, ConfigError: 5, IndexBusy: 6}
 
 
 def _print_json(obj: Any) -> None:
@@ -92,8 +92,11 @@ def cmd_serve(args: argparse.Namespace, s: Settings) -> int:
     import uvicorn
 
     from rag.api.app import create_app
+    from rag.api.deps import bind_host
 
-    uvicorn.run(create_app(s), host=args.host or s.host, port=args.port or s.port, log_level="info")
+    host, note = bind_host(s, args.host or s.host)
+    print(f"rag: {note}", file=sys.stderr, flush=True)
+    uvicorn.run(create_app(s), host=host, port=args.port or s.port, log_level="info")
     return 0
 
 

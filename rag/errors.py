@@ -54,6 +54,13 @@ class IndexMismatch(RagError):
     status = 409
 
 
+class IndexBusy(RagError):
+    """Another writer holds the collection's lock; writes are never queued behind one another silently."""
+
+    code = "index_busy"
+    status = 409
+
+
 class Unauthorized(RagError):
     code = "unauthorized"
     status = 401
@@ -67,3 +74,10 @@ class Forbidden(RagError):
 class GenerationError(RagError):
     code = "generation_error"
     status = 502
+
+
+class GenerationTimeout(GenerationError):
+    """The model ran past its time budget (RAG_LLM_TIMEOUT_S); the pipeline answers extractively instead."""
+
+    code = "generation_timeout"
+    status = 504

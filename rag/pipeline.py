@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,16 +90,18 @@ class Pipeline:
         draft: Draft | None = None
         used = gen.name if not fallback_reason else f"{gen.name} (fallback from {name}: {fallback_reason})"
         try:
-            for piece in gen.stream(query, hits):
-                if isinstance(piece, Draft):
-                    draft = piece
-                else:
-                    yield ("token", piece)
-        except GenerationError as e:
+            with closing(gen.stream(query, hits)) as pieces:  # closed when our caller stops early: the model stops too
+                for piece in pieces:
+                    if isinstance(piece, Draft):
+                        draft = piece
+                    else:
+                        yield ("token", piece)
+        except GenerationError as e:  # failed, or ran past its time budget: the extractive answer, with a note why
             if gen.name == "extractive":
                 raise
             fallback = self._generator("extractive")
             draft, used = fallback.generate(query, hits), f"{fallback.name} (fallback from {name}: {e.message})"
+            draft.flags = [*draft.flags, f"fallback:{e.code}"]
             yield ("token", draft.text)
         assert draft is not None
         timings["generate"] = _ms(t)

@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from rag import __version__
@@ -18,11 +18,34 @@ from rag.api import errors
 from rag.api.metrics import Metrics
 from rag.api.routes import router
 from rag.config import Settings, get_settings
-from rag.errors import RagError
+from rag.errors import RagError, TooLarge
 from rag.factory import Components
 
 log = logging.getLogger("rag.api")
 WEB = Path(str(resources.files("rag") / "web"))
+
+
+# The chat page loads only its own script and stylesheet: no inline script can run, whatever a document holds.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+                    "X-Frame-Options": "DENY"}
+_OWN_CSP = ("/docs", "/redoc")  # FastAPI's API explorer pages load their own script from a CDN
+MAX_FILES_PER_UPLOAD = 8  # a request body may hold this many files at the per-file limit
+
+
+def _upload_too_big(request: Request, limit: int) -> JSONResponse | None:
+    """Refuse an upload whose declared size is over the limit before its body is read and spooled to disk."""
+    if request.method != "POST" or request.url.path != "/documents":
+        return None
+    try:
+        size = int(request.headers.get("content-length", "0"))
+    except ValueError:
+        return errors.error_json(400, "bad_input", "invalid Content-Length header")
+    if size > limit * MAX_FILES_PER_UPLOAD + 65536:
+        return errors.error_json(413, TooLarge.code, f"upload of {size} bytes is over the limit of {MAX_FILES_PER_UPLOAD} files "
+                                                     f"of {limit} bytes (RAG_MAX_UPLOAD_BYTES)")
+    return None
 
 
 def create_app(settings: Settings | None = None, components: Components | None = None) -> FastAPI:
@@ -53,10 +76,13 @@ def create_app(settings: Settings | None = None, components: Components | None =
     @app.middleware("http")
     async def _observe(request: Request, call_next):  # noqa: ANN001, ANN202
         t = time.perf_counter()
-        response = await call_next(request)
+        too_big = _upload_too_big(request, settings.max_upload_bytes)
+        response = too_big or await call_next(request)
         route = request.scope.get("route")
         path = getattr(route, "path", "other")
         app.state.metrics.observe(request.method, path, response.status_code, time.perf_counter() - t)
+        if not request.url.path.startswith(_OWN_CSP):
+            response.headers.update(SECURITY_HEADERS)
         return response
 
     if (WEB / "index.html").exists():

@@ -5,19 +5,24 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import closing
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from rag import store
 from rag.api.deps import Admin, Comp, User
-from rag.api.schemas import AskRequest, ChatRequest, SearchRequest
+from rag.api.schemas import COLLECTION_PATTERN, ERROR_RESPONSES, AskRequest, ChatRequest, SearchRequest
 from rag.errors import BadInput, IndexNotFound, NotFound, TooLarge
+from rag.factory import Components
 from rag.ingest import read_bytes
+from rag.types import Document
 
-router = APIRouter()
+router = APIRouter(responses=ERROR_RESPONSES)
+CollectionQuery = Annotated[str, Query(pattern=COLLECTION_PATTERN, description="collection name")]
 
 
 def _json(obj: Any, status: int = 200) -> JSONResponse:
@@ -26,6 +31,23 @@ def _json(obj: Any, status: int = 200) -> JSONResponse:
 
 def _sse(event: str, data: Any) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _stream(request: Request, lines: Iterator[str], **headers: str) -> StreamingResponse:
+    """Send the lines as they come; when the client goes away, stop pulling and close them, which stops the model."""
+
+    async def pump() -> AsyncIterator[str]:
+        try:
+            while not await request.is_disconnected():
+                line = await run_in_threadpool(next, lines, None)
+                if line is None:
+                    return
+                yield line
+        finally:
+            lines.close()  # type: ignore[attr-defined] - a generator
+
+    return StreamingResponse(pump(), media_type="text/event-stream; charset=utf-8",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **headers})
 
 
 @router.post("/search", dependencies=[User], tags=["query"], summary="Hybrid, dense or BM25 passage search")
@@ -45,17 +67,17 @@ def ask(req: AskRequest, request: Request, c: Comp):  # noqa: ANN201
     first = next(events)  # validation and retrieval errors surface here, before the stream starts
 
     def gen() -> Iterator[str]:
-        for kind, data in _chain(first, events):
-            if kind == "done":
-                request.app.state.metrics.answered(data.generator, data.answerable)
-                yield _sse("done", data.to_dict())
-            elif kind == "token":
-                yield _sse("token", {"text": data})
-            else:
-                yield _sse(kind, data)
+        with closing(events):
+            for kind, data in _chain(first, events):
+                if kind == "done":
+                    request.app.state.metrics.answered(data.generator, data.answerable)
+                    yield _sse("done", data.to_dict())
+                elif kind == "token":
+                    yield _sse("token", {"text": data})
+                else:
+                    yield _sse(kind, data)
 
-    return StreamingResponse(gen(), media_type="text/event-stream; charset=utf-8",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return _stream(request, gen())
 
 
 def _chain(first: tuple[str, Any], rest: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
@@ -101,21 +123,22 @@ def chat(req: ChatRequest, request: Request, c: Comp):  # noqa: ANN201
         return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
     def gen() -> Iterator[str]:
-        yield chunk({"role": "assistant", "content": ""})
-        for kind, data in _chain(first, events):
-            if kind == "token":
-                yield chunk({"content": data})
-            elif kind == "done":
-                request.app.state.metrics.answered(data.generator, data.answerable)
-                d = data.to_dict()
-                yield chunk({}, "stop", citations=d["citations"], answerable=data.answerable, generator=data.generator)
-        yield "data: [DONE]\n\n"
+        with closing(events):
+            yield chunk({"role": "assistant", "content": ""})
+            for kind, data in _chain(first, events):
+                if kind == "token":
+                    yield chunk({"content": data})
+                elif kind == "done":
+                    request.app.state.metrics.answered(data.generator, data.answerable)
+                    d = data.to_dict()
+                    yield chunk({}, "stop", citations=d["citations"], answerable=data.answerable, generator=data.generator)
+            yield "data: [DONE]\n\n"
 
-    return StreamingResponse(gen(), media_type="text/event-stream; charset=utf-8")
+    return _stream(request, gen())
 
 
 @router.get("/documents", dependencies=[User], tags=["documents"])
-def list_documents(c: Comp, collection: str = "default") -> JSONResponse:
+def list_documents(c: Comp, collection: CollectionQuery = "default") -> JSONResponse:
     data = c.library.retriever(collection).data
     counts: dict[str, int] = {}
     for ch in data.chunks:
@@ -127,7 +150,7 @@ def list_documents(c: Comp, collection: str = "default") -> JSONResponse:
 
 
 @router.get("/documents/{doc_id}", dependencies=[User], tags=["documents"])
-def get_document(doc_id: str, c: Comp, collection: str = "default") -> JSONResponse:
+def get_document(doc_id: str, c: Comp, collection: CollectionQuery = "default") -> JSONResponse:
     data = c.library.retriever(collection).data
     d = data.documents.get(doc_id)
     if d is None:
@@ -141,24 +164,31 @@ def get_document(doc_id: str, c: Comp, collection: str = "default") -> JSONRespo
 
 @router.post("/documents", dependencies=[Admin], tags=["documents"], status_code=201, summary="Upload and index files")
 async def upload(c: Comp, files: Annotated[list[UploadFile], File()],
-                 collection: Annotated[str, Form()] = "default") -> JSONResponse:
-    docs = []
+                 collection: Annotated[str, Form(pattern=COLLECTION_PATTERN)] = "default") -> JSONResponse:
+    """All files are read and checked first, then indexed as one new version: a bad file indexes none of them."""
     limit = c.settings.max_upload_bytes
+    uploads: list[tuple[bytes, str]] = []
     for f in files:
         data = await f.read(limit + 1)
         if len(data) > limit:
-            raise TooLarge(f"{f.filename}: larger than {limit} bytes")
+            raise TooLarge(f"{f.filename}: larger than {limit} bytes (RAG_MAX_UPLOAD_BYTES)")
         if not data:
             raise BadInput(f"{f.filename}: empty file")
-        docs.extend(read_bytes(data, f.filename or "upload.txt", c.settings.dedup_min_chars))
-    from starlette.concurrency import run_in_threadpool
+        uploads.append((data, f.filename or "upload.txt"))
+    report = await run_in_threadpool(_read_and_index, c, collection, uploads)
+    return _json(report, 201)
 
-    report = await run_in_threadpool(c.indexer.update, collection, docs)
-    return _json(report.to_dict(), 201)
+
+def _read_and_index(c: Components, collection: str, uploads: list[tuple[bytes, str]]) -> dict[str, Any]:
+    docs: list[Document] = []
+    for data, name in uploads:
+        docs.extend(read_bytes(data, name, c.settings.dedup_min_chars))
+    return c.indexer.update(collection, docs).to_dict()
 
 
 @router.delete("/documents/{doc_id}", dependencies=[Admin], tags=["documents"])
-def delete_document(doc_id: str, c: Comp, collection: str = "default") -> JSONResponse:
+def delete_document(doc_id: str, c: Comp, collection: CollectionQuery = "default") -> JSONResponse:
+    c.library.retriever(collection)  # an unknown collection is a 404, and no folder is made for it
     report = c.indexer.update(collection, delete=[doc_id])
     return _json(report.to_dict())
 
@@ -168,7 +198,7 @@ def healthz() -> JSONResponse:
     return _json({"status": "ok"})
 
 
-@router.get("/readyz", tags=["health"])
+@router.get("/readyz", tags=["health"], responses={503: {"description": "no index yet"}})
 def readyz(c: Comp) -> JSONResponse:
     try:
         data = c.library.retriever(c.settings.collection).data

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# A collection is a folder under the index directory: letters, digits (any script), _ and -; never a path.
+COLLECTION_PATTERN = r"^[\w-]{1,64}$"
+Collection = Annotated[str, Field(pattern=COLLECTION_PATTERN, description="collection name: letters, digits, _ and -")]
 
 
 class SearchRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"query": "华勤千亿产业基地项目投资多少", "top_k": 5}]})
     query: str
     top_k: int = Field(10, ge=1, le=200)
-    collection: str = "default"
+    collection: Collection = "default"
     mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
 
 
@@ -24,7 +28,7 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"question": "2021年南昌规模以上工业增加值增长了多少？"}]})
     question: str
     top_k: int = Field(5, ge=1, le=50)
-    collection: str = "default"
+    collection: Collection = "default"
     history: list[Turn] = []
     generator: str | None = None
     stream: bool = False
@@ -42,7 +46,7 @@ class ChatRequest(BaseModel):
     model: str = "rag"
     messages: list[ChatMessage]
     stream: bool = False
-    collection: str = "default"
+    collection: Collection = "default"
     top_k: int = Field(5, ge=1, le=50)
     generator: str | None = None
 
@@ -54,3 +58,9 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+_ERRORS = {400: "bad input", 401: "missing or wrong API key", 403: "needs an admin key", 404: "unknown collection or document",
+           409: "the collection is being indexed by another writer", 413: "question or upload too large",
+           415: "unsupported or binary file", 422: "invalid request or undecodable file"}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse, "description": d} for code, d in _ERRORS.items()}

@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from contextlib import closing
 
-from rag.errors import GenerationError
+from rag.errors import GenerationError, GenerationTimeout
 from rag.generate.base import Draft, Generator
 from rag.generate.cite import verify
 from rag.prompts import Prompts
@@ -57,13 +58,14 @@ class ChatGenerator(Generator):
         t0 = time.perf_counter()
         ttft = None
         pieces: list[str] = []
-        for piece in self._chat(msgs, self.max_tokens):
-            if ttft is None:
-                ttft = (time.perf_counter() - t0) * 1000
-            pieces.append(piece)
-            yield piece
-            if time.perf_counter() - t0 > self.timeout_s:
-                break
+        with closing(self._chat(msgs, self.max_tokens)) as chat:  # stopped and unlocked at once on timeout or close
+            for piece in chat:
+                if ttft is None:
+                    ttft = (time.perf_counter() - t0) * 1000
+                pieces.append(piece)
+                yield piece
+                if time.perf_counter() - t0 > self.timeout_s:
+                    raise GenerationTimeout(f"{self.name} took longer than its {self.timeout_s:g} s budget")
         if ttft is None:
             raise GenerationError(f"{self.name} returned no text")
         gen_s = time.perf_counter() - t0

@@ -15,6 +15,7 @@ from pathlib import Path
 from rag.errors import BadInput, UnsupportedFormat
 from rag.ingest.clean import clean
 from rag.ingest.decode import decode
+from rag.ingest.sniff import check_content, safe_name
 from rag.types import Document
 
 Reader = Callable[[bytes, str, int], list[Document]]
@@ -97,11 +98,13 @@ READERS: dict[str, Reader] = {
 
 
 def read_bytes(data: bytes, name: str, dedup_min_chars: int = 50) -> list[Document]:
-    """Read one uploaded or on-disk file; the extension picks the reader."""
+    """Read one uploaded or on-disk file; the extension picks the reader, and the content must match it."""
+    name = safe_name(name)
     ext = Path(name).suffix.lower()
     reader = READERS.get(ext)
     if reader is None:
         raise UnsupportedFormat(f"{name}: unsupported file type '{ext or '(none)'}'; supported: {', '.join(sorted(READERS))}")
+    check_content(data, ext, name)
     return reader(data, name, dedup_min_chars)
 
 

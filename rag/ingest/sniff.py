@@ -1,0 +1,63 @@
+"""Uploads are checked by content, not only by extension, and their names are reduced to a safe base name."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import PurePosixPath
+
+from rag.errors import UnsupportedFormat
+
+# (magic bytes at offset 0, what the content is)
+_MAGIC: tuple[tuple[bytes, str], ...] = (  # signatures long enough never to start a text file
+    (b"%PDF-", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive (or DOCX/XLSX)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "a legacy Office (OLE) file"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"\x7fELF", "an ELF executable"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"Rar!\x1a\x07", "a RAR archive"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"OggS", "an Ogg media file"),
+    (b"\x28\xb5\x2f\xfd", "a Zstandard archive"),
+    (b"\xfd7zXZ\x00", "an XZ archive"),
+    (b"\x00asm", "a WebAssembly module"),
+    (b"\xca\xfe\xba\xbe", "a Java class or Mach-O file"),
+)
+_TEXT_KINDS = {".txt", ".text", ".md", ".markdown", ".html", ".htm", ".jsonl"}
+
+
+def content_kind(data: bytes) -> str | None:
+    """What a file's first bytes say it is, when they name a binary format; None for anything else."""
+    for magic, kind in _MAGIC:
+        if data.startswith(magic):
+            return kind
+    if data[4:8] == b"ftyp":
+        return "an MP4/MOV media file"
+    return None
+
+
+def check_content(data: bytes, ext: str, name: str) -> None:
+    """Reject a binary format under a text extension (a PNG named .txt); the PDF and DOCX readers check their own."""
+    kind = content_kind(data) if ext in _TEXT_KINDS else None
+    if kind:
+        raise UnsupportedFormat(f"{name}: the content is {kind}, not a {ext} text file")
+
+
+_SEP = re.compile(r"[\\/]")
+
+
+def safe_name(name: str | None, default: str = "upload") -> str:
+    """The base name of an uploaded file: no folders (either slash), no control characters, at most 200 characters."""
+    base = _SEP.split(unicodedata.normalize("NFC", name or ""))[-1]
+    base = "".join(ch for ch in base if unicodedata.category(ch) not in ("Cc", "Cs", "Co", "Cn")).strip()
+    if base in ("", ".", ".."):
+        return default
+    if len(base) > 200:
+        suffix = PurePosixPath(base).suffix[:16]
+        base = base[: 200 - len(suffix)] + suffix
+    return base
