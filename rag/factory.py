@@ -16,6 +16,7 @@ from rag.library import Library
 from rag.pipeline import Limits, Pipeline
 from rag.prompts import load_prompts
 from rag.retrieve import FusionParams
+from rag.store import FaissStore, Store
 from rag.zh import Tokenizer
 
 GENERATORS = ("extractive", "llm", "openai")
@@ -55,7 +56,12 @@ class Components:
     def indexer(self) -> Indexer:
         s = self.settings
         return Indexer(s.index_dir, self.embedder, self.tokenizer, self.chunk_params, s.keep_versions, s.embed_cache,
-                       self.ann_params)
+                       self.ann_params, store_=self.store)
+
+    @cached_property
+    def store(self) -> Store:
+        s = self.settings
+        return FaissStore(s.index_dir, s.keep_versions, self.ann_params)
 
     @cached_property
     def ann_params(self) -> AnnParams:
@@ -64,7 +70,7 @@ class Components:
 
     @cached_property
     def library(self) -> Library:
-        return Library(self.settings.index_dir, self.embedder, self.tokenizer, self.fusion)
+        return Library(self.store, self.embedder, self.tokenizer, self.fusion)
 
     @cached_property
     def prompts(self):  # noqa: ANN201

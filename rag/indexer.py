@@ -5,7 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +18,12 @@ from rag.chunk import ChunkParams, chunk_document
 from rag.embed import Embedder
 from rag.embed.cache import EmbeddingCache
 from rag.errors import BadInput, IndexBusy, IndexMismatch, IndexNotFound, NotFound
+from rag.store import Batch, Store
 from rag.types import Chunk, Document
 from rag.zh import Tokenizer
 
 Progress = Callable[[int, int], None]  # (done, total) passages embedded
+Engine = Callable[[list[Document], "Progress | None"], Iterable[Batch]]  # documents -> chunks with tokens and vectors
 
 
 @dataclass
@@ -76,7 +78,7 @@ def collection_lock(index_dir: Path, collection: str) -> Iterator[None]:
 
 class Indexer:
     def __init__(self, index_dir: Path, embedder: Embedder, tokenizer: Tokenizer, params: ChunkParams, keep: int = 2,
-                 cache_path: Path | None = None, ann_params: AnnParams | None = None):
+                 cache_path: Path | None = None, ann_params: AnnParams | None = None, store_: Store | None = None):
         self.index_dir = index_dir
         self.cache_path = cache_path or index_dir / "cache" / "embeddings.sqlite"
         self.embedder = embedder
@@ -84,6 +86,8 @@ class Indexer:
         self.params = params
         self.keep = keep
         self.ann_params = ann_params
+        self.store: Store = store_ or store.FaissStore(index_dir, keep, ann_params)
+        self.engine: Engine = self.embed_local
         self._cache: EmbeddingCache | None = None
 
     @property
@@ -110,77 +114,80 @@ class Indexer:
             old = None if rebuild else self._load_existing(collection)
             same_params = old is not None and old.manifest.get("chunking") == self.params.as_dict() \
                 and old.manifest.get("embedder") == self.embedder.id
-            docs: dict[str, Document] = dict(old.documents) if old else {}
+            have = old.doc_meta(list(dict.fromkeys([*delete, *ids]))) if old is not None else {}
+            gone: set[str] = set()
             for did in delete:
-                if did not in docs:
+                if did not in have or did in gone:
                     raise NotFound(f"document '{did}' is not in collection '{collection}'")
-                del docs[did]
+                gone.add(did)
                 report.deleted.append(did)
+            upserts: dict[str, Document] = {}
             for d in add:
-                prev = docs.get(d.doc_id)
-                if prev is not None and prev.content_hash == d.content_hash and prev.title == d.title and same_params:
+                prev = None if d.doc_id in gone else have.get(d.doc_id)
+                if prev is not None and prev == (d.content_hash, d.title) and same_params:
                     report.unchanged.append(d.doc_id)
                     continue
                 (report.updated if prev is not None else report.added).append(d.doc_id)
                 d.meta.setdefault("added_at", time.time())
-                docs[d.doc_id] = d
+                upserts[d.doc_id] = d
             if old is not None and same_params and not (report.added or report.updated or report.deleted):
-                report.n_documents, report.n_chunks, report.version = len(docs), len(old.chunks), ""
+                report.n_documents, report.n_chunks, report.version = len(old.documents), len(old.chunks), ""
                 report.seconds = time.perf_counter() - t0
                 return report
-            changed = set(report.added) | set(report.updated)
-            chunks, tokens, vectors, embedded = self._assemble(docs, old if same_params else None, changed, progress)
-            v = store.write_version(self.index_dir, collection, list(docs.values()), chunks, tokens, vectors,
-                                    self.manifest(), keep=self.keep, ann_params=self.ann_params)
-        report.n_documents, report.n_chunks, report.embedded, report.version = len(docs), len(chunks), embedded, v.name
+            if old is not None and not same_params:  # chunking or embedder changed: every document again
+                upserts = {**{did: d for did, d in old.documents.items() if did not in gone}, **upserts}
+            counted = _Counted(self.engine(sorted(upserts.values(), key=lambda d: d.doc_id), progress))
+            w = self.store.write(collection, old if same_params else None, upserts, report.deleted, counted,
+                                 self.manifest())
+        report.n_documents, report.n_chunks, report.embedded, report.version = w.n_documents, w.n_chunks, counted.n, w.version
         report.seconds = round(time.perf_counter() - t0, 3)
         return report
 
     def _load_existing(self, collection: str) -> store.IndexData | None:
         try:
-            return store.load(self.index_dir, collection)
+            return self.store.load(collection)
         except IndexNotFound:
             return None
         except IndexMismatch:
             return None  # unreadable old format: rebuild from the inputs given
 
-    def _assemble(self, docs: dict[str, Document], old: store.IndexData | None, changed: set[str],
-                  progress: Progress | None) -> tuple[list[Chunk], list[list[str]], np.ndarray, int]:
-        chunks: list[Chunk] = []
-        tokens: list[list[str]] = []
-        vec_rows: list[np.ndarray | None] = []
-        old_vecs = old.raw_vectors() if old is not None and old.vectors.ntotal else None
-        old_by_doc: dict[str, list[int]] = {}
-        if old is not None:
-            for i, c in enumerate(old.chunks):
-                old_by_doc.setdefault(c.doc_id, []).append(i)
-        todo: list[int] = []
-        todo_text: list[str] = []
-        for did in sorted(docs):
-            d = docs[did]
-            if old is not None and did not in changed and did in old_by_doc:
-                for i in old_by_doc[did]:
-                    chunks.append(old.chunks[i])
-                    tokens.append(old.tokens[i])
-                    vec_rows.append(old_vecs[i])
-                continue
-            for c in chunk_document(d, self.params):
-                text = c.index_text(d.title)
-                chunks.append(c)
-                tokens.append(self.tokenizer.tokens(text))
-                vec_rows.append(None)
-                todo.append(len(vec_rows) - 1)
-                todo_text.append(text)
+    def embed_local(self, docs: list[Document], progress: Progress | None = None) -> Iterator[Batch]:
+        """The in-process engine: chunk, tokenize, and embed through the cache (only new texts are computed)."""
+        chunks, tokens, texts = prepare(docs, self.params, self.tokenizer)
         done = [0]
 
         def tick(n: int) -> None:
             done[0] += n
             if progress:
-                progress(done[0], len(todo_text))
+                progress(done[0], len(texts))
 
-        if todo_text:
-            new = self.cache.embed(self.embedder, todo_text, progress=tick)
-            for i, v in zip(todo, new, strict=True):
-                vec_rows[i] = v
-        vectors = np.stack(vec_rows).astype(np.float32) if vec_rows else np.zeros((0, self.embedder.dim), np.float32)
-        return chunks, tokens, vectors, len(todo_text)
+        vectors = self.cache.embed(self.embedder, texts, progress=tick) if texts else \
+            np.zeros((0, self.embedder.dim), np.float32)
+        yield Batch(chunks, tokens, vectors)
+
+
+def prepare(docs: list[Document], params: ChunkParams, tokenizer: Tokenizer) -> tuple[list[Chunk], list[list[str]], list[str]]:
+    """Chunks of the documents in order, their BM25 tokens, and the texts to embed (one stage, shared by the engines)."""
+    chunks: list[Chunk] = []
+    tokens: list[list[str]] = []
+    texts: list[str] = []
+    for d in docs:
+        for c in chunk_document(d, params):
+            text = c.index_text(d.title)
+            chunks.append(c)
+            tokens.append(tokenizer.tokens(text))
+            texts.append(text)
+    return chunks, tokens, texts
+
+
+class _Counted:
+    """Passes batches through, counting the passages embedded."""
+
+    def __init__(self, batches: Iterable[Batch]):
+        self._it = batches
+        self.n = 0
+
+    def __iter__(self) -> Iterator[Batch]:
+        for b in self._it:
+            self.n += len(b)
+            yield b

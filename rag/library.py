@@ -8,12 +8,14 @@ from pathlib import Path
 from rag import store
 from rag.embed import Embedder
 from rag.retrieve import FusionParams, Retriever
+from rag.store import Store
 from rag.zh import Tokenizer
 
 
 class Library:
-    def __init__(self, index_dir: Path, embedder: Embedder, tokenizer: Tokenizer, fusion: FusionParams):
-        self.index_dir = index_dir
+    def __init__(self, index: Path | Store, embedder: Embedder, tokenizer: Tokenizer, fusion: FusionParams):
+        """`index`: a store, or an index folder for the FAISS store."""
+        self.store = index if isinstance(index, Store) else store.FaissStore(Path(index))
         self.embedder = embedder
         self.tokenizer = tokenizer
         self.fusion = fusion
@@ -22,16 +24,16 @@ class Library:
 
     def retriever(self, collection: str) -> Retriever:
         """The retriever over the collection's live version; a newly published version is loaded on first use."""
-        v = store.current_version(self.index_dir, collection)
+        v = self.store.current_version(collection)
         live = self._live.get(collection)
-        if live is not None and v is not None and live[0] == v.name:
+        if live is not None and v is not None and live[0] == v:
             return live[1]
         with self._lock:
             live = self._live.get(collection)
-            v = store.current_version(self.index_dir, collection)
-            if live is not None and v is not None and live[0] == v.name:
+            v = self.store.current_version(collection)
+            if live is not None and v is not None and live[0] == v:
                 return live[1]
-            data = store.load(self.index_dir, collection, self.embedder.id)
+            data = self.store.load(collection, self.embedder.id)
             r = Retriever(data, self.embedder, self.tokenizer, self.fusion)
             self._live[collection] = (data.version, r)
             return r
@@ -41,4 +43,4 @@ class Library:
             self._live.pop(collection, None)
 
     def collections(self) -> list[str]:
-        return store.list_collections(self.index_dir)
+        return self.store.list_collections()

@@ -5,8 +5,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import numpy as np
-
 from rag.embed import Embedder
 from rag.errors import BadInput
 from rag.store import IndexData
@@ -62,18 +60,15 @@ class Retriever:
             qv = self.embedder.embed_query(query)
             timings["embed"] = _ms(t)
             t = time.perf_counter()
-            d, ix = self.data.vectors.search(qv.reshape(1, -1).astype(np.float32), cand)
-            dense_ids = [int(i) for i in ix[0] if i >= 0]
-            dense_scores = {int(i): float(s) for i, s in zip(ix[0], d[0], strict=True) if i >= 0}
+            found = self.data.dense(qv, cand)
+            dense_ids = [i for i, _ in found]
+            dense_scores = dict(found)
             timings["dense"] = _ms(t)
         if n and mode in ("hybrid", "bm25"):
             t = time.perf_counter()
-            scores = self.data.bm25.scores(qtokens)
-            if scores.size:
-                top = np.argpartition(-scores, min(cand, scores.size) - 1)[:cand]
-                top = top[np.argsort(-scores[top], kind="stable")]
-                bm25_ids = [int(i) for i in top if scores[i] > 0]
-                bm25_scores = {i: float(scores[i]) for i in bm25_ids}
+            found = self.data.lexical(qtokens, cand)
+            bm25_ids = [i for i, _ in found]
+            bm25_scores = dict(found)
             timings["bm25"] = _ms(t)
         t = time.perf_counter()
         if mode == "dense":
@@ -84,7 +79,7 @@ class Retriever:
             ranked = self._fuse(dense_ids, bm25_ids, dense_scores, bm25_scores)
         hits: list[Hit] = []
         for rank, (i, s) in enumerate(ranked[:top_k], 1):
-            c = self.data.chunks[i]
+            c = self.data.chunk(i)
             doc = self.data.documents.get(c.doc_id)
             sc = {"dense": dense_scores.get(i, 0.0), "bm25": bm25_scores.get(i, 0.0)}
             hits.append(Hit(c, s, doc.source if doc else "", doc.title if doc else "", rank, sc))

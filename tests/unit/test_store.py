@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag import store
+from rag.store import faiss_store
 from rag.chunk import ChunkParams
 from rag.errors import IndexMismatch, IndexNotFound, NotFound
 from rag.indexer import Indexer
@@ -55,7 +56,7 @@ def test_crash_mid_build_leaves_previous_version_serving(indexer, fake_embedder,
     def boom(*a, **k):  # noqa: ANN002, ANN003, ANN202
         raise OSError("disk full")
 
-    monkeypatch.setattr(store.faiss, "write_index", boom)
+    monkeypatch.setattr(faiss_store.faiss, "write_index", boom)
     with pytest.raises(OSError):
         indexer.update("c", add=[_doc("b.txt", "赣州地区生产总值4606亿元。")])
     assert store.current_version(indexer.index_dir, "c") == before

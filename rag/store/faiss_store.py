@@ -1,4 +1,4 @@
-"""The index on disk: a folder per collection holding immutable versions and a CURRENT pointer.
+"""The FAISS backend: a folder per collection on local disk holding immutable versions and a CURRENT pointer.
 
 index/<collection>/CURRENT          name of the live version (replaced atomically)
 index/<collection>/v-<time>/        manifest.json, chunks.sqlite, vectors.faiss (chosen by size, rag.ann),
@@ -16,6 +16,7 @@ import os
 import shutil
 import sqlite3
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ import numpy as np
 from rag import __version__, ann
 from rag.errors import IndexMismatch, IndexNotFound
 from rag.lexical import BM25Index
+from rag.store import base
 from rag.types import Chunk, Document
 
 FORMAT = 1
@@ -40,7 +42,7 @@ CREATE INDEX chunks_doc ON chunks(doc_id);
 
 
 @dataclass
-class IndexData:
+class IndexData(base.IndexData):
     """A loaded, read-only index version."""
 
     path: Path
@@ -65,6 +67,13 @@ class IndexData:
         if f.exists():
             return np.load(f, mmap_mode="r")
         return self.vectors.reconstruct_n(0, self.vectors.ntotal)
+
+    def dense(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        d, ix = self.vectors.search(query_vector.reshape(1, -1).astype(np.float32), k)
+        return [(int(i), float(s)) for i, s in zip(ix[0], d[0], strict=True) if i >= 0]
+
+    def lexical(self, query_tokens: list[str], k: int) -> list[tuple[int, float]]:
+        return base.top_k(self.bm25.scores(query_tokens), k)
 
 
 def collection_path(index_dir: Path, collection: str) -> Path:
@@ -203,3 +212,69 @@ def _fsync_dir(p: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+class FaissStore(base.Store):
+    """Versions on local disk (the functions above); each write publishes a complete new version."""
+
+    name = "faiss"
+
+    def __init__(self, index_dir: Path, keep: int = 2, ann_params: ann.AnnParams | None = None):
+        self.index_dir = index_dir
+        self.keep = keep
+        self.ann_params = ann_params
+
+    def current_version(self, collection: str) -> str | None:
+        v = current_version(self.index_dir, collection)
+        return v.name if v else None
+
+    def load(self, collection: str, embedder_id: str | None = None) -> IndexData:
+        return load(self.index_dir, collection, embedder_id)
+
+    def list_collections(self) -> list[str]:
+        return list_collections(self.index_dir)
+
+    def read_manifest(self, collection: str) -> dict[str, Any] | None:
+        return read_manifest(self.index_dir, collection)
+
+    def drop_collection(self, collection: str) -> None:
+        drop_collection(self.index_dir, collection)
+
+    def write(self, collection: str, old: base.IndexData | None, upserts: Mapping[str, Document], deleted: list[str],
+              batches: Iterable[base.Batch], manifest: dict[str, Any]) -> base.Written:
+        """Old passages of untouched documents (with their stored vectors) and the new ones, in document order."""
+        assert old is None or isinstance(old, IndexData)
+        docs: dict[str, Document] = dict(old.documents) if old is not None else {}
+        for did in deleted:
+            docs.pop(did, None)
+        docs.update(upserts)
+        new: dict[str, tuple[list[Chunk], list[list[str]], list[np.ndarray]]] = {}
+        for b in batches:
+            for c, t, v in zip(b.chunks, b.tokens, b.vectors, strict=True):
+                part = new.setdefault(c.doc_id, ([], [], []))
+                part[0].append(c)
+                part[1].append(t)
+                part[2].append(v)
+        old_vecs = old.raw_vectors() if old is not None and old.vectors.ntotal else None
+        old_by_doc: dict[str, list[int]] = {}
+        if old is not None:
+            for i, c in enumerate(old.chunks):
+                old_by_doc.setdefault(c.doc_id, []).append(i)
+        chunks: list[Chunk] = []
+        tokens: list[list[str]] = []
+        rows: list[np.ndarray] = []
+        for did in sorted(docs):
+            if did not in upserts and old is not None and did in old_by_doc:
+                for i in old_by_doc[did]:
+                    chunks.append(old.chunks[i])
+                    tokens.append(old.tokens[i])
+                    rows.append(old_vecs[i])
+            elif did in new:
+                chunks += new[did][0]
+                tokens += new[did][1]
+                rows += new[did][2]
+        dim = int(manifest["dim"])
+        vectors = np.stack(rows).astype(np.float32) if rows else np.zeros((0, dim), np.float32)
+        v = write_version(self.index_dir, collection, list(docs.values()), chunks, tokens, vectors, manifest,
+                          keep=self.keep, ann_params=self.ann_params)
+        return base.Written(v.name, len(docs), len(chunks))

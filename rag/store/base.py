@@ -1,0 +1,114 @@
+"""The store interface: what the indexer writes through and what the retriever searches through.
+
+A backend (FAISS on local disk, Milvus) implements `Store`; a loaded collection is an `IndexData`. Keys that
+`dense`/`lexical` return are opaque integers that `chunk(key)` resolves (row positions for FAISS, primary keys
+for Milvus).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from rag.types import Chunk, Document
+
+
+class TermStats(Protocol):
+    """Inverse document frequencies for answer matching (rag.answerable, the extractive generator)."""
+
+    def idf(self, token: str) -> float: ...
+
+
+@dataclass
+class Batch:
+    """Chunks of whole documents with their BM25 tokens and vectors, as the embedding stage yields them."""
+
+    chunks: list[Chunk]
+    tokens: list[list[str]]
+    vectors: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+
+@dataclass
+class Written:
+    version: str
+    n_documents: int
+    n_chunks: int
+
+
+class IndexData(ABC):
+    """One loaded collection (a version of it), read-only."""
+
+    manifest: dict[str, Any]
+    documents: Mapping[str, Document]
+    chunks: Sequence[Chunk]
+    bm25: TermStats
+
+    @property
+    @abstractmethod
+    def version(self) -> str: ...
+
+    @abstractmethod
+    def dense(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The k nearest passages by inner product, best first."""
+
+    @abstractmethod
+    def lexical(self, query_tokens: list[str], k: int) -> list[tuple[int, float]]:
+        """Up to k passages by BM25 over the query's tokens, best first, only those matching a term."""
+
+    def chunk(self, key: int) -> Chunk:
+        return self.chunks[key]
+
+    def doc_meta(self, doc_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """(content_hash, title) of those documents that exist: what an update needs to skip unchanged ones."""
+        out = {}
+        for did in doc_ids:
+            d = self.documents.get(did)
+            if d is not None:
+                out[did] = (d.content_hash, d.title)
+        return out
+
+
+class Store(ABC):
+    """A backend holding every collection's passages, vectors, BM25 and documents."""
+
+    name: str = "base"
+
+    @abstractmethod
+    def current_version(self, collection: str) -> str | None:
+        """The live version's name, or None when the collection does not exist (cheap: checked per request)."""
+
+    @abstractmethod
+    def load(self, collection: str, embedder_id: str | None = None) -> IndexData:
+        """The live version; IndexNotFound when missing, IndexMismatch when built with another embedder."""
+
+    @abstractmethod
+    def list_collections(self) -> list[str]: ...
+
+    @abstractmethod
+    def read_manifest(self, collection: str) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    def write(self, collection: str, old: IndexData | None, upserts: Mapping[str, Document], deleted: list[str],
+              batches: Iterable[Batch], manifest: dict[str, Any]) -> Written:
+        """Apply a change and publish it: `old` is the version the change is relative to (None: start empty),
+        `upserts` the documents added or replaced, whose chunks come in `batches`; `deleted` documents go."""
+
+    @abstractmethod
+    def drop_collection(self, collection: str) -> None: ...
+
+
+def top_k(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """The k best positive scores of a dense score array, best first (ties by position)."""
+    if not scores.size or k <= 0:
+        return []
+    k = min(k, scores.size)
+    top = np.argpartition(-scores, k - 1)[:k]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
