@@ -9,9 +9,11 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag import __version__
 from rag.api import errors
@@ -34,18 +36,48 @@ _OWN_CSP = ("/docs", "/redoc")  # FastAPI's API explorer pages load their own sc
 MAX_FILES_PER_UPLOAD = 8  # a request body may hold this many files at the per-file limit
 
 
-def _upload_too_big(request: Request, limit: int) -> JSONResponse | None:
-    """Refuse an upload whose declared size is over the limit before its body is read and spooled to disk."""
-    if request.method != "POST" or request.url.path != "/documents":
+class Guard:
+    """Pure ASGI middleware, so streamed answers pass straight through (and a client going away reaches them):
+    refuses oversized uploads before their body is read, adds the security headers, and counts requests."""
+
+    def __init__(self, app: ASGIApp, max_upload_bytes: int, metrics: Metrics):
+        self.app = app
+        self.max_upload_bytes = max_upload_bytes
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        t = time.perf_counter()
+        status = [500]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                if not scope["path"].startswith(_OWN_CSP):
+                    MutableHeaders(scope=message).update(SECURITY_HEADERS)
+            await send(message)
+
+        try:
+            refusal = self._upload_too_big(scope)
+            await (refusal or self.app)(scope, receive, send_with_headers)
+        finally:
+            path = getattr(scope.get("route"), "path", "other")
+            self.metrics.observe(scope["method"], path, status[0], time.perf_counter() - t)
+
+    def _upload_too_big(self, scope: Scope) -> JSONResponse | None:
+        if scope["method"] != "POST" or scope["path"] != "/documents":
+            return None
+        try:
+            size = int(Headers(scope=scope).get("content-length", "0"))
+        except ValueError:
+            return errors.error_json(400, "bad_input", "invalid Content-Length header")
+        limit = self.max_upload_bytes
+        if size > limit * MAX_FILES_PER_UPLOAD + 65536:
+            return errors.error_json(413, TooLarge.code, f"upload of {size} bytes is over the limit of {MAX_FILES_PER_UPLOAD} "
+                                                         f"files of {limit} bytes (RAG_MAX_UPLOAD_BYTES)")
         return None
-    try:
-        size = int(request.headers.get("content-length", "0"))
-    except ValueError:
-        return errors.error_json(400, "bad_input", "invalid Content-Length header")
-    if size > limit * MAX_FILES_PER_UPLOAD + 65536:
-        return errors.error_json(413, TooLarge.code, f"upload of {size} bytes is over the limit of {MAX_FILES_PER_UPLOAD} files "
-                                                     f"of {limit} bytes (RAG_MAX_UPLOAD_BYTES)")
-    return None
 
 
 def create_app(settings: Settings | None = None, components: Components | None = None) -> FastAPI:
@@ -73,17 +105,7 @@ def create_app(settings: Settings | None = None, components: Components | None =
     errors.install(app)
     app.include_router(router)
 
-    @app.middleware("http")
-    async def _observe(request: Request, call_next):  # noqa: ANN001, ANN202
-        t = time.perf_counter()
-        too_big = _upload_too_big(request, settings.max_upload_bytes)
-        response = too_big or await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "other")
-        app.state.metrics.observe(request.method, path, response.status_code, time.perf_counter() - t)
-        if not request.url.path.startswith(_OWN_CSP):
-            response.headers.update(SECURITY_HEADERS)
-        return response
+    app.add_middleware(Guard, max_upload_bytes=settings.max_upload_bytes, metrics=app.state.metrics)
 
     if (WEB / "index.html").exists():
         app.mount("/static", StaticFiles(directory=str(WEB)), name="static")

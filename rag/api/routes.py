@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Generator, Iterator
 from contextlib import closing
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
 from rag import store
 from rag.api.deps import Admin, Comp, User
@@ -33,21 +34,20 @@ def _sse(event: str, data: Any) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _stream(request: Request, lines: Iterator[str], **headers: str) -> StreamingResponse:
-    """Send the lines as they come; when the client goes away, stop pulling and close them, which stops the model."""
+class EventStream(StreamingResponse):
+    """text/event-stream over a generator, closed however the response ends: when the client goes away, closing it
+    stops the pipeline and the model (and frees the model for the next question)."""
 
-    async def pump() -> AsyncIterator[str]:
+    def __init__(self, lines: Generator[str, None, None]):
+        self._lines = lines
+        super().__init__(lines, media_type="text/event-stream; charset=utf-8",
+                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            while not await request.is_disconnected():
-                line = await run_in_threadpool(next, lines, None)
-                if line is None:
-                    return
-                yield line
+            await super().__call__(scope, receive, send)
         finally:
-            lines.close()  # type: ignore[attr-defined] - a generator
-
-    return StreamingResponse(pump(), media_type="text/event-stream; charset=utf-8",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **headers})
+            self._lines.close()
 
 
 @router.post("/search", dependencies=[User], tags=["query"], summary="Hybrid, dense or BM25 passage search")
@@ -66,7 +66,7 @@ def ask(req: AskRequest, request: Request, c: Comp):  # noqa: ANN201
         return _json(answer.to_dict())
     first = next(events)  # validation and retrieval errors surface here, before the stream starts
 
-    def gen() -> Iterator[str]:
+    def gen() -> Generator[str, None, None]:
         with closing(events):
             for kind, data in _chain(first, events):
                 if kind == "done":
@@ -77,7 +77,7 @@ def ask(req: AskRequest, request: Request, c: Comp):  # noqa: ANN201
                 else:
                     yield _sse(kind, data)
 
-    return _stream(request, gen())
+    return EventStream(gen())
 
 
 def _chain(first: tuple[str, Any], rest: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
@@ -122,7 +122,7 @@ def chat(req: ChatRequest, request: Request, c: Comp):  # noqa: ANN201
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
         return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
-    def gen() -> Iterator[str]:
+    def gen() -> Generator[str, None, None]:
         with closing(events):
             yield chunk({"role": "assistant", "content": ""})
             for kind, data in _chain(first, events):
@@ -134,7 +134,7 @@ def chat(req: ChatRequest, request: Request, c: Comp):  # noqa: ANN201
                     yield chunk({}, "stop", citations=d["citations"], answerable=data.answerable, generator=data.generator)
             yield "data: [DONE]\n\n"
 
-    return _stream(request, gen())
+    return EventStream(gen())
 
 
 @router.get("/documents", dependencies=[User], tags=["documents"])

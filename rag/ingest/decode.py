@@ -8,6 +8,7 @@ import re
 from rag.errors import DecodeError, UnsupportedFormat
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_COMMON = re.compile(r"[\t\n\r\x20-\x7e\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 
 
 def decode(data: bytes, name: str) -> str:
@@ -17,14 +18,18 @@ def decode(data: bytes, name: str) -> str:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return _strict(data, "utf-16", name)
     if b"\x00" in data[:4096]:
-        # UTF-16 without BOM: every other byte NUL in ASCII-heavy text
+        # UTF-16 without BOM: every other byte NUL in ASCII-heavy text. Both byte orders usually decode; the one
+        # that reads as Chinese, ASCII and CJK punctuation is right (景 as LE is 潦).
+        texts = []
         for enc in ("utf-16-le", "utf-16-be"):
             try:
                 text = data.decode(enc)
             except UnicodeDecodeError:
                 continue
             if _plausible(text):
-                return text
+                texts.append(text)
+        if texts:
+            return max(texts, key=_common_share)
         raise UnsupportedFormat(f"{name}: looks like a binary file, not text")
     for enc in ("utf-8", "gb18030"):
         try:
@@ -58,3 +63,7 @@ def _plausible(text: str) -> bool:
         return True
     bad = len(_CONTROL.findall(text)) + text.count("\ufffd")
     return bad / len(text) < 0.01
+
+
+def _common_share(text: str) -> float:
+    return len(_COMMON.findall(text)) / max(1, len(text))
