@@ -4,14 +4,40 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # A collection is a folder under the index directory: letters, digits (any script), _ and -; never a path.
 COLLECTION_PATTERN = r"^[\w-]{1,64}$"
 Collection = Annotated[str, Field(pattern=COLLECTION_PATTERN, description="collection name: letters, digits, _ and -")]
 
 
-class SearchRequest(BaseModel):
+def _utf8(v: Any) -> Any:
+    """JSON may escape a lone surrogate (\\ud800); such a string is not text and cannot reach the models."""
+    if isinstance(v, str):
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise ValueError(f"not valid Unicode text (a lone surrogate at character {e.start})") from None
+    elif isinstance(v, list | tuple):
+        for x in v:
+            _utf8(x)
+    elif isinstance(v, dict):
+        for k, x in v.items():
+            _utf8(k)
+            _utf8(x)
+    return v
+
+
+class _Request(BaseModel):
+    """Every request body: its strings must be valid Unicode."""
+
+    @field_validator("*")
+    @classmethod
+    def _valid_text(cls, v: Any) -> Any:
+        return _utf8(v)
+
+
+class SearchRequest(_Request):
     model_config = ConfigDict(json_schema_extra={"examples": [{"query": "华勤千亿产业基地项目投资多少", "top_k": 5}]})
     query: str
     top_k: int = Field(10, ge=1, le=200)
@@ -19,12 +45,12 @@ class SearchRequest(BaseModel):
     mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
 
 
-class Turn(BaseModel):
+class Turn(_Request):
     role: Literal["user", "assistant", "system"]
     content: str
 
 
-class AskRequest(BaseModel):
+class AskRequest(_Request):
     model_config = ConfigDict(json_schema_extra={"examples": [{"question": "2021年南昌规模以上工业增加值增长了多少？"}]})
     question: str
     top_k: int = Field(5, ge=1, le=50)
@@ -34,13 +60,13 @@ class AskRequest(BaseModel):
     stream: bool = False
 
 
-class ChatMessage(BaseModel):
+class ChatMessage(_Request):
     model_config = ConfigDict(extra="allow")
     role: str
     content: str | list[dict[str, Any]] | None = None
 
 
-class ChatRequest(BaseModel):
+class ChatRequest(_Request):
     model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
         {"model": "rag", "messages": [{"role": "user", "content": "2021年南昌工业投资同比增长多少？"}]}]})
     model: str = "rag"
