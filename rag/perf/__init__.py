@@ -1,1 +1,1 @@
-"""Performance bench (`make bench`, `rag perf`): index timings, HTTP load, scale runs, reports."""
+"""Performance bench (`make bench`, `python -m rag.perf`): index timings, HTTP load, scale runs, reports."""

@@ -1,0 +1,151 @@
+"""`python -m rag.perf` (what `make bench` runs): every section, then bench/results/<date>.json and .md.
+
+Sections: index (cold build of the seeds into a fresh folder, re-index, add one), http (/search and /ask at each
+concurrency against a real server), llm (time to first token, tokens/s, a short concurrent run), soak (32 clients,
+minutes), scale (FAISS kinds and BM25 on synthetic corpora of each size), side (LangChain and Chatchat pipelines).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from rag.config import Settings, get_settings
+
+SECTIONS = ("index", "http", "llm", "soak", "scale", "side")
+
+
+def _ints(s: str) -> list[int]:
+    return [int(x.replace("_", "")) for x in s.split(",") if x.strip()]
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m rag.perf", description="performance bench -> bench/results/<date>.json and .md")
+    p.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated, of {', '.join(SECTIONS)}")
+    p.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", "10000,100000"), help="synthetic corpus sizes (BENCH_SIZES)")
+    p.add_argument("--kinds", default="flat,ivf,ivf_sq8,hnsw", help="FAISS index kinds to measure at each size")
+    p.add_argument("--hnsw-max", type=int, default=100_000, help="largest size HNSW is built at (slow to build on 2 cores)")
+    p.add_argument("--concurrency", default="1,8,32")
+    p.add_argument("--duration", type=float, default=15.0, help="seconds per HTTP load point")
+    p.add_argument("--soak", type=float, default=120.0, help="seconds of the 32-client soak run")
+    p.add_argument("--llm-requests", type=int, default=5, help="streamed LLM answers one at a time")
+    p.add_argument("--llm-concurrency", default="4", help="short concurrent LLM runs (one request per client)")
+    p.add_argument("--qa", default="eval/qa.jsonl", help="questions for the HTTP runs")
+    p.add_argument("--out-dir", default="bench/results")
+    p.add_argument("--name", help="report name (default: today's date)")
+    return p
+
+
+def _questions(path: Path) -> list[str]:
+    return [json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _environment() -> dict[str, Any]:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        commit = ""
+    import faiss
+
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "faiss": faiss.__version__,
+            "platform": platform.platform(), "commit": commit, "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "")}
+
+
+def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        raise SystemExit(f"unknown sections {sorted(unknown)}; valid: {', '.join(SECTIONS)}")
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = args.name or time.strftime("%Y-%m-%d")
+    report: dict[str, Any] = {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "command": "python -m rag.perf " + " ".join(sys.argv[1:]),
+                              "environment": _environment(), "sections": sections}
+    questions = _questions(Path(args.qa))
+    log = lambda m: print(m, flush=True)  # noqa: E731
+
+    def save() -> None:
+        from rag.perf.report import markdown
+
+        report["environment"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+        (out_dir / f"{name}.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+        (out_dir / f"{name}.md").write_text(markdown(report) + "\n", encoding="utf-8")
+
+    work = Path(tempfile.mkdtemp(prefix="rag-perf-"))
+    try:
+        index_dir = work / "index"
+        if {"index", "http", "llm", "soak", "side"} & set(sections):
+            from rag.perf.indexing import index_timings
+
+            log("index: cold build of the seeds (empty embedding cache), re-index, add one document")
+            report["index"] = index_timings(settings.seeds_dir, index_dir, settings)
+            log(f"  {report['index']}")
+            save()
+        if "http" in sections:
+            from rag.perf.http import query_runs
+
+            log("http: /search and /ask (extractive) over loopback")
+            report["http"] = query_runs(index_dir, questions, _ints(args.concurrency), args.duration, log)
+            save()
+        if "llm" in sections:
+            from rag.perf.http import llm_runs
+
+            log("llm: streamed answers (5 passages)")
+            report["llm"] = llm_runs(index_dir, questions, args.llm_requests, _ints(args.llm_concurrency), log=log)
+            save()
+        if "soak" in sections and args.soak > 0:
+            from rag.perf.http import soak
+
+            log(f"soak: 32 clients for {args.soak:.0f}s")
+            report["soak"] = soak(index_dir, questions, args.soak, log=log)
+            save()
+        if "side" in sections:
+            from rag.embed.cache import EmbeddingCache
+            from rag.factory import Components
+            from rag.perf.side import profile, side_by_side
+
+            log("side by side: ours vs LangChain tutorial vs Chatchat defaults")
+            comp = Components(settings.model_copy(update={"index_dir": index_dir, "embed_cache": index_dir / "cache" / "embeddings.sqlite"}))
+            shared = settings.embed_cache or settings.index_dir / "cache" / "embeddings.sqlite"
+            report["side_by_side"] = side_by_side(comp, EmbeddingCache(shared), questions[:60], log=log)
+            save()
+            log("profile: stages of /search and /ask, top functions of /ask")
+            report["profile"] = profile(comp, questions[:60])
+            save()
+        if "scale" in sections:
+            from rag.perf.scale import bm25_runs, faiss_runs
+
+            kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+            report["scale"] = {"faiss": [], "bm25": []}
+            for n in _ints(args.sizes):
+                log(f"scale: {n:,d} chunks")
+                report["scale"]["faiss"].append(faiss_runs(n, kinds, args.hnsw_max, log=log))
+                save()
+                report["scale"]["bm25"].append(bm25_runs(n, log=log))
+                save()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    save()
+    print()
+    print((out_dir / f"{name}.md").read_text(encoding="utf-8"))
+    print(f"wrote {out_dir / name}.json and .md")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    run(parser().parse_args(argv), get_settings())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
