@@ -273,3 +273,30 @@ def test_pdf_upload_cites_its_page(page) -> None:  # noqa: ANN001
     msg.locator("button.cite").first.click()
     assert pg.locator("#cite-source").inner_text() == "report.pdf（第 2 页）"
     shot(pg, "13-pdf-page")
+
+
+def test_file_names_are_text_and_the_csp_blocks_inline_scripts(page, server) -> None:  # noqa: ANN001
+    import httpx
+
+    pg = page
+    csp = httpx.get(server.url + "/").headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    violations = pg.evaluate("""() => { window.__violations = [];
+      document.addEventListener('securitypolicyviolation', e => window.__violations.push(e.violatedDirective));
+      const s = document.createElement('script');
+      s.textContent = 'window.__inline = 1';
+      document.body.append(s);
+      return typeof window.__inline; }""")
+    assert violations == "undefined"  # the browser refused the inline script
+    pg.wait_for_function("() => window.__violations.some(v => v.startsWith('script-src'))")
+    set_collection(pg, "browser-names")
+    name = "<img src=x onerror=window.__pwned=1>报告.txt"
+    report = drop_files(pg, [(name, "抚州2022年粮食总产量为55亿斤。")])
+    assert "新增 1" in report, report
+    item = pg.locator("#doc-list .doc-item").first
+    item.wait_for()
+    assert name in item.inner_text()  # the name as text, not an <img>
+    assert pg.locator("#doc-list img").count() == 0
+    pg.wait_for_timeout(300)
+    assert pg.evaluate("typeof window.__pwned") == "undefined"
+    shot(pg, "14-file-name-as-text")
