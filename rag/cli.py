@@ -39,6 +39,10 @@ def cmd_index(args: argparse.Namespace, s: Settings) -> int:
         bar.n = done
         bar.refresh()
 
+    if args.engine == "ray":
+        from rag.distributed import RayEngine
+
+        c.indexer.engine = RayEngine(s, workers=args.workers, gpus_per_worker=args.gpus_per_worker)
     report = c.indexer.update(args.collection or s.collection, add=docs, rebuild=args.rebuild, progress=progress)
     bar.close()
     if args.json:
@@ -163,6 +167,10 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("paths", nargs="*")
     x.add_argument("--collection")
     x.add_argument("--rebuild", action="store_true", help="drop what the collection holds and index only these inputs")
+    x.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="embed in this process, or with Ray Data on a local Ray instance or the cluster at RAY_ADDRESS")
+    x.add_argument("--workers", type=int, default=2, help="--engine ray: embedding actors (one model load each)")
+    x.add_argument("--gpus-per-worker", type=float, default=0.0, help="--engine ray: GPUs per actor (0: CPU)")
     x.add_argument("--json", action="store_true")
     x.set_defaults(fn=cmd_index)
     x = sub.add_parser("search", help="hybrid, dense or BM25 search")
