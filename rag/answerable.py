@@ -1,41 +1,105 @@
 """Is the answer in the retrieved passages? Dense similarity barely separates answerable from
-unanswerable questions here, so the judgement rests on lexical evidence: how much of the question's
-content (terms weighted by rarity, plus every number and year) the best passages contain, and BM25.
+unanswerable questions here (mean top-1 cosine 0.92 vs 0.92, also sentence by sentence), so the judgement rests on
+lexical evidence about the best window of two sentences among the top passages: how much of the question's content
+it holds (terms weighted by rarity, names double), whether the question's numbers and names are there, whether the
+noun the question asks about ("营业收入", "投资额") is there, and the top BM25 score. A logistic model fitted on the
+project's QA set (rag/data/answerable.json, written by eval/calibrate.py) turns them into a probability.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
+from rag.errors import ConfigError
 from rag.lexical import BM25Index
 from rag.types import Document, Hit
-from rag.zh import Tokenizer, norm, numbers, sentence_spans
+from rag.zh import Tokenizer, data_file, norm, numbers, sentence_spans
 
 # Question words carry no content; they are in the stopword list, these are multi-char leftovers.
 _GENERIC = {"哪些", "哪几", "多少", "几个", "是什么", "什么", "怎样", "如何", "分别", "主要", "情况", "目前", "一共", "总共", "是否"}
 
 
+# The asked-about word sits just before the question word ("…营业收入是多少", "…排名第几位").
+_ASKS = re.compile(r"是多少|有多少|多少|多大|多长|几|哪|什么|怎样|如何|是否")
+_NOUN_TAGS = frozenset({"n", "vn", "nz", "nt", "ns", "nr", "an", "ng", "l", "j"})
+
+# Also computed, for the record and for refits: `coverage` and `bm25_share` (BM25 over what a passage holding every
+# query term would score). With the five used they add nothing held-out, or only with a weight of the wrong sign
+# (more of the question found, less likely answerable: true of this QA set's paraphrases, not a rule to ship).
+FEATURES = ("numbers_missing", "foreign", "focus_missing", "bm25", "all_present")
+
+
+@lru_cache
+def calibration(path: str | None = None) -> dict:
+    """Logistic weights over FEATURES, fitted on eval/qa.jsonl by `python eval/calibrate.py` (which writes this file
+    with its leave-one-out figures); changing them needs no code change."""
+    data = json.loads((Path(path) if path else data_file("answerable.json")).read_text(encoding="utf-8"))
+    missing = [f for f in FEATURES if f not in data["weights"]]
+    if missing:
+        raise ConfigError(f"answerability calibration lacks weights for: {', '.join(missing)}")
+    return data
+
+
 @dataclass
 class Judgement:
-    confidence: float
+    confidence: float  # probability that the passages answer the question
     coverage: float
     numbers_missing: list[str]
     missing_terms: list[str]
     best: int  # index of the hit with the best coverage
+    features: dict[str, float] = field(default_factory=dict)
+    focus: str = ""
 
     def to_dict(self) -> dict:
         return {"confidence": round(self.confidence, 4), "coverage": round(self.coverage, 4),
-                "numbers_missing": self.numbers_missing, "missing_terms": self.missing_terms}
+                "numbers_missing": self.numbers_missing, "missing_terms": self.missing_terms, "focus": self.focus,
+                "features": {k: round(v, 4) for k, v in self.features.items()}}
 
 
 def question_terms(question: str, tokenizer: Tokenizer) -> list[str]:
     return [w for w in tokenizer.keywords(question) if w not in _GENERIC]
 
 
+def focus_term(question: str, terms: list[str], tokenizer: Tokenizer) -> str:
+    """The noun the question asks about: the last content noun before its question word ("营业收入" in
+    "赣锋锂业2023年营业收入是多少？"); empty when the question has no question word (a summary request)."""
+    q = norm(question)
+    m = _ASKS.search(q)
+    if not m:
+        return ""
+    head = q[: m.start()]
+    tags = dict(tokenizer.tagged(question))
+    ents = tokenizer.entities(question)
+    best, at = "", -1
+    for t in terms:
+        if t in ents or any(ch.isdigit() for ch in t) or tags.get(t, "n") not in _NOUN_TAGS:
+            continue
+        i = head.rfind(norm(t))
+        if i > at:
+            best, at = t, i
+    return best
+
+
 def judge(question: str, hits: list[Hit], tokenizer: Tokenizer, bm25: BM25Index,
           documents: Mapping[str, Document] | None = None, window: int = 3) -> Judgement:
-    """Confidence in [0, 1] that the top passages answer the question."""
+    """Probability that the top passages answer the question, from lexical evidence (see the module docstring)."""
+    j = evidence(question, hits, tokenizer, bm25, documents, window)
+    if j.features:
+        cal = calibration()
+        z = cal["bias"] + sum(cal["weights"][k] * j.features[k] for k in FEATURES)
+        j.confidence = 1.0 / (1.0 + math.exp(-z))
+    return j
+
+
+def evidence(question: str, hits: list[Hit], tokenizer: Tokenizer, bm25: BM25Index,
+             documents: Mapping[str, Document] | None = None, window: int = 3) -> Judgement:
+    """The judgement's features (confidence left at 0): what the best window of the top passages holds."""
     terms = question_terms(question, tokenizer)
     qnums = {n for n in numbers(question) if len(n) >= 2 or "%" in n}
     if not hits:
@@ -47,6 +111,7 @@ def judge(question: str, hits: list[Hit], tokenizer: Tokenizer, bm25: BM25Index,
     weights = {t: (bm25.idf(t) or max_idf) * (2.0 if t in ents else 1.0) for t in terms if bm25.idf(t) > 0 or t in ents}
     terms = list(weights)
     total = sum(weights.values()) or 1.0
+    focus = focus_term(question, terms, tokenizer)
     best_cov, best_i, best_missing, best_nums = -1.0, 0, terms, sorted(qnums)
     docs = documents or {}
     for i, h in enumerate(hits[:window]):
@@ -64,19 +129,23 @@ def judge(question: str, hits: list[Hit], tokenizer: Tokenizer, bm25: BM25Index,
                 best_cov, best_i = score, i
                 best_missing = [t for t in terms if t not in present]
                 best_nums = nums_missing
-    confidence = max(0.0, min(1.0, best_cov))
-    # A number of the question absent from the best passage, or a name absent from every retrieved document:
-    # the passages are about something else.
+    # A name absent from every retrieved document: the passages are about something else.
     seen = norm(" ".join(docs[d].title + docs[d].text for d in {h.chunk.doc_id for h in hits} if d in docs))
     foreign = [t for t in best_missing if t in ents and (norm(t) not in seen if docs else True)]
     if best_nums and len(qnums) > 1:
         # a question about several years or figures ("2020年和2021年分别…") may be answered by several passages
         pool = norm(" ".join(h.chunk.text for h in hits[:window]))
         best_nums = [n for n in best_nums if n not in numbers(pool) and n not in pool]
-    if best_nums or foreign:
-        confidence = min(confidence, 0.3)
-
-    return Judgement(confidence, max(0.0, best_cov), best_nums, best_missing, best_i)
+    coverage = max(0.0, min(1.0, best_cov + 0.35 * len(best_nums)))
+    # BM25 grows with the question's length; its share of what a passage holding every query term would score
+    # (about the sum of the terms' idf) does not.
+    top_bm25 = max((h.scores.get("bm25", 0.0) for h in hits), default=0.0)
+    best_possible = sum(bm25.idf(t) for t in set(tokenizer.tokens(question))) or 1.0
+    features = {"numbers_missing": float(bool(best_nums)), "foreign": float(bool(foreign)),
+                "focus_missing": float(bool(focus) and focus in best_missing),
+                "bm25": math.log1p(top_bm25), "bm25_share": top_bm25 / best_possible, "coverage": coverage,
+                "all_present": float(not best_missing and not best_nums)}
+    return Judgement(0.0, coverage, best_nums, best_missing, best_i, features, focus)
 
 
 def _windows(h: Hit, frame: str, span: int = 2) -> list[str]:

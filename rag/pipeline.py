@@ -22,8 +22,8 @@ from rag.types import Answer
 class Limits:
     max_question_chars: int = 2000
     answer_top_k: int = 5
-    refuse_below: float = 0.5
-    llm_refuse_below: float = 0.3
+    refuse_below: float = 0.25
+    llm_refuse_below: float = 0.15
 
 
 class Pipeline:

@@ -77,13 +77,13 @@ def numbers(text: str) -> set[str]:
     return {m.group().replace(" ", "").replace(",", "") for m in _NUMBER.finditer(t)}
 
 
-def _data_file(name: str) -> Path:
+def data_file(name: str) -> Path:
     return Path(str(resources.files("rag") / "data" / name))
 
 
 @lru_cache
 def load_stopwords(path: str | None = None) -> frozenset[str]:
-    p = Path(path) if path else _data_file("stopwords_zh.txt")
+    p = Path(path) if path else data_file("stopwords_zh.txt")
     words = {w.strip() for w in p.read_text(encoding="utf-8").splitlines()}
     return frozenset(w for w in words if w and not w.startswith("#"))
 
@@ -97,7 +97,7 @@ class Tokenizer:
         jieba.setLogLevel(logging.WARNING)
         self._jieba = jieba.Tokenizer()
         self._lock = threading.Lock()
-        self._user_dict = Path(user_dict) if user_dict else _data_file("userdict.txt")
+        self._user_dict = Path(user_dict) if user_dict else data_file("userdict.txt")
         self._stop = load_stopwords(str(stopwords) if stopwords else None)
         self._ready = False
 
@@ -123,14 +123,18 @@ class Tokenizer:
         """Index/query terms for BM25: words minus stopwords."""
         return [w for w in self.words(text) if w not in self._stop]
 
-    def entities(self, text: str) -> set[str]:
-        """Proper nouns of the text (places, people, organisations, other names) by jieba's part-of-speech tags."""
+    def tagged(self, text: str) -> list[tuple[str, str]]:
+        """(word, part-of-speech tag) pairs by jieba's tagger, spaces dropped."""
         if not self._ready:
             self._init()
         t = join_cjk_spaces(unicodedata.normalize("NFKC", text)).lower()
         with self._lock:
             words = self._pos.lcut(t)
-        return {w.word.strip() for w in words if w.flag in ("ns", "nr", "nt", "nz", "nrt", "nrfg") and len(w.word.strip()) >= 2}
+        return [(w.word.strip(), w.flag) for w in words if w.word.strip()]
+
+    def entities(self, text: str) -> set[str]:
+        """Proper nouns of the text (places, people, organisations, other names) by jieba's part-of-speech tags."""
+        return {w for w, flag in self.tagged(text) if flag in ("ns", "nr", "nt", "nz", "nrt", "nrfg") and len(w) >= 2}
 
     def keywords(self, text: str) -> list[str]:
         """Content terms of a question: tokens of two or more characters, numbers, and latin words."""

@@ -15,7 +15,7 @@ from rag.generate.base import Draft, Generator
 from rag.generate.cite import verify
 from rag.prompts import Prompts
 from rag.types import Hit
-from rag.zh import Tokenizer
+from rag.zh import Tokenizer, norm, sentence_spans
 
 _ASKS_FIGURE = re.compile(r"多少|几[个家项年月天条名位次倍]|多大|多长|多高|百分之几|比例是")
 _ASKS_OVERVIEW = re.compile(r"概括|总结|介绍|哪些|哪几|主要内容|分别|如何|怎样")
@@ -38,17 +38,18 @@ class ChatGenerator(Generator):
         raise NotImplementedError
 
     def messages(self, question: str, hits: list[Hit]) -> list[dict[str, str]]:
-        """System rules first (a fixed prefix the model's KV cache keeps), then the numbered, quoted passages."""
-        blocks, used = [], 0
-        for i, h in enumerate(hits[: self.passages], 1):
-            room = self.context_chars - used
-            if room < 80:
-                break
-            text = (h.chunk.context + "\n" if h.chunk.context else "") + h.chunk.text
-            text = text[:room]
-            used += len(text)
+        """System rules first (a fixed prefix the model's KV cache keeps), then the numbered, quoted passages,
+        each cut to the sentences about the question so the prompt (and time to first token) stays small."""
+        blocks = []
+        shown = hits[: self.passages]
+        terms = self.tokenizer.keywords(question)
+        for i, h in enumerate(shown, 1):
+            # the best passage gets twice the room of the others
+            room = self.context_chars * (2 if i == 1 else 1) // (len(shown) + 1)
+            text = (h.chunk.context + "\n" if h.chunk.context else "") + excerpt(h.chunk.text, terms, room)
             heading = f"（{h.chunk.heading.split(' > ')[-1]}）" if h.chunk.heading else ""
-            blocks.append(self.prompts.render("passage", n=str(i), title=h.title, heading=heading,
+            title = h.title if len(h.title) <= 30 else h.title[:29] + "…"  # long official titles cost prompt time
+            blocks.append(self.prompts.render("passage", n=str(i), title=title, heading=heading,
                                               text=text.replace("」", "』").replace("「", "『")))
         user = self.prompts.render("answer", passages="\n\n".join(blocks), question=question)
         return [{"role": "system", "content": self.prompts.system()}, {"role": "user", "content": user}]
@@ -90,3 +91,23 @@ class ChatGenerator(Generator):
 
     def complete(self, messages: list[dict[str, str]], max_tokens: int = 96) -> str:
         return "".join(self._chat(messages, max_tokens)).strip()
+
+
+def excerpt(text: str, terms: list[str], budget: int) -> str:
+    """The run of whole sentences of `text` about the question's terms, within `budget` characters: the sentence
+    holding most of the terms (longer terms and figures count more), widened to its neighbours while it fits."""
+    spans = sentence_spans(text)
+    if len(text) <= budget or not spans:
+        return text[:budget]
+    hay = [norm(text[a:b]) for a, b in spans]
+    weight = {t: (3.0 if any(ch.isdigit() for ch in t) else float(min(len(t), 4))) for t in terms}
+    scores = [sum(w for t, w in weight.items() if norm(t) in h) for h in hay]
+    best = max(range(len(spans)), key=lambda k: (scores[k], -k))
+    lo = hi = best
+    while True:
+        for j in (hi + 1, lo - 1):  # the sentence after first: figures often follow the sentence naming the topic
+            if 0 <= j < len(spans) and spans[max(hi, j)][1] - spans[min(lo, j)][0] <= budget:
+                lo, hi = min(lo, j), max(hi, j)
+                break
+        else:
+            return text[spans[lo][0] : spans[hi][1]][:budget]

@@ -1,0 +1,55 @@
+"""The answerability judge's pieces and the LLM prompt's excerpts, on made-up passages."""
+
+from __future__ import annotations
+
+from rag.answerable import FEATURES, calibration, focus_term, judge, question_terms
+from rag.generate.chat import excerpt
+from rag.lexical import BM25Index
+from rag.types import Chunk, Hit
+
+PASSAGES = [
+    "新余高新区4家企业上榜。其中，江西赣锋锂业集团股份有限公司上榜“全省科技领军企业”。",
+    "2023年，赣州地区生产总值达4606亿元；地区生产总值增速达5.3%。",
+    "南昌经开区累计培育国家级绿色工厂5家，省级绿色工厂7家。",
+    "2021年南昌电子信息产业营业收入增长35.7%。",  # the collection uses the word, elsewhere
+]
+
+
+def _hits(tokenizer) -> tuple[list[Hit], BM25Index]:  # noqa: ANN001
+    toks = [tokenizer.tokens(t) for t in PASSAGES]
+    bm25 = BM25Index.build(toks)
+    hits = [Hit(Chunk(f"c{i}", f"d{i}", t, 0, len(t)), 1.0, f"d{i}.txt", "", i + 1, {"bm25": 8.0})
+            for i, t in enumerate(PASSAGES)]
+    return hits, bm25
+
+
+def test_focus_is_the_noun_asked_about(tokenizer) -> None:  # noqa: ANN001
+    q = "江西赣锋锂业集团股份有限公司2023年营业收入是多少？"
+    assert focus_term(q, question_terms(q, tokenizer), tokenizer) == "营业收入"
+    q = "请概括这篇文章的主要内容。"  # no question word: nothing in particular is asked about
+    assert focus_term(q, question_terms(q, tokenizer), tokenizer) == ""
+
+
+def test_a_passage_naming_the_company_but_not_the_figure_asked_is_judged_unlikely(tokenizer) -> None:  # noqa: ANN001
+    hits, bm25 = _hits(tokenizer)
+    missing = judge("江西赣锋锂业集团股份有限公司2023年营业收入是多少？", hits, tokenizer, bm25)
+    present = judge("2023年赣州地区生产总值是多少？", hits[1:] + hits[:1], tokenizer, bm25)
+    assert missing.features["focus_missing"] == 1.0 and present.features["focus_missing"] == 0.0
+    assert present.confidence > missing.confidence
+    assert set(FEATURES) <= set(missing.features) and set(FEATURES) == set(calibration()["weights"])
+
+
+def test_a_year_the_passages_lack_lowers_confidence(tokenizer) -> None:  # noqa: ANN001
+    hits, bm25 = _hits(tokenizer)
+    hits = hits[1:] + hits[:1]
+    wrong_year = judge("2022年赣州地区生产总值是多少？", hits, tokenizer, bm25)
+    assert wrong_year.numbers_missing == ["2022"]
+    assert wrong_year.confidence < judge("2023年赣州地区生产总值是多少？", hits, tokenizer, bm25).confidence
+
+
+def test_excerpt_keeps_whole_sentences_about_the_question() -> None:
+    text = "开头一句与问题无关。" * 5 + "2023年赣州地区生产总值达4606亿元。增速达5.3%。" + "结尾一句也无关。" * 5
+    out = excerpt(text, ["赣州", "地区生产总值", "2023"], 40)
+    assert "4606亿元" in out and len(out) <= 40 and out in text
+    assert out.startswith("2023年") and out.endswith("。")
+    assert excerpt("短文本。", ["无关"], 100) == "短文本。"
