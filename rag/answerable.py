@@ -19,7 +19,7 @@ from pathlib import Path
 from rag.errors import ConfigError
 from rag.lexical import BM25Index
 from rag.types import Document, Hit
-from rag.zh import Tokenizer, data_file, norm, numbers, sentence_spans
+from rag.zh import ENTITY_TAGS, Tokenizer, data_file, norm, numbers, sentence_spans
 
 # Question words carry no content; they are in the stopword list, these are multi-char leftovers.
 _GENERIC = {"哪些", "哪几", "多少", "几个", "是什么", "什么", "怎样", "如何", "分别", "主要", "情况", "目前", "一共", "总共", "是否"}
@@ -74,8 +74,9 @@ def focus_term(question: str, terms: list[str], tokenizer: Tokenizer) -> str:
     if not m:
         return ""
     head = q[: m.start()]
-    tags = dict(tokenizer.tagged(question))
-    ents = tokenizer.entities(question)
+    tagged = tokenizer.tagged(question)
+    tags = dict(tagged)
+    ents = {w for w, flag in tagged if flag in ENTITY_TAGS}
     best, at = "", -1
     for t in terms:
         if t in ents or any(ch.isdigit() for ch in t) or tags.get(t, "n") not in _NOUN_TAGS:

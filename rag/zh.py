@@ -88,6 +88,9 @@ def load_stopwords(path: str | None = None) -> frozenset[str]:
     return frozenset(w for w in words if w and not w.startswith("#"))
 
 
+ENTITY_TAGS = frozenset({"ns", "nr", "nt", "nz", "nrt", "nrfg"})  # jieba: places, people, organisations, other names
+
+
 class Tokenizer:
     """jieba (precise mode) with a user dictionary and stopwords; thread-safe, loaded once."""
 
@@ -134,7 +137,7 @@ class Tokenizer:
 
     def entities(self, text: str) -> set[str]:
         """Proper nouns of the text (places, people, organisations, other names) by jieba's part-of-speech tags."""
-        return {w for w, flag in self.tagged(text) if flag in ("ns", "nr", "nt", "nz", "nrt", "nrfg") and len(w) >= 2}
+        return {w for w, flag in self.tagged(text) if flag in ENTITY_TAGS and len(w) >= 2}
 
     def keywords(self, text: str) -> list[str]:
         """Content terms of a question: tokens of two or more characters, numbers, and latin words."""
