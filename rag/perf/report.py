@@ -94,10 +94,11 @@ def markdown(r: dict[str, Any]) -> str:
         def server(x: dict[str, Any]) -> str:
             return " · ".join(f"{k} {v:g}" for k, v in (x.get("server_ms_p50") or {}).items() if k in SERVER_STAGES)
 
-        rows = [[k, x["concurrency"], x["requests"], x["rps"], x["p50"], x["p95"], x["p99"], x["failed"], server(x)]
-                for k in ("search", "ask_extractive") for x in h.get(k, [])]
-        rows += [["ask llm", x["concurrency"], x["requests"], x["rps"], x["p50"], x["p95"], x["p99"], x["failed"], server(x)]
-                 for x in _get(r, "llm", "concurrent") or []]
+        def cells(x: dict[str, Any]) -> list[Any]:
+            return [x.get(k) for k in ("concurrency", "requests", "rps", "p50", "p95", "p99", "failed")] + [server(x)]
+
+        rows = [[k, *cells(x)] for k in ("search", "ask_extractive") for x in h.get(k, [])]
+        rows += [["ask llm", *cells(x)] for x in _get(r, "llm", "concurrent") or []]
         lines += _table(["endpoint", "concurrency", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "failed",
                          "server's own timings, p50 ms"], rows)
         lines += [f"Server RSS after start {_get(h, 'rss_after_start', 'rss_mb')} MiB, peak {_get(h, 'rss_after_load', 'peak_rss_mb')} MiB.", ""]
