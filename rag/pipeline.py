@@ -11,10 +11,11 @@ from typing import Any
 from rag.answerable import judge
 from rag.errors import BadInput, ConfigError, GenerationError, TooLarge
 from rag.generate.base import Draft, Generator
+from rag.generate.chat import ChatGenerator
 from rag.library import Library
 from rag.prompts import Prompts
 from rag.retrieve import SearchResult
-from rag.rewrite import standalone
+from rag.rewrite import clean_rewrite, history_text, is_follow_up, standalone
 from rag.types import Answer
 
 
@@ -72,11 +73,16 @@ class Pipeline:
                 raise
             gen, fallback_reason = self._generator("extractive"), e.message
         retriever = self.library.retriever(collection)
+        t = time.perf_counter()
         query = standalone(question, history or [], retriever.tokenizer)
+        rewrite_ms: dict[str, float] = {}
+        if query == question and is_follow_up(question, history) and isinstance(gen, ChatGenerator):
+            query = self._model_rewrite(gen, question, history or [])
+            rewrite_ms["rewrite"] = _ms(t)
         res = retriever.search(query, max(top_k, self.limits.answer_top_k), "hybrid")
         hits = res.hits[:top_k]
         verdict = judge(query, hits, retriever.tokenizer, retriever.data.bm25, retriever.data.documents)
-        timings = {"retrieve": res.timings_ms["total"]}
+        timings = {**rewrite_ms, "retrieve": res.timings_ms["total"]}
         threshold = self.limits.refuse_below if gen.name == "extractive" else self.limits.llm_refuse_below
         if verdict.confidence < threshold:
             text = self.prompts.refusal
@@ -112,6 +118,15 @@ class Pipeline:
         timings["total"] = _ms(t0)
         yield ("done", Answer(draft.text, draft.answerable, draft.citations, query, used, timings,
                               verdict.confidence, draft.flags))
+
+    def _model_rewrite(self, gen: ChatGenerator, question: str, history: list[dict[str, str]]) -> str:
+        """A follow-up the rules could not resolve, made standalone by the chat model; the question itself on failure."""
+        prompt = self.prompts.render("rewrite", history=history_text(history), question=question)
+        try:
+            out = gen.complete([{"role": "user", "content": prompt}], max_tokens=64)
+        except GenerationError:
+            return question
+        return clean_rewrite(out, question, self.limits.max_question_chars)
 
 
 def _ms(t: float) -> float:

@@ -44,6 +44,15 @@ def test_follow_up_is_rewritten_before_retrieval(components) -> None:  # noqa: A
     _exact(components, a)
 
 
+def test_a_follow_up_the_rules_cannot_resolve_is_rewritten_by_the_model(components) -> None:  # noqa: ANN001
+    history = [{"role": "user", "content": "华勤千亿产业基地项目建设期是哪几年？"},
+               {"role": "assistant", "content": "华勤千亿产业基地项目建设期为2020-2023[1]。"}]
+    a = components.pipeline.ask("另外，项目一期达产后每年能实现多少主营业务收入？", history=history, generator="llm")
+    assert "华勤" in a.query and "rewrite" in a.timings_ms
+    assert a.answerable and "1000亿元" in a.answer
+    _exact(components, a)
+
+
 def test_instructions_inside_documents_are_not_followed(index_copy, tmp_path) -> None:  # noqa: ANN001
     from rag.factory import Components
     from rag.ingest import read_bytes

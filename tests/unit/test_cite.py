@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rag.generate.cite import verify
-from rag.rewrite import standalone
+from rag.rewrite import clean_rewrite, history_text, is_follow_up, standalone
 from rag.types import Chunk, Hit
 
 
@@ -55,3 +55,18 @@ def test_follow_ups_become_standalone(tokenizer) -> None:  # noqa: ANN001
     assert standalone("它的投资额是多少？", h, tokenizer) == "华勤千亿产业基地项目的投资额是多少？"
     assert standalone("2021年南昌工业投资同比增长多少？", h, tokenizer) == "2021年南昌工业投资同比增长多少？"
     assert standalone("那赣州呢？", [], tokenizer) == "那赣州呢？"
+    h = [{"role": "user", "content": "2021年南昌规模以上工业增加值增长了多少？"}]
+    assert standalone("排名第几？", h, tokenizer) != "2021年排名第几规模以上工业增加值增长了多少？"  # not a name to swap in
+
+
+def test_follow_ups_the_rules_cannot_resolve_go_to_the_model_and_its_output_is_checked(tokenizer) -> None:  # noqa: ANN001
+    h = [{"role": "user", "content": "华勤千亿产业基地项目建设期是哪几年？"},
+         {"role": "assistant", "content": "建设期为2020-2023[1]。" + "很长的回答" * 100}]
+    q = "另外，项目一期达产后每年能实现多少主营业务收入？"
+    assert is_follow_up(q, h) and standalone(q, h, tokenizer) == q  # the rules leave it as it is
+    assert not is_follow_up(q, []) and not is_follow_up("2021年南昌工业投资同比增长多少？", h)
+    text = history_text(h, chars=50)
+    assert text.startswith("用户：华勤千亿产业基地项目建设期是哪几年？\n助手：建设期为") and len(text) < 120
+    good = "华勤千亿产业基地项目一期达产后每年能实现多少主营业务收入？"
+    assert clean_rewrite(f"改写后的问题：“{good}”\n解释：……", q, 2000) == good
+    assert clean_rewrite("", q, 2000) == q and clean_rewrite("好", q, 2000) == q and clean_rewrite(good * 50, q, 100) == q
