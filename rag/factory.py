@@ -9,7 +9,7 @@ from rag.ann import AnnParams
 from rag.chunk import ChunkParams
 from rag.config import Settings
 from rag.embed import Embedder, make_embedder
-from rag.errors import ConfigError
+from rag.errors import ConfigError, RagError
 from rag.generate.base import Generator
 from rag.indexer import Indexer
 from rag.library import Library
@@ -108,12 +108,13 @@ class Components:
         if name == "extractive":
             from rag.generate.extractive import ExtractiveGenerator
 
-            bm25 = None
-            try:
-                bm25 = self.library.retriever(self.settings.collection).data.bm25
-            except Exception:  # noqa: BLE001 - idf weights are optional; uniform weights without an index
-                bm25 = None
-            return ExtractiveGenerator(self.tokenizer, bm25)
+            def idf_source():  # noqa: ANN202 - the default collection's current version, looked up per answer
+                try:
+                    return self.library.retriever(self.settings.collection).data.bm25
+                except RagError:  # idf weights are optional; uniform weights without an index
+                    return None
+
+            return ExtractiveGenerator(self.tokenizer, idf_source)
         s = self.settings
         common = {"prompts": self.prompts, "tokenizer": self.tokenizer, "max_tokens": s.llm_max_tokens,
                   "passages": s.llm_passages, "context_chars": s.llm_context_chars}

@@ -9,6 +9,7 @@ the best span (trimmed to its most relevant clauses) with its [n] marker; table 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rag.answerable import question_terms
@@ -36,13 +37,15 @@ class _Cand:
 class ExtractiveGenerator(Generator):
     name = "extractive"
 
-    def __init__(self, tokenizer: Tokenizer, bm25: BM25Index | None = None):
+    def __init__(self, tokenizer: Tokenizer, idf_source: Callable[[], BM25Index | None] | None = None):
+        """`idf_source` gives the live index's BM25 statistics at each call (they change when the index does)."""
         self.tokenizer = tokenizer
-        self.bm25 = bm25
+        self.idf_source = idf_source or (lambda: None)
 
     def generate(self, question: str, hits: list[Hit]) -> Draft:
         terms = question_terms(question, self.tokenizer)
-        weights = {t: (self.bm25.idf(t) if self.bm25 else 1.0) or 1.0 for t in terms}
+        bm25 = self.idf_source()
+        weights = {t: (bm25.idf(t) if bm25 else 1.0) or 1.0 for t in terms}
         qnums = numbers(question)
         cands: list[_Cand] = []
         for i, h in enumerate(hits):
