@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rag.perf.load import ask_requests, percentiles, run_load, search_requests, stream_ask
+from rag.perf.load import ask_requests, mixed_requests, percentiles, run_load, search_requests, stream_ask
 from rag.perf.server import ServeProcess
 
 Log = Callable[[str], None]
@@ -39,7 +39,7 @@ def query_runs(index_dir: Path, questions: list[str], concurrencies: list[int], 
 
 def soak(index_dir: Path, questions: list[str], duration_s: float, concurrency: int = 32, log: Log = print) -> dict[str, Any]:
     """`concurrency` clients alternating /search and /ask (extractive) for `duration_s`; memory before and after."""
-    reqs = [r for pair in zip(search_requests(questions), ask_requests(questions), strict=True) for r in pair]
+    reqs = mixed_requests(questions)
     with ServeProcess(_env(index_dir, "extractive")) as srv:
         run_load(srv.url, reqs, 4, requests=len(reqs))  # every query once: caches and lazy imports settle
         before = srv.memory()
@@ -64,8 +64,8 @@ def llm_runs(index_dir: Path, questions: list[str], requests: int, concurrencies
     with ServeProcess(_env(index_dir, "llm", RAG_LLM_PASSAGES=str(passages)), ready_timeout_s=600) as srv:
         out["server_ready_s"] = round(srv.ready_s, 2)
         stream_ask(srv.url, {"question": questions[0]})  # warm: the system prompt's KV cache
-        answered = [q for q in questions[1:]][:requests]
-        runs = [stream_ask(srv.url, {"question": q}) for q in answered]
+        answered = questions[1 : requests + 1]
+        runs = [{"question": q, **stream_ask(srv.url, {"question": q})} for q in answered]
         generated = [r for r in runs if r["tokens_per_s"]]
         out["sequential"] = {"requests": len(runs), "answered_by_llm": len(generated),
                              **percentiles([r["ttft_ms"] for r in generated if r["ttft_ms"] is not None], "ttft_ms_"),
@@ -75,8 +75,9 @@ def llm_runs(index_dir: Path, questions: list[str], requests: int, concurrencies
                              "runs": runs}
         log(f"  llm c=1: TTFT p50 {out['sequential']['ttft_ms_p50']} ms, {out['sequential']['tokens_per_s_mean']} tokens/s")
         out["concurrent"] = []
-        for c in concurrencies:
-            r = run_load(srv.url, ask_requests(questions[-c:], "llm"), c, requests=c, timeout_s=900).summary()
+        for c in concurrencies:  # the same questions the model answered above, so none is refused before the model
+            asked = [r["question"] for r in generated] or answered
+            r = run_load(srv.url, ask_requests(asked, "llm"), c, requests=c, timeout_s=900).summary()
             log(f"  llm c={c}: p50 {r['p50']} ms  p95 {r['p95']} ms  {r['rps']} req/s  failed {r['failed']}")
             out["concurrent"].append(r)
         out["peak_rss"] = srv.memory()

@@ -112,6 +112,11 @@ def ask_requests(questions: list[str], generator: str = "extractive") -> list[Re
     return [("/ask", {"question": q, "generator": generator}) for q in questions]
 
 
+def mixed_requests(questions: list[str]) -> list[Request]:
+    """/search and /ask (extractive) of each question in turn."""
+    return [r for pair in zip(search_requests(questions), ask_requests(questions), strict=True) for r in pair]
+
+
 def stream_ask(url: str, payload: dict[str, Any], timeout_s: float = 300.0) -> dict[str, Any]:
     """One streamed /ask: time to the first token event, total time, and the server's own timings."""
     t0 = time.perf_counter()

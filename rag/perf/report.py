@@ -78,7 +78,13 @@ def markdown(r: dict[str, Any]) -> str:
     lines = [f"# Performance bench {r.get('date', '')}", "",
              f"`{r.get('command', 'make bench')}` on {env.get('cpus')} CPUs, commit {env.get('commit', '?')}; "
              f"load average {env.get('loadavg_start')} at the start, {env.get('loadavg_end')} at the end "
-             "(other work on the machine inflates latencies).", "", "## Targets", ""]
+             "(other work on the machine inflates latencies).", ""]
+    for rr in r.get("reruns", []):
+        lines += [f"Re-run later: {', '.join(rr['sections'])} at {rr['date']} (`{rr['command']}`, load average "
+                  f"{_get(rr, 'environment', 'loadavg_start')}).", ""]
+    for key, err in (r.get("errors") or {}).items():
+        lines += [f"**Failed:** {key}: `{err}`", ""]
+    lines += ["## Targets", ""]
     lines += _table(["target", "wanted", "measured", "met"],
                     [[t, w, m, "—" if ok is None else ("✅" if ok else "❌")] for t, w, m, ok in targets(r)])
     if ix := r.get("index"):

@@ -16,6 +16,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--qa", default="eval/qa.jsonl", help="questions for the HTTP runs")
     p.add_argument("--out-dir", default="bench/results")
     p.add_argument("--name", help="report name (default: today's date)")
+    p.add_argument("--merge", action="store_true", help="keep the other sections of an existing report of that name")
+    p.add_argument("--index-from", help="without the index section: copy this index folder instead of building the seeds")
     return p
 
 
@@ -69,8 +73,14 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     name = args.name or time.strftime("%Y-%m-%d")
-    report: dict[str, Any] = {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "command": "python -m rag.perf " + " ".join(sys.argv[1:]),
-                              "environment": _environment(), "sections": sections}
+    report: dict[str, Any] = {}
+    if args.merge and (out_dir / f"{name}.json").exists():
+        report = json.loads((out_dir / f"{name}.json").read_text(encoding="utf-8"))
+        report.setdefault("reruns", []).append({"sections": sections, "command": " ".join(sys.argv[1:]),
+                                                "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "environment": _environment()})
+    else:
+        report = {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "command": "python -m rag.perf " + " ".join(sys.argv[1:]),
+                  "environment": _environment(), "sections": sections}
     questions = _questions(Path(args.qa))
     log = lambda m: print(m, flush=True)  # noqa: E731
 
@@ -81,58 +91,60 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         (out_dir / f"{name}.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
         (out_dir / f"{name}.md").write_text(markdown(report) + "\n", encoding="utf-8")
 
+    def section(key: str | None, title: str, fn: Callable[[], Any]) -> None:
+        """Run one section (its result under `key`); a failure is listed under "errors" and the others still run."""
+        log(title)
+        try:
+            result = fn()
+            if key:
+                report[key] = result
+            report.get("errors", {}).pop(key or title, None)
+        except Exception as e:  # noqa: BLE001 - one broken section must not lose the others' figures
+            traceback.print_exc()
+            report.setdefault("errors", {})[key or title] = f"{type(e).__name__}: {e}"
+        save()
+
     work = Path(tempfile.mkdtemp(prefix="rag-perf-"))
     try:
         index_dir = work / "index"
-        if {"index", "http", "llm", "soak", "side"} & set(sections):
+        if args.index_from and "index" not in sections:
+            shutil.copytree(args.index_from, index_dir)
+        elif {"index", "http", "llm", "soak", "side"} & set(sections):
             from rag.perf.indexing import index_timings
 
-            log("index: cold build of the seeds (empty embedding cache), re-index, add one document")
-            report["index"] = index_timings(settings.seeds_dir, index_dir, settings)
-            log(f"  {report['index']}")
-            save()
+            section("index", "index: cold build of the seeds (empty embedding cache), re-index, add one document",
+                    lambda: index_timings(settings.seeds_dir, index_dir, settings))
+            log(f"  {report.get('index')}")
+        from rag.perf import http, scale, side
+
         if "http" in sections:
-            from rag.perf.http import query_runs
-
-            log("http: /search and /ask (extractive) over loopback")
-            report["http"] = query_runs(index_dir, questions, _ints(args.concurrency), args.duration, log)
-            save()
+            section("http", "http: /search and /ask (extractive) over loopback",
+                    lambda: http.query_runs(index_dir, questions, _ints(args.concurrency), args.duration, log))
         if "llm" in sections:
-            from rag.perf.http import llm_runs
-
-            log("llm: streamed answers (5 passages)")
-            report["llm"] = llm_runs(index_dir, questions, args.llm_requests, _ints(args.llm_concurrency), log=log)
-            save()
+            section("llm", "llm: streamed answers (5 passages)",
+                    lambda: http.llm_runs(index_dir, questions, args.llm_requests, _ints(args.llm_concurrency), log=log))
         if "soak" in sections and args.soak > 0:
-            from rag.perf.http import soak
-
-            log(f"soak: 32 clients for {args.soak:.0f}s")
-            report["soak"] = soak(index_dir, questions, args.soak, log=log)
-            save()
+            section("soak", f"soak: 32 clients for {args.soak:.0f}s", lambda: http.soak(index_dir, questions, args.soak, log=log))
         if "side" in sections:
             from rag.embed.cache import EmbeddingCache
             from rag.factory import Components
-            from rag.perf.side import profile, side_by_side
 
-            log("side by side: ours vs LangChain tutorial vs Chatchat defaults")
             comp = Components(settings.model_copy(update={"index_dir": index_dir, "embed_cache": index_dir / "cache" / "embeddings.sqlite"}))
             shared = settings.embed_cache or settings.index_dir / "cache" / "embeddings.sqlite"
-            report["side_by_side"] = side_by_side(comp, EmbeddingCache(shared), questions[:60], log=log)
-            save()
-            log("profile: stages of /search and /ask, top functions of /ask")
-            report["profile"] = profile(comp, questions[:60])
-            save()
+            section("side_by_side", "side by side: ours vs LangChain tutorial vs Chatchat defaults",
+                    lambda: side.side_by_side(comp, EmbeddingCache(shared), questions[:60], log=log))
+            section("profile", "profile: stages of /search and /ask, top functions of /ask", lambda: side.profile(comp, questions[:60]))
         if "scale" in sections:
-            from rag.perf.scale import bm25_runs, faiss_runs
-
             kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
             report["scale"] = {"faiss": [], "bm25": []}
+
+            def scale_at(n: int) -> None:
+                report["scale"]["faiss"].append(scale.faiss_runs(n, kinds, args.hnsw_max, log=log))
+                save()
+                report["scale"]["bm25"].append(scale.bm25_runs(n, log=log))
+
             for n in _ints(args.sizes):
-                log(f"scale: {n:,d} chunks")
-                report["scale"]["faiss"].append(faiss_runs(n, kinds, args.hnsw_max, log=log))
-                save()
-                report["scale"]["bm25"].append(bm25_runs(n, log=log))
-                save()
+                section(None, f"scale: {n:,d} chunks", lambda n=n: scale_at(n))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     save()

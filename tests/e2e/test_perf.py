@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from rag.perf.load import ask_requests, run_load, search_requests
+from rag.perf.load import mixed_requests, run_load
 from rag.perf.server import ServeProcess
 from tests.conftest import QA, SHARED_CACHE
 
@@ -22,7 +22,7 @@ RSS_GROWTH_MIB = 300  # generous: the steady state after a warm-up pass should b
 
 def test_32_clients_for_two_minutes_no_errors_bounded_memory(index_copy) -> None:  # noqa: ANN001
     questions = [json.loads(line)["question"] for line in QA.read_text(encoding="utf-8").splitlines() if line.strip()]
-    reqs = [r for pair in zip(search_requests(questions), ask_requests(questions), strict=True) for r in pair]
+    reqs = mixed_requests(questions)
     env = {"RAG_INDEX_DIR": str(index_copy), "RAG_EMBED_CACHE": str(SHARED_CACHE), "RAG_GENERATOR": "extractive"}
     with ServeProcess(env) as srv:
         warm = run_load(srv.url, reqs, 4, requests=len(reqs))  # every query once, so caches and lazy imports settle
