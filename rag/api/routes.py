@@ -56,7 +56,14 @@ def search(req: SearchRequest, c: Comp) -> JSONResponse:
     return _json({"query": req.query, "results": [h.to_dict() for h in res.hits], "timings_ms": res.timings_ms})
 
 
-@router.post("/ask", dependencies=[User], tags=["query"], summary="Answer a question with cited passages")
+# With "stream": true the answer comes as server-sent events (each: an optional event name and a JSON data line);
+# the schema says so, so clients and fuzzers know.
+SSE_EVENT = {"type": "object", "properties": {"event": {"type": "string"}, "data": {"type": "string"}}, "required": ["data"]}
+STREAMED = {200: {"description": "the answer as JSON, or with \"stream\": true as server-sent events",
+                  "content": {"application/json": {}, "text/event-stream": {"schema": SSE_EVENT}}}}
+
+
+@router.post("/ask", dependencies=[User], tags=["query"], summary="Answer a question with cited passages", responses=STREAMED)
 def ask(req: AskRequest, request: Request, c: Comp):  # noqa: ANN201
     history = [t.model_dump() for t in req.history]
     events = c.pipeline.ask_events(req.question, req.top_k, req.collection, history, req.generator)
@@ -98,7 +105,8 @@ def _text(content: Any) -> str:
     return content or ""
 
 
-@router.post("/v1/chat/completions", dependencies=[User], tags=["openai"], summary="OpenAI-compatible chat over the documents")
+@router.post("/v1/chat/completions", dependencies=[User], tags=["openai"], summary="OpenAI-compatible chat over the documents",
+             responses=STREAMED)
 def chat(req: ChatRequest, request: Request, c: Comp):  # noqa: ANN201
     msgs = [(m.role, _text(m.content)) for m in req.messages if m.role in ("user", "assistant")]
     if not msgs or msgs[-1][0] != "user":

@@ -64,7 +64,9 @@ def test_api_has_no_5xx_and_keeps_its_schema(fuzz_server) -> None:  # noqa: ANN0
             failures.append(f"{op.label}: {str(e)[:1500]}")
     assert not failures, "\n\n".join(failures)
     calls = httpx.get(fuzz_server.url + "/metrics").text
-    assert sum(int(line.rsplit(" ", 1)[1]) for line in calls.splitlines() if line.startswith("rag_requests_total")) > 200
+    # the fuzzer really ran: Hypothesis stops early on operations with few distinct inputs (GET /healthz has one),
+    # so the count varies from run to run (181-260 seen); far fewer means the generation broke
+    assert sum(int(line.rsplit(" ", 1)[1]) for line in calls.splitlines() if line.startswith("rag_requests_total")) > 120
 
 
 @settings(max_examples=300, deadline=None)
