@@ -68,8 +68,8 @@ class Settings(BaseSettings):
     llm_cache_dir: Path = Path.home() / ".cache" / "rag"
     llm_ctx: int = 4096
     llm_max_tokens: int = 200
-    llm_passages: int = 4
-    llm_context_chars: int = 1000
+    llm_passages: int = 5
+    llm_context_chars: int = 900  # the best passage gets 2/6, the others 1/6 each, as query-focused excerpts
     llm_timeout_s: float = 120.0
 
     # Service
