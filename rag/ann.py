@@ -57,9 +57,15 @@ def choose(n: int, p: AnnParams) -> str:
     return "flat" if n < p.exact_below else "ivf"
 
 
+TRAIN_PER_LIST = 16  # training vectors per inverted list: enough for k-means here, and 4× √n lists train in seconds
+
+
 def nlist_for(n: int) -> int:
-    """Inverted lists: about √n (≈1,000 vectors a list at 1M), at least 16, and few enough to train on."""
-    return int(min(max(16, round(math.sqrt(n))), max(16, n // 40)))
+    """Inverted lists: about 4·√n (4,000 at 1M, 250 vectors a list), at least 16, and few enough to train on.
+
+    Measured at 1M (bench/results): 4,000 lists reach recall@10 0.97 at a p95 of 10 ms, where √n = 1,000 lists
+    needed half of them probed for the same recall (39 ms)."""
+    return int(min(max(16, round(4 * math.sqrt(n))), max(16, n // TRAIN_PER_LIST)))
 
 
 def build(vectors: np.ndarray, p: AnnParams | None = None, kind: str | None = None) -> tuple[faiss.Index, AnnInfo]:
@@ -86,8 +92,9 @@ def build(vectors: np.ndarray, p: AnnParams | None = None, kind: str | None = No
         index.own_fields = True
         quantizer.this.disown()
         rng = np.random.default_rng(p.seed)
-        train = x[np.sort(rng.choice(n, min(n, 40 * nlist), replace=False))]
+        train = x[np.sort(rng.choice(n, min(n, TRAIN_PER_LIST * nlist), replace=False))]
         index.cp.seed = p.seed
+        index.cp.min_points_per_centroid = 1  # TRAIN_PER_LIST is chosen; FAISS would warn below 39
         index.train(train)
         index.add(x)
         info.params["nlist"] = nlist
