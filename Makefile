@@ -8,7 +8,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 BENCH_DATA ?= ../shared/bench/cmrc2018-trial
-# Synthetic corpus sizes of `make bench` (1M takes about N minutes more; see bench/README.md), and extra flags.
+# Synthetic corpus sizes of `make bench` (adding 1000000 takes about 10 minutes and 8 GB more; bench/README.md), extra flags.
 BENCH_SIZES ?= 10000,100000
 BENCH_ARGS ?=
 CHROMIUM ?= /usr/bin/chromium

@@ -80,8 +80,8 @@ def markdown(r: dict[str, Any]) -> str:
              f"load average {env.get('loadavg_start')} at the start, {env.get('loadavg_end')} at the end "
              "(other work on the machine inflates latencies).", ""]
     for rr in r.get("reruns", []):
-        lines += [f"Re-run later: {', '.join(rr['sections'])} at {rr['date']} (`{rr['command']}`, load average "
-                  f"{_get(rr, 'environment', 'loadavg_start')}).", ""]
+        lines += [f"Re-run later: {', '.join(rr['sections'])} at {rr['date']}, commit {_get(rr, 'environment', 'commit')} "
+                  f"(`{rr['command']}`, load average {_get(rr, 'environment', 'loadavg_start')}).", ""]
     for key, err in (r.get("errors") or {}).items():
         lines += [f"**Failed:** {key}: `{err}`", ""]
     lines += ["## Targets", ""]
@@ -147,6 +147,9 @@ def markdown(r: dict[str, Any]) -> str:
     if prof := r.get("profile"):
         lines += [f"## Profile (in process, {prof['questions']} questions): where a request's time goes", ""]
         lines += _table(["stage of /search", "p50 ms", "p95 ms"], [[k, v["p50"], v["p95"]] for k, v in prof["search_ms"].items()])
+        if emb := prof.get("embed_query_by_length"):
+            lines += _table(["query embedding: characters", "tokens (with the query prefix)", "ms, best of 5"],
+                            [[e["chars"], e["tokens"], e["ms_best"]] for e in emb])
         lines += _table(["stage of /ask (extractive)", "p50 ms", "p95 ms"], [[k, v["p50"], v["p95"]] for k, v in prof["ask_ms"].items()])
         lines += _table(["function (by own time, extractive /ask)", "calls per ask", "own ms per ask", "cumulative ms per ask"],
                         [[f"`{x['function']}`", x["calls_per_ask"], x["own_ms_per_ask"], x["cum_ms_per_ask"]]

@@ -71,9 +71,26 @@ def profile(components: Any, questions: list[str], top: int = 12) -> dict[str, A
     st = pstats.Stats(prof, stream=buf)
     rows = sorted(st.stats.items(), key=lambda kv: -kv[1][2])[:top]  # (file, line, name) -> (cc, nc, tottime, cumtime, callers)
     n = len(questions)
-    return {"questions": n,
+    return {"questions": n, "embed_query_by_length": embed_cost(components.embedder, questions),
             "search_ms": {k: percentiles(v, "") for k, v in stages.items()},
             "ask_ms": {k: percentiles(v, "") for k, v in ask_stages.items()},
             "ask_top_functions": [{"function": f"{Path(f).name}:{line}({name})", "calls_per_ask": round(nc / n, 1),
                                    "own_ms_per_ask": round(tt / n * 1000, 2), "cum_ms_per_ask": round(ct / n * 1000, 2)}
                                   for (f, line, name), (_cc, nc, tt, ct, _callers) in rows]}
+
+
+def embed_cost(embedder: Any, questions: list[str], repeats: int = 5) -> list[dict[str, Any]]:  # noqa: ANN401
+    """Query embedding time (best of `repeats`) by query length: the cost grows with the tokens, not per call."""
+    model = getattr(embedder, "_model", None)
+    count = getattr(model, "token_count", None)
+    base = questions[0]
+    out = []
+    for text in (base[:4], base, base * 2, base * 4):
+        embedder.embed_query(text)
+        best = float("inf")
+        for _ in range(repeats):
+            t = time.perf_counter()
+            embedder.embed_query(text)
+            best = min(best, (time.perf_counter() - t) * 1000)
+        out.append({"chars": len(text), "tokens": count(text, True) if count else None, "ms_best": round(best, 2)})
+    return out
