@@ -77,3 +77,20 @@ def test_report_marks_targets() -> None:
     md = markdown({"http": report["http"]})  # sections the run skipped are left out
     assert "| /search p95, concurrency 1 | ≤ 40 ms | 50.0 ms | ❌ |" in md and "## Index" not in md
     assert percentiles([]) == {"p50": None, "p95": None, "p99": None, "mean": None}
+
+
+def test_bench_command_writes_json_and_markdown(tmp_path) -> None:  # noqa: ANN001
+    import json
+
+    from rag.perf.run import main
+    from tests.conftest import QA
+
+    assert main(["--qa", str(QA), "--sections", "scale", "--sizes", "2000", "--kinds", "flat,ivf", "--out-dir", str(tmp_path), "--name", "t"]) == 0
+    report = json.loads((tmp_path / "t.json").read_text(encoding="utf-8"))
+    assert [s["n"] for s in report["scale"]["faiss"]] == [2000] and report["scale"]["bm25"][0]["n"] == 2000
+    assert "errors" not in report and report["environment"]["cpus"]
+    md = (tmp_path / "t.md").read_text(encoding="utf-8")
+    assert "## Targets" in md and "| 2,000 | flat (auto) |" in md
+    assert main(["--qa", str(QA), "--sections", "scale", "--sizes", "1000", "--kinds", "flat", "--out-dir", str(tmp_path), "--name", "t", "--merge"]) == 0
+    merged = json.loads((tmp_path / "t.json").read_text(encoding="utf-8"))
+    assert merged["reruns"][0]["sections"] == ["scale"] and merged["scale"]["faiss"][0]["n"] == 1000
