@@ -119,8 +119,8 @@ def evidence(question: str, hits: list[Hit], tokenizer: Tokenizer, bm25: BM25Ind
         doc = docs.get(h.chunk.doc_id)
         # What the passage is about: its heading path, or else the document's title and opening lines.
         about = h.chunk.heading or (h.title + (doc.text[:200] if doc else ""))
-        frame = norm(" ".join((about, h.chunk.context)))
-        whole = norm(h.chunk.text) + frame
+        frame = _normed(" ".join((about, h.chunk.context)))
+        whole = _normed(h.chunk.text) + frame
         for hay in _windows(h, frame):
             present = [t for t in terms if norm(t) in hay or _loose_in(t, hay)]
             cov = sum(weights[t] for t in present) / total if terms else 0.5
@@ -131,8 +131,8 @@ def evidence(question: str, hits: list[Hit], tokenizer: Tokenizer, bm25: BM25Ind
                 best_missing = [t for t in terms if t not in present]
                 best_nums = nums_missing
     # A name absent from every retrieved document: the passages are about something else.
-    seen = norm(" ".join(docs[d].title + docs[d].text for d in {h.chunk.doc_id for h in hits} if d in docs))
-    foreign = [t for t in best_missing if t in ents and (norm(t) not in seen if docs else True)]
+    seen = [_normed(docs[d].title) + _normed(docs[d].text) for d in {h.chunk.doc_id for h in hits} if d in docs]
+    foreign = [t for t in best_missing if t in ents and (not any(norm(t) in x for x in seen) if docs else True)]
     if best_nums and len(qnums) > 1:
         # a question about several years or figures ("2020年和2021年分别…") may be answered by several passages
         pool = norm(" ".join(h.chunk.text for h in hits[:window]))
@@ -151,11 +151,22 @@ def evidence(question: str, hits: list[Hit], tokenizer: Tokenizer, bm25: BM25Ind
 
 def _windows(h: Hit, frame: str, span: int = 2) -> list[str]:
     """The passage as overlapping windows of `span` sentences, each with the title, heading and table header."""
-    c = h.chunk
-    sents = [c.text[s:e] for s, e in sentence_spans(c.text)] or [c.text]
-    if c.kind == "table_row":
-        return [frame + norm(c.text)]
-    return [frame + norm("".join(sents[i : i + span])) for i in range(max(1, len(sents) - span + 1))]
+    return [frame + w for w in _passage_windows(h.chunk.text, h.chunk.kind == "table_row", span)]
+
+
+@lru_cache(maxsize=8192)
+def _passage_windows(text: str, whole: bool, span: int) -> tuple[str, ...]:
+    if whole:
+        return (_normed(text),)
+    sents = [text[s:e] for s, e in sentence_spans(text)] or [text]
+    return tuple(norm("".join(sents[i : i + span])) for i in range(max(1, len(sents) - span + 1)))
+
+
+@lru_cache(maxsize=8192)
+def _normed(text: str) -> str:
+    """norm() of passage and document texts, which come back request after request (the index keeps the strings,
+    so their hashes are computed once)."""
+    return norm(text)
 
 
 def _loose_in(term: str, hay: str) -> bool:
