@@ -1,9 +1,10 @@
 """Is the answer in the retrieved passages? Dense similarity barely separates answerable from
 unanswerable questions here (mean top-1 cosine 0.92 vs 0.92, also sentence by sentence), so the judgement rests on
-lexical evidence about the best window of two sentences among the top passages: how much of the question's content
-it holds (terms weighted by rarity, names double), whether the question's numbers and names are there, whether the
-noun the question asks about ("营业收入", "投资额") is there, and the top BM25 score. A logistic model fitted on the
-project's QA set (rag/data/answerable.json, written by eval/calibrate.py) turns them into a probability.
+lexical evidence about the best window of two sentences among the top passages: whether the question's numbers and
+names are there, whether the noun the question asks about ("营业收入", "投资额") is there, whether every term is,
+and the top BM25 score (in units of the collection's largest idf, so it reads the same in a small upload as in a
+big corpus). A logistic model fitted on the project's QA set (rag/data/answerable.json, written by
+`python -m rag.evaluate.calibrate`) turns them into a probability.
 """
 
 from __future__ import annotations
@@ -64,6 +65,13 @@ class Judgement:
 
 def question_terms(question: str, tokenizer: Tokenizer) -> list[str]:
     return [w for w in tokenizer.keywords(question) if w not in _GENERIC]
+
+
+def rarest_idf(n_passages: int) -> float:
+    """The idf of a term found in one passage of `n_passages` (bm25s' Lucene formula). BM25 scores scale with it: a
+    five-passage upload scores a perfect match about 20 times lower than the 410-passage seeds, so the judge reads
+    BM25 in units of it and one calibration serves collections of any size."""
+    return math.log(1 + (max(n_passages, 1) - 0.5) / 1.5)
 
 
 def focus_term(question: str, terms: list[str], tokenizer: Tokenizer) -> str:
@@ -144,7 +152,8 @@ def evidence(question: str, hits: list[Hit], tokenizer: Tokenizer, bm25: BM25Ind
     best_possible = sum(bm25.idf(t) for t in set(tokenizer.tokens(question))) or 1.0
     features = {"numbers_missing": float(bool(best_nums)), "foreign": float(bool(foreign)),
                 "focus_missing": float(bool(focus) and focus in best_missing),
-                "bm25": math.log1p(top_bm25), "bm25_share": top_bm25 / best_possible, "coverage": coverage,
+                "bm25": math.log1p(top_bm25 / rarest_idf(getattr(bm25, "size", 0))), "bm25_share": top_bm25 / best_possible,
+                "coverage": coverage,
                 "all_present": float(not best_missing and not best_nums)}
     return Judgement(0.0, coverage, best_nums, best_missing, best_i, features, focus)
 

@@ -20,6 +20,8 @@ from rag.types import Chunk, Document
 class TermStats(Protocol):
     """Inverse document frequencies for answer matching (rag.answerable, the extractive generator)."""
 
+    size: int  # passages in the collection
+
     def idf(self, token: str) -> float: ...
 
 
