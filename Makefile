@@ -59,8 +59,9 @@ lint: install ## ruff
 eval: index ## score the project's QA set (answers and retrieval) -> artifacts/eval-*.json
 	$(BIN)/rag eval eval/qa.jsonl
 
-bench: index ## performance bench: index, HTTP load, LLM, soak, scale (BENCH_SIZES), side by side -> bench/results/<date>.json|md
+bench: index ## performance bench: index, HTTP load, LLM, soak, scale (BENCH_SIZES), side by side, Ray chunks/s -> bench/results/<date>.json|md
 	$(BIN)/python -m rag.perf --sizes $(BENCH_SIZES) $(BENCH_ARGS)
+	$(MAKE) bench-scale
 
 clean: ## remove built indexes and artifacts (keeps the embedding cache)
 	find index -mindepth 1 -maxdepth 1 ! -name README.md ! -name cache -exec rm -rf {} +
