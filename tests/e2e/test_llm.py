@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
-import httpx
 import pytest
 
+from rag.perf.server import wait_until_ok
 from tests.conftest import free_port, sse_events
 
 pytestmark = [pytest.mark.model, pytest.mark.llm]
@@ -85,12 +84,7 @@ def test_openai_backend_against_llama_cpp_server(components, tmp_path) -> None: 
                              "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--model_alias", "qwen"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(240):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
+        wait_until_ok(f"http://127.0.0.1:{port}/v1/models", 120, every_s=0.5)
         gen = OpenAIGenerator(f"http://127.0.0.1:{port}/v1", "qwen", "none", prompts=components.prompts,
                               tokenizer=components.tokenizer)
         hits = components.pipeline.search("2021年南昌工业投资同比增长多少？", 4).hits

@@ -7,11 +7,11 @@ import copy
 import os
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
+from rag.perf.server import wait_until_ok
 from tests.conftest import SHARED_CACHE, Server, _settings, free_port
 
 pytestmark = pytest.mark.model
@@ -129,13 +129,7 @@ def test_serve_without_keys_binds_loopback_only_and_says_so(built_index) -> None
     proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--host", "0.0.0.0", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
+        if not wait_until_ok(f"http://127.0.0.1:{port}/healthz", 120):
             pytest.fail("rag serve did not start")
         listening = [line.split()[1] for line in open("/proc/net/tcp").read().splitlines()[1:] if line.split()[3] == "0A"]
         assert f"0100007F:{port:04X}" in listening and f"00000000:{port:04X}" not in listening
