@@ -16,7 +16,10 @@ from rag.generate.base import Draft
 from rag.types import Citation, Hit
 from rag.zh import Tokenizer, clause_spans, norm, numbers, sentence_spans
 
-_MARK = re.compile(r"\s*[\[【［]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】］]")
+# a marker holds passage numbers (one or two digits): "[2021]" in "洪府发[2021]14号" is a year, not a citation
+_MARK = re.compile(r"\s*[\[【［]\s*(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)\s*[\]】］]")
+# the year of a document number in square or round brackets, written as GB/T 9704 has it: 洪府发〔2021〕14号
+_DOC_NO_YEAR = re.compile(r"(?<=[\u4e00-\u9fff])\s*[\[［【(（〔]\s*((?:19|20)\d\d)\s*[\]］】)）〕]\s*(?=\d{1,4}\s*号)")
 REFUSAL_CUES = ("无法从文档中找到答案", "资料中没有", "资料未提及", "资料中未提及", "没有提到", "未提供", "无法回答", "没有相关信息")
 MAX_QUOTE = 150
 _LEAD_IN = re.compile(r"^((根据|据)(以上|上述|所给|提供的)?资料(编号|内容)?(显示|可知)?[，,：:]\s*)")
@@ -117,7 +120,7 @@ def _windows(text: str, s: int, e: int) -> list[tuple[int, int]]:
 
 def verify(answer: str, hits: list[Hit], tokenizer: Tokenizer, max_chars: int = 0, question: str = "") -> Draft:
     """Check and repair the markers of a generated answer; build exact citations."""
-    answer = answer.strip()
+    answer = _DOC_NO_YEAR.sub(r"〔\1〕", answer.strip())
     if not answer or (is_refusal(answer) and not numbers(_MARK.sub("", answer))):
         return Draft(answer, [], answerable=False, flags=["model_refused"] if answer else ["empty_answer"])
     flags: list[str] = []

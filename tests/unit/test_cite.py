@@ -70,3 +70,11 @@ def test_follow_ups_the_rules_cannot_resolve_go_to_the_model_and_its_output_is_c
     good = "华勤千亿产业基地项目一期达产后每年能实现多少主营业务收入？"
     assert clean_rewrite(f"改写后的问题：“{good}”\n解释：……", q, 2000) == good
     assert clean_rewrite("", q, 2000) == q and clean_rewrite("好", q, 2000) == q and clean_rewrite(good * 50, q, 100) == q
+
+
+def test_a_bracketed_year_is_text_not_a_marker_and_document_numbers_take_gbt9704_brackets(tokenizer) -> None:  # noqa: ANN001
+    hits = [_hit("南昌市人民政府关于印发工作方案的通知 洪府发〔2021〕14号")]
+    d = verify("洪府发[2021]14号[1]", hits, tokenizer)
+    assert d.text == "洪府发〔2021〕14号[1]。" and d.answerable and "marker_removed" not in d.flags
+    assert "洪府发〔2021〕14号" in d.citations[0].quote
+    assert verify("洪府发（2021）14号。[1]", hits, tokenizer).text == "洪府发〔2021〕14号[1]。"
