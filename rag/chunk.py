@@ -6,11 +6,16 @@ Invariant: document.text[chunk.start:chunk.end] == chunk.text for every chunk.
 from __future__ import annotations
 
 import hashlib
+import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
 from rag.types import Chunk, Document
 from rag.zh import clause_spans, sentence_spans
+
+# Bumped whenever the same text would be cut differently; an index built by another version is re-chunked.
+# 2: a table-of-contents line is never a table header.
+CHUNKER_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -20,7 +25,7 @@ class ChunkParams:
     overlap: int = 60
 
     def as_dict(self) -> dict[str, int]:
-        return {"size": self.size, "max": self.max, "overlap": self.overlap}
+        return {"size": self.size, "max": self.max, "overlap": self.overlap, "version": CHUNKER_VERSION}
 
 
 @dataclass
@@ -122,7 +127,7 @@ def _table_rows(doc: Document, b: _Block, header: str, params: ChunkParams, out:
         if not line.strip():
             continue
         first = line.split("\t", 1)[0].strip()
-        if "\t" in line and not first[:1].isdigit() and not header_like_row(header, line):
+        if "\t" in line and not first[:1].isdigit() and not _TOC_ENTRY.search(line) and not header_like_row(header, line):
             keep_orphan()
             header, orphan = line, (s, e)
             continue
@@ -138,6 +143,10 @@ def _table_rows(doc: Document, b: _Block, header: str, params: ChunkParams, out:
             out.append(c)
     keep_orphan()
     return header
+
+
+# a table-of-contents entry: a dot leader then a page number ("……通知 洪府发[2021]14号 ..... 4"); never a header
+_TOC_ENTRY = re.compile(r"(?:\.{3,}|…{2,}|·{3,})\s*\d+\s*(?:\t|$)")
 
 
 def header_like_row(header: str, line: str) -> bool:
