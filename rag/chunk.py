@@ -14,8 +14,8 @@ from rag.types import Chunk, Document
 from rag.zh import clause_spans, sentence_spans
 
 # Bumped whenever the same text would be cut differently; an index built by another version is re-chunked.
-# 2: a table-of-contents line is never a table header.
-CHUNKER_VERSION = 2
+# 2: a table-of-contents line is never a table header. 3: table-of-contents lines are not passages.
+CHUNKER_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def chunk_document(doc: Document, params: ChunkParams) -> list[Chunk]:
             pending_block = b
             continue
         pending_block = b
-        pending.extend(sentence_spans(text, b.start, b.end))
+        pending.extend(sp for sp in sentence_spans(text, b.start, b.end) if not is_toc_entry(text[sp[0]:sp[1]]))
     flush()
     _set_pages(doc, chunks)
     return chunks
@@ -126,8 +126,10 @@ def _table_rows(doc: Document, b: _Block, header: str, params: ChunkParams, out:
         pos = e + 1
         if not line.strip():
             continue
+        if is_toc_entry(line):
+            continue
         first = line.split("\t", 1)[0].strip()
-        if "\t" in line and not first[:1].isdigit() and not _TOC_ENTRY.search(line) and not header_like_row(header, line):
+        if "\t" in line and not first[:1].isdigit() and not header_like_row(header, line):
             keep_orphan()
             header, orphan = line, (s, e)
             continue
@@ -145,8 +147,16 @@ def _table_rows(doc: Document, b: _Block, header: str, params: ChunkParams, out:
     return header
 
 
-# a table-of-contents entry: a dot leader then a page number ("……通知 洪府发[2021]14号 ..... 4"); never a header
-_TOC_ENTRY = re.compile(r"(?:\.{3,}|…{2,}|·{3,})\s*\d+\s*(?:\t|$)")
+# a table-of-contents entry: a dot leader then a page number ("……通知 洪府发[2021]14号 ..... 4", "(一) 指导思想.....\t22")
+_TOC_ENTRY = re.compile(r"(?:\.{4,}|…{2,}|·{4,})\s*\d{1,4}(?:\s|$)")
+
+
+def is_toc_entry(line: str) -> bool:
+    """A table-of-contents line only points to where the text is: it is not indexed. Its titles are the headings
+    of the passages it points to, and as passages of their own they outranked those passages for any question
+    naming the section."""
+    entries = len(_TOC_ENTRY.findall(line))
+    return entries > 0 and len(_TOC_ENTRY.sub("", line)) <= 120 * entries
 
 
 def header_like_row(header: str, line: str) -> bool:

@@ -60,10 +60,11 @@ def test_seed_chunks_respect_sentences(seed_docs) -> None:  # noqa: ANN001
                 assert c.text[-1] in "。！？；;!?…”）)】" or nxt in ("", "\n"), c.text[-30:]
 
 
-def test_a_table_of_contents_line_is_never_a_table_header() -> None:
+def test_table_of_contents_lines_are_neither_passages_nor_table_headers() -> None:
     doc = _doc("## 目录\n\n市政府文件\t关于印发工作方案的通知 洪府发[2021]14号 ..... 4\n"
                "1.战略意义.....1\t2.总体实力.....5\n3.创新体系.....11\t4.绿色化.....39\n\n"
-               "序号\t项目名称\t投资金额\n1\t华勤产业基地\t10000000")
+               "序号\t项目名称\t投资金额\n1\t华勤产业基地\t10000000\n\n正文一句。")
     chunks = chunk_document(doc, ChunkParams())
-    assert not any("洪府发" in c.context for c in chunks)
+    assert not any("洪府发" in c.context + c.text or "....." in c.text for c in chunks)
     assert [c.context for c in chunks if c.text.startswith("1\t")] == ["序号\t项目名称\t投资金额"]
+    assert any(c.text == "正文一句。" for c in chunks)
