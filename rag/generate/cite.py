@@ -57,9 +57,9 @@ def is_refusal(text: str) -> bool:
 def _split(answer: str) -> list[_Sentence]:
     out: list[_Sentence] = []
     for s, e in sentence_spans(answer):
-        raw = _LEAD_IN.sub("", answer[s:e])
+        raw = answer[s:e]
         marks = [int(x) for m in _MARK.finditer(raw) for x in re.split(r"[,，、]", m.group(1))]
-        bare = _MARK.sub("", raw).strip()
+        bare = _LEAD_IN.sub("", _MARK.sub("", raw).strip())  # "根据资料[1]，…": the marker counts, the lead-in goes
         punct = ""
         while bare and bare[-1] in "。！？；;!?":
             punct = bare[-1] + punct

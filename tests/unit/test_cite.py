@@ -78,3 +78,8 @@ def test_a_bracketed_year_is_text_not_a_marker_and_document_numbers_take_gbt9704
     assert d.text == "洪府发〔2021〕14号[1]。" and d.answerable and "marker_removed" not in d.flags
     assert "洪府发〔2021〕14号" in d.citations[0].quote
     assert verify("洪府发（2021）14号。[1]", hits, tokenizer).text == "洪府发〔2021〕14号[1]。"
+
+
+def test_a_lead_in_naming_the_passage_is_dropped_and_its_marker_kept(tokenizer) -> None:  # noqa: ANN001
+    d = verify("根据资料[1]，南昌工业投资同比增长18.7%。", HITS, tokenizer)
+    assert d.text == "南昌工业投资同比增长18.7%[1]。" and "marker_added" not in d.flags
