@@ -23,7 +23,8 @@ from rag.types import Document, Hit
 from rag.zh import ENTITY_TAGS, Tokenizer, data_file, norm, numbers, sentence_spans
 
 # Question words carry no content; they are in the stopword list, these are multi-char leftovers.
-_GENERIC = {"哪些", "哪几", "多少", "几个", "是什么", "什么", "怎样", "如何", "分别", "主要", "情况", "目前", "一共", "总共", "是否"}
+_GENERIC = {"哪些", "哪几", "多少", "几个", "是什么", "什么", "怎样", "如何", "分别", "主要", "情况", "目前", "一共", "总共", "是否",
+            "数量", "数目", "个数", "总数", "数额", "金额"}  # measure words: the thing measured is the focus
 
 
 # The asked-about word sits just before the question word ("…营业收入是多少", "…排名第几位").
