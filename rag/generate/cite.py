@@ -20,6 +20,7 @@ from rag.zh import Tokenizer, clause_spans, norm, numbers, sentence_spans
 _MARK = re.compile(r"\s*[\[【［]\s*(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)\s*[\]】］]")
 # the year of a document number in square or round brackets, written as GB/T 9704 has it: 洪府发〔2021〕14号
 _DOC_NO_YEAR = re.compile(r"(?<=[\u4e00-\u9fff])\s*[\[［【(（〔]\s*((?:19|20)\d\d)\s*[\]］】)）〕]\s*(?=\d{1,4}\s*号)")
+_ROW_NO = re.compile(r"(?m)^[ \t]*\d{1,4}\t")
 REFUSAL_CUES = ("无法从文档中找到答案", "资料中没有", "资料未提及", "资料中未提及", "没有提到", "未提供", "无法回答", "没有相关信息")
 MAX_QUOTE = 150
 _LEAD_IN = re.compile(r"^((根据|据)(以上|上述|所给|提供的)?资料(编号|内容)?(显示|可知)?[，,：:]\s*)")
@@ -73,8 +74,11 @@ def _split(answer: str) -> list[_Sentence]:
 
 def _haystack(h: Hit) -> str:
     # The heading path names the article a passage belongs to; the document title only when there is none
-    # (a news page's title is its first article's, not every article's).
-    return norm(" ".join((h.chunk.heading or h.title, h.chunk.context, h.chunk.text)))
+    # (a news page's title is its first article's, not every article's). A table row's serial number is not a
+    # figure it states ("36\t三维重构…" does not support "36个").
+    c = h.chunk
+    ctx, text = (_ROW_NO.sub("", c.context), _ROW_NO.sub("", c.text)) if c.kind == "table_row" else (c.context, c.text)
+    return norm(" ".join((c.heading or h.title, ctx, text)))
 
 
 def _fact_weight(f: str) -> float:

@@ -83,3 +83,10 @@ def test_a_bracketed_year_is_text_not_a_marker_and_document_numbers_take_gbt9704
 def test_a_lead_in_naming_the_passage_is_dropped_and_its_marker_kept(tokenizer) -> None:  # noqa: ANN001
     d = verify("根据资料[1]，南昌工业投资同比增长18.7%。", HITS, tokenizer)
     assert d.text == "南昌工业投资同比增长18.7%[1]。" and "marker_added" not in d.flags
+
+
+def test_a_table_rows_serial_number_supports_no_figure(tokenizer) -> None:  # noqa: ANN001
+    row = Hit(Chunk("t#0", "t", "36\t三维重构与增强显示\t10000\t2021-2021", 0, 30, "项目清单", "序号\t项目名称\t投资金额", "table_row"),
+              1.0, "t.txt", "公报")
+    assert not verify("36个[1]。", [row], tokenizer).answerable
+    assert verify("三维重构与增强显示项目投资10000万元[1]。", [row], tokenizer).answerable
