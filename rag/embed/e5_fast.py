@@ -214,9 +214,10 @@ class _Layer(nn.Module):
     def __init__(self, mf: ModelFile, n: int, ranges: dict[str, np.ndarray]):
         super().__init__()
         p, H = f"l{n}.", mf.H
-        self.heads, self.scale = mf.NH, (H // mf.NH) ** -0.5
-        self.qkv = _Linear(np.concatenate([mf.q4_matrix(p + k + ".w", H) for k in "qkv"]),
-                           np.concatenate([mf.tensor(p + k + ".b") for k in "qkv"]))
+        self.heads = mf.NH
+        scale = np.repeat(np.float32([(H // mf.NH) ** -0.5, 1, 1]), H)  # 1/sqrt(head dim), folded into Q
+        self.qkv = _Linear(np.concatenate([mf.q4_matrix(p + k + ".w", H) for k in "qkv"]) * scale[:, None],
+                           np.concatenate([mf.tensor(p + k + ".b") for k in "qkv"]) * scale)
         self.ao = _Linear(mf.q4_matrix(p + "ao.w", H), mf.tensor(p + "ao.b"))
         self.fi = _Linear(mf.q4_matrix(p + "fi.w", mf.FF), mf.tensor(p + "fi.b"), ranges.get("fi"))
         self.fo = _Linear(mf.q4_matrix(p + "fo.w", H), mf.tensor(p + "fo.b"), ranges.get("fo"))
@@ -226,7 +227,7 @@ class _Layer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         L, H = x.shape
         q, k, v = self.qkv(x).view(L, 3, self.heads, H // self.heads).permute(1, 2, 0, 3).unbind(0)  # [heads, L, hd]
-        ctx = torch.bmm(torch.bmm(q, k.transpose(1, 2)).mul_(self.scale).softmax(-1), v).transpose(0, 1).reshape(L, H)
+        ctx = torch.bmm(torch.bmm(q, k.transpose(1, 2)).softmax(-1), v).transpose(0, 1).reshape(L, H)
         x = self.aln(x + self.ao(ctx))
         return self.oln(x + self.fo(F.gelu(self.fi(x))))
 
