@@ -15,7 +15,8 @@ from rag.zh import clause_spans, sentence_spans
 
 # Bumped whenever the same text would be cut differently; an index built by another version is re-chunked.
 # 2: a table-of-contents line is never a table header. 3: table-of-contents lines are not passages.
-CHUNKER_VERSION = 3
+# 4: nor part of one in running text (a TOC line between sentences used to be packed into their passage).
+CHUNKER_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,10 @@ def chunk_document(doc: Document, params: ChunkParams) -> list[Chunk]:
             pending_block = b
             continue
         pending_block = b
-        pending.extend(sp for sp in sentence_spans(text, b.start, b.end) if not is_toc_entry(text[sp[0]:sp[1]]))
+        for i, (s, e) in enumerate(_runs_without_toc(text, b.start, b.end)):
+            if i:
+                flush()  # no passage spans a table-of-contents line it leaves out
+            pending.extend(sentence_spans(text, s, e))
     flush()
     _set_pages(doc, chunks)
     return chunks
@@ -157,6 +161,20 @@ def is_toc_entry(line: str) -> bool:
     naming the section."""
     entries = len(_TOC_ENTRY.findall(line))
     return entries > 0 and len(_TOC_ENTRY.sub("", line)) <= 120 * entries
+
+
+def _runs_without_toc(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """text[start:end] as the runs of lines between its table-of-contents lines."""
+    runs: list[tuple[int, int]] = []
+    run, pos = start, start
+    for line in text[start:end].split("\n"):
+        s, e = pos, pos + len(line)
+        pos = e + 1
+        if is_toc_entry(line):
+            runs.append((run, s))
+            run = min(e + 1, end)
+    runs.append((run, end))
+    return [(s, e) for s, e in runs if text[s:e].strip()]
 
 
 def header_like_row(header: str, line: str) -> bool:

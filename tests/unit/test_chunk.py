@@ -68,3 +68,8 @@ def test_table_of_contents_lines_are_neither_passages_nor_table_headers() -> Non
     assert not any("洪府发" in c.context + c.text or "....." in c.text for c in chunks)
     assert [c.context for c in chunks if c.text.startswith("1\t")] == ["序号\t项目名称\t投资金额"]
     assert any(c.text == "正文一句。" for c in chunks)
+
+
+def test_table_of_contents_lines_in_running_text_are_left_out_and_never_packed_into_a_passage() -> None:
+    doc = _doc("## 目录\n\n一、编制背景.....1\n二、总体要求.....22\n\n## 正文\n\n前言一句。\n三、重点工作.....26\n后面一句。")
+    assert [c.text for c in chunk_document(doc, ChunkParams())] == ["前言一句。", "后面一句。"]
