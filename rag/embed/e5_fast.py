@@ -211,7 +211,7 @@ class _LayerNorm(nn.Module):
 class _Layer(nn.Module):
     """One BERT layer as e5.c runs it: fused Q/K/V, softmax attention, post-LayerNorm, erf GELU."""
 
-    def __init__(self, mf: ModelFile, n: int, ranges: dict[str, np.ndarray]):
+    def __init__(self, mf: ModelFile, n: int):
         super().__init__()
         p, H = f"l{n}.", mf.H
         self.heads = mf.NH
@@ -219,10 +219,15 @@ class _Layer(nn.Module):
         self.qkv = _Linear(np.concatenate([mf.q4_matrix(p + k + ".w", H) for k in "qkv"]) * scale[:, None],
                            np.concatenate([mf.tensor(p + k + ".b") for k in "qkv"]) * scale)
         self.ao = _Linear(mf.q4_matrix(p + "ao.w", H), mf.tensor(p + "ao.b"))
-        self.fi = _Linear(mf.q4_matrix(p + "fi.w", mf.FF), mf.tensor(p + "fi.b"), ranges.get("fi"))
-        self.fo = _Linear(mf.q4_matrix(p + "fo.w", H), mf.tensor(p + "fo.b"), ranges.get("fo"))
+        self.rescale_ffn(mf, n, {})
         self.aln = _LayerNorm(mf.tensor(p + "aln.w"), mf.tensor(p + "aln.b"), mf.eps)
         self.oln = _LayerNorm(mf.tensor(p + "oln.w"), mf.tensor(p + "oln.b"), mf.eps)
+
+    def rescale_ffn(self, mf: ModelFile, n: int, ranges: dict[str, np.ndarray]) -> None:
+        """(Re)build the FFN linears, with the calibrated input ranges once they are known."""
+        p = f"l{n}."
+        self.fi = _Linear(mf.q4_matrix(p + "fi.w", mf.FF), mf.tensor(p + "fi.b"), ranges.get("fi"))
+        self.fo = _Linear(mf.q4_matrix(p + "fo.w", mf.H), mf.tensor(p + "fo.b"), ranges.get("fo"))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         L, H = x.shape
@@ -235,9 +240,9 @@ class _Layer(nn.Module):
 class _Encoder(nn.Module):
     """Embedded tokens [L, H] → mean-pooled, L2-normalised vector [H]."""
 
-    def __init__(self, mf: ModelFile, ranges: list[dict[str, np.ndarray]] | None = None):
+    def __init__(self, mf: ModelFile):
         super().__init__()
-        self.layers = nn.ModuleList(_Layer(mf, n, ranges[n] if ranges else {}) for n in range(mf.NL))
+        self.layers = nn.ModuleList(_Layer(mf, n) for n in range(mf.NL))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:
@@ -260,7 +265,9 @@ class FastE5:
         with warnings.catch_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore", UserWarning)  # quantized tensors are deprecated in torch; still supported
             warnings.simplefilter("ignore", DeprecationWarning)
-            self.encoder = _Encoder(mf, self._input_ranges(_Encoder(mf))).eval()
+            self.encoder = _Encoder(mf).eval()
+            for n, (layer, r) in enumerate(zip(self.encoder.layers, self._input_ranges(self.encoder), strict=True)):
+                layer.rescale_ffn(mf, n, r)  # only the FFN linears change; attention is built once
             try:  # TorchScript (deprecated, kept working) saves ~1.8 ms of Python dispatch per query; eager otherwise
                 self.encoder = torch.jit.freeze(torch.jit.trace(self.encoder, torch.zeros(8, mf.H), check_trace=False))
             except Exception:  # noqa: BLE001 - any tracing failure leaves the eager module, same numbers
