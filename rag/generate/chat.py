@@ -70,16 +70,21 @@ class ChatGenerator(Generator):
         if ttft is None:
             raise GenerationError(f"{self.name} returned no text")
         gen_s = time.perf_counter() - t0
-        limit = 0 if _ASKS_OVERVIEW.search(question) else 120
-        draft = verify("".join(pieces), hits[: self.passages], self.tokenizer, max_chars=limit, question=question)
-        if draft.answerable and _ASKS_FIGURE.search(question) and not _FIGURE.search(re.sub(r"\[\d+\]", "", draft.text)):
-            # "how many / how much" answered without any figure: the passages do not give it
-            draft = Draft("", [], answerable=False, flags=draft.flags + ["no_figure"])
+        draft = self.check("".join(pieces), question, hits)
         stats = {"ttft": round(ttft, 1), "llm": round(gen_s * 1000, 1), **self.last_usage}
         if self.last_usage.get("completion_tokens") and gen_s * 1000 > ttft:
             stats["tokens_per_s"] = round(self.last_usage["completion_tokens"] / max(gen_s - ttft / 1000, 1e-3), 1)
         draft.stats = stats
         yield draft
+
+    def check(self, text: str, question: str, hits: list[Hit]) -> Draft:
+        """The model's text, its citations verified against the passages it was shown."""
+        limit = 0 if _ASKS_OVERVIEW.search(question) else 120
+        draft = verify(text, hits[: self.passages], self.tokenizer, max_chars=limit, question=question)
+        if draft.answerable and _ASKS_FIGURE.search(question) and not _FIGURE.search(re.sub(r"\[\d+\]", "", draft.text)):
+            # "how many / how much" answered without any figure: the passages do not give it
+            draft = Draft("", [], answerable=False, flags=draft.flags + ["no_figure"])
+        return draft
 
     def generate(self, question: str, hits: list[Hit]) -> Draft:
         draft = None

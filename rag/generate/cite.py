@@ -23,7 +23,10 @@ _DOC_NO_YEAR = re.compile(r"(?<=[\u4e00-\u9fff])\s*[\[［【(（〔]\s*((?:19|20
 _ROW_NO = re.compile(r"(?m)^[ \t]*\d{1,4}\t")
 REFUSAL_CUES = ("无法从文档中找到答案", "资料中没有", "资料未提及", "资料中未提及", "没有提到", "未提供", "无法回答", "没有相关信息")
 MAX_QUOTE = 150
-_LEAD_IN = re.compile(r"^((根据|据)(以上|上述|所给|提供的)?资料(编号|内容)?(显示|可知)?[，,：:]\s*)")
+CLOSER = 0.2  # how much more of a sentence's wording another passage must hold to be cited beside the model's choice
+_LEAD_IN = re.compile(r"^((根据|据)(以上|上述|所给|提供的)?资料(编号|内容)?(显示|可知)?[，,：:]\s*|资料编号[：:]?[，,]?\s*)")
+# a list item's number ("1. ", "2、", "（3）", "四、") is layout, not a figure the sentence states
+_ENUM = re.compile(r"^\s*(?:\d{1,2}[.．、)）](?!\d)|[（(]\d{1,2}[)）]|[一二三四五六七八九十]{1,2}、)\s*")
 
 
 @dataclass
@@ -31,6 +34,7 @@ class _Sentence:
     text: str  # without markers
     marks: list[int]
     end_punct: str
+    item: bool = False  # a numbered list item in the model's answer
 
 
 def _bigrams(s: str) -> set[str]:
@@ -60,13 +64,16 @@ def _split(answer: str) -> list[_Sentence]:
     for s, e in sentence_spans(answer):
         raw = answer[s:e]
         marks = [int(x) for m in _MARK.finditer(raw) for x in re.split(r"[,，、]", m.group(1))]
-        bare = _LEAD_IN.sub("", _MARK.sub("", raw).strip())  # "根据资料[1]，…": the marker counts, the lead-in goes
+        bare = _MARK.sub("", raw).strip()
+        enum = _ENUM.match(bare)
+        # "根据资料[1]，…": the marker counts, the lead-in goes
+        bare = _LEAD_IN.sub("", bare[enum.end() :] if enum else bare)
         punct = ""
         while bare and bare[-1] in "。！？；;!?":
             punct = bare[-1] + punct
             bare = bare[:-1]
-        if bare:
-            out.append(_Sentence(bare, marks, punct or "。"))
+        if bare:  # a line introducing a list keeps its colon
+            out.append(_Sentence(bare, marks, punct or ("" if bare[-1] in "：:" else "。"), item=bool(enum)))
         elif marks and out:
             out[-1].marks.extend(marks)  # a marker after the full stop belongs to the sentence before
     return out
@@ -128,18 +135,22 @@ def verify(answer: str, hits: list[Hit], tokenizer: Tokenizer, max_chars: int = 
     if not answer or (is_refusal(answer) and not numbers(_MARK.sub("", answer))):
         return Draft(answer, [], answerable=False, flags=["model_refused"] if answer else ["empty_answer"])
     flags: list[str] = []
-    kept: list[tuple[str, list[int], str]] = []
+    kept: list[tuple[str, list[int], str, bool]] = []
     echo = frozenset(_bigrams(question))
     for sent in _split(answer):
         fs = facts(sent.text, tokenizer)
         marks = [n for n in dict.fromkeys(sent.marks) if 1 <= n <= len(hits) and supports(sent.text, hits[n - 1], fs, echo)]
         if len(marks) < len(set(sent.marks)):
             flags.append("marker_removed")
+        cands = {i + 1: overlap(sent.text, h.chunk.text + h.chunk.context, echo) for i, h in enumerate(hits)
+                 if supports(sent.text, h, fs, echo)}
+        better = max(cands, key=lambda n: (cands[n], -n)) if cands else 0
+        if marks and better not in marks and cands[better] >= CLOSER + max(cands[m] for m in marks):
+            marks.append(better)  # another passage states the sentence far more closely than the one cited
+            flags.append("marker_added")
         if not marks:
-            cands = [(overlap(sent.text, h.chunk.text + h.chunk.context, echo), i + 1) for i, h in enumerate(hits)
-                     if supports(sent.text, h, fs, echo)]
             if cands:
-                marks = [max(cands)[1]]
+                marks = [better]
                 flags.append("marker_added")
             elif numbers(sent.text) or len(norm(sent.text)) < 8 or (
                     fs and not any(all(norm(f) in _haystack(h) for f in fs) for h in hits)):
@@ -148,21 +159,25 @@ def verify(answer: str, hits: list[Hit], tokenizer: Tokenizer, max_chars: int = 
                 continue
             else:
                 flags.append("unsupported_sentence")
-        if max_chars and kept and sum(len(t) for t, _, _ in kept) + len(sent.text) > max_chars:
+        if max_chars and kept and sum(len(k[0]) for k in kept) + len(sent.text) > max_chars:
             flags.append("trimmed")  # a short answer: later sentences only repeat or drift
             break
-        kept.append((sent.text, marks, sent.end_punct))
+        kept.append((sent.text, marks, sent.end_punct, sent.item))
     if not kept:
         return Draft("", [], answerable=False, flags=flags + ["nothing_supported"])
     order: dict[int, int] = {}
     parts = []
-    for text, marks, punct in kept:
+    items = 0
+    for text, marks, punct, item in kept:
         new = [order.setdefault(m, len(order) + 1) for m in marks]
+        if item:  # list items stay a numbered list, renumbered over the items kept
+            items += 1
+            text = ("\n" if parts else "") + f"{items}. {text}"
         parts.append(text + "".join(f"[{n}]" for n in new) + punct)
     citations = []
     for old, new in order.items():
         h = hits[old - 1]
-        said = "".join(t for t, marks, _ in kept if old in marks)
+        said = "".join(k[0] for k in kept if old in k[1])
         s, e = best_span(h, said, facts(said, tokenizer))
         citations.append(Citation(new, h, h.chunk.text[s - h.chunk.start : e - h.chunk.start], s, e))
     return Draft("".join(parts), sorted(citations, key=lambda c: c.n), answerable=True, flags=sorted(set(flags)))

@@ -90,3 +90,28 @@ def test_a_table_rows_serial_number_supports_no_figure(tokenizer) -> None:  # no
               1.0, "t.txt", "公报")
     assert not verify("36个[1]。", [row], tokenizer).answerable
     assert verify("三维重构与增强显示项目投资10000万元[1]。", [row], tokenizer).answerable
+
+
+def test_a_numbered_list_keeps_its_items_whose_numbers_are_not_figures(tokenizer) -> None:  # noqa: ANN001
+    hits = [_hit("园区通过召开企业上市工作推进会、开展座谈交流等方式，解决企业在上市过程中存在的困难。"),
+            _hit("新余高新区邀请专家走访调研重点企业，现场为企业释疑解惑，消除企业上市障碍。", 400)]
+    answer = ("主要做法包括：\n1. 召开企业上市工作推进会、开展座谈交流，解决企业上市过程中存在的困难。\n"
+              "2. 园区年产值达到999亿元[1]。\n3、邀请专家走访调研重点企业，消除企业上市障碍。")
+    d = verify(answer, hits, tokenizer)
+    # "1." and "3、" are list numbers, not figures no passage holds; the invented item goes and the rest renumber
+    # (the short lead-in line states nothing and goes too)
+    assert d.answerable
+    assert d.text == ("1. 召开企业上市工作推进会、开展座谈交流，解决企业上市过程中存在的困难[1]。\n"
+                      "2. 邀请专家走访调研重点企业，消除企业上市障碍[2]。")
+    assert "sentence_dropped" in d.flags
+    assert verify("1.5亿元[1]。", hits, tokenizer).answerable is False  # a decimal is a figure, not a list number
+
+
+def test_a_passage_stating_the_sentence_far_more_closely_is_cited_too(tokenizer) -> None:  # noqa: ANN001
+    hits = [_hit("第一，绿色食品产业。绿色食品产业是南昌市传统优势产业。第二，现代针纺产业。第三，新型材料产业。"),
+            _hit("南昌市已构建“4+4+X”新型产业体系，其中绿色食品、现代针纺、新型材料、机电装备制造为四大特色优势传统产业。", 400)]
+    d = verify("四大特色优势传统产业是绿色食品、现代针纺、新型材料和机电装备制造[1]。", hits, tokenizer,
+               question="南昌的四大特色优势传统产业是哪些？")
+    assert hits[1] in [c.hit for c in d.citations]  # the passage with the whole list is cited beside the model's
+    d = verify("绿色食品产业是南昌市传统优势产业[2]。", hits, tokenizer)
+    assert d.text == "绿色食品产业是南昌市传统优势产业[1][2]。" and d.citations[1].hit is hits[0]
