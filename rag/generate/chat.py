@@ -20,6 +20,7 @@ from rag.zh import Tokenizer, norm, sentence_spans
 _ASKS_FIGURE = re.compile(r"多少|几[个家项年月天条名位次倍]|多大|多长|多高|百分之几|比例是")
 _ASKS_OVERVIEW = re.compile(r"概括|总结|介绍|哪些|哪几|主要内容|分别|如何|怎样")
 # a figure: digits, or a Chinese numeral with a measure word ("一个完善的…" is not a figure)
+_REFERS_BACK = re.compile(r"\s*(?:该|此|其|这|上述|以上|前述|同时|此外|另外)")
 _FIGURE = re.compile(r"\d|(?:[两三四五六七八九十百千万亿]|一[十百千万亿])[一二两三四五六七八九十百千万亿]*[个家项年月天条名位次倍亩元%]")
 
 
@@ -99,20 +100,34 @@ class ChatGenerator(Generator):
 
 
 def excerpt(text: str, terms: list[str], budget: int) -> str:
-    """The run of whole sentences of `text` about the question's terms, within `budget` characters: the sentence
-    holding most of the terms (longer terms and figures count more), widened to its neighbours while it fits."""
+    """The run of whole sentences of `text` about the question's terms, within `budget` characters: the shortest run
+    holding the most of the terms (longer terms and figures count more; a run, so that "该项目投资50亿元" keeps the
+    sentence before it naming the project), widened to its neighbours while it fits."""
     spans = sentence_spans(text)
     if len(text) <= budget or not spans:
         return text[:budget]
     hay = [norm(text[a:b]) for a, b in spans]
     weight = {t: (3.0 if any(ch.isdigit() for ch in t) else float(min(len(t), 4))) for t in terms}
-    scores = [sum(w for t, w in weight.items() if norm(t) in h) for h in hay]
-    best = max(range(len(spans)), key=lambda k: (scores[k], -k))
-    lo = hi = best
+    found = [{t for t in weight if norm(t) in h} for h in hay]
+    best_key, lo, hi = None, 0, 0
+    for a in range(len(spans)):
+        covered: set[str] = set()
+        for b in range(a, len(spans)):
+            if b > a and spans[b][1] - spans[a][0] > budget:
+                break
+            covered |= found[b]
+            key = (sum(weight[t] for t in covered), -(spans[b][1] - spans[a][0]), -a)
+            if best_key is None or key > best_key:
+                best_key, lo, hi = key, a, b
+    step = 0
     while True:
-        for j in (hi + 1, lo - 1):  # the sentence after first: figures often follow the sentence naming the topic
+        # neighbours after and before in turn, the one after first (figures often follow the sentence naming the
+        # topic), unless the run opens with a reference back ("该项目投资50亿元"): then the sentence naming what it is
+        after_first = step % 2 == 0 and not _REFERS_BACK.match(text, spans[lo][0])
+        for j in (hi + 1, lo - 1) if after_first else (lo - 1, hi + 1):
             if 0 <= j < len(spans) and spans[max(hi, j)][1] - spans[min(lo, j)][0] <= budget:
                 lo, hi = min(lo, j), max(hi, j)
                 break
         else:
             return text[spans[lo][0] : spans[hi][1]][:budget]
+        step += 1

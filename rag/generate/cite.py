@@ -88,6 +88,23 @@ def _haystack(h: Hit) -> str:
     return norm(" ".join((c.heading or h.title, ctx, text)))
 
 
+def chinese_numeral(n: int) -> str:
+    """99 -> 九十九, 105 -> 一百零五, 2021 -> 二千零二十一 (how article and clause numbers are written)."""
+    if n < 0 or n >= 100000:
+        return ""
+    if n < 10:
+        return "零一二三四五六七八九"[n]
+    out, zero = "", False
+    for value, unit in ((10000, "万"), (1000, "千"), (100, "百"), (10, "十"), (1, "")):
+        d, n = divmod(n, value)
+        if d:
+            out += ("零" if zero and out else "") + ("" if d == 1 and unit == "十" and not out else "零一二三四五六七八九"[d]) + unit
+            zero = False
+        elif out:
+            zero = True
+    return out
+
+
 def _fact_weight(f: str) -> float:
     """Figures weigh most; years and names place a sentence but rarely decide which span supports it."""
     if "%" in f or "." in f or (f.isdigit() and len(f) != 4):
@@ -98,7 +115,7 @@ def _fact_weight(f: str) -> float:
 def supports(sentence: str, h: Hit, fs: set[str], echo: frozenset[str] = frozenset()) -> bool:
     """Every fact of the sentence is in the passage, and its own wording (not the question's echo) overlaps it."""
     hay = _haystack(h)
-    if any(norm(f) not in hay and f not in numbers(hay) for f in fs):
+    if any(norm(f) not in hay and f not in numbers(hay) and not (f.isdigit() and chinese_numeral(int(f)) in hay) for f in fs):
         return False
     return overlap(sentence, h.chunk.text + h.chunk.context, echo) >= (0.2 if fs else 0.3)
 
@@ -138,6 +155,8 @@ def verify(answer: str, hits: list[Hit], tokenizer: Tokenizer, max_chars: int = 
     kept: list[tuple[str, list[int], str, bool]] = []
     echo = frozenset(_bigrams(question))
     for sent in _split(answer):
+        # even a name the sentence repeats from the question must be in the passage: unanswerable questions are
+        # mostly a passage's question with one name or year changed, and the model repeats the changed one
         fs = facts(sent.text, tokenizer)
         marks = [n for n in dict.fromkeys(sent.marks) if 1 <= n <= len(hits) and supports(sent.text, hits[n - 1], fs, echo)]
         if len(marks) < len(set(sent.marks)):

@@ -51,5 +51,15 @@ def test_excerpt_keeps_whole_sentences_about_the_question() -> None:
     text = "开头一句与问题无关。" * 5 + "2023年赣州地区生产总值达4606亿元。增速达5.3%。" + "结尾一句也无关。" * 5
     out = excerpt(text, ["赣州", "地区生产总值", "2023"], 40)
     assert "4606亿元" in out and len(out) <= 40 and out in text
-    assert out.startswith("2023年") and out.endswith("。")
+    assert "增速达5.3%。" in out and out.endswith("。")  # the sentence after the topic's comes first
     assert excerpt("短文本。", ["无关"], 100) == "短文本。"
+
+
+def test_an_excerpt_opening_with_a_reference_back_keeps_the_sentence_it_refers_to() -> None:
+    text = ("春节后南康区项目联动开工。" + "在曜灵光伏制造项目建设现场，机械轰鸣。" + "该项目投资50亿元，助力南康区发展光伏产业。"
+            + "近年来，南康区推进先进制造业重点产业链建设。" + "无关内容在此处补足字数。" * 6)
+    # room for the best sentence, one after it, the one before it and one more: that one is the sentence naming
+    # the project "该项目" refers to, not a second sentence after
+    budget = 22 + 12 + 22 + 19
+    out = excerpt(text, ["南康区", "制造", "资金"], budget)
+    assert "该项目投资50亿元" in out and "在曜灵光伏制造项目建设现场" in out and len(out) <= budget

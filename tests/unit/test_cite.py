@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.generate.cite import verify
+from rag.generate.cite import chinese_numeral, verify
 from rag.rewrite import clean_rewrite, history_text, is_follow_up, standalone
 from rag.types import Chunk, Hit
 
@@ -115,3 +115,12 @@ def test_a_passage_stating_the_sentence_far_more_closely_is_cited_too(tokenizer)
     assert hits[1] in [c.hit for c in d.citations]  # the passage with the whole list is cited beside the model's
     d = verify("绿色食品产业是南昌市传统优势产业[2]。", hits, tokenizer)
     assert d.text == "绿色食品产业是南昌市传统优势产业[1][2]。" and d.citations[1].hit is hits[0]
+
+
+def test_a_figure_in_arabic_digits_is_supported_by_the_same_number_in_chinese_numerals(tokenizer) -> None:  # noqa: ANN001
+    hits = [_hit("值得注意的是，在《参考文本》第九十九条，提到了消除工作场所性骚扰行为。")]
+    d = verify("《参考文本》在第99条提到了消除工作场所性骚扰行为[1]。", hits, tokenizer)
+    assert d.answerable and d.text.startswith("《参考文本》在第99条") and "第九十九条" in d.citations[0].quote
+    assert not verify("《参考文本》在第98条提到了消除工作场所性骚扰行为[1]。", hits, tokenizer).answerable
+    assert [chinese_numeral(n) for n in (9, 10, 12, 99, 105, 110, 2021)] == [
+        "九", "十", "十二", "九十九", "一百零五", "一百一十", "二千零二十一"]
