@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     generator: Literal["llm", "openai", "extractive"] = "extractive"
     answer_top_k: int = 5
     refuse_below: float = 0.25  # extractive: the judge alone decides (P(answerable), rag/data/answerable.json)
-    llm_refuse_below: float = 0.15  # generated answers: the model may still refuse, and citations are verified
+    llm_refuse_below: float = 0.10  # generated answers: the model may still refuse, and citations are verified
     openai_base_url: str = ""
     openai_model: str = ""
     openai_api_key: str = ""

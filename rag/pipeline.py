@@ -24,7 +24,7 @@ class Limits:
     max_question_chars: int = 2000
     answer_top_k: int = 5
     refuse_below: float = 0.25
-    llm_refuse_below: float = 0.15
+    llm_refuse_below: float = 0.10
 
 
 class Pipeline:

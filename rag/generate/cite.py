@@ -112,10 +112,19 @@ def _fact_weight(f: str) -> float:
     return 0.3
 
 
-def supports(sentence: str, h: Hit, fs: set[str], echo: frozenset[str] = frozenset()) -> bool:
-    """Every fact of the sentence is in the passage, and its own wording (not the question's echo) overlaps it."""
+def _holds(hay: str, f: str) -> bool:
+    return norm(f) in hay or f in numbers(hay) or (f.isdigit() and chinese_numeral(int(f)) in hay)
+
+
+def supports(sentence: str, h: Hit, fs: set[str], echo: frozenset[str] = frozenset(), given: frozenset[str] = frozenset(),
+             premises: str = "") -> bool:
+    """Every fact of the sentence is in the passage, and its own wording (not the question's echo) overlaps it.
+    A fact the sentence repeats from the question (`given`) may instead be in `premises`, the other shown passages
+    of the same document: "赣州南康区…98个" is backed by a passage about 南康区 when the document names 赣州 elsewhere.
+    Not in another document's: unanswerable questions are mostly a passage's question with one name or year
+    changed, and the model repeats the changed one."""
     hay = _haystack(h)
-    if any(norm(f) not in hay and f not in numbers(hay) and not (f.isdigit() and chinese_numeral(int(f)) in hay) for f in fs):
+    if any(not _holds(hay, f) and not (f in given and _holds(premises, f)) for f in fs):
         return False
     return overlap(sentence, h.chunk.text + h.chunk.context, echo) >= (0.2 if fs else 0.3)
 
@@ -154,15 +163,21 @@ def verify(answer: str, hits: list[Hit], tokenizer: Tokenizer, max_chars: int = 
     flags: list[str] = []
     kept: list[tuple[str, list[int], str, bool]] = []
     echo = frozenset(_bigrams(question))
+    asked = norm(question)
+    same_doc = {h.chunk.doc_id: " ".join(_haystack(x) for x in hits if x.chunk.doc_id == h.chunk.doc_id) for h in hits}
+
+    def backs(sent: _Sentence, h: Hit, fs: set[str]) -> bool:
+        # names the sentence repeats from the question; never figures or years ("2023年…产量增长18%" from a 2022 passage)
+        given = frozenset(f for f in fs if norm(f) in asked and not any(ch.isdigit() for ch in f))
+        return supports(sent.text, h, fs, echo, given, same_doc[h.chunk.doc_id] if given else "")
+
     for sent in _split(answer):
-        # even a name the sentence repeats from the question must be in the passage: unanswerable questions are
-        # mostly a passage's question with one name or year changed, and the model repeats the changed one
         fs = facts(sent.text, tokenizer)
-        marks = [n for n in dict.fromkeys(sent.marks) if 1 <= n <= len(hits) and supports(sent.text, hits[n - 1], fs, echo)]
+        marks = [n for n in dict.fromkeys(sent.marks) if 1 <= n <= len(hits) and backs(sent, hits[n - 1], fs)]
         if len(marks) < len(set(sent.marks)):
             flags.append("marker_removed")
         cands = {i + 1: overlap(sent.text, h.chunk.text + h.chunk.context, echo) for i, h in enumerate(hits)
-                 if supports(sent.text, h, fs, echo)}
+                 if backs(sent, h, fs)}
         better = max(cands, key=lambda n: (cands[n], -n)) if cands else 0
         if marks and better not in marks and cands[better] >= CLOSER + max(cands[m] for m in marks):
             marks.append(better)  # another passage states the sentence far more closely than the one cited

@@ -124,3 +124,21 @@ def test_a_figure_in_arabic_digits_is_supported_by_the_same_number_in_chinese_nu
     assert not verify("《参考文本》在第98条提到了消除工作场所性骚扰行为[1]。", hits, tokenizer).answerable
     assert [chinese_numeral(n) for n in (9, 10, 12, 99, 105, 110, 2021)] == [
         "九", "十", "十二", "九十九", "一百零五", "一百一十", "二千零二十一"]
+
+
+def test_a_name_repeated_from_the_question_may_be_elsewhere_in_the_same_document_but_a_year_may_not(tokenizer) -> None:  # noqa: ANN001
+    def hit(text: str, start: int, doc: str) -> Hit:
+        return Hit(Chunk(f"{doc}#{start}", doc, text, start, start + len(text)), 1.0, f"{doc}.txt", "报道")
+
+    about = hit("全区98个招商安商责任单位坚持把招商引资、安商服务摆在突出位置。", 100, "a")
+    same_doc = hit("赣州市南康区在深圳市举办对口合作招商引资推介会。", 400, "a")
+    other_doc = hit("赣州市地区生产总值达4606亿元。", 100, "b")
+    q = "赣州南康区负责招商的单位有多少个？"
+    answer = "赣州南康区负责招商的单位共有98个招商安商责任单位[1]。"
+    assert verify(answer, [about, same_doc], tokenizer, question=q).answerable  # 赣州 is in the other passage of doc a
+    assert not verify(answer, [about, other_doc], tokenizer, question=q).answerable  # only another document names it
+    assert not verify(answer, [about], tokenizer).answerable  # and not given by the question: the model's own claim
+    year = hit("南昌海立电器有限公司空调压缩机产量同比增长18%。", 100, "c")
+    year_elsewhere = hit("2023年，南昌海立电器有限公司实施智能化改造。", 400, "c")
+    assert not verify("2023年南昌海立电器有限公司空调压缩机产量增长18%[1]。", [year, year_elsewhere], tokenizer,
+                      question="南昌海立电器有限公司2023年空调压缩机产量增长多少？").answerable
