@@ -74,6 +74,19 @@ def llm_runs(index_dir: Path, questions: list[str], requests: int, concurrencies
                              "prompt_tokens_mean": round(sum(r["prompt_tokens"] or 0 for r in generated) / max(1, len(generated))),
                              "runs": runs}
         log(f"  llm c=1: TTFT p50 {out['sequential']['ttft_ms_p50']} ms, {out['sequential']['tokens_per_s_mean']} tokens/s")
+        # Asked in a row, similar questions share the start of their passages, and llama.cpp reuses those tokens of
+        # the previous prompt. A chat service's users rarely do: the same questions again, each after an unrelated
+        # one (from the other end of the QA set, answered by the model), so only the system prompt is cached.
+        reset = next((q for q in reversed(questions[: len(questions) // 2])
+                      if q not in answered and stream_ask(srv.url, {"question": q})["tokens_per_s"]), None)
+        if reset:
+            cold = []
+            for r in generated:
+                stream_ask(srv.url, {"question": reset})
+                cold.append(stream_ask(srv.url, {"question": r["question"]})["ttft_ms"])
+            out["after_unrelated"] = {"reset_question": reset,
+                                      **percentiles([t for t in cold if t is not None], "ttft_ms_")}
+            log(f"  llm c=1 after an unrelated question: TTFT p50 {out['after_unrelated']['ttft_ms_p50']} ms")
         out["concurrent"] = []
         for c in concurrencies:  # the same questions the model answered above, so none is refused before the model
             asked = [r["question"] for r in generated] or answered
