@@ -77,6 +77,14 @@ def test_report_marks_targets() -> None:
     md = markdown({"http": report["http"]})  # sections the run skipped are left out
     assert "| /search p95, concurrency 1 | ≤ 40 ms | 50.0 ms | ❌ |" in md and "## Index" not in md
     assert percentiles([]) == {"p50": None, "p95": None, "p99": None, "mean": None}
+    seq = {"requests": 5, "answered_by_llm": 5, "ttft_ms_p50": 3900.0, "ttft_ms_p95": 4300.0, "total_ms_p50": 4800.0,
+           "tokens_per_s_mean": 35.0, "prompt_tokens_mean": 828}
+    llm = {"llm": {"passages": 5, "sequential": seq, "after_unrelated": {"ttft_ms_p50": 4100.0, "ttft_ms_p95": 4200.0}}}
+    met = {t.strip(): ok for t, _, _, ok in targets(llm)}
+    assert met["LLM time to first token p50, 5 passages"] is True
+    assert met["the same, each after an unrelated question (only the system prompt cached)"] is False
+    assert "| 4,100.0 / 4,200.0 ms |" in markdown(llm)
+    assert "| — |" in markdown({"llm": {"passages": 5, "sequential": seq}})  # a report from before the column
 
 
 def test_bench_command_writes_json_and_markdown(tmp_path) -> None:  # noqa: ANN001
