@@ -126,6 +126,9 @@ def supports(sentence: str, h: Hit, fs: set[str], echo: frozenset[str] = frozens
     hay = _haystack(h)
     if any(not _holds(hay, f) and not (f in given and _holds(premises, f)) for f in fs):
         return False
+    for f in fs:  # "第99条" shares its wording with "第九十九条" once written the passage's way
+        if f.isdigit() and f not in numbers(hay) and chinese_numeral(int(f)) in hay:
+            sentence = sentence.replace(f, chinese_numeral(int(f)))
     return overlap(sentence, h.chunk.text + h.chunk.context, echo) >= (0.2 if fs else 0.3)
 
 
@@ -138,7 +141,7 @@ def best_span(h: Hit, text: str, fs: set[str]) -> tuple[int, int]:
         for a, b in pieces:
             seg = c.text[a:b]
             # the figures are what a reader checks first: a span holding them beats one that only shares wording
-            sc = overlap(text, seg) + 2 * sum(_fact_weight(f) for f in fs if norm(f) in norm(seg)) - 0.0005 * (b - a)
+            sc = overlap(text, seg) + 2 * sum(_fact_weight(f) for f in fs if _holds(norm(seg), f)) - 0.0005 * (b - a)
             if sc > best:
                 best, span = sc, (c.start + a, c.start + b)
     return span

@@ -122,6 +122,11 @@ def test_a_figure_in_arabic_digits_is_supported_by_the_same_number_in_chinese_nu
     d = verify("《参考文本》在第99条提到了消除工作场所性骚扰行为[1]。", hits, tokenizer)
     assert d.answerable and d.text.startswith("《参考文本》在第99条") and "第九十九条" in d.citations[0].quote
     assert not verify("《参考文本》在第98条提到了消除工作场所性骚扰行为[1]。", hits, tokenizer).answerable
+    # a sentence that only repeats the question and adds the figure: its wording is the figure, written the passage's way
+    intro = _hit("近日，南昌市制定了《南昌市企业劳动规章制度(参考文本)》，为企业制定劳动规章制度提供了参考依据。", 20)
+    d = verify("《参考文本》在第99条提到了消除工作场所性骚扰行为[2]。", [intro, *hits], tokenizer,
+               question="《参考文本》在第几条提到了消除工作场所性骚扰行为？")
+    assert d.answerable and d.citations[0].hit is hits[0] and "第九十九条" in d.citations[0].quote
     assert [chinese_numeral(n) for n in (9, 10, 12, 99, 105, 110, 2021)] == [
         "九", "十", "十二", "九十九", "一百零五", "一百一十", "二千零二十一"]
 
