@@ -63,9 +63,17 @@ class RayEngine:
     def _ray(self):  # noqa: ANN202
         import ray
 
-        if not ray.is_initialized():
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True,
-                     **({} if self.address else {"num_cpus": max(os.cpu_count() or 1, int(self.workers * self.cpus))}))
+        if ray.is_initialized():
+            return ray
+        kw = {} if self.address else {"num_cpus": max(os.cpu_count() or 1, int(self.workers * self.cpus))}
+        for attempt in (1, 2):
+            try:
+                ray.init(address=self.address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True, **kw)
+                break
+            except Exception as e:  # Ray raises a bare Exception when its local node misses its fixed 30 s start-up window
+                if attempt == 2 or "timed out during startup" not in str(e):
+                    raise
+                ray.shutdown()  # on a loaded 2-core machine one gRPC call can take all 30 s: start it once more
         return ray
 
     def __call__(self, docs: list[Document], progress: Callable[[int, int], None] | None = None) -> Iterator[Batch]:
