@@ -19,8 +19,8 @@ from rag.zh import Tokenizer, norm, sentence_spans
 
 _ASKS_FIGURE = re.compile(r"多少|几[个家项年月天条名位次倍]|多大|多长|多高|百分之几|比例是")
 _ASKS_OVERVIEW = re.compile(r"概括|总结|介绍|哪些|哪几|主要内容|分别|如何|怎样")
-# a figure: digits, or a Chinese numeral with a measure word ("一个完善的…" is not a figure)
 _REFERS_BACK = re.compile(r"\s*(?:该|此|其|这|上述|以上|前述|同时|此外|另外)")
+# a figure: digits, or a Chinese numeral with a measure word ("一个完善的…" is not a figure)
 _FIGURE = re.compile(r"\d|(?:[两三四五六七八九十百千万亿]|一[十百千万亿])[一二两三四五六七八九十百千万亿]*[个家项年月天条名位次倍亩元%]")
 
 

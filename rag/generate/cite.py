@@ -169,18 +169,15 @@ def verify(answer: str, hits: list[Hit], tokenizer: Tokenizer, max_chars: int = 
     asked = norm(question)
     same_doc = {h.chunk.doc_id: " ".join(_haystack(x) for x in hits if x.chunk.doc_id == h.chunk.doc_id) for h in hits}
 
-    def backs(sent: _Sentence, h: Hit, fs: set[str]) -> bool:
-        # names the sentence repeats from the question; never figures or years ("2023年…产量增长18%" from a 2022 passage)
-        given = frozenset(f for f in fs if norm(f) in asked and not any(ch.isdigit() for ch in f))
-        return supports(sent.text, h, fs, echo, given, same_doc[h.chunk.doc_id] if given else "")
-
     for sent in _split(answer):
         fs = facts(sent.text, tokenizer)
-        marks = [n for n in dict.fromkeys(sent.marks) if 1 <= n <= len(hits) and backs(sent, hits[n - 1], fs)]
+        # names the sentence repeats from the question; never figures or years ("2023年…产量增长18%" from a 2022 passage)
+        given = frozenset(f for f in fs if norm(f) in asked and not any(ch.isdigit() for ch in f))
+        cands = {i + 1: overlap(sent.text, h.chunk.text + h.chunk.context, echo) for i, h in enumerate(hits)
+                 if supports(sent.text, h, fs, echo, given, same_doc[h.chunk.doc_id] if given else "")}
+        marks = [n for n in dict.fromkeys(sent.marks) if n in cands]
         if len(marks) < len(set(sent.marks)):
             flags.append("marker_removed")
-        cands = {i + 1: overlap(sent.text, h.chunk.text + h.chunk.context, echo) for i, h in enumerate(hits)
-                 if backs(sent, h, fs)}
         better = max(cands, key=lambda n: (cands[n], -n)) if cands else 0
         if marks and better not in marks and cands[better] >= CLOSER + max(cands[m] for m in marks):
             marks.append(better)  # another passage states the sentence far more closely than the one cited
@@ -190,7 +187,7 @@ def verify(answer: str, hits: list[Hit], tokenizer: Tokenizer, max_chars: int = 
                 marks = [better]
                 flags.append("marker_added")
             elif numbers(sent.text) or len(norm(sent.text)) < 8 or (
-                    fs and not any(all(norm(f) in _haystack(h) for f in fs) for h in hits)):
+                    fs and not any(all(_holds(_haystack(h), f) for f in fs) for h in hits)):
                 # a figure no passage supports, or a fragment ("资料编号为"): never shown as fact
                 flags.append("sentence_dropped")
                 continue
