@@ -30,7 +30,7 @@ SEEDS_CANDIDATES = [sys.argv[2]] if len(sys.argv) > 2 else [
     os.path.join(HERE, "..", "seeds"), "/work/shared/seeds"]
 
 TYPES = {"factoid", "numeric", "list", "multi-doc", "unanswerable", "paraphrase", "summary"}
-KEYS = ["id", "question", "answer", "answer_aliases", "answer_parts", "doc", "evidence", "type"]
+KEYS = ["id", "question", "answer", "answer_aliases", "answer_parts", "doc", "evidence", "type", "split"]
 MINIMA = {"factoid": 30, "numeric": 30, "list": 6, "multi-doc": 5, "summary": 5,
           "paraphrase": 18, "unanswerable": 20}
 TRIVIAL_3GRAMS = {"南昌市", "是多少", "有多少", "多少个", "多少家", "是什么", "为多少", "是哪个", "是哪些"}
