@@ -71,7 +71,7 @@ def _components(tmp_path, fake_embedder, **kw) -> Components:  # noqa: ANN001, A
 def endless_app(tmp_path, fake_embedder):  # noqa: ANN001, ANN201
     from rag.api.app import create_app
 
-    comp = _components(tmp_path, fake_embedder)
+    comp = _components(tmp_path, fake_embedder, generators="extractive,llm")  # requests may choose the (fake) LLM
     gen = Endless()
     comp._generators["llm"] = gen
     with Server(create_app(comp.settings, comp)) as srv:
