@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     allowed_origins: str = ""  # other origins whose browsers may POST/DELETE here (the server's own always may)
     generators: str = ""  # generators a request may choose; default: RAG_GENERATOR and extractive
     max_question_chars: int = 2000
-    max_query_chars: int = 200  # the part of a question or query the text analysis (tagging, judge, BM25) reads
+    max_query_chars: int = 150  # the part of a question or query the text analysis (tagging, judge, BM25) reads
     max_history_turns: int = 20
     max_history_chars: int = 4000  # all history turns together, counted like the question
     max_body_bytes: int = 256 * 1024  # every JSON request body

@@ -133,7 +133,7 @@ class Tokenizer:
         The tagger's HMM (which names unknown words) costs the product of the candidate states of neighbouring
         characters: a few µs per common character, ~10 ms per character it has never seen. It reads the text up to
         TAG_BUDGET of that work; the rest is tagged from the dictionary alone. Every question of the QA set is far
-        inside the budget; 2,000 rare characters cost ~0.1 s instead of ~13 s, and hold the GIL that long.
+        inside the budget; 2,000 rare characters cost ~60 ms instead of ~13 s, and hold the GIL that long.
         """
         return list(self._tag_cached(text))
 
@@ -160,7 +160,7 @@ class Tokenizer:
         return out
 
 
-TAG_BUDGET = 250_000  # state pairs of the tagger's Viterbi: ~0.1 s on this project's CPUs
+TAG_BUDGET = 120_000  # state pairs of the Viterbi: ~60 ms on this project's CPUs (the QA set's questions: at most 46,000)
 _HAN_DETAIL = re.compile(r"[\u4E00-\u9FD5]")  # the characters jieba's tagger runs its HMM over
 
 
