@@ -284,7 +284,7 @@ def test_docx_and_pdf_bombs_are_refused_before_they_cost(open_server) -> None:  
     paragraphs = _docx(body + b"<w:p/>" * 1_000_000 + b"</w:body></w:document>")  # a million empty paragraphs
     err = _error(_upload(url, "paragraphs.docx", paragraphs), 413, "too_large")
     assert "paragraphs.docx" in err["message"] and "RAG_MAX_DOCX_ELEMENTS" in err["message"]
-    many = _docx(extra={f"customXml/item{i}.xml": b"<a/>" for i in range(1200)})
+    many = _docx(extra={f"customXml/bomb{i}.xml": b"<a/>" for i in range(1200)})
     err = _error(_upload(url, "parts.docx", many), 413, "too_large")
     assert "RAG_MAX_ZIP_PARTS" in err["message"]
     broken = _docx(body + b"<w:p><w:r><w:t>\xe4\xb9\x9d\xe6\xb1\x9f</w:r></w:body>")  # not well-formed
