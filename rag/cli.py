@@ -104,10 +104,15 @@ def cmd_serve(args: argparse.Namespace, s: Settings) -> int:
 
     from rag.api.app import create_app
     from rag.api.deps import bind_host
+    from rag.api.server import uvicorn_options
 
     host, note = bind_host(s, args.host or s.host)
+    updates = {"host": host, "port": args.port or s.port}  # the Host check (rag.api.guard) knows the address bound
+    updates |= {k: v for k, v in (("timeout_keep_alive_s", args.timeout_keep_alive),
+                                  ("timeout_headers_s", args.timeout_headers)) if v is not None}
+    s = s.model_copy(update=updates)
     print(f"rag: {note}", file=sys.stderr, flush=True)
-    uvicorn.run(create_app(s), host=host, port=args.port or s.port, log_level="info")
+    uvicorn.run(create_app(s), host=host, port=s.port, log_level="info", **uvicorn_options(s))
     return 0
 
 
@@ -198,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     x = sub.add_parser("serve", help="serve the HTTP API (and the chat page once it exists)")
     x.add_argument("--host")
     x.add_argument("--port", type=int)
+    x.add_argument("--timeout-keep-alive", type=int, help="seconds an idle connection is kept (RAG_TIMEOUT_KEEP_ALIVE_S, 5)")
+    x.add_argument("--timeout-headers", type=float,
+                   help="seconds a request's headers may take to arrive (RAG_TIMEOUT_HEADERS_S, 10)")
     x.set_defaults(fn=cmd_serve)
     x = sub.add_parser("eval", help="score a QA set (API.md metrics) -> JSON, Markdown and PNG reports")
     x.add_argument("qa")

@@ -61,6 +61,13 @@ class IndexBusy(RagError):
     status = 409
 
 
+class Conflict(RagError):
+    """An upload would replace a document that came from another file (ask for it with ?replace=true)."""
+
+    code = "conflict"
+    status = 409
+
+
 class Unauthorized(RagError):
     code = "unauthorized"
     status = 401

@@ -89,7 +89,8 @@ class Components:
     def pipeline(self) -> Pipeline:
         s = self.settings
         return Pipeline(self.library, self.generator, s.generator, self.prompts,
-                        Limits(s.max_question_chars, s.answer_top_k, s.refuse_below, s.llm_refuse_below))
+                        Limits(s.max_question_chars, s.answer_top_k, s.refuse_below, s.llm_refuse_below,
+                               s.max_query_chars))
 
     def warm(self, name: str) -> None:
         """Load a generator ahead of the first question (the local LLM takes a few seconds)."""

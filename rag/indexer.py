@@ -17,11 +17,13 @@ from rag.ann import AnnParams
 from rag.chunk import ChunkParams, chunk_document
 from rag.embed import Embedder
 from rag.embed.cache import EmbeddingCache
-from rag.errors import BadInput, IndexBusy, IndexMismatch, IndexNotFound, NotFound
+from rag.errors import BadInput, Conflict, IndexBusy, IndexMismatch, IndexNotFound, NotFound
+from rag.ingest import check_doc_id
 from rag.store import Batch, Store
 from rag.types import Chunk, Document
 from rag.zh import Tokenizer
 
+RESERVED = {"cache"}  # folders of the index directory that are not collections
 Progress = Callable[[int, int], None]  # (done, total) passages embedded
 Engine = Callable[[list[Document], "Progress | None"], Iterable[Batch]]  # documents -> chunks with tokens and vectors
 
@@ -101,11 +103,15 @@ class Indexer:
                 "tokenizer": "jieba-precise+userdict+stopwords", "metric": "inner_product_normalised"}
 
     def update(self, collection: str, add: list[Document] | None = None, delete: list[str] | None = None,
-               rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
-        """Add or replace documents and delete others; unchanged input publishes nothing."""
+               rebuild: bool = False, progress: Progress | None = None, replace: bool = False) -> IndexReport:
+        """Add or replace documents and delete others; unchanged input publishes nothing.
+
+        A document whose id is taken by one from another source file is a Conflict unless `replace`."""
         t0 = time.perf_counter()
         add, delete = add or [], delete or []
-        ids = [d.doc_id for d in add]
+        if collection.lower() in RESERVED:
+            raise BadInput(f"'{collection}' is a reserved name, not a collection name")
+        ids = [check_doc_id(d.doc_id, d.source) for d in add]
         if len(set(ids)) != len(ids):
             dup = sorted({i for i in ids if ids.count(i) > 1})
             raise BadInput(f"two inputs map to the same doc_id: {', '.join(dup)}")
@@ -121,6 +127,8 @@ class Indexer:
                     raise NotFound(f"document '{did}' is not in collection '{collection}'")
                 gone.add(did)
                 report.deleted.append(did)
+            if not replace and old is not None:
+                _check_sources(add, have, gone, old, collection)
             upserts: dict[str, Document] = {}
             for d in add:
                 prev = None if d.doc_id in gone else have.get(d.doc_id)
@@ -164,6 +172,15 @@ class Indexer:
         vectors = self.cache.embed(self.embedder, texts, progress=tick) if texts else \
             np.zeros((0, self.embedder.dim), np.float32)
         yield Batch(chunks, tokens, vectors)
+
+
+def _check_sources(add: list[Document], have: dict, gone: set[str], old: store.IndexData, collection: str) -> None:
+    for d in add:
+        if d.doc_id in have and d.doc_id not in gone:
+            prev = old.documents.get(d.doc_id)
+            if prev is not None and prev.source != d.source:
+                raise Conflict(f"{d.source}: document id '{d.doc_id}' is taken in collection '{collection}' by {prev.source}; "
+                               "send replace=true to replace it, or rename the file")
 
 
 def prepare(docs: list[Document], params: ChunkParams, tokenizer: Tokenizer) -> tuple[list[Chunk], list[list[str]], list[str]]:

@@ -15,11 +15,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from rag import store
-from rag.api.deps import Admin, Comp, User
+from rag.api.deps import Admin, Comp, Ops, User
+from rag.api.errors import public
+from rag.api.limits import allowed_generators, check_generator, check_history
 from rag.api.schemas import COLLECTION_PATTERN, ERROR_RESPONSES, AskRequest, ChatRequest, SearchRequest
 from rag.errors import BadInput, IndexNotFound, NotFound, TooLarge
 from rag.factory import Components
-from rag.ingest import read_bytes
+from rag.ingest import IngestLimits, read_bytes
 from rag.types import Document
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -65,8 +67,8 @@ STREAMED = {200: {"description": "the answer as JSON, or with \"stream\": true a
 
 @router.post("/ask", dependencies=[User], tags=["query"], summary="Answer a question with cited passages", responses=STREAMED)
 def ask(req: AskRequest, request: Request, c: Comp):  # noqa: ANN201
-    history = [t.model_dump() for t in req.history]
-    events = c.pipeline.ask_events(req.question, req.top_k, req.collection, history, req.generator)
+    history = check_history(c.settings, [t.model_dump() for t in req.history])
+    events = c.pipeline.ask_events(req.question, req.top_k, req.collection, history, check_generator(c.settings, req.generator))
     if not req.stream:
         answer = next(ev[1] for ev in events if ev[0] == "done")
         request.app.state.metrics.answered(answer.generator, answer.answerable)
@@ -95,7 +97,7 @@ def _chain(first: tuple[str, Any], rest: Iterator[tuple[str, Any]]) -> Iterator[
 @router.get("/v1/models", dependencies=[User], tags=["openai"])
 def models(c: Comp) -> JSONResponse:
     now = int(time.time())
-    names = ["rag"] + [f"rag-{g}" for g in ("extractive", "llm", "openai")]
+    names = ["rag"] + [f"rag-{g}" for g in allowed_generators(c.settings)]
     return _json({"object": "list", "data": [{"id": n, "object": "model", "created": now, "owned_by": "rag"} for n in names]})
 
 
@@ -111,8 +113,8 @@ def chat(req: ChatRequest, request: Request, c: Comp):  # noqa: ANN201
     msgs = [(m.role, _text(m.content)) for m in req.messages if m.role in ("user", "assistant")]
     if not msgs or msgs[-1][0] != "user":
         raise BadInput("messages must end with a user message")
-    history = [{"role": r, "content": t} for r, t in msgs[:-1]]
-    generator = req.generator or (req.model[4:] if req.model.startswith("rag-") else None)
+    history = check_history(c.settings, [{"role": r, "content": t} for r, t in msgs[:-1]])
+    generator = check_generator(c.settings, req.generator or (req.model[4:] if req.model.startswith("rag-") else None))
     events = c.pipeline.ask_events(msgs[-1][1], req.top_k, req.collection, history, generator)
     cid, now = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
     if not req.stream:
@@ -172,7 +174,9 @@ def get_document(doc_id: str, c: Comp, collection: CollectionQuery = "default") 
 
 @router.post("/documents", dependencies=[Admin], tags=["documents"], status_code=201, summary="Upload and index files")
 async def upload(c: Comp, files: Annotated[list[UploadFile], File()],
-                 collection: Annotated[str, Form(pattern=COLLECTION_PATTERN)] = "default") -> JSONResponse:
+                 collection: Annotated[str, Form(pattern=COLLECTION_PATTERN)] = "default",
+                 replace: Annotated[bool, Query(description="replace documents of the same id from another file")] = False,
+                 ) -> JSONResponse:
     """All files are read and checked first, then indexed as one new version: a bad file indexes none of them."""
     limit = c.settings.max_upload_bytes
     uploads: list[tuple[bytes, str]] = []
@@ -183,15 +187,15 @@ async def upload(c: Comp, files: Annotated[list[UploadFile], File()],
         if not data:
             raise BadInput(f"{f.filename}: empty file")
         uploads.append((data, f.filename or "upload.txt"))
-    report = await run_in_threadpool(_read_and_index, c, collection, uploads)
+    report = await run_in_threadpool(_read_and_index, c, collection, uploads, replace)
     return _json(report, 201)
 
 
-def _read_and_index(c: Components, collection: str, uploads: list[tuple[bytes, str]]) -> dict[str, Any]:
+def _read_and_index(c: Components, collection: str, uploads: list[tuple[bytes, str]], replace: bool) -> dict[str, Any]:
     docs: list[Document] = []
     for data, name in uploads:
-        docs.extend(read_bytes(data, name, c.settings.dedup_min_chars))
-    return c.indexer.update(collection, docs).to_dict()
+        docs.extend(read_bytes(data, name, c.settings.dedup_min_chars, IngestLimits.of(c.settings)))
+    return c.indexer.update(collection, docs, replace=replace).to_dict()
 
 
 @router.delete("/documents/{doc_id}", dependencies=[Admin], tags=["documents"])
@@ -201,22 +205,24 @@ def delete_document(doc_id: str, c: Comp, collection: CollectionQuery = "default
     return _json(report.to_dict())
 
 
+@router.head("/healthz", include_in_schema=False)  # probes that send HEAD
 @router.get("/healthz", tags=["health"])
 def healthz() -> JSONResponse:
     return _json({"status": "ok"})
 
 
-@router.get("/readyz", tags=["health"], responses={503: {"description": "no index yet"}})
+@router.head("/readyz", dependencies=[Ops], include_in_schema=False)
+@router.get("/readyz", dependencies=[Ops], tags=["health"], responses={503: {"description": "no index yet"}})
 def readyz(c: Comp) -> JSONResponse:
     try:
         data = c.library.retriever(c.settings.collection).data
     except (IndexNotFound, NotFound) as e:
-        return _json({"status": "not_ready", "error": {"code": e.code, "message": e.message}}, 503)
+        return _json({"status": "not_ready", "error": {"code": e.code, "message": public(e.message)}}, 503)
     return _json({"status": "ready", "collection": c.settings.collection, "version": data.version,
                   "documents": len(data.documents), "passages": len(data.chunks), "embedder": c.embedder.id})
 
 
-@router.get("/metrics", tags=["health"], response_class=PlainTextResponse)
+@router.get("/metrics", dependencies=[Ops], tags=["health"], response_class=PlainTextResponse)
 def metrics(request: Request, c: Comp) -> PlainTextResponse:
     sizes = {}
     for name in store.list_collections(c.settings.index_dir):
