@@ -118,8 +118,11 @@ class MilvusStore(base.Store):
         try:
             self.client.create_collection(name, schema=schema, index_params=ip, consistency_level="Strong")
         except StoreUnavailable:
-            if not self.client.has_collection(name):  # another process may have created it just now
-                raise
+            for _ in range(50):  # another process may be creating it just now: wait until it exists
+                if self.client.has_collection(name):
+                    return
+                time.sleep(0.1)
+            raise
 
     def read_manifest(self, collection: str) -> dict[str, Any] | None:
         rows = self.client.query(self.meta, filter=f"name == {_lit(collection)}", output_fields=["manifest"])
