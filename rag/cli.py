@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Settings, get_settings
-from rag.errors import BadInput, ConfigError, IndexBusy, IndexMismatch, NotFound, RagError
+from rag.errors import BadInput, ConfigError, IndexBusy, IndexMismatch, NotFound, RagError, StoreUnavailable
 
-EXIT = {BadInput: 2, NotFound: 3, IndexMismatch: 4, ConfigError: 5, IndexBusy: 6}
+EXIT = {BadInput: 2, NotFound: 3, IndexMismatch: 4, ConfigError: 5, IndexBusy: 6, StoreUnavailable: 7}
 
 
 def _print_json(obj: Any) -> None:
@@ -51,7 +51,7 @@ def cmd_index(args: argparse.Namespace, s: Settings) -> int:
     elif report.version:
         print(f"indexed {report.n_documents} documents, {report.n_chunks} passages into '{report.collection}' "
               f"({len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged; "
-              f"{report.embedded} passages embedded) in {report.seconds:.1f}s -> {report.version}")
+              f"{report.embedded} passages embedded, {report.cached} from the cache) in {report.seconds:.1f}s -> {report.version}")
     else:
         print(f"'{report.collection}' is up to date: {report.n_documents} documents, {report.n_chunks} passages")
     return 0

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,9 +14,10 @@ from rag.ann import AnnParams
 from rag.chunk import ChunkParams, chunk_document
 from rag.embed import Embedder
 from rag.embed.cache import EmbeddingCache
-from rag.errors import BadInput, Conflict, IndexBusy, IndexMismatch, IndexNotFound, NotFound
+from rag.errors import BadInput, Conflict, IndexMismatch, IndexNotFound, NotFound
 from rag.ingest import check_doc_id
 from rag.store import Batch, Store
+from rag.store.faiss_store import collection_lock  # noqa: F401 - importable from here too
 from rag.types import Chunk, Document
 from rag.zh import Tokenizer
 
@@ -37,7 +35,8 @@ class IndexReport:
     deleted: list[str] = field(default_factory=list)
     n_documents: int = 0
     n_chunks: int = 0
-    embedded: int = 0
+    embedded: int = 0  # passages whose vectors were computed
+    cached: int = 0  # passages whose vectors came from the embedding cache
     version: str = ""
     seconds: float = 0.0
 
@@ -47,35 +46,7 @@ class IndexReport:
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in ("collection", "added", "updated", "unchanged", "deleted", "n_documents",
-                                             "n_chunks", "embedded", "version", "seconds")}
-
-
-@contextmanager
-def collection_lock(index_dir: Path, collection: str) -> Iterator[None]:
-    """One writer per collection: a second one fails at once with IndexBusy instead of waiting behind the first.
-
-    Whoever holds the lock is the only builder, so half-built folders left by a killed one are removed here.
-    """
-    root = store.collection_path(index_dir, collection)
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            holder = f.read().strip() or "another process"
-            raise IndexBusy(f"collection '{collection}' is being indexed by {holder}; "
-                            "try again when it has finished") from None
-        try:
-            f.seek(0)
-            f.truncate()
-            f.write(f"pid {os.getpid()}")
-            f.flush()
-            store.clean_partial(root)
-            yield
-        finally:
-            f.truncate(0)
-            fcntl.flock(f, fcntl.LOCK_UN)
+                                             "n_chunks", "embedded", "cached", "version", "seconds")}
 
 
 class Indexer:
@@ -116,7 +87,7 @@ class Indexer:
             dup = sorted({i for i in ids if ids.count(i) > 1})
             raise BadInput(f"two inputs map to the same doc_id: {', '.join(dup)}")
         report = IndexReport(collection)
-        with collection_lock(self.index_dir, collection):
+        with self.store.lock(collection):
             old = None if rebuild else self._load_existing(collection)
             same_params = old is not None and old.manifest.get("chunking") == self.params.as_dict() \
                 and old.manifest.get("embedder") == self.embedder.id
@@ -147,7 +118,8 @@ class Indexer:
             counted = _Counted(self.engine(sorted(upserts.values(), key=lambda d: d.doc_id), progress))
             w = self.store.write(collection, old if same_params else None, upserts, report.deleted, counted,
                                  self.manifest())
-        report.n_documents, report.n_chunks, report.embedded, report.version = w.n_documents, w.n_chunks, counted.n, w.version
+        report.n_documents, report.n_chunks, report.version = w.n_documents, w.n_chunks, w.version
+        report.embedded, report.cached = counted.embedded, counted.n - counted.embedded
         report.seconds = round(time.perf_counter() - t0, 3)
         return report
 
@@ -169,9 +141,10 @@ class Indexer:
             if progress:
                 progress(done[0], len(texts))
 
-        vectors = self.cache.embed(self.embedder, texts, progress=tick) if texts else \
+        counting = CountingEmbedder(self.embedder)
+        vectors = self.cache.embed(counting, texts, progress=tick) if texts else \
             np.zeros((0, self.embedder.dim), np.float32)
-        yield Batch(chunks, tokens, vectors)
+        yield Batch(chunks, tokens, vectors, embedded=counting.embedded)
 
 
 def _check_sources(add: list[Document], have: dict, gone: set[str], old: store.IndexData, collection: str) -> None:
@@ -197,14 +170,31 @@ def prepare(docs: list[Document], params: ChunkParams, tokenizer: Tokenizer) -> 
     return chunks, tokens, texts
 
 
+class CountingEmbedder:
+    """An embedder that counts the passages it computes (what the embedding cache did not have)."""
+
+    def __init__(self, embedder: Embedder):
+        self._embedder = embedder
+        self.embedded = 0
+
+    def __getattr__(self, name: str):  # noqa: ANN204 - id, dim, embed_query … as the wrapped embedder's
+        return getattr(self._embedder, name)
+
+    def embed_documents(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        self.embedded += len(texts)
+        return self._embedder.embed_documents(texts, progress=progress)
+
+
 class _Counted:
-    """Passes batches through, counting the passages embedded."""
+    """Passes batches through, counting the passages written and those embedded (not taken from the cache)."""
 
     def __init__(self, batches: Iterable[Batch]):
         self._it = batches
         self.n = 0
+        self.embedded = 0
 
     def __iter__(self) -> Iterator[Batch]:
         for b in self._it:
             self.n += len(b)
+            self.embedded += len(b) if b.embedded is None else b.embedded
             yield b

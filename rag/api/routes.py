@@ -14,7 +14,6 @@ from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
-from rag import store
 from rag.api.deps import Admin, Comp, Ops, User
 from rag.api.errors import public
 from rag.api.limits import allowed_generators, check_generator, check_history
@@ -150,9 +149,7 @@ def chat(req: ChatRequest, request: Request, c: Comp):  # noqa: ANN201
 @router.get("/documents", dependencies=[User], tags=["documents"])
 def list_documents(c: Comp, collection: CollectionQuery = "default") -> JSONResponse:
     data = c.library.retriever(collection).data
-    counts: dict[str, int] = {}
-    for ch in data.chunks:
-        counts[ch.doc_id] = counts.get(ch.doc_id, 0) + 1
+    counts = data.passage_counts()
     docs = [{"doc_id": d.doc_id, "source": d.source, "title": d.title, "chars": len(d.text), "passages": counts.get(d.doc_id, 0),
              "meta": {k: v for k, v in d.meta.items() if k not in ("headings", "pages")}}  # both in GET /documents/{id}
             for d in sorted(data.documents.values(), key=lambda d: d.doc_id)]
@@ -166,7 +163,7 @@ def get_document(doc_id: str, c: Comp, collection: CollectionQuery = "default") 
     if d is None:
         raise NotFound(f"document '{doc_id}' is not in collection '{collection}'")
     chunks = [{"chunk_id": ch.chunk_id, "start": ch.start, "end": ch.end, "heading": ch.heading}
-              for ch in data.chunks if ch.doc_id == doc_id]
+              for ch in data.doc_chunks(doc_id)]
     return _json({"doc_id": d.doc_id, "source": d.source, "title": d.title, "text": d.text,
                   "meta": {k: v for k, v in d.meta.items() if k != "headings"}, "headings": d.meta.get("headings", []),
                   "chunks": chunks})
@@ -225,7 +222,7 @@ def readyz(c: Comp) -> JSONResponse:
 @router.get("/metrics", dependencies=[Ops], tags=["health"], response_class=PlainTextResponse)
 def metrics(request: Request, c: Comp) -> PlainTextResponse:
     sizes = {}
-    for name in store.list_collections(c.settings.index_dir):
-        m = store.read_manifest(c.settings.index_dir, name) or {}
+    for name in c.store.list_collections():
+        m = c.store.read_manifest(name) or {}
         sizes[name] = (int(m.get("n_documents", 0)), int(m.get("n_chunks", 0)))
     return PlainTextResponse(request.app.state.metrics.render(sizes), media_type="text/plain; version=0.0.4")
