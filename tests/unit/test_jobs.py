@@ -222,6 +222,16 @@ def test_http_upload_job_poll_cancel_and_visibility(app) -> None:  # noqa: ANN00
     r = httpx.post(srv.url + "/documents", files=small, data={"collection": "jobs"}, timeout=60,
                    headers={**a, "Prefer": "respond-async"})
     assert r.status_code == 202 and httpx.get(srv.url + r.headers["location"], headers=a).status_code == 200
+    for _ in range(600):  # the collection is idle again before the next small upload (else it would queue: 202)
+        if httpx.get(srv.url + r.headers["location"], headers=a).json()["state"] == "done":
+            break
+        time.sleep(0.05)
+    mixed = [("files", ("好.txt", "萍乡2022年工业陶瓷营收287.3亿元。".encode(), "text/plain")),
+             ("files", ("坏.wps", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), "application/octet-stream"))]
+    r = httpx.post(srv.url + "/documents", files=mixed, data={"collection": "jobs"}, headers=a, timeout=60)
+    assert r.status_code == 415 and r.json()["error"]["message"].startswith("坏.wps: 不支持旧版 WPS 文字 文件")
+    r = httpx.post(srv.url + "/documents", files=mixed, data={"collection": "jobs", "on_error": "skip"}, headers=a, timeout=60)
+    assert r.status_code == 201 and r.json()["added"] == ["好"] and [f["file"] for f in r.json()["failed"]] == ["坏.wps"]
 
     # cancel over HTTP mid-embedding: the live version stays
     before = current(comp, "jobs")
