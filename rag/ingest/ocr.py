@@ -197,6 +197,26 @@ def pdf_page_text(page, name: str, number: int) -> str:  # noqa: ANN001 - pypdf.
     return "\n\n".join(t for t in texts if t.strip())
 
 
+def fill_scanned_pages(pages, texts: list[str], name: str) -> list[int]:  # noqa: ANN001 - pypdf page list
+    """OCR the pages whose text layer is empty (texts[i] == ""), in place; the page numbers that had images to read.
+    At most MAX_PAGES pages with images are read: a longer scan is refused before any OCR (blank pages are free)."""
+    todo = []
+    for i, t in enumerate(texts):
+        if t.strip():
+            continue
+        try:
+            has_images = bool(pages[i].images)
+        except Exception:  # noqa: BLE001 - a damaged image list: pdf_page_text reports it
+            has_images = True
+        if has_images:
+            todo.append(i)
+    if len(todo) > MAX_PAGES:
+        raise TooLarge(f"{name}: {len(todo)} scanned pages (no text layer) is over the OCR limit of {MAX_PAGES} pages per file")
+    for i in todo:
+        texts[i] = pdf_page_text(pages[i], name, i + 1)
+    return [i + 1 for i in todo]
+
+
 def read_image(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
     from rag.ingest import _title, content_hash, doc_id_for
     from rag.ingest.pdf import assemble_pages

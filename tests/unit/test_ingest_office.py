@@ -169,3 +169,24 @@ def test_images_are_sniffed_before_any_ocr() -> None:
         read_bytes(b"II*\x00" + bytes(100), "photo.csv")
     with pytest.raises(BadInput, match="empty.csv: no cells"):
         read_bytes(b",,\n,,\n", "empty.csv")
+
+
+def test_ocr_page_budget_refuses_a_long_scan_before_any_ocr(monkeypatch) -> None:  # noqa: ANN001
+    from PIL import Image
+
+    from rag.ingest import ocr
+    from tests.unit.test_ingest_formats import PAGE1, make_pdf
+
+    def no_ocr(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("OCR ran")
+
+    monkeypatch.setattr(ocr, "MAX_PAGES", 2)
+    monkeypatch.setattr(ocr, "ocr_image", no_ocr)
+    pages = [Image.new("RGB", (300, 200), "white") for _ in range(3)]
+    buf = io.BytesIO()
+    pages[0].save(buf, "PDF", save_all=True, append_images=pages[1:])
+    with pytest.raises(TooLarge, match="scan.pdf: 3 scanned pages .* limit of 2 pages"):
+        read_bytes(buf.getvalue(), "scan.pdf")
+    # pages without text and without images (blank separators) cost nothing and are not OCR'd
+    [doc] = read_bytes(make_pdf([PAGE1, [], [], []]), "blank.pdf")
+    assert doc.meta["page_count"] == 4 and "ocr_pages" not in doc.meta
