@@ -144,18 +144,24 @@ def _open_image(data: bytes, name: str):  # noqa: ANN202 - PIL.Image.Image
         raise UnsupportedFormat(f"{name}: not a readable image ({type(e).__name__}: {e})") from e
 
 
+_pixels_lock = threading.RLock()
+
+
 class _pixel_limit:
-    """Pillow's own bomb check at our limit while an image is opened (it is a process-wide setting)."""
+    """Pillow's own bomb check at our limit while an image is opened or decoded. It is a process-wide setting, so one
+    thread at a time changes and restores it."""
 
     def __enter__(self) -> None:
         from PIL import Image
 
+        _pixels_lock.acquire()
         self._old, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, MAX_PIXELS
 
     def __exit__(self, *exc: object) -> None:
         from PIL import Image
 
         Image.MAX_IMAGE_PIXELS = self._old
+        _pixels_lock.release()
 
 
 def image_pages(data: bytes, name: str) -> list[str]:
@@ -170,7 +176,8 @@ def image_pages(data: bytes, name: str) -> list[str]:
     try:
         for frame in ImageSequence.Iterator(img):
             with _pixel_limit():
-                pages.append(ocr_image(frame.copy(), name))
+                page = frame.copy()  # decoded here, under the limit
+            pages.append(ocr_image(page, name))
     except (OSError, ValueError, SyntaxError) as e:
         raise UnsupportedFormat(f"{name}: could not decode page {len(pages) + 1} ({type(e).__name__}: {e})") from e
     return pages
@@ -189,7 +196,8 @@ def pdf_page_text(page, name: str, number: int) -> str:  # noqa: ANN001 - pypdf.
         try:
             with _pixel_limit():
                 pil = im.image if im.image is not None else Image.open(io.BytesIO(im.data))
-                texts.append(ocr_image(pil, name))
+                pil.load()
+            texts.append(ocr_image(pil, name))
         except Image.DecompressionBombError as e:
             raise TooLarge(f"{name}: an image on page {number} is over the OCR limit of {MAX_PIXELS} pixels") from e
         except (OSError, ValueError, SyntaxError):

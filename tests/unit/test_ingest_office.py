@@ -190,3 +190,22 @@ def test_ocr_page_budget_refuses_a_long_scan_before_any_ocr(monkeypatch) -> None
     # pages without text and without images (blank separators) cost nothing and are not OCR'd
     [doc] = read_bytes(make_pdf([PAGE1, [], [], []]), "blank.pdf")
     assert doc.meta["page_count"] == 4 and "ocr_pages" not in doc.meta
+
+
+def test_image_pixel_budget_is_checked_before_ocr(monkeypatch) -> None:  # noqa: ANN001
+    import warnings
+
+    from PIL import Image
+
+    from rag.ingest import ocr
+
+    monkeypatch.setattr(ocr, "MAX_PIXELS", 10_000)
+    monkeypatch.setattr(ocr, "_ocr", lambda: pytest.fail("OCR ran"))
+    default = Image.MAX_IMAGE_PIXELS
+    for size in ((150, 100), (300, 100)):  # over our limit; the second also over Pillow's bomb threshold at 2x
+        buf = io.BytesIO()
+        Image.new("L", size, 255).save(buf, "PNG")
+        with warnings.catch_warnings(), pytest.raises(TooLarge, match="big.png: .*10000 pixels"):
+            warnings.simplefilter("ignore")
+            read_bytes(buf.getvalue(), "big.png")
+    assert Image.MAX_IMAGE_PIXELS == default  # Pillow's process-wide setting is restored
