@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
 import unicodedata
 from pathlib import Path
 
@@ -14,7 +15,19 @@ from rag.chunk import ChunkParams, chunk_document
 from rag.ingest import load_paths, read_bytes
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
-FONT = Path(os.environ.get("RAG_CJK_FONT", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"))
+def _cjk_font() -> Path:
+    """RAG_CJK_FONT, else the font fontconfig picks for Simplified Chinese (fonts-noto-cjk on Debian)."""
+    if os.environ.get("RAG_CJK_FONT"):
+        return Path(os.environ["RAG_CJK_FONT"])
+    try:
+        out = subprocess.run(["fc-match", "-f", "%{file}", "Noto Sans CJK SC:lang=zh-cn"], capture_output=True, text=True,
+                             timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        out = ""
+    return Path(out or "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+
+
+FONT = _cjk_font()
 ACCURACY_FLOOR = 0.95
 
 
@@ -32,7 +45,7 @@ def render(text: str, width: int = 1000, size: int = 30):  # noqa: ANN201 - PIL.
     """Black text on white, wrapped to the width, as a scanner at ~150 dpi would see a printed page."""
     from PIL import Image, ImageDraw, ImageFont
 
-    if not FONT.exists():
+    if not FONT.exists() or ("RAG_CJK_FONT" not in os.environ and "CJK" not in FONT.name):
         pytest.fail(f"no CJK font at {FONT}: apt-get install fonts-noto-cjk (or set RAG_CJK_FONT)", pytrace=False)
     font = ImageFont.truetype(str(FONT), size)
     lines, cur = [], ""
