@@ -26,35 +26,87 @@ def _components(settings: Settings):  # noqa: ANN202
 
 
 def cmd_index(args: argparse.Namespace, s: Settings) -> int:
-    from tqdm import tqdm
-
-    from rag.ingest import load_paths
+    from rag.ingest import iter_files, read_bytes
+    from rag.jobs import Tracker
 
     c = _components(s)
     paths = [Path(p) for p in args.paths] or [s.seeds_dir]
-    docs = load_paths(paths, s.dedup_min_chars)
-    bar = tqdm(total=0, unit="passage", desc="embedding", disable=not sys.stderr.isatty() or args.json, leave=False)
+    mode = args.progress if args.progress != "auto" else ("bar" if sys.stderr.isatty() and not args.json else "none")
+    shown = _IndexProgress(mode)
+    tracker = Tracker(on_change=shown)
+    try:
+        files = list(iter_files(paths))
+        tracker.files_total = len(files)
+        tracker.set_stage("reading")
+        docs = []
+        for f in files:
+            docs.extend(read_bytes(f.read_bytes(), f.name, s.dedup_min_chars))
+            tracker.file_read(len(files))
+        if args.engine == "ray":
+            from rag.distributed import RayEngine
 
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    if args.engine == "ray":
-        from rag.distributed import RayEngine
-
-        c.indexer.engine = RayEngine(s, workers=args.workers, gpus_per_worker=args.gpus_per_worker)
-    report = c.indexer.update(args.collection or s.collection, add=docs, rebuild=args.rebuild, progress=progress)
-    bar.close()
+            c.indexer.engine = RayEngine(s, workers=args.workers, gpus_per_worker=args.gpus_per_worker)
+        report = tracker.run(c.indexer, args.collection or s.collection, docs, rebuild=args.rebuild)
+    finally:
+        shown.close()
     if args.json:
-        _print_json(report.to_dict())
-    elif report.version:
-        print(f"indexed {report.n_documents} documents, {report.n_chunks} passages into '{report.collection}' "
-              f"({len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged; "
-              f"{report.embedded} passages embedded, {report.cached} from the cache) in {report.seconds:.1f}s -> {report.version}")
+        _print_json(report)
+    elif report["version"]:
+        print(f"indexed {report['n_documents']} documents, {report['n_chunks']} passages into '{report['collection']}' "
+              f"({len(report['added'])} added, {len(report['updated'])} updated, {len(report['unchanged'])} unchanged; "
+              f"{report['embedded']} passages embedded, {report['cached']} from the cache) in {report['seconds']:.1f}s -> {report['version']}")
     else:
-        print(f"'{report.collection}' is up to date: {report.n_documents} documents, {report.n_chunks} passages")
+        print(f"'{report['collection']}' is up to date: {report['n_documents']} documents, {report['n_chunks']} passages")
     return 0
+
+
+class _IndexProgress:
+    """`rag index` progress: a tqdm bar per stage on a terminal (files read, passages embedded with rate and ETA), or
+    one JSON object per line on stderr (`--progress json`: every stage change and stage end, else at most 2 a second)."""
+
+    UNITS = {"reading": "file", "embedding": "passage"}
+
+    def __init__(self, mode: str):
+        self.mode = mode
+        self.bar: Any = None
+        self.stage = ""
+        self._last = 0.0
+
+    def __call__(self, snap: dict[str, Any]) -> None:
+        if self.mode == "json":
+            import time
+
+            now = time.monotonic()
+            complete = snap["files_read"] == snap["files_total"] if snap["stage"] == "reading" else \
+                snap["passages_done"] == snap["passages_total"] if snap["stage"] == "embedding" else True
+            if snap["stage"] != self.stage or now - self._last >= 0.5 or complete:
+                self.stage, self._last = snap["stage"], now
+                sys.stderr.write(json.dumps({"event": "progress", **snap}, ensure_ascii=False) + "\n")
+                sys.stderr.flush()
+            return
+        if self.mode != "bar":
+            return
+        from tqdm import tqdm
+
+        stage = snap["stage"]
+        if stage != self.stage:
+            self.close()
+            self.stage = stage
+            if stage == "done":
+                return
+            total = snap["files_total"] if stage == "reading" else snap["passages_total"] if stage == "embedding" else None
+            self.bar = tqdm(total=total or None, desc=stage, unit=self.UNITS.get(stage, "it"), leave=False,
+                            bar_format=None if stage in self.UNITS else "{desc}…  {elapsed}")
+        done = snap["files_read"] if stage == "reading" else snap["passages_done"] if stage == "embedding" else None
+        if self.bar is not None and done is not None:
+            if stage == "embedding" and snap["passages_total"] != self.bar.total:
+                self.bar.total = snap["passages_total"]
+            self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def _one_query(s: Settings) -> Settings:
@@ -183,7 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="embed in this process, or with Ray Data on a local Ray instance or the cluster at RAY_ADDRESS")
     x.add_argument("--workers", type=int, default=2, help="--engine ray: embedding actors (one model load each)")
     x.add_argument("--gpus-per-worker", type=float, default=0.0, help="--engine ray: GPUs per actor (0: CPU)")
-    x.add_argument("--json", action="store_true")
+    x.add_argument("--json", action="store_true", help="print the index report as JSON")
+    x.add_argument("--progress", choices=("auto", "bar", "json", "none"), default="auto",
+                   help="stages, passages/s and ETA: bars on a terminal (auto), or JSON lines on stderr")
     x.set_defaults(fn=cmd_index)
     x = sub.add_parser("search", help="hybrid, dense or BM25 search")
     x.add_argument("query", nargs="?")

@@ -98,6 +98,15 @@ class Settings(BaseSettings):
     timeout_headers_s: float = 10.0  # a request's headers must arrive within this
     timeout_body_s: float = 30.0  # the wait for each piece of a request body
 
+    # Uploads as background jobs (rag.jobs): small uploads answer 201 when indexed within the wait, others 202 + a job
+    upload_sync_max_files: int = 4
+    upload_sync_max_bytes: int = 256 * 1024
+    upload_sync_wait_s: float = 10.0
+    jobs_max_active: int = 16  # queued + running jobs; more is a 429
+    jobs_max_bytes: int = 512 * 1024 * 1024  # upload bytes held by queued and running jobs; more is a 429
+    jobs_keep: int = 100  # finished jobs kept for GET /jobs/{id}
+    jobs_keep_s: float = 3600.0
+
     prompts_dir: Path = Path("prompts")
     eval_dir: Path = Path("eval")
 

@@ -76,6 +76,13 @@ class StoreUnavailable(RagError):
     status = 503
 
 
+class TooManyJobs(RagError):
+    """The background indexing queue is full (rag.jobs); the client should retry later."""
+
+    code = "too_many_jobs"
+    status = 429
+
+
 class Unauthorized(RagError):
     code = "unauthorized"
     status = 401

@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from rag import __version__
 from rag.api import errors
 from rag.api.guard import Guard
+from rag.api.jobs import router as jobs_router
 from rag.api.metrics import Metrics
 from rag.api.routes import router
 from rag.config import Settings, get_settings
@@ -48,12 +49,15 @@ def create_app(settings: Settings | None = None, components: Components | None =
             except RagError as e:
                 log.warning("generator '%s' unavailable, answers fall back to extractive: %s", settings.generator, e.message)
         yield
+        if getattr(app.state, "jobs", None) is not None:
+            app.state.jobs.shutdown()  # indexing jobs stop before publishing; the live versions stay as they are
 
     app = FastAPI(title="rag: 中文文档问答", version=__version__, lifespan=lifespan,
                   description="Hybrid retrieval (FAISS + jieba BM25) over Chinese documents and answers with verified citations.")
     app.state.metrics = Metrics()
     errors.install(app)
     app.include_router(router)
+    app.include_router(jobs_router)
 
     # outermost of the app's own middleware: host, origin, key and body limits before any body is read
     app.add_middleware(Guard, settings=settings, metrics=app.state.metrics)

@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Generator, Iterator
 from contextlib import closing
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
@@ -16,12 +16,11 @@ from starlette.types import Receive, Scope, Send
 
 from rag.api.deps import Admin, Comp, Ops, User
 from rag.api.errors import public
+from rag.api.jobs import JobsDep, Owner, job_json
 from rag.api.limits import allowed_generators, check_generator, check_history
 from rag.api.schemas import COLLECTION_PATTERN, ERROR_RESPONSES, AskRequest, ChatRequest, SearchRequest
 from rag.errors import BadInput, IndexNotFound, NotFound, TooLarge
-from rag.factory import Components
-from rag.ingest import IngestLimits, read_bytes
-from rag.types import Document
+from rag.jobs import Upload
 
 router = APIRouter(responses=ERROR_RESPONSES)
 CollectionQuery = Annotated[str, Query(pattern=COLLECTION_PATTERN, description="collection name")]
@@ -169,30 +168,42 @@ def get_document(doc_id: str, c: Comp, collection: CollectionQuery = "default") 
                   "chunks": chunks})
 
 
-@router.post("/documents", dependencies=[Admin], tags=["documents"], status_code=201, summary="Upload and index files")
-async def upload(c: Comp, files: Annotated[list[UploadFile], File()],
+UPLOADED = {201: {"description": "a small upload, indexed within RAG_UPLOAD_SYNC_WAIT_S: the index report"},
+            202: {"description": "indexing as a background job: its state (poll the Location header, /jobs/{id})"},
+            429: {"description": "the job queue is full"}}
+
+
+@router.post("/documents", dependencies=[Admin], tags=["documents"], status_code=201, summary="Upload and index files",
+             responses=UPLOADED)
+async def upload(request: Request, c: Comp, jobs: JobsDep, owner: Owner, files: Annotated[list[UploadFile], File()],
                  collection: Annotated[str, Form(pattern=COLLECTION_PATTERN)] = "default",
+                 on_error: Annotated[Literal["abort", "skip"], Form()] = "abort",
                  replace: Annotated[bool, Query(description="replace documents of the same id from another file")] = False,
                  ) -> JSONResponse:
-    """All files are read and checked first, then indexed as one new version: a bad file indexes none of them."""
+    """Files are indexed by a background job, one job at a time per collection (a second one queues). By default a
+    file that cannot be read fails the job and nothing is indexed; `on_error=skip` indexes the others and lists it.
+    A small upload (RAG_UPLOAD_SYNC_MAX_FILES / _BYTES) to an idle collection answers 201 with the report once
+    indexed, or its error; anything else, or `Prefer: respond-async`, answers 202 with the job and Location.
+    A document whose id another file already holds is a 409 unless `replace=true`."""
     limit = c.settings.max_upload_bytes
-    uploads: list[tuple[bytes, str]] = []
+    uploads: list[Upload] = []
     for f in files:
         data = await f.read(limit + 1)
         if len(data) > limit:
             raise TooLarge(f"{f.filename}: larger than {limit} bytes (RAG_MAX_UPLOAD_BYTES)")
         if not data:
             raise BadInput(f"{f.filename}: empty file")
-        uploads.append((data, f.filename or "upload.txt"))
-    report = await run_in_threadpool(_read_and_index, c, collection, uploads, replace)
-    return _json(report, 201)
-
-
-def _read_and_index(c: Components, collection: str, uploads: list[tuple[bytes, str]], replace: bool) -> dict[str, Any]:
-    docs: list[Document] = []
-    for data, name in uploads:
-        docs.extend(read_bytes(data, name, c.settings.dedup_min_chars, IngestLimits.of(c.settings)))
-    return c.indexer.update(collection, docs, replace=replace).to_dict()
+        uploads.append(Upload(f.filename or "upload.txt", data))
+    s = c.settings
+    small = len(uploads) <= s.upload_sync_max_files and sum(len(u.data) for u in uploads) <= s.upload_sync_max_bytes \
+        and "respond-async" not in request.headers.get("prefer", "").lower() and not jobs.busy(collection)
+    job = jobs.submit(collection, uploads, owner, skip_failed=on_error == "skip", replace=replace)
+    if small and await run_in_threadpool(job.wait, s.upload_sync_wait_s):
+        if job.state == "failed" and job.exception is not None:
+            raise job.exception
+        if job.state == "done" and job.report is not None:
+            return _json(job.report, 201)
+    return job_json(jobs, job, 202, location=True)
 
 
 @router.delete("/documents/{doc_id}", dependencies=[Admin], tags=["documents"])

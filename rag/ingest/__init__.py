@@ -1,7 +1,8 @@
 """Ingestion: files, folders and BEIR corpora -> Documents with cleaned text.
 
-One reader per format (text, markdown and html here; pdf.py; docx.py; BEIR corpus.jsonl), chosen by file
-extension; an unknown extension fails listing the known ones.
+One reader per format (text, markdown and html here; pdf.py; docx.py; table.py for .xlsx and .csv; pptx.py; ocr.py
+for images; BEIR corpus.jsonl), chosen by file extension; an unknown extension fails listing the known ones, and
+legacy .doc/.wps/.xls/.ppt files are refused saying what to save them as.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from rag.errors import BadInput, UnsupportedFormat
 from rag.ingest.clean import clean
 from rag.ingest.decode import decode
 from rag.ingest.limits import CURRENT, IngestLimits, TextBudget
-from rag.ingest.sniff import check_content, safe_name
+from rag.ingest.sniff import LEGACY, check_content, reject_legacy, safe_name
 from rag.types import Document
 
 Reader = Callable[[bytes, str, int], list[Document]]
@@ -95,7 +96,10 @@ def read_beir(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
 
 # Imported here, not at the top: these readers use the helpers above.
 from rag.ingest.docx import read_docx  # noqa: E402
+from rag.ingest.ocr import read_image  # noqa: E402
 from rag.ingest.pdf import read_pdf  # noqa: E402
+from rag.ingest.pptx import read_pptx  # noqa: E402
+from rag.ingest.table import read_csv, read_xlsx  # noqa: E402
 
 READERS: dict[str, Reader] = {
     ".txt": read_text,
@@ -107,7 +111,16 @@ READERS: dict[str, Reader] = {
     ".jsonl": read_beir,
     ".pdf": read_pdf,
     ".docx": read_docx,
+    ".xlsx": read_xlsx,
+    ".csv": read_csv,
+    ".pptx": read_pptx,
+    ".png": read_image,
+    ".jpg": read_image,
+    ".jpeg": read_image,
+    ".tif": read_image,
+    ".tiff": read_image,
 }
+KNOWN = {**READERS, **dict.fromkeys(LEGACY, reject_legacy)}  # extensions recognised, legacy ones to refuse clearly
 
 
 def read_bytes(data: bytes, name: str, dedup_min_chars: int = 50, limits: IngestLimits | None = None) -> list[Document]:
@@ -117,7 +130,7 @@ def read_bytes(data: bytes, name: str, dedup_min_chars: int = 50, limits: Ingest
     a PDF, characters of text (413 naming the file). Every document id is checked (check_doc_id)."""
     name = safe_name(name)
     ext = Path(name).suffix.lower()
-    reader = READERS.get(ext)
+    reader = KNOWN.get(ext)
     if reader is None:
         raise UnsupportedFormat(f"{name}: unsupported file type '{ext or '(none)'}'; supported: {', '.join(sorted(READERS))}")
     check_content(data, ext, name)

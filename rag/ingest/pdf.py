@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.errors import BadInput, TooLarge, UnsupportedFormat
-from rag.ingest import _title, content_hash, doc_id_for
+from rag.ingest import _title, content_hash, doc_id_for, ocr
 from rag.ingest.clean import clean
 from rag.ingest.limits import TextBudget, current
 from rag.types import Document
@@ -100,10 +100,13 @@ def read_pdf(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
         raise
     except Exception as e:  # noqa: BLE001 - pypdf raises many kinds of error on a damaged content stream
         raise UnsupportedFormat(f"{name}: could not read the PDF's text (page {len(texts) + 1}: {type(e).__name__}: {e})") from e
+    scanned = ocr.fill_scanned_pages(reader.pages, texts, name)  # pages without a text layer: OCR of their images
     p = assemble_pages(texts, dedup_min_chars)
     if not p.text.strip():
-        raise BadInput(f"{name}: the PDF has no text layer (a scan?); OCR is not supported")
+        raise BadInput(f"{name}: the PDF has no text layer and OCR found no text in it")
     meta: dict = {"pages": p.pages, "page_count": len(texts), "headings": p.headings}
+    if scanned:
+        meta["ocr_pages"] = scanned
     try:
         info_title = str((reader.metadata or {}).get("/Title") or "").strip()
     except Exception:  # noqa: BLE001 - a broken info dictionary is not worth rejecting the file for

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
+import zipfile
 from pathlib import PurePosixPath
 
-from rag.errors import UnsupportedFormat
+from rag.errors import TooLarge, UnsupportedFormat
 
 # (magic bytes at offset 0, what the content is)
 _MAGIC: tuple[tuple[bytes, str], ...] = (  # signatures long enough never to start a text file
@@ -15,6 +17,8 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (  # signatures long enough never to sta
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "a legacy Office (OLE) file"),
     (b"\x89PNG\r\n\x1a\n", "a PNG image"),
     (b"\xff\xd8\xff", "a JPEG image"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
     (b"GIF87a", "a GIF image"),
     (b"GIF89a", "a GIF image"),
     (b"\x7fELF", "an ELF executable"),
@@ -28,7 +32,10 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (  # signatures long enough never to sta
     (b"\x00asm", "a WebAssembly module"),
     (b"\xca\xfe\xba\xbe", "a Java class or Mach-O file"),
 )
-_TEXT_KINDS = {".txt", ".text", ".md", ".markdown", ".html", ".htm", ".jsonl"}
+_TEXT_KINDS = {".txt", ".text", ".md", ".markdown", ".html", ".htm", ".jsonl", ".csv"}
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+MAX_UNZIPPED = 256 * 1024 * 1024  # an OOXML file's parts together, uncompressed (a zip bomb is refused)
+MAX_PARTS = 10_000
 
 
 def content_kind(data: bytes) -> str | None:
@@ -46,6 +53,40 @@ def check_content(data: bytes, ext: str, name: str) -> None:
     kind = content_kind(data) if ext in _TEXT_KINDS else None
     if kind:
         raise UnsupportedFormat(f"{name}: the content is {kind}, not a {ext} text file")
+
+
+def check_ooxml(data: bytes, name: str, main_part: str, what: str, save_as: str) -> None:
+    """An Office Open XML file (.xlsx, .pptx): a ZIP holding `main_part`, within the part and size budgets."""
+    if data[:8] == _OLE:
+        raise UnsupportedFormat(f"{name}: 这是加密的或旧版（.xls/.ppt）Office 文件，无法读取；请{save_as}（不加密）后再上传")
+    if not data.startswith(b"PK\x03\x04"):
+        kind = content_kind(data)
+        raise UnsupportedFormat(f"{name}: not {what}" + (f" (the content is {kind})" if kind else ""))
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            infos = z.infolist()
+            names = {i.filename for i in infos}
+    except (zipfile.BadZipFile, ValueError, OSError) as e:
+        raise UnsupportedFormat(f"{name}: not {what} (a damaged ZIP container: {e})") from e
+    if len(infos) > MAX_PARTS:
+        raise TooLarge(f"{name}: {len(infos)} parts is over the limit of {MAX_PARTS}")
+    unzipped = sum(i.file_size for i in infos)
+    if unzipped > MAX_UNZIPPED:
+        raise TooLarge(f"{name}: {unzipped} bytes uncompressed is over the limit of {MAX_UNZIPPED} bytes")
+    if main_part not in names:
+        raise UnsupportedFormat(f"{name}: not {what} (no {main_part} inside)")
+
+
+LEGACY = {".doc": "Word", ".wps": "WPS 文字", ".xls": "Excel", ".et": "WPS 表格", ".ppt": "PowerPoint", ".dps": "WPS 演示"}
+_SAVE_AS = {".doc": ".docx 或 PDF", ".wps": ".docx 或 PDF", ".xls": ".xlsx 或 .csv", ".et": ".xlsx 或 .csv",
+            ".ppt": ".pptx 或 PDF", ".dps": ".pptx 或 PDF"}
+
+
+def reject_legacy(data: bytes, name: str, dedup_min_chars: int) -> list:
+    """Legacy binary Office and WPS files have no reader here: the message says how to convert them."""
+    ext = PurePosixPath(name).suffix.lower()
+    raise UnsupportedFormat(f"{name}: 不支持旧版 {LEGACY.get(ext, 'Office')} 文件（{ext}），"
+                            f"请在 Office 或 WPS 中另存为 {_SAVE_AS.get(ext, '.docx 或 PDF')} 后再上传")
 
 
 _SEP = re.compile(r"[\\/]")

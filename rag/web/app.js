@@ -389,6 +389,7 @@ function upload(files) {
   xhr.addEventListener("load", () => {
     let body = null;
     try { body = JSON.parse(xhr.responseText); } catch (_) { body = null; }
+    if (xhr.status === 202 && body && window.ragJobs) return window.ragJobs.track(body); // a background job: jobs.js
     if (xhr.status >= 200 && xhr.status < 300 && body) {
       setStatus(describeReport(body), "ok");
       loadDocuments();
