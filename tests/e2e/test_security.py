@@ -109,8 +109,9 @@ def test_upload_size_limit_is_a_setting(components, index_copy) -> None:  # noqa
         assert "big.txt" in err["message"] and "2048" in err["message"]
         huge = b"x" * (2048 * 8 + 70_000)  # refused from its declared length, before the body is read
         _error(httpx.post(srv.url + "/documents", files=[("files", ("huge.txt", huge, "text/plain"))]), 413)
-        assert httpx.post(srv.url + "/documents", files=[("files", ("ok.txt", "南昌工业。".encode(), "text/plain"))],
-                          data={"collection": "small"}).status_code == 201
+        ok = httpx.post(srv.url + "/documents", files=[("files", ("ok.txt", "南昌工业。".encode(), "text/plain"))],
+                        data={"collection": "small"}, timeout=60)
+        assert ok.status_code in (201, 202)  # indexed at once, or as a background job on a loaded machine
 
 
 def test_page_and_api_send_a_csp_that_forbids_inline_scripts(server) -> None:  # noqa: ANN001
