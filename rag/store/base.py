@@ -67,6 +67,10 @@ class IndexData(ABC):
     def chunk(self, key: int) -> Chunk:
         return self.chunks[key]
 
+    def read_file(self, name: str) -> str | None:
+        """A text file stored with this version and named in its manifest (the collection's dictionary), or None."""
+        return (self.manifest.get("files") or {}).get(name)
+
     def doc_meta(self, doc_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
         """(content_hash, title) of those documents that exist: what an update needs to skip unchanged ones."""
         out = {}
