@@ -21,10 +21,10 @@ FUSIONS = ("adaptive", "convex", "rrf", "weighted_rrf")
 class FusionParams:
     method: str = "adaptive"
     rrf_k: int = 60
-    dense_weight: float = 0.7
+    dense_weight: float = 1.0
     bm25_weight: float = 1.0
     candidates: int = 50
-    gap_depth: int = 5  # adaptive: runners-up the top score is compared with
+    gap_depth: int = 1  # adaptive: runners-up the top score is compared with
     gap_power: float = 1.0  # adaptive: how strongly a retriever's weight follows its gap
 
 
@@ -59,7 +59,7 @@ class Retriever:
         dense_scores: dict[int, float] = {}
         bm25_ids: list[int] = []
         bm25_scores: dict[int, float] = {}
-        qtokens = self.tokenizer.tokens(query)
+        qtokens = self.tokenizer.bm25_tokens(query)
         if n and mode in ("hybrid", "dense"):
             t = time.perf_counter()
             qv = self.embedder.embed_query(query)
@@ -152,7 +152,7 @@ def gap(normalised: dict[int, float], depth: int) -> float:
     return 1.0 - sum(runners) / len(runners) if runners else 1.0
 
 
-def adaptive(dense: dict[int, float], bm25: dict[int, float], wd: float, wb: float, depth: int = 5,
+def adaptive(dense: dict[int, float], bm25: dict[int, float], wd: float, wb: float, depth: int = 1,
              power: float = 1.0) -> list[tuple[int, float]]:
     """A convex mix whose weights follow, per query, how decisively each retriever picks its top passage: a
     retriever whose best candidate stands far above its runners-up is trusted more, one that ranks a crowd of
