@@ -208,7 +208,7 @@ def prepare(docs: list[Document], params: ChunkParams, tokenizer: Tokenizer) -> 
         for c in chunk_document(d, params):
             text = c.index_text(d.title)
             chunks.append(c)
-            tokens.append(tokenizer.bm25_tokens(text))
+            tokens.append(tokenizer.tokens(text))
             texts.append(text)
     return chunks, tokens, texts
 
@@ -242,7 +242,7 @@ def _kept_dictionary(old: store.IndexData, upserts: dict[str, Document], gone: s
 
 def _retokenized(batches: Iterable[Batch], docs: dict[str, Document], tok: Tokenizer) -> Iterator[Batch]:
     for b in batches:
-        tokens = [tok.bm25_tokens(c.index_text(docs[c.doc_id].title if c.doc_id in docs else "")) for c in b.chunks]
+        tokens = [tok.tokens(c.index_text(docs[c.doc_id].title if c.doc_id in docs else "")) for c in b.chunks]
         yield Batch(b.chunks, tokens, b.vectors)
 
 

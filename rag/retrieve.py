@@ -59,7 +59,7 @@ class Retriever:
         dense_scores: dict[int, float] = {}
         bm25_ids: list[int] = []
         bm25_scores: dict[int, float] = {}
-        qtokens = self.tokenizer.bm25_tokens(query)
+        qtokens = self.tokenizer.tokens(query)
         if n and mode in ("hybrid", "dense"):
             t = time.perf_counter()
             qv = self.embedder.embed_query(query)

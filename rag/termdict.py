@@ -45,7 +45,7 @@ class MiningParams:
     max_words: int = 3
     min_npmi: float = 0.5  # normalised PMI at the weakest split: 1 when the parts only ever occur together
     min_entropy: float = 0.9  # natural log, each side
-    max_terms: int = 3000
+    max_terms: int = 2000  # the Milvus store keeps the dictionary in its manifest row (64 KiB)
     max_chars: int = 4_000_000  # longer collections are sampled at an even stride
 
 

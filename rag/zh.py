@@ -97,7 +97,7 @@ class Tokenizer:
     stopwords; thread-safe, loaded once."""
 
     def __init__(self, user_dict: str | Path | None = None, stopwords: str | Path | None = None,
-                 terms: Iterable[tuple[str, int, str]] = (), parts: dict[str, list[str]] | None = None):
+                 terms: Iterable[tuple[str, int, str]] = ()):
         import jieba
 
         jieba.setLogLevel(logging.WARNING)
@@ -108,7 +108,6 @@ class Tokenizer:
         self._stop = load_stopwords(str(stopwords) if stopwords else None)
         self._terms = [tuple(t) for t in terms]
         self._children: dict[str, Tokenizer] = {}
-        self._parts = parts or {}  # compound term -> its own words (bm25_tokens)
         self._ready = False
 
     def with_terms(self, terms: Iterable[tuple[str, int, str]]) -> Tokenizer:
@@ -121,9 +120,7 @@ class Tokenizer:
         with self._lock:
             tok = self._children.get(key)
         if tok is None:
-            # a compound term's own words, by this dictionary: BM25 indexes and searches them beside it
-            parts = {w: [x for x in self.base_words(w) if len(x) >= 2 and x not in self._stop] for w, _, _ in terms}
-            tok = Tokenizer(self._user_dict, self._stopwords, terms, {w: ps for w, ps in parts.items() if len(ps) >= 2})
+            tok = Tokenizer(self._user_dict, self._stopwords, terms)
             with self._lock:
                 if len(self._children) >= 4:  # a few collections' dictionaries; older ones are dropped
                     self._children.pop(next(iter(self._children)))
@@ -185,15 +182,6 @@ class Tokenizer:
     def tokens(self, text: str) -> list[str]:
         """Index/query terms for BM25: words minus stopwords."""
         return [w for w in self.words(text) if w not in self._stop]
-
-    def bm25_tokens(self, text: str) -> list[str]:
-        """BM25 terms: tokens, each compound term of the collection's dictionary followed by its own words, so
-        "市委书记李红军" in a passage still matches a question about 李红军."""
-        out: list[str] = []
-        for w in self.tokens(text):
-            out.append(w)
-            out.extend(self._parts.get(w, ()))
-        return out
 
     def tagged(self, text: str) -> list[tuple[str, str]]:
         """(word, part-of-speech tag) pairs by jieba's tagger, spaces dropped."""

@@ -122,3 +122,13 @@ def test_mismatch_and_missing_fail_clearly(env) -> None:  # noqa: ANN001
     assert st.current_version("missing") is None
     st.drop_collection("c")
     assert st.list_collections() == [] and st.current_version("c") is None
+
+
+def test_the_collection_dictionary_travels_with_the_version(env) -> None:  # noqa: ANN001
+    _, ix, lib = env
+    names = "。".join(f"{who}瑞澜芯科{v}" for who, v in zip(("去年", "记者获悉", "今年", "据悉", "目前", "此前"),
+                                                         ("扩产", "上市", "签约", "招聘", "获奖", "投产"), strict=True))
+    ix.update("c", add=[_doc("a.txt", A), _doc("n.txt", names)])
+    r = lib.retriever("c")
+    assert r.data.manifest["dictionary"]["terms"] >= 1 and "瑞澜芯科" in r.tokenizer.tokens("瑞澜芯科哪年上市")
+    assert r.search("瑞澜芯科上市", 1, "bm25").hits[0].chunk.doc_id == "n"

@@ -52,7 +52,7 @@ def indexer(tmp_path, fake_embedder, tokenizer):  # noqa: ANN001, ANN201
 
 
 def _stored_tokens_match(data, tok, docs) -> bool:  # noqa: ANN001
-    return all(t == tok.bm25_tokens(c.index_text(docs[c.doc_id].title)) for c, t in zip(data.chunks, data.tokens, strict=True))
+    return all(t == tok.tokens(c.index_text(docs[c.doc_id].title)) for c, t in zip(data.chunks, data.tokens, strict=True))
 
 
 def test_index_stores_the_dictionary_and_the_collection_tokenizer_uses_it(indexer, fake_embedder, tokenizer) -> None:  # noqa: ANN001
@@ -95,10 +95,3 @@ def test_a_changed_dictionary_file_fails_loudly(indexer, fake_embedder, tokenize
     with pytest.raises(IndexMismatch, match="rebuild"):
         Library(indexer.index_dir, fake_embedder, tokenizer, FusionParams()).retriever("c")
 
-
-def test_bm25_indexes_a_compound_term_with_its_own_words(tokenizer) -> None:  # noqa: ANN001
-    tok = tokenizer.with_terms([("招商引资推介会", 20, "n")])
-    assert tok.tokens("举办招商引资推介会") == ["举办", "招商引资推介会"]
-    bm = tok.bm25_tokens("举办招商引资推介会")
-    assert bm[:2] == ["举办", "招商引资推介会"] and "推介会" in bm and len(bm) >= 4
-    assert tokenizer.with_terms([("招商引资推介会", 20, "n")]) is tok  # loaded once per dictionary
