@@ -51,7 +51,8 @@ class Components:
     @cached_property
     def fusion(self) -> FusionParams:
         s = self.settings
-        return FusionParams(s.fusion, s.rrf_k, s.dense_weight, s.bm25_weight, s.candidates)
+        return FusionParams(s.fusion, s.rrf_k, s.dense_weight, s.bm25_weight, s.candidates, s.fusion_gap_depth,
+                            s.fusion_gap_power)
 
     @cached_property
     def indexer(self) -> Indexer:

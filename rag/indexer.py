@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag import store
+from rag import store, termdict
 from rag.ann import AnnParams
 from rag.chunk import ChunkParams, chunk_document
 from rag.embed import Embedder
@@ -22,6 +22,9 @@ from rag.types import Chunk, Document
 from rag.zh import Tokenizer
 
 RESERVED = {"cache"}  # folders of the index directory that are not collections
+TOKENIZER = "jieba-precise+userdict+corpusdict+stopwords"  # an index built by another tokenizer is rebuilt
+DICT_DRIFT = 0.25  # the collection's dictionary is mined again once its text has changed by this share
+
 Progress = Callable[[int, int], None]  # (done, total) passages embedded
 Engine = Callable[[list[Document], "Progress | None"], Iterable[Batch]]  # documents -> chunks with tokens and vectors
 
@@ -69,9 +72,23 @@ class Indexer:
             self._cache = EmbeddingCache(self.cache_path)
         return self._cache
 
-    def manifest(self) -> dict:
-        return {"embedder": self.embedder.id, "dim": self.embedder.dim, "chunking": self.params.as_dict(),
-                "tokenizer": "jieba-precise+userdict+stopwords", "metric": "inner_product_normalised"}
+    def manifest(self, dictionary: tuple[str, int] | None = None) -> dict:
+        """What a version records; `dictionary`: the collection's mined terms (rag.termdict) and the characters of
+        text they were mined from."""
+        m = {"embedder": self.embedder.id, "dim": self.embedder.dim, "chunking": self.params.as_dict(),
+             "tokenizer": TOKENIZER, "metric": "inner_product_normalised"}
+        if dictionary is not None:
+            text, chars = dictionary
+            m["dictionary"] = {"file": termdict.FILE, "terms": text.count("\n"), "sha256": termdict.digest(text),
+                               "mined_from_chars": chars}
+            m["files"] = {termdict.FILE: text}  # written beside the manifest by the store
+        return m
+
+    def dictionary(self, docs: Iterable[Document]) -> tuple[str, int]:
+        """The collection's terms mined from its documents' text, and how many characters that was."""
+        docs = list(docs)
+        terms = termdict.mine((f"{d.title}\n{d.text}" for d in docs), self.tokenizer)
+        return termdict.to_text(terms), sum(len(d.text) for d in docs)
 
     def update(self, collection: str, add: list[Document] | None = None, delete: list[str] | None = None,
                rebuild: bool = False, progress: Progress | None = None, replace: bool = False) -> IndexReport:
@@ -90,7 +107,8 @@ class Indexer:
         with self.store.lock(collection):
             old = None if rebuild else self._load_existing(collection)
             same_params = old is not None and old.manifest.get("chunking") == self.params.as_dict() \
-                and old.manifest.get("embedder") == self.embedder.id
+                and old.manifest.get("embedder") == self.embedder.id and old.manifest.get("tokenizer") == TOKENIZER \
+                and "dictionary" in old.manifest
             have = old.doc_meta(list(dict.fromkeys([*delete, *ids]))) if old is not None else {}
             gone: set[str] = set()
             for did in delete:
@@ -113,11 +131,25 @@ class Indexer:
                 report.n_documents, report.n_chunks, report.version = len(old.documents), len(old.chunks), ""
                 report.seconds = time.perf_counter() - t0
                 return report
-            if old is not None and not same_params:  # chunking or embedder changed: every document again
+            dictionary = _kept_dictionary(old, upserts, gone) if old is not None and same_params else None
+            if dictionary is None:  # mined again: if it changed, every passage is tokenized again with it
+                final = {**({did: d for did, d in old.documents.items() if did not in gone} if old is not None else {}),
+                         **upserts}
+                dictionary = self.dictionary(final.values())
+                was = (old.manifest.get("dictionary") or {}).get("sha256") if old is not None else None
+                if old is not None and was != termdict.digest(dictionary[0]):
+                    upserts, same_params = final, False
+            if old is not None and not same_params:  # chunking, tokenizer or embedder changed: every document again
                 upserts = {**{did: d for did, d in old.documents.items() if did not in gone}, **upserts}
-            counted = _Counted(self.engine(sorted(upserts.values(), key=lambda d: d.doc_id), progress))
+            tok = self.tokenizer.with_terms(termdict.parse(dictionary[0]))
+            todo = sorted(upserts.values(), key=lambda d: d.doc_id)
+            if takes_tokenizer(self.engine, self):
+                batches = self.engine(todo, progress, tok)
+            else:  # another engine (Ray) tokenizes with the plain dictionary: tokenized again here
+                batches = _retokenized(self.engine(todo, progress), upserts, tok)
+            counted = _Counted(batches)
             w = self.store.write(collection, old if same_params else None, upserts, report.deleted, counted,
-                                 self.manifest())
+                                 self.manifest(dictionary))
         report.n_documents, report.n_chunks, report.version = w.n_documents, w.n_chunks, w.version
         report.embedded, report.cached = counted.embedded, counted.n - counted.embedded
         report.seconds = round(time.perf_counter() - t0, 3)
@@ -131,9 +163,10 @@ class Indexer:
         except IndexMismatch:
             return None  # unreadable old format: rebuild from the inputs given
 
-    def embed_local(self, docs: list[Document], progress: Progress | None = None) -> Iterator[Batch]:
+    def embed_local(self, docs: list[Document], progress: Progress | None = None,
+                    tokenizer: Tokenizer | None = None) -> Iterator[Batch]:
         """The in-process engine: chunk, tokenize, and embed through the cache (only new texts are computed)."""
-        chunks, tokens, texts = prepare(docs, self.params, self.tokenizer)
+        chunks, tokens, texts = prepare(docs, self.params, tokenizer or self.tokenizer)
         done = [0]
 
         def tick(n: int) -> None:
@@ -145,6 +178,11 @@ class Indexer:
         vectors = self.cache.embed(counting, texts, progress=tick) if texts else \
             np.zeros((0, self.embedder.dim), np.float32)
         yield Batch(chunks, tokens, vectors, embedded=counting.embedded)
+
+
+def takes_tokenizer(engine: Callable, indexer: Indexer) -> bool:
+    """Whether an engine tokenizes with the tokenizer it is given (the in-process one, or a wrapper of it)."""
+    return engine == indexer.embed_local or bool(getattr(engine, "takes_tokenizer", False))
 
 
 def _check_sources(add: list[Document], have: dict, gone: set[str], old: store.IndexData, collection: str) -> None:
@@ -183,6 +221,39 @@ class CountingEmbedder:
     def embed_documents(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         self.embedded += len(texts)
         return self._embedder.embed_documents(texts, progress=progress)
+
+
+def read_dictionary(data: store.IndexData) -> list[termdict.Term]:
+    """The terms a version was tokenized with (none for a version built before collections had a dictionary)."""
+    meta = data.manifest.get("dictionary")
+    if not meta:
+        return []
+    text = data.read_file(meta["file"])
+    if text is None or termdict.digest(text) != meta.get("sha256"):
+        raise IndexMismatch(f"index version {data.version} lacks its dictionary {meta['file']} or it was changed; "
+                            "run `rag index --rebuild`")
+    return termdict.parse(text)
+
+
+def _kept_dictionary(old: store.IndexData, upserts: dict[str, Document], gone: set[str]) -> tuple[str, int] | None:
+    """The old version's dictionary while the collection's text is within DICT_DRIFT of what it was mined from;
+    None when it must be mined again."""
+    meta = old.manifest.get("dictionary") or {}
+    was = int(meta.get("mined_from_chars", 0))
+    if not was:
+        return None
+    changed = sum(len(d.text) for d in upserts.values()) + sum(
+        len(old.documents[did].text) for did in gone if did in old.documents)
+    if changed > DICT_DRIFT * was:
+        return None
+    text = "".join(t.line() + "\n" for t in read_dictionary(old))
+    return text, was
+
+
+def _retokenized(batches: Iterable[Batch], docs: dict[str, Document], tok: Tokenizer) -> Iterator[Batch]:
+    for b in batches:
+        tokens = [tok.tokens(c.index_text(docs[c.doc_id].title if c.doc_id in docs else "")) for c in b.chunks]
+        yield Batch(b.chunks, tokens, b.vectors, embedded=b.embedded)
 
 
 class _Counted:

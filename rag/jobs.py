@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rag.errors import NotFound, RagError, TooManyJobs
-from rag.indexer import Indexer
+from rag.indexer import Indexer, takes_tokenizer
 from rag.store import Batch
 from rag.types import Document
+from rag.zh import Tokenizer
 
 log = logging.getLogger("rag.jobs")
 
@@ -120,15 +121,17 @@ class Tracker:
         ix = copy.copy(indexer)  # its own engine attribute; embedder, tokenizer, cache and store are shared
         inner = indexer.engine
 
-        def engine(ds: list[Document], progress: Callable[[int, int], None] | None) -> Iterator[Batch]:
+        def engine(ds: list[Document], progress: Callable[[int, int], None] | None,
+                   tokenizer: Tokenizer | None = None) -> Iterator[Batch]:
             self.set_stage("chunking")
-            batches: Iterable[Batch] = inner(ds, progress)
+            batches: Iterable[Batch] = inner(ds, progress, tokenizer) if tokenizer is not None else inner(ds, progress)
             for b in batches:
                 self.check()
                 yield b
             self.check()  # the last point where a cancel stops the run: the store publishes after this
             self.set_stage("publishing")
 
+        engine.takes_tokenizer = takes_tokenizer(inner, indexer)  # type: ignore[attr-defined]
         ix.engine = engine
         self.check()
         self.set_stage("chunking")

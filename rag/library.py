@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rag import store
 from rag.embed import Embedder
+from rag.indexer import read_dictionary
 from rag.retrieve import FusionParams, Retriever
 from rag.store import Store
 from rag.zh import Tokenizer
@@ -23,7 +24,8 @@ class Library:
         self._lock = threading.Lock()
 
     def retriever(self, collection: str) -> Retriever:
-        """The retriever over the collection's live version; a newly published version is loaded on first use."""
+        """The retriever over the collection's live version, with the tokenizer that version was built with (its
+        own dictionary added, rag.termdict); a newly published version is loaded on first use."""
         v = self.store.current_version(collection)
         live = self._live.get(collection)
         if live is not None and v is not None and live[0] == v:
@@ -34,7 +36,8 @@ class Library:
             if live is not None and v is not None and live[0] == v:
                 return live[1]
             data = self.store.load(collection, self.embedder.id)
-            r = Retriever(data, self.embedder, self.tokenizer, self.fusion)
+            tok = self.tokenizer.with_terms(read_dictionary(data))
+            r = Retriever(data, self.embedder, tok, self.fusion)
             self._live[collection] = (data.version, r)
             return r
 

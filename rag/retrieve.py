@@ -14,13 +14,18 @@ from rag.zh import Tokenizer
 MODES = ("hybrid", "dense", "bm25")
 
 
+FUSIONS = ("adaptive", "convex", "rrf", "weighted_rrf")
+
+
 @dataclass
 class FusionParams:
-    method: str = "convex"
+    method: str = "adaptive"
     rrf_k: int = 60
-    dense_weight: float = 0.7
+    dense_weight: float = 1.0
     bm25_weight: float = 1.0
     candidates: int = 50
+    gap_depth: int = 1  # adaptive: runners-up the top score is compared with
+    gap_power: float = 1.0  # adaptive: how strongly a retriever's weight follows its gap
 
 
 @dataclass
@@ -95,6 +100,8 @@ class Retriever:
         f = self.fusion
         if f.method == "convex":
             return _convex(dense_scores, bm25_scores, f.dense_weight, f.bm25_weight)
+        if f.method == "adaptive":
+            return adaptive(dense_scores, bm25_scores, f.dense_weight, f.bm25_weight, f.gap_depth, f.gap_power)
         k = f.rrf_k
         wd, wb = (f.dense_weight, f.bm25_weight) if f.method == "weighted_rrf" else (1.0, 1.0)
         fused: dict[int, float] = {}
@@ -109,17 +116,49 @@ def _ms(t: float) -> float:
     return round((time.perf_counter() - t) * 1000, 3)
 
 
-def _convex(dense: dict[int, float], bm25: dict[int, float], wd: float, wb: float) -> list[tuple[int, float]]:
-    """Dense scores min-max normalised over the candidates, BM25 divided by its best score, then mixed."""
-    fused: dict[int, float] = {}
+def _normalised(dense: dict[int, float], bm25: dict[int, float]) -> tuple[dict[int, float], dict[int, float]]:
+    """Dense scores min-max normalised over the candidates, BM25 divided by its best score: both 1 at the top."""
+    nd: dict[int, float] = {}
     if dense:
         lo, hi = min(dense.values()), max(dense.values())
         span = (hi - lo) or 1.0
-        for i, s in dense.items():
-            fused[i] = wd * (s - lo) / span
+        nd = {i: (s - lo) / span for i, s in dense.items()}
+    nb: dict[int, float] = {}
     if bm25:
         top = max(bm25.values()) or 1.0
-        for i, s in bm25.items():
-            fused[i] = fused.get(i, 0.0) + wb * s / top
-    total = (wd if dense else 0.0) + (wb if bm25 else 0.0) or 1.0
+        nb = {i: s / top for i, s in bm25.items()}
+    return nd, nb
+
+
+def _mix(nd: dict[int, float], nb: dict[int, float], wd: float, wb: float) -> list[tuple[int, float]]:
+    fused: dict[int, float] = {}
+    for i, s in nd.items():
+        fused[i] = wd * s
+    for i, s in nb.items():
+        fused[i] = fused.get(i, 0.0) + wb * s
+    total = (wd if nd else 0.0) + (wb if nb else 0.0) or 1.0
     return sorted(((i, s / total) for i, s in fused.items()), key=lambda x: (-x[1], x[0]))
+
+
+def _convex(dense: dict[int, float], bm25: dict[int, float], wd: float, wb: float) -> list[tuple[int, float]]:
+    """A fixed convex mix of the normalised scores."""
+    nd, nb = _normalised(dense, bm25)
+    return _mix(nd, nb, wd, wb)
+
+
+def gap(normalised: dict[int, float], depth: int) -> float:
+    """How far the top score (1) stands above the mean of the next `depth` (0: a tie; 1: nothing comes close)."""
+    runners = sorted(normalised.values(), reverse=True)[1 : depth + 1]
+    return 1.0 - sum(runners) / len(runners) if runners else 1.0
+
+
+def adaptive(dense: dict[int, float], bm25: dict[int, float], wd: float, wb: float, depth: int = 1,
+             power: float = 1.0) -> list[tuple[int, float]]:
+    """A convex mix whose weights follow, per query, how decisively each retriever picks its top passage: a
+    retriever whose best candidate stands far above its runners-up is trusted more, one that ranks a crowd of
+    near-equals less. The base weights scale both; with equal gaps this is the fixed convex mix."""
+    nd, nb = _normalised(dense, bm25)
+    gd, gb = gap(nd, depth) ** power, gap(nb, depth) ** power
+    if gd + gb <= 0:
+        return _mix(nd, nb, wd, wb)
+    return _mix(nd, nb, wd * gd, wb * gb)

@@ -18,7 +18,13 @@ _YEAR = re.compile(r"(19|20)\d{2}年?")
 _ASKS = re.compile(r"几|多少|什么|哪|怎|如何|吗")  # "排名第几" is a question, not a name to swap in
 
 
+_NAMED = re.compile(r"^(?:(?:19|20)\d{2}年)?([\u4e00-\u9fff]{2,16}(?:项目|公司|企业|集团|基地|园区))")
+
+
 def _subject(prev: str, tokenizer: Tokenizer) -> str:
+    m = _NAMED.match(prev.strip())
+    if m:  # a question opening with a named project or company: the whole name, whatever the dictionary knows
+        return m.group(1)
     ents = sorted(tokenizer.entities(prev), key=len, reverse=True)
     kws = sorted((k for k in tokenizer.keywords(prev) if len(k) >= 3 and not k.isdigit()), key=len, reverse=True)
     for cand in kws + ents:

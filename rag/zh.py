@@ -6,6 +6,7 @@ import logging
 import re
 import threading
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -92,18 +93,44 @@ ENTITY_TAGS = frozenset({"ns", "nr", "nt", "nz", "nrt", "nrfg"})  # jieba: place
 
 
 class Tokenizer:
-    """jieba (precise mode) with a user dictionary and stopwords; thread-safe, loaded once."""
+    """jieba (precise mode) with a user dictionary, optionally a collection's own terms (rag.termdict), and
+    stopwords; thread-safe, loaded once."""
 
-    def __init__(self, user_dict: str | Path | None = None, stopwords: str | Path | None = None):
+    def __init__(self, user_dict: str | Path | None = None, stopwords: str | Path | None = None,
+                 terms: Iterable[tuple[str, int, str]] = ()):
         import jieba
 
         jieba.setLogLevel(logging.WARNING)
         self._jieba = jieba.Tokenizer()
         self._lock = threading.Lock()
         self._user_dict = Path(user_dict) if user_dict else data_file("userdict.txt")
+        self._stopwords = stopwords
         self._stop = load_stopwords(str(stopwords) if stopwords else None)
+        self._terms = [tuple(t) for t in terms]
+        self._children: dict[str, Tokenizer] = {}
         self._ready = False
         self._tag_cached = lru_cache(maxsize=1024)(self._tag)  # a question is tagged by several stages of one answer
+
+    def with_terms(self, terms: Iterable[tuple[str, int, str]]) -> Tokenizer:
+        """A tokenizer with the same dictionary and stopwords plus a collection's terms ((word, freq, tag) each);
+        the same terms give the same (already loaded) tokenizer."""
+        terms = [tuple(t) for t in terms]
+        if not terms:
+            return self
+        key = "\n".join(f"{w} {f} {t}" for w, f, t in terms)
+        with self._lock:
+            tok = self._children.get(key)
+        if tok is None:
+            tok = Tokenizer(self._user_dict, self._stopwords, terms)
+            with self._lock:
+                if len(self._children) >= 4:  # a few collections' dictionaries; older ones are dropped
+                    self._children.pop(next(iter(self._children)))
+                tok = self._children.setdefault(key, tok)
+        return tok
+
+    @property
+    def n_terms(self) -> int:
+        return len(self._terms)
 
     def _init(self) -> None:
         with self._lock:
@@ -112,9 +139,39 @@ class Tokenizer:
 
                 self._jieba.initialize()
                 self._jieba.load_userdict(str(self._user_dict))
-                # one part-of-speech tokenizer, made after the user dictionary so it knows its words and tags
+                for word, freq, tag in self._terms:
+                    self._jieba.add_word(word, freq, tag)
+                # one part-of-speech tokenizer, made after the dictionaries so it knows their words and tags
                 self._pos = jieba.posseg.POSTokenizer(self._jieba)
                 self._ready = True
+
+    def base_words(self, text: str) -> list[str]:
+        """The dictionary's segmentation of a short text, without guessing new words (HMM off)."""
+        if not self._ready:
+            self._init()
+        return [w for w in self._jieba.lcut(text, HMM=False) if w.strip()]
+
+    def known(self, word: str) -> bool:
+        """Whether the dictionary holds the word."""
+        if not self._ready:
+            self._init()
+        return bool(self._jieba.FREQ.get(word))
+
+    def pos(self, word: str) -> str:
+        """The dictionary's part-of-speech tag of a word ("" when it has none)."""
+        if not self._ready:
+            self._init()
+        return self._pos.word_tag_tab.get(word, "")
+
+    def is_stopword(self, word: str) -> bool:
+        return word in self._stop
+
+    def freq_to_keep(self, word: str) -> int:
+        """The frequency jieba needs to keep the word whole rather than cut it into its dictionary pieces."""
+        if not self._ready:
+            self._init()
+        with self._lock:
+            return int(self._jieba.suggest_freq(word, tune=False))
 
     def words(self, text: str) -> list[str]:
         """All jieba words of the text, punctuation and spaces dropped, stopwords kept."""

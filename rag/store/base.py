@@ -80,6 +80,10 @@ class IndexData(ABC):
         """One document's passages in text order."""
         return sorted((c for c in self.chunks if c.doc_id == doc_id), key=lambda c: (c.start, c.end, c.chunk_id))
 
+    def read_file(self, name: str) -> str | None:
+        """A text file stored with this version and named in its manifest (the collection's dictionary), or None."""
+        return (self.manifest.get("files") or {}).get(name)
+
     def doc_meta(self, doc_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
         """(content_hash, title) of those documents that exist: what an update needs to skip unchanged ones."""
         out = {}

@@ -77,6 +77,10 @@ class IndexData(base.IndexData):
     def lexical(self, query_tokens: list[str], k: int) -> list[tuple[int, float]]:
         return base.top_k(self.bm25.scores(query_tokens), k)
 
+    def read_file(self, name: str) -> str | None:
+        f = self.path / Path(name).name
+        return f.read_text(encoding="utf-8") if f.is_file() else None
+
 
 def collection_path(index_dir: Path, collection: str) -> Path:
     return index_dir / collection
@@ -157,7 +161,10 @@ def write_version(index_dir: Path, collection: str, documents: list[Document], c
         index, info = ann.build(raw, ann_params)
         faiss.write_index(index, str(tmp / "vectors.faiss"))
         BM25Index.build(tokens).save(tmp / "bm25")
-        full = {**manifest, "format": FORMAT, "rag_version": __version__, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        files = manifest.get("files") or {}
+        for fname, text in files.items():  # small text files named in the manifest (the collection's dictionary)
+            (tmp / Path(fname).name).write_text(text, encoding="utf-8")
+        full = {**{k: v for k, v in manifest.items() if k != "files"}, "format": FORMAT, "rag_version": __version__, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "n_documents": len(documents), "n_chunks": len(chunks), "collection": collection, "version": name,
                 "ann": info.to_dict()}
         (tmp / "manifest.json").write_text(json.dumps(full, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -154,3 +154,13 @@ def test_embedded_counts_only_what_the_cache_did_not_have(env, fake_embedder) ->
     assert first.embedded == first.n_chunks and first.cached == 0
     again = ix.update("d", add=[_doc("a.txt", A), _doc("b.txt", B)])  # the same passages, another collection
     assert again.version and again.embedded == 0 and again.cached == again.n_chunks
+
+
+def test_the_collection_dictionary_travels_with_the_version(env) -> None:  # noqa: ANN001
+    _, ix, lib = env
+    names = "。".join(f"{who}瑞澜芯科{v}" for who, v in zip(("去年", "记者获悉", "今年", "据悉", "目前", "此前"),
+                                                         ("扩产", "上市", "签约", "招聘", "获奖", "投产"), strict=True))
+    ix.update("c", add=[_doc("a.txt", A), _doc("n.txt", names)])
+    r = lib.retriever("c")
+    assert r.data.manifest["dictionary"]["terms"] >= 1 and "瑞澜芯科" in r.tokenizer.tokens("瑞澜芯科哪年上市")
+    assert r.search("瑞澜芯科上市", 1, "bm25").hits[0].chunk.doc_id == "n"
