@@ -110,7 +110,7 @@ def test_upload_size_limit_is_a_setting(components, index_copy) -> None:  # noqa
         huge = b"x" * (2048 * 8 + 70_000)  # refused from its declared length, before the body is read
         _error(httpx.post(srv.url + "/documents", files=[("files", ("huge.txt", huge, "text/plain"))]), 413)
         assert httpx.post(srv.url + "/documents", files=[("files", ("ok.txt", "南昌工业。".encode(), "text/plain"))],
-                          data={"collection": "small"}).status_code == 201
+                          data={"collection": "small"}, timeout=120).status_code == 201  # indexing: seconds on a busy host
 
 
 def test_page_and_api_send_a_csp_that_forbids_inline_scripts(server) -> None:  # noqa: ANN001
