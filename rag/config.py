@@ -88,8 +88,8 @@ class Settings(BaseSettings):
     generators: str = ""  # generators a request may choose; default: RAG_GENERATOR and extractive
     max_question_chars: int = 2000
     max_query_chars: int = 150  # the part of a question or query the text analysis (tagging, judge, BM25) reads
-    max_history_turns: int = 20
-    max_history_chars: int = 4000  # all history turns together, counted like the question
+    max_history_turns: int = 40  # the pipeline reads the last few; a client may send a whole conversation
+    max_history_chars: int = 16000  # all history turns together, counted like the question
     max_body_bytes: int = 256 * 1024  # every JSON request body
     max_upload_bytes: int = 20 * 1024 * 1024  # each uploaded file; a request holds at most 8 files
     max_unzipped_bytes: int = 64 * 1024 * 1024  # a DOCX, all of its parts decompressed

@@ -84,6 +84,7 @@ class Guard:
         self.settings = settings
         self.metrics = metrics
         self.hosts = allowed_hosts(settings)
+        self.keyed = keys_configured(settings)
         self.origins = {o.strip().rstrip("/").lower() for o in settings.allowed_origins.split(",") if o.strip()}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -110,6 +111,8 @@ class Guard:
         try:
             checked = self._check(scope)
             if isinstance(checked, JSONResponse):
+                if scope["method"] not in SAFE_METHODS:
+                    checked.headers["Connection"] = "close"  # a body sent anyway is not read, nor the connection kept
                 await checked(scope, receive, send_with_headers)
                 return
             limit, what = checked
@@ -136,10 +139,11 @@ class Guard:
                 return errors.error_json(403, "cross_origin", "requests from another web origin may not change or query "
                                                               "this server (RAG_ALLOWED_ORIGINS)")
         role, upload = route_role(scope["method"], scope["path"])
-        try:
-            check_key(self.settings, headers, role)
-        except RagError as e:
-            return errors.error_json(e.status, e.code, e.message)
+        if self.keyed:
+            try:
+                check_key(self.settings, headers, role)
+            except RagError as e:
+                return errors.error_json(e.status, e.code, e.message)
         limit, what = self._body_limit(upload)
         try:
             size = int(headers.get("content-length", "0"))
@@ -174,7 +178,8 @@ class Guard:
             if done[0]:
                 return await receive()  # after the body: waiting for a disconnect, as long as a stream lasts
             try:
-                message = await asyncio.wait_for(receive(), timeout)
+                async with asyncio.timeout(timeout):  # no extra task per read, unlike wait_for
+                    message = await receive()
             except TimeoutError:
                 r = errors.error_json(408, "timeout", f"the request body did not arrive within {timeout:g} s "
                                                       "(RAG_TIMEOUT_BODY_S)")

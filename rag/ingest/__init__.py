@@ -126,7 +126,7 @@ KNOWN = {**READERS, **dict.fromkeys(LEGACY, reject_legacy)}  # extensions recogn
 def read_bytes(data: bytes, name: str, dedup_min_chars: int = 50, limits: IngestLimits | None = None) -> list[Document]:
     """Read one uploaded or on-disk file; the extension picks the reader, and the content must match it.
 
-    `limits` (default: IngestLimits()) bound what the file may cost: decompressed size and parts of a DOCX, pages of
+    `limits` (default: IngestLimits(), the upload defaults) bound what the file may cost: decompressed size and parts of a DOCX, pages of
     a PDF, characters of text (413 naming the file). Every document id is checked (check_doc_id)."""
     name = safe_name(name)
     ext = Path(name).suffix.lower()
@@ -158,8 +158,9 @@ def iter_files(paths: list[Path]) -> Iterator[Path]:
             raise BadInput(f"{p}: no such file or folder")
 
 
-def load_paths(paths: list[Path], dedup_min_chars: int = 50) -> list[Document]:
+def load_paths(paths: list[Path], dedup_min_chars: int = 50, limits: IngestLimits | None = None) -> list[Document]:
+    """The operator's files and folders (`rag index`): no size limits unless given; ids are checked all the same."""
     docs: list[Document] = []
     for f in iter_files(paths):
-        docs.extend(read_bytes(f.read_bytes(), f.name, dedup_min_chars))
+        docs.extend(read_bytes(f.read_bytes(), f.name, dedup_min_chars, limits or IngestLimits.unlimited()))
     return docs

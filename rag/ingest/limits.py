@@ -19,6 +19,12 @@ class IngestLimits:
     max_file_chars: int = 2_000_000  # RAG_MAX_FILE_CHARS
 
     @classmethod
+    def unlimited(cls) -> IngestLimits:
+        """For the operator's own files (`rag index`, `rag bench`): a BEIR corpus may hold far more than one upload."""
+        n = 2**62
+        return cls(n, n, n, n, n)
+
+    @classmethod
     def of(cls, s: Settings) -> IngestLimits:
         return cls(s.max_unzipped_bytes, s.max_zip_parts, s.max_docx_elements, s.max_pdf_pages, s.max_file_chars)
 

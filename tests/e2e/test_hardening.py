@@ -98,8 +98,8 @@ def _timed(url: str, body: dict) -> float:
 def test_the_worst_allowed_request_costs_at_most_ten_normal_ones_and_does_not_hold_others_up(open_server) -> None:  # noqa: ANN001
     url = open_server.url + "/ask"
     normal = {"question": Q}
-    # every limit at its maximum: a 2,000-character question, 20 turns of history (4,000 characters in all), top_k 50
-    history = [{"role": "user" if i % 2 == 0 else "assistant", "content": _rare(200, i)} for i in range(20)]
+    # every limit at its maximum: a 2,000-character question, 40 turns of history (16,000 characters in all), top_k 50
+    history = [{"role": "user" if i % 2 == 0 else "assistant", "content": _rare(400, i)} for i in range(40)]
     worst = {"question": _rare(1995, 99) + "它的呢？", "history": history, "top_k": 50}
     for _ in range(3):
         _timed(url, normal)
@@ -126,15 +126,14 @@ def test_the_worst_allowed_request_costs_at_most_ten_normal_ones_and_does_not_ho
 def test_history_is_bounded_in_turns_and_characters(open_server) -> None:  # noqa: ANN001
     url = open_server.url
     turn = lambda i, n=10: {"role": "user" if i % 2 == 0 else "assistant", "content": "南" * n}  # noqa: E731
-    assert httpx.post(url + "/ask", json={"question": "它呢？", "history": [turn(i) for i in range(20)]}, timeout=120).status_code == 200
-    err = _error(httpx.post(url + "/ask", json={"question": "它呢？", "history": [turn(i) for i in range(21)]}), 413, "too_large")
+    assert httpx.post(url + "/ask", json={"question": "它呢？", "history": [turn(i) for i in range(40)]}, timeout=120).status_code == 200
+    err = _error(httpx.post(url + "/ask", json={"question": "它呢？", "history": [turn(i) for i in range(41)]}), 413, "too_large")
     assert "RAG_MAX_HISTORY_TURNS" in err["message"]
     err = _error(httpx.post(url + "/ask", json={"question": "它呢？", "history": [turn(0, 2001)]}), 413)
     assert "RAG_MAX_QUESTION_CHARS" in err["message"]
-    err = _error(httpx.post(url + "/ask", json={"question": "它呢？", "history": [turn(i, 1500) for i in range(3)]}), 413)
+    err = _error(httpx.post(url + "/ask", json={"question": "它呢？", "history": [turn(i, 1900) for i in range(9)]}), 413)
     assert "RAG_MAX_HISTORY_CHARS" in err["message"]
-    msgs = [{"role": "user", "content": "南" * 1500}, {"role": "assistant", "content": "昌" * 1500},
-            {"role": "user", "content": "南" * 1500}, {"role": "user", "content": Q}]
+    msgs = [{"role": "user" if i % 2 == 0 else "assistant", "content": "南" * 1900} for i in range(9)] + [{"role": "user", "content": Q}]
     _error(httpx.post(url + "/v1/chat/completions", json={"messages": msgs}), 413)
 
 

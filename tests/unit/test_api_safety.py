@@ -228,7 +228,7 @@ def test_history_and_generator_checks() -> None:
         check_generator(s, "llm")
     assert check_generator(s, None) is None and check_generator(s, "extractive") == "extractive"
     turn = {"role": "user", "content": "南" * 200}
-    assert len(check_history(s, [turn] * 20)) == 20
-    for history in ([turn] * 21, [{"role": "user", "content": "南" * 2001}], [{"role": "user", "content": "南" * 1900}] * 3):
+    assert len(check_history(s, [turn] * 40)) == 40
+    for history in ([turn] * 41, [{"role": "user", "content": "南" * 2001}], [{"role": "user", "content": "南" * 1900}] * 9):
         with pytest.raises(TooLarge):
             check_history(s, history)
