@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag import __version__
 from rag.api import errors
+from rag.api.conversations import router as conversations_router
 from rag.api.metrics import Metrics
 from rag.api.routes import router
 from rag.config import Settings, get_settings
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, components: Components | None =
     app.state.metrics = Metrics()
     errors.install(app)
     app.include_router(router)
+    app.include_router(conversations_router)
 
     app.add_middleware(Guard, max_upload_bytes=settings.max_upload_bytes, metrics=app.state.metrics)
 
