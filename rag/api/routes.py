@@ -66,7 +66,8 @@ STREAMED = {200: {"description": "the answer as JSON, or with \"stream\": true a
 @router.post("/ask", dependencies=[User], tags=["query"], summary="Answer a question with cited passages", responses=STREAMED)
 def ask(req: AskRequest, request: Request, c: Comp):  # noqa: ANN201
     history = [t.model_dump() for t in req.history]
-    events = c.pipeline.ask_events(req.question, req.top_k, req.collection, history, req.generator)
+    events = c.pipeline.ask_events(req.question, req.top_k, req.collection, history, req.generator,
+                                   quick=req.draft and req.stream)
     if not req.stream:
         answer = next(ev[1] for ev in events if ev[0] == "done")
         request.app.state.metrics.answered(answer.generator, answer.answerable)
@@ -81,6 +82,8 @@ def ask(req: AskRequest, request: Request, c: Comp):  # noqa: ANN201
                     yield _sse("done", data.to_dict())
                 elif kind == "token":
                     yield _sse("token", {"text": data})
+                elif kind == "draft":
+                    yield _sse("draft", data.to_dict())
                 else:
                     yield _sse(kind, data)
 
