@@ -33,6 +33,8 @@ CREATE TABLE IF NOT EXISTS feedback (
   collection TEXT NOT NULL, index_version TEXT NOT NULL);
 """
 RATINGS = ("up", "down")
+STATUSES = ("stopped", "error")  # an assistant turn that did not finish
+MESSAGE_KEYS = ("role", "content", "answer", "created", "status", "note", "feedback")
 _MARKER = re.compile(r"\[\d+\]")
 
 
@@ -98,7 +100,11 @@ class ConversationStore:
                 raise TooLarge(f"messages[{i}] is {len(m['content'])} characters; the limit is {lim.max_message_chars}")
             if m.get("answer") is not None and not isinstance(m["answer"], dict):
                 raise BadInput(f"messages[{i}].answer must be an object (the /ask response) or null")
-            out.append({k: m[k] for k in ("role", "content", "answer", "created") if k in m})
+            if m.get("status") not in (None, *STATUSES) or m.get("feedback") not in (None, *RATINGS):
+                raise BadInput(f"messages[{i}]: status must be one of {', '.join(STATUSES)}; feedback up or down")
+            if len(m.get("note") or "") > lim.max_title_chars * 4:
+                raise TooLarge(f"messages[{i}].note is over {lim.max_title_chars * 4} characters")
+            out.append({k: m[k] for k in MESSAGE_KEYS if m.get(k) is not None})
         blob = json.dumps(out, ensure_ascii=False)
         if len(blob.encode("utf-8")) > lim.max_conversation_bytes:
             raise TooLarge(f"the conversation is {len(blob.encode('utf-8'))} bytes; the limit is {lim.max_conversation_bytes}")

@@ -52,6 +52,9 @@ class Message(_Request):
     content: str
     answer: dict[str, Any] | None = Field(None, description="for an assistant turn: the /ask response it came from")
     created: float | None = None
+    status: Literal["stopped", "error"] | None = Field(None, description="an assistant turn that did not finish")
+    note: str | None = Field(None, description="what the page said about the answer (e.g. replaced, kept the draft)")
+    feedback: Literal["up", "down"] | None = None
 
 
 class ConversationIn(_Request):
