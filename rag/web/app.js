@@ -350,11 +350,29 @@ function withCollection(res, name) {
 
 // ---------------------------------------------------------------- feedback
 
+// Thumbs as inline SVG (Material Icons paths, Apache-2.0): no emoji font needed on the reader's machine.
+const THUMBS = {
+  up: "M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z",
+  down: "M15 3H6c-.83 0-1.54.5-1.84 1.22l-3.02 7.05c-.09.23-.14.47-.14.73v2c0 1.1.9 2 2 2h6.31l-.95 4.57-.03.32c0 .41.17.79.44 1.06L9.83 23l6.59-6.59c.36-.36.58-.86.58-1.41V5c0-1.1-.9-2-2-2zm4 0v12h4V3h-4z",
+};
+
+function thumb(rating) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("class", "thumb");
+  const path = document.createElementNS(ns, "path");
+  path.setAttribute("d", THUMBS[rating]);
+  svg.append(path);
+  return svg;
+}
+
 function feedbackButtons(view, res, question, m) {
   const box = el("span", { className: "fb-buttons" });
-  for (const [rating, icon, label] of [["up", "👍", "回答有帮助"], ["down", "👎", "回答有问题"]]) {
+  for (const [rating, text, label] of [["up", "有用", "回答有帮助"], ["down", "有误", "回答有问题"]]) {
     const b = el("button", { type: "button", className: `fb fb-${rating} secondary`, title: label,
-      onclick: () => openFeedback(view, res, question, m, rating) }, icon);
+      onclick: () => openFeedback(view, res, question, m, rating) }, thumb(rating), text);
     b.setAttribute("aria-label", label);
     b.setAttribute("aria-pressed", m.feedback === rating ? "true" : "false");
     box.append(b);
@@ -369,7 +387,7 @@ function openFeedback(view, res, question, m, rating) {
   const correct = rating === "down" ? el("input", { id: id + "-a", className: "fb-correct", autocomplete: "off" }) : null;
   const status = el("span", { className: "fb-status", role: "status" });
   const form = el("form", { className: "fb-form" },
-    el("p", { className: "fb-title" }, rating === "up" ? "👍 这个回答有帮助" : "👎 这个回答有问题"),
+    el("p", { className: "fb-title" }, thumb(rating), rating === "up" ? " 这个回答有帮助" : " 这个回答有问题"),
     el("label", { htmlFor: id + "-c" }, "意见（可选）"), comment,
     correct ? el("label", { htmlFor: id + "-a" }, "正确答案（可选，会用于评测）") : null, correct,
     el("div", { className: "row" }, el("button", { type: "submit", className: "fb-submit" }, "提交反馈"),
