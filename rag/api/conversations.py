@@ -126,7 +126,9 @@ def add_feedback(body: FeedbackIn, store: Store, owner: Owner, c: Comp) -> JSONR
 
 
 @router.get("/feedback", dependencies=[Admin], tags=["feedback"],
-            summary="Every rating (admin); format=qa gives QA-set JSONL that `rag eval` scores")
+            summary="Every rating (admin); format=qa gives QA-set JSONL that `rag eval` scores",
+            responses={200: {"description": "the ratings as JSON, or with format=qa one QA item per line",
+                             "content": {"application/json": {}, "application/x-ndjson": {}}}})
 def list_feedback(store: Store, format: Annotated[Literal["json", "qa"], Query()] = "json") -> Response:  # noqa: A002
     rows = store.feedback()
     if format == "qa":
