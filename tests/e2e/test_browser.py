@@ -534,6 +534,9 @@ def test_errors_are_plain_chinese_and_the_question_is_kept(browser, components) 
 
 def test_keyboard_only_and_deleted_document_citation(page) -> None:  # noqa: ANN001
     pg = page
+    # Playwright turns on file-chooser interception asynchronously when the first listener is added: added early,
+    # so the keyboard's file chooser below is never missed
+    pg.on("filechooser", lambda _: None)
     # the question box has the focus on arrival and is the first stop of the tab order
     assert pg.evaluate("document.activeElement.id") == "question"
     first = pg.evaluate("""() => [...document.querySelectorAll('a[href], button, input, select, textarea, summary, [tabindex]')]
