@@ -13,7 +13,7 @@ from rag.api.deps import Admin, Comp, User, _keys, _presented, require_admin
 from rag.api.schemas import ERROR_RESPONSES, Collection, _Request
 from rag.config import Settings
 from rag.conversations import ConversationStore, Limits, owner_of, qa_items
-from rag.errors import RagError
+from rag.errors import BadInput, RagError, TooLarge
 
 router = APIRouter(responses=ERROR_RESPONSES)
 
@@ -39,7 +39,20 @@ def get_owner(request: Request) -> str:
     return owner_of(_presented(request))
 
 
+def body_cap(request: Request) -> None:
+    """A body declaring more than a whole conversation's worth of bytes is refused before it is read and parsed."""
+    s: Settings = request.app.state.components.settings
+    cap = 2 * s.max_conversation_bytes + 65536  # JSON escaping can double the stored size
+    try:
+        size = int(request.headers.get("content-length", "0"))
+    except ValueError:
+        raise BadInput("invalid Content-Length header") from None
+    if size > cap:
+        raise TooLarge(f"request body of {size} bytes is over {cap} bytes (RAG_MAX_CONVERSATION_BYTES)")
+
+
 Store = Annotated[ConversationStore, Depends(get_store)]
+Capped = Depends(body_cap)
 Owner = Annotated[str, Depends(get_owner)]
 
 
@@ -93,7 +106,7 @@ def list_conversations(store: Store, owner: Owner) -> JSONResponse:
     return _json({"conversations": store.list(owner)})
 
 
-@router.post("/conversations", dependencies=[User], tags=["conversations"], status_code=201, summary="Save a conversation")
+@router.post("/conversations", dependencies=[User, Capped], tags=["conversations"], status_code=201, summary="Save a conversation")
 def create_conversation(body: ConversationIn, store: Store, owner: Owner) -> JSONResponse:
     return _json(store.create(owner, body.title, _dump(body.messages)), 201)
 
@@ -103,7 +116,7 @@ def get_conversation(conv_id: str, store: Store, owner: Owner) -> JSONResponse:
     return _json(store.get(owner, conv_id))
 
 
-@router.patch("/conversations/{conv_id}", dependencies=[User], tags=["conversations"],
+@router.patch("/conversations/{conv_id}", dependencies=[User, Capped], tags=["conversations"],
               summary="Rename a conversation or replace its messages")
 def update_conversation(conv_id: str, body: ConversationPatch, store: Store, owner: Owner) -> JSONResponse:
     return _json(store.update(owner, conv_id, body.title, _dump(body.messages)))
@@ -115,7 +128,7 @@ def delete_conversation(conv_id: str, store: Store, owner: Owner) -> JSONRespons
     return _json({"deleted": conv_id})
 
 
-@router.post("/feedback", dependencies=[User], tags=["feedback"], status_code=201,
+@router.post("/feedback", dependencies=[User, Capped], tags=["feedback"], status_code=201,
              summary="Rate an answer (👍/👎, optional comment and correct answer)")
 def add_feedback(body: FeedbackIn, store: Store, owner: Owner, c: Comp) -> JSONResponse:
     try:

@@ -623,3 +623,30 @@ def test_accessibility_axe_dark_mode_and_phone(browser, server, scheme, viewport
         assert ratio >= 4.5, ratio
     finally:
         ctx.close()
+
+
+def test_a_saved_conversation_shows_conflicts_and_stays_inert(page, server) -> None:  # noqa: ANN001
+    """What another client saved through the API is shown by the page: conflicting figures marked 文档说法不一致,
+    and hostile text in a saved question, answer or citation rendered as inert text."""
+    import httpx
+
+    pg = page
+    real = httpx.post(server.url + "/ask", json={"question": Q_NANCHANG}, timeout=60).json()
+    evil = "<img src=x onerror=window.__pwned=1>"
+    answer = {**real, "answer": f"总投资为120亿元[1]，另一处写作1000亿元[1]。{evil}<script>window.__pwned=1</script>",
+              "conflicts": [{"subject": "华勤千亿产业基地项目", "attribute": "总投资",
+                             "values": [{"value": "120亿元", "n": 1}, {"value": "10000000万元（即1000亿元）", "n": 1}]}],
+              "citations": [{**real["citations"][0], "title": evil + "标题"}]}
+    msgs = [{"role": "user", "content": "华勤项目总投资多少？" + evil}, {"role": "assistant", "content": answer["answer"], "answer": answer}]
+    conv = httpx.post(server.url + "/conversations", json={"messages": msgs}, timeout=30).json()
+    pg.evaluate("id => localStorage.setItem('rag.conv', id)", conv["id"])
+    pg.reload()
+    box = pg.locator(".msg.assistant .conflicts")
+    box.wait_for()
+    assert "文档说法不一致" in box.inner_text() and "总投资：120亿元 [1] / 10000000万元（即1000亿元） [1]" in box.inner_text()
+    assert evil in pg.locator(".msg.user .bubble").inner_text()  # the question as text
+    assert evil in pg.locator(".msg.assistant .cite-chip").first.inner_text()  # the title as text
+    assert pg.locator("#log img, #log script").count() == 0
+    pg.wait_for_timeout(300)
+    assert pg.evaluate("typeof window.__pwned") == "undefined"
+    shot(pg, "24-conflicts")

@@ -146,6 +146,10 @@ def test_conversations_per_key_and_bounds_over_http(keyed) -> None:  # noqa: ANN
     r = httpx.patch(url + f"/conversations/{cid}", json={"messages": msgs * 3}, headers=_h("key-a"))
     assert r.status_code == 413
     assert httpx.patch(url + f"/conversations/{cid}", json={"messages": msgs * 2}, headers=_h("key-a")).status_code == 200
+    # a body larger than any allowed conversation is refused from its declared length
+    huge = json.dumps({"messages": [{"role": "user", "content": "长" * 1000}] * 2000}, ensure_ascii=False).encode()
+    r = httpx.post(url + "/conversations", content=huge, headers={**_h("key-a"), "Content-Type": "application/json"})
+    assert r.status_code == 413 and "RAG_MAX_CONVERSATION_BYTES" in r.json()["error"]["message"]
     r = httpx.post(url + "/conversations", json={"messages": [{"role": "tool", "content": "x"}]}, headers=_h("key-a"))
     assert r.status_code in (400, 422)
     for _ in range(2):
