@@ -379,6 +379,7 @@ async function init() {
   key.value = sessionStorage.getItem("rag.key") || "";
   key.addEventListener("change", async () => {
     sessionStorage.setItem("rag.key", key.value.trim());
+    startNewConversation();  // the conversation on screen belongs to the previous key
     await loadPermissions();
     loadDocuments();
     loadConversations();

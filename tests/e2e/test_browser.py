@@ -650,3 +650,38 @@ def test_a_saved_conversation_shows_conflicts_and_stays_inert(page, server) -> N
     pg.wait_for_timeout(300)
     assert pg.evaluate("typeof window.__pwned") == "undefined"
     shot(pg, "24-conflicts")
+
+
+def test_delete_only_for_admins_and_conversations_per_key(browser, components, built_index) -> None:  # noqa: ANN001
+    from rag.api.app import create_app
+    from rag.factory import Components
+    from tests.conftest import Server, _settings
+
+    comp = Components(_settings(built_index, api_keys="reader-key", admin_keys="admin-key"))
+    comp.embedder = components.embedder
+    ctx = browser.new_context(viewport={"width": 1366, "height": 800}, locale="zh-CN")
+    pg = ctx.new_page()
+    pg.set_default_timeout(60_000)
+    try:
+        with Server(create_app(comp.settings, comp)) as srv:
+            pg.goto(srv.url + "/")
+            pg.wait_for_function("() => document.getElementById('conv-list').textContent.includes('需要正确的 API 密钥')")
+            for key, deletable in (("reader-key", False), ("admin-key", True)):
+                pg.fill("#api-key", key)
+                pg.dispatch_event("#api-key", "change")
+                pg.wait_for_function("() => document.querySelectorAll('#doc-list .doc-item').length === 5")
+                pg.wait_for_function("() => !document.getElementById('conv-list').textContent.includes('无法')")
+                assert (pg.locator("#doc-list button.delete").count() == 5) is deletable, key
+                if key == "reader-key":
+                    ask(pg, Q_NANCHANG)
+                    saved(pg, 1)
+                else:  # the admin's list does not hold the reader's conversation, nor does the screen
+                    pg.wait_for_function("() => document.getElementById('conv-list').textContent.includes('还没有保存的对话')")
+                    assert pg.locator(".msg").count() == 0
+            # the question box grows with its text
+            h0 = pg.locator("#question").bounding_box()["height"]
+            pg.fill("#question", "第一行\n第二行\n第三行\n第四行")
+            pg.dispatch_event("#question", "input")
+            assert pg.locator("#question").bounding_box()["height"] > h0 * 1.5
+    finally:
+        ctx.close()
