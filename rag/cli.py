@@ -224,6 +224,23 @@ def cmd_bench(args: argparse.Namespace, s: Settings) -> int:
     return 0
 
 
+def cmd_feedback(args: argparse.Namespace, s: Settings) -> int:
+    from rag.conversations import ConversationStore, qa_items
+
+    path = s.conversations_db or s.index_dir / "conversations.sqlite"
+    if not path.exists():
+        raise NotFound(f"no feedback yet: {path} does not exist (ratings are stored when the chat page's 👍/👎 is used)")
+    items, skipped = qa_items(ConversationStore(path).feedback())
+    lines = "".join(json.dumps(it, ensure_ascii=False) + "\n" for it in items)
+    if args.out:
+        Path(args.out).write_text(lines, encoding="utf-8")
+    else:
+        sys.stdout.write(lines)
+    print(f"{len(items)} rated answers exported as QA items{f' to {args.out}' if args.out else ''}; {skipped} skipped "
+          "(👎 without a correct answer)", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rag", description="Chinese document question answering with cited answers.")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -284,6 +301,11 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--out", help="the report JSON (default: artifacts/bench-<dataset>.json; .md and .png beside it)")
     x.add_argument("--json", action="store_true", help="print the report JSON")
     x.set_defaults(fn=cmd_bench)
+    x = sub.add_parser("feedback", help="the chat page's 👍/👎 ratings")
+    fb = x.add_subparsers(dest="feedback_cmd", required=True)
+    y = fb.add_parser("export", help="write the ratings as a QA set (JSONL) that `rag eval` scores")
+    y.add_argument("--out", help="the JSONL file (default: standard output)")
+    y.set_defaults(fn=cmd_feedback)
     return p
 
 

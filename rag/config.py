@@ -110,6 +110,15 @@ class Settings(BaseSettings):
     jobs_keep: int = 100  # finished jobs kept for GET /jobs/{id}
     jobs_keep_s: float = 3600.0
 
+    # Saved conversations and feedback (rag.conversations; <index_dir>/conversations.sqlite unless set)
+    conversations_db: Path | None = None
+    max_conversations: int = 500  # per API key (or for the one local user)
+    max_conversation_messages: int = 200
+    max_message_chars: int = 20_000
+    max_conversation_bytes: int = 2_000_000
+    max_title_chars: int = 100
+    max_feedback_chars: int = 2_000  # a rating's comment or correct answer
+
     prompts_dir: Path = Path("prompts")
     eval_dir: Path = Path("eval")
 

@@ -59,9 +59,11 @@ class Pipeline:
         return answer
 
     def ask_events(self, question: str, top_k: int = 5, collection: str = "default",
-                   history: list[dict[str, str]] | None = None, generator: str | None = None
-                   ) -> Iterator[tuple[str, Any]]:
-        """Events: ("token", str)…, ("citations", list), ("done", Answer)."""
+                   history: list[dict[str, str]] | None = None, generator: str | None = None,
+                   quick: bool = False) -> Iterator[tuple[str, Any]]:
+        """Events: ("token", str)…, ("citations", list), ("done", Answer). With `quick` and a generator other than
+        the extractive one, first ("draft", Answer), the extractive answer at once when it would answer at all, and
+        ("stage", {"stage": "generate"}) as the model starts."""
         t0 = time.perf_counter()
         asked = self.check_text(question)
         question = bounded(asked, self.limits.max_query_chars)
@@ -97,6 +99,13 @@ class Pipeline:
             yield ("done", Answer(text, False, [], query, name, timings, verdict.confidence,
                                   ["low_confidence", *cut] + [f"missing:{t}" for t in verdict.missing_terms[:5]]))
             return
+        if quick and gen.name != "extractive" and verdict.confidence >= self.limits.refuse_below:
+            fast = self._generator("extractive").generate(query, hits)
+            if fast.answerable:
+                yield ("draft", Answer(fast.text, True, fast.citations, query, "extractive",
+                                       {**timings, "total": _ms(t0)}, verdict.confidence, [*fast.flags, "draft"]))
+        if quick and gen.name != "extractive":
+            yield ("stage", {"stage": "generate"})  # retrieval is done; the model may take a while to its first token
         t = time.perf_counter()
         draft: Draft | None = None
         used = gen.name if not fallback_reason else f"{gen.name} (fallback from {name}: {fallback_reason})"

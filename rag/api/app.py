@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from rag import __version__
 from rag.api import errors
+from rag.api.conversations import router as conversations_router
 from rag.api.guard import Guard
 from rag.api.jobs import router as jobs_router
 from rag.api.metrics import Metrics
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, components: Components | None =
     errors.install(app)
     app.include_router(router)
     app.include_router(jobs_router)
+    app.include_router(conversations_router)
 
     # outermost of the app's own middleware: host, origin, key and body limits before any body is read
     app.add_middleware(Guard, settings=settings, metrics=app.state.metrics)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Generator, Iterator
@@ -14,6 +15,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
+from rag import cancel
 from rag.api.deps import Admin, Comp, Ops, User
 from rag.api.errors import public
 from rag.api.jobs import JobsDep, Owner, job_json
@@ -38,15 +40,22 @@ class EventStream(StreamingResponse):
     """text/event-stream over a generator, closed however the response ends: when the client goes away, closing it
     stops the pipeline and the model (and frees the model for the next question)."""
 
-    def __init__(self, lines: Generator[str, None, None]):
+    def __init__(self, lines: Generator[str, None, None], stop: threading.Event | None = None):
         self._lines = lines
+        self._stop = stop or threading.Event()
         super().__init__(lines, media_type="text/event-stream; charset=utf-8",
                          headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
+    async def listen_for_disconnect(self, receive: Receive) -> None:
+        await super().listen_for_disconnect(receive)
+        self._stop.set()  # the client went away: the model stops now, not at its next token (rag.cancel)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        cancel.bind(self._stop)
         try:
             await super().__call__(scope, receive, send)
         finally:
+            self._stop.set()
             self._lines.close()
 
 
@@ -66,7 +75,10 @@ STREAMED = {200: {"description": "the answer as JSON, or with \"stream\": true a
 @router.post("/ask", dependencies=[User], tags=["query"], summary="Answer a question with cited passages", responses=STREAMED)
 def ask(req: AskRequest, request: Request, c: Comp):  # noqa: ANN201
     history = check_history(c.settings, [t.model_dump() for t in req.history])
-    events = c.pipeline.ask_events(req.question, req.top_k, req.collection, history, check_generator(c.settings, req.generator))
+    stop = threading.Event()
+    cancel.bind(stop)
+    events = c.pipeline.ask_events(req.question, req.top_k, req.collection, history, check_generator(c.settings, req.generator),
+                                   quick=req.draft and req.stream)
     if not req.stream:
         answer = next(ev[1] for ev in events if ev[0] == "done")
         request.app.state.metrics.answered(answer.generator, answer.answerable)
@@ -81,10 +93,12 @@ def ask(req: AskRequest, request: Request, c: Comp):  # noqa: ANN201
                     yield _sse("done", data.to_dict())
                 elif kind == "token":
                     yield _sse("token", {"text": data})
+                elif kind == "draft":
+                    yield _sse("draft", data.to_dict())
                 else:
                     yield _sse(kind, data)
 
-    return EventStream(gen())
+    return EventStream(gen(), stop)
 
 
 def _chain(first: tuple[str, Any], rest: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
@@ -113,6 +127,8 @@ def chat(req: ChatRequest, request: Request, c: Comp):  # noqa: ANN201
         raise BadInput("messages must end with a user message")
     history = check_history(c.settings, [{"role": r, "content": t} for r, t in msgs[:-1]])
     generator = check_generator(c.settings, req.generator or (req.model[4:] if req.model.startswith("rag-") else None))
+    stop = threading.Event()
+    cancel.bind(stop)
     events = c.pipeline.ask_events(msgs[-1][1], req.top_k, req.collection, history, generator)
     cid, now = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
     if not req.stream:
@@ -142,7 +158,7 @@ def chat(req: ChatRequest, request: Request, c: Comp):  # noqa: ANN201
                     yield chunk({}, "stop", citations=d["citations"], answerable=data.answerable, generator=data.generator)
             yield "data: [DONE]\n\n"
 
-    return EventStream(gen())
+    return EventStream(gen(), stop)
 
 
 @router.get("/documents", dependencies=[User], tags=["documents"])

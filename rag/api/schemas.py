@@ -58,6 +58,8 @@ class AskRequest(_Request):
     history: list[Turn] = []
     generator: str | None = None
     stream: bool = False
+    draft: bool = Field(False, description="with stream and a non-extractive generator: first a `draft` event holding "
+                                           "the extractive answer (the `done` shape), right after retrieval")
 
 
 class ChatMessage(_Request):

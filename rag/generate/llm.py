@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from rag import cancel
 from rag.errors import ConfigError, GenerationError
 from rag.generate.chat import ChatGenerator
 
@@ -25,9 +26,16 @@ class LlamaCppGenerator(ChatGenerator):
         self._llm = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=threads or os.cpu_count() or 2,
                           n_batch=512, verbose=False)
         self._lock = threading.Lock()  # one generation at a time; llama.cpp keeps one KV cache
+        # llama.cpp polls this between graph nodes: a client that went away stops a prompt evaluation mid-way (rag.cancel)
+        import llama_cpp
+
+        self._stop: threading.Event | None = None
+        self._abort = llama_cpp.ggml_abort_callback(lambda _: bool(self._stop is not None and self._stop.is_set()))
+        llama_cpp.llama_set_abort_callback(self._llm._ctx.ctx, self._abort, None)
 
     def _chat(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
         with self._lock:
+            self._stop = cancel.current()
             try:
                 # The system prompt is an identical token prefix on every call, so llama-cpp-python keeps its
                 # KV cache and evaluates only the passages and the question.
@@ -41,6 +49,8 @@ class LlamaCppGenerator(ChatGenerator):
                         yield text
             except (RuntimeError, ValueError) as e:
                 raise GenerationError(f"local LLM failed: {e}") from e
+            finally:
+                self._stop = None
             prompt_tokens = len(self._llm.tokenize(
                 "".join(m["content"] for m in messages).encode("utf-8"), add_bos=False))
             self.last_usage = {"prompt_tokens": prompt_tokens, "completion_tokens": n}

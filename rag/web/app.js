@@ -1,12 +1,17 @@
-// The chat page: plain JS, no framework. Every piece of document or answer text is inserted as a text node.
+// The chat page: plain JS, no framework; render.js (answers) and chat.js (asking, conversations) load first.
+// Document text is inserted as text nodes; answers are Markdown rendered and sanitized in render.js.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 
 const state = {
-  history: [],          // [{role, content}] of finished turns, sent with each question
-  busy: false,
+  conv: null,           // the conversation on screen: {id, title, messages: [{role, content, answer?, status?}]}
+  convs: [],            // the saved conversations (summaries), newest first
+  runs: new Map(),      // conversation -> {controller, view} of the answer it is waiting for
+  queued: null,         // a question typed while the answer was running, sent when it ends
+  editFrom: null,       // index of the question being edited: sending replaces it and what follows
   current: null,        // the citation shown in the panel
+  admin: false,         // may delete documents (admin key, or a server without keys)
 };
 
 // el("p", {className: "x", onclick: f}, "text", child…): strings become text nodes, never markup.
@@ -36,26 +41,68 @@ function headers(extra) {
   return h;
 }
 
-// The message of an error response ({"error": {"code", "message"}}) or of anything else that went wrong.
-async function errorMessage(resp) {
-  let text = "";
+// ---------------------------------------------------------------- errors in plain Chinese
+
+const OFFLINE = "无法连接服务器，请稍后重试";
+const ERROR_ZH = {
+  too_large: "内容太长或文件太大",
+  bad_input: "输入有误",
+  invalid_request: "请求格式有误",
+  unauthorized: "需要正确的 API 密钥（在左侧“知识库”最下方填写）",
+  forbidden: "这个操作需要管理员密钥",
+  not_found: "找不到这个知识库或文档",
+  index_not_found: "这个知识库还没有文档，请先上传",
+  index_busy: "知识库正在更新，请稍后重试",
+  unsupported_format: "不支持这种文件格式",
+  decode_error: "无法读取文件内容",
+  config_error: "服务端配置有误，请联系管理员",
+  generation_error: "生成回答失败",
+  generation_timeout: "生成回答超时",
+  internal_error: "服务器内部错误，请稍后重试",
+};
+
+// An Error carrying the server's code and message ({"error": {"code", "message"}}), worded in Chinese.
+async function responseError(resp) {
+  let code = "";
+  let detail = "";
   try {
-    text = await resp.text();
-    const body = JSON.parse(text);
-    if (body && body.error && body.error.message) return body.error.message;
-    if (body && body.detail) return typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail);
+    const body = JSON.parse(await resp.text());
+    if (body && body.error) { code = body.error.code || ""; detail = body.error.message || ""; }
   } catch (_) { /* not JSON */ }
-  return `HTTP ${resp.status}${text ? "：" + text.slice(0, 200) : ""}`;
+  const err = new Error(chineseError(code, detail, resp.status));
+  err.status = resp.status;
+  err.code = code;
+  return err;
+}
+
+function chineseError(code, detail, status) {
+  if (code === "bad_input" && /empty file/.test(detail)) return `文件是空的（${detail.replace(/: empty file$/, "")}）`;
+  const head = ERROR_ZH[code] || (status >= 500 ? "服务器出错，请稍后重试" : "请求失败");
+  return detail ? `${head}（${detail}）` : `${head}（HTTP ${status}）`;
+}
+
+// fetch() that turns "Failed to fetch" into the Chinese message, marked so the caller can offer 重试.
+async function request(url, opts) {
+  try {
+    return await fetch(url, opts);
+  } catch (e) {
+    if (e.name === "AbortError") throw e;
+    const err = new Error(OFFLINE);
+    err.offline = true;
+    throw err;
+  }
 }
 
 async function getJSON(url, opts) {
-  const resp = await fetch(url, Object.assign({ headers: headers() }, opts || {}));
-  if (!resp.ok) {
-    const err = new Error(await errorMessage(resp));
-    err.status = resp.status;
-    throw err;
-  }
+  const o = Object.assign({}, opts || {});
+  o.headers = headers(o.headers);
+  const resp = await request(url, o);
+  if (!resp.ok) throw await responseError(resp);
   return resp.json();
+}
+
+function sendJSON(url, method, body) {
+  return getJSON(url, { method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
 }
 
 // ---------------------------------------------------------------- server-sent events over fetch (POST)
@@ -94,151 +141,6 @@ async function readSSE(resp, onEvent) {
   }
   buf += decoder.decode();
   if (buf.trim()) dispatch(buf);
-}
-
-// ---------------------------------------------------------------- chat
-
-const TIMING_NAMES = { retrieve: "检索", rewrite: "改写", embed: "向量", generate: "生成", verify: "校验", total: "总计" };
-
-function formatTimings(t) {
-  return Object.entries(t || {})
-    .map(([k, v]) => `${TIMING_NAMES[k] || k} ${Number(v).toFixed(Number(v) < 10 ? 1 : 0)} ms`)
-    .join(" · ");
-}
-
-// Answer text with each [n] turned into a button that opens citation n.
-function renderAnswer(container, text, citations) {
-  container.replaceChildren();
-  const re = /\[(\d+)\]/g;
-  let last = 0;
-  let m;
-  while ((m = re.exec(text))) {
-    if (m.index > last) container.append(document.createTextNode(text.slice(last, m.index)));
-    const n = Number(m[1]);
-    const c = citations ? citations.find((x) => x.n === n) : null;
-    const btn = el("button", { type: "button", className: "cite", title: c ? `${c.source}  ${c.heading || ""}` : "引用", dataset: { n: String(n) } },
-      `[${n}]`);
-    if (c) btn.addEventListener("click", () => showCitation(c));
-    else btn.disabled = true;
-    container.append(btn);
-    last = re.lastIndex;
-  }
-  if (last < text.length) container.append(document.createTextNode(text.slice(last)));
-}
-
-function addMessage(role, text) {
-  $("empty").hidden = true;
-  const body = el("div", { className: role === "user" ? "bubble" : "answer" }, text || "");
-  const msg = el("div", { className: `msg ${role}` }, body);
-  $("log").append(msg);
-  msg.scrollIntoView({ block: "end" });
-  return { msg, body };
-}
-
-function copyText(text, btn) {
-  const done = () => { btn.textContent = "已复制"; setTimeout(() => { btn.textContent = "复制"; }, 1500); };
-  if (navigator.clipboard && window.isSecureContext) {
-    navigator.clipboard.writeText(text).then(done, () => fallbackCopy(text) && done());
-  } else if (fallbackCopy(text)) done();
-}
-
-function fallbackCopy(text) {
-  const ta = el("textarea", { value: text, readOnly: true });
-  ta.style.position = "fixed";
-  ta.style.opacity = "0";
-  document.body.append(ta);
-  ta.select();
-  let ok = false;
-  try { ok = document.execCommand("copy"); } catch (_) { ok = false; }
-  ta.remove();
-  return ok;
-}
-
-function finishAnswer(view, res, question) {
-  const citations = res.citations || [];
-  renderAnswer(view.body, res.answer || "", citations);
-  view.msg.classList.remove("streaming");
-  if (res.answerable === false) {
-    view.msg.classList.add("unanswerable");
-    view.msg.prepend(el("p", { className: "notfound" }, "文档中没有找到答案"));
-  }
-  if (citations.length) {
-    const list = el("ol", { className: "cite-list" });
-    for (const c of citations) {
-      const label = [c.title || c.source, c.heading, c.page ? `第 ${c.page} 页` : ""].filter(Boolean).join(" · ");
-      list.append(el("li", {}, el("button", { type: "button", className: "cite-chip", onclick: () => showCitation(c) },
-        `[${c.n}] `, label)));
-    }
-    view.msg.append(list);
-  }
-  const copy = el("button", { type: "button", className: "copy secondary" }, "复制");
-  copy.addEventListener("click", () => copyText(res.answer || "", copy));
-  const meta = el("div", { className: "meta" },
-    el("span", { className: "generator" }, `回答：${res.generator || "?"}`),
-    el("span", { className: "timings" }, formatTimings(res.timings_ms)),
-    copy);
-  if (res.query && res.query !== question) meta.append(el("span", { className: "query" }, `检索问题：${res.query}`));
-  view.msg.append(meta);
-}
-
-// Remember which collection a citation came from, so "查看全文" still works after switching collections.
-function withCollection(citations, name) {
-  for (const c of citations) c.collection = name;
-  return citations;
-}
-
-function showError(view, message) {
-  view.msg.classList.remove("streaming");
-  view.msg.classList.add("error");
-  view.body.replaceChildren(document.createTextNode(`出错了：${message}`));
-}
-
-async function ask(question) {
-  state.busy = true;
-  $("send").disabled = true;
-  addMessage("user", question);
-  const view = addMessage("assistant", "");
-  view.msg.classList.add("streaming");
-  const gen = $("generator").value;
-  const payload = { question, history: state.history.slice(), generator: gen || null, stream: true, collection: collection() };
-  let text = "";
-  let citations = null;
-  let final = null;
-  try {
-    const resp = await fetch("/ask", {
-      method: "POST",
-      headers: headers({ "Content-Type": "application/json", Accept: "text/event-stream" }),
-      body: JSON.stringify(payload),
-    });
-    if (!resp.ok) throw new Error(await errorMessage(resp));
-    if ((resp.headers.get("content-type") || "").includes("application/json")) {
-      final = await resp.json();
-    } else {
-      await readSSE(resp, (name, data) => {
-        if (name === "token") {
-          text += data && typeof data === "object" ? (data.text || "") : String(data);
-          renderAnswer(view.body, text, citations);
-          view.msg.scrollIntoView({ block: "end" });
-        } else if (name === "citations") {
-          citations = withCollection(Array.isArray(data) ? data : [], payload.collection);
-          renderAnswer(view.body, text, citations);
-        } else if (name === "done") {
-          final = data;
-        } else if (name === "error") {
-          throw new Error((data && data.error && data.error.message) || (data && data.message) || String(data));
-        }
-      });
-    }
-    if (!final) throw new Error("回答中断：没有收到完整结果");
-    withCollection(final.citations || [], payload.collection);
-    finishAnswer(view, final, question);
-    state.history.push({ role: "user", content: question }, { role: "assistant", content: final.answer || "" });
-  } catch (e) {
-    showError(view, e.message || String(e));
-  } finally {
-    state.busy = false;
-    $("send").disabled = false;
-  }
 }
 
 // ---------------------------------------------------------------- citation panel and document view
@@ -319,7 +221,9 @@ async function showDocument(docId, span) {
     box.append(chunk, document.createTextNode(d.text.slice(e)));
     chunk.scrollIntoView({ block: "center" });
   } catch (err) {
-    meta.textContent = `无法打开文档：${err.message}`;
+    meta.textContent = err.status === 404 && span
+      ? "这篇文档已从知识库中删除，无法查看全文；上一页的引文是回答时的原文。"
+      : `无法打开文档：${err.message}`;
   }
 }
 
@@ -335,6 +239,14 @@ function setStatus(text, kind) {
   s.className = "status" + (kind ? " " + kind : "");
 }
 
+async function loadPermissions() {
+  try {
+    state.admin = (await getJSON("/me")).admin;
+  } catch (_) {
+    state.admin = false;
+  }
+}
+
 async function loadDocuments() {
   const list = $("doc-list");
   const name = collection();
@@ -348,11 +260,16 @@ async function loadDocuments() {
     for (const d of body.documents) {
       const info = [d.source, `${d.chars} 字`, `${d.passages} 段`];
       if (d.meta && d.meta.page_count) info.push(`${d.meta.page_count} 页`);
-      list.append(el("li", { className: "doc-item", dataset: { docId: d.doc_id } },
+      const item = el("li", { className: "doc-item", dataset: { docId: d.doc_id } },
         el("button", { type: "button", className: "doc-open link", title: "查看全文", onclick: () => showDocument(d.doc_id, null) },
           d.title || d.doc_id),
-        el("span", { className: "doc-info" }, info.join(" · ")),
-        el("button", { type: "button", className: "delete secondary", onclick: () => deleteDocument(d) }, "删除")));
+        el("span", { className: "doc-info" }, info.join(" · ")));
+      if (state.admin) {
+        const del = el("button", { type: "button", className: "delete secondary", onclick: () => deleteDocument(d) }, "删除");
+        del.setAttribute("aria-label", `删除文档：${d.title || d.doc_id}`);
+        item.append(del);
+      }
+      list.append(item);
     }
   } catch (err) {
     list.replaceChildren(el("li", { className: "muted" }, err.status === 404
@@ -394,19 +311,19 @@ function upload(files) {
       setStatus(describeReport(body), "ok");
       loadDocuments();
     } else {
-      const msg = body && body.error ? body.error.message : `HTTP ${xhr.status}`;
-      setStatus(`上传失败：${msg}`, "error");
+      const e = (body && body.error) || {};
+      setStatus(`上传失败：${chineseError(e.code, e.message, xhr.status)}`, "error");
     }
   });
-  xhr.addEventListener("error", () => setStatus("上传失败：无法连接服务器", "error"));
+  xhr.addEventListener("error", () => setStatus(`上传失败：${OFFLINE}`, "error"));
   xhr.send(form);
   $("file-input").value = "";
 }
 
 async function deleteDocument(d) {
   const name = collection();
-  if (!window.confirm(`确定从知识库「${name}」删除「${d.title || d.doc_id}」吗？`)) return;
-  setStatus(`正在删除 ${d.source}…`, "busy");
+  if (!window.confirm(`确定从知识库「${name}」删除「${d.title || d.doc_id}」吗？删除后，引用它的旧回答将无法查看全文。`)) return;
+  setStatus(`正在删除「${d.title || d.source}」…`, "busy");
   try {
     const r = await getJSON(`/documents/${encodeURIComponent(d.doc_id)}?collection=${encodeURIComponent(name)}`, { method: "DELETE" });
     setStatus(`已删除「${(r.deleted || [d.doc_id]).join("、")}」（剩余 ${r.n_documents ?? "?"} 篇文档）`, "ok");
@@ -418,29 +335,31 @@ async function deleteDocument(d) {
 
 // ---------------------------------------------------------------- wiring
 
-function init() {
+function grow(q) {
+  q.style.height = "auto";
+  q.style.height = `${Math.min(q.scrollHeight + 2, 200)}px`;
+}
+
+async function init() {
   const q = $("question");
   $("ask-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    const text = q.value.trim();
-    if (!text || state.busy) return;
-    q.value = "";
-    ask(text);
+    submitQuestion();
   });
   q.addEventListener("keydown", (e) => {
     // Enter sends, Shift+Enter is a new line; never while an input method is composing Chinese
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
       e.preventDefault();
-      $("ask-form").requestSubmit();
+      submitQuestion();
+    } else if (e.key === "Escape" && state.editFrom !== null) {
+      state.editFrom = null;
+      q.value = "";
+      setNote("");
     }
   });
-  $("new-chat").addEventListener("click", () => {
-    state.history = [];
-    $("log").replaceChildren($("empty"));
-    $("empty").hidden = false;
-    closePanel();
-    q.focus();
-  });
+  q.addEventListener("input", () => grow(q));
+  $("stop").addEventListener("click", stop);
+  $("new-chat").addEventListener("click", startNewConversation);
   $("panel-close").addEventListener("click", closePanel);
   $("panel-back").addEventListener("click", () => state.current && showCitation(state.current));
   $("open-doc").addEventListener("click", (e) => {
@@ -459,10 +378,19 @@ function init() {
   $("refresh-docs").addEventListener("click", loadDocuments);
   const key = $("api-key");
   key.value = sessionStorage.getItem("rag.key") || "";
-  key.addEventListener("change", () => { sessionStorage.setItem("rag.key", key.value.trim()); loadDocuments(); });
+  key.addEventListener("change", async () => {
+    sessionStorage.setItem("rag.key", key.value.trim());
+    startNewConversation();  // the conversation on screen belongs to the previous key
+    await loadPermissions();
+    loadDocuments();
+    loadConversations();
+  });
 
   $("file-input").addEventListener("change", (e) => upload(e.target.files));
   const drop = $("drop");
+  drop.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); $("file-input").click(); }
+  });
   for (const ev of ["dragenter", "dragover"]) {
     drop.addEventListener(ev, (e) => { e.preventDefault(); drop.classList.add("over"); });
   }
@@ -474,8 +402,15 @@ function init() {
   window.addEventListener("dragover", (e) => e.preventDefault());
   window.addEventListener("drop", (e) => e.preventDefault());
 
-  if (window.matchMedia("(max-width: 760px)").matches) $("kb").open = false;
+  if (window.matchMedia("(max-width: 760px)").matches) { $("kb").open = false; $("convs").open = false; }
+  state.conv = newConversation();
+  renderConversation(state.conv);
+  q.focus();
+  await loadPermissions();
   loadDocuments();
+  await loadConversations();
+  const last = localStorage.getItem("rag.conv");
+  if (last && state.convs.some((c) => c.id === last) && !state.conv.messages.length) openConversation(last);
 }
 
 init();
