@@ -10,8 +10,10 @@ from typing import Any
 
 from rag.answerable import judge
 from rag.errors import BadInput, ConfigError, GenerationError, TooLarge
+from rag.generate import facts
 from rag.generate.base import Draft, Generator
 from rag.generate.chat import ChatGenerator
+from rag.generate.ground import ground
 from rag.library import Library
 from rag.prompts import Prompts
 from rag.retrieve import SearchResult
@@ -81,7 +83,9 @@ class Pipeline:
             rewrite_ms["rewrite"] = _ms(t)
         res = retriever.search(query, max(top_k, self.limits.answer_top_k), "hybrid")
         hits = res.hits[:top_k]
-        verdict = judge(query, hits, retriever.tokenizer, retriever.data.bm25, retriever.data.documents)
+        # "今年 / 最新 …" are resolved against the documents' dates when the answer is grounded, not looked up as words
+        judged = facts.strip_relative(query, facts.relative_time(query)) or query
+        verdict = judge(judged, hits, retriever.tokenizer, retriever.data.bm25, retriever.data.documents)
         timings = {**rewrite_ms, "retrieve": res.timings_ms["total"]}
         threshold = self.limits.refuse_below if gen.name == "extractive" else self.limits.llm_refuse_below
         if verdict.confidence < threshold:
@@ -94,6 +98,7 @@ class Pipeline:
             return
         t = time.perf_counter()
         draft: Draft | None = None
+        draft_is_quote = gen.name == "extractive"
         used = gen.name if not fallback_reason else f"{gen.name} (fallback from {name}: {fallback_reason})"
         try:
             with closing(gen.stream(query, hits)) as pieces:  # closed when our caller stops early: the model stops too
@@ -107,17 +112,21 @@ class Pipeline:
                 raise
             fallback = self._generator("extractive")
             draft, used = fallback.generate(query, hits), f"{fallback.name} (fallback from {name}: {e.message})"
+            draft_is_quote = True
             draft.flags = [*draft.flags, f"fallback:{e.code}"]
             yield ("token", draft.text)
         assert draft is not None
         timings["generate"] = _ms(t)
         timings.update(draft.stats)
-        if not draft.answerable:
+        conflicts: list[dict[str, Any]] = []
+        if draft.answerable:  # sources that disagree said so; the year of a "今年 / 最新" figure stated
+            draft, conflicts = ground(query, draft, hits, retriever.data.documents, extractive=draft_is_quote)
+        else:
             draft = Draft(self.prompts.refusal, [], answerable=False, flags=draft.flags + ["generator_refused"])
         yield ("citations", [c.to_dict() for c in draft.citations])
         timings["total"] = _ms(t0)
         yield ("done", Answer(draft.text, draft.answerable, draft.citations, query, used, timings,
-                              verdict.confidence, draft.flags))
+                              verdict.confidence, draft.flags, conflicts))
 
     def _model_rewrite(self, gen: ChatGenerator, question: str, history: list[dict[str, str]]) -> str:
         """A follow-up the rules could not resolve, made standalone by the chat model; the question itself on failure."""
