@@ -24,6 +24,7 @@ _ASKS_NUMBER = re.compile(r"多少|几|多大|多长|多高|比例|比重|排名
 _ASKS_LIST = re.compile(r"哪些|哪几|分别|包括|有哪")
 _ASKS_WHO = re.compile(r"谁|哪家|哪个|哪一|什么企业|什么公司|名称|叫什么")
 _HAS_NUMBER = re.compile(r"\d")
+_ASKS_SPECIFIC = re.compile(r"多少|几|哪|谁|何时|什么时候|是否")
 MAX_ANSWER = 120
 MAX_CHECKED = 40  # candidates checked for subject and time, best first
 KEEP_AFTER_DROP = 0.7  # once the best were dropped, what is left must score this share of the best to be an answer
@@ -61,7 +62,7 @@ class ExtractiveGenerator(Generator):
         if not cands:
             return Draft("", [], answerable=False)
         cands.sort(key=lambda c: -c.score)
-        fits = _Fit(question, hits, self.tokenizer)
+        fits = _Fit(question, hits, self.tokenizer, terms)
         top = cands[0].score
         cands = [c for c in cands[:MAX_CHECKED] if fits(c)]
         if not cands or cands[0].score < KEEP_AFTER_DROP * top:
@@ -87,7 +88,7 @@ class ExtractiveGenerator(Generator):
         for c in picked:
             h = hits[c.hit_i]
             s, e = self._trim(h, c, weights, qnums)
-            text, s, e = _render(h, _doc_slice(h, s, e), question, s, terms)
+            text, s, e = _render(h, _doc_slice(h, s, e), question, s, terms) or ("", s, e)
             n = numbering.setdefault(c.hit_i, len(numbering) + 1)
             parts.append(text.rstrip("。；;，,：: ") + f"[{n}]")
             if all(x.n != n for x in citations):
@@ -163,10 +164,11 @@ def _units(h: Hit) -> list[tuple[int, int, str]]:
 class _Fit:
     """Does a candidate sentence answer what was asked: the question's place and years (see rag.generate.facts)?"""
 
-    def __init__(self, question: str, hits: list[Hit], tokenizer: Tokenizer):
-        self.question, self.hits, self.tokenizer = question, hits, tokenizer
+    def __init__(self, question: str, hits: list[Hit], tokenizer: Tokenizer, terms: list[str]):
+        self.question, self.hits, self.tokenizer, self.terms = question, hits, tokenizer, terms
         self.places, self.names = facts.question_subjects(question, tokenizer)
         self.years = facts.years(question)
+        self.figure = facts.asks_figure(question)
         self.dropped: set[str] = set()
 
     def names_row(self, h: Hit) -> bool:
@@ -179,8 +181,14 @@ class _Fit:
         if h.chunk.kind == "table_row" and not facts.row_name_ok(self.names, self.question, _row_name(h)):
             self.dropped.add("subject_mismatch")
             return False
+        if h.chunk.kind == "table_row" and _render(h, c.text, self.question, c.start, self.terms) is None:
+            self.dropped.add("column_missing")
+            return False
         if not facts.subject_ok(self.places, c.text, before, h.chunk.heading + " " + h.title, self.tokenizer):
             self.dropped.add("subject_mismatch")
+            return False
+        if self.figure and not facts.has_figure(c.text):
+            self.dropped.add("no_figure")  # "how many" is not answered by a sentence without a figure
             return False
         if not facts.time_ok(self.years, c.text, before):
             self.dropped.add("year_mismatch")
@@ -218,10 +226,11 @@ def _value(cell: str, unit: str) -> str:
     return facts.with_spoken(v, unit) if unit else v
 
 
-def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> tuple[str, int, int]:
+def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> tuple[str, int, int] | None:
     """Answer text for a quote at document offset `start`, and the span to cite. A table row answers the column the
     question asks about, or the clauses of its long cell that say it ('name：clause', citing those clauses); with no
-    column asked, 'name：header value，…' from its short cells."""
+    column asked, 'name：header value，…' from its short cells. None when the question asks something specific that the
+    row does not say."""
     end = start + len(quote)
     if h.chunk.kind != "table_row" or "\t" not in quote:
         return quote.replace("\n", " "), start, end
@@ -236,7 +245,8 @@ def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> 
     if col is not None and cells[col].strip():
         label, unit = _label_unit(header[col])
         return f"{name}：{label}{_value(cells[col], unit)}", start, end
-    if aspect:
+    specific = aspect or _ASKS_SPECIFIC.search(question)
+    if specific:
         offset = 0
         for cell in cells:
             if len(cell.strip()) > 40:
@@ -245,11 +255,11 @@ def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> 
                     a, b = start + offset + span[0], start + offset + span[1]
                     return f"{name}：{cell[span[0]:span[1]].strip()}", a, b
             offset += len(cell) + 1
+        return None  # the row does not say what is asked (its investment is no answer to "多少家企业")
     pairs = []
-    money = facts.column_for("投资", header)
     for i, (hd, cell) in enumerate(zip(header, cells, strict=True)):
-        if i == name_i or hd.strip() in ("序号", "") or not cell.strip() or (i == money and aspect):
-            continue  # investment only when it is asked, or nothing in particular is
+        if i == name_i or hd.strip() in ("序号", "") or not cell.strip():
+            continue
         label, unit = _label_unit(hd)
         if len(cell.strip()) > 40 and not any(w in question for w in (label, "内容", "建设什么", "做什么", "包括")):
             continue  # long description cells only when asked for

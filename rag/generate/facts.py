@@ -22,6 +22,20 @@ _QUESTION_END = re.compile(r"[？?]\s*[”’」』）)\]】]*\s*$")
 _ASKING = re.compile(r"(多少|几[个家项年月天条名位次倍]?|哪[些个里年家一]|什么|怎样|如何|是否|吗|呢)[^，。；]{0,6}$")
 
 
+_ASKS_FIGURE = re.compile(r"多少|几[个家项年月天条名位次倍]|多大|多长|多高|百分之几|比例是")
+# a figure: digits, or a Chinese numeral with a measure word ("一个完善的…" is not a figure)
+_FIGURE = re.compile(r"\d|(?:[两三四五六七八九十百千万亿]|一[十百千万亿])[一二两三四五六七八九十百千万亿]*[个家项年月天条名位次倍亩元%]")
+
+
+def asks_figure(question: str) -> bool:
+    """"How many / how much": the answer must state a figure."""
+    return bool(_ASKS_FIGURE.search(question))
+
+
+def has_figure(text: str) -> bool:
+    return bool(_FIGURE.search(text))
+
+
 def is_question(sentence: str) -> bool:
     """A sentence that is itself a question ("2021年南昌…增长了多少？"): never an answer, never evidence."""
     s = sentence.strip()
