@@ -105,7 +105,7 @@ class Pipeline:
                 for piece in pieces:
                     if isinstance(piece, Draft):
                         draft = piece
-                    else:
+                    elif not draft_is_quote:  # a quote is sent once grounded, so that the tokens are the answer
                         yield ("token", piece)
         except GenerationError as e:  # failed, or ran past its time budget: the extractive answer, with a note why
             if gen.name == "extractive":
@@ -114,7 +114,6 @@ class Pipeline:
             draft, used = fallback.generate(query, hits), f"{fallback.name} (fallback from {name}: {e.message})"
             draft_is_quote = True
             draft.flags = [*draft.flags, f"fallback:{e.code}"]
-            yield ("token", draft.text)
         assert draft is not None
         timings["generate"] = _ms(t)
         timings.update(draft.stats)
@@ -123,6 +122,8 @@ class Pipeline:
             draft, conflicts = ground(query, draft, hits, retriever.data.documents, extractive=draft_is_quote)
         else:
             draft = Draft(self.prompts.refusal, [], answerable=False, flags=draft.flags + ["generator_refused"])
+        if draft_is_quote:
+            yield ("token", draft.text)
         yield ("citations", [c.to_dict() for c in draft.citations])
         timings["total"] = _ms(t0)
         yield ("done", Answer(draft.text, draft.answerable, draft.citations, query, used, timings,

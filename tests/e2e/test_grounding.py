@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import _settings
+from tests.conftest import _settings, sse_events
 
 pytestmark = pytest.mark.model
 
@@ -84,6 +84,10 @@ def test_conflicts_field_over_http(server) -> None:  # noqa: ANN001
     r = httpx.post(server.url + "/ask", json={"question": "2021年南昌工业投资同比增长多少？", "generator": "extractive"},
                    timeout=120).json()
     assert r["conflicts"] == [] and "18.7%" in r["answer"]
+    events = sse_events(server.url + "/ask", {"question": "华勤千亿产业基地项目总投资多少？", "generator": "extractive",
+                                              "stream": True})
+    done = events[-1][1]
+    assert done["conflicts"] and "".join(d["text"] for k, d in events if k == "token") == done["answer"]
     r = httpx.post(server.url + "/v1/chat/completions", timeout=120, json={
         "model": "rag-extractive", "messages": [{"role": "user", "content": "华勤千亿产业基地项目总投资多少？"}]}).json()
     assert r["conflicts"][0]["attribute"] == "总投资"
