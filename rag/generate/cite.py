@@ -206,7 +206,8 @@ def verify(answer: str, hits: list[Hit], tokenizer: Tokenizer, max_chars: int = 
     echo = frozenset(_bigrams(question))
     asked = norm(question)
     same_doc = {h.chunk.doc_id: " ".join(_haystack(x) for x in hits if x.chunk.doc_id == h.chunk.doc_id) for h in hits}
-    subjects = grounding.question_subjects(question, tokenizer) if question else ([], [])
+    texts = " ".join(h.title + " " + h.chunk.text for h in hits)
+    subjects = grounding.question_subjects(question, tokenizer, texts) if question else ([], [])
 
     for sent in _split(answer):
         if grounding.is_question(sent.text + sent.end_punct):

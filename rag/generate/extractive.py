@@ -166,7 +166,8 @@ class _Fit:
 
     def __init__(self, question: str, hits: list[Hit], tokenizer: Tokenizer, terms: list[str]):
         self.question, self.hits, self.tokenizer, self.terms = question, hits, tokenizer, terms
-        self.places, self.names = facts.question_subjects(question, tokenizer)
+        texts = " ".join(h.title + " " + h.chunk.text for h in hits)
+        self.places, self.names = facts.question_subjects(question, tokenizer, texts)
         self.years = facts.years(question)
         self.figure = facts.asks_figure(question)
         self.dropped: set[str] = set()

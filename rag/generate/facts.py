@@ -57,6 +57,7 @@ def _is_broad(place: str) -> bool:
 
 
 _ADMIN = re.compile(r"^(.{2,}?)(?:高新区|经开区|开发区|新区|地区|市|省|县|区|镇|乡|旗)$")
+_SUFFIXES = r"(?:高新区|经开区|开发区|新区|市|县|区|镇|乡)"
 _GENERIC_PREFIX = re.compile(r"^(?:各|全|本|我|该|此|周边|沿海|内陆|文明|[一二三四五六七八九十两多几\d])")
 
 
@@ -86,10 +87,13 @@ def known_places(text: str, tokenizer: Tokenizer) -> frozenset[str]:
     return frozenset(out)
 
 
-def question_subjects(question: str, tokenizer: Tokenizer) -> tuple[list[str], list[str]]:
-    """(places, names) the question asks about: its ns words, and its project/organisation names (nz, nt)."""
+def question_subjects(question: str, tokenizer: Tokenizer, texts: str = "") -> tuple[list[str], list[str]]:
+    """(places, names) the question asks about: its place names (jieba's ns that is a place proper, or a name that
+    `texts`, the retrieved passages, write with an administrative suffix: 南昌 where they say 南昌市 — not 上市 or
+    深度, which jieba also tags ns), and its project/organisation names (nz, nt)."""
     tagged = tokenizer.tagged(question)
-    ps = [w for w, f in tagged if f in _PLACE_TAGS and len(w) >= 2 and not _is_broad(w)]
+    ps = [w for w, f in tagged if f in _PLACE_TAGS and len(w) >= 2 and not _is_broad(w)
+          and (is_named_place(w) or re.search(re.escape(w) + _SUFFIXES, texts))]
     ns = [w for w, f in tagged if f in _NAME_TAGS and len(w) >= 2]
     return ps, ns
 

@@ -172,7 +172,7 @@ def test_a_row_about_another_project_is_not_cited_for_the_one_asked(tokenizer) -
 
 def test_a_figure_about_another_place_does_not_answer_though_the_document_names_the_place(tokenizer) -> None:  # noqa: ANN001
     ganzhou = _hit("2023年，赣州地区生产总值达4606亿元；地区生产总值增速达5.3%。", 500, "赣州报道")
-    names_nanchang = _hit("赣州与南昌共建赣江两岸产业带。", 900, "赣州报道")
+    names_nanchang = _hit("赣州市与南昌市共建赣江两岸产业带。", 900, "赣州报道")
     q = "2023年南昌地区生产总值是多少？"
     d = verify("2023年南昌地区生产总值为4606亿元[1]。", [ganzhou, names_nanchang], tokenizer, question=q)
     assert not d.answerable and "subject_mismatch" in d.flags
