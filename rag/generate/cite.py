@@ -5,8 +5,9 @@ in a cited passage, and it must share wording with it. Markers to passages that 
 removed, and so are markers to a passage whose supporting sentence is about another place than the question's, or
 to a table row about another project than the one the question names; a sentence without a marker gets one when a
 passage clearly supports it; a sentence stating a number that no passage contains is dropped, and so is a sentence
-that is itself a question. A passage's own question sentences support nothing. Each citation's quote is the passage span that best supports its sentences,
-exact in the document's cleaned text. Markers are renumbered 1..k in order of first use.
+that is itself a question. A passage's own question sentences support nothing. Each citation's quote is the passage
+span that best supports its sentences, exact in the document's cleaned text. Markers are renumbered 1..k in order
+of first use.
 """
 
 from __future__ import annotations
@@ -173,9 +174,9 @@ def best_span(h: Hit, text: str, fs: set[str]) -> tuple[int, int]:
     c = h.chunk
     best, span = -1.0, (c.start, min(c.end, c.start + MAX_QUOTE))
     for s, e in sentence_spans(c.text):
-        pieces = [(s, e)] if e - s <= MAX_QUOTE else _windows(c.text, s, e)
         if grounding.is_question(c.text[s:e]):
             continue
+        pieces = [(s, e)] if e - s <= MAX_QUOTE else _windows(c.text, s, e)
         for a, b in pieces:
             seg = c.text[a:b]
             # the figures are what a reader checks first: a span holding them beats one that only shares wording
