@@ -27,10 +27,11 @@ def ground(question: str, draft: Draft, hits: list[Hit], documents: Mapping[str,
     doc_year = facts.document_year(doc) if doc else None
     before = c.hit.chunk.text[: max(0, c.quote_start - c.hit.chunk.start)]
     year = facts.figure_year(c.quote, before, doc_year)
-    if not year:
-        return draft, []
     # the model echoes the question's "今年的"; a quote keeps its own words (the year is stated before it)
     text = draft.text if extractive else facts.strip_relative(draft.text, word)
     meant = facts.resolve_year(word, doc_year)
-    lead = f"{year}年（文档所说的{word}）：" if meant == year else f"文档中最新的是{year}年："
+    if not year:
+        lead = "文档未写明这一数字的年份："
+    else:
+        lead = f"{year}年（文档所说的{word}）：" if meant == year else f"文档中最新的是{year}年："
     return replace(draft, text=lead + text, flags=sorted({*draft.flags, "year_stated"})), []

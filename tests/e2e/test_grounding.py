@@ -106,3 +106,13 @@ def test_a_document_quoting_the_questions_does_not_answer_them(index_copy) -> No
         assert "？" not in a.answer and "?" not in a.answer, a.answer
         assert all(c.hit.source != "faq.txt" for c in a.citations), a.answer
     assert "11.4%" in comp.pipeline.ask(questions[0], generator="extractive").answer
+
+
+@pytest.mark.llm
+def test_time_the_local_llm_states_the_year_never_this_year(components) -> None:  # noqa: ANN001
+    # the case: the 1.5B model wrote "南昌今年的GDP是5745.51亿元[1]" from a passage about 2020
+    a = components.pipeline.ask("南昌今年的GDP是多少？", generator="llm")
+    assert "今年" not in a.answer
+    if a.answerable:
+        assert a.answer.startswith(("文档中最新的是20", "20")) and "year_stated" in a.flags
+        _quotes_exact(components, a)

@@ -147,3 +147,10 @@ def test_the_year_of_a_latest_figure_is_stated() -> None:
     assert out.text == "文档中最新的是2020年：南昌GDP是5745.51亿元[1]。" and not items and "今年" not in out.text
     out, _ = ground("南昌2020年的GDP是多少？", d, [h], {"bulletin": doc})
     assert out is d  # no relative word: left as it is
+    # the document's own 今年, resolved by its date
+    h2 = _hit("全市地区生产总值5745.51亿元。", 300, "南昌日报", "news")
+    d2 = Draft("南昌今年的GDP是5745.51亿元[1]。", [Citation(1, h2, h2.chunk.text, 300, 300 + len(h2.chunk.text))])
+    out, _ = ground("南昌今年的GDP是多少？", d2, [h2], {"news": SimpleNamespace(meta={"date": "2022-04-10"}, text="")})
+    assert out.text == "2022年（文档所说的今年）：南昌GDP是5745.51亿元[1]。"
+    out, _ = ground("南昌今年的GDP是多少？", d2, [h2], {})  # no date anywhere: said so, 今年 never asserted
+    assert out.text == "文档未写明这一数字的年份：南昌GDP是5745.51亿元[1]。"
