@@ -121,8 +121,9 @@ def about_asked(h: Hit, sentence: str, fs: set[str], asked: tuple[list[str], lis
         return True
     s, e = best_span(h, sentence, fs)
     c = h.chunk
-    return grounding.subject_ok(places, c.text[s - c.start : e - c.start], c.text[: s - c.start],
-                                c.heading + " " + h.title, tokenizer)
+    context = c.heading + " " + h.title
+    return grounding.subject_ok(places, c.text[s - c.start : e - c.start], c.text[: s - c.start], context,
+                                grounding.known_places(context + "\n" + c.text, tokenizer))
 
 
 def chinese_numeral(n: int) -> str:

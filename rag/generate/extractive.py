@@ -64,7 +64,13 @@ class ExtractiveGenerator(Generator):
         cands.sort(key=lambda c: -c.score)
         fits = _Fit(question, hits, self.tokenizer, terms)
         top = cands[0].score
-        cands = [c for c in cands[:MAX_CHECKED] if fits(c)]
+        kept: list[_Cand] = []
+        for c in cands[:MAX_CHECKED]:  # best first, until the answer and its possible second span are found
+            if fits(c):
+                kept.append(c)
+                if len(kept) == 6:
+                    break
+        cands = kept
         if not cands or cands[0].score < KEEP_AFTER_DROP * top:
             # the best sentences were about another place or year: what is left does not answer the question
             return Draft("", [], answerable=False, flags=sorted(fits.dropped) or ["nothing_supported"])
@@ -185,7 +191,9 @@ class _Fit:
         if h.chunk.kind == "table_row" and _render(h, c.text, self.question, c.start, self.terms) is None:
             self.dropped.add("column_missing")
             return False
-        if not facts.subject_ok(self.places, c.text, before, h.chunk.heading + " " + h.title, self.tokenizer):
+        context = h.chunk.heading + " " + h.title
+        known = facts.known_places(context + "\n" + h.chunk.text, self.tokenizer) if self.places else frozenset()
+        if not facts.subject_ok(self.places, c.text, before, context, known):
             self.dropped.add("subject_mismatch")
             return False
         if self.figure and not facts.has_figure(c.text):

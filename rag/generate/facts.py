@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from rag.zh import Tokenizer, norm
@@ -70,21 +71,35 @@ def is_named_place(word: str) -> bool:
     return bool(m) and not _GENERIC_PREFIX.match(m.group(1)) and not word.endswith("城市") and not _is_broad(m.group(1))
 
 
-def places(text: str, tokenizer: Tokenizer, known: frozenset[str] = frozenset()) -> list[str]:
-    """Place names proper of the text in order (see is_named_place), and the `known` ones it names without their
-    suffix (南昌 where 南昌市 is named nearby); broad ones (provinces, 全国) left out."""
-    return [w for w, f in tokenizer.tagged(text) if f in _PLACE_TAGS and (is_named_place(w) or w in known)]
+def places(text: str, tokenizer: Tokenizer) -> list[str]:
+    """Place names proper of the text in order (see is_named_place), broad ones (provinces, 全国) left out."""
+    return [w for w, f in tokenizer.tagged(text) if f in _PLACE_TAGS and is_named_place(w)]
 
 
+@lru_cache(maxsize=4096)
 def known_places(text: str, tokenizer: Tokenizer) -> frozenset[str]:
-    """The places a text names with a suffix, also without it: {"南昌市", "南昌", "新余高新区", "新余"}."""
+    """The places a text (a passage with its heading and title) names, with their suffix and without it:
+    {"南昌市", "南昌", "新余高新区", "新余"} (normalised). Tagged once per passage (cached): a sentence's places are then found by
+    string search, so checking forty candidate sentences costs one part-of-speech pass per passage."""
     out = set()
     for w in places(text, tokenizer):
-        out.add(w)
+        out.add(norm(w))
         m = _ADMIN.match(w)
         if m:
-            out.add(m.group(1))
+            out.add(norm(m.group(1)))
     return frozenset(out)
+
+
+def _named_in(text: str, known: frozenset[str]) -> list[tuple[int, str]]:
+    """(position, name) of the known places in the text, a name inside a longer one at the same place left out."""
+    t = norm(text)
+    found = []
+    for n in known:
+        i = t.find(n)
+        while i >= 0:
+            found.append((i, n))
+            i = t.find(n, i + 1)
+    return [(i, n) for i, n in found if not any(j <= i and i + len(n) <= j + len(m) and len(m) > len(n) for j, m in found)]
 
 
 def question_subjects(question: str, tokenizer: Tokenizer, texts: str = "") -> tuple[list[str], list[str]]:
@@ -104,27 +119,26 @@ def _same_place(a: str, b: str) -> bool:
     return a in b or b in a or (len(a) >= 2 and len(b) >= 2 and re.sub("[市县区省]$", "", a) == re.sub("[市县区省]$", "", b))
 
 
-def sentence_place(sentence: str, before: str, context: str, tokenizer: Tokenizer,
-                   known: frozenset[str] = frozenset()) -> list[str]:
+def sentence_place(sentence: str, before: str, context: str, known: frozenset[str]) -> list[str]:
     """The places a passage sentence is about: those it names; else the last one named before it in the passage;
     else those of its heading or title."""
     for text, last in ((sentence, False), (before, True), (context, False)):
-        found = places(text, tokenizer, known) if text else []
+        found = _named_in(text, known) if text else []
         if found:
-            return found[-1:] if last else found
+            return [max(found)[1]] if last else [n for _, n in found]
     return []
 
 
-def subject_ok(asked: list[str], sentence: str, before: str, context: str, tokenizer: Tokenizer) -> bool:
+def subject_ok(asked: list[str], sentence: str, before: str, context: str, known: frozenset[str]) -> bool:
     """False when the question asks about places and the evidence sentence is about another one
-    ("2023年南昌地区生产总值" answered by "2023年，赣州地区生产总值达4606亿元")."""
+    ("2023年南昌地区生产总值" answered by "2023年，赣州地区生产总值达4606亿元"). `known`: the places of the passage
+    (known_places of its heading, title and text)."""
     if not asked:
         return True
     s = norm(sentence)
     if any(norm(a) in s for a in asked):
         return True
-    known = known_places(" ".join((context, before[-300:], sentence)), tokenizer) | frozenset(asked)
-    about = sentence_place(sentence, before, context, tokenizer, known)
+    about = sentence_place(sentence, before, context, known)
     if not about:
         return True
     return any(_same_place(a, p) for a in asked for p in about)

@@ -72,14 +72,21 @@ def test_subject_is_the_evidence_sentences_not_the_documents(tokenizer) -> None:
     # a bare name counts as a place once the passages write it as one; "上市" (tagged ns by jieba) never does
     assert facts.question_subjects(q, tokenizer, "没有这个地名")[0] == []
     assert facts.question_subjects("新余高新区推动企业上市的做法有哪些？", tokenizer, "企业上市")[0] == ["新余高新区"]
-    assert not facts.subject_ok(["南昌"], "2023年，赣州地区生产总值达4606亿元。", "", "南昌日报", tokenizer)
-    assert facts.subject_ok(["南昌"], "规模以上工业增加值同比增长11.4%", "2021年，南昌工业多项指标进入", "", tokenizer)
-    assert facts.subject_ok(["南昌"], "南昌经开区实现营业收入500亿元", "", "", tokenizer)  # a part of the city
-    assert facts.subject_ok(["南昌"], "比全省平均增速高3.3个百分点", "", "", tokenizer)  # the province is no other subject
+    def ok(sentence: str, before: str = "", context: str = "") -> bool:
+        known = facts.known_places(context + "\n" + before + sentence, tokenizer)
+        return facts.subject_ok(["南昌"], sentence, before, context, known)
+
+    assert not ok("2023年，赣州地区生产总值达4606亿元。", "", "南昌日报")
+    assert ok("规模以上工业增加值同比增长11.4%", "2021年，南昌工业多项指标进入")
+    assert ok("南昌经开区实现营业收入500亿元")  # a part of the city
+    assert ok("比全省平均增速高3.3个百分点")  # the province is no other subject
+    assert ok("在全国省会城市排名第6位")  # 城市, tagged ns by jieba, is no place
     # a sentence naming no place is about the last place named before it, else its heading's
-    assert not facts.subject_ok(["南昌"], "地区生产总值增速达5.3%。", "2023年，赣州地区生产总值达4606亿元；", "", tokenizer)
-    assert not facts.subject_ok(["南昌"], "地区生产总值增速达5.3%。", "", "赣州加快发展新质生产力", tokenizer)
-    assert facts.subject_ok([], "2023年，赣州地区生产总值达4606亿元。", "", "", tokenizer)
+    assert not ok("地区生产总值增速达5.3%。", "2023年，赣州地区生产总值达4606亿元；")
+    assert not ok("地区生产总值增速达5.3%。", "", "赣州加快发展新质生产力")
+    assert ok("地区生产总值增速达5.3%。", "赣州市与南昌市共建产业带。南昌市")
+    assert facts.subject_ok([], "2023年，赣州地区生产总值达4606亿元。", "", "", frozenset({"赣州"}))
+    assert facts.known_places("南昌市与赣州、新余高新区", tokenizer) >= {"南昌市", "南昌", "赣州", "新余高新区", "新余"}
 
 
 def test_a_table_row_is_about_the_project_it_names() -> None:
