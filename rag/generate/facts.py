@@ -265,6 +265,19 @@ def with_spoken(value: str, unit: str) -> str:
     return f"{value}{unit}（即{spoken}）" if spoken else f"{value}{unit}"
 
 
+_IN_TEXT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(万元|元)(?!\s*[（(]即)")
+
+
+def add_spoken(text: str) -> str:
+    """Every amount of an answer also in the unit people say: "投资金额是105000万元[1]" →
+    "投资金额是105000万元（即10.5亿元）[1]"."""
+    def repl(m: re.Match[str]) -> str:
+        spoken = spoken_amount(m.group(1), m.group(2))
+        return f"{m.group(0)}（即{spoken}）" if spoken else m.group(0)
+
+    return _IN_TEXT.sub(repl, text)
+
+
 def amount_yuan(text: str) -> float | None:
     """The first amount of money in a text, in 元 ("120亿元" → 1.2e10)."""
     m = _AMOUNT.search(text.replace(" ", ""))

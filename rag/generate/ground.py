@@ -1,5 +1,6 @@
-"""The last step of an answer, whatever generated it: sources that disagree are said to, and a question about
-"今年 / 去年 / 目前 / 最新" gets the year of its figure stated (never 今年 for another year's figure)."""
+"""The last step of an answer, whatever generated it: sources that disagree are said to, amounts are also given in
+the unit people say, and a question about "今年 / 去年 / 目前 / 最新" gets the year of its figure stated (never 今年
+for another year's figure)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ def ground(question: str, draft: Draft, hits: list[Hit], documents: Mapping[str,
     if found:
         d, item = conflicts.answer(found[0], hits)
         return replace(d, flags=sorted({*draft.flags, *d.flags}), stats=draft.stats), [item]
+    if draft.answerable and facts.add_spoken(draft.text) != draft.text:  # 105000万元 also as 10.5亿元
+        draft = replace(draft, text=facts.add_spoken(draft.text))
     word = facts.relative_time(question)
     if not word or not draft.answerable or not draft.citations:
         return draft, []

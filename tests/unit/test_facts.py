@@ -29,6 +29,15 @@ def test_amounts_in_the_unit_people_say(value: str, unit: str, spoken: str) -> N
     assert facts.with_spoken(value, unit) == (f"{value}{unit}（即{spoken}）" if spoken else f"{value}{unit}")
 
 
+def test_amounts_in_an_answer_also_in_the_unit_people_say() -> None:
+    assert facts.add_spoken("投资金额是105000万元[1]。") == "投资金额是105000万元（即10.5亿元）[1]。"
+    assert facts.add_spoken("投资金额10000000万元（即1000亿元）[1]") == "投资金额10000000万元（即1000亿元）[1]"
+    assert facts.add_spoken("总投资120亿元，补贴3000万元，奖励500元，收入1500000元。") == \
+        "总投资120亿元，补贴3000万元，奖励500元，收入1500000元（即150万元）。"
+    d, _ = ground("项目投资多少？", Draft("投资金额是105000万元[1]。", []), [])
+    assert d.text == "投资金额是105000万元（即10.5亿元）[1]。"
+
+
 def test_amounts_compare_across_units() -> None:
     assert facts.amount_yuan("总投资120亿元的华勤") == 1.2e10
     assert facts.amount_yuan("投资金额10000000万元") == 1e11
