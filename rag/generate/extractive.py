@@ -168,7 +168,8 @@ def _units(h: Hit) -> list[tuple[int, int, str]]:
 
 
 class _Fit:
-    """Does a candidate sentence answer what was asked: the question's place and years (see rag.generate.facts)?"""
+    """Does a candidate answer what was asked (see rag.generate.facts): a row about the project named, saying what
+    is asked; a sentence about the question's place, with a figure when one is asked, in the years asked?"""
 
     def __init__(self, question: str, hits: list[Hit], tokenizer: Tokenizer, terms: list[str]):
         self.question, self.hits, self.tokenizer, self.terms = question, hits, tokenizer, terms
