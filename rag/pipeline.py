@@ -11,8 +11,10 @@ from typing import Any
 
 from rag.answerable import judge
 from rag.errors import BadInput, ConfigError, GenerationError, TooLarge
+from rag.generate import facts
 from rag.generate.base import Draft, Generator
 from rag.generate.chat import ChatGenerator
+from rag.generate.ground import ground
 from rag.library import Library
 from rag.prompts import Prompts
 from rag.retrieve import SearchResult
@@ -88,7 +90,9 @@ class Pipeline:
         cut = ["query_truncated"] if query != whole or question != asked else []
         res = retriever.search(query, max(top_k, self.limits.answer_top_k), "hybrid")
         hits = res.hits[:top_k]
-        verdict = judge(query, hits, retriever.tokenizer, retriever.data.bm25, retriever.data.documents)
+        # "今年 / 最新 …" are resolved against the documents' dates when the answer is grounded, not looked up as words
+        judged = facts.strip_relative(query, facts.relative_time(query)) or query
+        verdict = judge(judged, hits, retriever.tokenizer, retriever.data.bm25, retriever.data.documents)
         timings = {**rewrite_ms, "retrieve": res.timings_ms["total"]}
         threshold = self.limits.refuse_below if gen.name == "extractive" else self.limits.llm_refuse_below
         if verdict.confidence < threshold:
@@ -100,38 +104,46 @@ class Pipeline:
                                   ["low_confidence", *cut] + [f"missing:{t}" for t in verdict.missing_terms[:5]]))
             return
         if quick and gen.name != "extractive" and verdict.confidence >= self.limits.refuse_below:
-            fast = self._generator("extractive").generate(query, hits)
+            fast, fast_conflicts = ground(query, self._generator("extractive").generate(query, hits), hits,
+                                          retriever.data.documents, extractive=True)
             if fast.answerable:
                 yield ("draft", Answer(fast.text, True, fast.citations, query, "extractive",
-                                       {**timings, "total": _ms(t0)}, verdict.confidence, [*fast.flags, "draft"]))
+                                       {**timings, "total": _ms(t0)}, verdict.confidence, [*fast.flags, "draft"],
+                                       fast_conflicts))
         if quick and gen.name != "extractive":
             yield ("stage", {"stage": "generate"})  # retrieval is done; the model may take a while to its first token
         t = time.perf_counter()
         draft: Draft | None = None
+        draft_is_quote = gen.name == "extractive"
         used = gen.name if not fallback_reason else f"{gen.name} (fallback from {name}: {fallback_reason})"
         try:
             with closing(gen.stream(query, hits)) as pieces:  # closed when our caller stops early: the model stops too
                 for piece in pieces:
                     if isinstance(piece, Draft):
                         draft = piece
-                    else:
+                    elif not draft_is_quote:  # a quote is sent once grounded, so that the tokens are the answer
                         yield ("token", piece)
         except GenerationError as e:  # failed, or ran past its time budget: the extractive answer, with a note why
             if gen.name == "extractive":
                 raise
             fallback = self._generator("extractive")
             draft, used = fallback.generate(query, hits), f"{fallback.name} (fallback from {name}: {e.message})"
+            draft_is_quote = True
             draft.flags = [*draft.flags, f"fallback:{e.code}"]
-            yield ("token", draft.text)
         assert draft is not None
         timings["generate"] = _ms(t)
         timings.update(draft.stats)
-        if not draft.answerable:
+        conflicts: list[dict[str, Any]] = []
+        if draft.answerable:  # sources that disagree said so; the year of a "今年 / 最新" figure stated
+            draft, conflicts = ground(query, draft, hits, retriever.data.documents, extractive=draft_is_quote)
+        else:
             draft = Draft(self.prompts.refusal, [], answerable=False, flags=draft.flags + ["generator_refused"])
+        if draft_is_quote:
+            yield ("token", draft.text)
         yield ("citations", [c.to_dict() for c in draft.citations])
         timings["total"] = _ms(t0)
         yield ("done", Answer(draft.text, draft.answerable, draft.citations, query, used, timings,
-                              verdict.confidence, [*draft.flags, *cut]))
+                              verdict.confidence, [*draft.flags, *cut], conflicts))
 
     def _model_rewrite(self, gen: ChatGenerator, question: str, history: list[dict[str, str]]) -> str:
         """A follow-up the rules could not resolve, made standalone by the chat model; the question itself on failure."""

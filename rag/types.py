@@ -90,6 +90,8 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     confidence: float = 0.0
     flags: list[str] = field(default_factory=list)
+    # sources that disagree: {"subject", "attribute", "values": [{"value", "n"}]}, n the citation number
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -101,4 +103,5 @@ class Answer:
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "confidence": round(self.confidence, 4),
             "flags": self.flags,
+            "conflicts": self.conflicts,
         }

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import Field
 
-from rag.api.deps import Admin, Comp, User, _keys, _presented, require_admin
+from rag.api.deps import Admin, Comp, User, keys_configured, presented, require_admin
 from rag.api.schemas import ERROR_RESPONSES, Collection, _Request
 from rag.config import Settings
 from rag.conversations import ConversationStore, Limits, owner_of, qa_items
@@ -34,9 +34,9 @@ def get_store(request: Request) -> ConversationStore:
 def get_owner(request: Request) -> str:
     """The caller's rows: keyed by a hash of the key when keys are configured, one shared list otherwise."""
     s: Settings = request.app.state.components.settings
-    if not (_keys(s.api_keys) or _keys(s.admin_keys)):
+    if not keys_configured(s):
         return owner_of(None)
-    return owner_of(_presented(request))
+    return owner_of(presented(request.headers))
 
 
 def body_cap(request: Request) -> None:
@@ -160,4 +160,4 @@ def me(request: Request) -> JSONResponse:
         admin = True
     except RagError:
         admin = False
-    return _json({"auth": bool(_keys(s.api_keys) or _keys(s.admin_keys)), "admin": admin})
+    return _json({"auth": keys_configured(s), "admin": admin})

@@ -138,7 +138,8 @@ def chat(req: ChatRequest, request: Request, c: Comp):  # noqa: ANN201
         return _json({"id": cid, "object": "chat.completion", "created": now, "model": req.model,
                       "choices": [{"index": 0, "message": {"role": "assistant", "content": a.answer}, "finish_reason": "stop"}],
                       "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-                      "citations": d["citations"], "answerable": a.answerable, "query": a.query, "generator": a.generator})
+                      "citations": d["citations"], "answerable": a.answerable, "query": a.query, "generator": a.generator,
+                      "conflicts": d["conflicts"]})
     first = next(events)
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
@@ -155,7 +156,8 @@ def chat(req: ChatRequest, request: Request, c: Comp):  # noqa: ANN201
                 elif kind == "done":
                     request.app.state.metrics.answered(data.generator, data.answerable)
                     d = data.to_dict()
-                    yield chunk({}, "stop", citations=d["citations"], answerable=data.answerable, generator=data.generator)
+                    yield chunk({}, "stop", citations=d["citations"], answerable=data.answerable, generator=data.generator,
+                                conflicts=d["conflicts"])
             yield "data: [DONE]\n\n"
 
     return EventStream(gen(), stop)

@@ -13,15 +13,13 @@ from contextlib import closing
 from rag.errors import GenerationError, GenerationTimeout
 from rag.generate.base import Draft, Generator
 from rag.generate.cite import verify
+from rag.generate.facts import asks_figure, has_figure
 from rag.prompts import Prompts
 from rag.types import Hit
 from rag.zh import Tokenizer, norm, sentence_spans
 
-_ASKS_FIGURE = re.compile(r"多少|几[个家项年月天条名位次倍]|多大|多长|多高|百分之几|比例是")
 _ASKS_OVERVIEW = re.compile(r"概括|总结|介绍|哪些|哪几|主要内容|分别|如何|怎样")
 _REFERS_BACK = re.compile(r"\s*(?:该|此|其|这|上述|以上|前述|同时|此外|另外)")
-# a figure: digits, or a Chinese numeral with a measure word ("一个完善的…" is not a figure)
-_FIGURE = re.compile(r"\d|(?:[两三四五六七八九十百千万亿]|一[十百千万亿])[一二两三四五六七八九十百千万亿]*[个家项年月天条名位次倍亩元%]")
 
 
 class ChatGenerator(Generator):
@@ -82,7 +80,7 @@ class ChatGenerator(Generator):
         """The model's text, its citations verified against the passages it was shown."""
         limit = 0 if _ASKS_OVERVIEW.search(question) else 120
         draft = verify(text, hits[: self.passages], self.tokenizer, max_chars=limit, question=question)
-        if draft.answerable and _ASKS_FIGURE.search(question) and not _FIGURE.search(re.sub(r"\[\d+\]", "", draft.text)):
+        if draft.answerable and asks_figure(question) and not has_figure(re.sub(r"\[\d+\]", "", draft.text)):
             # "how many / how much" answered without any figure: the passages do not give it
             draft = Draft("", [], answerable=False, flags=draft.flags + ["no_figure"])
         return draft

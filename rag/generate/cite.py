@@ -2,9 +2,12 @@
 
 Every sentence is checked against the passages it cites: its numbers, dates, percentages and names must occur
 in a cited passage, and it must share wording with it. Markers to passages that do not support the sentence are
-removed; a sentence without a marker gets one when a passage clearly supports it; a sentence stating a number that
-no passage contains is dropped. Each citation's quote is the passage span that best supports its sentences,
-exact in the document's cleaned text. Markers are renumbered 1..k in order of first use.
+removed, and so are markers to a passage whose supporting sentence is about another place than the question's, or
+to a table row about another project than the one the question names; a sentence without a marker gets one when a
+passage clearly supports it; a sentence stating a number that no passage contains is dropped, and so is a sentence
+that is itself a question. A passage's own question sentences support nothing. Each citation's quote is the passage
+span that best supports its sentences, exact in the document's cleaned text. Markers are renumbered 1..k in order
+of first use.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.generate import facts as grounding
 from rag.generate.base import Draft
 from rag.types import Citation, Hit
 from rag.zh import Tokenizer, clause_spans, norm, numbers, sentence_spans
@@ -85,7 +89,41 @@ def _haystack(h: Hit) -> str:
     # figure it states ("36\t三维重构…" does not support "36个").
     c = h.chunk
     ctx, text = (_ROW_NO.sub("", c.context), _ROW_NO.sub("", c.text)) if c.kind == "table_row" else (c.context, c.text)
-    return norm(" ".join((c.heading or h.title, ctx, text)))
+    return norm(" ".join((c.heading or h.title, ctx, _statements(text))))
+
+
+def _statements(text: str) -> str:
+    """The text less its sentences that are questions: a quoted question states nothing."""
+    spans = sentence_spans(text)
+    if not any(grounding.is_question(text[a:b]) for a, b in spans):
+        return text
+    return " ".join(text[a:b] for a, b in spans if not grounding.is_question(text[a:b]))
+
+
+def _row_name(h: Hit) -> str:
+    c = h.chunk
+    if c.kind != "table_row" or "\t" not in c.text or not c.context:
+        return ""
+    header, cells = c.context.split("\n", 1)[0].split("\t"), c.text.split("\t")
+    if len(header) != len(cells):
+        return ""
+    return cells[next((i for i, hd in enumerate(header) if "名称" in hd), 1 if len(cells) > 1 else 0)]
+
+
+def about_asked(h: Hit, sentence: str, fs: set[str], asked: tuple[list[str], list[str]], question: str,
+                tokenizer: Tokenizer) -> bool:
+    """The passage's sentence that supports `sentence` is about what the question asks: its place (not merely named
+    elsewhere in the document) and, for a table row, the project or organisation the question names."""
+    places, names = asked
+    if h.chunk.kind == "table_row" and not grounding.row_name_ok(names, question, _row_name(h)):
+        return False
+    if not places:
+        return True
+    s, e = best_span(h, sentence, fs)
+    c = h.chunk
+    context = c.heading + " " + h.title
+    return grounding.subject_ok(places, c.text[s - c.start : e - c.start], c.text[: s - c.start], context,
+                                grounding.known_places(context + "\n" + c.text, tokenizer))
 
 
 def chinese_numeral(n: int) -> str:
@@ -137,6 +175,8 @@ def best_span(h: Hit, text: str, fs: set[str]) -> tuple[int, int]:
     c = h.chunk
     best, span = -1.0, (c.start, min(c.end, c.start + MAX_QUOTE))
     for s, e in sentence_spans(c.text):
+        if grounding.is_question(c.text[s:e]):
+            continue
         pieces = [(s, e)] if e - s <= MAX_QUOTE else _windows(c.text, s, e)
         for a, b in pieces:
             seg = c.text[a:b]
@@ -168,13 +208,22 @@ def verify(answer: str, hits: list[Hit], tokenizer: Tokenizer, max_chars: int = 
     echo = frozenset(_bigrams(question))
     asked = norm(question)
     same_doc = {h.chunk.doc_id: " ".join(_haystack(x) for x in hits if x.chunk.doc_id == h.chunk.doc_id) for h in hits}
+    texts = " ".join(h.title + " " + h.chunk.text for h in hits)
+    subjects = grounding.question_subjects(question, tokenizer, texts) if question else ([], [])
 
     for sent in _split(answer):
+        if grounding.is_question(sent.text + sent.end_punct):
+            flags.append("question_dropped")  # a question is never an answer
+            continue
         fs = facts(sent.text, tokenizer)
         # names the sentence repeats from the question; never figures or years ("2023年…产量增长18%" from a 2022 passage)
         given = frozenset(f for f in fs if norm(f) in asked and not any(ch.isdigit() for ch in f))
         cands = {i + 1: overlap(sent.text, h.chunk.text + h.chunk.context, echo) for i, h in enumerate(hits)
                  if supports(sent.text, h, fs, echo, given, same_doc[h.chunk.doc_id] if given else "")}
+        off_subject = {n for n in cands if not about_asked(hits[n - 1], sent.text, fs, subjects, question, tokenizer)}
+        if off_subject:
+            flags.append("subject_mismatch")
+            cands = {n: v for n, v in cands.items() if n not in off_subject}
         marks = [n for n in dict.fromkeys(sent.marks) if n in cands]
         if len(marks) < len(set(sent.marks)):
             flags.append("marker_removed")
@@ -186,9 +235,9 @@ def verify(answer: str, hits: list[Hit], tokenizer: Tokenizer, max_chars: int = 
             if cands:
                 marks = [better]
                 flags.append("marker_added")
-            elif numbers(sent.text) or len(norm(sent.text)) < 8 or (
+            elif off_subject or numbers(sent.text) or len(norm(sent.text)) < 8 or (
                     fs and not any(all(_holds(_haystack(h), f) for f in fs) for h in hits)):
-                # a figure no passage supports, or a fragment ("资料编号为"): never shown as fact
+                # a figure no passage supports (about the subject asked), or a fragment ("资料编号为"): never shown as fact
                 flags.append("sentence_dropped")
                 continue
             else:

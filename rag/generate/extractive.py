@@ -1,9 +1,10 @@
 """Extractive answers: the sentences of the top passages that answer the question, quoted exactly.
 
 Sentences are scored by the rarity-weighted overlap of the question's terms, its numbers, cues for the
-kind of answer asked for (an amount, a list, a name), and the passage's retrieval rank. The answer is
-the best span (trimmed to its most relevant clauses) with its [n] marker; table rows are answered as
-"header value" pairs of their short cells.
+kind of answer asked for (an amount, a list, a name), and the passage's retrieval rank. A sentence about
+another place than the question's, or stating other years only, is never picked; nor is a sentence that is itself
+a question. The answer is the best span (trimmed to its most relevant clauses) with its [n] marker; a table row
+answers the column asked (or the clauses of its description that say it), amounts also in the unit people say.
 """
 
 from __future__ import annotations
@@ -13,16 +14,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rag.answerable import question_terms
+from rag.generate import facts
 from rag.generate.base import Draft, Generator
 from rag.lexical import BM25Index
 from rag.types import Citation, Hit
-from rag.zh import Tokenizer, clause_spans, norm, numbers, sentence_spans
+from rag.zh import Tokenizer, clause_spans, join_cjk_spaces, norm, numbers, sentence_spans
 
 _ASKS_NUMBER = re.compile(r"多少|几|多大|多长|多高|比例|比重|排名|第几|增速|增长|下降|提升|降低|金额|投资|面积|产值|收入|规模")
 _ASKS_LIST = re.compile(r"哪些|哪几|分别|包括|有哪")
 _ASKS_WHO = re.compile(r"谁|哪家|哪个|哪一|什么企业|什么公司|名称|叫什么")
 _HAS_NUMBER = re.compile(r"\d")
+_ASKS_SPECIFIC = re.compile(r"多少|几|哪|谁|何时|什么时候|是否")
 MAX_ANSWER = 120
+MAX_CHECKED = 40  # candidates checked for subject and time, best first
+KEEP_AFTER_DROP = 0.7  # once the best were dropped, what is left must score this share of the best to be an answer
 
 
 @dataclass
@@ -43,7 +48,8 @@ class ExtractiveGenerator(Generator):
         self.idf_source = idf_source or (lambda: None)
 
     def generate(self, question: str, hits: list[Hit]) -> Draft:
-        terms = question_terms(question, self.tokenizer)
+        # "今年 / 最新" are not words to find: the answer states its figure's year instead (rag.generate.ground)
+        terms = question_terms(facts.strip_relative(question, facts.relative_time(question)) or question, self.tokenizer)
         bm25 = self.idf_source()
         weights = {t: (bm25.idf(t) if bm25 else 1.0) or 1.0 for t in terms}
         qnums = numbers(question)
@@ -56,11 +62,27 @@ class ExtractiveGenerator(Generator):
         if not cands:
             return Draft("", [], answerable=False)
         cands.sort(key=lambda c: -c.score)
+        fits = _Fit(question, hits, self.tokenizer, terms)
+        top = cands[0].score
+        kept: list[_Cand] = []
+        for c in cands[:MAX_CHECKED]:  # best first, until the answer and its possible second span are found
+            if fits(c):
+                kept.append(c)
+                if len(kept) == 6:
+                    break
+        cands = kept
+        if not cands or cands[0].score < KEEP_AFTER_DROP * top:
+            # the best sentences were about another place or year: what is left does not answer the question
+            return Draft("", [], answerable=False, flags=sorted(fits.dropped) or ["nothing_supported"])
         best = cands[0]
         picked = [best]
-        # A second, shorter span from another passage when it adds question terms and the answer stays short.
+        # A second, shorter span from another passage when it adds question terms and the answer stays short; not
+        # beside a table row the question names (another row is another project).
         covered = self._covered(best.text, weights)
+        single_row = hits[best.hit_i].chunk.kind == "table_row" and fits.names_row(hits[best.hit_i])
         for c in cands[1:6]:
+            if single_row:
+                break
             if c.hit_i != best.hit_i and c.score > 0.6 * best.score and len(best.text) + len(c.text) <= MAX_ANSWER:
                 extra = self._covered(c.text, weights) - covered
                 if extra or _ASKS_LIST.search(question):
@@ -72,11 +94,11 @@ class ExtractiveGenerator(Generator):
         for c in picked:
             h = hits[c.hit_i]
             s, e = self._trim(h, c, weights, qnums)
+            text, s, e = _render(h, _doc_slice(h, s, e), question, s, terms) or ("", s, e)
             n = numbering.setdefault(c.hit_i, len(numbering) + 1)
-            quote = _doc_slice(h, s, e)
-            parts.append(_render(h, quote, question).rstrip("。；;，,：: ") + f"[{n}]")
+            parts.append(text.rstrip("。；;，,：: ") + f"[{n}]")
             if all(x.n != n for x in citations):
-                citations.append(Citation(n, h, quote, s, e))
+                citations.append(Citation(n, h, _doc_slice(h, s, e), s, e))
         text = "；".join(parts)
         return Draft(text if text.endswith("。") else text + "。", citations)
 
@@ -136,31 +158,121 @@ def _doc_slice(h: Hit, s: int, e: int) -> str:
 
 
 def _units(h: Hit) -> list[tuple[int, int, str]]:
-    """Candidate answer units of a passage in document offsets: sentences, or a table row whole."""
+    """Candidate answer units of a passage in document offsets: sentences (never one that is itself a question),
+    or a table row whole."""
     c = h.chunk
     if c.kind == "table_row" and "\t" in c.text:
         return [(c.start, c.end, c.text)]
     view = _DocView(h)
-    return [(s, e, view[s:e]) for s, e in sentence_spans(view, c.start, c.end)]
+    return [(s, e, view[s:e]) for s, e in sentence_spans(view, c.start, c.end) if not facts.is_question(view[s:e])]
 
 
-def _render(h: Hit, quote: str, question: str = "") -> str:
-    """Answer text for a quote: table rows become 'name：header value，…' from their short cells."""
+class _Fit:
+    """Does a candidate answer what was asked (see rag.generate.facts): a row about the project named, saying what
+    is asked; a sentence about the question's place, with a figure when one is asked, in the years asked?"""
+
+    def __init__(self, question: str, hits: list[Hit], tokenizer: Tokenizer, terms: list[str]):
+        self.question, self.hits, self.tokenizer, self.terms = question, hits, tokenizer, terms
+        texts = " ".join(h.title + " " + h.chunk.text for h in hits)
+        self.places, self.names = facts.question_subjects(question, tokenizer, texts)
+        self.years = facts.years(question)
+        self.figure = facts.asks_figure(question)
+        self.dropped: set[str] = set()
+
+    def names_row(self, h: Hit) -> bool:
+        name = _row_name(h)
+        return bool(name) and norm(name) in norm(self.question)
+
+    def __call__(self, c: _Cand) -> bool:
+        h = self.hits[c.hit_i]
+        before = h.chunk.text[: c.start - h.chunk.start]
+        if h.chunk.kind == "table_row" and not facts.row_name_ok(self.names, self.question, _row_name(h)):
+            self.dropped.add("subject_mismatch")
+            return False
+        if h.chunk.kind == "table_row" and _render(h, c.text, self.question, c.start, self.terms) is None:
+            self.dropped.add("column_missing")
+            return False
+        context = h.chunk.heading + " " + h.title
+        known = facts.known_places(context + "\n" + h.chunk.text, self.tokenizer) if self.places else frozenset()
+        if not facts.subject_ok(self.places, c.text, before, context, known):
+            self.dropped.add("subject_mismatch")
+            return False
+        if self.figure and not facts.has_figure(c.text):
+            self.dropped.add("no_figure")  # "how many" is not answered by a sentence without a figure
+            return False
+        if not facts.time_ok(self.years, c.text, before):
+            self.dropped.add("year_mismatch")
+            return False
+        return True
+
+
+def _header(h: Hit) -> list[str]:
+    return h.chunk.context.split("\n", 1)[0].split("\t") if h.chunk.context else []
+
+
+def _name_index(header: list[str], n_cells: int) -> int:
+    return next((i for i, hd in enumerate(header) if "名称" in hd), 1 if n_cells > 1 else 0)
+
+
+def _row_name(h: Hit) -> str:
+    if h.chunk.kind != "table_row" or "\t" not in h.chunk.text:
+        return ""
+    cells = h.chunk.text.split("\t")
+    header = _header(h)
+    if len(header) != len(cells):
+        return ""
+    return cells[_name_index(header, len(cells))].strip()
+
+
+def _label_unit(hd: str) -> tuple[str, str]:
+    m = re.match(r"^(.*?)\s*[（(]([^()（）]+)[)）]\s*$", hd.strip())
+    return (m.group(1), m.group(2)) if m else (hd.strip(), "")
+
+
+def _value(cell: str, unit: str) -> str:
+    v = cell.strip()
+    if not re.fullmatch(r"[0-9.]+", v):
+        return v
+    return facts.with_spoken(v, unit) if unit else v
+
+
+def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> tuple[str, int, int] | None:
+    """Answer text for a quote at document offset `start`, and the span to cite. A table row answers the column the
+    question asks about, or the clauses of its long cell that say it ('name：clause', citing those clauses); with no
+    column asked, 'name：header value，…' from its short cells. None when the question asks something specific that the
+    row does not say."""
+    end = start + len(quote)
     if h.chunk.kind != "table_row" or "\t" not in quote:
-        return quote.replace("\n", " ")
-    header = h.chunk.context.split("\n", 1)[0].split("\t") if h.chunk.context else []
+        return quote.replace("\n", " "), start, end
+    header = _header(h)
     cells = quote.split("\t")
     if len(header) != len(cells):
-        return quote.replace("\t", " ")
-    name_i = next((i for i, hd in enumerate(header) if "名称" in hd), 1 if len(cells) > 1 else 0)
+        return quote.replace("\t", " "), start, end
+    name_i = _name_index(header, len(cells))
+    name = join_cjk_spaces(cells[name_i].strip())
+    aspect = facts.asked_aspect(question)
+    col = facts.column_for(aspect, header) if aspect else None
+    if col is not None and cells[col].strip():
+        label, unit = _label_unit(header[col])
+        return f"{name}：{label}{_value(cells[col], unit)}", start, end
+    specific = aspect or _ASKS_SPECIFIC.search(question)
+    if specific:
+        offset = 0
+        for cell in cells:
+            if len(cell.strip()) > 40:
+                span = facts.clauses_about(cell, aspect, [t for t in terms if norm(t) not in norm(name)])
+                if span:
+                    a, b = start + offset + span[0], start + offset + span[1]
+                    return f"{name}：{cell[span[0]:span[1]].strip()}", a, b
+            offset += len(cell) + 1
+        return None  # the row does not say what is asked (its investment is no answer to "多少家企业")
     pairs = []
     for i, (hd, cell) in enumerate(zip(header, cells, strict=True)):
         if i == name_i or hd.strip() in ("序号", "") or not cell.strip():
             continue
-        m = re.match(r"^(.*?)\s*[（(]([^()（）]+)[)）]\s*$", hd.strip())
-        label, unit = (m.group(1), m.group(2)) if m else (hd.strip(), "")
+        label, unit = _label_unit(hd)
         if len(cell.strip()) > 40 and not any(w in question for w in (label, "内容", "建设什么", "做什么", "包括")):
             continue  # long description cells only when asked for
-        value = cell.strip() if len(cell) <= 40 else cell.strip()[:80] + "…"
-        pairs.append(f"{label}{value}{unit if re.fullmatch(r'[0-9.]+', cell.strip()) else ''}")
-    return f"{cells[name_i].strip()}：" + "，".join(pairs)
+        value = _value(cell, unit) if len(cell) <= 40 else cell.strip()[:80] + "…"
+        pairs.append(f"{label}{value}")
+    return f"{name}：" + "，".join(pairs), start, end

@@ -147,3 +147,46 @@ def test_a_name_repeated_from_the_question_may_be_elsewhere_in_the_same_document
     year_elsewhere = hit("2023年，南昌海立电器有限公司实施智能化改造。", 400, "c")
     assert not verify("2023年南昌海立电器有限公司空调压缩机产量增长18%[1]。", [year, year_elsewhere], tokenizer,
                       question="南昌海立电器有限公司2023年空调压缩机产量增长多少？").answerable
+
+
+HEADER = "序号\t项目名称\t投资金额 (万元)\t建设期\t主要内容"
+
+
+def _row(text: str, start: int) -> Hit:
+    return Hit(Chunk(f"b#{start}", "b", text, start, start + len(text), context=HEADER, kind="table_row"), 1.0, "b.txt",
+               "南昌市人民政府公报")
+
+
+def test_a_row_about_another_project_is_not_cited_for_the_one_asked(tokenizer) -> None:  # noqa: ANN001
+    # the 江铃 row holds the same 建设期 and, in the same document, the 华勤 row names 华勤: it still says nothing of 华勤
+    huaqin = _row("19\t华勤千亿产业基 地项目\t10000000\t2020-2023\t项目占地面积为 3000 亩,分三期建设。", 9000)
+    jiangling = _row("52\t江铃股份富山新能源汽车基地\t1280000\t2020-2023\t项目用地面积1500亩,总投资128亿元。", 9500)
+    d = verify("华勤千亿产业基地项目的建设期为2020-2023[1][2]。", [huaqin, jiangling], tokenizer,
+               question="华勤千亿产业基地项目的建设期是哪几年？")
+    assert d.text == "华勤千亿产业基地项目的建设期为2020-2023[1]。" and [c.hit for c in d.citations] == [huaqin]
+    assert "marker_removed" in d.flags and "subject_mismatch" in d.flags
+    d = verify("华勤千亿产业基地项目的建设期为2020-2023[2]。", [huaqin, jiangling], tokenizer,
+               question="华勤千亿产业基地项目的建设期是哪几年？")
+    assert [c.hit for c in d.citations] == [huaqin]  # moved to the row about it
+
+
+def test_a_figure_about_another_place_does_not_answer_though_the_document_names_the_place(tokenizer) -> None:  # noqa: ANN001
+    ganzhou = _hit("2023年，赣州地区生产总值达4606亿元；地区生产总值增速达5.3%。", 500, "赣州报道")
+    names_nanchang = _hit("赣州市与南昌市共建赣江两岸产业带。", 900, "赣州报道")
+    q = "2023年南昌地区生产总值是多少？"
+    d = verify("2023年南昌地区生产总值为4606亿元[1]。", [ganzhou, names_nanchang], tokenizer, question=q)
+    assert not d.answerable and "subject_mismatch" in d.flags
+    d = verify("2023年南昌地区生产总值增速为5.3%[1]。", [ganzhou, names_nanchang], tokenizer, question=q)
+    assert not d.answerable  # the sentence after it is about 赣州 too
+    assert verify("2023年赣州地区生产总值达4606亿元[1]。", [ganzhou, names_nanchang], tokenizer,
+                  question="2023年赣州地区生产总值是多少？").answerable
+
+
+def test_a_question_is_never_an_answer_nor_evidence(tokenizer) -> None:  # noqa: ANN001
+    quoting = _hit("常见问题：2021年南昌工业投资同比增长多少？欢迎来电咨询。", 900, "问答汇编")
+    d = verify("2021年南昌工业投资同比增长多少？[1]", [quoting], tokenizer, question="2021年南昌工业投资同比增长多少？")
+    assert not d.answerable and "question_dropped" in d.flags
+    # a passage's question does not support a statement of its figures
+    d = verify("2021年南昌工业投资同比增长18.7%[1]。", [quoting, HITS[0]], tokenizer,
+               question="2021年南昌工业投资同比增长多少？")
+    assert [c.hit for c in d.citations] == [HITS[0]]

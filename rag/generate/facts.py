@@ -1,0 +1,370 @@
+"""What an answer must agree with the question on: its subject, its time, the table column asked, and the unit.
+
+Pure functions over text, shared by the extractive generator, the citation verifier and the pipeline:
+- subject: the places (and, for table rows, the project or organisation) the question asks about must be what the
+  evidence sentence is about, not merely named elsewhere in the document;
+- time: years in the question must be the evidence's; relative words (今年, 去年, 目前, 最新 …) are resolved
+  against the document's date, and the answer states the year of its figure;
+- columns: a question about a table row is answered from the asked column, or the clauses of a long cell that say it;
+- units: an amount in 万元 or 元 is also given in the unit people say (10000000万元 → 1000亿元).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from typing import Any
+
+from rag.zh import Tokenizer, norm
+
+# --- questions ---------------------------------------------------------------------------------------------------
+_QUESTION_END = re.compile(r"[？?]\s*[”’」』）)\]】]*\s*$")
+_ASKING = re.compile(r"(多少|几[个家项年月天条名位次倍]?|哪[些个里年家一]|什么|怎样|如何|是否|吗|呢)[^，。；]{0,6}$")
+
+
+_ASKS_FIGURE = re.compile(r"多少|几[个家项年月天条名位次倍]|多大|多长|多高|百分之几|比例是")
+# a figure: digits, or a Chinese numeral with a measure word ("一个完善的…" is not a figure)
+_FIGURE = re.compile(r"\d|(?:[两三四五六七八九十百千万亿]|一[十百千万亿])[一二两三四五六七八九十百千万亿]*[个家项年月天条名位次倍亩元%]")
+
+
+def asks_figure(question: str) -> bool:
+    """"How many / how much": the answer must state a figure."""
+    return bool(_ASKS_FIGURE.search(question))
+
+
+def has_figure(text: str) -> bool:
+    return bool(_FIGURE.search(text))
+
+
+def is_question(sentence: str) -> bool:
+    """A sentence that is itself a question ("2021年南昌…增长了多少？"): never an answer, never evidence."""
+    s = sentence.strip()
+    return bool(_QUESTION_END.search(s)) or bool(s and s[-1] not in "。；;！!" and _ASKING.search(s) and len(s) < 60)
+
+
+# --- subject -----------------------------------------------------------------------------------------------------
+# Province-level names contain the city a question asks about: naming one is not naming another subject.
+_BROAD = ("中国", "全国", "国家", "全省", "全市", "省", "北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林",
+          "黑龙江", "江苏", "浙江", "安徽", "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "海南", "四川",
+          "贵州", "云南", "陕西", "甘肃", "青海", "台湾", "内蒙古", "广西", "西藏", "宁夏", "新疆", "香港", "澳门")
+_PLACE_TAGS = frozenset({"ns"})
+_NAME_TAGS = frozenset({"nz", "nt"})
+
+
+def _is_broad(place: str) -> bool:
+    p = re.sub(r"(省|市|自治区|特别行政区)$", "", place)
+    return p in _BROAD or place in _BROAD
+
+
+_ADMIN = re.compile(r"^(.{2,}?)(?:高新区|经开区|开发区|新区|地区|市|省|县|区|镇|乡|旗)$")
+_SUFFIXES = r"(?:高新区|经开区|开发区|新区|市|县|区|镇|乡)"
+_GENERIC_PREFIX = re.compile(r"^(?:各|全|本|我|该|此|周边|沿海|内陆|文明|[一二三四五六七八九十两多几\d])")
+
+
+def is_named_place(word: str) -> bool:
+    """A place name proper, not one of the common nouns jieba also tags ns (城市, 新区, 上市, 深度 …): a name with
+    an administrative suffix (南昌市, 南康区, 新余高新区) or a two-character …州 (赣州, 常州)."""
+    if len(word) == 2 and word.endswith("州"):
+        return True
+    m = _ADMIN.match(word)
+    return bool(m) and not _GENERIC_PREFIX.match(m.group(1)) and not word.endswith("城市") and not _is_broad(m.group(1))
+
+
+def places(text: str, tokenizer: Tokenizer) -> list[str]:
+    """Place names proper of the text in order (see is_named_place), broad ones (provinces, 全国) left out."""
+    return [w for w, f in tokenizer.tagged(text) if f in _PLACE_TAGS and is_named_place(w)]
+
+
+@lru_cache(maxsize=4096)
+def known_places(text: str, tokenizer: Tokenizer) -> frozenset[str]:
+    """The places a text (a passage with its heading and title) names, with their suffix and without it:
+    {"南昌市", "南昌", "新余高新区", "新余"} (normalised). Tagged once per passage (cached): a sentence's places are then found by
+    string search, so checking forty candidate sentences costs one part-of-speech pass per passage."""
+    out = set()
+    for w in places(text, tokenizer):
+        out.add(norm(w))
+        m = _ADMIN.match(w)
+        if m:
+            out.add(norm(m.group(1)))
+    return frozenset(out)
+
+
+def _named_in(text: str, known: frozenset[str]) -> list[tuple[int, str]]:
+    """(position, name) of the known places in the text, a name inside a longer one at the same place left out."""
+    t = norm(text)
+    found = []
+    for n in known:
+        i = t.find(n)
+        while i >= 0:
+            found.append((i, n))
+            i = t.find(n, i + 1)
+    return [(i, n) for i, n in found if not any(j <= i and i + len(n) <= j + len(m) and len(m) > len(n) for j, m in found)]
+
+
+def question_subjects(question: str, tokenizer: Tokenizer, texts: str = "") -> tuple[list[str], list[str]]:
+    """(places, names) the question asks about: its place names (jieba's ns that is a place proper, or a name that
+    `texts`, the retrieved passages, write with an administrative suffix: 南昌 where they say 南昌市 — not 上市 or
+    深度, which jieba also tags ns), and its project/organisation names (nz, nt)."""
+    tagged = tokenizer.tagged(question)
+    ps = [w for w, f in tagged if f in _PLACE_TAGS and len(w) >= 2 and not _is_broad(w)
+          and (is_named_place(w) or re.search(re.escape(w) + _SUFFIXES, texts))]
+    ns = [w for w, f in tagged if f in _NAME_TAGS and len(w) >= 2]
+    return ps, ns
+
+
+def _same_place(a: str, b: str) -> bool:
+    """南昌 ~ 南昌市 ~ 南昌经开区 (one contains the other, once 市/县/区 suffixes are set aside)."""
+    a, b = norm(a), norm(b)
+    return a in b or b in a or (len(a) >= 2 and len(b) >= 2 and re.sub("[市县区省]$", "", a) == re.sub("[市县区省]$", "", b))
+
+
+def sentence_place(sentence: str, before: str, context: str, known: frozenset[str]) -> list[str]:
+    """The places a passage sentence is about: those it names; else the last one named before it in the passage;
+    else those of its heading or title."""
+    for text, last in ((sentence, False), (before, True), (context, False)):
+        found = _named_in(text, known) if text else []
+        if found:
+            return [max(found)[1]] if last else [n for _, n in found]
+    return []
+
+
+def subject_ok(asked: list[str], sentence: str, before: str, context: str, known: frozenset[str]) -> bool:
+    """False when the question asks about places and the evidence sentence is about another one
+    ("2023年南昌地区生产总值" answered by "2023年，赣州地区生产总值达4606亿元"). `known`: the places of the passage
+    (known_places of its heading, title and text)."""
+    if not asked:
+        return True
+    s = norm(sentence)
+    if any(norm(a) in s for a in asked):
+        return True
+    about = sentence_place(sentence, before, context, known)
+    if not about:
+        return True
+    return any(_same_place(a, p) for a in asked for p in about)
+
+
+def row_name_ok(names: list[str], question: str, row_name: str) -> bool:
+    """A table row answers a question about a named project or organisation only when the row is about it:
+    its name cell holds the name, or the question holds the row's name."""
+    r, q = norm(row_name), norm(question)
+    if not r:
+        return True
+    if r in q or (len(r) >= 4 and r[:-2] in q and len(r) - 2 >= 4):
+        return True
+    return not names or any(norm(n) in r for n in names)
+
+
+# --- time --------------------------------------------------------------------------------------------------------
+_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d\d)\s*(?=年)")
+_YEAR_RANGE = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?:[.年]\d{1,2}月?)?\s*[-—–~至到]\s*((?:19|20)\d\d)(?![\d])")
+_CN_DIGIT = {"〇": "0", "零": "0", "一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8",
+             "九": "9", "○": "0", "Ｏ": "0", "O": "0"}
+_CN_YEAR = re.compile(r"([一二][〇零○Ｏ一二三四五六七八九O]{3})年")
+RELATIVE = {"今年": 0, "本年": 0, "当年": 0, "去年": -1, "上年": -1, "上一年": -1, "前年": -2}
+LATEST = ("目前", "最新", "近年", "近几年", "当前", "现在", "如今", "眼下", "最近")
+
+
+def years(text: str) -> set[int]:
+    """The years a text states: "2021年", "二〇二一年", and every year of a range "2020-2023" / "2021.03-2022.12"."""
+    t = text
+    out = {int(y) for y in _YEAR.findall(t)}
+    out |= {int("".join(_CN_DIGIT[c] for c in y)) for y in _CN_YEAR.findall(t)}
+    for a, b in _YEAR_RANGE.findall(t):
+        a_, b_ = int(a), int(b)
+        if a_ <= b_ <= a_ + 30:
+            out |= set(range(a_, b_ + 1))
+    return out
+
+
+def relative_time(question: str) -> str:
+    """The relative time word of a question ("今年", "去年", "目前", "最新" …), or ""."""
+    for w in (*RELATIVE, *LATEST):
+        if w in question:
+            return w
+    return ""
+
+
+def document_year(doc: Any) -> int | None:  # noqa: ANN401 - a rag.types.Document or anything with .meta and .text
+    """The year a document was written: its front matter's date, else the issue date on a bulletin's cover
+    ("二〇二一年第九期"), else a year standing alone on one of its first lines."""
+    meta: Mapping[str, Any] = getattr(doc, "meta", {}) or {}
+    for key in ("date", "published", "issued", "year"):
+        m = re.search(r"(?:19|20)\d\d", str(meta.get(key, "")))
+        if m:
+            return int(m.group())
+    head = (getattr(doc, "text", "") or "")[:600]
+    m = re.search(r"([一二][〇零○Ｏ一二三四五六七八九O]{3})年第[一二三四五六七八九十\d]+期", head)
+    if m:
+        return int("".join(_CN_DIGIT[c] for c in m.group(1)))
+    m = re.search(r"(?m)^\s*((?:19|20)\d\d)\s*$", head)
+    return int(m.group(1)) if m else None
+
+
+def resolve_year(word: str, doc_year: int | None) -> int | None:
+    """今年 → the document's year, 去年 → the one before; None when it cannot be resolved or the word means 'latest'."""
+    if word in RELATIVE and doc_year:
+        return doc_year + RELATIVE[word]
+    return None
+
+
+def time_ok(asked: set[int], sentence: str, before: str) -> bool:
+    """False when the question names years and the evidence states other years only (the sentence's own years,
+    else the last year stated before it in the passage)."""
+    if not asked:
+        return True
+    stated = years(sentence)
+    if not stated:
+        prev = [int(y) for y in _YEAR.findall(before)]
+        stated = {prev[-1]} if prev else set()
+    return not stated or bool(asked & stated)
+
+
+def figure_year(sentence: str, before: str, doc_year: int | None) -> int | None:
+    """The year a figure belongs to: the latest its sentence states, else the last stated before it, else the
+    document's year."""
+    ys = [y for y in years(sentence) if not doc_year or y <= doc_year + 1]
+    if ys:
+        return max(ys)
+    prev = [int(y) for y in _YEAR.findall(before)]
+    return prev[-1] if prev else doc_year
+
+
+def strip_relative(text: str, word: str) -> str:
+    """The answer without the question's relative time word where it echoes the question ("南昌今年的GDP是…" →
+    "南昌GDP是…"): the year is stated before it instead."""
+    return text.replace(word + "的", "").replace(word, "") if word else text
+
+
+# --- units -------------------------------------------------------------------------------------------------------
+_SCALE = {"元": 1, "万元": 10**4, "亿元": 10**8, "千元": 10**3, "百万元": 10**6, "万亿元": 10**12}
+_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(万亿元|亿元|百万元|千元|万元|元)")
+
+
+def _fmt(x: float) -> str:
+    s = f"{x:.4f}".rstrip("0").rstrip(".")
+    return s if s else "0"
+
+
+def spoken_amount(value: str, unit: str) -> str:
+    """An amount in the unit people say: ("10000000", "万元") → "1000亿元", ("35000", "元") → "3.5万元";
+    "" when the figure is already in that unit or is not an amount of money."""
+    try:
+        x = float(value.replace(",", "")) * _SCALE[unit]
+    except (KeyError, ValueError):
+        return ""
+    target = "亿元" if x >= 10**8 else "万元" if x >= 10**4 else "元"
+    if target == unit:
+        return ""
+    return _fmt(x / _SCALE[target]) + target
+
+
+def with_spoken(value: str, unit: str) -> str:
+    """"10000000万元（即1000亿元）", or "3000万元" when no other unit reads better."""
+    spoken = spoken_amount(value, unit)
+    return f"{value}{unit}（即{spoken}）" if spoken else f"{value}{unit}"
+
+
+_IN_TEXT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(万元|元)(?!\s*[（(]即)")
+
+
+def add_spoken(text: str) -> str:
+    """Every amount of an answer also in the unit people say: "投资金额是105000万元[1]" →
+    "投资金额是105000万元（即10.5亿元）[1]"."""
+    def repl(m: re.Match[str]) -> str:
+        spoken = spoken_amount(m.group(1), m.group(2))
+        return f"{m.group(0)}（即{spoken}）" if spoken else m.group(0)
+
+    return _IN_TEXT.sub(repl, text)
+
+
+def amount_yuan(text: str) -> float | None:
+    """The first amount of money in a text, in 元 ("120亿元" → 1.2e10)."""
+    m = _AMOUNT.search(text.replace(" ", ""))
+    return float(m.group(1)) * _SCALE[m.group(2)] if m else None
+
+
+# --- table columns -----------------------------------------------------------------------------------------------
+# What a question asks of a table row: (aspect, cues in the question, words of the column header that holds it,
+# words of the clauses of a description cell that state it).
+ASPECTS: tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = (
+    ("投资", ("投资", "金额", "总投资", "投资额", "多少钱", "花多少"), ("投资", "金额"), ("投资",)),
+    ("建设期", ("建设期", "工期", "哪几年", "哪一年", "什么时候", "何时", "多久", "哪年", "周期", "建成", "开工", "完工"),
+     ("建设期", "工期", "期限", "年限"), ("建设期",)),
+    ("占地", ("占地", "用地", "多少亩", "多大面积", "面积"), ("占地", "用地"), ("占地", "用地", "亩")),
+    ("建筑面积", ("建筑面积",), ("建筑面积",), ("建筑面积", "平方米")),
+    ("产能", ("年产", "产能", "产量", "生产多少", "出货"), ("产能", "产量"), ("年产", "产能", "产量", "出货")),
+    ("收入", ("收入", "产值", "营收", "销售额"), ("收入", "产值"), ("收入", "产值", "销售")),
+    ("泊位", ("泊位",), ("泊位",), ("泊位",)),
+    ("布局", ("布局", "分几期", "几期", "分期"), ("布局",), ("布局", "分期", "期建设")),
+    ("内容", ("主要内容", "建设内容", "建设什么", "做什么", "干什么", "包括什么", "包括哪些", "建什么", "主要建设"),
+     ("内容",), ("建设", "主要")),
+)
+
+
+def asked_aspect(question: str) -> str:
+    """Which aspect of a row the question asks about ("投资", "占地", "产能" …), or ""."""
+    q = norm(question)
+    best, key = "", (-1, -1)
+    for name, cues, _, _ in ASPECTS:
+        for c in cues:
+            i = q.find(norm(c))
+            if i >= 0 and (len(c), i) > key:  # the most specific cue wins ("建筑面积" over "面积"), then the later one
+                best, key = name, (len(c), i)
+    return best
+
+
+def aspect_words(aspect: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(cues in a question, words of a clause that states it) of an aspect."""
+    for name, cues, _, words in ASPECTS:
+        if name == aspect:
+            return cues, words
+    return (), ()
+
+
+def column_for(aspect: str, header: list[str]) -> int | None:
+    """The index of the header cell that holds the aspect (投资 → "投资金额 (万元)"), or None."""
+    cols = next((h for name, _, h, _ in ASPECTS if name == aspect), ())
+    for i, h in enumerate(header):
+        hn = norm(h)
+        if any(norm(w) in hn for w in cols) and not any(x in hn for x in ("序号", "名称")):
+            return i
+    return None
+
+
+def _clauses(text: str) -> list[tuple[int, int]]:
+    """Clauses split at commas, semicolons and full stops (not at 、, which lists within a clause)."""
+    out, pos = [], 0
+    for m in re.finditer(r"[，,；;。]", text):
+        if m.end() - pos > 1:
+            out.append((pos, m.end()))
+        pos = m.end()
+    if len(text) - pos > 0:
+        out.append((pos, len(text)))
+    return [(a + len(text[a:b]) - len(text[a:b].lstrip()), b) for a, b in out if text[a:b].strip()]
+
+
+def clauses_about(cell: str, aspect: str, terms: Iterable[str], limit: int = 80) -> tuple[int, int] | None:
+    """The (start, end) in `cell` of the run of clauses of a long description cell that states the aspect
+    (占地 → "项目占地面积为 3000 亩"), or None when no clause does."""
+    cues, words = aspect_words(aspect)
+    own = {norm(w) for w in (*cues, *words)}
+    keys = own | {norm(t) for t in terms if len(t) >= 2}
+    spans = _clauses(cell)
+    best, span = 0.0, None
+    for i, (a, b) in enumerate(spans):
+        seg = norm(cell[a:b])
+        sc = sum(2.0 if k in own else 1.0 for k in keys if k and k in seg)
+        sc += 0.5 if aspect not in ("布局", "内容") and re.search(r"\d", seg) else 0.0
+        if sc > best:
+            best, span = sc, (a, b)
+            # a following clause that continues it ("分三期建设，一期占地为 870 亩") when it fits
+            if i + 1 < len(spans) and spans[i + 1][1] - a <= limit and re.search(r"\d", cell[spans[i + 1][0]:spans[i + 1][1]]) \
+                    and any(k in norm(cell[spans[i + 1][0]:spans[i + 1][1]]) for k in keys if k):
+                span = (a, spans[i + 1][1])
+    if span is None or best < 2.0:
+        return None
+    a, b = span
+    while b > a and cell[b - 1] in "，,、；;。 ":
+        b -= 1
+    return a, b

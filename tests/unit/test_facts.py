@@ -1,0 +1,172 @@
+"""Subject, time, table-column, unit and conflict rules (rag.generate.facts, rag.generate.conflicts) on hand-made text."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from rag.generate import conflicts, facts
+from rag.generate.base import Draft
+from rag.generate.ground import ground
+from rag.types import Chunk, Citation, Hit
+
+HEADER = "序号\t项目名称\t投资金额 (万元)\t建设期\t主要内容"
+HUAQIN = ("19\t华勤千亿产业基 地项目\t10000000\t2020-2023\t项目占地面积为 3000 亩,分三期建设,一期占地为 870 亩,建筑面积为 128 "
+          "万平方米。主要建 设厂房及配套设施。项目一期达产后形成 122 条 SMT 生产线、302 条组装线等配套设备,预计 实现年产笔电、"
+          "手机及其他智能终端产品 1.6 亿台,实现年主营业务收入 1000 亿元。")
+
+
+def _hit(text: str, start: int = 100, title: str = "南昌日报", doc: str = "d", kind: str = "text", context: str = "") -> Hit:
+    return Hit(Chunk(f"{doc}#{start}", doc, text, start, start + len(text), context=context, kind=kind), 1.0, f"{doc}.txt", title)
+
+
+@pytest.mark.parametrize(("value", "unit", "spoken"), [
+    ("10000000", "万元", "1000亿元"), ("105000", "万元", "10.5亿元"), ("3000", "万元", ""), ("35000", "元", "3.5万元"),
+    ("250000000", "元", "2.5亿元"), ("12.3", "亿元", ""), ("500", "元", ""), ("1000", "亩", ""), ("abc", "万元", "")])
+def test_amounts_in_the_unit_people_say(value: str, unit: str, spoken: str) -> None:
+    assert facts.spoken_amount(value, unit) == spoken
+    assert facts.with_spoken(value, unit) == (f"{value}{unit}（即{spoken}）" if spoken else f"{value}{unit}")
+
+
+def test_amounts_in_an_answer_also_in_the_unit_people_say() -> None:
+    assert facts.add_spoken("投资金额是105000万元[1]。") == "投资金额是105000万元（即10.5亿元）[1]。"
+    assert facts.add_spoken("投资金额10000000万元（即1000亿元）[1]") == "投资金额10000000万元（即1000亿元）[1]"
+    assert facts.add_spoken("总投资120亿元，补贴3000万元，奖励500元，收入1500000元。") == \
+        "总投资120亿元，补贴3000万元，奖励500元，收入1500000元（即150万元）。"
+    d, _ = ground("项目投资多少？", Draft("投资金额是105000万元[1]。", []), [])
+    assert d.text == "投资金额是105000万元（即10.5亿元）[1]。"
+
+
+def test_amounts_compare_across_units() -> None:
+    assert facts.amount_yuan("总投资120亿元的华勤") == 1.2e10
+    assert facts.amount_yuan("投资金额10000000万元") == 1e11
+    assert facts.amount_yuan("没有金额") is None
+
+
+def test_years_stated_ranges_and_chinese_numerals() -> None:
+    assert facts.years("2021年，南昌工业投资同比增长18.7%") == {2021}
+    assert facts.years("建设期2020-2023") == {2020, 2021, 2022, 2023}
+    assert facts.years("2021.03-2022.12") == {2021, 2022}
+    assert facts.years("二〇二一年第九期") == {2021}
+    assert facts.years("实现营业收入2000亿元，10000000万元") == set()  # amounts are not years
+
+
+def test_relative_time_resolved_against_the_document_date() -> None:
+    assert facts.relative_time("南昌今年的GDP是多少？") == "今年" and facts.relative_time("目前有多少家") == "目前"
+    assert facts.relative_time("2021年南昌GDP是多少？") == ""
+    assert facts.document_year(SimpleNamespace(meta={"date": "2022-04-10 06:33:27 +0800"}, text="")) == 2022
+    assert facts.document_year(SimpleNamespace(meta={}, text="\n2021\n\n# 南昌市人民政府公报\n二〇二一年第九期")) == 2021
+    assert facts.document_year(SimpleNamespace(meta={}, text="正文没有日期")) is None
+    assert facts.resolve_year("去年", 2022) == 2021 and facts.resolve_year("今年", 2022) == 2022
+    assert facts.resolve_year("最新", 2022) is None and facts.resolve_year("今年", None) is None
+    assert facts.strip_relative("南昌今年的GDP是5745.51亿元[1]。", "今年") == "南昌GDP是5745.51亿元[1]。"
+
+
+def test_time_must_match_the_evidence() -> None:
+    assert facts.time_ok({2021}, "规模以上工业增加值同比增长11.4%", "2021年，南昌工业多项指标进入")
+    assert not facts.time_ok({2023}, "2020年，全市地区生产总值5745.51亿元。", "")
+    assert not facts.time_ok({2022}, "增长11.4%", "2021年，南昌工业")  # the passage's year is 2021
+    assert facts.time_ok(set(), "2020年，全市地区生产总值5745.51亿元。", "")
+    assert facts.time_ok({2022}, "建设期2020-2023", "")
+    assert facts.figure_year("2020年，全市地区生产总值5745.51亿元。", "", 2021) == 2020
+    assert facts.figure_year("增长11.4%", "2021年，南昌", 2022) == 2021
+    assert facts.figure_year("增长11.4%", "", 2022) == 2022
+
+
+def test_subject_is_the_evidence_sentences_not_the_documents(tokenizer) -> None:  # noqa: ANN001
+    q = "2023年南昌地区生产总值是多少？"
+    assert facts.question_subjects(q, tokenizer, "南昌市统计局发布")[0] == ["南昌"]
+    assert facts.question_subjects("2023年南昌市地区生产总值是多少？", tokenizer)[0] == ["南昌市"]
+    # a bare name counts as a place once the passages write it as one; "上市" (tagged ns by jieba) never does
+    assert facts.question_subjects(q, tokenizer, "没有这个地名")[0] == []
+    assert facts.question_subjects("新余高新区推动企业上市的做法有哪些？", tokenizer, "企业上市")[0] == ["新余高新区"]
+    def ok(sentence: str, before: str = "", context: str = "") -> bool:
+        known = facts.known_places(context + "\n" + before + sentence, tokenizer)
+        return facts.subject_ok(["南昌"], sentence, before, context, known)
+
+    assert not ok("2023年，赣州地区生产总值达4606亿元。", "", "南昌日报")
+    assert ok("规模以上工业增加值同比增长11.4%", "2021年，南昌工业多项指标进入")
+    assert ok("南昌经开区实现营业收入500亿元")  # a part of the city
+    assert ok("比全省平均增速高3.3个百分点")  # the province is no other subject
+    assert ok("在全国省会城市排名第6位")  # 城市, tagged ns by jieba, is no place
+    # a sentence naming no place is about the last place named before it, else its heading's
+    assert not ok("地区生产总值增速达5.3%。", "2023年，赣州地区生产总值达4606亿元；")
+    assert not ok("地区生产总值增速达5.3%。", "", "赣州加快发展新质生产力")
+    assert ok("地区生产总值增速达5.3%。", "赣州市与南昌市共建产业带。南昌市")
+    assert facts.subject_ok([], "2023年，赣州地区生产总值达4606亿元。", "", "", frozenset({"赣州"}))
+    assert facts.known_places("南昌市与赣州、新余高新区", tokenizer) >= {"南昌市", "南昌", "赣州", "新余高新区", "新余"}
+
+
+def test_a_table_row_is_about_the_project_it_names() -> None:
+    q = "华勤千亿产业基地项目总投资多少？"
+    assert facts.row_name_ok(["华勤千亿产业基地"], q, "华勤千亿产业基 地项目")
+    assert not facts.row_name_ok(["华勤千亿产业基地"], q, "江铃股份富山新能源汽车基地")
+    assert facts.row_name_ok([], "江铃股份富山新能源汽车基地占地多少", "江铃股份富山新能源汽车基地")
+
+
+def test_questions_are_not_statements() -> None:
+    assert facts.is_question("2021年南昌规模以上工业增加值增长了多少？")
+    assert facts.is_question("南昌工业投资增长了多少?”")
+    assert not facts.is_question("规模以上工业增加值同比增长11.4%。")
+    assert not facts.is_question("多少企业家感叹，营商环境越来越好。")
+
+
+@pytest.mark.parametrize(("question", "aspect", "column"), [
+    ("华勤千亿产业基地项目总投资多少？", "投资", 2), ("华勤千亿产业基地项目的建设期是哪几年？", "建设期", 3),
+    ("华勤千亿产业基地项目占地多少亩？", "占地", None), ("华勤千亿产业基地项目年产多少台？", "产能", None),
+    ("华勤千亿产业基地项目分几期建设？", "布局", None), ("华勤千亿产业基地项目主要建设内容是什么？", "内容", 4),
+    ("华勤千亿产业基地项目是什么？", "", None)])
+def test_the_asked_column(question: str, aspect: str, column: int | None) -> None:
+    assert facts.asked_aspect(question) == aspect
+    assert (facts.column_for(aspect, HEADER.split("\t")) if aspect else None) == column
+
+
+@pytest.mark.parametrize(("aspect", "says"), [
+    ("占地", "项目占地面积为 3000 亩"), ("产能", "1.6 亿台"), ("收入", "实现年主营业务收入 1000 亿元"), ("布局", "分三期建设")])
+def test_the_clauses_of_a_description_that_say_the_aspect(aspect: str, says: str) -> None:
+    cell = HUAQIN.split("\t")[4]
+    span = facts.clauses_about(cell, aspect, [])
+    assert span and says in cell[span[0] : span[1]] and len(cell[span[0] : span[1]]) <= 80
+    assert "投资" not in cell[span[0] : span[1]]
+    assert facts.clauses_about(cell, "泊位", []) is None
+
+
+def test_conflicting_sources_found_and_each_cited() -> None:
+    news = _hit("如今总投资150亿元的经开区江铃新能源汽车生产基地项目实现部分投产，总投资120亿元的华勤千亿产业基地项目、"
+                "总投资50亿元的济民(小蓝)新药研发生产基地项目等顺利开工。", 40, "南昌激荡工业高质量发展春潮", "news")
+    row = _hit(HUAQIN, 9000, "南昌市人民政府公报", "bulletin", "table_row", HEADER)
+    other = _hit("52\t江铃股份富山新能源汽车基地\t1280000\t2017.12-2022.12\t项目用地面积1500亩,总投资128亿元。", 9500,
+                 "南昌市人民政府公报", "bulletin", "table_row", HEADER)
+    q = "华勤千亿产业基地项目总投资多少？"
+    assert conflicts.subject_and_attribute(q) == ("华勤千亿产业基地项目", "总投资", "投资")
+    found = conflicts.find(q, [news, other, row])
+    assert len(found) == 1 and [v.value for v in found[0].values] == ["120亿元", "10000000万元（即1000亿元）"]
+    draft, item = conflicts.answer(found[0], [news, other, row])
+    assert draft.text.startswith("两份文档说法不同：") and "120亿元[1]" in draft.text and "（即1000亿元）[2]" in draft.text
+    assert item == {"subject": "华勤千亿产业基地项目", "attribute": "总投资",
+                    "values": [{"value": "120亿元", "n": 1}, {"value": "10000000万元（即1000亿元）", "n": 2}]}
+    for c in draft.citations:  # quotes are exact document text holding the value
+        assert c.hit.chunk.text[c.quote_start - c.hit.chunk.start : c.quote_end - c.hit.chunk.start] == c.quote
+    assert "120亿元" in draft.citations[0].quote and "10000000" in draft.citations[1].quote
+    assert conflicts.find(q, [news, other]) == [] and conflicts.find("江铃的总投资多少？", [news, row]) == []
+    # ground() puts it in the answer and the response field, whatever the generator said
+    d, items = ground(q, Draft("华勤千亿产业基地项目总投资120亿元[1]。", []), [news, other, row])
+    assert d.text == draft.text and items == [item] and "conflict" in d.flags
+
+
+def test_the_year_of_a_latest_figure_is_stated() -> None:
+    h = _hit("2020年，全市地区生产总值5745.51亿元，增长3.6%。", 300, "南昌市人民政府公报", "bulletin")
+    doc = SimpleNamespace(meta={}, text="\n2021\n\n# 南昌市人民政府公报\n二〇二一年第九期")
+    d = Draft("南昌今年的GDP是5745.51亿元[1]。", [Citation(1, h, h.chunk.text[:25], 300, 325)])
+    out, items = ground("南昌今年的GDP是多少？", d, [h], {"bulletin": doc})
+    assert out.text == "文档中最新的是2020年：南昌GDP是5745.51亿元[1]。" and not items and "今年" not in out.text
+    out, _ = ground("南昌2020年的GDP是多少？", d, [h], {"bulletin": doc})
+    assert out is d  # no relative word: left as it is
+    # the document's own 今年, resolved by its date
+    h2 = _hit("全市地区生产总值5745.51亿元。", 300, "南昌日报", "news")
+    d2 = Draft("南昌今年的GDP是5745.51亿元[1]。", [Citation(1, h2, h2.chunk.text, 300, 300 + len(h2.chunk.text))])
+    out, _ = ground("南昌今年的GDP是多少？", d2, [h2], {"news": SimpleNamespace(meta={"date": "2022-04-10"}, text="")})
+    assert out.text == "2022年（文档所说的今年）：南昌GDP是5745.51亿元[1]。"
+    out, _ = ground("南昌今年的GDP是多少？", d2, [h2], {})  # no date anywhere: said so, 今年 never asserted
+    assert out.text == "文档未写明这一数字的年份：南昌GDP是5745.51亿元[1]。"
