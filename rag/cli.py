@@ -32,7 +32,13 @@ def cmd_index(args: argparse.Namespace, s: Settings) -> int:
 
     c = _components(s)
     paths = [Path(p) for p in args.paths] or [s.seeds_dir]
-    docs = load_paths(paths, s.dedup_min_chars)
+    if args.engine == "ray":  # Ray workers read the files; this process gets each document's content hash only
+        from rag.distributed import RayEngine
+
+        c.indexer.engine = engine = RayEngine(s, workers=args.workers, gpus_per_worker=args.gpus_per_worker)
+        docs = engine.scan(paths)
+    else:
+        docs = load_paths(paths, s.dedup_min_chars)
     bar = tqdm(total=0, unit="passage", desc="embedding", disable=not sys.stderr.isatty() or args.json, leave=False)
 
     def progress(done: int, total: int) -> None:
@@ -40,10 +46,6 @@ def cmd_index(args: argparse.Namespace, s: Settings) -> int:
         bar.n = done
         bar.refresh()
 
-    if args.engine == "ray":
-        from rag.distributed import RayEngine
-
-        c.indexer.engine = RayEngine(s, workers=args.workers, gpus_per_worker=args.gpus_per_worker)
     report = c.indexer.update(args.collection or s.collection, add=docs, rebuild=args.rebuild, progress=progress)
     bar.close()
     if args.json:

@@ -107,7 +107,7 @@ class Indexer:
                 return report
             if old is not None and not same_params:  # chunking or embedder changed: every document again
                 upserts = {**{did: d for did, d in old.documents.items() if did not in gone}, **upserts}
-            counted = _Counted(self.engine(sorted(upserts.values(), key=lambda d: d.doc_id), progress))
+            counted = _Counted(self.engine(sorted(upserts.values(), key=lambda d: d.doc_id), progress), upserts)
             w = self.store.write(collection, old if same_params else None, upserts, report.deleted, counted,
                                  self.manifest())
         report.n_documents, report.n_chunks, report.version = w.n_documents, w.n_chunks, w.version
@@ -169,15 +169,24 @@ class CountingEmbedder:
 
 
 class _Counted:
-    """Passes batches through, counting the passages written and those embedded (not taken from the cache)."""
+    """Passes batches through, counting the passages written and those embedded (not taken from the cache).
 
-    def __init__(self, batches: Iterable[Batch]):
+    An engine that reads the files itself (rag.distributed) was given documents known by their content hash only;
+    their text arrives with their passages and replaces them in `upserts` before the store sees the batch."""
+
+    def __init__(self, batches: Iterable[Batch], upserts: dict[str, Document]):
         self._it = batches
+        self._upserts = upserts
         self.n = 0
         self.embedded = 0
 
     def __iter__(self) -> Iterator[Batch]:
         for b in self._it:
+            for d in b.documents or ():
+                known = self._upserts.get(d.doc_id)
+                if known is not None:
+                    d.meta.setdefault("added_at", known.meta.get("added_at"))
+                    self._upserts[d.doc_id] = d
             self.n += len(b)
             self.embedded += len(b) if b.embedded is None else b.embedded
             yield b

@@ -341,7 +341,8 @@ class MilvusData(base.IndexData):
         return self._in_order([(pk, abs(s) / (BM25_K1 + 1)) for pk, s in found if s != 0])
 
     def _in_order(self, found: list[tuple[int, float]]) -> list[tuple[int, float]]:
-        """Best first, equal scores (float32, as FAISS and bm25s compute them) in document order, as FAISS ranks them."""
+        """Best first; equal scores (compared in float32, as FAISS and bm25s compute them) in document order, so the
+        order does not depend on Milvus' primary keys (FAISS orders its ties as its partial sort leaves them)."""
         def key(x: tuple[int, float]) -> tuple[float, str, int, int]:
             c = self.chunk(x[0])
             return (-float(np.float32(x[1])), c.doc_id, c.start, c.end)
