@@ -35,17 +35,20 @@ def cmd_index(args: argparse.Namespace, s: Settings) -> int:
     shown = _IndexProgress(mode)
     tracker = Tracker(on_change=shown)
     try:
-        files = list(iter_files(paths))
-        tracker.files_total = len(files)
-        tracker.set_stage("reading")
-        docs = []
-        for f in files:
-            docs.extend(read_bytes(f.read_bytes(), f.name, s.dedup_min_chars))
-            tracker.file_read(len(files))
-        if args.engine == "ray":
+        if args.engine == "ray":  # Ray workers read the files; this process gets each document's content hash only
             from rag.distributed import RayEngine
 
-            c.indexer.engine = RayEngine(s, workers=args.workers, gpus_per_worker=args.gpus_per_worker)
+            c.indexer.engine = engine = RayEngine(s, workers=args.workers, gpus_per_worker=args.gpus_per_worker)
+            tracker.set_stage("reading")
+            docs = engine.scan(paths)
+        else:
+            files = list(iter_files(paths))
+            tracker.files_total = len(files)
+            tracker.set_stage("reading")
+            docs = []
+            for f in files:
+                docs.extend(read_bytes(f.read_bytes(), f.name, s.dedup_min_chars))
+                tracker.file_read(len(files))
         report = tracker.run(c.indexer, args.collection or s.collection, docs, rebuild=args.rebuild)
     finally:
         shown.close()

@@ -1,8 +1,12 @@
 """`rag index --engine ray`: chunk, tokenize and embed documents with Ray Data, on a laptop or a Ray cluster.
 
-Documents go through `map_batches` to a pool of `workers` actors, each of which loads the embedder once and runs the
-same stage as the in-process engine (`rag.indexer.prepare`, then the embedder). Batches stream back to the indexer,
-which hands them to the store as they arrive (Milvus upserts them at once; FAISS assembles its version at the end).
+The workers read the files (Ray Data `read_binary_files`), so file contents never pass through the driver: a first
+pass parses each file in a task and returns only each document's id, title and content hash, from which the indexer
+decides what changed (unchanged files stop there); a second pass reads the changed files again in a pool of
+`workers` actors, each of which loads the embedder once and runs the same stage as the in-process engine
+(`rag.indexer.prepare`, then the embedder through the embedding cache). Batches stream back with the documents'
+cleaned text, and the indexer hands them to the store as they arrive (Milvus upserts them at once; FAISS assembles
+its version at the end). Documents given as text (an upload through the API) go to the same actors as items.
 `RAY_ADDRESS` (or `RAG_RAY_ADDRESS`) names a running cluster; without it a local Ray instance is started.
 """
 
@@ -12,21 +16,51 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from rag.config import Settings
+from rag.errors import BadInput
 from rag.store import Batch
 from rag.types import Chunk, Document
+
+
+@dataclass
+class FileDoc(Document):
+    """A document known by its file, title and content hash; a worker reads its text when it has to be indexed."""
+
+    path: str = ""
+
+
+def _scan(batch: dict[str, np.ndarray], dedup_min_chars: int) -> dict[str, list[str]]:
+    """A Ray task over a batch of files: each document's id, source, title and content hash (no text)."""
+    from rag.errors import RagError
+    from rag.ingest import read_bytes
+
+    out: dict[str, list[str]] = {k: [] for k in ("doc_id", "source", "title", "content_hash", "path", "error")}
+    for data, path in zip(batch["bytes"], batch["path"], strict=True):
+        try:
+            docs = read_bytes(bytes(data), Path(str(path)).name, dedup_min_chars)
+        except RagError as e:  # reported by the driver as the project's error, not as a Ray task failure
+            docs, err = [], e.message
+        else:
+            err = ""
+        rows = [(d.doc_id, d.source, d.title, d.content_hash) for d in docs] or ([("", "", "", "")] if err else [])
+        for did, src, title, h in rows:
+            for k, v in zip(out, (did, src, title, h, str(path), err), strict=True):
+                out[k].append(v)
+    return out
 
 
 class _EmbedWorker:
     """One per Ray actor: settings in, the model loaded once, batches of documents -> passages with vectors."""
 
-    def __init__(self, settings: Settings, use_cache: bool) -> None:
+    def __init__(self, settings: Settings, use_cache: bool, wanted: frozenset[str] = frozenset()) -> None:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        self.wanted = wanted
         from rag.factory import Components
 
         self.c = Components(settings)  # only its embedder, tokenizer and chunking are used: no store is opened here
@@ -37,15 +71,27 @@ class _EmbedWorker:
             self.cache = EmbeddingCache(settings.embed_cache or settings.index_dir / "cache" / "embeddings.sqlite")
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[Any]]:
-        from rag.indexer import prepare
+        from rag.indexer import CountingEmbedder, prepare
+        from rag.ingest import read_bytes
 
-        docs = [Document(**json.loads(s)) for s in batch["doc"]]
+        if "bytes" in batch:  # files: read here, keeping the documents the driver asked for
+            docs = [d for data, path in zip(batch["bytes"], batch["path"], strict=True)
+                    for d in read_bytes(bytes(data), Path(str(path)).name, self.c.settings.dedup_min_chars)
+                    if d.doc_id in self.wanted]
+        else:
+            docs = [Document(**json.loads(s)) for s in batch["doc"]]
         chunks, tokens, texts = prepare(docs, self.c.chunk_params, self.c.tokenizer)
-        emb = self.c.embedder
+        emb = CountingEmbedder(self.c.embedder)
         vecs = self.cache.embed(emb, texts) if self.cache else emb.embed_documents(texts)
+        first = {}  # each document's text rides on its first passage's row (the columns have one row per passage)
+        for i, c in enumerate(chunks):
+            first.setdefault(c.doc_id, i)
+        text = {i: json.dumps(asdict(d), ensure_ascii=False) for d in docs if (i := first.get(d.doc_id)) is not None}
         return {"chunk": [json.dumps(asdict(c), ensure_ascii=False) for c in chunks],
                 "tokens": [json.dumps(t, ensure_ascii=False) for t in tokens],
-                "vector": [np.asarray(v, dtype=np.float32) for v in vecs]}
+                "vector": [np.asarray(v, dtype=np.float32) for v in vecs],
+                "doc": [text.get(i, "") for i in range(len(chunks))],
+                "embedded": [emb.embedded if i == 0 else 0 for i in range(len(chunks))]}
 
 
 class RayEngine:
@@ -76,41 +122,78 @@ class RayEngine:
                 ray.shutdown()  # on a loaded 2-core machine one gRPC call can take all 30 s: start it once more
         return ray
 
+    def scan(self, paths: list[Path]) -> list[FileDoc]:
+        """The documents in these files and folders, each file read and parsed by a Ray task (not by this process)."""
+        from rag.ingest import iter_files
+
+        files = [str(f.resolve()) for f in iter_files(paths)]
+        if not files:
+            return []
+        ray = self._ray()
+        ray.data.DataContext.get_current().enable_progress_bars = False
+        ds = ray.data.read_binary_files(files, include_paths=True, override_num_blocks=self._blocks(len(files)))
+        ds = ds.map_batches(_scan, fn_args=(self.settings.dedup_min_chars,), batch_size=self.batch_docs,
+                            batch_format="numpy", num_cpus=self.cpus)
+        out: list[FileDoc] = []
+        for b in ds.iter_batches(batch_size=None, batch_format="numpy"):
+            for did, src, title, h, path, err in zip(b["doc_id"], b["source"], b["title"], b["content_hash"], b["path"],
+                                                      b["error"], strict=True):
+                if err:
+                    raise BadInput(str(err))
+                out.append(FileDoc(str(did), str(src), str(title), "", {}, str(h), path=str(path)))
+        return sorted(out, key=lambda d: d.doc_id)
+
+    def _blocks(self, n: int) -> int:
+        return max(1, min(n, self.workers * 4))
+
     def __call__(self, docs: list[Document], progress: Callable[[int, int], None] | None = None) -> Iterator[Batch]:
         if not docs:
             return
         ray = self._ray()
-        ctx = ray.data.DataContext.get_current()
-        ctx.enable_progress_bars = False
-        ds = ray.data.from_items([{"doc": json.dumps(asdict(d), ensure_ascii=False)} for d in docs],
-                                 override_num_blocks=max(1, min(len(docs), self.workers * 4)))
-        ds = ds.map_batches(_EmbedWorker, fn_constructor_args=(self.settings, self.use_cache), batch_size=self.batch_docs,
-                            compute=ray.data.ActorPoolStrategy(size=self.workers), num_cpus=self.cpus,
-                            num_gpus=self.gpus or None,
-                            batch_format="numpy")
+        ray.data.DataContext.get_current().enable_progress_bars = False
+        files = [d for d in docs if isinstance(d, FileDoc)]
+        texts = [d for d in docs if not isinstance(d, FileDoc)]
         done = 0
-        for b in ds.iter_batches(batch_size=None, batch_format="numpy", prefetch_batches=2):
-            chunks = [Chunk(**json.loads(s)) for s in b["chunk"]]
-            if not chunks:
-                continue
-            done += len(chunks)
-            if progress:
-                progress(done, done)
-            yield Batch(chunks, [json.loads(t) for t in b["tokens"]], np.stack(list(b["vector"])).astype(np.float32))
+        for ds, wanted in self._datasets(ray, files, texts):
+            ds = ds.map_batches(_EmbedWorker, fn_constructor_args=(self.settings, self.use_cache, wanted),
+                                batch_size=self.batch_docs, compute=ray.data.ActorPoolStrategy(size=self.workers),
+                                num_cpus=self.cpus, num_gpus=self.gpus or None, batch_format="numpy")
+            for b in ds.iter_batches(batch_size=None, batch_format="numpy", prefetch_batches=2):
+                chunks = [Chunk(**json.loads(s)) for s in b["chunk"]]
+                if not chunks:
+                    continue
+                done += len(chunks)
+                if progress:
+                    progress(done, done)
+                documents = [Document(**json.loads(s)) for s in b["doc"] if s]
+                yield Batch(chunks, [json.loads(t) for t in b["tokens"]], np.stack(list(b["vector"])).astype(np.float32),
+                            embedded=int(np.sum(b["embedded"])), documents=documents)
+
+    def _datasets(self, ray: Any, files: list[FileDoc], texts: list[Document]) -> Iterator[tuple[Any, frozenset[str]]]:  # noqa: ANN401
+        if files:  # the workers read the files again: only their paths and the wanted ids leave this process
+            paths = sorted({d.path for d in files})
+            # Reading asks for no CPU: the actors may hold every CPU, and a read waiting for one would wait forever.
+            yield (ray.data.read_binary_files(paths, include_paths=True, override_num_blocks=self._blocks(len(paths)),
+                                              ray_remote_args={"num_cpus": 0}),
+                   frozenset(d.doc_id for d in files))
+        if texts:
+            yield (ray.data.from_items([{"doc": json.dumps(asdict(d), ensure_ascii=False)} for d in texts],
+                                       override_num_blocks=self._blocks(len(texts))), frozenset())
 
 
-def bench(settings: Settings, docs: list[Document], workers: tuple[int, ...] = (1, 2)) -> dict[str, Any]:
-    """Chunks per second of the Ray engine with 1 and 2 local workers (no embedding cache: every passage embedded).
-
-    Each run includes starting the actors and loading the model in each, as a real run does."""
+def bench(settings: Settings, paths: list[Path], workers: tuple[int, ...] = (1, 2)) -> dict[str, Any]:
+    """Passages per second of the Ray engine with 1 and 2 local workers reading the files themselves (no embedding
+    cache: every passage embedded). Each run includes starting Ray, the scan pass, the actors and their model loads."""
     import ray
 
-    out: dict[str, Any] = {"documents": len(docs), "embedder": settings.embedder, "cpus": os.cpu_count(), "runs": []}
+    out: dict[str, Any] = {"embedder": settings.embedder, "cpus": os.cpu_count(), "runs": []}
     for w in workers:
         eng = RayEngine(settings, workers=w, use_cache=False)
         t = time.perf_counter()
+        docs = eng.scan(paths)
         n = sum(len(b) for b in eng(docs))
         s = time.perf_counter() - t
+        out["documents"] = len(docs)
         out["runs"].append({"workers": w, "chunks": n, "seconds": round(s, 2), "chunks_per_s": round(n / s, 2)})
         ray.shutdown()
     return out
@@ -121,11 +204,9 @@ def main() -> None:
     import sys
 
     from rag.config import get_settings
-    from rag.ingest import load_paths
 
     s = get_settings()
-    paths = [__import__("pathlib").Path(p) for p in sys.argv[1:]] or [s.seeds_dir]
-    report = bench(s, load_paths(paths, s.dedup_min_chars))
+    report = bench(s, [Path(p) for p in sys.argv[1:]] or [s.seeds_dir])
     sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
 
 

@@ -131,7 +131,8 @@ class Indexer:
                 report.n_documents, report.n_chunks, report.version = len(old.documents), len(old.chunks), ""
                 report.seconds = time.perf_counter() - t0
                 return report
-            dictionary = _kept_dictionary(old, upserts, gone) if old is not None and same_params else None
+            stubs = any(hasattr(d, "path") for d in upserts.values())  # text unknown until the engine reads it
+            dictionary = _kept_dictionary(old, upserts, gone) if old is not None and same_params and not stubs else None
             if dictionary is None:  # mined again: if it changed, every passage is tokenized again with it
                 final = {**({did: d for did, d in old.documents.items() if did not in gone} if old is not None else {}),
                          **upserts}
@@ -141,13 +142,23 @@ class Indexer:
                     upserts, same_params = final, False
             if old is not None and not same_params:  # chunking, tokenizer or embedder changed: every document again
                 upserts = {**{did: d for did, d in old.documents.items() if did not in gone}, **upserts}
-            tok = self.tokenizer.with_terms(termdict.parse(dictionary[0]))
             todo = sorted(upserts.values(), key=lambda d: d.doc_id)
-            if takes_tokenizer(self.engine, self):
-                batches = self.engine(todo, progress, tok)
-            else:  # another engine (Ray) tokenizes with the plain dictionary: tokenized again here
-                batches = _retokenized(self.engine(todo, progress), upserts, tok)
-            counted = _Counted(batches)
+            if any(hasattr(d, "path") for d in todo):
+                # an engine that reads the files itself (rag.distributed) was given stubs: their text arrives with
+                # their passages, so the passages are gathered first and the dictionary is mined from the real text
+                gathered = list(_Counted(self.engine(todo, progress), upserts))
+                final = {**({did: d for did, d in old.documents.items() if did not in gone} if old is not None else {}),
+                         **upserts}
+                dictionary = self.dictionary(final.values())
+                batches: Iterable[Batch] = _retokenized(gathered, upserts, self.tokenizer.with_terms(
+                    termdict.parse(dictionary[0])))
+            else:
+                tok = self.tokenizer.with_terms(termdict.parse(dictionary[0]))
+                if takes_tokenizer(self.engine, self):
+                    batches = self.engine(todo, progress, tok)
+                else:  # another engine (Ray) tokenizes with the plain dictionary: tokenized again here
+                    batches = _retokenized(self.engine(todo, progress), upserts, tok)
+            counted = _Counted(batches, upserts)
             w = self.store.write(collection, old if same_params else None, upserts, report.deleted, counted,
                                  self.manifest(dictionary))
         report.n_documents, report.n_chunks, report.version = w.n_documents, w.n_chunks, w.version
@@ -253,19 +264,28 @@ def _kept_dictionary(old: store.IndexData, upserts: dict[str, Document], gone: s
 def _retokenized(batches: Iterable[Batch], docs: dict[str, Document], tok: Tokenizer) -> Iterator[Batch]:
     for b in batches:
         tokens = [tok.tokens(c.index_text(docs[c.doc_id].title if c.doc_id in docs else "")) for c in b.chunks]
-        yield Batch(b.chunks, tokens, b.vectors, embedded=b.embedded)
+        yield Batch(b.chunks, tokens, b.vectors, embedded=b.embedded, documents=b.documents)
 
 
 class _Counted:
-    """Passes batches through, counting the passages written and those embedded (not taken from the cache)."""
+    """Passes batches through, counting the passages written and those embedded (not taken from the cache).
 
-    def __init__(self, batches: Iterable[Batch]):
+    An engine that reads the files itself (rag.distributed) was given documents known by their content hash only;
+    their text arrives with their passages and replaces them in `upserts` before the store sees the batch."""
+
+    def __init__(self, batches: Iterable[Batch], upserts: dict[str, Document]):
         self._it = batches
+        self._upserts = upserts
         self.n = 0
         self.embedded = 0
 
     def __iter__(self) -> Iterator[Batch]:
         for b in self._it:
+            for d in b.documents or ():
+                known = self._upserts.get(d.doc_id)
+                if known is not None:
+                    d.meta.setdefault("added_at", known.meta.get("added_at"))
+                    self._upserts[d.doc_id] = d
             self.n += len(b)
             self.embedded += len(b) if b.embedded is None else b.embedded
             yield b

@@ -34,6 +34,7 @@ class Batch:
     tokens: list[list[str]]
     vectors: np.ndarray
     embedded: int | None = None  # how many vectors were computed (the rest came from the embedding cache); None: all
+    documents: list[Document] | None = None  # the documents' text, from an engine that read the files itself
 
     def __len__(self) -> int:
         return len(self.chunks)

@@ -288,7 +288,6 @@ class FaissStore(base.Store):
         docs: dict[str, Document] = dict(old.documents) if old is not None else {}
         for did in deleted:
             docs.pop(did, None)
-        docs.update(upserts)
         new: dict[str, tuple[list[Chunk], list[list[str]], list[np.ndarray]]] = {}
         for b in batches:
             for c, t, v in zip(b.chunks, b.tokens, b.vectors, strict=True):
@@ -296,6 +295,7 @@ class FaissStore(base.Store):
                 part[0].append(c)
                 part[1].append(t)
                 part[2].append(v)
+        docs.update(upserts)  # after the batches: an engine that reads the files sends the documents' text with them
         old_vecs = old.raw_vectors() if old is not None and old.vectors.ntotal else None
         old_by_doc: dict[str, list[int]] = {}
         if old is not None:

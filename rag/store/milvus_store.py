@@ -37,7 +37,7 @@ from rag.store import base
 from rag.store.milvus_client import Guarded, Leases, check_lite_free, message_of
 from rag.types import Chunk, Document
 
-FORMAT = 1
+FORMAT = 2  # 2: BM25's k1 and b reach the index on Milvus Lite too (format 1 indexes used Lite's k1 = 1.5)
 PART_CHARS = 16_000  # document text is stored in parts: a VARCHAR holds at most 65,535 bytes (3 per Chinese char)
 MAX_VARCHAR = 65_535
 BM25_K1, BM25_B = 1.2, 0.75  # as the bm25s layer (rag.lexical)
@@ -114,7 +114,7 @@ class MilvusStore(base.Store):
         ip.add_index(vec, index_type=index_type, metric_type=metric)
         if sparse:
             ip.add_index(sparse, index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-                         params={"bm25_k1": BM25_K1, "bm25_b": BM25_B})
+                         params={"params": {"bm25_k1": BM25_K1, "bm25_b": BM25_B}})  # nested: Lite reads only this
         try:
             self.client.create_collection(name, schema=schema, index_params=ip, consistency_level="Strong")
         except StoreUnavailable:
@@ -328,15 +328,26 @@ class MilvusData(base.IndexData):
         return out
 
     def dense(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        return self._search(np.asarray(query_vector, dtype=np.float32).tolist(), "vec", k, {"metric_type": "IP"})
+        return self._in_order(self._search(np.asarray(query_vector, dtype=np.float32).tolist(), "vec", k,
+                                           {"metric_type": "IP"}))
 
     def lexical(self, query_tokens: list[str], k: int) -> list[tuple[int, float]]:
         if not query_tokens:
             return []
         found = self._search(lex_text(query_tokens), "sparse", k,
                              {"metric_type": "BM25", "params": {"bm25_k1": BM25_K1, "bm25_b": BM25_B}})
-        # Milvus Lite reports BM25 scores negated (as distances); a BM25 score is never negative.
-        return [(pk, abs(s)) for pk, s in found if s != 0]
+        # Milvus Lite reports BM25 scores negated (as distances); a BM25 score is never negative. Milvus scores carry
+        # the classic (k1 + 1) factor that Lucene's BM25 (bm25s, the FAISS backend) drops: the same scores after it.
+        return self._in_order([(pk, abs(s) / (BM25_K1 + 1)) for pk, s in found if s != 0])
+
+    def _in_order(self, found: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """Best first; equal scores (compared in float32, as FAISS and bm25s compute them) in document order, so the
+        order does not depend on Milvus' primary keys (FAISS orders its ties as its partial sort leaves them)."""
+        def key(x: tuple[int, float]) -> tuple[float, str, int, int]:
+            c = self.chunk(x[0])
+            return (-float(np.float32(x[1])), c.doc_id, c.start, c.end)
+
+        return sorted(found, key=key)
 
     def chunk(self, key: int) -> Chunk:
         c = self._chunks.get(key)

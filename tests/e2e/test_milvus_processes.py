@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from rag.perf.server import free_port
-from tests.conftest import QA, ROOT, SEEDS, SHARED_CACHE
+from tests.conftest import ARTIFACTS, QA, ROOT, SEEDS, SHARED_CACHE
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 pytest.importorskip("pymilvus")
@@ -183,12 +183,12 @@ def test_second_writer_gets_index_busy(shared) -> None:  # noqa: ANN001
     assert _ok(rag(d, uri, "index", "navel.txt", "--collection", "busy", "--json"))["added"] == ["navel"]
 
 
-def test_eval_through_a_replica_that_did_not_build_equals_faiss(shared, components, tmp_path) -> None:  # noqa: ANN001
+def test_eval_through_a_replica_that_did_not_build_equals_faiss(shared, components) -> None:  # noqa: ANN001
     from rag.evaluate import run_eval
 
     d, uri = shared
-    milvus = _ok(rag(d, uri, "eval", str(QA), "--retrieval-only", "--json", "--out", str(tmp_path / "milvus.json")))
-    faiss = run_eval(components, QA, answers=False, out=tmp_path / "faiss.json", verbose=False)
+    milvus = _ok(rag(d, uri, "eval", str(QA), "--retrieval-only", "--json", "--out", str(ARTIFACTS / "eval-milvus-replica.json")))
+    faiss = run_eval(components, QA, answers=False, out=ARTIFACTS / "eval-faiss-retrieval.json", verbose=False)
     for mode in ("dense", "bm25", "hybrid"):
         for k in ("hit@1", "hit@5", "mrr@10"):
             m, f = milvus["retrieval"][mode][k], faiss["retrieval"][mode][k]

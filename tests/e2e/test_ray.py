@@ -1,5 +1,6 @@
-"""`rag index --engine ray` on a real local Ray instance with 2 workers (the real model; vectors from the shared
-embedding cache): the same index as the in-process engine, into FAISS through the CLI and into Milvus Lite."""
+"""`rag index --engine ray` on a real local Ray instance with 2 workers reading the files (the real model; vectors
+from the shared embedding cache): the same index as the in-process engine, into FAISS through the CLI and into
+Milvus Lite."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def test_cli_ray_engine_builds_the_same_index(ray_local, local_index, tmp_path, 
     finally:
         get_settings.cache_clear()
     assert rc == 0 and report["added"] == ["001_1671bd4fc93f4603", "004_50c721a1e63a8171"]
-    assert report["n_chunks"] == report["embedded"] == len(local_index.chunks)
+    assert report["n_chunks"] == report["embedded"] + report["cached"] == len(local_index.chunks)
     data = Components(_settings(tmp_path)).store.load("r")
     assert [c.chunk_id for c in data.chunks] == [c.chunk_id for c in local_index.chunks]
     assert data.tokens == local_index.tokens
@@ -65,10 +66,16 @@ def test_ray_engine_streams_into_milvus(ray_local, local_index, tmp_path) -> Non
     from rag.factory import Components
 
     c = Components(_settings(tmp_path / "index", store="milvus", milvus_uri=str(tmp_path / "milvus.db")))
-    c.indexer.engine = RayEngine(c.settings, workers=2)
-    r = c.indexer.update("r", add=load_paths(DOCS))
+    c.indexer.engine = engine = RayEngine(c.settings, workers=2)
+    scanned = engine.scan(DOCS)  # the workers read the files: the driver holds ids and content hashes only
+    assert [d.doc_id for d in scanned] == sorted(local_index.documents) and all(not d.text for d in scanned)
+    r = c.indexer.update("r", add=scanned)
     assert r.n_chunks == len(local_index.chunks) and r.n_documents == 2
     data = c.store.load("r")
     assert sorted(ch.chunk_id for ch in data.chunks) == sorted(ch.chunk_id for ch in local_index.chunks)
+    for did, d in local_index.documents.items():  # the text came back from the workers with the passages
+        assert data.documents[did].text == d.text and data.documents[did].content_hash == d.content_hash
+    again = c.indexer.update("r", add=engine.scan(DOCS))
+    assert again.version == "" and again.unchanged == sorted(local_index.documents)
     hits = c.pipeline.search("2021年南昌规模以上工业增加值增长了多少", 3, "r").hits
     assert any("11.4%" in h.chunk.text for h in hits)
