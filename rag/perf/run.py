@@ -1,6 +1,7 @@
 """`python -m rag.perf` (what `make bench` runs): every section, then bench/results/<date>.json and .md.
 
-Sections: index (cold build of the seeds into a fresh folder, re-index, add one), http (/search and /ask at each
+Sections: ingest (the C engine and the int8 encoder side by side on the seeds' passages; profiled cold builds of the
+seeds and of the BEIR set in --bench-data, each with an empty embedding cache), index (cold build of the seeds into a fresh folder, re-index, add one), http (/search and /ask at each
 concurrency against a real server), llm (time to first token, tokens/s, a short concurrent run), soak (32 clients,
 minutes), scale (FAISS kinds and BM25 on synthetic corpora of each size), side (LangChain and Chatchat pipelines).
 """
@@ -23,7 +24,7 @@ from typing import Any
 
 from rag.config import Settings, get_settings
 
-SECTIONS = ("index", "http", "llm", "soak", "scale", "side")
+SECTIONS = ("ingest", "index", "http", "llm", "soak", "scale", "side")
 
 
 def _ints(s: str) -> list[int]:
@@ -42,6 +43,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--llm-requests", type=int, default=5, help="streamed LLM answers one at a time")
     p.add_argument("--llm-concurrency", default="4", help="short concurrent LLM runs (one request per client)")
     p.add_argument("--qa", default="eval/qa.jsonl", help="questions for the HTTP runs")
+    p.add_argument("--bench-data", default=os.environ.get("BENCH_DATA", "../shared/bench/cmrc2018-trial"),
+                   help="BEIR folder whose corpus the ingest section also builds cold (BENCH_DATA; skipped when absent)")
     p.add_argument("--out-dir", default="bench/results")
     p.add_argument("--name", help="report name (default: today's date)")
     p.add_argument("--merge", action="store_true", help="keep the other sections of an existing report of that name")
@@ -60,7 +63,9 @@ def _environment() -> dict[str, Any]:
         commit = ""
     import faiss
 
-    return {"cpus": os.cpu_count(), "python": platform.python_version(), "faiss": faiss.__version__,
+    from rag.perf.indexing import cpu_info
+
+    return {"cpus": os.cpu_count(), "cpu": cpu_info(), "python": platform.python_version(), "faiss": faiss.__version__,
             "platform": platform.platform(), "commit": commit, "loadavg_start": [round(x, 2) for x in os.getloadavg()],
             "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "")}
 
@@ -106,6 +111,11 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
 
     work = Path(tempfile.mkdtemp(prefix="rag-perf-"))
     try:
+        if "ingest" in sections:
+            from rag.perf.indexing import ingestion
+
+            section("ingest", "ingest: C engine vs int8 encoder on the same passages, profiled cold builds",
+                    lambda: ingestion(settings.seeds_dir, Path(args.bench_data), work, settings, log))
         index_dir = work / "index"
         if args.index_from and "index" not in sections:
             shutil.copytree(args.index_from, index_dir)
