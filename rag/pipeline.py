@@ -80,6 +80,7 @@ class Pipeline:
                 raise
             gen, fallback_reason = self._generator("extractive"), e.message
         retriever = self.library.retriever(collection)
+        gen = gen.with_tokenizer(retriever.tokenizer)
         t = time.perf_counter()
         query = standalone(question, history or [], retriever.tokenizer)
         rewrite_ms: dict[str, float] = {}
@@ -104,8 +105,9 @@ class Pipeline:
                                   ["low_confidence", *cut] + [f"missing:{t}" for t in verdict.missing_terms[:5]]))
             return
         if quick and gen.name != "extractive" and verdict.confidence >= self.limits.refuse_below:
-            fast, fast_conflicts = ground(query, self._generator("extractive").generate(query, hits), hits,
-                                          retriever.data.documents, extractive=True)
+            quick_gen = self._generator("extractive").with_tokenizer(retriever.tokenizer)
+            fast, fast_conflicts = ground(query, quick_gen.generate(query, hits), hits, retriever.data.documents,
+                                          extractive=True)
             if fast.answerable:
                 yield ("draft", Answer(fast.text, True, fast.citations, query, "extractive",
                                        {**timings, "total": _ms(t0)}, verdict.confidence, [*fast.flags, "draft"],
@@ -126,7 +128,7 @@ class Pipeline:
         except GenerationError as e:  # failed, or ran past its time budget: the extractive answer, with a note why
             if gen.name == "extractive":
                 raise
-            fallback = self._generator("extractive")
+            fallback = self._generator("extractive").with_tokenizer(retriever.tokenizer)
             draft, used = fallback.generate(query, hits), f"{fallback.name} (fallback from {name}: {e.message})"
             draft_is_quote = True
             draft.flags = [*draft.flags, f"fallback:{e.code}"]

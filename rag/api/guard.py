@@ -144,7 +144,7 @@ class Guard:
                 check_key(self.settings, headers, role)
             except RagError as e:
                 return errors.error_json(e.status, e.code, e.message)
-        limit, what = self._body_limit(upload)
+        limit, what = self._body_limit(upload, scope["path"])
         try:
             size = int(headers.get("content-length", "0"))
         except ValueError:
@@ -153,11 +153,14 @@ class Guard:
             return self._too_large(f"a request body of {size} bytes", what)
         return limit, what
 
-    def _body_limit(self, upload: bool) -> tuple[int, str]:
+    def _body_limit(self, upload: bool, path: str) -> tuple[int, str]:
         if upload:
             per_file = self.settings.max_upload_bytes
             return (per_file * MAX_FILES_PER_UPLOAD + MULTIPART_OVERHEAD,
                     f"{MAX_FILES_PER_UPLOAD} files of {per_file} bytes (RAG_MAX_UPLOAD_BYTES)")
+        if path == "/conversations" or path.startswith("/conversations/"):  # a whole saved conversation, JSON-escaped
+            cap = 2 * self.settings.max_conversation_bytes + 65536
+            return cap, f"{cap} bytes (twice RAG_MAX_CONVERSATION_BYTES)"
         return self.settings.max_body_bytes, f"{self.settings.max_body_bytes} bytes (RAG_MAX_BODY_BYTES)"
 
     @staticmethod

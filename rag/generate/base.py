@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -24,6 +25,15 @@ class Generator:
 
     def generate(self, question: str, hits: list[Hit]) -> Draft:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def with_tokenizer(self, tokenizer: object) -> Generator:
+        """This generator reading a collection's passages with that collection's tokenizer (its mined dictionary knows
+        the collection's names, which the subject and citation checks compare); itself when it holds no tokenizer."""
+        if getattr(self, "tokenizer", None) is None or self.tokenizer is tokenizer:  # type: ignore[attr-defined]
+            return self
+        g = copy.copy(self)  # shallow: the model and caches are shared
+        g.tokenizer = tokenizer  # type: ignore[attr-defined]
+        return g
 
     def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Draft]:
         """Yield text pieces as they are produced, then the final Draft."""

@@ -159,6 +159,8 @@ def _row(text: str, start: int) -> Hit:
 
 def test_a_row_about_another_project_is_not_cited_for_the_one_asked(tokenizer) -> None:  # noqa: ANN001
     # the 江铃 row holds the same 建设期 and, in the same document, the 华勤 row names 华勤: it still says nothing of 华勤
+    # (the names as the seeds' collection dictionary holds them: the generators read with the collection's tokenizer)
+    tokenizer = tokenizer.with_terms([("华勤", 11, "nz"), ("江铃", 16, "nz"), ("江铃股份", 5, "nz")])
     huaqin = _row("19\t华勤千亿产业基 地项目\t10000000\t2020-2023\t项目占地面积为 3000 亩,分三期建设。", 9000)
     jiangling = _row("52\t江铃股份富山新能源汽车基地\t1280000\t2020-2023\t项目用地面积1500亩,总投资128亿元。", 9500)
     d = verify("华勤千亿产业基地项目的建设期为2020-2023[1][2]。", [huaqin, jiangling], tokenizer,

@@ -234,7 +234,7 @@ def test_draft_event_comes_first_then_the_models_answer(tmp_path, fake_embedder)
 def test_stopping_a_stream_frees_the_model_for_the_next_question(tmp_path, fake_embedder) -> None:  # noqa: ANN001
     from rag.api.app import create_app
 
-    comp = _components(tmp_path, fake_embedder)
+    comp = _components(tmp_path, fake_embedder, generators="extractive,llm")  # a request may choose the model
     gen = Typing("南昌工业投资同比增长18.7%[1]。", pieces=100_000, prompts=comp.prompts, tokenizer=comp.tokenizer)
     comp._generators["llm"] = gen
     with Server(create_app(comp.settings, comp)) as srv:

@@ -75,6 +75,7 @@ def test_time_must_match_the_evidence() -> None:
 
 
 def test_subject_is_the_evidence_sentences_not_the_documents(tokenizer) -> None:  # noqa: ANN001
+    tokenizer = tokenizer.with_terms([("新余高新区", 23, "ns")])  # as the seeds' collection dictionary holds it
     q = "2023年南昌地区生产总值是多少？"
     assert facts.question_subjects(q, tokenizer, "南昌市统计局发布")[0] == ["南昌"]
     assert facts.question_subjects("2023年南昌市地区生产总值是多少？", tokenizer)[0] == ["南昌市"]
