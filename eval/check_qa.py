@@ -4,7 +4,8 @@
 Usage: python3 eval/check_qa.py [qa.jsonl] [seeds_dir]
 
 Checks:
-  * every line parses as JSON with the expected keys, ids q001.. in order
+  * every line parses as JSON with the expected keys (and optionally "origin"), ids unique, q001.. in order
+    for the project's own items; "split" is dev or test, and independent items ("origin": "independent") are test
   * non-null evidence is an exact substring of the named doc's raw text, lies
     on a single line, is 8-80 chars and carries no HTML tags (for multi-doc,
     evidence[i] is checked against doc[i])
@@ -31,6 +32,7 @@ SEEDS_CANDIDATES = [sys.argv[2]] if len(sys.argv) > 2 else [
 
 TYPES = {"factoid", "numeric", "list", "multi-doc", "unanswerable", "paraphrase", "summary"}
 KEYS = ["id", "question", "answer", "answer_aliases", "answer_parts", "doc", "evidence", "type", "split"]
+OPTIONAL_KEYS = ["origin"]  # "independent": written by people who had not seen the pipeline's failures (test only)
 MINIMA = {"factoid": 30, "numeric": 30, "list": 6, "multi-doc": 5, "summary": 5,
           "paraphrase": 18, "unanswerable": 20}
 TRIVIAL_3GRAMS = {"南昌市", "是多少", "有多少", "多少个", "多少家", "是什么", "为多少", "是哪个", "是哪些"}
@@ -116,13 +118,23 @@ def main():
                 err(f"line{n}", f"JSON error {e}")
 
     type_counts, doc_counts = Counter(), Counter()
-    seen_q = set()
+    seen_q, seen_ids = set(), set()
+    own = 0
     for idx, it in enumerate(items, 1):
         qid = it.get("id", f"#{idx}")
-        if list(it.keys()) != KEYS:
+        if [k for k in it if k not in OPTIONAL_KEYS] != KEYS:
             err(qid, f"keys {list(it.keys())}")
-        if qid != f"q{idx:03d}":
-            err(qid, f"id out of order, expected q{idx:03d}")
+        if qid in seen_ids:
+            err(qid, "duplicate id")
+        seen_ids.add(qid)
+        if it.get("split") not in ("dev", "test"):
+            err(qid, f"split must be dev or test, not {it.get('split')!r}")
+        if "origin" in it and (it["origin"] != "independent" or it.get("split") != "test"):
+            err(qid, "origin, when given, is 'independent' and the item is in test")
+        if "origin" not in it:
+            own += 1
+            if qid != f"q{own:03d}":
+                err(qid, f"id out of order, expected q{own:03d}")
         t = it.get("type")
         if t not in TYPES:
             err(qid, f"bad type {t}")

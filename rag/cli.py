@@ -137,6 +137,13 @@ class _Bars:
             bar.close()
 
 
+def _figures(report: dict[str, Any], path: str | None) -> None:
+    if path:
+        from rag.evaluate.docs import write_figures
+
+        write_figures(report, Path(path))
+
+
 def cmd_eval(args: argparse.Namespace, s: Settings) -> int:
     from rag.evaluate import run_eval
 
@@ -148,6 +155,7 @@ def cmd_eval(args: argparse.Namespace, s: Settings) -> int:
                           answers=not args.retrieval_only, split=args.split, progress=bars, verbose=not args.json)
     finally:
         bars.close()
+    _figures(report, args.figures)
     if args.json:
         _print_json(report)
     return 0
@@ -163,6 +171,7 @@ def cmd_bench(args: argparse.Namespace, s: Settings) -> int:
                            compare=args.compare, limit=args.limit, answers=gens, progress=bars, verbose=not args.json)
     finally:
         bars.close()
+    _figures(report, args.figures)
     if args.json:
         _print_json(report)
     return 0
@@ -213,6 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also run the LangChain-tutorial and Langchain-Chatchat pipelines on the same data and embedder")
     x.add_argument("--retrieval-only", action="store_true", help="skip the answers")
     x.add_argument("--out", help="the report JSON (default: artifacts/eval-<generator>.json; .md and .png beside it)")
+    x.add_argument("--figures", help="also write the figures without per-item lists here (docs/figures/*.json, read by "
+                                     "python -m rag.evaluate.docs)")
     x.add_argument("--json", action="store_true", help="print the report JSON")
     x.set_defaults(fn=cmd_eval)
     x = sub.add_parser("bench", help="score retrieval on a BEIR dataset -> JSON, Markdown and PNG reports")
@@ -227,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--generator", help="--answers: the generator(s), comma-separated (default: extractive)")
     x.add_argument("--out", help="the report JSON (default: artifacts/bench-<dataset>[-answers-<generators>].json; "
                                  ".md and .png beside it)")
+    x.add_argument("--figures", help="also write the figures without per-item lists here (docs/figures/*.json)")
     x.add_argument("--json", action="store_true", help="print the report JSON")
     x.set_defaults(fn=cmd_bench)
     return p

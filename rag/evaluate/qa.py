@@ -42,6 +42,11 @@ def load_qa(path: Path) -> list[dict[str, Any]]:
     return items
 
 
+def sample_stratum(item: dict[str, Any]) -> tuple[str, str, str]:
+    """--limit keeps the shares of dev, test, independent items and of each type."""
+    return split_of(item), str(item.get("origin") or ""), str(item.get("type", "factoid"))
+
+
 def doc_key(item: dict[str, Any]) -> str:
     doc = item.get("doc")
     if isinstance(doc, str):
@@ -251,7 +256,7 @@ def run_eval(components: Any, qa: Path, top_k: int = 10, collection: str = "defa
     JSON, Markdown and PNG reports (`out` names the JSON; default artifacts/eval-<generator>.json). `split` picks
     the items (all, dev or test); the top-level figures are over the items run, `by_split` gives them per part."""
     items = select(load_qa(qa), split)
-    items = stratified(items, limit) if limit else items
+    items = stratified(items, limit, sample_stratum) if limit else items
     p = components.pipeline
     gen = generator or components.settings.generator
 
@@ -275,7 +280,7 @@ def run_eval(components: Any, qa: Path, top_k: int = 10, collection: str = "defa
     main_mode = "hybrid" if "hybrid" in runs else next(iter(runs), "")
     s = components.settings
     report: dict[str, Any] = {
-        "kind": "eval", "qa": str(qa), "split": split, "n": len(items), "generator": gen if answers else None,
+        "kind": "eval", "qa": str(qa), "split": split, "limit": limit, "n": len(items), "generator": gen if answers else None,
         "collection": collection, "top_k": top_k, "retrieval": retrieval, "answers": ans, "by_split": by_split(items, runs, ans),
         # failures are listed for dev items only: test items are not looked at one by one
         "failures": failures([it for it in items if split_of(it) != "test"], runs.get(main_mode), main_mode, ans),

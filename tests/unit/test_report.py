@@ -205,3 +205,45 @@ def test_bench_answers_scores_end_to_end_answers_on_the_same_queries(fake_compon
     with pytest.raises(BadInput, match="metadata.answers"):
         run_bench(fake_components, _beir(tmp_path / "none", 20, 4), mode="bm25", out=out, answers=("extractive",),
                   verbose=False)
+
+
+def test_docs_blocks_are_generated_from_the_figures_and_checked(tmp_path, monkeypatch, capsys) -> None:  # noqa: ANN001
+    from rag.evaluate import docs
+
+    env = {"cpu": {"model": "Test CPU", "avx512_vnni": False}, "cpus": 2, "time": "2026-11-30 02:00:00"}
+    part = lambda n, acc: {"n": n, "retrieval": {"hybrid": {"hit@1": 0.9, "hit@5": 0.98, "mrr@10": 0.95}},  # noqa: E731
+                           "answers": {"answer_accuracy": acc, "unanswerable_refused": 0.8, "false_refusal": 0.05,
+                                       "citation_support": 0.9, "n": n}}
+    ext = {"kind": "eval", "parts": {"all": part(20, 0.75), "dev": part(10, 0.8), "test": part(10, 0.7)}, "environment": env}
+    figs = tmp_path / "figures"
+    figs.mkdir()
+    (figs / "eval-extractive.json").write_text(json.dumps(ext), encoding="utf-8")
+    monkeypatch.setattr(docs, "FIGURES", figs)
+    page = tmp_path / "page.md"
+    page.write_text("intro\n<!-- BEGIN figures:qa-splits -->\nold table\n<!-- END figures:qa-splits -->\nprose\n", encoding="utf-8")
+    assert docs.main(["--check", str(page)]) == 1 and "old table" in page.read_text(encoding="utf-8")
+    assert docs.main([str(page)]) == 0
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("intro\n<!-- BEGIN figures:qa-splits -->\n| measure | dev (tuned on) | test (held out) | all |")
+    assert "| extractive: answer accuracy | 0.800 | 0.700 | 0.750 |" in text and text.endswith("-->\nprose\n")
+    assert "Test CPU, 2 cores, AVX2 only" in text and "old table" not in text
+    assert docs.main(["--check", str(page)]) == 0  # up to date now
+    ext["parts"]["test"]["answers"]["answer_accuracy"] = 0.71
+    (figs / "eval-extractive.json").write_text(json.dumps(ext), encoding="utf-8")
+    assert docs.main(["--check", str(page)]) == 1  # the results changed: the block is stale
+    page.write_text("<!-- BEGIN figures:nope -->\n<!-- END figures:nope -->\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="unknown figures block 'nope'"):
+        docs.main([str(page)])
+    capsys.readouterr()
+
+
+def test_compact_figures_keep_every_part_and_drop_per_item_lists() -> None:
+    from rag.evaluate.docs import compact
+
+    r = {"kind": "eval", "qa": "qa.jsonl", "n": 2, "generator": "extractive", "environment": {"cpus": 2},
+         "retrieval": {"hybrid": {"hit@1": 1.0, "mrr@10": 1.0, "latencies_ms": [1.0, 2.0], "by_type": {}}},
+         "answers": {"answer_accuracy": 0.5, "n": 2, "items": [{}, {}], "latencies_ms": [3.0]},
+         "by_split": {"dev": {"n": 1, "retrieval": {"hybrid": {"hit@1": 1.0}}, "answers": {"answer_accuracy": 1.0, "n": 1}}}}
+    c = compact(r)
+    assert set(c["parts"]) == {"all", "dev"} and c["parts"]["all"]["retrieval"]["hybrid"] == {"hit@1": 1.0, "mrr@10": 1.0}
+    assert c["parts"]["all"]["answers"] == {"answer_accuracy": 0.5, "n": 2} and "items" not in json.dumps(c)
