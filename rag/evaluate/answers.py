@@ -76,8 +76,10 @@ def summarise(records: list[dict[str, Any]], *, detail: bool = True) -> dict[str
 
 def bench_answers(ask: Callable[[str], dict[str, Any]], queries: list[dict[str, Any]], qrels: dict[str, dict[str, int]],
                   tick: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Ask every query that has answer groups; the summary and one record per query."""
-    asked = [q for q in queries if answer_groups(q)]
+    """Ask every query that has answer groups and a question (a blank one cannot be asked: counted apart); the
+    summary and one record per query."""
+    with_answers = [q for q in queries if answer_groups(q)]
+    asked = [q for q in with_answers if str(q.get("text") or "").strip()]
     records = []
     for i, q in enumerate(asked, 1):
         groups = answer_groups(q)
@@ -89,4 +91,4 @@ def bench_answers(ask: Callable[[str], dict[str, Any]], queries: list[dict[str, 
         records.append(rec)
         if tick:
             tick(i, len(asked))
-    return summarise(records)
+    return {**summarise(records), "skipped_blank": len(with_answers) - len(asked)}

@@ -202,3 +202,24 @@ def test_calibration_fits_dev_only_and_chooses_thresholds_within_budget() -> Non
     for name, t in a["thresholds"].items():
         assert chosen[t]["false_refusal"] <= BUDGETS[name] or t == min(chosen)
     assert a["weights"]["numbers_missing"] > 0  # the informative feature (column 0) learned with its sign
+
+
+def test_bench_answers_skips_blank_questions_and_counts_them() -> None:
+    from rag.evaluate.answers import bench_answers
+
+    queries = [{"_id": "a", "text": "玩家几分钟内不得配对？", "metadata": {"answers": [["4分钟"]]}},
+               {"_id": "b", "text": "  ", "metadata": {"answers": [["那须盐原市"]]}},
+               {"_id": "c", "text": "没有答案的问题", "metadata": {}},
+               {"_id": "d", "text": "谁？", "metadata": {"answers": [["踢爆"]]}}]
+    asked: list[str] = []
+
+    def ask(q: str) -> dict:
+        asked.append(q)
+        if q.startswith("谁"):
+            return {"answerable": False, "answer": "无法从文档中找到答案", "citations": []}
+        return {"answerable": True, "answer": "4分钟[1]", "citations": [{"doc_id": "d1", "text": "4分钟内不得配对"}]}
+
+    r = bench_answers(ask, queries, {"a": {"d1": 1}})
+    assert asked == ["玩家几分钟内不得配对？", "谁？"] and r["skipped_blank"] == 1 and r["n"] == 2
+    assert r["accuracy"] == 0.5 and r["refused"] == 0.5 and r["citation_support"] == 0.5 and r["citation_evidence"] == 0.5
+    assert r["accuracy_answered"] == 1.0 and r["citation_precision"] == 1.0
