@@ -92,7 +92,7 @@ def qa_splits() -> list[str]:
     """The QA set, dev and test side by side: hybrid retrieval, extractive answers, and the LLM's when measured."""
     ext = _need("eval-extractive.json")
     llm = _load("eval-llm.json")
-    cols = [p for p in ("dev", "test", "independent", "all") if p in ext["parts"]]
+    cols = [p for p in ("test", "independent", "dev", "all") if p in ext["parts"]]  # held-out figures first
     rows: list[list[Any]] = [["items", *[ext["parts"][p]["n"] for p in cols]]]
     for k, label in (("hit@1", "hybrid hit@1"), ("hit@5", "hybrid hit@5"), ("mrr@10", "hybrid MRR@10")):
         rows.append([label, *[ext["parts"][p]["retrieval"]["hybrid"].get(k) for p in cols]])
