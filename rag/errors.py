@@ -61,6 +61,21 @@ class IndexBusy(RagError):
     status = 409
 
 
+class Conflict(RagError):
+    """An upload would replace a document that came from another file (ask for it with ?replace=true)."""
+
+    code = "conflict"
+    status = 409
+
+
+class StoreUnavailable(RagError):
+    """The store cannot serve: Milvus unreachable, a Milvus Lite file open in another process, a collection that will
+    not load. Retrying later (or fixing the deployment) helps; the request itself was fine."""
+
+    code = "store_unavailable"
+    status = 503
+
+
 class Unauthorized(RagError):
     code = "unauthorized"
     status = 401

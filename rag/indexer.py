@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,11 +14,14 @@ from rag.ann import AnnParams
 from rag.chunk import ChunkParams, chunk_document
 from rag.embed import Embedder
 from rag.embed.cache import EmbeddingCache
-from rag.errors import BadInput, IndexBusy, IndexMismatch, IndexNotFound, NotFound
+from rag.errors import BadInput, Conflict, IndexMismatch, IndexNotFound, NotFound
+from rag.ingest import check_doc_id
 from rag.store import Batch, Store
+from rag.store.faiss_store import collection_lock  # noqa: F401 - importable from here too
 from rag.types import Chunk, Document
 from rag.zh import Tokenizer
 
+RESERVED = {"cache"}  # folders of the index directory that are not collections
 Progress = Callable[[int, int], None]  # (done, total) passages embedded
 Engine = Callable[[list[Document], "Progress | None"], Iterable[Batch]]  # documents -> chunks with tokens and vectors
 
@@ -35,7 +35,8 @@ class IndexReport:
     deleted: list[str] = field(default_factory=list)
     n_documents: int = 0
     n_chunks: int = 0
-    embedded: int = 0
+    embedded: int = 0  # passages whose vectors were computed
+    cached: int = 0  # passages whose vectors came from the embedding cache
     version: str = ""
     seconds: float = 0.0
 
@@ -45,35 +46,7 @@ class IndexReport:
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in ("collection", "added", "updated", "unchanged", "deleted", "n_documents",
-                                             "n_chunks", "embedded", "version", "seconds")}
-
-
-@contextmanager
-def collection_lock(index_dir: Path, collection: str) -> Iterator[None]:
-    """One writer per collection: a second one fails at once with IndexBusy instead of waiting behind the first.
-
-    Whoever holds the lock is the only builder, so half-built folders left by a killed one are removed here.
-    """
-    root = store.collection_path(index_dir, collection)
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            holder = f.read().strip() or "another process"
-            raise IndexBusy(f"collection '{collection}' is being indexed by {holder}; "
-                            "try again when it has finished") from None
-        try:
-            f.seek(0)
-            f.truncate()
-            f.write(f"pid {os.getpid()}")
-            f.flush()
-            store.clean_partial(root)
-            yield
-        finally:
-            f.truncate(0)
-            fcntl.flock(f, fcntl.LOCK_UN)
+                                             "n_chunks", "embedded", "cached", "version", "seconds")}
 
 
 class Indexer:
@@ -101,16 +74,20 @@ class Indexer:
                 "tokenizer": "jieba-precise+userdict+stopwords", "metric": "inner_product_normalised"}
 
     def update(self, collection: str, add: list[Document] | None = None, delete: list[str] | None = None,
-               rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
-        """Add or replace documents and delete others; unchanged input publishes nothing."""
+               rebuild: bool = False, progress: Progress | None = None, replace: bool = False) -> IndexReport:
+        """Add or replace documents and delete others; unchanged input publishes nothing.
+
+        A document whose id is taken by one from another source file is a Conflict unless `replace`."""
         t0 = time.perf_counter()
         add, delete = add or [], delete or []
-        ids = [d.doc_id for d in add]
+        if collection.lower() in RESERVED:
+            raise BadInput(f"'{collection}' is a reserved name, not a collection name")
+        ids = [check_doc_id(d.doc_id, d.source) for d in add]
         if len(set(ids)) != len(ids):
             dup = sorted({i for i in ids if ids.count(i) > 1})
             raise BadInput(f"two inputs map to the same doc_id: {', '.join(dup)}")
         report = IndexReport(collection)
-        with collection_lock(self.index_dir, collection):
+        with self.store.lock(collection):
             old = None if rebuild else self._load_existing(collection)
             same_params = old is not None and old.manifest.get("chunking") == self.params.as_dict() \
                 and old.manifest.get("embedder") == self.embedder.id
@@ -121,6 +98,8 @@ class Indexer:
                     raise NotFound(f"document '{did}' is not in collection '{collection}'")
                 gone.add(did)
                 report.deleted.append(did)
+            if not replace and old is not None:
+                _check_sources(add, have, gone, old, collection)
             upserts: dict[str, Document] = {}
             for d in add:
                 prev = None if d.doc_id in gone else have.get(d.doc_id)
@@ -139,7 +118,8 @@ class Indexer:
             counted = _Counted(self.engine(sorted(upserts.values(), key=lambda d: d.doc_id), progress))
             w = self.store.write(collection, old if same_params else None, upserts, report.deleted, counted,
                                  self.manifest())
-        report.n_documents, report.n_chunks, report.embedded, report.version = w.n_documents, w.n_chunks, counted.n, w.version
+        report.n_documents, report.n_chunks, report.version = w.n_documents, w.n_chunks, w.version
+        report.embedded, report.cached = counted.embedded, counted.n - counted.embedded
         report.seconds = round(time.perf_counter() - t0, 3)
         return report
 
@@ -161,9 +141,19 @@ class Indexer:
             if progress:
                 progress(done[0], len(texts))
 
-        vectors = self.cache.embed(self.embedder, texts, progress=tick) if texts else \
+        counting = CountingEmbedder(self.embedder)
+        vectors = self.cache.embed(counting, texts, progress=tick) if texts else \
             np.zeros((0, self.embedder.dim), np.float32)
-        yield Batch(chunks, tokens, vectors)
+        yield Batch(chunks, tokens, vectors, embedded=counting.embedded)
+
+
+def _check_sources(add: list[Document], have: dict, gone: set[str], old: store.IndexData, collection: str) -> None:
+    for d in add:
+        if d.doc_id in have and d.doc_id not in gone:
+            prev = old.documents.get(d.doc_id)
+            if prev is not None and prev.source != d.source:
+                raise Conflict(f"{d.source}: document id '{d.doc_id}' is taken in collection '{collection}' by {prev.source}; "
+                               "send replace=true to replace it, or rename the file")
 
 
 def prepare(docs: list[Document], params: ChunkParams, tokenizer: Tokenizer) -> tuple[list[Chunk], list[list[str]], list[str]]:
@@ -180,14 +170,31 @@ def prepare(docs: list[Document], params: ChunkParams, tokenizer: Tokenizer) -> 
     return chunks, tokens, texts
 
 
+class CountingEmbedder:
+    """An embedder that counts the passages it computes (what the embedding cache did not have)."""
+
+    def __init__(self, embedder: Embedder):
+        self._embedder = embedder
+        self.embedded = 0
+
+    def __getattr__(self, name: str):  # noqa: ANN204 - id, dim, embed_query … as the wrapped embedder's
+        return getattr(self._embedder, name)
+
+    def embed_documents(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        self.embedded += len(texts)
+        return self._embedder.embed_documents(texts, progress=progress)
+
+
 class _Counted:
-    """Passes batches through, counting the passages embedded."""
+    """Passes batches through, counting the passages written and those embedded (not taken from the cache)."""
 
     def __init__(self, batches: Iterable[Batch]):
         self._it = batches
         self.n = 0
+        self.embedded = 0
 
     def __iter__(self) -> Iterator[Batch]:
         for b in self._it:
             self.n += len(b)
+            self.embedded += len(b) if b.embedded is None else b.embedded
             yield b

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -25,6 +26,7 @@ class Limits:
     answer_top_k: int = 5
     refuse_below: float = 0.25
     llm_refuse_below: float = 0.10
+    max_query_chars: int = 150  # what retrieval, the judge and the generators read of a question (see bounded())
 
 
 class Pipeline:
@@ -44,7 +46,7 @@ class Pipeline:
         return text.strip()
 
     def search(self, query: str, top_k: int = 10, collection: str = "default", mode: str = "hybrid") -> SearchResult:
-        query = self.check_text(query, "query")
+        query = bounded(self.check_text(query, "query"), self.limits.max_query_chars)
         return self.library.retriever(collection).search(query, top_k, mode)
 
     def ask(self, question: str, top_k: int = 5, collection: str = "default",
@@ -61,7 +63,8 @@ class Pipeline:
                    ) -> Iterator[tuple[str, Any]]:
         """Events: ("token", str)…, ("citations", list), ("done", Answer)."""
         t0 = time.perf_counter()
-        question = self.check_text(question)
+        asked = self.check_text(question)
+        question = bounded(asked, self.limits.max_query_chars)
         if not 1 <= top_k <= 50:
             raise BadInput("top_k must be between 1 and 50")
         name = generator or self.default_generator
@@ -79,6 +82,8 @@ class Pipeline:
         if query == question and is_follow_up(question, history) and isinstance(gen, ChatGenerator):
             query = self._model_rewrite(gen, question, history or [])
             rewrite_ms["rewrite"] = _ms(t)
+        whole, query = query, bounded(query, self.limits.max_query_chars)  # a rewrite may copy an earlier turn in
+        cut = ["query_truncated"] if query != whole or question != asked else []
         res = retriever.search(query, max(top_k, self.limits.answer_top_k), "hybrid")
         hits = res.hits[:top_k]
         verdict = judge(query, hits, retriever.tokenizer, retriever.data.bm25, retriever.data.documents)
@@ -90,7 +95,7 @@ class Pipeline:
             yield ("citations", [])
             timings["total"] = _ms(t0)
             yield ("done", Answer(text, False, [], query, name, timings, verdict.confidence,
-                                  ["low_confidence"] + [f"missing:{t}" for t in verdict.missing_terms[:5]]))
+                                  ["low_confidence", *cut] + [f"missing:{t}" for t in verdict.missing_terms[:5]]))
             return
         t = time.perf_counter()
         draft: Draft | None = None
@@ -117,7 +122,7 @@ class Pipeline:
         yield ("citations", [c.to_dict() for c in draft.citations])
         timings["total"] = _ms(t0)
         yield ("done", Answer(draft.text, draft.answerable, draft.citations, query, used, timings,
-                              verdict.confidence, draft.flags))
+                              verdict.confidence, [*draft.flags, *cut]))
 
     def _model_rewrite(self, gen: ChatGenerator, question: str, history: list[dict[str, str]]) -> str:
         """A follow-up the rules could not resolve, made standalone by the chat model; the question itself on failure."""
@@ -127,6 +132,24 @@ class Pipeline:
         except GenerationError:
             return question
         return clean_rewrite(out, question, self.limits.max_question_chars)
+
+
+_PIECE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")
+
+
+def bounded(text: str, limit: int) -> str:
+    """The question as analysed: all of it within `limit` characters, else its last sentences that fit (a long
+    question ends with what it asks), else its last `limit` characters. Tagging, embedding and the judge cost grows
+    with the text (a 2,000-character query took ~10 s to embed alone), so the worst request costs a bounded multiple
+    of a normal one; the answer's `query` shows what was read and its flags say `query_truncated`."""
+    if len(text) <= limit:
+        return text
+    kept = ""
+    for piece in reversed(_PIECE.findall(text)):
+        if len(kept) + len(piece) > limit:
+            break
+        kept = piece + kept
+    return kept.strip() or text[-limit:].strip()
 
 
 def _ms(t: float) -> float:

@@ -75,6 +75,7 @@ def tokenizer():  # noqa: ANN201
 def _settings(index_dir: Path, **kw):  # noqa: ANN202
     from rag.config import Settings
 
+    kw.setdefault("generators", "extractive,llm")  # requests may choose the local LLM (tests/e2e/test_llm.py over HTTP)
     return Settings(_env_file=None, index_dir=index_dir, embed_cache=SHARED_CACHE, prompts_dir=ROOT / "prompts", **kw)
 
 

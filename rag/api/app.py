@@ -1,83 +1,29 @@
-"""create_app(settings): components built in the lifespan, routes, error translation, metrics, the chat page."""
+"""create_app(settings): components built in the lifespan, routes, error translation, the guard (rag.api.guard),
+metrics, the chat page."""
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.datastructures import Headers, MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag import __version__
 from rag.api import errors
+from rag.api.guard import Guard
 from rag.api.metrics import Metrics
 from rag.api.routes import router
 from rag.config import Settings, get_settings
-from rag.errors import RagError, TooLarge
+from rag.errors import RagError
 from rag.factory import Components
 
 log = logging.getLogger("rag.api")
 WEB = Path(str(resources.files("rag") / "web"))
-
-
-# The chat page loads only its own script and stylesheet: no inline script can run, whatever a document holds.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-                    "X-Frame-Options": "DENY"}
-_OWN_CSP = ("/docs", "/redoc")  # FastAPI's API explorer pages load their own script from a CDN
-MAX_FILES_PER_UPLOAD = 8  # a request body may hold this many files at the per-file limit
-
-
-class Guard:
-    """Pure ASGI middleware, so streamed answers pass straight through (and a client going away reaches them):
-    refuses oversized uploads before their body is read, adds the security headers, and counts requests."""
-
-    def __init__(self, app: ASGIApp, max_upload_bytes: int, metrics: Metrics):
-        self.app = app
-        self.max_upload_bytes = max_upload_bytes
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        t = time.perf_counter()
-        status = [500]
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-                if not scope["path"].startswith(_OWN_CSP):
-                    MutableHeaders(scope=message).update(SECURITY_HEADERS)
-            await send(message)
-
-        try:
-            refusal = self._upload_too_big(scope)
-            await (refusal or self.app)(scope, receive, send_with_headers)
-        finally:
-            path = getattr(scope.get("route"), "path", "other")
-            self.metrics.observe(scope["method"], path, status[0], time.perf_counter() - t)
-
-    def _upload_too_big(self, scope: Scope) -> JSONResponse | None:
-        if scope["method"] != "POST" or scope["path"] != "/documents":
-            return None
-        try:
-            size = int(Headers(scope=scope).get("content-length", "0"))
-        except ValueError:
-            return errors.error_json(400, "bad_input", "invalid Content-Length header")
-        limit = self.max_upload_bytes
-        if size > limit * MAX_FILES_PER_UPLOAD + 65536:
-            return errors.error_json(413, TooLarge.code, f"upload of {size} bytes is over the limit of {MAX_FILES_PER_UPLOAD} "
-                                                         f"files of {limit} bytes (RAG_MAX_UPLOAD_BYTES)")
-        return None
 
 
 def create_app(settings: Settings | None = None, components: Components | None = None) -> FastAPI:
@@ -109,7 +55,8 @@ def create_app(settings: Settings | None = None, components: Components | None =
     errors.install(app)
     app.include_router(router)
 
-    app.add_middleware(Guard, max_upload_bytes=settings.max_upload_bytes, metrics=app.state.metrics)
+    # outermost of the app's own middleware: host, origin, key and body limits before any body is read
+    app.add_middleware(Guard, settings=settings, metrics=app.state.metrics)
 
     if (WEB / "index.html").exists():
         app.mount("/static", StaticFiles(directory=str(WEB)), name="static")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,10 +14,22 @@ from rag.errors import RagError
 
 log = logging.getLogger("rag.api")
 
+# What a caller is not told (it goes to the log): where files live on the server and which process holds a lock.
+_ABS_PATH = re.compile(r"(?<![\w.:/])(?:~|/[\w.@+-]+)(?:/[\w.@+-]+)+/?")
+_PID = re.compile(r"\bpid \d+")
+
+
+def public(message: str) -> str:
+    """The message without absolute paths and process ids; the full one is logged when anything was taken out."""
+    out = _PID.sub("another process", _ABS_PATH.sub("<server path>", message))
+    if out != message:
+        log.info("error detail (not sent to the client): %s", message)
+    return out
+
 
 def error_json(status: int, code: str, message: str) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+    return JSONResponse({"error": {"code": code, "message": public(message)}}, status_code=status, headers=headers)
 
 
 def install(app: FastAPI) -> None:

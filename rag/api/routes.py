@@ -14,12 +14,13 @@ from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
-from rag import store
-from rag.api.deps import Admin, Comp, User
+from rag.api.deps import Admin, Comp, Ops, User
+from rag.api.errors import public
+from rag.api.limits import allowed_generators, check_generator, check_history
 from rag.api.schemas import COLLECTION_PATTERN, ERROR_RESPONSES, AskRequest, ChatRequest, SearchRequest
 from rag.errors import BadInput, IndexNotFound, NotFound, TooLarge
 from rag.factory import Components
-from rag.ingest import read_bytes
+from rag.ingest import IngestLimits, read_bytes
 from rag.types import Document
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -65,8 +66,8 @@ STREAMED = {200: {"description": "the answer as JSON, or with \"stream\": true a
 
 @router.post("/ask", dependencies=[User], tags=["query"], summary="Answer a question with cited passages", responses=STREAMED)
 def ask(req: AskRequest, request: Request, c: Comp):  # noqa: ANN201
-    history = [t.model_dump() for t in req.history]
-    events = c.pipeline.ask_events(req.question, req.top_k, req.collection, history, req.generator)
+    history = check_history(c.settings, [t.model_dump() for t in req.history])
+    events = c.pipeline.ask_events(req.question, req.top_k, req.collection, history, check_generator(c.settings, req.generator))
     if not req.stream:
         answer = next(ev[1] for ev in events if ev[0] == "done")
         request.app.state.metrics.answered(answer.generator, answer.answerable)
@@ -95,7 +96,7 @@ def _chain(first: tuple[str, Any], rest: Iterator[tuple[str, Any]]) -> Iterator[
 @router.get("/v1/models", dependencies=[User], tags=["openai"])
 def models(c: Comp) -> JSONResponse:
     now = int(time.time())
-    names = ["rag"] + [f"rag-{g}" for g in ("extractive", "llm", "openai")]
+    names = ["rag"] + [f"rag-{g}" for g in allowed_generators(c.settings)]
     return _json({"object": "list", "data": [{"id": n, "object": "model", "created": now, "owned_by": "rag"} for n in names]})
 
 
@@ -111,8 +112,8 @@ def chat(req: ChatRequest, request: Request, c: Comp):  # noqa: ANN201
     msgs = [(m.role, _text(m.content)) for m in req.messages if m.role in ("user", "assistant")]
     if not msgs or msgs[-1][0] != "user":
         raise BadInput("messages must end with a user message")
-    history = [{"role": r, "content": t} for r, t in msgs[:-1]]
-    generator = req.generator or (req.model[4:] if req.model.startswith("rag-") else None)
+    history = check_history(c.settings, [{"role": r, "content": t} for r, t in msgs[:-1]])
+    generator = check_generator(c.settings, req.generator or (req.model[4:] if req.model.startswith("rag-") else None))
     events = c.pipeline.ask_events(msgs[-1][1], req.top_k, req.collection, history, generator)
     cid, now = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
     if not req.stream:
@@ -148,9 +149,7 @@ def chat(req: ChatRequest, request: Request, c: Comp):  # noqa: ANN201
 @router.get("/documents", dependencies=[User], tags=["documents"])
 def list_documents(c: Comp, collection: CollectionQuery = "default") -> JSONResponse:
     data = c.library.retriever(collection).data
-    counts: dict[str, int] = {}
-    for ch in data.chunks:
-        counts[ch.doc_id] = counts.get(ch.doc_id, 0) + 1
+    counts = data.passage_counts()
     docs = [{"doc_id": d.doc_id, "source": d.source, "title": d.title, "chars": len(d.text), "passages": counts.get(d.doc_id, 0),
              "meta": {k: v for k, v in d.meta.items() if k not in ("headings", "pages")}}  # both in GET /documents/{id}
             for d in sorted(data.documents.values(), key=lambda d: d.doc_id)]
@@ -164,7 +163,7 @@ def get_document(doc_id: str, c: Comp, collection: CollectionQuery = "default") 
     if d is None:
         raise NotFound(f"document '{doc_id}' is not in collection '{collection}'")
     chunks = [{"chunk_id": ch.chunk_id, "start": ch.start, "end": ch.end, "heading": ch.heading}
-              for ch in data.chunks if ch.doc_id == doc_id]
+              for ch in data.doc_chunks(doc_id)]
     return _json({"doc_id": d.doc_id, "source": d.source, "title": d.title, "text": d.text,
                   "meta": {k: v for k, v in d.meta.items() if k != "headings"}, "headings": d.meta.get("headings", []),
                   "chunks": chunks})
@@ -172,7 +171,9 @@ def get_document(doc_id: str, c: Comp, collection: CollectionQuery = "default") 
 
 @router.post("/documents", dependencies=[Admin], tags=["documents"], status_code=201, summary="Upload and index files")
 async def upload(c: Comp, files: Annotated[list[UploadFile], File()],
-                 collection: Annotated[str, Form(pattern=COLLECTION_PATTERN)] = "default") -> JSONResponse:
+                 collection: Annotated[str, Form(pattern=COLLECTION_PATTERN)] = "default",
+                 replace: Annotated[bool, Query(description="replace documents of the same id from another file")] = False,
+                 ) -> JSONResponse:
     """All files are read and checked first, then indexed as one new version: a bad file indexes none of them."""
     limit = c.settings.max_upload_bytes
     uploads: list[tuple[bytes, str]] = []
@@ -183,15 +184,15 @@ async def upload(c: Comp, files: Annotated[list[UploadFile], File()],
         if not data:
             raise BadInput(f"{f.filename}: empty file")
         uploads.append((data, f.filename or "upload.txt"))
-    report = await run_in_threadpool(_read_and_index, c, collection, uploads)
+    report = await run_in_threadpool(_read_and_index, c, collection, uploads, replace)
     return _json(report, 201)
 
 
-def _read_and_index(c: Components, collection: str, uploads: list[tuple[bytes, str]]) -> dict[str, Any]:
+def _read_and_index(c: Components, collection: str, uploads: list[tuple[bytes, str]], replace: bool) -> dict[str, Any]:
     docs: list[Document] = []
     for data, name in uploads:
-        docs.extend(read_bytes(data, name, c.settings.dedup_min_chars))
-    return c.indexer.update(collection, docs).to_dict()
+        docs.extend(read_bytes(data, name, c.settings.dedup_min_chars, IngestLimits.of(c.settings)))
+    return c.indexer.update(collection, docs, replace=replace).to_dict()
 
 
 @router.delete("/documents/{doc_id}", dependencies=[Admin], tags=["documents"])
@@ -201,25 +202,27 @@ def delete_document(doc_id: str, c: Comp, collection: CollectionQuery = "default
     return _json(report.to_dict())
 
 
+@router.head("/healthz", include_in_schema=False)  # probes that send HEAD
 @router.get("/healthz", tags=["health"])
 def healthz() -> JSONResponse:
     return _json({"status": "ok"})
 
 
-@router.get("/readyz", tags=["health"], responses={503: {"description": "no index yet"}})
+@router.head("/readyz", dependencies=[Ops], include_in_schema=False)
+@router.get("/readyz", dependencies=[Ops], tags=["health"], responses={503: {"description": "no index yet"}})
 def readyz(c: Comp) -> JSONResponse:
     try:
         data = c.library.retriever(c.settings.collection).data
     except (IndexNotFound, NotFound) as e:
-        return _json({"status": "not_ready", "error": {"code": e.code, "message": e.message}}, 503)
+        return _json({"status": "not_ready", "error": {"code": e.code, "message": public(e.message)}}, 503)
     return _json({"status": "ready", "collection": c.settings.collection, "version": data.version,
                   "documents": len(data.documents), "passages": len(data.chunks), "embedder": c.embedder.id})
 
 
-@router.get("/metrics", tags=["health"], response_class=PlainTextResponse)
+@router.get("/metrics", dependencies=[Ops], tags=["health"], response_class=PlainTextResponse)
 def metrics(request: Request, c: Comp) -> PlainTextResponse:
     sizes = {}
-    for name in store.list_collections(c.settings.index_dir):
-        m = store.read_manifest(c.settings.index_dir, name) or {}
+    for name in c.store.list_collections():
+        m = c.store.read_manifest(name) or {}
         sizes[name] = (int(m.get("n_documents", 0)), int(m.get("n_chunks", 0)))
     return PlainTextResponse(request.app.state.metrics.render(sizes), media_type="text/plain; version=0.0.4")

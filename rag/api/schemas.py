@@ -86,7 +86,10 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
-_ERRORS = {400: "bad input", 401: "missing or wrong API key", 403: "needs an admin key", 404: "unknown collection or document",
-           409: "the collection is being indexed by another writer", 413: "question or upload too large",
+_ERRORS = {400: "bad input, or a Host name this server does not serve", 401: "missing or wrong API key",
+           403: "the key lacks the right, or a cross-site request", 404: "unknown collection or document",
+           408: "the request body arrived too slowly",
+           409: "the collection is being indexed by another writer, or a document id is taken by another file",
+           413: "question, history, body, upload or file too large (docs/security.md)",
            415: "unsupported or binary file", 422: "invalid request or undecodable file"}
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse, "description": d} for code, d in _ERRORS.items()}

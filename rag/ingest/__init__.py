@@ -15,12 +15,24 @@ from pathlib import Path
 from rag.errors import BadInput, UnsupportedFormat
 from rag.ingest.clean import clean
 from rag.ingest.decode import decode
+from rag.ingest.limits import CURRENT, IngestLimits, TextBudget
 from rag.ingest.sniff import check_content, safe_name
 from rag.types import Document
 
 Reader = Callable[[bytes, str, int], list[Document]]
 
 _SLUG = re.compile(r"[^\w.\-]+")
+# A document id is one URL path segment that any client can send back (GET/DELETE /documents/{doc_id}): letters and
+# digits of any script, _ . - ~ :, at most 200 characters, not "." or "..".
+DOC_ID = re.compile(r"(?!\.{1,2}\Z)[\w.~:-]{1,200}")
+
+
+def check_doc_id(doc_id: str, name: str = "") -> str:
+    if not isinstance(doc_id, str) or not DOC_ID.fullmatch(doc_id):
+        where = f"{name}: " if name else ""
+        raise BadInput(f"{where}invalid document id {doc_id[:40]!r}{'…' if len(str(doc_id)) > 40 else ''}: use 1-200 letters, "
+                       "digits, _ . - ~ or :")
+    return doc_id
 
 
 def doc_id_for(name: str) -> str:
@@ -71,6 +83,7 @@ def read_beir(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
             did, text = str(row["_id"]), str(row.get("text", ""))
         except (json.JSONDecodeError, KeyError, TypeError) as e:
             raise BadInput(f"{name}:{i}: not a BEIR corpus line ({e})") from e
+        check_doc_id(did, f"{name}:{i}")
         c = clean(text, dedup_min_chars=dedup_min_chars, html_input=False)
         if not c.text.strip():
             continue
@@ -97,15 +110,27 @@ READERS: dict[str, Reader] = {
 }
 
 
-def read_bytes(data: bytes, name: str, dedup_min_chars: int = 50) -> list[Document]:
-    """Read one uploaded or on-disk file; the extension picks the reader, and the content must match it."""
+def read_bytes(data: bytes, name: str, dedup_min_chars: int = 50, limits: IngestLimits | None = None) -> list[Document]:
+    """Read one uploaded or on-disk file; the extension picks the reader, and the content must match it.
+
+    `limits` (default: IngestLimits()) bound what the file may cost: decompressed size and parts of a DOCX, pages of
+    a PDF, characters of text (413 naming the file). Every document id is checked (check_doc_id)."""
     name = safe_name(name)
     ext = Path(name).suffix.lower()
     reader = READERS.get(ext)
     if reader is None:
         raise UnsupportedFormat(f"{name}: unsupported file type '{ext or '(none)'}'; supported: {', '.join(sorted(READERS))}")
     check_content(data, ext, name)
-    return reader(data, name, dedup_min_chars)
+    token = CURRENT.set(limits or IngestLimits())
+    try:
+        docs = reader(data, name, dedup_min_chars)
+        budget = TextBudget(name)
+        for d in docs:
+            budget.add(d.text)
+            check_doc_id(d.doc_id, name)
+    finally:
+        CURRENT.reset(token)
+    return docs
 
 
 def iter_files(paths: list[Path]) -> Iterator[Path]:

@@ -13,9 +13,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.errors import BadInput, UnsupportedFormat
+from rag.errors import BadInput, TooLarge, UnsupportedFormat
 from rag.ingest import _title, content_hash, doc_id_for
 from rag.ingest.clean import clean
+from rag.ingest.limits import TextBudget, current
 from rag.types import Document
 
 log = logging.getLogger("rag.ingest")
@@ -88,9 +89,13 @@ def _open(data: bytes, name: str):  # noqa: ANN202 - pypdf.PdfReader
 def read_pdf(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
     reader = _open(data, name)
     texts: list[str] = []
+    budget = TextBudget(name)
     try:
+        pages = len(reader.pages)
+        if pages > current().max_pdf_pages:
+            raise TooLarge(f"{name}: {pages} pages; the limit is {current().max_pdf_pages} (RAG_MAX_PDF_PAGES)")
         for page in reader.pages:
-            texts.append(page.extract_text() or "")
+            texts.append(budget.add(page.extract_text() or ""))
     except BadInput:
         raise
     except Exception as e:  # noqa: BLE001 - pypdf raises many kinds of error on a damaged content stream

@@ -52,9 +52,10 @@ _SEP = re.compile(r"[\\/]")
 
 
 def safe_name(name: str | None, default: str = "upload") -> str:
-    """The base name of an uploaded file: no folders (either slash), no control characters, at most 200 characters."""
+    """The base name of an uploaded file: no folders (either slash), no control or format characters (a U+202E
+    right-to-left override would show "evil\u202etxt.exe" as "evilexe.txt"), at most 200 characters."""
     base = _SEP.split(unicodedata.normalize("NFC", name or ""))[-1]
-    base = "".join(ch for ch in base if unicodedata.category(ch) not in ("Cc", "Cs", "Co", "Cn")).strip()
+    base = "".join(ch for ch in base if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")).strip()
     if base in ("", ".", ".."):
         return default
     if len(base) > 200:

@@ -45,7 +45,11 @@ def rss_mb(pid: int) -> dict[str, float]:
 class ServeProcess:
     """`python -m rag.cli serve` with the given environment (RAG_*), started and stopped around a `with` block."""
 
-    def __init__(self, env: dict[str, str], cwd: Path | None = None, ready_timeout_s: float = 300.0):
+    def __init__(self, env: dict[str, str], cwd: Path | None = None, ready_timeout_s: float = 300.0,
+                 headers: dict[str, str] | None = None, args: tuple[str, ...] = ()):
+        """`headers`: sent with the /readyz polls (a key, when the server has keys); `args`: more `rag serve` options."""
+        self.headers = headers or {}
+        self.args = args
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "HF_HUB_OFFLINE": "1", **env}
@@ -57,7 +61,8 @@ class ServeProcess:
     def __enter__(self) -> ServeProcess:
         t0 = time.perf_counter()
         self._log = tempfile.TemporaryFile()  # a file, not a pipe: a full pipe would block the server
-        self.proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+        self.proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                                      *self.args],
                                      env=self.env, cwd=self.cwd, stdout=subprocess.DEVNULL, stderr=self._log)
         while time.perf_counter() - t0 < self.ready_timeout_s:
             if self.proc.poll() is not None:
@@ -65,7 +70,7 @@ class ServeProcess:
                 err = self._log.read().decode(errors="replace")[-2000:]
                 raise RuntimeError(f"rag serve exited with {self.proc.returncode}: {err}")
             try:
-                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
+                if httpx.get(self.url + "/readyz", timeout=2, headers=self.headers).status_code == 200:
                     self.ready_s = time.perf_counter() - t0
                     return self
             except httpx.HTTPError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -32,6 +33,7 @@ class Batch:
     chunks: list[Chunk]
     tokens: list[list[str]]
     vectors: np.ndarray
+    embedded: int | None = None  # how many vectors were computed (the rest came from the embedding cache); None: all
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -66,6 +68,17 @@ class IndexData(ABC):
 
     def chunk(self, key: int) -> Chunk:
         return self.chunks[key]
+
+    def passage_counts(self) -> dict[str, int]:
+        """Passages per document (the document listing), without fetching the passages where the backend can."""
+        out: dict[str, int] = {}
+        for c in self.chunks:
+            out[c.doc_id] = out.get(c.doc_id, 0) + 1
+        return out
+
+    def doc_chunks(self, doc_id: str) -> list[Chunk]:
+        """One document's passages in text order."""
+        return sorted((c for c in self.chunks if c.doc_id == doc_id), key=lambda c: (c.start, c.end, c.chunk_id))
 
     def doc_meta(self, doc_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
         """(content_hash, title) of those documents that exist: what an update needs to skip unchanged ones."""
@@ -104,6 +117,10 @@ class Store(ABC):
 
     @abstractmethod
     def drop_collection(self, collection: str) -> None: ...
+
+    @abstractmethod
+    def lock(self, collection: str) -> AbstractContextManager[None]:
+        """The collection's writer lock, held around a write: a second writer fails at once with IndexBusy."""
 
 
 def top_k(scores: np.ndarray, k: int) -> list[tuple[int, float]]:

@@ -11,12 +11,14 @@ mid-build leaves the previous version serving.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ import faiss
 import numpy as np
 
 from rag import __version__, ann
-from rag.errors import IndexMismatch, IndexNotFound
+from rag.errors import IndexBusy, IndexMismatch, IndexNotFound
 from rag.lexical import BM25Index
 from rag.store import base
 from rag.types import Chunk, Document
@@ -190,7 +192,7 @@ def prune(root: Path, keep: int) -> None:
 def clean_partial(root: Path) -> None:
     """Remove what a killed build left behind (`.building-*` folders, `.CURRENT-*` pointers).
 
-    Call only while holding the collection's lock (rag.indexer.collection_lock): then no build is in progress.
+    Call only while holding the collection's lock (collection_lock): then no build is in progress.
     """
     for p in root.iterdir():
         if p.name.startswith(".building-"):
@@ -204,6 +206,34 @@ def drop_collection(index_dir: Path, collection: str) -> None:
     if not (root / "CURRENT").exists():
         raise IndexNotFound(f"collection '{collection}' does not exist")
     shutil.rmtree(root)
+
+
+@contextmanager
+def collection_lock(index_dir: Path, collection: str) -> Iterator[None]:
+    """One writer per collection: a second one fails at once with IndexBusy instead of waiting behind the first.
+
+    Whoever holds the lock is the only builder, so half-built folders left by a killed one are removed here.
+    """
+    root = collection_path(index_dir, collection)
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            raise IndexBusy(f"collection '{collection}' is being indexed by {holder}; "
+                            "try again when it has finished") from None
+        try:
+            f.seek(0)
+            f.truncate()
+            f.write(f"pid {os.getpid()}")
+            f.flush()
+            clean_partial(root)
+            yield
+        finally:
+            f.truncate(0)
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _fsync_dir(p: Path) -> None:
@@ -239,6 +269,10 @@ class FaissStore(base.Store):
 
     def drop_collection(self, collection: str) -> None:
         drop_collection(self.index_dir, collection)
+
+    def lock(self, collection: str) -> AbstractContextManager[None]:
+        """A file lock under the index folder (replicas share it only through a shared file system)."""
+        return collection_lock(self.index_dir, collection)
 
     def write(self, collection: str, old: base.IndexData | None, upserts: Mapping[str, Document], deleted: list[str],
               batches: Iterable[base.Batch], manifest: dict[str, Any]) -> base.Written:

@@ -25,14 +25,16 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from rag import __version__
-from rag.errors import ConfigError, IndexMismatch, IndexNotFound
+from rag.errors import ConfigError, IndexMismatch, IndexNotFound, StoreUnavailable
 from rag.store import base
+from rag.store.milvus_client import Guarded, Leases, check_lite_free, message_of
 from rag.types import Chunk, Document
 
 FORMAT = 1
@@ -71,30 +73,40 @@ class MilvusStore(base.Store):
     name = "milvus"
 
     def __init__(self, uri: str, token: str = "", prefix: str = "rag_", index_type: str = "AUTOINDEX",
-                 local_dir: Path | None = None):
+                 local_dir: Path | None = None, lease_s: float = 60.0):
         from pymilvus import MilvusClient
+        from pymilvus.exceptions import MilvusException
 
         if not uri:
             raise ConfigError("RAG_STORE=milvus needs RAG_MILVUS_URI (a Milvus server, or a file path for Milvus Lite)")
         if "://" not in uri:
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
+            check_lite_free(uri)
         self.uri, self.prefix, self.index_type = uri, _safe(prefix), index_type
-        self.client = MilvusClient(uri=uri, token=token)
+        try:
+            self.client = Guarded(MilvusClient(uri=uri, token=token), uri)
+        except MilvusException as e:
+            raise StoreUnavailable(f"cannot connect to Milvus at {uri}: {message_of(e)}") from None
         self.meta = f"{self.prefix}meta"
         self._ensure_meta()
+        self.leases = Leases(self.client, f"{self.prefix}locks", self._create, lease_s)
 
     # ---- collections and manifests ----------------------------------------------------------------------------
 
     def _ensure_meta(self) -> None:
         from pymilvus import DataType
 
-        if self.client.has_collection(self.meta):
-            return
-        s = self.client.create_schema(auto_id=False)
-        s.add_field("name", DataType.VARCHAR, is_primary=True, max_length=512)
-        s.add_field("manifest", DataType.VARCHAR, max_length=MAX_VARCHAR)
-        s.add_field("_v", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field in every collection
-        self._create(self.meta, s, "_v", "IP", "FLAT")
+        if not self.client.has_collection(self.meta):
+            s = self.client.create_schema(auto_id=False)
+            s.add_field("name", DataType.VARCHAR, is_primary=True, max_length=512)
+            s.add_field("manifest", DataType.VARCHAR, max_length=MAX_VARCHAR)
+            s.add_field("_v", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field in every collection
+            self._create(self.meta, s, "_v", "IP", "FLAT")
+        self.client.ensure_loaded(self.meta)
+
+    def lock(self, collection: str) -> AbstractContextManager[None]:
+        """The collection's writer lease, held in Milvus (`<prefix>locks`): shared by every replica and machine."""
+        return self.leases.hold(collection)
 
     def _create(self, name: str, schema: Any, vec: str, metric: str, index_type: str,  # noqa: ANN401
                 sparse: str | None = None) -> None:
@@ -103,7 +115,14 @@ class MilvusStore(base.Store):
         if sparse:
             ip.add_index(sparse, index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
                          params={"bm25_k1": BM25_K1, "bm25_b": BM25_B})
-        self.client.create_collection(name, schema=schema, index_params=ip, consistency_level="Strong")
+        try:
+            self.client.create_collection(name, schema=schema, index_params=ip, consistency_level="Strong")
+        except StoreUnavailable:
+            for _ in range(50):  # another process may be creating it just now: wait until it exists
+                if self.client.has_collection(name):
+                    return
+                time.sleep(0.1)
+            raise
 
     def read_manifest(self, collection: str) -> dict[str, Any] | None:
         rows = self.client.query(self.meta, filter=f"name == {_lit(collection)}", output_fields=["manifest"])
@@ -136,6 +155,11 @@ class MilvusStore(base.Store):
             raise IndexMismatch(
                 f"collection '{collection}' was built with embedder '{m.get('embedder')}' but the settings select "
                 f"'{embedder_id}'; run `rag index --rebuild --collection {collection}` or change RAG_EMBEDDER")
+        for name in (m["milvus"]["chunks"], m["milvus"]["docs"]):
+            if not self.client.has_collection(name):
+                raise IndexNotFound(f"collection '{collection}': its Milvus collection '{name}' is missing at {self.uri}; "
+                                    f"run `rag index --rebuild --collection {collection}`")
+            self.client.ensure_loaded(name)
         return MilvusData(self.client, m)
 
     # ---- writing ----------------------------------------------------------------------------------------------
@@ -250,7 +274,7 @@ def _pks(client: Any, name: str, doc_ids: list[str]) -> list[int]:  # noqa: ANN4
 def _query_all(client: Any, name: str, flt: str, fields: list[str]) -> Iterator[dict[str, Any]]:  # noqa: ANN401
     it = client.query_iterator(name, batch_size=1000, filter=flt, output_fields=fields)
     try:
-        while rows := it.next():
+        while rows := client.call(it.next):
             yield from rows
     finally:
         it.close()
@@ -323,6 +347,16 @@ class MilvusData(base.IndexData):
             c = _chunk(rows[0])
             self._chunks.put(key, c)
         return c
+
+    def passage_counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in _query_all(self.client, self.names["chunks"], "pk != 0", ["doc_id"]):  # ids only, not the passages
+            out[r["doc_id"]] = out.get(r["doc_id"], 0) + 1
+        return out
+
+    def doc_chunks(self, doc_id: str) -> list[Chunk]:
+        rows = _query_all(self.client, self.names["chunks"], f"doc_id == {_lit(doc_id)}", CHUNK_FIELDS)
+        return sorted((_chunk(r) for r in rows), key=lambda c: (c.start, c.end, c.chunk_id))
 
     def doc_meta(self, doc_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
         ids = list(doc_ids)

@@ -71,7 +71,7 @@ def _components(tmp_path, fake_embedder, **kw) -> Components:  # noqa: ANN001, A
 def endless_app(tmp_path, fake_embedder):  # noqa: ANN001, ANN201
     from rag.api.app import create_app
 
-    comp = _components(tmp_path, fake_embedder)
+    comp = _components(tmp_path, fake_embedder, generators="extractive,llm")  # requests may choose the (fake) LLM
     gen = Endless()
     comp._generators["llm"] = gen
     with Server(create_app(comp.settings, comp)) as srv:
@@ -138,3 +138,97 @@ def test_keys_read_and_admin(keyed_app) -> None:  # noqa: ANN001
     assert httpx.delete(url + "/documents/a", headers=bearer("read-key")).status_code == 403
     assert httpx.delete(url + "/documents/a", headers=bearer("admin-key")).json()["deleted"] == ["a"]
     assert httpx.get(url + "/healthz").status_code == 200  # probes need no key
+
+
+def test_only_the_loopback_address_itself_is_safe_without_keys() -> None:
+    from rag.api.deps import bind_host
+
+    for host in ("127.0.0.2", "127.1.2.3", "0.0.0.0", "192.168.1.5"):
+        assert bind_host(Settings(_env_file=None), host)[0] == "127.0.0.1"
+    for host in ("127.0.0.1", "localhost", "::1"):
+        assert bind_host(Settings(_env_file=None), host)[0] == host
+    assert bind_host(Settings(_env_file=None, admin_keys="a"), "0.0.0.0")[0] == "0.0.0.0"
+    assert bind_host(Settings(_env_file=None, metrics_keys="m"), "0.0.0.0")[0] == "0.0.0.0"
+
+
+def test_host_rules() -> None:
+    from rag.api.guard import _host_ok, allowed_hosts
+
+    loop = allowed_hosts(Settings(_env_file=None))
+    assert _host_ok("127.0.0.1:8000", loop) and _host_ok("localhost", loop) and _host_ok("[::1]:8000", loop)
+    assert not _host_ok("evil.example", loop) and not _host_ok("127.0.0.1.evil.example", loop) and not _host_ok("", loop)
+    assert allowed_hosts(Settings(_env_file=None, host="0.0.0.0", api_keys="k")) == ["*"]
+    own = allowed_hosts(Settings(_env_file=None, host="0.0.0.0", api_keys="k", allowed_hosts="rag.example.com,*.corp.example"))
+    assert _host_ok("rag.example.com:443", own) and _host_ok("a.corp.example", own) and not _host_ok("corp.example.evil", own)
+
+
+def test_roles_by_path_default_to_needing_a_key() -> None:
+    from rag.api.guard import route_role
+
+    assert route_role("GET", "/healthz") == ("open", False) and route_role("HEAD", "/healthz")[0] == "open"
+    assert route_role("GET", "/static/app.js")[0] == "open" and route_role("GET", "/")[0] == "open"
+    assert route_role("GET", "/metrics")[0] == "ops" and route_role("GET", "/readyz")[0] == "ops"
+    assert route_role("POST", "/documents") == ("admin", True) and route_role("DELETE", "/documents/x")[0] == "admin"
+    assert route_role("GET", "/documents/x")[0] == "user" and route_role("POST", "/ask")[0] == "user"
+    assert route_role("POST", "/conversations")[0] == "user" and route_role("GET", "/no/such/route")[0] == "user"
+
+
+def test_check_key_rules() -> None:
+    from rag.api.deps import check_key
+    from rag.errors import Forbidden, Unauthorized
+
+    s = Settings(_env_file=None, admin_keys="adm", metrics_keys="mon")
+    check_key(s, {"authorization": "Bearer adm"}, "user")  # admin keys read too
+    check_key(s, {"x-api-key": "mon"}, "ops")
+    for headers, role, err in (({}, "user", Unauthorized), ({"x-api-key": "mon"}, "user", Forbidden),
+                               ({"authorization": "Bearer nope"}, "ops", Unauthorized), ({}, "ops", Unauthorized)):
+        with pytest.raises(err):
+            check_key(s, headers, role)
+    check_key(Settings(_env_file=None), {}, "admin")  # no keys at all: open (and loopback only)
+
+
+def test_bounded_query_keeps_the_last_sentences_that_fit() -> None:
+    from rag.pipeline import bounded
+
+    q = "2021年南昌规模以上工业增加值增长了多少？"
+    assert bounded(q, 150) == q
+    long = "背景说明。" * 100 + q
+    assert bounded(long, 150).endswith(q) and len(bounded(long, 150)) <= 150
+    assert len(bounded("南" * 2000, 150)) == 150
+
+
+def test_pos_tagging_is_bounded_but_unchanged_for_questions(tokenizer) -> None:  # noqa: ANN001
+    import json
+    import random
+
+    from rag.zh import _hmm_prefix
+
+    questions = [json.loads(line)["question"] for line in (ROOT / "eval" / "qa.jsonl").open(encoding="utf-8")]
+    assert all(_hmm_prefix(q.lower()) == len(q.lower()) for q in questions)
+    rnd = random.Random(1)
+    rare = "".join(chr(rnd.randint(0x4E00, 0x9FA5)) for _ in range(2000))
+    assert _hmm_prefix(rare) < 50
+    tokenizer.tagged("预热")
+    t = time.perf_counter()
+    tokenizer.tagged("南昌" + rare)
+    slow = time.perf_counter() - t
+    t = time.perf_counter()
+    tokenizer.tagged("2021年南昌规模以上工业增加值增长了多少？赣州呢？")
+    assert slow < 200 * max(time.perf_counter() - t, 0.001)  # was ~13 s, i.e. ~60,000 times a question
+
+
+def test_history_and_generator_checks() -> None:
+    from rag.api.limits import allowed_generators, check_generator, check_history
+    from rag.errors import BadInput, TooLarge
+
+    s = Settings(_env_file=None)
+    assert allowed_generators(s) == ["extractive"] and allowed_generators(Settings(_env_file=None, generator="llm")) == ["extractive", "llm"]
+    assert allowed_generators(Settings(_env_file=None, generators="openai,extractive")) == ["extractive", "openai"]
+    with pytest.raises(BadInput, match="RAG_GENERATORS"):
+        check_generator(s, "llm")
+    assert check_generator(s, None) is None and check_generator(s, "extractive") == "extractive"
+    turn = {"role": "user", "content": "南" * 200}
+    assert len(check_history(s, [turn] * 20)) == 20
+    for history in ([turn] * 21, [{"role": "user", "content": "南" * 2001}], [{"role": "user", "content": "南" * 1900}] * 3):
+        with pytest.raises(TooLarge):
+            check_history(s, history)

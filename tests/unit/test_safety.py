@@ -50,7 +50,7 @@ def test_binary_and_undecodable_files_are_rejected_naming_the_file() -> None:
 
 @pytest.mark.parametrize("name,expected", [
     ("../../etc/passwd.txt", "passwd.txt"), ("..\\..\\windows\\win.ini.txt", "win.ini.txt"), ("/abs/path/a.md", "a.md"),
-    ("..", "upload"), ("", "upload"), (None, "upload"), ("a\x00b\x1f\u202e.txt", "ab\u202e.txt"),
+    ("..", "upload"), ("", "upload"), (None, "upload"), ("a\x00b\x1f\u202e.txt", "ab.txt"),
     ("<script>alert(1)</script>.txt", "<script>alert(1)</script>.txt".split("/")[-1]),
 ])
 def test_file_names_are_reduced_to_a_base_name(name: str | None, expected: str) -> None:

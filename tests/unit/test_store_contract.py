@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.chunk import ChunkParams
-from rag.errors import IndexMismatch, IndexNotFound, NotFound
+from rag.errors import IndexBusy, IndexMismatch, IndexNotFound, NotFound
 from rag.indexer import Indexer
 from rag.ingest import read_bytes
 from rag.library import Library
@@ -122,3 +122,35 @@ def test_mismatch_and_missing_fail_clearly(env) -> None:  # noqa: ANN001
     assert st.current_version("missing") is None
     st.drop_collection("c")
     assert st.list_collections() == [] and st.current_version("c") is None
+
+
+def test_second_writer_is_refused_while_the_first_holds_the_lock(env) -> None:  # noqa: ANN001
+    st, ix, lib = env
+    ix.update("c", add=[_doc("a.txt", A)])
+    with st.lock("c"):
+        with pytest.raises(IndexBusy, match=r"'c' is being indexed by pid \d+"):
+            ix.update("c", add=[_doc("b.txt", B)])
+        with st.lock("other"):  # one lock per collection
+            pass
+    assert ix.update("c", add=[_doc("b.txt", B)]).added == ["b"]  # released: the next writer goes ahead
+    assert set(lib.retriever("c").data.documents) == {"a", "b"}
+
+
+def test_passage_counts_and_a_documents_passages(env) -> None:  # noqa: ANN001
+    _, ix, lib = env
+    ix.update("c", add=[_doc("a.txt", A + A.replace("南昌", "九江") * 6), _doc("b.txt", B)])
+    data = lib.retriever("c").data
+    counts = data.passage_counts()
+    assert counts == {d: sum(1 for c in data.chunks if c.doc_id == d) for d in ("a", "b")} and counts["a"] > 1
+    a = data.doc_chunks("a")
+    assert [c.chunk_id for c in a] == [c.chunk_id for c in sorted((c for c in data.chunks if c.doc_id == "a"),
+                                                                  key=lambda c: (c.start, c.end))]
+    assert all(data.documents["a"].text[c.start:c.end] == c.text for c in a) and data.doc_chunks("zz") == []
+
+
+def test_embedded_counts_only_what_the_cache_did_not_have(env, fake_embedder) -> None:  # noqa: ANN001
+    _, ix, _ = env
+    first = ix.update("c", add=[_doc("a.txt", A), _doc("b.txt", B)])
+    assert first.embedded == first.n_chunks and first.cached == 0
+    again = ix.update("d", add=[_doc("a.txt", A), _doc("b.txt", B)])  # the same passages, another collection
+    assert again.version and again.embedded == 0 and again.cached == again.n_chunks
