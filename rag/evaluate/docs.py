@@ -101,11 +101,13 @@ def qa_splits() -> list[str]:
     for name, rep in (("extractive", ext), ("local LLM", llm)):
         if not rep:
             continue
+        if rep.get("split", "all") != "all":  # a run of one split: its "all" is that split, not the whole set
+            rep = {**rep, "parts": {k: v for k, v in rep["parts"].items() if k != "all"}}
         for k, label in keys:
             rows.append([f"{name}: {label}",
                          *[(rep["parts"].get(p) or {}).get("answers", {}).get(k) for p in cols]])
-        if rep is llm and any(llm["parts"].get(p, {}).get("n") != ext["parts"][p]["n"] for p in cols if p in llm["parts"]):
-            rows.append([f"{name}: items run (a fixed stratified sample)", *[(llm["parts"].get(p) or {}).get("n") for p in cols]])
+        if rep is not ext and any(rep["parts"].get(p, {}).get("n") != ext["parts"][p]["n"] for p in cols if p in rep["parts"]):
+            rows.append([f"{name}: items run (a fixed stratified sample)", *[(rep["parts"].get(p) or {}).get("n") for p in cols]])
     return [*_table(["measure", *[PART_NAMES[p] for p in cols]], rows), "",
             _measured(*[r for r in (ext, llm) if r]) + " Generated from docs/figures/eval-*.json by "
             "`python -m rag.evaluate.docs`; `make figures` re-measures."]
