@@ -17,7 +17,7 @@ CHROMIUM ?= /usr/bin/chromium
 BROWSER_PKGS := chromium fonts-noto-cjk
 
 .DEFAULT_GOAL := help
-.PHONY: help install index run serve test test-fast test-e2e lint bench eval clean browser browser-check
+.PHONY: help install index run serve test test-fast test-e2e lint bench eval calibrate figures docs clean browser browser-check
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -64,11 +64,30 @@ test-fast: $(CORE_STAMP) ## unit tier: fakes, no model, no LLM build (about a mi
 test-e2e: install browser-check ## end-to-end tier: real embedder, index, server and Chromium; no local LLM
 	$(BIN)/python -m pytest -q tests -m "not llm"
 
-lint: install ## ruff
+lint: install ## ruff, and the docs' generated figure blocks up to date with docs/figures/*.json
 	$(BIN)/ruff check rag tests
+	$(BIN)/python -m rag.evaluate.docs --check
 
-eval: index ## score the project's QA set (answers and retrieval) -> artifacts/eval-*.json
+eval: index ## score the QA set, dev and test side by side (retrieval, extractive answers) -> artifacts/eval-*.json
 	$(BIN)/rag eval eval/qa.jsonl
+
+calibrate: index ## refit the answerability model and both refusal thresholds on dev (CV) -> rag/data/answerable.json
+	$(BIN)/python -m rag.evaluate.calibrate
+
+# LLM_SAMPLE: cmrc2018-trial queries the local LLM answers in `make figures` (an even stride; all 1,002 take hours).
+LLM_SAMPLE ?= 60
+figures: index ## re-measure what the docs include -> docs/figures/*.json, and rewrite the blocks (local LLM: about an hour)
+	$(BIN)/rag eval eval/qa.jsonl --generator extractive --figures docs/figures/eval-extractive.json
+	$(BIN)/rag eval eval/qa.jsonl --generator llm --split test --mode hybrid --figures docs/figures/eval-llm.json
+	@if [ -d $(BENCH_DATA) ]; then \
+	  $(BIN)/rag bench $(BENCH_DATA) --answers --figures docs/figures/bench-cmrc2018-trial.json && \
+	  $(BIN)/rag bench $(BENCH_DATA) --mode hybrid --answers --generator llm --limit $(LLM_SAMPLE) \
+	    --figures docs/figures/bench-cmrc2018-trial-llm.json; \
+	else echo "no BEIR set at $(BENCH_DATA)"; fi
+	$(BIN)/python -m rag.evaluate.docs
+
+docs: install ## rewrite the docs' figure blocks from docs/figures/*.json (no measuring)
+	$(BIN)/python -m rag.evaluate.docs
 
 bench: index ## performance bench: ingestion (encoders, cold builds), index, HTTP load, LLM, soak, scale (BENCH_SIZES), side by side, Ray chunks/s -> bench/results/<date>.json|md
 	$(BIN)/python -m rag.perf --sizes $(BENCH_SIZES) --bench-data $(BENCH_DATA) $(BENCH_ARGS)

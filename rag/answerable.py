@@ -48,6 +48,12 @@ def calibration(path: str | None = None) -> dict:
     return data
 
 
+def thresholds() -> dict[str, float]:
+    """The refusal thresholds chosen with the weights (`refuse_below` for extractive answers, `llm_refuse_below` for
+    generated ones); the settings override them."""
+    return dict(calibration().get("thresholds") or {"refuse_below": 0.25, "llm_refuse_below": 0.10})
+
+
 @dataclass
 class Judgement:
     confidence: float  # probability that the passages answer the question

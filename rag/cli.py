@@ -197,6 +197,13 @@ class _Bars:
             bar.close()
 
 
+def _figures(report: dict[str, Any], path: str | None) -> None:
+    if path:
+        from rag.evaluate.docs import write_figures
+
+        write_figures(report, Path(path))
+
+
 def cmd_eval(args: argparse.Namespace, s: Settings) -> int:
     from rag.evaluate import run_eval
 
@@ -205,9 +212,10 @@ def cmd_eval(args: argparse.Namespace, s: Settings) -> int:
     try:
         report = run_eval(_components(s), Path(args.qa), args.top_k, args.collection or s.collection, args.generator,
                           Path(args.out) if args.out else None, args.limit, modes, compare=args.compare,
-                          answers=not args.retrieval_only, progress=bars, verbose=not args.json)
+                          answers=not args.retrieval_only, split=args.split, progress=bars, verbose=not args.json)
     finally:
         bars.close()
+    _figures(report, args.figures)
     if args.json:
         _print_json(report)
     return 0
@@ -218,10 +226,12 @@ def cmd_bench(args: argparse.Namespace, s: Settings) -> int:
 
     bars = _Bars(sys.stderr.isatty() and not args.json)
     try:
+        gens = tuple(g for g in (args.generator or "extractive").split(",") if g) if args.answers else ()
         report = run_bench(_components(s), Path(args.dataset), args.mode, args.top_k, Path(args.out) if args.out else None,
-                           compare=args.compare, limit=args.limit, progress=bars, verbose=not args.json)
+                           compare=args.compare, limit=args.limit, answers=gens, progress=bars, verbose=not args.json)
     finally:
         bars.close()
+    _figures(report, args.figures)
     if args.json:
         _print_json(report)
     return 0
@@ -287,11 +297,15 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--collection")
     x.add_argument("--generator")
     x.add_argument("--mode", choices=("hybrid", "dense", "bm25", "all"), default="all", help="retrieval modes to score")
-    x.add_argument("--limit", type=int, help="a fixed subset of N items spread over all types")
+    x.add_argument("--split", choices=("all", "dev", "test"), default="all",
+                   help="the items to run: dev (tune on these), test (held out; includes the independent items) or all")
+    x.add_argument("--limit", type=int, help="a fixed subset of N items, stratified by type, spread over the file")
     x.add_argument("--compare", action="store_true",
                    help="also run the LangChain-tutorial and Langchain-Chatchat pipelines on the same data and embedder")
     x.add_argument("--retrieval-only", action="store_true", help="skip the answers")
     x.add_argument("--out", help="the report JSON (default: artifacts/eval-<generator>.json; .md and .png beside it)")
+    x.add_argument("--figures", help="also write the figures without per-item lists here (docs/figures/*.json, read by "
+                                     "python -m rag.evaluate.docs)")
     x.add_argument("--json", action="store_true", help="print the report JSON")
     x.set_defaults(fn=cmd_eval)
     x = sub.add_parser("bench", help="score retrieval on a BEIR dataset -> JSON, Markdown and PNG reports")
@@ -301,7 +315,12 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--limit", type=int, help="N judged queries at an even stride (the same every run)")
     x.add_argument("--compare", action="store_true",
                    help="also run the LangChain-tutorial and Langchain-Chatchat pipelines on the same data and embedder")
-    x.add_argument("--out", help="the report JSON (default: artifacts/bench-<dataset>.json; .md and .png beside it)")
+    x.add_argument("--answers", action="store_true",
+                   help="also score end-to-end answers against the queries' metadata.answers (RGB rule; refusals, citations)")
+    x.add_argument("--generator", help="--answers: the generator(s), comma-separated (default: extractive)")
+    x.add_argument("--out", help="the report JSON (default: artifacts/bench-<dataset>[-answers-<generators>].json; "
+                                 ".md and .png beside it)")
+    x.add_argument("--figures", help="also write the figures without per-item lists here (docs/figures/*.json)")
     x.add_argument("--json", action="store_true", help="print the report JSON")
     x.set_defaults(fn=cmd_bench)
     x = sub.add_parser("feedback", help="the chat page's 👍/👎 ratings")

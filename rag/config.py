@@ -64,8 +64,10 @@ class Settings(BaseSettings):
     # Answering
     generator: Literal["llm", "openai", "extractive"] = "extractive"
     answer_top_k: int = 5
-    refuse_below: float = 0.25  # extractive: the judge alone decides (P(answerable), rag/data/answerable.json)
-    llm_refuse_below: float = 0.10  # generated answers: the model may still refuse, and citations are verified
+    # Refusal thresholds on P(answerable); unset: those rag/data/answerable.json holds (chosen by cross-validation on
+    # the QA set's dev part, `python -m rag.evaluate.calibrate`)
+    refuse_below: float | None = None  # extractive: the judge alone decides
+    llm_refuse_below: float | None = None  # generated answers: the model may still refuse, and citations are verified
     openai_base_url: str = ""
     openai_model: str = ""
     openai_api_key: str = ""

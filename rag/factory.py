@@ -88,10 +88,13 @@ class Components:
 
     @cached_property
     def pipeline(self) -> Pipeline:
-        s = self.settings
+        from rag.answerable import thresholds
+
+        s, t = self.settings, thresholds()
+        refuse = s.refuse_below if s.refuse_below is not None else t["refuse_below"]
+        llm_refuse = s.llm_refuse_below if s.llm_refuse_below is not None else t["llm_refuse_below"]
         return Pipeline(self.library, self.generator, s.generator, self.prompts,
-                        Limits(s.max_question_chars, s.answer_top_k, s.refuse_below, s.llm_refuse_below,
-                               s.max_query_chars))
+                        Limits(s.max_question_chars, s.answer_top_k, refuse, llm_refuse, s.max_query_chars))
 
     def warm(self, name: str) -> None:
         """Load a generator ahead of the first question (the local LLM takes a few seconds)."""

@@ -2,7 +2,11 @@
 
 - `metrics`: evidence hits, answer scores, QA retrieval scores; document-level IR metrics (ranx)
 - `qa`: `rag eval` (retrieval per mode, answers, breakdowns by type and document, failures)
+- `splits`: dev / test / independent parts of a QA set, stratified fixed samples
 - `beir`: `rag bench` (a BEIR dataset indexed into its own collection, every mode scored)
+- `answers`: `rag bench --answers` (end-to-end answers against gold answers, the RGB rule)
+- `calibrate`: the answerability model and refusal thresholds, fitted and chosen on dev
+- `docs`: the docs' generated figure blocks (`python -m rag.evaluate.docs [--check]`)
 - `compare`: the LangChain-tutorial and Langchain-Chatchat reference pipelines (`--compare`)
 - `report`: JSON + Markdown + PNG reports and console summaries
 """

@@ -111,10 +111,12 @@ def _mode_scores(run: dict[str, list[str]], lat: list[float], qrels: dict[str, d
 
 
 def run_bench(components: Any, folder: Path, mode: str = "all", top_k: int = 10, out: Path | None = None, *,
-              compare: bool = False, limit: int | None = None, progress: Progress | None = None,
-              verbose: bool = True) -> dict[str, Any]:
+              compare: bool = False, limit: int | None = None, answers: tuple[str, ...] = (),
+              progress: Progress | None = None, verbose: bool = True) -> dict[str, Any]:
     """Index the BEIR corpus into its own collection (cached), run the queries in every mode, score the documents
-    (hit@1/5/10, MRR@10, nDCG@10, recall@100; ranx) against the qrels, and write the JSON/Markdown/PNG reports."""
+    (hit@1/5/10, MRR@10, nDCG@10, recall@100; ranx) against the qrels, and write the JSON/Markdown/PNG reports.
+    `answers` names generators whose end-to-end answers are scored against the queries' `metadata.answers`
+    (rag.evaluate.answers), on the same queries."""
     from rag.retrieve import Retriever
 
     corpus, queries, qrels = load_beir(folder)
@@ -153,7 +155,10 @@ def run_bench(components: Any, folder: Path, mode: str = "all", top_k: int = 10,
     }
     if compare:
         report["compare"] = _compare(components, docs, judged, qrels, served_k, results.get("hybrid"), progress)
-    paths = write_reports(report, out or Path("artifacts") / f"bench-{name}.json")
+    if answers:
+        report["answers"] = _answers(components, collection, judged, qrels, answers, progress)
+    default = f"bench-{name}" + (f"-answers-{'-'.join(answers)}" if answers else "")
+    paths = write_reports(report, out or Path("artifacts") / f"{default}.json")
     report["reports"] = {k: str(v) for k, v in paths.items()}
     if verbose:
         print(bench_summary(report))
@@ -171,6 +176,20 @@ def _compare(components: Any, docs: list[Any], queries: list[dict[str, Any]], qr
                            **_mode_scores(run, lat, qrels, SERVED_METRICS)}
     return {"ours": "ours (hybrid)", "passages_per_query": k, "systems": systems,
             "vs_ours": {n: versus(ours, v, ("hit@1", "hit@5", "mrr@10", "ndcg@10")) for n, v in systems.items()} if ours else {}}
+
+
+def _answers(components: Any, collection: str, queries: list[dict[str, Any]], qrels: dict[str, dict[str, int]],  # noqa: ANN401
+             generators: tuple[str, ...], progress: Progress | None) -> dict[str, Any]:
+    from rag.evaluate.answers import answer_groups, bench_answers
+
+    if not any(answer_groups(q) for q in queries):
+        raise BadInput("--answers: no query of queries.jsonl has metadata.answers")
+    p, k = components.pipeline, components.settings.answer_top_k
+    out = {}
+    for gen in generators:
+        tick = (lambda d, n, g=gen: progress(f"answers {g}", d, n)) if progress else None
+        out[gen] = bench_answers(lambda q, g=gen: p.ask(q, k, collection, [], g).to_dict(), queries, qrels, tick)
+    return out
 
 
 def _ranx_version() -> str:

@@ -25,6 +25,7 @@ from rag.evaluate.metrics import (
     score_retrieval,
 )
 from rag.evaluate.report import environment, eval_summary, write_reports
+from rag.evaluate.splits import parts, select, split_of, stratified
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 FAIL_AT = 5  # an item whose evidence is not in the top 5 is a retrieval failure
@@ -41,21 +42,9 @@ def load_qa(path: Path) -> list[dict[str, Any]]:
     return items
 
 
-def stratified(items: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
-    """A fixed subset of n items taken round-robin over the types, in file order (the same every run)."""
-    by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for it in items:
-        by_type[it.get("type", "factoid")].append(it)
-    out: list[dict[str, Any]] = []
-    queues = [list(v) for _, v in sorted(by_type.items())]
-    while len(out) < n and any(queues):
-        for q in queues:
-            if q and len(out) < n:
-                # spread over the file: every k-th item of its type
-                step = max(1, len(q) // max(1, n // len(queues)))
-                out.append(q.pop(0))
-                del q[: step - 1]
-    return sorted(out, key=lambda it: it["id"])
+def sample_stratum(item: dict[str, Any]) -> tuple[str, str, str]:
+    """--limit keeps the shares of dev, test, independent items and of each type."""
+    return split_of(item), str(item.get("origin") or ""), str(item.get("type", "factoid"))
 
 
 def doc_key(item: dict[str, Any]) -> str:
@@ -70,10 +59,17 @@ class RetrievalRun:
     """What one retriever returned for every item, and how long each search took."""
 
     passages: dict[str, list[Passage]] = field(default_factory=dict)
-    latencies_ms: list[float] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)  # in item order
 
     def texts(self) -> dict[str, list[str]]:
         return {i: [p.text for p in ps] for i, ps in self.passages.items()}
+
+    def subset(self, items: list[dict[str, Any]]) -> RetrievalRun:
+        """The same searches restricted to `items` (latencies matched by position in the full run)."""
+        order = {i: n for n, i in enumerate(self.passages)}
+        keep = [it["id"] for it in items if it["id"] in order]
+        lat = [self.latencies_ms[order[i]] for i in keep if order[i] < len(self.latencies_ms)]
+        return RetrievalRun({i: self.passages[i] for i in keep}, lat)
 
 
 def run_searches(items: list[dict[str, Any]], search: Callable[[str], Sequence[Passage | str]],
@@ -127,56 +123,94 @@ def evaluate_retrieval(items: list[dict[str, Any]], search: Callable[[str], Sequ
     return retrieval_report(items, run_searches(items, search))
 
 
-def evaluate_answers(items: list[dict[str, Any]], ask: Callable[[str], dict[str, Any]],
-                     tick: Callable[[], None] | None = None) -> dict[str, Any]:
-    """Answer accuracy by type and by document, refusal, false refusals, citation support and latency."""
-    by_type: dict[str, list[float]] = defaultdict(list)
-    by_doc: dict[str, list[float]] = defaultdict(list)
-    refused_ok: list[float] = []
-    false_refusal: list[float] = []
-    support: list[float] = []
-    lat: list[float] = []
-    ttft: list[float] = []
-    per_item: list[dict[str, Any]] = []
+def answer_records(items: list[dict[str, Any]], ask: Callable[[str], dict[str, Any]],
+                   tick: Callable[[], None] | None = None) -> list[dict[str, Any]]:
+    """Ask every item's question once; one scored record per item (what `summarise_answers` adds up)."""
+    out: list[dict[str, Any]] = []
     for it in items:
         t = time.perf_counter()
         resp = ask(it["question"])
-        lat.append((time.perf_counter() - t) * 1000)
-        if "ttft" in resp.get("timings_ms", {}):
-            ttft.append(float(resp["timings_ms"]["ttft"]))
+        ms = (time.perf_counter() - t) * 1000
         kind = it.get("type", "factoid")
+        ok = bool(resp.get("answerable"))
+        rec: dict[str, Any] = {"id": it["id"], "type": kind, "doc": doc_key(it), "split": it.get("split"),
+                               "origin": it.get("origin"), "answerable": resp.get("answerable"),
+                               "answer": resp.get("answer", ""),
+                               "citations": [{"n": c.get("n"), "source": c.get("source"), "quote": c.get("quote", "")}
+                                             for c in resp.get("citations", [])],
+                               "latency_ms": round(ms, 1)}
+        if "ttft" in resp.get("timings_ms", {}):
+            rec["ttft_ms"] = float(resp["timings_ms"]["ttft"])
         if kind == "unanswerable":
-            ok = 0.0 if resp.get("answerable") else 1.0
-            refused_ok.append(ok)
-            score = ok
+            rec["score"] = 0.0 if ok else 1.0
         else:
-            score = answer_correct(it, resp.get("answer", "")) if resp.get("answerable") else 0.0
-            false_refusal.append(0.0 if resp.get("answerable") else 1.0)
-            support.append(1.0 if any(hits(c.get("text", ""), e) for c in resp.get("citations", []) for e in evidence(it)) else 0.0)
-            by_type[kind].append(score)
-        by_doc[doc_key(it)].append(score)
-        per_item.append({"id": it["id"], "type": kind, "doc": doc_key(it), "score": score, "answerable": resp.get("answerable"),
-                         "answer": resp.get("answer", ""),
-                         "citations": [{"n": c.get("n"), "source": c.get("source"), "quote": c.get("quote", "")}
-                                       for c in resp.get("citations", [])]})
+            rec["score"] = answer_correct(it, rec["answer"]) if ok else 0.0
+            rec["false_refusal"] = not ok
+            rec["supported"] = any(hits(c.get("text", ""), e) for c in resp.get("citations", []) for e in evidence(it))
+        out.append(rec)
         if tick:
             tick()
+    return out
+
+
+def _mean(xs: list[float]) -> float:
+    return round(statistics.fmean(xs), 4) if xs else 0.0
+
+
+def summarise_answers(records: list[dict[str, Any]], *, detail: bool = True) -> dict[str, Any]:
+    """Answer accuracy (factoid, numeric, paraphrase), by type and by document, unanswerable refused, false refusals,
+    citation support and latency over some records of `answer_records`; `detail` adds the per-item lists."""
+    by_type: dict[str, list[float]] = defaultdict(list)
+    by_doc: dict[str, list[float]] = defaultdict(list)
+    unanswerable = [r for r in records if r["type"] == "unanswerable"]
+    answerable = [r for r in records if r["type"] != "unanswerable"]
+    for r in answerable:
+        by_type[r["type"]].append(r["score"])
+    for r in records:
+        by_doc[r["doc"]].append(r["score"])
+    lat = [r["latency_ms"] for r in records]
+    ttft = [r["ttft_ms"] for r in records if "ttft_ms" in r]
     answered = [s for k in ANSWERED_TYPES for s in by_type.get(k, [])]
-    return {
-        "answer_accuracy": round(statistics.fmean(answered), 4) if answered else 0.0,
-        "by_type": {k: round(statistics.fmean(v), 4) for k, v in sorted(by_type.items())},
-        "n_by_type": {k: len(v) for k, v in sorted(by_type.items())} | ({"unanswerable": len(refused_ok)} if refused_ok else {}),
-        "by_doc": {k: {"score": round(statistics.fmean(v), 4), "n": len(v)} for k, v in sorted(by_doc.items())},
-        "unanswerable_refused": round(statistics.fmean(refused_ok), 4) if refused_ok else 0.0,
-        "false_refusal": round(statistics.fmean(false_refusal), 4) if false_refusal else 0.0,
-        "citation_support": round(statistics.fmean(support), 4) if support else 0.0,
+    out = {
+        "answer_accuracy": _mean(answered),
+        "by_type": {k: _mean(v) for k, v in sorted(by_type.items())},
+        "n_by_type": {k: len(v) for k, v in sorted(by_type.items())} | ({"unanswerable": len(unanswerable)} if unanswerable else {}),
+        "by_doc": {k: {"score": _mean(v), "n": len(v)} for k, v in sorted(by_doc.items())},
+        "unanswerable_refused": _mean([r["score"] for r in unanswerable]),
+        "false_refusal": _mean([float(r["false_refusal"]) for r in answerable]),
+        "citation_support": _mean([float(r["supported"]) for r in answerable]),
         "latency_ms_p50": round(statistics.median(lat), 1) if lat else 0.0,
         "latency_ms_p95": round(latency_summary(lat)["latency_ms_p95"], 1),
         **({"ttft_ms_p50": round(statistics.median(ttft), 1)} if ttft else {}),
-        "n": len(items),
-        "latencies_ms": [round(x, 1) for x in lat],
-        "items": per_item,
+        "n": len(records),
     }
+    if detail:
+        out["latencies_ms"] = lat
+        out["items"] = records
+    return out
+
+
+def evaluate_answers(items: list[dict[str, Any]], ask: Callable[[str], dict[str, Any]],
+                     tick: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Answer accuracy by type and by document, refusal, false refusals, citation support and latency."""
+    return summarise_answers(answer_records(items, ask, tick))
+
+
+def by_split(items: list[dict[str, Any]], runs: dict[str, RetrievalRun], answers: dict[str, Any] | None) -> dict[str, Any]:
+    """Every figure again for each part (dev, test, and test's independent items), without the per-item lists."""
+    records = {r["id"]: r for r in (answers or {}).get("items", [])}
+    out: dict[str, Any] = {}
+    for part, sub in parts(items).items():
+        ret = {}
+        for m, run in runs.items():
+            r = retrieval_report(sub, run.subset(sub), breakdown=False)
+            r.pop("latencies_ms", None)
+            ret[m] = r
+        entry: dict[str, Any] = {"n": len(sub), "retrieval": ret}
+        if answers is not None:
+            entry["answers"] = summarise_answers([records[it["id"]] for it in sub if it["id"] in records], detail=False)
+        out[part] = entry
+    return out
 
 
 def failures(items: list[dict[str, Any]], run: RetrievalRun | None, mode: str, answers: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -216,11 +250,13 @@ def _hit_passages(res: Any) -> list[Passage]:  # noqa: ANN401 - a SearchResult
 
 def run_eval(components: Any, qa: Path, top_k: int = 10, collection: str = "default", generator: str | None = None,
              out: Path | None = None, limit: int | None = None, modes: tuple[str, ...] = ("dense", "bm25", "hybrid"),
-             *, compare: bool = False, answers: bool = True, progress: Progress | None = None,
+             *, compare: bool = False, answers: bool = True, split: str = "all", progress: Progress | None = None,
              verbose: bool = True) -> dict[str, Any]:
     """Retrieval per mode (and the reference pipelines with `compare`) and answers for one generator; writes the
-    JSON, Markdown and PNG reports (`out` names the JSON; default artifacts/eval-<generator>.json)."""
-    items = stratified(load_qa(qa), limit) if limit else load_qa(qa)
+    JSON, Markdown and PNG reports (`out` names the JSON; default artifacts/eval-<generator>.json). `split` picks
+    the items (all, dev or test); the top-level figures are over the items run, `by_split` gives them per part."""
+    items = select(load_qa(qa), split)
+    items = stratified(items, limit, sample_stratum) if limit else items
     p = components.pipeline
     gen = generator or components.settings.generator
 
@@ -244,11 +280,14 @@ def run_eval(components: Any, qa: Path, top_k: int = 10, collection: str = "defa
     main_mode = "hybrid" if "hybrid" in runs else next(iter(runs), "")
     s = components.settings
     report: dict[str, Any] = {
-        "kind": "eval", "qa": str(qa), "n": len(items), "generator": gen if answers else None, "collection": collection,
-        "top_k": top_k, "retrieval": retrieval, "answers": ans,
-        "failures": failures(items, runs.get(main_mode), main_mode, ans),
+        "kind": "eval", "qa": str(qa), "split": split, "limit": limit, "n": len(items), "generator": gen if answers else None,
+        "collection": collection, "top_k": top_k, "retrieval": retrieval, "answers": ans, "by_split": by_split(items, runs, ans),
+        # failures are listed for dev items only: test items are not looked at one by one
+        "failures": failures([it for it in items if split_of(it) != "test"], runs.get(main_mode), main_mode, ans),
+        "failures_held_out": len(failures([it for it in items if split_of(it) == "test"], runs.get(main_mode), main_mode, ans)),
         "settings": {"chunk_size": s.chunk_size, "chunk_overlap": s.chunk_overlap, "fusion": s.fusion,
-                     "dense_weight": s.dense_weight, "refuse_below": s.refuse_below, "embedder": components.embedder.id},
+                     "dense_weight": s.dense_weight, "refuse_below": p.limits.refuse_below,
+                     "llm_refuse_below": p.limits.llm_refuse_below, "embedder": components.embedder.id},
         "environment": environment(),
     }
     if compare:

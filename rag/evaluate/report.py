@@ -14,13 +14,31 @@ EVAL_METRICS = ("hit@1", "hit@5", "mrr@10", "evidence_recall@10")
 BENCH_METRICS = ("hit@1", "hit@5", "hit@10", "mrr@10", "ndcg@10", "recall@100")
 
 
+def cpu() -> dict[str, Any]:
+    """The CPU's model name and whether it has AVX-512 VNNI (the int8 kernels and the local LLM are 2-3x slower
+    without it), from /proc/cpuinfo; the platform's processor name elsewhere."""
+    try:
+        info = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return {"model": platform.processor() or platform.machine(), "avx512_vnni": None}
+    model = next((ln.split(":", 1)[1].strip() for ln in info.splitlines() if ln.startswith("model name")), platform.machine())
+    flags = next((ln.split(":", 1)[1].split() for ln in info.splitlines() if ln.startswith("flags")), [])
+    return {"model": model, "avx512_vnni": "avx512_vnni" in flags}
+
+
+def cpu_line(env: dict[str, Any]) -> str:
+    c = env.get("cpu") or {}
+    vnni = {True: "with AVX-512 VNNI", False: "AVX2 only, no AVX-512 VNNI"}.get(c.get("avx512_vnni"), "")
+    return f"{c.get('model', '?')}, {env.get('cpus', '?')} cores" + (f", {vnni}" if vnni else "")
+
+
 def environment() -> dict[str, Any]:
     """Where the figures were taken: latency depends on the machine and on what else it was running."""
     try:
         load = [round(x, 2) for x in os.getloadavg()]
     except OSError:
         load = []
-    return {"cpus": os.cpu_count(), "load_average": load, "python": platform.python_version(),
+    return {"cpus": os.cpu_count(), "cpu": cpu(), "load_average": load, "python": platform.python_version(),
             "time": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
@@ -106,7 +124,7 @@ def _cell(text: str, n: int = 160) -> str:
 
 def _env_line(report: dict[str, Any]) -> str:
     e = report.get("environment", {})
-    return (f"Measured {e.get('time', '')} on {e.get('cpus', '?')} CPUs (load average {e.get('load_average')}); "
+    return (f"Measured {e.get('time', '')} on {cpu_line(e)} (load average {e.get('load_average')}); "
             "latencies are single-threaded wall-clock times per query.")
 
 
@@ -130,11 +148,50 @@ def _compare_section(report: dict[str, Any], keys: tuple[str, ...]) -> list[str]
             _table(head, rows), ""]
 
 
+SPLIT_RETRIEVAL = ("hit@1", "hit@5", "mrr@10")
+SPLIT_ANSWERS = (("answer_accuracy", "answer accuracy"), ("unanswerable_refused", "unanswerable refused"),
+                 ("false_refusal", "false refusals"), ("citation_support", "citation support"))
+
+
+def split_table(report: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """Every figure for all items and per part (dev, test, test's independent items): headers and rows."""
+    cols = {"all": {"n": report["n"], "retrieval": report["retrieval"], "answers": report.get("answers")},
+            **report.get("by_split", {})}
+    heads = ["measure", *[f"{k} ({v['n']})" for k, v in cols.items()]]
+    rows: list[list[Any]] = []
+    for mode in report["retrieval"]:
+        for m in SPLIT_RETRIEVAL:
+            rows.append([f"{mode} {m}", *[c["retrieval"][mode].get(m) for c in cols.values()]])
+        if any(c["retrieval"][mode].get("n_multi") for c in cols.values()):
+            rows.append([f"{mode} evidence recall@10",
+                         *[c["retrieval"][mode]["evidence_recall@10"] if c["retrieval"][mode].get("n_multi") else None
+                           for c in cols.values()]])
+    if report.get("answers"):
+        gen = report.get("generator")
+        for key, label in SPLIT_ANSWERS:
+            rows.append([f"{gen}: {label}", *[(c.get("answers") or {}).get(key) for c in cols.values()]])
+        rows.append([f"{gen}: items answerable / unanswerable",
+                     *[_counts(c.get("answers")) for c in cols.values()]])
+    return heads, rows
+
+
+def _counts(a: dict[str, Any] | None) -> str:
+    if not a:
+        return "—"
+    n_un = a.get("n_by_type", {}).get("unanswerable", 0)
+    return f"{a['n'] - n_un} / {n_un}"
+
+
 def eval_markdown(report: dict[str, Any], png: str) -> str:
     r = report["retrieval"]
     lines = [f"# rag eval — {report['qa']}", "",
              f"{report['n']} items; collection `{report['collection']}`; embedder `{report['settings']['embedder']}`; "
              f"generator `{report.get('generator') or '(retrieval only)'}`.", _env_line(report), "", f"![metrics and latency]({png})", "",
+             "## Dev and test", "",
+             "Weights, thresholds and rules are chosen on dev only; test is held out (and its independent items were "
+             "written by people who had not seen the pipeline's failures). Retrieval over answerable single-document "
+             "items; answer accuracy over factoid, numeric and paraphrase items.", "",
+             _table(*split_table(report)), "",
              "## Retrieval", "", "hit@k and MRR@10 over answerable single-document items; evidence recall@10 over items "
              "with several evidence strings (API.md).", ""]
     head = ["mode", "hit@1", "hit@3", "hit@5", "hit@10", "MRR@10", "evidence recall@10", "p50 ms", "p95 ms"]
@@ -169,13 +226,15 @@ def eval_markdown(report: dict[str, Any], png: str) -> str:
                   "", "Items per type: " + ", ".join(f"{k} {v}" for k, v in a.get("n_by_type", {}).items()) + ".", "",
                   "### Answers by document", "",
                   _table(["document", "n", "mean score"], [[d, x["n"], x["score"]] for d, x in a["by_doc"].items()]), ""]
-    lines += _failures_section(report.get("failures", []))
+    lines += _failures_section(report.get("failures", []), report.get("failures_held_out", 0))
     return "\n".join(lines)
 
 
-def _failures_section(fails: list[dict[str, Any]]) -> list[str]:
+def _failures_section(fails: list[dict[str, Any]], held_out: int = 0) -> list[str]:
     out = [f"## Failures ({len(fails)})", "",
-           "Items whose evidence was not in the top 5 passages, or whose answer scored below 1.", ""]
+           "Items whose evidence was not in the top 5 passages, or whose answer scored below 1."
+           + (f" Listed for dev items only: the {held_out} failures among test items are held out (counted, not shown)."
+              if held_out else ""), ""]
     for f in fails:
         out += [f"### {f['id']} · {f['type']} · {'; '.join(f['reasons'])}", "", f"- question: {_cell(f['question'], 300)}",
                 f"- expected: {_cell(f['expected_answer'], 300) or '(no answer: should refuse)'}"]
@@ -206,7 +265,27 @@ def bench_markdown(report: dict[str, Any], png: str) -> str:
              f"the served search ({d['served_passages']} passages, the ranking a client gets; its latency is timed); "
              f"recall@100 from a second search {d['recall@100_passages']} passages deep.", "", _table(head, rows), ""]
     lines += _compare_section(report, ("hit@1", "hit@5", "mrr@10", "ndcg@10"))
+    lines += _answers_section(report.get("answers") or {})
     return "\n".join(lines)
+
+
+BENCH_ANSWERS = (("accuracy", "accuracy (RGB rule)"), ("accuracy_150", "accuracy, answer ≤ 150 chars"),
+                 ("accuracy_answered", "accuracy of answered"), ("refused", "refused"),
+                 ("citation_support", "citation support"), ("citation_evidence", "citation holds the evidence"),
+                 ("citation_precision", "supporting citations"))
+
+
+def _answers_section(answers: dict[str, Any]) -> list[str]:
+    if not answers:
+        return []
+    head = ["generator", "queries", *[label for _, label in BENCH_ANSWERS], "p50 ms", "p95 ms"]
+    rows = [[g, a["n"], *[a[k] for k, _ in BENCH_ANSWERS], _ms(a["latency_ms_p50"]), _ms(a["latency_ms_p95"])]
+            for g, a in answers.items()]
+    return ["## Answers (end to end)", "",
+            "An answer is right when, for each answer group of `metadata.answers`, one alternative occurs in it after "
+            "norm() (the RGB benchmark's rule); a refusal is wrong. Citation support: the share of queries with a citation "
+            "from a document the qrels judge relevant or holding an alternative; 'holds the evidence' asks for both.", "",
+            _table(head, rows), ""]
 
 
 def eval_summary(report: dict[str, Any]) -> str:
@@ -220,6 +299,13 @@ def eval_summary(report: dict[str, Any]) -> str:
         lines.append(f"  answers: accuracy {a['answer_accuracy']:.3f} {a['by_type']}  unanswerable refused "
                      f"{a['unanswerable_refused']:.3f}  false refusals {a['false_refusal']:.3f}  citation support "
                      f"{a['citation_support']:.3f}  p50 {a['latency_ms_p50']:.0f} ms  p95 {a['latency_ms_p95']:.0f} ms")
+    if report.get("by_split"):
+        heads, rows = split_table(report)
+        widths = [max(len(str(h)), *(len(_f(r[i])) for r in rows)) for i, h in enumerate(heads)]
+        lines.append("  " + "  ".join(str(h).ljust(w) if i == 0 else str(h).rjust(w) for i, (h, w) in enumerate(zip(heads, widths, strict=True))))
+        for r in rows:
+            lines.append("  " + "  ".join(_f(c).ljust(w) if i == 0 else _f(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+    lines.append(f"  measured on {cpu_line(report.get('environment', {}))}")
     lines.append(f"  {len(report.get('failures', []))} failures; reports: {', '.join(report.get('reports', {}).values())}")
     return "\n".join(lines)
 
@@ -233,5 +319,10 @@ def bench_summary(report: dict[str, Any]) -> str:
         lines.append(f"  {m:<18} hit@1 {r['hit@1']:.3f}  hit@5 {r['hit@5']:.3f}  hit@10 {r['hit@10']:.3f}  "
                      f"MRR@10 {r['mrr@10']:.3f}  nDCG@10 {r['ndcg@10']:.3f}{rec}  "
                      f"p50 {r['latency_ms_p50']:.1f} ms  p95 {r['latency_ms_p95']:.1f} ms")
+    for g, a in (report.get("answers") or {}).items():
+        lines.append(f"  answers {g:<10} ({a['n']} queries) accuracy {a['accuracy']:.3f} (≤150 chars {a['accuracy_150']:.3f})  "
+                     f"refused {a['refused']:.3f}  citation support {a['citation_support']:.3f} "
+                     f"(holds the evidence {a['citation_evidence']:.3f})  p50 {a['latency_ms_p50']:.0f} ms")
+    lines.append(f"  measured on {cpu_line(report.get('environment', {}))}")
     lines.append(f"  reports: {', '.join(report.get('reports', {}).values())}")
     return "\n".join(lines)

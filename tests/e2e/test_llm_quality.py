@@ -1,25 +1,47 @@
-"""The local LLM on the whole QA set (178 items; about 20 minutes on 2 cores), held to the generated-answers issue's
-floors: answer accuracy (factoid, numeric, paraphrase) 0.85, unanswerable refused 0.80, false refusals at most 0.10,
-citation support 0.90. Measured figures are in the README."""
+"""The local LLM on a fixed, stratified sample of the QA set's held-out test part, held to issue 14's LLM floors:
+answer accuracy (factoid, numeric, paraphrase) 0.85, unanswerable refused 0.85, false refusals at most 0.08,
+citation support 0.92. Each floor is its own test (`test_issue14_floor_llm_on_test_sample[measure]`).
+
+The sample keeps the test part's shares of each question type and of the independent items, at an even stride in
+file order, so it is the same every run. SAMPLE items keep `make test` under about 45 minutes on a 2-core AVX2-only
+host, where the local LLM is 2-3x slower than on the AVX-512 VNNI development host. `rag eval eval/qa.jsonl
+--generator llm --split test` scores the whole test part (docs/figures/eval-llm.json)."""
 
 from __future__ import annotations
 
+import operator
+
 import pytest
 
-from rag.evaluate import run_eval
+from rag.evaluate import load_qa, run_eval
+from rag.evaluate.splits import select
 from tests.conftest import ARTIFACTS, QA
 
 pytestmark = [pytest.mark.model, pytest.mark.llm, pytest.mark.slow]
 
-FLOORS = {"answer_accuracy": 0.85, "unanswerable_refused": 0.80, "citation_support": 0.90}
-CEILING_FALSE_REFUSAL = 0.10
+SAMPLE = 60
+FLOORS = {"answer_accuracy": (operator.ge, 0.85), "unanswerable_refused": (operator.ge, 0.85),
+          "false_refusal": (operator.le, 0.08), "citation_support": (operator.ge, 0.92)}
 
 
-def test_llm_answer_floors(components) -> None:  # noqa: ANN001
-    report = run_eval(components, QA, generator="llm", out=ARTIFACTS / "eval-llm.json", modes=("hybrid",))
+@pytest.fixture(scope="module")
+def report(components):  # noqa: ANN001, ANN201
+    return run_eval(components, QA, generator="llm", split="test", limit=SAMPLE, out=ARTIFACTS / "eval-llm-test-sample.json",
+                    modes=("hybrid",), verbose=False)
+
+
+def test_the_sample_is_fixed_and_drawn_from_test_only(report) -> None:  # noqa: ANN001
     a = report["answers"]
-    assert a["n"] == 178, a["n"]
-    for k, floor in FLOORS.items():
-        assert a[k] >= floor, (k, a[k])
-    assert a["false_refusal"] <= CEILING_FALSE_REFUSAL, a["false_refusal"]
+    test = select(load_qa(QA), "test")
+    assert a["n"] == min(SAMPLE, len(test)) and {x["split"] for x in a["items"]} == {"test"}
+    assert {x["type"] for x in a["items"]} == {it["type"] for it in test}  # every type is in the sample
+    if any(it.get("origin") == "independent" for it in test):
+        assert report["by_split"]["independent"]["n"] > 0
     assert a.get("ttft_ms_p50", 0) > 0
+
+
+@pytest.mark.parametrize("measure", list(FLOORS))
+def test_issue14_floor_llm_on_test_sample(report, measure: str) -> None:  # noqa: ANN001
+    op, bound = FLOORS[measure]
+    got = report["by_split"]["test"]["answers"][measure]
+    assert op(got, bound), (measure, got, bound)

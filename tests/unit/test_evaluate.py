@@ -138,3 +138,88 @@ def test_paraphrases_share_no_key_phrase_with_evidence() -> None:
         ev = it["evidence"]
         shared = {q[i : i + 3] for i in range(len(q) - 2) if q[i : i + 3] in ev} - generic
         assert not shared, (it["id"], shared, json.dumps(it, ensure_ascii=False))
+
+
+def test_rgb_rule_needs_one_alternative_of_every_group() -> None:
+    from rag.evaluate.answers import answer_groups, rgb_correct, score_answer
+
+    groups = answer_groups({"metadata": {"answers": [["4分钟", "四分钟"], "踢爆"]}})
+    assert groups == [["4分钟", "四分钟"], ["踢爆"]]
+    assert rgb_correct("四分钟内不得配对，否则算踢爆[1]。", groups)
+    assert not rgb_correct("四分钟内不得配对[1]。", groups)  # the second group is missing
+    assert rgb_correct("４ 分钟，踢爆", groups)  # after norm(): NFKC, no spaces
+    assert not rgb_correct("anything", []) and answer_groups({"metadata": {}}) == []
+    cit = [{"doc_id": "d1", "text": "无关"}, {"doc_id": "d9", "text": "玩家4分钟内不得配对，踢爆"}]
+    s = score_answer({"answerable": True, "answer": "4分钟，踢爆", "citations": cit}, groups, {"d1": 1})
+    assert s["correct"] and s["supported"] and not s["evidence"] and s["citations_supporting"] == 2
+    refused = score_answer({"answerable": False, "answer": "无法从文档中找到答案", "citations": cit}, groups, {"d9": 1})
+    assert not refused["correct"] and not refused["supported"] and refused["citations"] == 0
+    long = score_answer({"answerable": True, "answer": "4分钟踢爆" + "很长" * 80, "citations": []}, groups, {})
+    assert long["correct"] and not long["correct_150"]
+
+
+def test_stratified_sample_is_fixed_proportional_and_spread() -> None:
+    from rag.evaluate.splits import parts, select, stratified
+
+    items = [{"id": f"q{i:03d}", "type": "numeric" if i % 4 else "unanswerable", "split": "test" if i % 2 else "dev",
+              **({"origin": "independent"} if i > 150 else {})} for i in range(1, 201)]
+    a = stratified(items, 40)
+    assert a == stratified(items, 40) and len(a) == 40
+    assert sum(it["type"] == "unanswerable" for it in a) == 10  # a quarter of the items, a quarter of the sample
+    assert a[0]["id"] < "q020" and a[-1]["id"] > "q180"  # spread over the whole file
+    by_origin = stratified(items, 20, key=lambda it: (it["type"], it.get("origin", "")))
+    assert any(it.get("origin") == "independent" for it in by_origin)
+    assert len(stratified(items[:5], 10)) == 5
+    got = parts(items)
+    assert list(got) == ["dev", "test", "independent"] and len(got["dev"]) == len(got["test"]) == 100
+    assert all(it["split"] == "test" for it in got["independent"]) and len(got["independent"]) == 25
+    assert len(select(items, "all")) == 200 and select(items, "test") == got["test"]
+
+
+def test_calibration_fits_dev_only_and_chooses_thresholds_within_budget() -> None:
+    import numpy as np
+
+    from rag.evaluate.calibrate import BUDGETS, calibrate, choose
+
+    cv = [{"threshold": 0.1, "unanswerable_refused": 0.5, "false_refusal": 0.01},
+          {"threshold": 0.2, "unanswerable_refused": 0.7, "false_refusal": 0.03},
+          {"threshold": 0.3, "unanswerable_refused": 0.7, "false_refusal": 0.05},
+          {"threshold": 0.4, "unanswerable_refused": 0.9, "false_refusal": 0.12}]
+    assert choose(cv, 0.08) == 0.2 and choose(cv, 0.02) == 0.1 and choose(cv, 0.0) == 0.1 and choose(cv, 0.2) == 0.4
+    rng = np.random.default_rng(0)
+    y = np.array([0] * 30 + [1] * 90)
+    x = np.c_[rng.normal(y * 2.0, 1.0), rng.normal(0, 1, 120), rng.normal(0, 1, (120, 3))]
+    splits = ["dev"] * 60 + ["test"] * 60
+    order = rng.permutation(120)
+    x, y = x[order], y[order]
+    a = calibrate(x, y, splits)
+    flipped = y.copy()
+    flipped[60:] = 1 - flipped[60:]  # what the test part says must not change what is fitted or chosen
+    b = calibrate(x, flipped, splits)
+    assert a["weights"] == b["weights"] and a["thresholds"] == b["thresholds"] and a["C"] == b["C"]
+    assert a["test"]["figures"] != b["test"]["figures"] and a["n"] == 60
+    chosen = {f["threshold"]: f for f in a["cross_validated"]}
+    for name, t in a["thresholds"].items():
+        assert chosen[t]["false_refusal"] <= BUDGETS[name] or t == min(chosen)
+    assert a["weights"]["numbers_missing"] > 0  # the informative feature (column 0) learned with its sign
+
+
+def test_bench_answers_skips_blank_questions_and_counts_them() -> None:
+    from rag.evaluate.answers import bench_answers
+
+    queries = [{"_id": "a", "text": "玩家几分钟内不得配对？", "metadata": {"answers": [["4分钟"]]}},
+               {"_id": "b", "text": "  ", "metadata": {"answers": [["那须盐原市"]]}},
+               {"_id": "c", "text": "没有答案的问题", "metadata": {}},
+               {"_id": "d", "text": "谁？", "metadata": {"answers": [["踢爆"]]}}]
+    asked: list[str] = []
+
+    def ask(q: str) -> dict:
+        asked.append(q)
+        if q.startswith("谁"):
+            return {"answerable": False, "answer": "无法从文档中找到答案", "citations": []}
+        return {"answerable": True, "answer": "4分钟[1]", "citations": [{"doc_id": "d1", "text": "4分钟内不得配对"}]}
+
+    r = bench_answers(ask, queries, {"a": {"d1": 1}})
+    assert asked == ["玩家几分钟内不得配对？", "谁？"] and r["skipped_blank"] == 1 and r["n"] == 2
+    assert r["accuracy"] == 0.5 and r["refused"] == 0.5 and r["citation_support"] == 0.5 and r["citation_evidence"] == 0.5
+    assert r["accuracy_answered"] == 1.0 and r["citation_precision"] == 1.0

@@ -37,12 +37,23 @@ def _png_size(path: Path) -> tuple[int, int]:
         return im.size
 
 
+def _qa_with_independent(path: Path) -> Path:
+    """The QA set with every third test item marked as an independent one (a synthetic stand-in)."""
+    rows = [json.loads(x) for x in QA.read_text(encoding="utf-8").splitlines() if x.strip()]
+    tests = [r for r in rows if r["split"] == "test"]
+    for r in tests[::3]:
+        r["origin"] = "independent"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
 def test_eval_writes_json_markdown_and_chart_with_compare(fake_components, fake_embedder, tmp_path) -> None:  # noqa: ANN001
     from rag.ingest import load_paths
 
     fake_components.indexer.update("default", add=load_paths([SEEDS]))
     out = tmp_path / "reports" / "eval-test.json"
-    report = run_eval(fake_components, QA, out=out, limit=21, compare=True, verbose=False)
+    qa = _qa_with_independent(tmp_path / "qa.jsonl")
+    report = run_eval(fake_components, qa, out=out, limit=21, compare=True, verbose=False)
     saved = json.loads(out.read_text(encoding="utf-8"))
     assert saved["n"] == 21 and set(saved["retrieval"]) == {"dense", "bm25", "hybrid"}
     hybrid = saved["retrieval"]["hybrid"]
@@ -55,18 +66,47 @@ def test_eval_writes_json_markdown_and_chart_with_compare(fake_components, fake_
     for f in saved["failures"]:
         assert f["reasons"] and (scores[f["id"]] < 1 or f["reasons"][0].startswith("retrieval"))
         assert len(f["top3"]) <= 3 and all({"source", "score", "text"} <= set(p) for p in f["top3"])
-    assert {x["id"] for x in saved["failures"]} >= {i for i, s in scores.items() if s < 1}
+    # failures are listed for dev items only; test items' are counted, not shown
+    split = {x["id"]: x["split"] for x in a["items"]}
+    assert {x["id"] for x in saved["failures"]} >= {i for i, s in scores.items() if s < 1 and split[i] == "dev"}
+    assert all(split[x["id"]] == "dev" for x in saved["failures"])
+    assert saved["failures_held_out"] >= sum(1 for i, s in scores.items() if s < 1 and split[i] == "test")
+    # every figure per part, each computed on that part's items alone
+    parts = saved["by_split"]
+    assert set(parts) == {"dev", "test", "independent"} and parts["dev"]["n"] + parts["test"]["n"] == 21
+    assert 0 < parts["independent"]["n"] < parts["test"]["n"]
+    for name, part in parts.items():
+        mine = [x for x in a["items"] if x["split"] == name or (name == "independent" and x.get("origin") == "independent")]
+        answered = [x["score"] for x in mine if x["type"] in ("factoid", "numeric", "paraphrase")]
+        assert part["answers"]["n"] == len(mine) == part["n"]
+        assert part["answers"]["answer_accuracy"] == round(sum(answered) / len(answered), 4)
+        assert set(part["retrieval"]) == {"dense", "bm25", "hybrid"} and "latencies_ms" not in part["retrieval"]["hybrid"]
+        assert "items" not in part["answers"]
     systems = saved["compare"]["systems"]
     assert set(systems) == {"langchain-tutorial", "chatchat-defaults"}
     assert all(s["n_passages"] > 0 and 0 <= s["hit@5"] <= 1 for s in systems.values())
     assert set(saved["compare"]["vs_ours"]["chatchat-defaults"]) == {"hit@1_diff", "hit@5_diff", "mrr@10_diff", "latency_p50_ratio"}
     md = out.with_suffix(".md").read_text(encoding="utf-8")
     for heading in ("## Retrieval", "### Retrieval by question type", "### Retrieval by document", "## Compared with reference",
-                    "## Answers", "### Answers by document", "## Failures", "](eval-test.png)"):
+                    "## Answers", "### Answers by document", "## Failures", "](eval-test.png)", "## Dev and test",
+                    "| measure | all (21) | dev (", "hybrid hit@5", "extractive: answer accuracy"):
         assert heading in md, heading
     w, h = _png_size(out.with_suffix(".png"))
     assert w > 600 and h > 300
     assert report["reports"]["md"] == str(out.with_suffix(".md"))
+
+
+def test_eval_runs_one_split(fake_components, tmp_path) -> None:  # noqa: ANN001
+    from rag.ingest import load_paths
+
+    fake_components.indexer.update("default", add=load_paths([SEEDS]))
+    qa = _qa_with_independent(tmp_path / "qa.jsonl")
+    r = run_eval(fake_components, qa, out=tmp_path / "e.json", split="test", limit=12, modes=("bm25",), verbose=False)
+    assert r["split"] == "test" and r["n"] == 12 and set(r["by_split"]) == {"test", "independent"}
+    assert {x["split"] for x in r["answers"]["items"]} == {"test"} and r["failures"] == []
+    assert r["by_split"]["test"]["answers"]["answer_accuracy"] == r["answers"]["answer_accuracy"]
+    with pytest.raises(BadInput, match="unknown split"):
+        run_eval(fake_components, qa, split="train", verbose=False)
 
 
 def test_reference_pipelines_chunk_as_configured_and_embed_through_the_cache(fake_embedder, tmp_path) -> None:  # noqa: ANN001
@@ -141,3 +181,69 @@ def test_bench_drops_documents_gone_from_the_corpus_and_scores_a_limited_subset(
 def test_bench_rejects_a_folder_that_is_not_beir(fake_components, tmp_path) -> None:  # noqa: ANN001
     with pytest.raises(BadInput, match="not a BEIR dataset"):
         run_bench(fake_components, tmp_path, verbose=False)
+
+
+def test_bench_answers_scores_end_to_end_answers_on_the_same_queries(fake_components, tmp_path) -> None:  # noqa: ANN001
+    folder = _beir(tmp_path / "ans", 60, 12)
+    rows = [json.loads(x) for x in (folder / "queries.jsonl").read_text(encoding="utf-8").splitlines()]
+    for r in rows:  # the gold answer: the growth figure of the asked document; every other query has none
+        i = int(r["text"][5:].split("Y")[0])
+        if int(r["_id"][1:]) % 2 == 0:
+            r["metadata"] = {"answers": [[f"{i % 97}%", f"百分之{i % 97}"]]}
+    (folder / "queries.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "b.json"
+    r = run_bench(fake_components, folder, mode="bm25", out=out, answers=("extractive",), verbose=False)
+    a = r["answers"]["extractive"]
+    assert a["n"] == 6 and len(a["items"]) == 6  # only the queries with answers are asked
+    assert a["accuracy"] == round(sum(x["correct"] for x in a["items"]) / 6, 4)
+    assert a["refused"] == round(sum(not x["answerable"] for x in a["items"]) / 6, 4)
+    for x in a["items"]:
+        assert not x["correct"] or (x["answerable"] and any(g in x["answer"] for g in x["gold"][0]))
+        assert x["evidence"] <= x["supported"] and x["citations_supporting"] <= x["citations"]
+    assert a["accuracy"] >= 0.5  # the figure is in the one passage that holds the query's unique code
+    assert "## Answers (end to end)" in out.with_suffix(".md").read_text(encoding="utf-8")
+    with pytest.raises(BadInput, match="metadata.answers"):
+        run_bench(fake_components, _beir(tmp_path / "none", 20, 4), mode="bm25", out=out, answers=("extractive",),
+                  verbose=False)
+
+
+def test_docs_blocks_are_generated_from_the_figures_and_checked(tmp_path, monkeypatch, capsys) -> None:  # noqa: ANN001
+    from rag.evaluate import docs
+
+    env = {"cpu": {"model": "Test CPU", "avx512_vnni": False}, "cpus": 2, "time": "2026-11-30 02:00:00"}
+    part = lambda n, acc: {"n": n, "retrieval": {"hybrid": {"hit@1": 0.9, "hit@5": 0.98, "mrr@10": 0.95}},  # noqa: E731
+                           "answers": {"answer_accuracy": acc, "unanswerable_refused": 0.8, "false_refusal": 0.05,
+                                       "citation_support": 0.9, "n": n}}
+    ext = {"kind": "eval", "parts": {"all": part(20, 0.75), "dev": part(10, 0.8), "test": part(10, 0.7)}, "environment": env}
+    figs = tmp_path / "figures"
+    figs.mkdir()
+    (figs / "eval-extractive.json").write_text(json.dumps(ext), encoding="utf-8")
+    monkeypatch.setattr(docs, "FIGURES", figs)
+    page = tmp_path / "page.md"
+    page.write_text("intro\n<!-- BEGIN figures:qa-splits -->\nold table\n<!-- END figures:qa-splits -->\nprose\n", encoding="utf-8")
+    assert docs.main(["--check", str(page)]) == 1 and "old table" in page.read_text(encoding="utf-8")
+    assert docs.main([str(page)]) == 0
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("intro\n<!-- BEGIN figures:qa-splits -->\n| measure | test (held out) | dev (tuned on) | all |")
+    assert "| extractive: answer accuracy | 0.700 | 0.800 | 0.750 |" in text and text.endswith("-->\nprose\n")
+    assert "Test CPU, 2 cores, AVX2 only" in text and "old table" not in text
+    assert docs.main(["--check", str(page)]) == 0  # up to date now
+    ext["parts"]["test"]["answers"]["answer_accuracy"] = 0.71
+    (figs / "eval-extractive.json").write_text(json.dumps(ext), encoding="utf-8")
+    assert docs.main(["--check", str(page)]) == 1  # the results changed: the block is stale
+    page.write_text("<!-- BEGIN figures:nope -->\n<!-- END figures:nope -->\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="unknown figures block 'nope'"):
+        docs.main([str(page)])
+    capsys.readouterr()
+
+
+def test_compact_figures_keep_every_part_and_drop_per_item_lists() -> None:
+    from rag.evaluate.docs import compact
+
+    r = {"kind": "eval", "qa": "qa.jsonl", "n": 2, "generator": "extractive", "environment": {"cpus": 2},
+         "retrieval": {"hybrid": {"hit@1": 1.0, "mrr@10": 1.0, "latencies_ms": [1.0, 2.0], "by_type": {}}},
+         "answers": {"answer_accuracy": 0.5, "n": 2, "items": [{}, {}], "latencies_ms": [3.0]},
+         "by_split": {"dev": {"n": 1, "retrieval": {"hybrid": {"hit@1": 1.0}}, "answers": {"answer_accuracy": 1.0, "n": 1}}}}
+    c = compact(r)
+    assert set(c["parts"]) == {"all", "dev"} and c["parts"]["all"]["retrieval"]["hybrid"] == {"hit@1": 1.0, "mrr@10": 1.0}
+    assert c["parts"]["all"]["answers"] == {"answer_accuracy": 0.5, "n": 2} and "items" not in json.dumps(c)

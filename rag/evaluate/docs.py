@@ -1,0 +1,167 @@
+"""The figure tables of README.md and docs/benchmarks.md, generated from committed results so they cannot drift.
+
+Usage: python -m rag.evaluate.docs [--check] [FILE.md …]   (default: README.md docs/benchmarks.md)
+
+A block is the text between `<!-- BEGIN figures:NAME -->` and `<!-- END figures:NAME -->`; NAME picks the renderer
+below and the results it reads from docs/figures/ (written by `rag eval … --figures` and `rag bench … --figures`,
+the `make figures` target). Without `--check` the blocks are rewritten in place; with it nothing is written and the
+exit status is 1 when a block differs from what the results give (`make lint` runs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rag.evaluate.report import cpu_line
+
+FIGURES = Path("docs/figures")
+DOCS = (Path("README.md"), Path("docs/benchmarks.md"))
+BLOCK = re.compile(r"(<!-- BEGIN figures:(?P<name>[\w.-]+) -->\n)(?P<body>.*?)(<!-- END figures:(?P=name) -->)", re.S)
+RETRIEVAL_KEYS = ("hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "evidence_recall@10", "n_single", "n_multi")
+ANSWER_KEYS = ("answer_accuracy", "unanswerable_refused", "false_refusal", "citation_support", "n", "n_by_type",
+               "latency_ms_p50", "latency_ms_p95")
+BENCH_KEYS = ("hit@1", "hit@5", "hit@10", "mrr@10", "ndcg@10", "recall@100", "n_queries", "latency_ms_p50")
+
+
+def _env(report: dict[str, Any]) -> dict[str, Any]:
+    e = report.get("environment") or {}
+    return {k: e.get(k) for k in ("cpu", "cpus", "time", "load_average")}
+
+
+def _part(n: int, retrieval: dict[str, Any], answers: dict[str, Any] | None) -> dict[str, Any]:
+    return {"n": n, "retrieval": {m: {k: r[k] for k in RETRIEVAL_KEYS if k in r} for m, r in retrieval.items()},
+            **({"answers": {k: answers[k] for k in ANSWER_KEYS if k in answers}} if answers else {})}
+
+
+def compact(report: dict[str, Any]) -> dict[str, Any]:
+    """The figures of a `rag eval` or `rag bench` report without per-item lists: what docs/figures/ holds."""
+    if report.get("kind") == "eval":
+        parts = {"all": _part(report["n"], report["retrieval"], report.get("answers"))}
+        parts |= {p: _part(v["n"], v["retrieval"], v.get("answers")) for p, v in (report.get("by_split") or {}).items()}
+        return {"kind": "eval", "qa": report["qa"], "split": report.get("split", "all"), "limit": report.get("limit"),
+                "generator": report.get("generator"), "settings": report.get("settings", {}), "parts": parts,
+                "environment": _env(report)}
+    return {"kind": "bench", "name": report["name"], "n_documents": report["n_documents"],
+            "n_passages": report["n_passages"], "n_queries": report["n_queries"],
+            "modes": {m: {k: r[k] for k in BENCH_KEYS if k in r} for m, r in report["modes"].items()},
+            "answers": {g: {k: v for k, v in a.items() if k != "items"} for g, a in (report.get("answers") or {}).items()},
+            "environment": _env(report)}
+
+
+def write_figures(report: dict[str, Any], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(compact(report), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def _f(v: Any) -> str:  # noqa: ANN401
+    return "—" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+def _table(head: list[str], rows: list[list[Any]]) -> list[str]:
+    return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), *["| " + " | ".join(_f(c) for c in r) + " |" for r in rows]]
+
+
+def _load(name: str) -> dict[str, Any] | None:
+    p = FIGURES / name
+    return json.loads(p.read_text(encoding="utf-8")) if p.exists() else None
+
+
+def _need(name: str) -> dict[str, Any]:
+    got = _load(name)
+    if got is None:
+        raise SystemExit(f"{FIGURES / name} is missing: run `make figures`")
+    return got
+
+
+def _measured(*reports: dict[str, Any]) -> str:
+    seen = dict.fromkeys(f"{(r['environment'].get('time') or '')[:10]} on {cpu_line(r['environment'])}" for r in reports)
+    return "Measured " + "; ".join(seen) + "."
+
+
+PART_NAMES = {"all": "all", "dev": "dev (tuned on)", "test": "test (held out)", "independent": "of which independent"}
+
+
+def qa_splits() -> list[str]:
+    """The QA set, dev and test side by side: hybrid retrieval, extractive answers, and the LLM's when measured."""
+    ext = _need("eval-extractive.json")
+    llm = _load("eval-llm.json")
+    cols = [p for p in ("test", "independent", "dev", "all") if p in ext["parts"]]  # held-out figures first
+    rows: list[list[Any]] = [["items", *[ext["parts"][p]["n"] for p in cols]]]
+    for k, label in (("hit@1", "hybrid hit@1"), ("hit@5", "hybrid hit@5"), ("mrr@10", "hybrid MRR@10")):
+        rows.append([label, *[ext["parts"][p]["retrieval"]["hybrid"].get(k) for p in cols]])
+    keys = (("answer_accuracy", "answer accuracy"), ("unanswerable_refused", "unanswerable refused"),
+            ("false_refusal", "false refusals"), ("citation_support", "citation support"))
+    for name, rep in (("extractive", ext), ("local LLM", llm)):
+        if not rep:
+            continue
+        if rep.get("split", "all") != "all":  # a run of one split: its "all" is that split, not the whole set
+            rep = {**rep, "parts": {k: v for k, v in rep["parts"].items() if k != "all"}}
+        for k, label in keys:
+            rows.append([f"{name}: {label}",
+                         *[(rep["parts"].get(p) or {}).get("answers", {}).get(k) for p in cols]])
+        if rep is not ext and any(rep["parts"].get(p, {}).get("n") != ext["parts"][p]["n"] for p in cols if p in rep["parts"]):
+            rows.append([f"{name}: items run (a fixed stratified sample)", *[(rep["parts"].get(p) or {}).get("n") for p in cols]])
+    return [*_table(["measure", *[PART_NAMES[p] for p in cols]], rows), "",
+            _measured(*[r for r in (ext, llm) if r]) + " Generated from docs/figures/eval-*.json by "
+            "`python -m rag.evaluate.docs`; `make figures` re-measures."]
+
+
+def cmrc2018() -> list[str]:
+    """cmrc2018-trial: document retrieval per mode, and end-to-end answers per generator."""
+    ret = _need("bench-cmrc2018-trial.json")
+    extra = [r for r in (_load("bench-cmrc2018-trial-llm.json"),) if r]
+    rows = [[m, *[s.get(k) for k in ("hit@1", "hit@5", "mrr@10", "ndcg@10", "recall@100")]] for m, s in ret["modes"].items()]
+    out = [f"{ret['n_documents']} documents, {ret['n_passages']} passages, {ret['n_queries']} judged queries.", "",
+           *_table(["mode", "hit@1", "hit@5", "MRR@10", "nDCG@10", "recall@100"], rows), ""]
+    arows = [[g, a["n"], a["accuracy"], a["accuracy_150"], a["refused"], a["citation_support"], a["citation_evidence"]]
+             for r in (ret, *extra) for g, a in r.get("answers", {}).items()]
+    if arows:
+        out += [*_table(["answers", "queries", "accuracy (RGB rule)", "accuracy, ≤ 150 chars", "refused",
+                         "citation support", "citation holds the evidence"], arows), ""]
+    return [*out, _measured(ret, *extra) + " Generated from docs/figures/bench-cmrc2018-trial*.json by "
+            "`python -m rag.evaluate.docs`; `make figures` re-measures."]
+
+
+RENDERERS: dict[str, Callable[[], list[str]]] = {"qa-splits": qa_splits, "cmrc2018": cmrc2018}
+
+
+def render(text: str, where: str = "") -> str:
+    """`text` with every figures block rewritten from the results."""
+    def one(m: re.Match[str]) -> str:
+        fn = RENDERERS.get(m["name"])
+        if fn is None:
+            raise SystemExit(f"{where}: unknown figures block {m['name']!r}; known: {', '.join(RENDERERS)}")
+        return m.group(1) + "\n".join(fn()) + "\n" + m.group(4)
+
+    return BLOCK.sub(one, text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("files", nargs="*", type=Path, default=list(DOCS))
+    ap.add_argument("--check", action="store_true", help="write nothing; exit 1 when a block is stale")
+    a = ap.parse_args(argv)
+    stale = []
+    for path in a.files:
+        text = path.read_text(encoding="utf-8")
+        new = render(text, str(path))
+        if new != text:
+            stale.append(path)
+            if not a.check:
+                path.write_text(new, encoding="utf-8")
+    if a.check and stale:
+        print(f"stale figures in {', '.join(map(str, stale))}: run `python -m rag.evaluate.docs`", file=sys.stderr)
+        return 1
+    print(("rewrote " if stale else "figures up to date in ") + ", ".join(map(str, stale or a.files)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
