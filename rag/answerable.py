@@ -31,7 +31,7 @@ _GENERIC = {"哪些", "哪几", "多少", "几个", "是什么", "什么", "怎�
 _ASKS = re.compile(r"是多少|有多少|多少|多大|多长|几|哪|什么|怎样|如何|是否")
 _NOUN_TAGS = frozenset({"n", "vn", "nz", "nt", "ns", "nr", "an", "ng", "l", "j"})
 
-# Tried and left out (eval/calibrate leave-one-out): `coverage` (kept in the features for the record) and BM25 over
+# Tried and left out (held-out figures of rag.evaluate.calibrate): `coverage` (kept in the features for the record) and BM25 over
 # what a passage holding every query term would score. With the five used they add nothing held out, or only with a
 # weight of the wrong sign (more of the question found, less likely answerable: true of this QA set's paraphrases).
 FEATURES = ("numbers_missing", "foreign", "focus_missing", "bm25", "all_present")
@@ -39,8 +39,8 @@ FEATURES = ("numbers_missing", "foreign", "focus_missing", "bm25", "all_present"
 
 @lru_cache
 def calibration(path: str | None = None) -> dict:
-    """Logistic weights over FEATURES, fitted on eval/qa.jsonl by `python eval/calibrate.py` (which writes this file
-    with its leave-one-out figures); changing them needs no code change."""
+    """Logistic weights over FEATURES and the two refusal thresholds, fitted on the dev items of eval/qa.jsonl by
+    `make calibrate` (`python -m rag.evaluate.calibrate`, which writes this file); changing them needs no code change."""
     data = json.loads((Path(path) if path else data_file("answerable.json")).read_text(encoding="utf-8"))
     missing = [f for f in FEATURES if f not in data["weights"]]
     if missing:

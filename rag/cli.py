@@ -284,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--top-k", type=int, default=5)
     x.add_argument("--json", action="store_true")
     x.set_defaults(fn=cmd_ask)
-    x = sub.add_parser("serve", help="serve the HTTP API (and the chat page once it exists)")
+    x = sub.add_parser("serve", help="serve the HTTP API and the chat page")
     x.add_argument("--host")
     x.add_argument("--port", type=int)
     x.add_argument("--timeout-keep-alive", type=int, help="seconds an idle connection is kept (RAG_TIMEOUT_KEEP_ALIVE_S, 5)")

@@ -122,7 +122,6 @@ class Settings(BaseSettings):
     max_feedback_chars: int = 2_000  # a rating's comment or correct answer
 
     prompts_dir: Path = Path("prompts")
-    eval_dir: Path = Path("eval")
 
     def collection_dir(self, collection: str | None = None) -> Path:
         return self.index_dir / (collection or self.collection)

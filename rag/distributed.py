@@ -7,7 +7,7 @@ decides what changed (unchanged files stop there); a second pass reads the chang
 (`rag.indexer.prepare`, then the embedder through the embedding cache). Batches stream back with the documents'
 cleaned text, and the indexer hands them to the store as they arrive (Milvus upserts them at once; FAISS assembles
 its version at the end). Documents given as text (an upload through the API) go to the same actors as items.
-`RAY_ADDRESS` (or `RAG_RAY_ADDRESS`) names a running cluster; without it a local Ray instance is started.
+`RAY_ADDRESS` (Ray's own variable) names a running cluster; without it a local Ray instance is started.
 """
 
 from __future__ import annotations
