@@ -58,7 +58,7 @@ browser: ## install Chromium and CJK fonts for the browser tests (apt-get; run a
 browser-check:
 	@[ -x $(CHROMIUM) ] || echo "*** $(CHROMIUM) is missing: tests/e2e/test_browser.py will fail. Install it with 'make browser' (as root). ***"
 
-test-fast: $(CORE_STAMP) ## unit tier: fakes, no model, no LLM build (about a minute)
+test-fast: $(CORE_STAMP) ## unit tier: fakes, no model, no LLM build (about two minutes of tests)
 	$(BIN)/python -m pytest -q tests/unit -m "not model and not llm"
 
 test-e2e: install browser-check ## end-to-end tier: real embedder, index, server and Chromium; no local LLM
