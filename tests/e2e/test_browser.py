@@ -7,6 +7,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -50,18 +51,27 @@ def browser() -> Iterator:
         b.close()
 
 
-@pytest.fixture
-def page(browser, server):  # noqa: ANN001, ANN201
-    ctx = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+@contextmanager
+def open_page(browser, width: int, height: int, **context):  # noqa: ANN001, ANN003, ANN201
+    """A page in its own Chinese-locale context; the test fails on any JavaScript error the page raised."""
+    ctx = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN", **context)
     pg = ctx.new_page()
     pg.set_default_timeout(60_000)
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(server.url + "/")
-    pg.evaluate(WATCH)
-    yield pg
-    ctx.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    try:
+        yield pg
+        assert not errors, f"JavaScript errors on the page: {errors}"
+    finally:
+        ctx.close()
+
+
+@pytest.fixture
+def page(browser, server):  # noqa: ANN001, ANN201
+    with open_page(browser, 1280, 860) as pg:
+        pg.goto(server.url + "/")
+        pg.evaluate(WATCH)
+        yield pg
 
 
 def shot(pg, name: str) -> None:  # noqa: ANN001
@@ -240,12 +250,7 @@ def test_document_text_is_never_markup(page) -> None:  # noqa: ANN001
 
 
 def test_phone_width(browser, server) -> None:  # noqa: ANN001
-    ctx = browser.new_context(viewport={"width": 375, "height": 800}, locale="zh-CN", is_mobile=True, has_touch=True)
-    pg = ctx.new_page()
-    pg.set_default_timeout(60_000)
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    try:
+    with open_page(browser, 375, 800, is_mobile=True, has_touch=True) as pg:
         pg.goto(server.url + "/")
         for sel in ("#question", "#send", "#new-chat"):
             box = pg.locator(sel).bounding_box()
@@ -259,9 +264,6 @@ def test_phone_width(browser, server) -> None:  # noqa: ANN001
         assert box is not None and box["width"] <= 375 and box["y"] + box["height"] <= 800
         assert "11.4%" in pg.locator("#passage mark.quote").inner_text()
         shot(pg, "12-phone-citation")
-        assert not errors, f"JavaScript errors on the page: {errors}"
-    finally:
-        ctx.close()
 
 
 def test_pdf_upload_cites_its_page(page) -> None:  # noqa: ANN001
@@ -328,12 +330,7 @@ def hold_first_ask(pg) -> list:  # noqa: ANN001
 
 
 def test_conversations_are_saved_reloaded_renamed_exported_and_deleted(browser, server) -> None:  # noqa: ANN001
-    ctx = browser.new_context(viewport={"width": 1366, "height": 800}, locale="zh-CN")
-    pg = ctx.new_page()
-    pg.set_default_timeout(60_000)
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    try:
+    with open_page(browser, 1366, 800) as pg:
         pg.goto(server.url + "/")
         before = pg.evaluate("fetch('/conversations').then(r => r.json()).then(b => b.conversations.length)")
         ask(pg, Q_NANCHANG)
@@ -352,7 +349,7 @@ def test_conversations_are_saved_reloaded_renamed_exported_and_deleted(browser, 
         saved(pg, before + 2)
         shot(pg, "15-two-conversations")
         # a colleague's browser (same server, no key) sees both
-        other = ctx.browser.new_context(locale="zh-CN").new_page()
+        other = pg.context.browser.new_context(locale="zh-CN").new_page()
         other.goto(server.url + "/")
         other.wait_for_function("n => document.querySelectorAll('#conv-list .conv-item').length === n", arg=before + 2)
         other.context.close()
@@ -377,9 +374,6 @@ def test_conversations_are_saved_reloaded_renamed_exported_and_deleted(browser, 
         pg.locator("#conv-list .conv-item.current .conv-delete").click()
         saved(pg, before + 1)
         assert "南昌工业增长" in msgs[0] and pg.locator(".msg").count() == 0
-        assert not errors, errors
-    finally:
-        ctx.close()
 
 
 def test_new_conversation_while_an_answer_is_running_starts_clean(page) -> None:  # noqa: ANN001
