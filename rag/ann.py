@@ -87,8 +87,9 @@ def build(vectors: np.ndarray, p: AnnParams | None = None, kind: str | None = No
         if kind == "ivf":
             index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
         else:
-            index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
-                                                  faiss.METRIC_INNER_PRODUCT)
+            index = faiss.IndexIVFScalarQuantizer(
+                quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+            )
         index.own_fields = True
         quantizer.this.disown()
         rng = np.random.default_rng(p.seed)
@@ -104,7 +105,9 @@ def build(vectors: np.ndarray, p: AnnParams | None = None, kind: str | None = No
         index.hnsw.efConstruction = p.hnsw_ef_construction
         index.add(x)
         info.params.update(M=p.hnsw_m, efConstruction=p.hnsw_ef_construction)
-        info.params["efSearch"], info.calibrated_recall = calibrate(index, x, p, "efSearch", [16, 32, 64, 128, 256, 512, 1024])
+        info.params["efSearch"], info.calibrated_recall = calibrate(
+            index, x, p, "efSearch", [16, 32, 64, 128, 256, 512, 1024]
+        )
     else:
         choose(n, AnnParams(kind=kind))  # raises, listing the valid kinds
         raise AssertionError(kind)

@@ -23,8 +23,29 @@ from rag.types import Document, Hit
 from rag.zh import ENTITY_TAGS, Tokenizer, data_file, norm, numbers, sentence_spans
 
 # Question words carry no content; they are in the stopword list, these are multi-char leftovers.
-_GENERIC = {"哪些", "哪几", "多少", "几个", "是什么", "什么", "怎样", "如何", "分别", "主要", "情况", "目前", "一共", "总共", "是否",
-            "数量", "数目", "个数", "总数", "数额", "金额"}  # measure words: the thing measured is the focus
+_GENERIC = {
+    "哪些",
+    "哪几",
+    "多少",
+    "几个",
+    "是什么",
+    "什么",
+    "怎样",
+    "如何",
+    "分别",
+    "主要",
+    "情况",
+    "目前",
+    "一共",
+    "总共",
+    "是否",
+    "数量",
+    "数目",
+    "个数",
+    "总数",
+    "数额",
+    "金额",
+}  # measure words: the thing measured is the focus
 
 
 # The asked-about word sits just before the question word ("…营业收入是多少", "…排名第几位").
@@ -65,9 +86,14 @@ class Judgement:
     focus: str = ""
 
     def to_dict(self) -> dict:
-        return {"confidence": round(self.confidence, 4), "coverage": round(self.coverage, 4),
-                "numbers_missing": self.numbers_missing, "missing_terms": self.missing_terms, "focus": self.focus,
-                "features": {k: round(v, 4) for k, v in self.features.items()}}
+        return {
+            "confidence": round(self.confidence, 4),
+            "coverage": round(self.coverage, 4),
+            "numbers_missing": self.numbers_missing,
+            "missing_terms": self.missing_terms,
+            "focus": self.focus,
+            "features": {k: round(v, 4) for k, v in self.features.items()},
+        }
 
 
 def question_terms(question: str, tokenizer: Tokenizer) -> list[str]:
@@ -102,8 +128,14 @@ def focus_term(question: str, terms: list[str], tokenizer: Tokenizer) -> str:
     return best
 
 
-def judge(question: str, hits: list[Hit], tokenizer: Tokenizer, bm25: BM25Index,
-          documents: Mapping[str, Document] | None = None, window: int = 3) -> Judgement:
+def judge(
+    question: str,
+    hits: list[Hit],
+    tokenizer: Tokenizer,
+    bm25: BM25Index,
+    documents: Mapping[str, Document] | None = None,
+    window: int = 3,
+) -> Judgement:
     """Probability that the top passages answer the question, from lexical evidence (see the module docstring)."""
     j = evidence(question, hits, tokenizer, bm25, documents, window)
     if j.features:
@@ -113,8 +145,14 @@ def judge(question: str, hits: list[Hit], tokenizer: Tokenizer, bm25: BM25Index,
     return j
 
 
-def evidence(question: str, hits: list[Hit], tokenizer: Tokenizer, bm25: BM25Index,
-             documents: Mapping[str, Document] | None = None, window: int = 3) -> Judgement:
+def evidence(
+    question: str,
+    hits: list[Hit],
+    tokenizer: Tokenizer,
+    bm25: BM25Index,
+    documents: Mapping[str, Document] | None = None,
+    window: int = 3,
+) -> Judgement:
     """The judgement's features (confidence left at 0): what the best window of the top passages holds."""
     terms = question_terms(question, tokenizer)
     qnums = {n for n in numbers(question) if len(n) >= 2 or "%" in n}
@@ -154,10 +192,14 @@ def evidence(question: str, hits: list[Hit], tokenizer: Tokenizer, bm25: BM25Ind
         best_nums = [n for n in best_nums if n not in numbers(pool) and n not in pool]
     coverage = max(0.0, min(1.0, best_cov + 0.35 * len(best_nums)))
     top_bm25 = max((h.scores.get("bm25", 0.0) for h in hits), default=0.0)
-    features = {"numbers_missing": float(bool(best_nums)), "foreign": float(bool(foreign)),
-                "focus_missing": float(bool(focus) and focus in best_missing),
-                "bm25": math.log1p(top_bm25 / rarest_idf(bm25.size)), "coverage": coverage,
-                "all_present": float(not best_missing and not best_nums)}
+    features = {
+        "numbers_missing": float(bool(best_nums)),
+        "foreign": float(bool(foreign)),
+        "focus_missing": float(bool(focus) and focus in best_missing),
+        "bm25": math.log1p(top_bm25 / rarest_idf(bm25.size)),
+        "coverage": coverage,
+        "all_present": float(not best_missing and not best_nums),
+    }
     return Judgement(0.0, coverage, best_nums, best_missing, best_i, features, focus)
 
 

@@ -69,7 +69,7 @@ def _blocks(doc: Document) -> list[_Block]:
 
 
 def _is_table(text: str, b: _Block) -> bool:
-    lines = text[b.start:b.end].split("\n")
+    lines = text[b.start : b.end].split("\n")
     return len(lines) >= 2 and sum("\t" in ln for ln in lines) >= max(2, len(lines) - 1)
 
 
@@ -125,7 +125,7 @@ def _table_rows(doc: Document, b: _Block, header: str, params: ChunkParams, out:
             s0, e0 = orphan
             out.append(Chunk(chunk_id(doc.doc_id, s0, e0, text[s0:e0]), doc.doc_id, text[s0:e0], s0, e0, b.heading))
 
-    for line in text[b.start:b.end].split("\n"):
+    for line in text[b.start : b.end].split("\n"):
         s, e = pos, pos + len(line)
         pos = e + 1
         if not line.strip():

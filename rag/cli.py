@@ -19,7 +19,7 @@ def _print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
-def _components(settings: Settings):  # noqa: ANN202
+def _components(settings: Settings):
     from rag.factory import Components
 
     return Components(settings)
@@ -55,11 +55,15 @@ def cmd_index(args: argparse.Namespace, s: Settings) -> int:
     if args.json:
         _print_json(report)
     elif report["version"]:
-        print(f"indexed {report['n_documents']} documents, {report['n_chunks']} passages into '{report['collection']}' "
-              f"({len(report['added'])} added, {len(report['updated'])} updated, {len(report['unchanged'])} unchanged; "
-              f"{report['embedded']} passages embedded, {report['cached']} from the cache) in {report['seconds']:.1f}s -> {report['version']}")
+        print(
+            f"indexed {report['n_documents']} documents, {report['n_chunks']} passages into '{report['collection']}' "
+            f"({len(report['added'])} added, {len(report['updated'])} updated, {len(report['unchanged'])} unchanged; "
+            f"{report['embedded']} passages embedded, {report['cached']} from the cache) in {report['seconds']:.1f}s -> {report['version']}"
+        )
     else:
-        print(f"'{report['collection']}' is up to date: {report['n_documents']} documents, {report['n_chunks']} passages")
+        print(
+            f"'{report['collection']}' is up to date: {report['n_documents']} documents, {report['n_chunks']} passages"
+        )
     return 0
 
 
@@ -80,8 +84,13 @@ class _IndexProgress:
             import time
 
             now = time.monotonic()
-            complete = snap["files_read"] == snap["files_total"] if snap["stage"] == "reading" else \
-                snap["passages_done"] == snap["passages_total"] if snap["stage"] == "embedding" else True
+            complete = (
+                snap["files_read"] == snap["files_total"]
+                if snap["stage"] == "reading"
+                else snap["passages_done"] == snap["passages_total"]
+                if snap["stage"] == "embedding"
+                else True
+            )
             if snap["stage"] != self.stage or now - self._last >= 0.5 or complete:
                 self.stage, self._last = snap["stage"], now
                 sys.stderr.write(json.dumps({"event": "progress", **snap}, ensure_ascii=False) + "\n")
@@ -97,9 +106,16 @@ class _IndexProgress:
             self.stage = stage
             if stage == "done":
                 return
-            total = snap["files_total"] if stage == "reading" else snap["passages_total"] if stage == "embedding" else None
-            self.bar = tqdm(total=total or None, desc=stage, unit=self.UNITS.get(stage, "it"), leave=False,
-                            bar_format=None if stage in self.UNITS else "{desc}…  {elapsed}")
+            total = (
+                snap["files_total"] if stage == "reading" else snap["passages_total"] if stage == "embedding" else None
+            )
+            self.bar = tqdm(
+                total=total or None,
+                desc=stage,
+                unit=self.UNITS.get(stage, "it"),
+                leave=False,
+                bar_format=None if stage in self.UNITS else "{desc}…  {elapsed}",
+            )
         done = snap["files_read"] if stage == "reading" else snap["passages_done"] if stage == "embedding" else None
         if self.bar is not None and done is not None:
             if stage == "embedding" and snap["passages_total"] != self.bar.total:
@@ -163,8 +179,11 @@ def cmd_serve(args: argparse.Namespace, s: Settings) -> int:
 
     host, note = bind_host(s, args.host or s.host)
     updates = {"host": host, "port": args.port or s.port}  # the Host check (rag.api.guard) knows the address bound
-    updates |= {k: v for k, v in (("timeout_keep_alive_s", args.timeout_keep_alive),
-                                  ("timeout_headers_s", args.timeout_headers)) if v is not None}
+    updates |= {
+        k: v
+        for k, v in (("timeout_keep_alive_s", args.timeout_keep_alive), ("timeout_headers_s", args.timeout_headers))
+        if v is not None
+    }
     s = s.model_copy(update=updates)
     print(f"rag: {note}", file=sys.stderr, flush=True)
     uvicorn.run(create_app(s), host=host, port=s.port, log_level="info", **uvicorn_options(s))
@@ -210,9 +229,21 @@ def cmd_eval(args: argparse.Namespace, s: Settings) -> int:
     modes = ("dense", "bm25", "hybrid") if args.mode == "all" else (args.mode,)
     bars = _Bars(sys.stderr.isatty() and not args.json)
     try:
-        report = run_eval(_components(s), Path(args.qa), args.top_k, args.collection or s.collection, args.generator,
-                          Path(args.out) if args.out else None, args.limit, modes, compare=args.compare,
-                          answers=not args.retrieval_only, split=args.split, progress=bars, verbose=not args.json)
+        report = run_eval(
+            _components(s),
+            Path(args.qa),
+            args.top_k,
+            args.collection or s.collection,
+            args.generator,
+            Path(args.out) if args.out else None,
+            args.limit,
+            modes,
+            compare=args.compare,
+            answers=not args.retrieval_only,
+            split=args.split,
+            progress=bars,
+            verbose=not args.json,
+        )
     finally:
         bars.close()
     _figures(report, args.figures)
@@ -227,8 +258,18 @@ def cmd_bench(args: argparse.Namespace, s: Settings) -> int:
     bars = _Bars(sys.stderr.isatty() and not args.json)
     try:
         gens = tuple(g for g in (args.generator or "extractive").split(",") if g) if args.answers else ()
-        report = run_bench(_components(s), Path(args.dataset), args.mode, args.top_k, Path(args.out) if args.out else None,
-                           compare=args.compare, limit=args.limit, answers=gens, progress=bars, verbose=not args.json)
+        report = run_bench(
+            _components(s),
+            Path(args.dataset),
+            args.mode,
+            args.top_k,
+            Path(args.out) if args.out else None,
+            compare=args.compare,
+            limit=args.limit,
+            answers=gens,
+            progress=bars,
+            verbose=not args.json,
+        )
     finally:
         bars.close()
     _figures(report, args.figures)
@@ -242,15 +283,20 @@ def cmd_feedback(args: argparse.Namespace, s: Settings) -> int:
 
     path = s.conversations_db or s.index_dir / "conversations.sqlite"
     if not path.exists():
-        raise NotFound(f"no feedback yet: {path} does not exist (ratings are stored when the chat page's 👍/👎 is used)")
+        raise NotFound(
+            f"no feedback yet: {path} does not exist (ratings are stored when the chat page's 👍/👎 is used)"
+        )
     items, skipped = qa_items(ConversationStore(path).feedback())
     lines = "".join(json.dumps(it, ensure_ascii=False) + "\n" for it in items)
     if args.out:
         Path(args.out).write_text(lines, encoding="utf-8")
     else:
         sys.stdout.write(lines)
-    print(f"{len(items)} rated answers exported as QA items{f' to {args.out}' if args.out else ''}; {skipped} skipped "
-          "(👎 without a correct answer)", file=sys.stderr)
+    print(
+        f"{len(items)} rated answers exported as QA items{f' to {args.out}' if args.out else ''}; {skipped} skipped "
+        "(👎 without a correct answer)",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -261,13 +307,21 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("paths", nargs="*")
     x.add_argument("--collection")
     x.add_argument("--rebuild", action="store_true", help="drop what the collection holds and index only these inputs")
-    x.add_argument("--engine", choices=("local", "ray"), default="local",
-                   help="embed in this process, or with Ray Data on a local Ray instance or the cluster at RAY_ADDRESS")
+    x.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="embed in this process, or with Ray Data on a local Ray instance or the cluster at RAY_ADDRESS",
+    )
     x.add_argument("--workers", type=int, default=2, help="--engine ray: embedding actors (one model load each)")
     x.add_argument("--gpus-per-worker", type=float, default=0.0, help="--engine ray: GPUs per actor (0: CPU)")
     x.add_argument("--json", action="store_true", help="print the index report as JSON")
-    x.add_argument("--progress", choices=("auto", "bar", "json", "none"), default="auto",
-                   help="stages, passages/s and ETA: bars on a terminal (auto), or JSON lines on stderr")
+    x.add_argument(
+        "--progress",
+        choices=("auto", "bar", "json", "none"),
+        default="auto",
+        help="stages, passages/s and ETA: bars on a terminal (auto), or JSON lines on stderr",
+    )
     x.set_defaults(fn=cmd_index)
     x = sub.add_parser("search", help="hybrid, dense or BM25 search")
     x.add_argument("query", nargs="?")
@@ -287,9 +341,14 @@ def build_parser() -> argparse.ArgumentParser:
     x = sub.add_parser("serve", help="serve the HTTP API and the chat page")
     x.add_argument("--host")
     x.add_argument("--port", type=int)
-    x.add_argument("--timeout-keep-alive", type=int, help="seconds an idle connection is kept (RAG_TIMEOUT_KEEP_ALIVE_S, 5)")
-    x.add_argument("--timeout-headers", type=float,
-                   help="seconds a request's headers may take to arrive (RAG_TIMEOUT_HEADERS_S, 10)")
+    x.add_argument(
+        "--timeout-keep-alive", type=int, help="seconds an idle connection is kept (RAG_TIMEOUT_KEEP_ALIVE_S, 5)"
+    )
+    x.add_argument(
+        "--timeout-headers",
+        type=float,
+        help="seconds a request's headers may take to arrive (RAG_TIMEOUT_HEADERS_S, 10)",
+    )
     x.set_defaults(fn=cmd_serve)
     x = sub.add_parser("eval", help="score a QA set (API.md metrics) -> JSON, Markdown and PNG reports")
     x.add_argument("qa")
@@ -297,15 +356,25 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--collection")
     x.add_argument("--generator")
     x.add_argument("--mode", choices=("hybrid", "dense", "bm25", "all"), default="all", help="retrieval modes to score")
-    x.add_argument("--split", choices=("all", "dev", "test"), default="all",
-                   help="the items to run: dev (tune on these), test (held out; includes the independent items) or all")
+    x.add_argument(
+        "--split",
+        choices=("all", "dev", "test"),
+        default="all",
+        help="the items to run: dev (tune on these), test (held out; includes the independent items) or all",
+    )
     x.add_argument("--limit", type=int, help="a fixed subset of N items, stratified by type, spread over the file")
-    x.add_argument("--compare", action="store_true",
-                   help="also run the LangChain-tutorial and Langchain-Chatchat pipelines on the same data and embedder")
+    x.add_argument(
+        "--compare",
+        action="store_true",
+        help="also run the LangChain-tutorial and Langchain-Chatchat pipelines on the same data and embedder",
+    )
     x.add_argument("--retrieval-only", action="store_true", help="skip the answers")
     x.add_argument("--out", help="the report JSON (default: artifacts/eval-<generator>.json; .md and .png beside it)")
-    x.add_argument("--figures", help="also write the figures without per-item lists here (docs/figures/*.json, read by "
-                                     "python -m rag.evaluate.docs)")
+    x.add_argument(
+        "--figures",
+        help="also write the figures without per-item lists here (docs/figures/*.json, read by "
+        "python -m rag.evaluate.docs)",
+    )
     x.add_argument("--json", action="store_true", help="print the report JSON")
     x.set_defaults(fn=cmd_eval)
     x = sub.add_parser("bench", help="score retrieval on a BEIR dataset -> JSON, Markdown and PNG reports")
@@ -313,13 +382,21 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--mode", choices=("hybrid", "dense", "bm25", "all"), default="all")
     x.add_argument("--top-k", type=int, default=10, help="cut-off of MRR/nDCG/recall besides @10 (and recall@100)")
     x.add_argument("--limit", type=int, help="N judged queries at an even stride (the same every run)")
-    x.add_argument("--compare", action="store_true",
-                   help="also run the LangChain-tutorial and Langchain-Chatchat pipelines on the same data and embedder")
-    x.add_argument("--answers", action="store_true",
-                   help="also score end-to-end answers against the queries' metadata.answers (RGB rule; refusals, citations)")
+    x.add_argument(
+        "--compare",
+        action="store_true",
+        help="also run the LangChain-tutorial and Langchain-Chatchat pipelines on the same data and embedder",
+    )
+    x.add_argument(
+        "--answers",
+        action="store_true",
+        help="also score end-to-end answers against the queries' metadata.answers (RGB rule; refusals, citations)",
+    )
     x.add_argument("--generator", help="--answers: the generator(s), comma-separated (default: extractive)")
-    x.add_argument("--out", help="the report JSON (default: artifacts/bench-<dataset>[-answers-<generators>].json; "
-                                 ".md and .png beside it)")
+    x.add_argument(
+        "--out",
+        help="the report JSON (default: artifacts/bench-<dataset>[-answers-<generators>].json; .md and .png beside it)",
+    )
     x.add_argument("--figures", help="also write the figures without per-item lists here (docs/figures/*.json)")
     x.add_argument("--json", action="store_true", help="print the report JSON")
     x.set_defaults(fn=cmd_bench)

@@ -85,7 +85,9 @@ class Settings(BaseSettings):
     api_keys: str = ""
     admin_keys: str = ""
     metrics_keys: str = ""  # keys that may read only /metrics and /readyz (monitoring); read and admin keys may too
-    allowed_hosts: str = ""  # Host header values served (comma-separated, "*.example.com" ok); default: see docs/security.md
+    allowed_hosts: str = (
+        ""  # Host header values served (comma-separated, "*.example.com" ok); default: see docs/security.md
+    )
     allowed_origins: str = ""  # other origins whose browsers may POST/DELETE here (the server's own always may)
     generators: str = ""  # generators a request may choose; default: RAG_GENERATOR and extractive
     max_question_chars: int = 2000

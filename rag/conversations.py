@@ -94,7 +94,11 @@ class ConversationStore:
             raise TooLarge(f"{len(messages)} messages; the limit is {lim.max_messages} per conversation")
         out = []
         for i, m in enumerate(messages):
-            if not isinstance(m, dict) or m.get("role") not in ("user", "assistant") or not isinstance(m.get("content"), str):
+            if (
+                not isinstance(m, dict)
+                or m.get("role") not in ("user", "assistant")
+                or not isinstance(m.get("content"), str)
+            ):
                 raise BadInput(f"messages[{i}] needs a role (user or assistant) and a string content")
             if len(m["content"]) > lim.max_message_chars:
                 raise TooLarge(f"messages[{i}] is {len(m['content'])} characters; the limit is {lim.max_message_chars}")
@@ -107,37 +111,52 @@ class ConversationStore:
             out.append({k: m[k] for k in MESSAGE_KEYS if m.get(k) is not None})
         blob = json.dumps(out, ensure_ascii=False)
         if len(blob.encode("utf-8")) > lim.max_conversation_bytes:
-            raise TooLarge(f"the conversation is {len(blob.encode('utf-8'))} bytes; the limit is {lim.max_conversation_bytes}")
+            raise TooLarge(
+                f"the conversation is {len(blob.encode('utf-8'))} bytes; the limit is {lim.max_conversation_bytes}"
+            )
         return out, blob
 
     # ------------------------------------------------------------------ conversations
 
     def list(self, owner: str) -> list[dict[str, Any]]:
-        rows = self._db.execute("SELECT id, title, created, updated, messages FROM conversations WHERE owner = ? "
-                                "ORDER BY updated DESC", (owner,)).fetchall()
-        return [{"id": r[0], "title": r[1], "created": r[2], "updated": r[3], "n_messages": len(json.loads(r[4]))}
-                for r in rows]
+        rows = self._db.execute(
+            "SELECT id, title, created, updated, messages FROM conversations WHERE owner = ? ORDER BY updated DESC",
+            (owner,),
+        ).fetchall()
+        return [
+            {"id": r[0], "title": r[1], "created": r[2], "updated": r[3], "n_messages": len(json.loads(r[4]))}
+            for r in rows
+        ]
 
     def get(self, owner: str, conv_id: str) -> dict[str, Any]:
-        r = self._db.execute("SELECT id, title, created, updated, messages FROM conversations WHERE owner = ? AND id = ?",
-                             (owner, conv_id)).fetchone()
+        r = self._db.execute(
+            "SELECT id, title, created, updated, messages FROM conversations WHERE owner = ? AND id = ?",
+            (owner, conv_id),
+        ).fetchone()
         if r is None:  # another owner's conversation is not found either: its existence is not revealed
             raise NotFound(f"conversation '{conv_id}' not found")
         return {"id": r[0], "title": r[1], "created": r[2], "updated": r[3], "messages": json.loads(r[4])}
 
-    def create(self, owner: str, title: str | None = None, messages: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    def create(
+        self, owner: str, title: str | None = None, messages: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
         msgs, blob = self._messages(messages or [])
         title = self._title(title) if title else default_title(msgs)
         with self._lock:
             (n,) = self._db.execute("SELECT COUNT(*) FROM conversations WHERE owner = ?", (owner,)).fetchone()
             if n >= self.limits.max_conversations:
-                raise TooLarge(f"{n} conversations saved; the limit is {self.limits.max_conversations}: delete some first")
+                raise TooLarge(
+                    f"{n} conversations saved; the limit is {self.limits.max_conversations}: delete some first"
+                )
             conv_id, now = uuid.uuid4().hex, time.time()
-            self._db.execute("INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?)", (conv_id, owner, title, now, now, blob))
+            self._db.execute(
+                "INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?)", (conv_id, owner, title, now, now, blob)
+            )
         return self.get(owner, conv_id)
 
-    def update(self, owner: str, conv_id: str, title: str | None = None,
-               messages: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    def update(
+        self, owner: str, conv_id: str, title: str | None = None, messages: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
         with self._lock:
             current = self.get(owner, conv_id)
             if messages is not None:
@@ -146,7 +165,9 @@ class ConversationStore:
                     title = default_title(msgs)
                 self._db.execute("UPDATE conversations SET messages = ? WHERE id = ?", (blob, conv_id))
             if title is not None:
-                self._db.execute("UPDATE conversations SET title = ? WHERE id = ?", (self._title(title) or "新对话", conv_id))
+                self._db.execute(
+                    "UPDATE conversations SET title = ? WHERE id = ?", (self._title(title) or "新对话", conv_id)
+                )
             self._db.execute("UPDATE conversations SET updated = ? WHERE id = ?", (time.time(), conv_id))
         return self.get(owner, conv_id)
 
@@ -170,7 +191,9 @@ class ConversationStore:
                 raise TooLarge(f"{k} is {len(item[k])} characters; the limit is {lim.max_message_chars}")
         cites = json.dumps(item.get("citations") or [], ensure_ascii=False)
         if len(cites.encode("utf-8")) > lim.max_conversation_bytes:
-            raise TooLarge(f"citations are {len(cites.encode('utf-8'))} bytes; the limit is {lim.max_conversation_bytes}")
+            raise TooLarge(
+                f"citations are {len(cites.encode('utf-8'))} bytes; the limit is {lim.max_conversation_bytes}"
+            )
         with self._lock:
             (n,) = self._db.execute("SELECT COUNT(*) FROM feedback WHERE owner = ?", (owner,)).fetchone()
             if n >= lim.max_feedback:
@@ -178,21 +201,53 @@ class ConversationStore:
             cur = self._db.execute(
                 "INSERT INTO feedback (owner, created, rating, comment, correct_answer, conversation_id, question, query, "
                 "answer, answerable, citations, generator, collection, index_version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (owner, time.time(), item["rating"], (item.get("comment") or "").strip(),
-                 (item.get("correct_answer") or "").strip(), item.get("conversation_id"), item.get("question") or "",
-                 item.get("query") or item.get("question") or "", item.get("answer") or "",
-                 int(bool(item.get("answerable", True))), cites, item.get("generator") or "",
-                 item.get("collection") or "default", index_version))
+                (
+                    owner,
+                    time.time(),
+                    item["rating"],
+                    (item.get("comment") or "").strip(),
+                    (item.get("correct_answer") or "").strip(),
+                    item.get("conversation_id"),
+                    item.get("question") or "",
+                    item.get("query") or item.get("question") or "",
+                    item.get("answer") or "",
+                    int(bool(item.get("answerable", True))),
+                    cites,
+                    item.get("generator") or "",
+                    item.get("collection") or "default",
+                    index_version,
+                ),
+            )
         return self.feedback(feedback_id=cur.lastrowid)[0]
 
     def feedback(self, feedback_id: int | None = None) -> list[dict[str, Any]]:
         """Every rating, oldest first (an admin view: all owners, each shown only by its hash)."""
-        sql = ("SELECT id, owner, created, rating, comment, correct_answer, conversation_id, question, query, answer, "
-               "answerable, citations, generator, collection, index_version FROM feedback")
-        rows = (self._db.execute(sql + " WHERE id = ?", (feedback_id,)) if feedback_id is not None
-                else self._db.execute(sql + " ORDER BY id")).fetchall()
-        keys = ("id", "owner", "created", "rating", "comment", "correct_answer", "conversation_id", "question", "query",
-                "answer", "answerable", "citations", "generator", "collection", "index_version")
+        sql = (
+            "SELECT id, owner, created, rating, comment, correct_answer, conversation_id, question, query, answer, "
+            "answerable, citations, generator, collection, index_version FROM feedback"
+        )
+        rows = (
+            self._db.execute(sql + " WHERE id = ?", (feedback_id,))
+            if feedback_id is not None
+            else self._db.execute(sql + " ORDER BY id")
+        ).fetchall()
+        keys = (
+            "id",
+            "owner",
+            "created",
+            "rating",
+            "comment",
+            "correct_answer",
+            "conversation_id",
+            "question",
+            "query",
+            "answer",
+            "answerable",
+            "citations",
+            "generator",
+            "collection",
+            "index_version",
+        )
         out = []
         for r in rows:
             d = dict(zip(keys, r, strict=True))
@@ -212,8 +267,16 @@ def qa_items(feedback: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]
     items, skipped = [], 0
     for f in feedback:
         cites = f.get("citations") or []
-        base = {"id": f"fb{f['id']:05d}", "question": f["question"], "answer_aliases": [], "answer_parts": [],
-                "source": "feedback", "rating": f["rating"], "generator": f["generator"], "index_version": f["index_version"]}
+        base = {
+            "id": f"fb{f['id']:05d}",
+            "question": f["question"],
+            "answer_aliases": [],
+            "answer_parts": [],
+            "source": "feedback",
+            "rating": f["rating"],
+            "generator": f["generator"],
+            "index_version": f["index_version"],
+        }
         if f["rating"] == "up" and not f["answerable"]:
             items.append({**base, "answer": "", "doc": None, "evidence": None, "type": "unanswerable"})
             continue
@@ -228,8 +291,13 @@ def qa_items(feedback: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]
             continue
         quotes = list(dict.fromkeys(c["quote"] for c in used))
         docs = list(dict.fromkeys(c["source"] for c in used if c.get("source")))
-        item = {**base, "answer": answer, "doc": docs[0] if len(docs) == 1 else (docs or None),
-                "evidence": quotes[0] if len(quotes) == 1 else (quotes or None), "type": "factoid"}
+        item = {
+            **base,
+            "answer": answer,
+            "doc": docs[0] if len(docs) == 1 else (docs or None),
+            "evidence": quotes[0] if len(quotes) == 1 else (quotes or None),
+            "type": "factoid",
+        }
         if len(_norm(answer)) > 150 or (f["rating"] == "up" and len(quotes) > 1 and len(_norm(answer)) > 60):
             # a long answer is scored by its parts: each cited quote must come back
             item.update(type="summary", answer_parts=quotes or [answer])

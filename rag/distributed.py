@@ -75,9 +75,12 @@ class _EmbedWorker:
         from rag.ingest import read_bytes
 
         if "bytes" in batch:  # files: read here, keeping the documents the driver asked for
-            docs = [d for data, path in zip(batch["bytes"], batch["path"], strict=True)
-                    for d in read_bytes(bytes(data), Path(str(path)).name, self.c.settings.dedup_min_chars)
-                    if d.doc_id in self.wanted]
+            docs = [
+                d
+                for data, path in zip(batch["bytes"], batch["path"], strict=True)
+                for d in read_bytes(bytes(data), Path(str(path)).name, self.c.settings.dedup_min_chars)
+                if d.doc_id in self.wanted
+            ]
         else:
             docs = [Document(**json.loads(s)) for s in batch["doc"]]
         chunks, tokens, texts = prepare(docs, self.c.chunk_params, self.c.tokenizer)
@@ -87,18 +90,28 @@ class _EmbedWorker:
         for i, c in enumerate(chunks):
             first.setdefault(c.doc_id, i)
         text = {i: json.dumps(asdict(d), ensure_ascii=False) for d in docs if (i := first.get(d.doc_id)) is not None}
-        return {"chunk": [json.dumps(asdict(c), ensure_ascii=False) for c in chunks],
-                "tokens": [json.dumps(t, ensure_ascii=False) for t in tokens],
-                "vector": [np.asarray(v, dtype=np.float32) for v in vecs],
-                "doc": [text.get(i, "") for i in range(len(chunks))],
-                "embedded": [emb.embedded if i == 0 else 0 for i in range(len(chunks))]}
+        return {
+            "chunk": [json.dumps(asdict(c), ensure_ascii=False) for c in chunks],
+            "tokens": [json.dumps(t, ensure_ascii=False) for t in tokens],
+            "vector": [np.asarray(v, dtype=np.float32) for v in vecs],
+            "doc": [text.get(i, "") for i in range(len(chunks))],
+            "embedded": [emb.embedded if i == 0 else 0 for i in range(len(chunks))],
+        }
 
 
 class RayEngine:
     """An `Indexer.engine`: documents -> Batches, computed by `workers` Ray actors."""
 
-    def __init__(self, settings: Settings, workers: int = 2, batch_docs: int = 8, cpus_per_worker: float = 1.0,
-                 gpus_per_worker: float = 0.0, use_cache: bool = True, address: str | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        workers: int = 2,
+        batch_docs: int = 8,
+        cpus_per_worker: float = 1.0,
+        gpus_per_worker: float = 0.0,
+        use_cache: bool = True,
+        address: str | None = None,
+    ):
         self.workers, self.batch_docs = workers, batch_docs
         self.cpus, self.gpus = cpus_per_worker, gpus_per_worker
         self.use_cache = use_cache
@@ -106,7 +119,7 @@ class RayEngine:
         # each actor's embedder gets the cores Ray gives it, so actors on one machine do not oversubscribe it
         self.settings = settings.model_copy(update={"threads": max(1, int(cpus_per_worker))})
 
-    def _ray(self):  # noqa: ANN202
+    def _ray(self):
         import ray
 
         if ray.is_initialized():
@@ -114,9 +127,13 @@ class RayEngine:
         kw = {} if self.address else {"num_cpus": max(os.cpu_count() or 1, int(self.workers * self.cpus))}
         for attempt in (1, 2):
             try:
-                ray.init(address=self.address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True, **kw)
+                ray.init(
+                    address=self.address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True, **kw
+                )
                 break
-            except Exception as e:  # Ray raises a bare Exception when its local node misses its fixed 30 s start-up window
+            except (
+                Exception
+            ) as e:  # Ray raises a bare Exception when its local node misses its fixed 30 s start-up window
                 if attempt == 2 or "timed out during startup" not in str(e):
                     raise
                 ray.shutdown()  # on a loaded 2-core machine one gRPC call can take all 30 s: start it once more
@@ -132,12 +149,18 @@ class RayEngine:
         ray = self._ray()
         ray.data.DataContext.get_current().enable_progress_bars = False
         ds = ray.data.read_binary_files(files, include_paths=True, override_num_blocks=self._blocks(len(files)))
-        ds = ds.map_batches(_scan, fn_args=(self.settings.dedup_min_chars,), batch_size=self.batch_docs,
-                            batch_format="numpy", num_cpus=self.cpus)
+        ds = ds.map_batches(
+            _scan,
+            fn_args=(self.settings.dedup_min_chars,),
+            batch_size=self.batch_docs,
+            batch_format="numpy",
+            num_cpus=self.cpus,
+        )
         out: list[FileDoc] = []
         for b in ds.iter_batches(batch_size=None, batch_format="numpy"):
-            for did, src, title, h, path, err in zip(b["doc_id"], b["source"], b["title"], b["content_hash"], b["path"],
-                                                      b["error"], strict=True):
+            for did, src, title, h, path, err in zip(
+                b["doc_id"], b["source"], b["title"], b["content_hash"], b["path"], b["error"], strict=True
+            ):
                 if err:
                     raise BadInput(str(err))
                 out.append(FileDoc(str(did), str(src), str(title), "", {}, str(h), path=str(path)))
@@ -155,9 +178,15 @@ class RayEngine:
         texts = [d for d in docs if not isinstance(d, FileDoc)]
         done = 0
         for ds, wanted in self._datasets(ray, files, texts):
-            ds = ds.map_batches(_EmbedWorker, fn_constructor_args=(self.settings, self.use_cache, wanted),
-                                batch_size=self.batch_docs, compute=ray.data.ActorPoolStrategy(size=self.workers),
-                                num_cpus=self.cpus, num_gpus=self.gpus or None, batch_format="numpy")
+            ds = ds.map_batches(
+                _EmbedWorker,
+                fn_constructor_args=(self.settings, self.use_cache, wanted),
+                batch_size=self.batch_docs,
+                compute=ray.data.ActorPoolStrategy(size=self.workers),
+                num_cpus=self.cpus,
+                num_gpus=self.gpus or None,
+                batch_format="numpy",
+            )
             for b in ds.iter_batches(batch_size=None, batch_format="numpy", prefetch_batches=2):
                 chunks = [Chunk(**json.loads(s)) for s in b["chunk"]]
                 if not chunks:
@@ -166,19 +195,35 @@ class RayEngine:
                 if progress:
                     progress(done, done)
                 documents = [Document(**json.loads(s)) for s in b["doc"] if s]
-                yield Batch(chunks, [json.loads(t) for t in b["tokens"]], np.stack(list(b["vector"])).astype(np.float32),
-                            embedded=int(np.sum(b["embedded"])), documents=documents)
+                yield Batch(
+                    chunks,
+                    [json.loads(t) for t in b["tokens"]],
+                    np.stack(list(b["vector"])).astype(np.float32),
+                    embedded=int(np.sum(b["embedded"])),
+                    documents=documents,
+                )
 
-    def _datasets(self, ray: Any, files: list[FileDoc], texts: list[Document]) -> Iterator[tuple[Any, frozenset[str]]]:  # noqa: ANN401
+    def _datasets(self, ray: Any, files: list[FileDoc], texts: list[Document]) -> Iterator[tuple[Any, frozenset[str]]]:
         if files:  # the workers read the files again: only their paths and the wanted ids leave this process
             paths = sorted({d.path for d in files})
             # Reading asks for no CPU: the actors may hold every CPU, and a read waiting for one would wait forever.
-            yield (ray.data.read_binary_files(paths, include_paths=True, override_num_blocks=self._blocks(len(paths)),
-                                              ray_remote_args={"num_cpus": 0}),
-                   frozenset(d.doc_id for d in files))
+            yield (
+                ray.data.read_binary_files(
+                    paths,
+                    include_paths=True,
+                    override_num_blocks=self._blocks(len(paths)),
+                    ray_remote_args={"num_cpus": 0},
+                ),
+                frozenset(d.doc_id for d in files),
+            )
         if texts:
-            yield (ray.data.from_items([{"doc": json.dumps(asdict(d), ensure_ascii=False)} for d in texts],
-                                       override_num_blocks=self._blocks(len(texts))), frozenset())
+            yield (
+                ray.data.from_items(
+                    [{"doc": json.dumps(asdict(d), ensure_ascii=False)} for d in texts],
+                    override_num_blocks=self._blocks(len(texts)),
+                ),
+                frozenset(),
+            )
 
 
 def bench(settings: Settings, paths: list[Path], workers: tuple[int, ...] = (1, 2)) -> dict[str, Any]:

@@ -51,14 +51,23 @@ class Components:
     @cached_property
     def fusion(self) -> FusionParams:
         s = self.settings
-        return FusionParams(s.fusion, s.rrf_k, s.dense_weight, s.bm25_weight, s.candidates, s.fusion_gap_depth,
-                            s.fusion_gap_power)
+        return FusionParams(
+            s.fusion, s.rrf_k, s.dense_weight, s.bm25_weight, s.candidates, s.fusion_gap_depth, s.fusion_gap_power
+        )
 
     @cached_property
     def indexer(self) -> Indexer:
         s = self.settings
-        return Indexer(s.index_dir, self.embedder, self.tokenizer, self.chunk_params, s.keep_versions, s.embed_cache,
-                       self.ann_params, store_=self.store)
+        return Indexer(
+            s.index_dir,
+            self.embedder,
+            self.tokenizer,
+            self.chunk_params,
+            s.keep_versions,
+            s.embed_cache,
+            self.ann_params,
+            store_=self.store,
+        )
 
     @cached_property
     def store(self) -> Store:
@@ -69,8 +78,9 @@ class Components:
             except ImportError as e:
                 raise ConfigError(f"RAG_STORE=milvus needs pymilvus: pip install -e '.[scale]' ({e})") from e
 
-            return MilvusStore(s.milvus_uri or str(s.index_dir / "milvus.db"), s.milvus_token, s.milvus_prefix,
-                               s.milvus_index)
+            return MilvusStore(
+                s.milvus_uri or str(s.index_dir / "milvus.db"), s.milvus_token, s.milvus_prefix, s.milvus_index
+            )
         return FaissStore(s.index_dir, s.keep_versions, self.ann_params)
 
     @cached_property
@@ -83,7 +93,7 @@ class Components:
         return Library(self.store, self.embedder, self.tokenizer, self.fusion)
 
     @cached_property
-    def prompts(self):  # noqa: ANN201
+    def prompts(self):
         return load_prompts(self.settings.prompts_dir)
 
     @cached_property
@@ -93,8 +103,13 @@ class Components:
         s, t = self.settings, thresholds()
         refuse = s.refuse_below if s.refuse_below is not None else t["refuse_below"]
         llm_refuse = s.llm_refuse_below if s.llm_refuse_below is not None else t["llm_refuse_below"]
-        return Pipeline(self.library, self.generator, s.generator, self.prompts,
-                        Limits(s.max_question_chars, s.answer_top_k, refuse, llm_refuse, s.max_query_chars))
+        return Pipeline(
+            self.library,
+            self.generator,
+            s.generator,
+            self.prompts,
+            Limits(s.max_question_chars, s.answer_top_k, refuse, llm_refuse, s.max_query_chars),
+        )
 
     def warm(self, name: str) -> None:
         """Load a generator ahead of the first question (the local LLM takes a few seconds)."""
@@ -113,7 +128,7 @@ class Components:
         if name == "extractive":
             from rag.generate.extractive import ExtractiveGenerator
 
-            def idf_source():  # noqa: ANN202 - the default collection's current version, looked up per answer
+            def idf_source():  # the default collection's current version, looked up per answer
                 try:
                     return self.library.retriever(self.settings.collection).data.bm25
                 except RagError:  # idf weights are optional; uniform weights without an index
@@ -121,14 +136,24 @@ class Components:
 
             return ExtractiveGenerator(self.tokenizer, idf_source)
         s = self.settings
-        common = {"prompts": self.prompts, "tokenizer": self.tokenizer, "max_tokens": s.llm_max_tokens,
-                  "passages": s.llm_passages, "context_chars": s.llm_context_chars}
+        common = {
+            "prompts": self.prompts,
+            "tokenizer": self.tokenizer,
+            "max_tokens": s.llm_max_tokens,
+            "passages": s.llm_passages,
+            "context_chars": s.llm_context_chars,
+        }
         if name == "llm":
             from rag.generate.llm import LlamaCppGenerator
             from rag.generate.model_files import ensure_gguf
 
-            return LlamaCppGenerator(ensure_gguf(s.llm_cache_dir, s.llm_model_path), n_ctx=s.llm_ctx, threads=s.threads,
-                                     timeout_s=s.llm_timeout_s, **common)
+            return LlamaCppGenerator(
+                ensure_gguf(s.llm_cache_dir, s.llm_model_path),
+                n_ctx=s.llm_ctx,
+                threads=s.threads,
+                timeout_s=s.llm_timeout_s,
+                **common,
+            )
         from rag.generate.openai_compat import OpenAIGenerator
 
         return OpenAIGenerator(s.openai_base_url, s.openai_model, s.openai_api_key, timeout_s=s.llm_timeout_s, **common)

@@ -48,13 +48,36 @@ class IndexReport:
         return bool(self.added or self.updated or self.deleted or self.version)
 
     def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in ("collection", "added", "updated", "unchanged", "deleted", "n_documents",
-                                             "n_chunks", "embedded", "cached", "version", "seconds")}
+        return {
+            k: getattr(self, k)
+            for k in (
+                "collection",
+                "added",
+                "updated",
+                "unchanged",
+                "deleted",
+                "n_documents",
+                "n_chunks",
+                "embedded",
+                "cached",
+                "version",
+                "seconds",
+            )
+        }
 
 
 class Indexer:
-    def __init__(self, index_dir: Path, embedder: Embedder, tokenizer: Tokenizer, params: ChunkParams, keep: int = 2,
-                 cache_path: Path | None = None, ann_params: AnnParams | None = None, store_: Store | None = None):
+    def __init__(
+        self,
+        index_dir: Path,
+        embedder: Embedder,
+        tokenizer: Tokenizer,
+        params: ChunkParams,
+        keep: int = 2,
+        cache_path: Path | None = None,
+        ann_params: AnnParams | None = None,
+        store_: Store | None = None,
+    ):
         self.index_dir = index_dir
         self.cache_path = cache_path or index_dir / "cache" / "embeddings.sqlite"
         self.embedder = embedder
@@ -75,12 +98,21 @@ class Indexer:
     def manifest(self, dictionary: tuple[str, int] | None = None) -> dict:
         """What a version records; `dictionary`: the collection's mined terms (rag.termdict) and the characters of
         text they were mined from."""
-        m = {"embedder": self.embedder.id, "dim": self.embedder.dim, "chunking": self.params.as_dict(),
-             "tokenizer": TOKENIZER, "metric": "inner_product_normalised"}
+        m = {
+            "embedder": self.embedder.id,
+            "dim": self.embedder.dim,
+            "chunking": self.params.as_dict(),
+            "tokenizer": TOKENIZER,
+            "metric": "inner_product_normalised",
+        }
         if dictionary is not None:
             text, chars = dictionary
-            m["dictionary"] = {"file": termdict.FILE, "terms": text.count("\n"), "sha256": termdict.digest(text),
-                               "mined_from_chars": chars}
+            m["dictionary"] = {
+                "file": termdict.FILE,
+                "terms": text.count("\n"),
+                "sha256": termdict.digest(text),
+                "mined_from_chars": chars,
+            }
             m["files"] = {termdict.FILE: text}  # written beside the manifest by the store
         return m
 
@@ -90,8 +122,15 @@ class Indexer:
         terms = termdict.mine((f"{d.title}\n{d.text}" for d in docs), self.tokenizer)
         return termdict.to_text(terms), sum(len(d.text) for d in docs)
 
-    def update(self, collection: str, add: list[Document] | None = None, delete: list[str] | None = None,
-               rebuild: bool = False, progress: Progress | None = None, replace: bool = False) -> IndexReport:
+    def update(
+        self,
+        collection: str,
+        add: list[Document] | None = None,
+        delete: list[str] | None = None,
+        rebuild: bool = False,
+        progress: Progress | None = None,
+        replace: bool = False,
+    ) -> IndexReport:
         """Add or replace documents and delete others; unchanged input publishes nothing.
 
         A document whose id is taken by one from another source file is a Conflict unless `replace`."""
@@ -106,9 +145,13 @@ class Indexer:
         report = IndexReport(collection)
         with self.store.lock(collection):
             old = None if rebuild else self._load_existing(collection)
-            same_params = old is not None and old.manifest.get("chunking") == self.params.as_dict() \
-                and old.manifest.get("embedder") == self.embedder.id and old.manifest.get("tokenizer") == TOKENIZER \
+            same_params = (
+                old is not None
+                and old.manifest.get("chunking") == self.params.as_dict()
+                and old.manifest.get("embedder") == self.embedder.id
+                and old.manifest.get("tokenizer") == TOKENIZER
                 and "dictionary" in old.manifest
+            )
             have = old.doc_meta(list(dict.fromkeys([*delete, *ids]))) if old is not None else {}
             gone: set[str] = set()
             for did in delete:
@@ -134,8 +177,10 @@ class Indexer:
             stubs = any(hasattr(d, "path") for d in upserts.values())  # text unknown until the engine reads it
             dictionary = _kept_dictionary(old, upserts, gone) if old is not None and same_params and not stubs else None
             if dictionary is None:  # mined again: if it changed, every passage is tokenized again with it
-                final = {**({did: d for did, d in old.documents.items() if did not in gone} if old is not None else {}),
-                         **upserts}
+                final = {
+                    **({did: d for did, d in old.documents.items() if did not in gone} if old is not None else {}),
+                    **upserts,
+                }
                 dictionary = self.dictionary(final.values())
                 was = (old.manifest.get("dictionary") or {}).get("sha256") if old is not None else None
                 if old is not None and was != termdict.digest(dictionary[0]):
@@ -147,11 +192,14 @@ class Indexer:
                 # an engine that reads the files itself (rag.distributed) was given stubs: their text arrives with
                 # their passages, so the passages are gathered first and the dictionary is mined from the real text
                 gathered = list(_Counted(self.engine(todo, progress), upserts))
-                final = {**({did: d for did, d in old.documents.items() if did not in gone} if old is not None else {}),
-                         **upserts}
+                final = {
+                    **({did: d for did, d in old.documents.items() if did not in gone} if old is not None else {}),
+                    **upserts,
+                }
                 dictionary = self.dictionary(final.values())
-                batches: Iterable[Batch] = _retokenized(gathered, upserts, self.tokenizer.with_terms(
-                    termdict.parse(dictionary[0])))
+                batches: Iterable[Batch] = _retokenized(
+                    gathered, upserts, self.tokenizer.with_terms(termdict.parse(dictionary[0]))
+                )
             else:
                 tok = self.tokenizer.with_terms(termdict.parse(dictionary[0]))
                 if takes_tokenizer(self.engine, self):
@@ -159,8 +207,9 @@ class Indexer:
                 else:  # another engine (Ray) tokenizes with the plain dictionary: tokenized again here
                     batches = _retokenized(self.engine(todo, progress), upserts, tok)
             counted = _Counted(batches, upserts)
-            w = self.store.write(collection, old if same_params else None, upserts, report.deleted, counted,
-                                 self.manifest(dictionary))
+            w = self.store.write(
+                collection, old if same_params else None, upserts, report.deleted, counted, self.manifest(dictionary)
+            )
         report.n_documents, report.n_chunks, report.version = w.n_documents, w.n_chunks, w.version
         report.embedded, report.cached = counted.embedded, counted.n - counted.embedded
         report.seconds = round(time.perf_counter() - t0, 3)
@@ -174,8 +223,9 @@ class Indexer:
         except IndexMismatch:
             return None  # unreadable old format: rebuild from the inputs given
 
-    def embed_local(self, docs: list[Document], progress: Progress | None = None,
-                    tokenizer: Tokenizer | None = None) -> Iterator[Batch]:
+    def embed_local(
+        self, docs: list[Document], progress: Progress | None = None, tokenizer: Tokenizer | None = None
+    ) -> Iterator[Batch]:
         """The in-process engine: chunk, tokenize, and embed through the cache (only new texts are computed)."""
         chunks, tokens, texts = prepare(docs, self.params, tokenizer or self.tokenizer)
         done = [0]
@@ -186,8 +236,9 @@ class Indexer:
                 progress(done[0], len(texts))
 
         counting = CountingEmbedder(self.embedder)
-        vectors = self.cache.embed(counting, texts, progress=tick) if texts else \
-            np.zeros((0, self.embedder.dim), np.float32)
+        vectors = (
+            self.cache.embed(counting, texts, progress=tick) if texts else np.zeros((0, self.embedder.dim), np.float32)
+        )
         yield Batch(chunks, tokens, vectors, embedded=counting.embedded)
 
 
@@ -201,11 +252,15 @@ def _check_sources(add: list[Document], have: dict, gone: set[str], old: store.I
         if d.doc_id in have and d.doc_id not in gone:
             prev = old.documents.get(d.doc_id)
             if prev is not None and prev.source != d.source:
-                raise Conflict(f"{d.source}: document id '{d.doc_id}' is taken in collection '{collection}' by {prev.source}; "
-                               "send replace=true to replace it, or rename the file")
+                raise Conflict(
+                    f"{d.source}: document id '{d.doc_id}' is taken in collection '{collection}' by {prev.source}; "
+                    "send replace=true to replace it, or rename the file"
+                )
 
 
-def prepare(docs: list[Document], params: ChunkParams, tokenizer: Tokenizer) -> tuple[list[Chunk], list[list[str]], list[str]]:
+def prepare(
+    docs: list[Document], params: ChunkParams, tokenizer: Tokenizer
+) -> tuple[list[Chunk], list[list[str]], list[str]]:
     """Chunks of the documents in order, their BM25 tokens, and the texts to embed (one stage, shared by the engines)."""
     chunks: list[Chunk] = []
     tokens: list[list[str]] = []
@@ -226,7 +281,7 @@ class CountingEmbedder:
         self._embedder = embedder
         self.embedded = 0
 
-    def __getattr__(self, name: str):  # noqa: ANN204 - id, dim, embed_query … as the wrapped embedder's
+    def __getattr__(self, name: str):  # id, dim, embed_query … as the wrapped embedder's
         return getattr(self._embedder, name)
 
     def embed_documents(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
@@ -241,8 +296,10 @@ def read_dictionary(data: store.IndexData) -> list[termdict.Term]:
         return []
     text = data.read_file(meta["file"])
     if text is None or termdict.digest(text) != meta.get("sha256"):
-        raise IndexMismatch(f"index version {data.version} lacks its dictionary {meta['file']} or it was changed; "
-                            "run `rag index --rebuild`")
+        raise IndexMismatch(
+            f"index version {data.version} lacks its dictionary {meta['file']} or it was changed; "
+            "run `rag index --rebuild`"
+        )
     return termdict.parse(text)
 
 
@@ -254,7 +311,8 @@ def _kept_dictionary(old: store.IndexData, upserts: dict[str, Document], gone: s
     if not was:
         return None
     changed = sum(len(d.text) for d in upserts.values()) + sum(
-        len(old.documents[did].text) for did in gone if did in old.documents)
+        len(old.documents[did].text) for did in gone if did in old.documents
+    )
     if changed > DICT_DRIFT * was:
         return None
     text = "".join(t.line() + "\n" for t in read_dictionary(old))

@@ -104,25 +104,38 @@ class Tracker:
         rate = self.rate()
         with self._lock:
             left = max(self.total - self.done, 0)
-            eta = round(left / rate, 1) if rate > 0 and self.stage == "embedding" else (0.0 if self.stage == "done" else None)
-            return {"stage": self.stage, "files_total": self.files_total, "files_read": self.files_read,
-                    "passages_done": self.done, "passages_total": self.total, "passages_per_s": round(rate, 2),
-                    "eta_s": eta, "stage_s": round(time.monotonic() - self._t_stage, 1)}
+            eta = (
+                round(left / rate, 1)
+                if rate > 0 and self.stage == "embedding"
+                else (0.0 if self.stage == "done" else None)
+            )
+            return {
+                "stage": self.stage,
+                "files_total": self.files_total,
+                "files_read": self.files_read,
+                "passages_done": self.done,
+                "passages_total": self.total,
+                "passages_per_s": round(rate, 2),
+                "eta_s": eta,
+                "stage_s": round(time.monotonic() - self._t_stage, 1),
+            }
 
     def _changed(self) -> None:
         if self.on_change is not None:
             self.on_change(self.snapshot())
 
     # -- running the indexer under the tracker
-    def run(self, indexer: Indexer, collection: str, docs: list[Document], rebuild: bool = False,
-            replace: bool = False) -> dict[str, Any]:
+    def run(
+        self, indexer: Indexer, collection: str, docs: list[Document], rebuild: bool = False, replace: bool = False
+    ) -> dict[str, Any]:
         """indexer.update() with stages reported: chunking until the first passages are embedded, embedding, then
         publishing once the last batch is handed to the store. The indexer given is not modified."""
         ix = copy.copy(indexer)  # its own engine attribute; embedder, tokenizer, cache and store are shared
         inner = indexer.engine
 
-        def engine(ds: list[Document], progress: Callable[[int, int], None] | None,
-                   tokenizer: Tokenizer | None = None) -> Iterator[Batch]:
+        def engine(
+            ds: list[Document], progress: Callable[[int, int], None] | None, tokenizer: Tokenizer | None = None
+        ) -> Iterator[Batch]:
             self.set_stage("chunking")
             batches: Iterable[Batch] = inner(ds, progress, tokenizer) if tokenizer is not None else inner(ds, progress)
             for b in batches:
@@ -181,11 +194,19 @@ class Job:
             p["eta_s"] = None
         end = self.finished or time.time()
         out: dict[str, Any] = {
-            "id": self.id, "collection": self.collection, "state": self.state,
-            "stage": p.pop("stage"), **p,
-            "files": self.files, "failed": self.failed, "cancel_requested": self.tracker.cancel_requested,
-            "created_at": self.created, "started_at": self.started, "finished_at": self.finished,
-            "elapsed_s": round(end - (self.started or end), 1), "report": self.report,
+            "id": self.id,
+            "collection": self.collection,
+            "state": self.state,
+            "stage": p.pop("stage"),
+            **p,
+            "files": self.files,
+            "failed": self.failed,
+            "cancel_requested": self.tracker.cancel_requested,
+            "created_at": self.created,
+            "started_at": self.started,
+            "finished_at": self.finished,
+            "elapsed_s": round(end - (self.started or end), 1),
+            "report": self.report,
             "error": {"code": self.exception.code, "message": self.exception.message} if self.exception else None,
         }
         if position is not None:
@@ -215,19 +236,29 @@ class Jobs:
         self._closed = False
 
     # -- submitting and looking up
-    def submit(self, collection: str, uploads: list[Upload], owner: str | None = None, skip_failed: bool = False,
-               replace: bool = False) -> Job:
+    def submit(
+        self,
+        collection: str,
+        uploads: list[Upload],
+        owner: str | None = None,
+        skip_failed: bool = False,
+        replace: bool = False,
+    ) -> Job:
         job = Job(uuid.uuid4().hex, collection, owner, uploads, skip_failed, replace)
         with self._lock:
             self._purge()
             active = [j for j in self._jobs.values() if j.state in ("queued", "running")]
             if len(active) >= self.limits.max_active:
-                raise TooManyJobs(f"{len(active)} indexing jobs are queued or running (the limit is "
-                                  f"{self.limits.max_active}, RAG_JOBS_MAX_ACTIVE); try again when one has finished")
+                raise TooManyJobs(
+                    f"{len(active)} indexing jobs are queued or running (the limit is "
+                    f"{self.limits.max_active}, RAG_JOBS_MAX_ACTIVE); try again when one has finished"
+                )
             held = sum(j.size for j in active if j.uploads)
             if held + job.size > self.limits.max_bytes:
-                raise TooManyJobs(f"queued jobs already hold {held} bytes of uploads (the limit is {self.limits.max_bytes}, "
-                                  "RAG_JOBS_MAX_BYTES); try again when one has finished")
+                raise TooManyJobs(
+                    f"queued jobs already hold {held} bytes of uploads (the limit is {self.limits.max_bytes}, "
+                    "RAG_JOBS_MAX_BYTES); try again when one has finished"
+                )
             self._jobs[job.id] = job
             self._queues.setdefault(collection, deque()).append(job)
             w = self._workers.get(collection)
@@ -243,7 +274,9 @@ class Jobs:
             self._purge()
             job = self._jobs.get(job_id)
         if job is None or job.owner != owner:
-            raise NotFound(f"job '{job_id}' not found (jobs are kept for {int(self.limits.keep_s)} s after they finish)")
+            raise NotFound(
+                f"job '{job_id}' not found (jobs are kept for {int(self.limits.keep_s)} s after they finish)"
+            )
         return job
 
     def list(self, owner: str | None = None) -> list[Job]:
@@ -334,7 +367,7 @@ class Jobs:
             job.uploads = []
             job.exception = e
             self._finish(job, "failed")
-        except Exception as e:  # noqa: BLE001 - a job thread must record its failure, not die silently
+        except Exception as e:
             log.exception("indexing job %s failed", job.id)
             job.uploads = []
             job.exception = RagError(f"internal error while indexing ({type(e).__name__}); see the server log")

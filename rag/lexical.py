@@ -11,7 +11,7 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 class BM25Index:
-    def __init__(self, model) -> None:  # noqa: ANN001 - bm25s.BM25
+    def __init__(self, model) -> None:  # bm25s.BM25
         self._m = model
         self.size = int(model.scores["num_docs"]) if model is not None else 0
 

@@ -32,8 +32,14 @@ class Limits:
 
 
 class Pipeline:
-    def __init__(self, library: Library, generators: Callable[[str], Generator], default_generator: str,
-                 prompts: Prompts, limits: Limits):
+    def __init__(
+        self,
+        library: Library,
+        generators: Callable[[str], Generator],
+        default_generator: str,
+        prompts: Prompts,
+        limits: Limits,
+    ):
         self.library = library
         self._generator = generators
         self.default_generator = default_generator
@@ -51,8 +57,14 @@ class Pipeline:
         query = bounded(self.check_text(query, "query"), self.limits.max_query_chars)
         return self.library.retriever(collection).search(query, top_k, mode)
 
-    def ask(self, question: str, top_k: int = 5, collection: str = "default",
-            history: list[dict[str, str]] | None = None, generator: str | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        top_k: int = 5,
+        collection: str = "default",
+        history: list[dict[str, str]] | None = None,
+        generator: str | None = None,
+    ) -> Answer:
         answer: Answer | None = None
         for ev in self.ask_events(question, top_k, collection, history, generator):
             if ev[0] == "done":
@@ -60,9 +72,15 @@ class Pipeline:
         assert answer is not None
         return answer
 
-    def ask_events(self, question: str, top_k: int = 5, collection: str = "default",
-                   history: list[dict[str, str]] | None = None, generator: str | None = None,
-                   quick: bool = False) -> Iterator[tuple[str, Any]]:
+    def ask_events(
+        self,
+        question: str,
+        top_k: int = 5,
+        collection: str = "default",
+        history: list[dict[str, str]] | None = None,
+        generator: str | None = None,
+        quick: bool = False,
+    ) -> Iterator[tuple[str, Any]]:
         """Events: ("token", str)…, ("citations", list), ("done", Answer). With `quick` and a generator other than
         the extractive one, first ("draft", Answer), the extractive answer at once when it would answer at all, and
         ("stage", {"stage": "generate"}) as the model starts."""
@@ -101,17 +119,40 @@ class Pipeline:
             yield ("token", text)
             yield ("citations", [])
             timings["total"] = _ms(t0)
-            yield ("done", Answer(text, False, [], query, name, timings, verdict.confidence,
-                                  ["low_confidence", *cut] + [f"missing:{t}" for t in verdict.missing_terms[:5]]))
+            yield (
+                "done",
+                Answer(
+                    text,
+                    False,
+                    [],
+                    query,
+                    name,
+                    timings,
+                    verdict.confidence,
+                    ["low_confidence", *cut] + [f"missing:{t}" for t in verdict.missing_terms[:5]],
+                ),
+            )
             return
         if quick and gen.name != "extractive" and verdict.confidence >= self.limits.refuse_below:
             quick_gen = self._generator("extractive").with_tokenizer(retriever.tokenizer)
-            fast, fast_conflicts = ground(query, quick_gen.generate(query, hits), hits, retriever.data.documents,
-                                          extractive=True)
+            fast, fast_conflicts = ground(
+                query, quick_gen.generate(query, hits), hits, retriever.data.documents, extractive=True
+            )
             if fast.answerable:
-                yield ("draft", Answer(fast.text, True, fast.citations, query, "extractive",
-                                       {**timings, "total": _ms(t0)}, verdict.confidence, [*fast.flags, "draft"],
-                                       fast_conflicts))
+                yield (
+                    "draft",
+                    Answer(
+                        fast.text,
+                        True,
+                        fast.citations,
+                        query,
+                        "extractive",
+                        {**timings, "total": _ms(t0)},
+                        verdict.confidence,
+                        [*fast.flags, "draft"],
+                        fast_conflicts,
+                    ),
+                )
         if quick and gen.name != "extractive":
             yield ("stage", {"stage": "generate"})  # retrieval is done; the model may take a while to its first token
         t = time.perf_counter()
@@ -144,8 +185,20 @@ class Pipeline:
             yield ("token", draft.text)
         yield ("citations", [c.to_dict() for c in draft.citations])
         timings["total"] = _ms(t0)
-        yield ("done", Answer(draft.text, draft.answerable, draft.citations, query, used, timings,
-                              verdict.confidence, [*draft.flags, *cut], conflicts))
+        yield (
+            "done",
+            Answer(
+                draft.text,
+                draft.answerable,
+                draft.citations,
+                query,
+                used,
+                timings,
+                verdict.confidence,
+                [*draft.flags, *cut],
+                conflicts,
+            ),
+        )
 
     def _model_rewrite(self, gen: ChatGenerator, question: str, history: list[dict[str, str]]) -> str:
         """A follow-up the rules could not resolve, made standalone by the chat model; the question itself on failure."""

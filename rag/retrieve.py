@@ -90,12 +90,17 @@ class Retriever:
             hits.append(Hit(c, s, doc.source if doc else "", doc.title if doc else "", rank, sc))
         timings["fuse"] = _ms(t)
         timings["total"] = _ms(t0)
-        return SearchResult(hits, timings, qtokens,
-                            bm25_top=max(bm25_scores.values(), default=0.0),
-                            dense_top=max(dense_scores.values(), default=0.0))
+        return SearchResult(
+            hits,
+            timings,
+            qtokens,
+            bm25_top=max(bm25_scores.values(), default=0.0),
+            dense_top=max(dense_scores.values(), default=0.0),
+        )
 
-    def _fuse(self, dense_ids: list[int], bm25_ids: list[int], dense_scores: dict[int, float],
-              bm25_scores: dict[int, float]) -> list[tuple[int, float]]:
+    def _fuse(
+        self, dense_ids: list[int], bm25_ids: list[int], dense_scores: dict[int, float], bm25_scores: dict[int, float]
+    ) -> list[tuple[int, float]]:
         """Reciprocal-rank fusion (optionally weighted), or a convex mix of normalised scores."""
         f = self.fusion
         if f.method == "convex":
@@ -152,8 +157,9 @@ def gap(normalised: dict[int, float], depth: int) -> float:
     return 1.0 - sum(runners) / len(runners) if runners else 1.0
 
 
-def adaptive(dense: dict[int, float], bm25: dict[int, float], wd: float, wb: float, depth: int = 1,
-             power: float = 1.0) -> list[tuple[int, float]]:
+def adaptive(
+    dense: dict[int, float], bm25: dict[int, float], wd: float, wb: float, depth: int = 1, power: float = 1.0
+) -> list[tuple[int, float]]:
     """A convex mix whose weights follow, per query, how decisively each retriever picks its top passage: a
     retriever whose best candidate stands far above its runners-up is trusted more, one that ranks a crowd of
     near-equals less. The base weights scale both; with equal gaps this is the fixed convex mix."""

@@ -36,13 +36,17 @@ def _subject(prev: str, tokenizer: Tokenizer) -> str:
 
 
 def _previous_question(history: list[dict[str, str]] | None) -> str:
-    return next((t.get("content", "") for t in reversed(history or []) if t.get("role") == "user" and t.get("content")), "")
+    return next(
+        (t.get("content", "") for t in reversed(history or []) if t.get("role") == "user" and t.get("content")), ""
+    )
 
 
 def is_follow_up(question: str, history: list[dict[str, str]] | None) -> bool:
     """A question that leans on the conversation: it opens with 那/还有…, ends with 呢, uses a pronoun, or is very short."""
     q = question.strip()
-    return bool(_previous_question(history) and q) and (bool(_FOLLOW.search(q)) or bool(_PRONOUN.search(q)) or len(q) <= 6)
+    return bool(_previous_question(history) and q) and (
+        bool(_FOLLOW.search(q)) or bool(_PRONOUN.search(q)) or len(q) <= 6
+    )
 
 
 def standalone(question: str, history: list[dict[str, str]], tokenizer: Tokenizer) -> str:
@@ -56,7 +60,12 @@ def standalone(question: str, history: list[dict[str, str]], tokenizer: Tokenize
     if _YEAR.fullmatch(core) and _YEAR.search(prev):
         return _YEAR.sub(core if core.endswith("年") else core + "年", prev, count=1)
     new_ents = tokenizer.entities(core)
-    if core and (new_ents or (len(core) <= 8 and not _ASKS.search(core))) and not _PRONOUN.search(core) and len(core) <= 12:
+    if (
+        core
+        and (new_ents or (len(core) <= 8 and not _ASKS.search(core)))
+        and not _PRONOUN.search(core)
+        and len(core) <= 12
+    ):
         old_ents = sorted(tokenizer.entities(prev), key=len, reverse=True)
         target = next(iter(sorted(new_ents, key=len, reverse=True)), core)
         if old_ents and target not in prev:
@@ -66,7 +75,7 @@ def standalone(question: str, history: list[dict[str, str]], tokenizer: Tokenize
         subj = _subject(prev, tokenizer)
         if subj:
             rep = subj + ("的" if m.group(1) in ("它的",) else "")
-            return q[: m.start()] + rep + q[m.end():]
+            return q[: m.start()] + rep + q[m.end() :]
     if core and not numbers(core) and len(core) <= 12:
         return f"{prev.rstrip('？?。')}，{core}？"
     return q
@@ -75,8 +84,11 @@ def standalone(question: str, history: list[dict[str, str]], tokenizer: Tokenize
 def history_text(history: list[dict[str, str]], turns: int = 4, chars: int = 300) -> str:
     """The last turns as 用户：… / 助手：… lines for the rewrite prompt, each cut to `chars`."""
     who = {"user": "用户", "assistant": "助手"}
-    lines = [f"{who[t['role']]}：{t['content'][:chars]}" for t in (history or [])[-turns:]
-             if t.get("role") in who and t.get("content")]
+    lines = [
+        f"{who[t['role']]}：{t['content'][:chars]}"
+        for t in (history or [])[-turns:]
+        if t.get("role") in who and t.get("content")
+    ]
     return "\n".join(lines)
 
 

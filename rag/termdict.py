@@ -31,7 +31,22 @@ _EDGE = frozenset("的了和与及或是在有为对于将把被从到由以而�
 _PLACE = ("省", "市", "区", "县", "镇", "乡", "村", "新区", "开发区", "高新区", "经开区", "园区")
 _NOT_FIRST = frozenset({"v", "d", "p", "c", "u", "r", "m", "q", "f", "t", "ad", "uj", "ul", "y", "e", "o", "zg"})
 _NOT_LAST = _NOT_FIRST | {"a", "vd"}
-_ORG = ("公司", "集团", "研究院", "研究所", "大学", "学院", "银行", "中心", "委员会", "管委会", "局", "厅", "部", "协会")
+_ORG = (
+    "公司",
+    "集团",
+    "研究院",
+    "研究所",
+    "大学",
+    "学院",
+    "银行",
+    "中心",
+    "委员会",
+    "管委会",
+    "局",
+    "厅",
+    "部",
+    "协会",
+)
 
 
 _NUMERAL = frozenset("一二三四五六七八九十两百千几")  # 三大, 两化: counted things, not names (万 is a surname)
@@ -92,8 +107,11 @@ def mine(texts: Iterable[str], base: Tokenizer, params: MiningParams | None = No
         if base.known(w) or any(base.is_stopword(x) or x.isdigit() for x in g):
             return False
         # a term opens with a content word and ends with a noun (or a place / organisation suffix)
-        return len(g[0]) > 1 and base.pos(g[0]) not in _NOT_FIRST and \
-            (g[-1] in _SUFFIX or (len(g[-1]) > 1 and base.pos(g[-1]) not in _NOT_LAST))
+        return (
+            len(g[0]) > 1
+            and base.pos(g[0]) not in _NOT_FIRST
+            and (g[-1] in _SUFFIX or (len(g[-1]) > 1 and base.pos(g[-1]) not in _NOT_LAST))
+        )
 
     cands = {g for g, c in counts.items() if candidate(g, c)}
     left: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)

@@ -75,9 +75,14 @@ class Citation:
     def to_dict(self) -> dict[str, Any]:
         d = self.hit.to_dict()
         d.pop("rank", None)
-        return {"n": self.n, **{k: d[k] for k in ("chunk_id", "doc_id", "source", "title", "heading", "text")},
-                "quote": self.quote, "quote_start": self.quote_start, "quote_end": self.quote_end,
-                **{k: v for k, v in d.items() if k in ("start", "end", "score", "page", "context")}}
+        return {
+            "n": self.n,
+            **{k: d[k] for k in ("chunk_id", "doc_id", "source", "title", "heading", "text")},
+            "quote": self.quote,
+            "quote_start": self.quote_start,
+            "quote_end": self.quote_end,
+            **{k: v for k, v in d.items() if k in ("start", "end", "score", "page", "context")},
+        }
 
 
 @dataclass

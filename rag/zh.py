@@ -96,8 +96,12 @@ class Tokenizer:
     """jieba (precise mode) with a user dictionary, optionally a collection's own terms (rag.termdict), and
     stopwords; thread-safe, loaded once."""
 
-    def __init__(self, user_dict: str | Path | None = None, stopwords: str | Path | None = None,
-                 terms: Iterable[tuple[str, int, str]] = ()):
+    def __init__(
+        self,
+        user_dict: str | Path | None = None,
+        stopwords: str | Path | None = None,
+        terms: Iterable[tuple[str, int, str]] = (),
+    ):
         import jieba
 
         jieba.setLogLevel(logging.WARNING)
@@ -217,7 +221,9 @@ class Tokenizer:
         return out
 
 
-TAG_BUDGET = 120_000  # state pairs of the Viterbi: ~60 ms on this project's CPUs (the QA set's questions: at most 46,000)
+TAG_BUDGET = (
+    120_000  # state pairs of the Viterbi: ~60 ms on this project's CPUs (the QA set's questions: at most 46,000)
+)
 _HAN_DETAIL = re.compile(r"[\u4E00-\u9FD5]")  # the characters jieba's tagger runs its HMM over
 
 

@@ -42,7 +42,7 @@ class FakeEmbedder:
         n = np.linalg.norm(v)
         return v / n if n else v
 
-    def embed_documents(self, texts, progress=None):  # noqa: ANN001, ANN201
+    def embed_documents(self, texts, progress=None):
         self.calls += 1
         self.embedded += len(texts)
         if progress:
@@ -59,20 +59,20 @@ def fake_embedder() -> FakeEmbedder:
 
 
 @pytest.fixture(scope="session")
-def seed_docs():  # noqa: ANN201
+def seed_docs():
     from rag.ingest import load_paths
 
     return load_paths([SEEDS])
 
 
 @pytest.fixture(scope="session")
-def tokenizer():  # noqa: ANN201
+def tokenizer():
     from rag.zh import Tokenizer
 
     return Tokenizer()
 
 
-def _settings(index_dir: Path, **kw):  # noqa: ANN202
+def _settings(index_dir: Path, **kw):
     from rag.config import Settings
 
     kw.setdefault("generators", "extractive,llm")  # requests may choose the local LLM (tests/e2e/test_llm.py over HTTP)
@@ -80,7 +80,7 @@ def _settings(index_dir: Path, **kw):  # noqa: ANN202
 
 
 @pytest.fixture(scope="session")
-def built_index(tmp_path_factory) -> Path:  # noqa: ANN001
+def built_index(tmp_path_factory) -> Path:
     """The seeds indexed with the real default embedder, once per session (embeddings cached across runs)."""
     from rag.factory import Components
 
@@ -91,14 +91,14 @@ def built_index(tmp_path_factory) -> Path:  # noqa: ANN001
 
 
 @pytest.fixture(scope="session")
-def components(built_index):  # noqa: ANN001, ANN201
+def components(built_index):
     from rag.factory import Components
 
     return Components(_settings(built_index))
 
 
 @pytest.fixture
-def index_copy(built_index, tmp_path) -> Path:  # noqa: ANN001
+def index_copy(built_index, tmp_path) -> Path:
     """A private copy of the real index for tests that change it."""
     dst = tmp_path / "index"
     shutil.copytree(built_index, dst)
@@ -106,7 +106,7 @@ def index_copy(built_index, tmp_path) -> Path:  # noqa: ANN001
 
 
 class Server:
-    def __init__(self, app) -> None:  # noqa: ANN001
+    def __init__(self, app) -> None:
         import uvicorn
 
         self.port = free_port()
@@ -127,13 +127,13 @@ class Server:
             time.sleep(0.1)
         raise RuntimeError("server did not start")
 
-    def __exit__(self, *exc) -> None:  # noqa: ANN002
+    def __exit__(self, *exc) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")
-def server(components):  # noqa: ANN001, ANN201
+def server(components):
     """The real app on loopback over the real seeds index."""
     from rag.api.app import create_app
 

@@ -48,13 +48,19 @@ def create_app(settings: Settings | None = None, components: Components | None =
             try:
                 comp.warm(settings.generator)  # load the local LLM now, not on the first question
             except RagError as e:
-                log.warning("generator '%s' unavailable, answers fall back to extractive: %s", settings.generator, e.message)
+                log.warning(
+                    "generator '%s' unavailable, answers fall back to extractive: %s", settings.generator, e.message
+                )
         yield
         if getattr(app.state, "jobs", None) is not None:
             app.state.jobs.shutdown()  # indexing jobs stop before publishing; the live versions stay as they are
 
-    app = FastAPI(title="rag: 中文文档问答", version=__version__, lifespan=lifespan,
-                  description="Hybrid retrieval (FAISS + jieba BM25) over Chinese documents and answers with verified citations.")
+    app = FastAPI(
+        title="rag: 中文文档问答",
+        version=__version__,
+        lifespan=lifespan,
+        description="Hybrid retrieval (FAISS + jieba BM25) over Chinese documents and answers with verified citations.",
+    )
     app.state.metrics = Metrics()
     errors.install(app)
     app.include_router(router)

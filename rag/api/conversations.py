@@ -23,10 +23,17 @@ def get_store(request: Request) -> ConversationStore:
     store = getattr(request.app.state, "conversations", None)
     if store is None:
         s: Settings = request.app.state.components.settings
-        store = ConversationStore(s.conversations_db or s.index_dir / "conversations.sqlite", Limits(
-            max_conversations=s.max_conversations, max_messages=s.max_conversation_messages,
-            max_message_chars=s.max_message_chars, max_conversation_bytes=s.max_conversation_bytes,
-            max_title_chars=s.max_title_chars, max_comment_chars=s.max_feedback_chars))
+        store = ConversationStore(
+            s.conversations_db or s.index_dir / "conversations.sqlite",
+            Limits(
+                max_conversations=s.max_conversations,
+                max_messages=s.max_conversation_messages,
+                max_message_chars=s.max_message_chars,
+                max_conversation_bytes=s.max_conversation_bytes,
+                max_title_chars=s.max_title_chars,
+                max_comment_chars=s.max_feedback_chars,
+            ),
+        )
         request.app.state.conversations = store
     return store
 
@@ -71,8 +78,16 @@ class Message(_Request):
 
 
 class ConversationIn(_Request):
-    model_config = {"json_schema_extra": {"examples": [{"title": "南昌工业", "messages": [
-        {"role": "user", "content": "2021年南昌规模以上工业增加值增长了多少？"}]}]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "title": "南昌工业",
+                    "messages": [{"role": "user", "content": "2021年南昌规模以上工业增加值增长了多少？"}],
+                }
+            ]
+        }
+    }
     title: str | None = None
     messages: list[Message] = []
 
@@ -83,7 +98,11 @@ class ConversationPatch(_Request):
 
 
 class FeedbackIn(_Request):
-    model_config = {"json_schema_extra": {"examples": [{"rating": "down", "question": "…", "answer": "…", "correct_answer": "11.4%"}]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"rating": "down", "question": "…", "answer": "…", "correct_answer": "11.4%"}]
+        }
+    }
     rating: Literal["up", "down"]
     comment: str = ""
     correct_answer: str = ""
@@ -101,12 +120,20 @@ def _dump(msgs: list[Message] | None) -> list[dict[str, Any]] | None:
     return None if msgs is None else [m.model_dump(exclude_none=True) for m in msgs]
 
 
-@router.get("/conversations", dependencies=[User], tags=["conversations"], summary="Your saved conversations, newest first")
+@router.get(
+    "/conversations", dependencies=[User], tags=["conversations"], summary="Your saved conversations, newest first"
+)
 def list_conversations(store: Store, owner: Owner) -> JSONResponse:
     return _json({"conversations": store.list(owner)})
 
 
-@router.post("/conversations", dependencies=[User, Capped], tags=["conversations"], status_code=201, summary="Save a conversation")
+@router.post(
+    "/conversations",
+    dependencies=[User, Capped],
+    tags=["conversations"],
+    status_code=201,
+    summary="Save a conversation",
+)
 def create_conversation(body: ConversationIn, store: Store, owner: Owner) -> JSONResponse:
     return _json(store.create(owner, body.title, _dump(body.messages)), 201)
 
@@ -116,8 +143,12 @@ def get_conversation(conv_id: str, store: Store, owner: Owner) -> JSONResponse:
     return _json(store.get(owner, conv_id))
 
 
-@router.patch("/conversations/{conv_id}", dependencies=[User, Capped], tags=["conversations"],
-              summary="Rename a conversation or replace its messages")
+@router.patch(
+    "/conversations/{conv_id}",
+    dependencies=[User, Capped],
+    tags=["conversations"],
+    summary="Rename a conversation or replace its messages",
+)
 def update_conversation(conv_id: str, body: ConversationPatch, store: Store, owner: Owner) -> JSONResponse:
     return _json(store.update(owner, conv_id, body.title, _dump(body.messages)))
 
@@ -128,8 +159,13 @@ def delete_conversation(conv_id: str, store: Store, owner: Owner) -> JSONRespons
     return _json({"deleted": conv_id})
 
 
-@router.post("/feedback", dependencies=[User, Capped], tags=["feedback"], status_code=201,
-             summary="Rate an answer (👍/👎, optional comment and correct answer)")
+@router.post(
+    "/feedback",
+    dependencies=[User, Capped],
+    tags=["feedback"],
+    status_code=201,
+    summary="Rate an answer (👍/👎, optional comment and correct answer)",
+)
 def add_feedback(body: FeedbackIn, store: Store, owner: Owner, c: Comp) -> JSONResponse:
     try:
         version = c.library.retriever(body.collection).data.version
@@ -138,11 +174,19 @@ def add_feedback(body: FeedbackIn, store: Store, owner: Owner, c: Comp) -> JSONR
     return _json(store.add_feedback(owner, body.model_dump(), version), 201)
 
 
-@router.get("/feedback", dependencies=[Admin], tags=["feedback"],
-            summary="Every rating (admin); format=qa gives QA-set JSONL that `rag eval` scores",
-            responses={200: {"description": "the ratings as JSON, or with format=qa one QA item per line",
-                             "content": {"application/json": {}, "application/x-ndjson": {}}}})
-def list_feedback(store: Store, format: Annotated[Literal["json", "qa"], Query()] = "json") -> Response:  # noqa: A002
+@router.get(
+    "/feedback",
+    dependencies=[Admin],
+    tags=["feedback"],
+    summary="Every rating (admin); format=qa gives QA-set JSONL that `rag eval` scores",
+    responses={
+        200: {
+            "description": "the ratings as JSON, or with format=qa one QA item per line",
+            "content": {"application/json": {}, "application/x-ndjson": {}},
+        }
+    },
+)
+def list_feedback(store: Store, format: Annotated[Literal["json", "qa"], Query()] = "json") -> Response:
     rows = store.feedback()
     if format == "qa":
         items, _ = qa_items(rows)
@@ -151,7 +195,9 @@ def list_feedback(store: Store, format: Annotated[Literal["json", "qa"], Query()
     return _json({"feedback": rows})
 
 
-@router.get("/me", dependencies=[User], tags=["conversations"], summary="Whether keys are required and this caller is an admin")
+@router.get(
+    "/me", dependencies=[User], tags=["conversations"], summary="Whether keys are required and this caller is an admin"
+)
 def me(request: Request) -> JSONResponse:
     """The chat page shows 删除 and the feedback export only to those who may use them."""
     s: Settings = request.app.state.components.settings

@@ -64,7 +64,9 @@ def check_key(s: Settings, headers: Mapping[str, str], role: Role) -> None:
     if role == "admin" and not admins and _matches(key, readers):
         return  # read keys only: they may also change documents (no admin key exists to ask for)
     if _matches(key, readers + admins + ops):
-        need = "an admin key (RAG_ADMIN_KEYS)" if role == "admin" else "a read or admin key (RAG_API_KEYS, RAG_ADMIN_KEYS)"
+        need = (
+            "an admin key (RAG_ADMIN_KEYS)" if role == "admin" else "a read or admin key (RAG_API_KEYS, RAG_ADMIN_KEYS)"
+        )
         raise Forbidden(f"this action needs {need}; the key sent is not enough")
     raise Unauthorized("missing or wrong API key; send Authorization: Bearer <key> (or X-API-Key: <key>)")
 
@@ -93,8 +95,10 @@ def bind_host(settings: Settings, host: str) -> tuple[str, str]:
         return host, f"API keys required (Authorization: Bearer); serving on {host}"
     if host in LOOPBACK:
         return host, f"no API keys configured (RAG_API_KEYS, RAG_ADMIN_KEYS): serving on {host} only, for this machine"
-    return "127.0.0.1", (f"no API keys configured (RAG_API_KEYS, RAG_ADMIN_KEYS): binding to 127.0.0.1 only, not {host}; "
-                         "set keys to serve other hosts")
+    return "127.0.0.1", (
+        f"no API keys configured (RAG_API_KEYS, RAG_ADMIN_KEYS): binding to 127.0.0.1 only, not {host}; "
+        "set keys to serve other hosts"
+    )
 
 
 User = Depends(require_user)

@@ -25,10 +25,16 @@ from rag.config import Settings
 from rag.errors import RagError
 
 # The chat page loads only its own script and stylesheet: no inline script can run, whatever a document holds.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-                    "X-Frame-Options": "DENY"}
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
 _OWN_CSP = ("/docs", "/redoc")  # FastAPI's API explorer pages load their own script from a CDN
 MAX_FILES_PER_UPLOAD = 8  # a request body may hold this many files at the per-file limit
 MULTIPART_OVERHEAD = 65536  # part headers and boundaries of those files
@@ -136,8 +142,11 @@ class Guard:
             origin = headers["origin"].rstrip("/").lower()
             own = {f"http://{headers.get('host', '').lower()}", f"https://{headers.get('host', '').lower()}"}
             if origin not in own and origin not in self.origins:
-                return errors.error_json(403, "cross_origin", "requests from another web origin may not change or query "
-                                                              "this server (RAG_ALLOWED_ORIGINS)")
+                return errors.error_json(
+                    403,
+                    "cross_origin",
+                    "requests from another web origin may not change or query this server (RAG_ALLOWED_ORIGINS)",
+                )
         role, upload = route_role(scope["method"], scope["path"])
         if self.keyed:
             try:
@@ -156,8 +165,10 @@ class Guard:
     def _body_limit(self, upload: bool, path: str) -> tuple[int, str]:
         if upload:
             per_file = self.settings.max_upload_bytes
-            return (per_file * MAX_FILES_PER_UPLOAD + MULTIPART_OVERHEAD,
-                    f"{MAX_FILES_PER_UPLOAD} files of {per_file} bytes (RAG_MAX_UPLOAD_BYTES)")
+            return (
+                per_file * MAX_FILES_PER_UPLOAD + MULTIPART_OVERHEAD,
+                f"{MAX_FILES_PER_UPLOAD} files of {per_file} bytes (RAG_MAX_UPLOAD_BYTES)",
+            )
         if path == "/conversations" or path.startswith("/conversations/"):  # a whole saved conversation, JSON-escaped
             cap = 2 * self.settings.max_conversation_bytes + 65536
             return cap, f"{cap} bytes (twice RAG_MAX_CONVERSATION_BYTES)"
@@ -184,8 +195,9 @@ class Guard:
                 async with asyncio.timeout(timeout):  # no extra task per read, unlike wait_for
                     message = await receive()
             except TimeoutError:
-                r = errors.error_json(408, "timeout", f"the request body did not arrive within {timeout:g} s "
-                                                      "(RAG_TIMEOUT_BODY_S)")
+                r = errors.error_json(
+                    408, "timeout", f"the request body did not arrive within {timeout:g} s (RAG_TIMEOUT_BODY_S)"
+                )
                 r.headers["Connection"] = "close"
                 refusal.append(r)
                 raise _Refused() from None

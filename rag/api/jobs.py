@@ -30,8 +30,11 @@ def get_jobs(request: Request) -> Jobs:
 
             c = state.components
             s = c.settings
-            state.jobs = Jobs(c.indexer, lambda data, name: read_bytes(data, name, s.dedup_min_chars, IngestLimits.of(s)),
-                              Limits(s.jobs_max_active, s.jobs_max_bytes, s.jobs_keep, s.jobs_keep_s))
+            state.jobs = Jobs(
+                c.indexer,
+                lambda data, name: read_bytes(data, name, s.dedup_min_chars, IngestLimits.of(s)),
+                Limits(s.jobs_max_active, s.jobs_max_bytes, s.jobs_keep, s.jobs_keep_s),
+            )
         return state.jobs
 
 
@@ -49,14 +52,19 @@ Owner = Annotated[str | None, Depends(job_owner)]
 
 def job_json(jobs: Jobs, job: Job, status: int = 200, location: bool = False) -> JSONResponse:
     headers = {"Location": f"/jobs/{job.id}"} if location else None
-    return JSONResponse(job.to_dict(jobs.position(job)), status_code=status, headers=headers,
-                        media_type="application/json; charset=utf-8")
+    return JSONResponse(
+        job.to_dict(jobs.position(job)),
+        status_code=status,
+        headers=headers,
+        media_type="application/json; charset=utf-8",
+    )
 
 
 @router.get("/jobs", dependencies=[Admin], summary="This key's indexing jobs, newest first")
 def list_jobs(jobs: JobsDep, owner: Owner) -> JSONResponse:
-    return JSONResponse({"jobs": [j.to_dict(jobs.position(j)) for j in jobs.list(owner)]},
-                        media_type="application/json; charset=utf-8")
+    return JSONResponse(
+        {"jobs": [j.to_dict(jobs.position(j)) for j in jobs.list(owner)]}, media_type="application/json; charset=utf-8"
+    )
 
 
 @router.get("/jobs/{job_id}", dependencies=[Admin], summary="Stage, progress, ETA and failed files of an indexing job")

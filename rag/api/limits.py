@@ -19,7 +19,9 @@ def check_generator(s: Settings, name: str | None) -> str | None:
     """A generator a request asks for must be one the server was configured with: none is loaded on demand."""
     allowed = allowed_generators(s)
     if name is not None and name not in allowed:
-        raise BadInput(f"generator '{name}' is not enabled on this server; enabled: {', '.join(allowed)} (RAG_GENERATORS)")
+        raise BadInput(
+            f"generator '{name}' is not enabled on this server; enabled: {', '.join(allowed)} (RAG_GENERATORS)"
+        )
     return name
 
 
@@ -31,8 +33,9 @@ def check_history(s: Settings, history: Sequence[dict[str, str]]) -> list[dict[s
     for i, turn in enumerate(history):
         n = len(turn.get("content") or "")
         if n > s.max_question_chars:
-            raise TooLarge(f"history turn {i + 1} is {n} characters; the limit is {s.max_question_chars} "
-                           "(RAG_MAX_QUESTION_CHARS)")
+            raise TooLarge(
+                f"history turn {i + 1} is {n} characters; the limit is {s.max_question_chars} (RAG_MAX_QUESTION_CHARS)"
+            )
         total += n
     if total > s.max_history_chars:
         raise TooLarge(f"history is {total} characters; the limit is {s.max_history_chars} (RAG_MAX_HISTORY_CHARS)")

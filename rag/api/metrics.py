@@ -42,7 +42,10 @@ class Metrics:
                 out.append(f'rag_request_seconds_bucket{{path="{p}",le="+Inf"}} {b[-1]}')
                 out.append(f'rag_request_seconds_sum{{path="{p}"}} {self.latency_sum[p]:.6f}')
                 out.append(f'rag_request_seconds_count{{path="{p}"}} {b[-1]}')
-            out += ["# HELP rag_answers_total Answers by generator and whether the documents answered.", "# TYPE rag_answers_total counter"]
+            out += [
+                "# HELP rag_answers_total Answers by generator and whether the documents answered.",
+                "# TYPE rag_answers_total counter",
+            ]
             for (g, a), n in sorted(self.answers.items()):
                 out.append(f'rag_answers_total{{generator="{g}",answerable="{str(a).lower()}"}} {n}')
         out += ["# HELP rag_index_documents Documents per collection.", "# TYPE rag_index_documents gauge"]

@@ -43,8 +43,11 @@ class EventStream(StreamingResponse):
     def __init__(self, lines: Generator[str, None, None], stop: threading.Event | None = None):
         self._lines = lines
         self._stop = stop or threading.Event()
-        super().__init__(lines, media_type="text/event-stream; charset=utf-8",
-                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        super().__init__(
+            lines,
+            media_type="text/event-stream; charset=utf-8",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
     async def listen_for_disconnect(self, receive: Receive) -> None:
         await super().listen_for_disconnect(receive)
@@ -67,18 +70,34 @@ def search(req: SearchRequest, c: Comp) -> JSONResponse:
 
 # With "stream": true the answer comes as server-sent events (each: an optional event name and a JSON data line);
 # the schema says so, so clients and fuzzers know.
-SSE_EVENT = {"type": "object", "properties": {"event": {"type": "string"}, "data": {"type": "string"}}, "required": ["data"]}
-STREAMED = {200: {"description": "the answer as JSON, or with \"stream\": true as server-sent events",
-                  "content": {"application/json": {}, "text/event-stream": {"schema": SSE_EVENT}}}}
+SSE_EVENT = {
+    "type": "object",
+    "properties": {"event": {"type": "string"}, "data": {"type": "string"}},
+    "required": ["data"],
+}
+STREAMED = {
+    200: {
+        "description": 'the answer as JSON, or with "stream": true as server-sent events',
+        "content": {"application/json": {}, "text/event-stream": {"schema": SSE_EVENT}},
+    }
+}
 
 
-@router.post("/ask", dependencies=[User], tags=["query"], summary="Answer a question with cited passages", responses=STREAMED)
-def ask(req: AskRequest, request: Request, c: Comp):  # noqa: ANN201
+@router.post(
+    "/ask", dependencies=[User], tags=["query"], summary="Answer a question with cited passages", responses=STREAMED
+)
+def ask(req: AskRequest, request: Request, c: Comp):
     history = check_history(c.settings, [t.model_dump() for t in req.history])
     stop = threading.Event()
     cancel.bind(stop)
-    events = c.pipeline.ask_events(req.question, req.top_k, req.collection, history, check_generator(c.settings, req.generator),
-                                   quick=req.draft and req.stream)
+    events = c.pipeline.ask_events(
+        req.question,
+        req.top_k,
+        req.collection,
+        history,
+        check_generator(c.settings, req.generator),
+        quick=req.draft and req.stream,
+    )
     if not req.stream:
         answer = next(ev[1] for ev in events if ev[0] == "done")
         request.app.state.metrics.answered(answer.generator, answer.answerable)
@@ -110,7 +129,9 @@ def _chain(first: tuple[str, Any], rest: Iterator[tuple[str, Any]]) -> Iterator[
 def models(c: Comp) -> JSONResponse:
     now = int(time.time())
     names = ["rag"] + [f"rag-{g}" for g in allowed_generators(c.settings)]
-    return _json({"object": "list", "data": [{"id": n, "object": "model", "created": now, "owned_by": "rag"} for n in names]})
+    return _json(
+        {"object": "list", "data": [{"id": n, "object": "model", "created": now, "owned_by": "rag"} for n in names]}
+    )
 
 
 def _text(content: Any) -> str:
@@ -119,9 +140,14 @@ def _text(content: Any) -> str:
     return content or ""
 
 
-@router.post("/v1/chat/completions", dependencies=[User], tags=["openai"], summary="OpenAI-compatible chat over the documents",
-             responses=STREAMED)
-def chat(req: ChatRequest, request: Request, c: Comp):  # noqa: ANN201
+@router.post(
+    "/v1/chat/completions",
+    dependencies=[User],
+    tags=["openai"],
+    summary="OpenAI-compatible chat over the documents",
+    responses=STREAMED,
+)
+def chat(req: ChatRequest, request: Request, c: Comp):
     msgs = [(m.role, _text(m.content)) for m in req.messages if m.role in ("user", "assistant")]
     if not msgs or msgs[-1][0] != "user":
         raise BadInput("messages must end with a user message")
@@ -135,16 +161,34 @@ def chat(req: ChatRequest, request: Request, c: Comp):  # noqa: ANN201
         a = next(ev[1] for ev in events if ev[0] == "done")
         request.app.state.metrics.answered(a.generator, a.answerable)
         d = a.to_dict()
-        return _json({"id": cid, "object": "chat.completion", "created": now, "model": req.model,
-                      "choices": [{"index": 0, "message": {"role": "assistant", "content": a.answer}, "finish_reason": "stop"}],
-                      "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-                      "citations": d["citations"], "answerable": a.answerable, "query": a.query, "generator": a.generator,
-                      "conflicts": d["conflicts"]})
+        return _json(
+            {
+                "id": cid,
+                "object": "chat.completion",
+                "created": now,
+                "model": req.model,
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": a.answer}, "finish_reason": "stop"}
+                ],
+                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                "citations": d["citations"],
+                "answerable": a.answerable,
+                "query": a.query,
+                "generator": a.generator,
+                "conflicts": d["conflicts"],
+            }
+        )
     first = next(events)
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
-        body = {"id": cid, "object": "chat.completion.chunk", "created": now, "model": req.model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+        body = {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": now,
+            "model": req.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            **extra,
+        }
         return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
     def gen() -> Generator[str, None, None]:
@@ -156,8 +200,14 @@ def chat(req: ChatRequest, request: Request, c: Comp):  # noqa: ANN201
                 elif kind == "done":
                     request.app.state.metrics.answered(data.generator, data.answerable)
                     d = data.to_dict()
-                    yield chunk({}, "stop", citations=d["citations"], answerable=data.answerable, generator=data.generator,
-                                conflicts=d["conflicts"])
+                    yield chunk(
+                        {},
+                        "stop",
+                        citations=d["citations"],
+                        answerable=data.answerable,
+                        generator=data.generator,
+                        conflicts=d["conflicts"],
+                    )
             yield "data: [DONE]\n\n"
 
     return EventStream(gen(), stop)
@@ -167,9 +217,17 @@ def chat(req: ChatRequest, request: Request, c: Comp):  # noqa: ANN201
 def list_documents(c: Comp, collection: CollectionQuery = "default") -> JSONResponse:
     data = c.library.retriever(collection).data
     counts = data.passage_counts()
-    docs = [{"doc_id": d.doc_id, "source": d.source, "title": d.title, "chars": len(d.text), "passages": counts.get(d.doc_id, 0),
-             "meta": {k: v for k, v in d.meta.items() if k not in ("headings", "pages")}}  # both in GET /documents/{id}
-            for d in sorted(data.documents.values(), key=lambda d: d.doc_id)]
+    docs = [
+        {
+            "doc_id": d.doc_id,
+            "source": d.source,
+            "title": d.title,
+            "chars": len(d.text),
+            "passages": counts.get(d.doc_id, 0),
+            "meta": {k: v for k, v in d.meta.items() if k not in ("headings", "pages")},
+        }  # both in GET /documents/{id}
+        for d in sorted(data.documents.values(), key=lambda d: d.doc_id)
+    ]
     return _json({"collection": collection, "documents": docs, "version": data.version})
 
 
@@ -179,25 +237,48 @@ def get_document(doc_id: str, c: Comp, collection: CollectionQuery = "default") 
     d = data.documents.get(doc_id)
     if d is None:
         raise NotFound(f"document '{doc_id}' is not in collection '{collection}'")
-    chunks = [{"chunk_id": ch.chunk_id, "start": ch.start, "end": ch.end, "heading": ch.heading}
-              for ch in data.doc_chunks(doc_id)]
-    return _json({"doc_id": d.doc_id, "source": d.source, "title": d.title, "text": d.text,
-                  "meta": {k: v for k, v in d.meta.items() if k != "headings"}, "headings": d.meta.get("headings", []),
-                  "chunks": chunks})
+    chunks = [
+        {"chunk_id": ch.chunk_id, "start": ch.start, "end": ch.end, "heading": ch.heading}
+        for ch in data.doc_chunks(doc_id)
+    ]
+    return _json(
+        {
+            "doc_id": d.doc_id,
+            "source": d.source,
+            "title": d.title,
+            "text": d.text,
+            "meta": {k: v for k, v in d.meta.items() if k != "headings"},
+            "headings": d.meta.get("headings", []),
+            "chunks": chunks,
+        }
+    )
 
 
-UPLOADED = {201: {"description": "a small upload, indexed within RAG_UPLOAD_SYNC_WAIT_S: the index report"},
-            202: {"description": "indexing as a background job: its state (poll the Location header, /jobs/{id})"},
-            429: {"description": "the job queue is full"}}
+UPLOADED = {
+    201: {"description": "a small upload, indexed within RAG_UPLOAD_SYNC_WAIT_S: the index report"},
+    202: {"description": "indexing as a background job: its state (poll the Location header, /jobs/{id})"},
+    429: {"description": "the job queue is full"},
+}
 
 
-@router.post("/documents", dependencies=[Admin], tags=["documents"], status_code=201, summary="Upload and index files",
-             responses=UPLOADED)
-async def upload(request: Request, c: Comp, jobs: JobsDep, owner: Owner, files: Annotated[list[UploadFile], File()],
-                 collection: Annotated[str, Form(pattern=COLLECTION_PATTERN)] = "default",
-                 on_error: Annotated[Literal["abort", "skip"], Form()] = "abort",
-                 replace: Annotated[bool, Query(description="replace documents of the same id from another file")] = False,
-                 ) -> JSONResponse:
+@router.post(
+    "/documents",
+    dependencies=[Admin],
+    tags=["documents"],
+    status_code=201,
+    summary="Upload and index files",
+    responses=UPLOADED,
+)
+async def upload(
+    request: Request,
+    c: Comp,
+    jobs: JobsDep,
+    owner: Owner,
+    files: Annotated[list[UploadFile], File()],
+    collection: Annotated[str, Form(pattern=COLLECTION_PATTERN)] = "default",
+    on_error: Annotated[Literal["abort", "skip"], Form()] = "abort",
+    replace: Annotated[bool, Query(description="replace documents of the same id from another file")] = False,
+) -> JSONResponse:
     """Files are indexed by a background job, one job at a time per collection (a second one queues). By default a
     file that cannot be read fails the job and nothing is indexed; `on_error=skip` indexes the others and lists it.
     A small upload (RAG_UPLOAD_SYNC_MAX_FILES / _BYTES) to an idle collection answers 201 with the report once
@@ -213,8 +294,12 @@ async def upload(request: Request, c: Comp, jobs: JobsDep, owner: Owner, files: 
             raise BadInput(f"{f.filename}: empty file")
         uploads.append(Upload(f.filename or "upload.txt", data))
     s = c.settings
-    small = len(uploads) <= s.upload_sync_max_files and sum(len(u.data) for u in uploads) <= s.upload_sync_max_bytes \
-        and "respond-async" not in request.headers.get("prefer", "").lower() and not jobs.busy(collection)
+    small = (
+        len(uploads) <= s.upload_sync_max_files
+        and sum(len(u.data) for u in uploads) <= s.upload_sync_max_bytes
+        and "respond-async" not in request.headers.get("prefer", "").lower()
+        and not jobs.busy(collection)
+    )
     job = jobs.submit(collection, uploads, owner, skip_failed=on_error == "skip", replace=replace)
     if small and await run_in_threadpool(job.wait, s.upload_sync_wait_s):
         if job.state == "failed" and job.exception is not None:
@@ -244,8 +329,16 @@ def readyz(c: Comp) -> JSONResponse:
         data = c.library.retriever(c.settings.collection).data
     except (IndexNotFound, NotFound) as e:
         return _json({"status": "not_ready", "error": {"code": e.code, "message": public(e.message)}}, 503)
-    return _json({"status": "ready", "collection": c.settings.collection, "version": data.version,
-                  "documents": len(data.documents), "passages": len(data.chunks), "embedder": c.embedder.id})
+    return _json(
+        {
+            "status": "ready",
+            "collection": c.settings.collection,
+            "version": data.version,
+            "documents": len(data.documents),
+            "passages": len(data.chunks),
+            "embedder": c.embedder.id,
+        }
+    )
 
 
 @router.get("/metrics", dependencies=[Ops], tags=["health"], response_class=PlainTextResponse)

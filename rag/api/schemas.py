@@ -51,15 +51,20 @@ class Turn(_Request):
 
 
 class AskRequest(_Request):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"question": "2021年南昌规模以上工业增加值增长了多少？"}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"question": "2021年南昌规模以上工业增加值增长了多少？"}]}
+    )
     question: str
     top_k: int = Field(5, ge=1, le=50)
     collection: Collection = "default"
     history: list[Turn] = []
     generator: str | None = None
     stream: bool = False
-    draft: bool = Field(False, description="with stream and a non-extractive generator: first a `draft` event holding "
-                                           "the extractive answer (the `done` shape), right after retrieval")
+    draft: bool = Field(
+        False,
+        description="with stream and a non-extractive generator: first a `draft` event holding "
+        "the extractive answer (the `done` shape), right after retrieval",
+    )
 
 
 class ChatMessage(_Request):
@@ -69,8 +74,14 @@ class ChatMessage(_Request):
 
 
 class ChatRequest(_Request):
-    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
-        {"model": "rag", "messages": [{"role": "user", "content": "2021年南昌工业投资同比增长多少？"}]}]})
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {"model": "rag", "messages": [{"role": "user", "content": "2021年南昌工业投资同比增长多少？"}]}
+            ]
+        },
+    )
     model: str = "rag"
     messages: list[ChatMessage]
     stream: bool = False
@@ -88,10 +99,17 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
-_ERRORS = {400: "bad input, or a Host name this server does not serve", 401: "missing or wrong API key",
-           403: "the key lacks the right, or a cross-site request", 404: "unknown collection or document",
-           408: "the request body arrived too slowly",
-           409: "the collection is being indexed by another writer, or a document id is taken by another file",
-           413: "question, history, body, upload or file too large (docs/security.md)",
-           415: "unsupported or binary file", 422: "invalid request or undecodable file"}
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse, "description": d} for code, d in _ERRORS.items()}
+_ERRORS = {
+    400: "bad input, or a Host name this server does not serve",
+    401: "missing or wrong API key",
+    403: "the key lacks the right, or a cross-site request",
+    404: "unknown collection or document",
+    408: "the request body arrived too slowly",
+    409: "the collection is being indexed by another writer, or a document id is taken by another file",
+    413: "question, history, body, upload or file too large (docs/security.md)",
+    415: "unsupported or binary file",
+    422: "invalid request or undecodable file",
+}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse, "description": d} for code, d in _ERRORS.items()
+}

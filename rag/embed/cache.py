@@ -45,8 +45,10 @@ class EmbeddingCache:
             part = todo[i : i + self.commit_every]
             vecs = embedder.embed_documents([by_key[k] for k in part], progress=progress)
             with self._lock, self._db:
-                self._db.executemany("INSERT OR REPLACE INTO emb VALUES (?,?,?)",
-                                     [(embedder.id, k, v.astype(np.float32).tobytes()) for k, v in zip(part, vecs, strict=True)])
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO emb VALUES (?,?,?)",
+                    [(embedder.id, k, v.astype(np.float32).tobytes()) for k, v in zip(part, vecs, strict=True)],
+                )
             found.update(zip(part, vecs, strict=True))
         if not texts:
             return np.zeros((0, embedder.dim), dtype=np.float32)

@@ -222,8 +222,12 @@ class _Layer(nn.Module):
         p, H = f"l{n}.", mf.H
         self.heads, self.reduce_range = mf.NH, reduce_range
         scale = np.repeat(np.float32([(H // mf.NH) ** -0.5, 1, 1]), H)  # 1/sqrt(head dim), folded into Q
-        self.qkv = _Linear(np.concatenate([mf.q4_matrix(p + k + ".w", H) for k in "qkv"]) * scale[:, None],
-                           np.concatenate([mf.tensor(p + k + ".b") for k in "qkv"]) * scale, None, reduce_range)
+        self.qkv = _Linear(
+            np.concatenate([mf.q4_matrix(p + k + ".w", H) for k in "qkv"]) * scale[:, None],
+            np.concatenate([mf.tensor(p + k + ".b") for k in "qkv"]) * scale,
+            None,
+            reduce_range,
+        )
         self.ao = _Linear(mf.q4_matrix(p + "ao.w", H), mf.tensor(p + "ao.b"), None, reduce_range)
         self.rescale_ffn(mf, n, {})
         self.aln = _LayerNorm(mf.tensor(p + "aln.w"), mf.tensor(p + "aln.b"), mf.eps)
@@ -306,14 +310,18 @@ class FastE5:
         """Per-channel input maxima of each layer's FFN linears over CALIBRATION (the outliers are structural)."""
         ranges: list[dict[str, np.ndarray]] = [{} for _ in plain.layers]
 
-        def record(n: int, name: str):  # noqa: ANN202
+        def record(n: int, name: str):
             def hook(_m: nn.Module, inputs: tuple[torch.Tensor], _out: torch.Tensor) -> None:
                 seen = inputs[0].abs().amax(0).numpy()
                 ranges[n][name] = np.maximum(ranges[n].get(name, seen), seen)
+
             return hook
 
-        hooks = [getattr(layer, name).register_forward_hook(record(n, name))
-                 for n, layer in enumerate(plain.layers) for name in ("fi", "fo")]
+        hooks = [
+            getattr(layer, name).register_forward_hook(record(n, name))
+            for n, layer in enumerate(plain.layers)
+            for name in ("fi", "fo")
+        ]
         for text in CALIBRATION:
             plain(self._embed_tokens(self.tokenizer.query_ids(text)))
         for h in hooks:
@@ -428,9 +436,11 @@ def shared() -> FastE5:
 _omp_set = None  # torch's omp_set_num_threads once looked up; False when not found
 
 
-def _find_omp_setter():  # noqa: ANN202
+def _find_omp_setter():
     root = Path(torch.__file__).parent
-    for lib in glob.glob(str(root / "lib" / "libgomp*.so*")) + glob.glob(str(root.parent / "torch.libs" / "libgomp*.so*")):
+    for lib in glob.glob(str(root / "lib" / "libgomp*.so*")) + glob.glob(
+        str(root.parent / "torch.libs" / "libgomp*.so*")
+    ):
         try:
             return ctypes.CDLL(lib, mode=os.RTLD_NOLOAD).omp_set_num_threads  # only the copy torch has loaded
         except (OSError, AttributeError):

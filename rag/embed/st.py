@@ -14,8 +14,12 @@ from rag.embed.base import Embedder
 from rag.errors import ConfigError
 
 # Query instructions of well-known Chinese retrieval models whose folders do not declare prompts.
-_KNOWN_QUERY_PROMPTS = {"bge-large-zh": "为这个句子生成表示以用于检索相关文章：", "bge-base-zh": "为这个句子生成表示以用于检索相关文章：",
-                        "bge-small-zh": "为这个句子生成表示以用于检索相关文章：", "e5": "query: "}
+_KNOWN_QUERY_PROMPTS = {
+    "bge-large-zh": "为这个句子生成表示以用于检索相关文章：",
+    "bge-base-zh": "为这个句子生成表示以用于检索相关文章：",
+    "bge-small-zh": "为这个句子生成表示以用于检索相关文章：",
+    "e5": "query: ",
+}
 
 
 class SentenceTransformerEmbedder(Embedder):
@@ -48,6 +52,11 @@ class SentenceTransformerEmbedder(Embedder):
     def _embed(self, texts: list[str], is_query: bool) -> np.ndarray:
         prefix = self._query_prompt if is_query else self._doc_prompt
         with self._lock:
-            v = self._model.encode([prefix + t for t in texts], batch_size=self.batch_size, convert_to_numpy=True,
-                                   normalize_embeddings=True, show_progress_bar=False)
+            v = self._model.encode(
+                [prefix + t for t in texts],
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
         return np.asarray(v, dtype=np.float32)

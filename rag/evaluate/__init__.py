@@ -26,5 +26,20 @@ from rag.evaluate.metrics import (
 )
 from rag.evaluate.qa import evaluate_answers, evaluate_retrieval, load_qa, run_eval, stratified
 
-__all__ = ["ANSWERED_TYPES", "RetrievalScores", "answer_correct", "beir_scores", "evaluate_answers", "evaluate_retrieval",
-           "hits", "ir_scores", "load_beir", "load_qa", "percentile", "run_bench", "run_eval", "score_retrieval", "stratified"]
+__all__ = [
+    "ANSWERED_TYPES",
+    "RetrievalScores",
+    "answer_correct",
+    "beir_scores",
+    "evaluate_answers",
+    "evaluate_retrieval",
+    "hits",
+    "ir_scores",
+    "load_beir",
+    "load_qa",
+    "percentile",
+    "run_bench",
+    "run_eval",
+    "score_retrieval",
+    "stratified",
+]

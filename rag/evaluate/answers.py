@@ -36,8 +36,7 @@ def rgb_correct(answer: str, groups: list[list[str]]) -> bool:
 def citation_flags(citation: dict[str, Any], groups: list[list[str]], relevant: dict[str, int]) -> tuple[bool, bool]:
     """(from a relevant document, holds an alternative)."""
     text = norm(citation.get("text", ""))
-    return (relevant.get(str(citation.get("doc_id")), 0) > 0,
-            any(norm(a) in text for g in groups for a in g))
+    return (relevant.get(str(citation.get("doc_id")), 0) > 0, any(norm(a) in text for g in groups for a in g))
 
 
 def score_answer(resp: dict[str, Any], groups: list[list[str]], relevant: dict[str, int]) -> dict[str, Any]:
@@ -45,9 +44,15 @@ def score_answer(resp: dict[str, Any], groups: list[list[str]], relevant: dict[s
     answer = resp.get("answer", "")
     flags = [citation_flags(c, groups, relevant) for c in resp.get("citations", [])] if ok else []
     right = ok and rgb_correct(answer, groups)
-    return {"answerable": ok, "correct": right, "correct_150": right and len(norm(answer)) <= MAX_CHARS,
-            "supported": any(d or a for d, a in flags), "evidence": any(d and a for d, a in flags),
-            "citations": len(flags), "citations_supporting": sum(1 for d, a in flags if d or a)}
+    return {
+        "answerable": ok,
+        "correct": right,
+        "correct_150": right and len(norm(answer)) <= MAX_CHARS,
+        "supported": any(d or a for d, a in flags),
+        "evidence": any(d and a for d, a in flags),
+        "citations": len(flags),
+        "citations_supporting": sum(1 for d, a in flags if d or a),
+    }
 
 
 def _mean(xs: list[float]) -> float:
@@ -74,8 +79,12 @@ def summarise(records: list[dict[str, Any]], *, detail: bool = True) -> dict[str
     return out
 
 
-def bench_answers(ask: Callable[[str], dict[str, Any]], queries: list[dict[str, Any]], qrels: dict[str, dict[str, int]],
-                  tick: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+def bench_answers(
+    ask: Callable[[str], dict[str, Any]],
+    queries: list[dict[str, Any]],
+    qrels: dict[str, dict[str, int]],
+    tick: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
     """Ask every query that has answer groups and a question (a blank one cannot be asked: counted apart); the
     summary and one record per query."""
     with_answers = [q for q in queries if answer_groups(q)]
@@ -86,8 +95,13 @@ def bench_answers(ask: Callable[[str], dict[str, Any]], queries: list[dict[str, 
         t = time.perf_counter()
         resp = ask(str(q["text"]))
         ms = (time.perf_counter() - t) * 1000
-        rec = {"_id": str(q["_id"]), **score_answer(resp, groups, qrels.get(str(q["_id"]), {})),
-               "latency_ms": round(ms, 1), "answer": resp.get("answer", ""), "gold": groups}
+        rec = {
+            "_id": str(q["_id"]),
+            **score_answer(resp, groups, qrels.get(str(q["_id"]), {})),
+            "latency_ms": round(ms, 1),
+            "answer": resp.get("answer", ""),
+            "gold": groups,
+        }
         records.append(rec)
         if tick:
             tick(i, len(asked))

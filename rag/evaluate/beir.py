@@ -62,7 +62,7 @@ def spread(items: list[Any], n: int | None) -> list[Any]:
 class _QueryMemo:
     """Embeds each query once for the deep (recall@100) pass; that pass is not timed."""
 
-    def __init__(self, embedder: Any) -> None:  # noqa: ANN401
+    def __init__(self, embedder: Any) -> None:
         self._e, self.id, self.dim = embedder, embedder.id, embedder.dim
         self._memo: dict[str, np.ndarray] = {}
 
@@ -72,8 +72,9 @@ class _QueryMemo:
         return self._memo[text]
 
 
-def index_corpus(components: Any, corpus: Path, collection: str,  # noqa: ANN401
-                 progress: Progress | None = None) -> tuple[list[Any], Any]:
+def index_corpus(
+    components: Any, corpus: Path, collection: str, progress: Progress | None = None
+) -> tuple[list[Any], Any]:
     """The corpus's documents, and the IndexReport of indexing them into their own collection (brought up to date:
     unchanged documents are skipped, documents gone from the corpus are dropped)."""
     from rag.ingest import load_paths
@@ -88,8 +89,9 @@ def index_corpus(components: Any, corpus: Path, collection: str,  # noqa: ANN401
     return docs, components.indexer.update(collection, add=docs, delete=gone, progress=tick)
 
 
-def _timed(queries: list[dict[str, Any]], search: Callable[[str], list[str]], stage: str,
-           progress: Progress | None) -> tuple[dict[str, list[str]], list[float]]:
+def _timed(
+    queries: list[dict[str, Any]], search: Callable[[str], list[str]], stage: str, progress: Progress | None
+) -> tuple[dict[str, list[str]], list[float]]:
     run: dict[str, list[str]] = {}
     lat: list[float] = []
     if queries:
@@ -103,16 +105,30 @@ def _timed(queries: list[dict[str, Any]], search: Callable[[str], list[str]], st
     return run, lat
 
 
-def _mode_scores(run: dict[str, list[str]], lat: list[float], qrels: dict[str, dict[str, int]],
-                 metrics: tuple[str, ...]) -> dict[str, Any]:
-    return {**ir_scores(run, qrels, metrics), **latency_summary(lat),
-            "qps_single_thread": round(1000 / statistics.fmean(lat), 1) if lat else 0.0,
-            "latencies_ms": [round(x, 2) for x in lat]}
+def _mode_scores(
+    run: dict[str, list[str]], lat: list[float], qrels: dict[str, dict[str, int]], metrics: tuple[str, ...]
+) -> dict[str, Any]:
+    return {
+        **ir_scores(run, qrels, metrics),
+        **latency_summary(lat),
+        "qps_single_thread": round(1000 / statistics.fmean(lat), 1) if lat else 0.0,
+        "latencies_ms": [round(x, 2) for x in lat],
+    }
 
 
-def run_bench(components: Any, folder: Path, mode: str = "all", top_k: int = 10, out: Path | None = None, *,
-              compare: bool = False, limit: int | None = None, answers: tuple[str, ...] = (),
-              progress: Progress | None = None, verbose: bool = True) -> dict[str, Any]:
+def run_bench(
+    components: Any,
+    folder: Path,
+    mode: str = "all",
+    top_k: int = 10,
+    out: Path | None = None,
+    *,
+    compare: bool = False,
+    limit: int | None = None,
+    answers: tuple[str, ...] = (),
+    progress: Progress | None = None,
+    verbose: bool = True,
+) -> dict[str, Any]:
     """Index the BEIR corpus into its own collection (cached), run the queries in every mode, score the documents
     (hit@1/5/10, MRR@10, nDCG@10, recall@100; ranx) against the qrels, and write the JSON/Markdown/PNG reports.
     `answers` names generators whose end-to-end answers are scored against the queries' `metadata.answers`
@@ -129,8 +145,9 @@ def run_bench(components: Any, folder: Path, mode: str = "all", top_k: int = 10,
     deep = Retriever(retriever.data, _QueryMemo(components.embedder), retriever.tokenizer, retriever.fusion)
     deep.max_top_k = DEEP
     served_k = max(components.settings.candidates, top_k)  # top_k <= candidates keeps the served ranking
-    metrics = SERVED_METRICS + tuple(m for m in (f"mrr@{top_k}", f"ndcg@{top_k}", f"recall@{top_k}")
-                                     if m not in IR_METRICS)
+    metrics = SERVED_METRICS + tuple(
+        m for m in (f"mrr@{top_k}", f"ndcg@{top_k}", f"recall@{top_k}") if m not in IR_METRICS
+    )
     judged = spread([q for q in queries if str(q.get("_id")) in qrels], limit)
     if not judged:
         raise BadInput(f"{folder}: no query of queries.jsonl has a judgement in qrels/test.tsv")
@@ -139,19 +156,33 @@ def run_bench(components: Any, folder: Path, mode: str = "all", top_k: int = 10,
     results: dict[str, Any] = {}
     doc_of = lambda h: h.chunk.doc_id  # noqa: E731
     for m in modes:
-        run, lat = _timed(judged, lambda q, m=m: to_docs(retriever.search(q, served_k, m).hits, doc_of), f"search {m}", progress)
-        deep_run, _ = _timed(judged, lambda q, m=m: to_docs(deep.search(q, DEEP, m).hits, doc_of), f"recall@100 {m}", progress)
+        run, lat = _timed(
+            judged, lambda q, m=m: to_docs(retriever.search(q, served_k, m).hits, doc_of), f"search {m}", progress
+        )
+        deep_run, _ = _timed(
+            judged, lambda q, m=m: to_docs(deep.search(q, DEEP, m).hits, doc_of), f"recall@100 {m}", progress
+        )
         r = _mode_scores(run, lat, qrels, metrics)
         r.update(ir_scores(deep_run, qrels, ("recall@100",)))
         reached = [len(v) for v in deep_run.values()]
         r["docs_reached_deep"] = {"min": min(reached), "mean": round(statistics.fmean(reached), 1)}
         results[m] = r
     report: dict[str, Any] = {
-        "kind": "bench", "dataset": str(folder), "name": name, "collection": collection, "n_documents": rep.n_documents,
-        "n_passages": rep.n_chunks, "n_queries": len(judged), "n_queries_in_file": len(queries),
-        "index_seconds": round(index_s, 1), "embedded": rep.embedded, "embedder": components.embedder.id,
-        "metrics_library": _ranx_version(), "depth": {"served_passages": served_k, "recall@100_passages": DEEP},
-        "modes": results, "environment": environment(),
+        "kind": "bench",
+        "dataset": str(folder),
+        "name": name,
+        "collection": collection,
+        "n_documents": rep.n_documents,
+        "n_passages": rep.n_chunks,
+        "n_queries": len(judged),
+        "n_queries_in_file": len(queries),
+        "index_seconds": round(index_s, 1),
+        "embedded": rep.embedded,
+        "embedder": components.embedder.id,
+        "metrics_library": _ranx_version(),
+        "depth": {"served_passages": served_k, "recall@100_passages": DEEP},
+        "modes": results,
+        "environment": environment(),
     }
     if compare:
         report["compare"] = _compare(components, docs, judged, qrels, served_k, results.get("hybrid"), progress)
@@ -165,21 +196,44 @@ def run_bench(components: Any, folder: Path, mode: str = "all", top_k: int = 10,
     return report
 
 
-def _compare(components: Any, docs: list[Any], queries: list[dict[str, Any]], qrels: dict[str, dict[str, int]],  # noqa: ANN401
-             k: int, ours: dict[str, Any] | None, progress: Progress | None) -> dict[str, Any]:
+def _compare(
+    components: Any,
+    docs: list[Any],
+    queries: list[dict[str, Any]],
+    qrels: dict[str, dict[str, int]],
+    k: int,
+    ours: dict[str, Any] | None,
+    progress: Progress | None,
+) -> dict[str, Any]:
     embed_progress = (lambda d, n: progress("embedding baselines", d, n)) if progress else None
     systems: dict[str, Any] = {}
     doc_of = lambda p: p.doc_id  # noqa: E731
     for b in build_baselines(docs, components.embedder, components.indexer.cache, embed_progress):
         run, lat = _timed(queries, lambda q, b=b: to_docs(b.search(q, k), doc_of), b.name, progress)
-        systems[b.name] = {"description": b.description, "n_passages": b.n_passages, "chunking": b.chunking,
-                           **_mode_scores(run, lat, qrels, SERVED_METRICS)}
-    return {"ours": "ours (hybrid)", "passages_per_query": k, "systems": systems,
-            "vs_ours": {n: versus(ours, v, ("hit@1", "hit@5", "mrr@10", "ndcg@10")) for n, v in systems.items()} if ours else {}}
+        systems[b.name] = {
+            "description": b.description,
+            "n_passages": b.n_passages,
+            "chunking": b.chunking,
+            **_mode_scores(run, lat, qrels, SERVED_METRICS),
+        }
+    return {
+        "ours": "ours (hybrid)",
+        "passages_per_query": k,
+        "systems": systems,
+        "vs_ours": {n: versus(ours, v, ("hit@1", "hit@5", "mrr@10", "ndcg@10")) for n, v in systems.items()}
+        if ours
+        else {},
+    }
 
 
-def _answers(components: Any, collection: str, queries: list[dict[str, Any]], qrels: dict[str, dict[str, int]],  # noqa: ANN401
-             generators: tuple[str, ...], progress: Progress | None) -> dict[str, Any]:
+def _answers(
+    components: Any,
+    collection: str,
+    queries: list[dict[str, Any]],
+    qrels: dict[str, dict[str, int]],
+    generators: tuple[str, ...],
+    progress: Progress | None,
+) -> dict[str, Any]:
     from rag.evaluate.answers import answer_groups, bench_answers
 
     if not any(answer_groups(q) for q in queries):
@@ -196,4 +250,3 @@ def _ranx_version() -> str:
     from importlib.metadata import version
 
     return f"ranx {version('ranx')}"
-

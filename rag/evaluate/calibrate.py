@@ -40,8 +40,12 @@ FOLDS, REPEATS = 5, 10
 BUDGETS = {"refuse_below": 0.08, "llm_refuse_below": 0.03}
 
 
-def features(components: Any, qa: Path, collection: str, names: tuple[str, ...] = FEATURES,  # noqa: ANN401
-             ) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+def features(
+    components: Any,
+    qa: Path,
+    collection: str,
+    names: tuple[str, ...] = FEATURES,
+) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
     """The judge's features for every QA item on the passages /ask would see, 1 for answerable items, the ids and
     the splits."""
     retriever = components.library.retriever(collection)
@@ -98,8 +102,14 @@ def figures(p: np.ndarray, y: np.ndarray) -> list[dict[str, float]]:
     """Per threshold: share of unanswerable refused, share of answerable refused (a refusal is p < threshold);
     `p` may hold several rows (repeats), averaged."""
     p = np.atleast_2d(p)
-    return [{"threshold": t, "unanswerable_refused": round(float((p[:, y == 0] < t).mean()), 3),
-             "false_refusal": round(float((p[:, y == 1] < t).mean()), 3)} for t in THRESHOLDS]
+    return [
+        {
+            "threshold": t,
+            "unanswerable_refused": round(float((p[:, y == 0] < t).mean()), 3),
+            "false_refusal": round(float((p[:, y == 1] < t).mean()), 3),
+        }
+        for t in THRESHOLDS
+    ]
 
 
 def choose(cv: list[dict[str, float]], budget: float) -> float:
@@ -119,7 +129,7 @@ def calibrate(x: np.ndarray, y: np.ndarray, splits: list[str]) -> dict[str, Any]
     if not dev.any():
         from rag.errors import BadInput
 
-        raise BadInput("no item has \"split\": \"dev\": the model is fitted on dev items only")
+        raise BadInput('no item has "split": "dev": the model is fitted on dev items only')
     xd, yd = x[dev], y[dev]
     losses = {c: log_loss(cross_validated(xd, yd, c), yd) for c in CS}
     c = min(CS, key=lambda k: (round(losses[k], 4), -k))
@@ -127,36 +137,55 @@ def calibrate(x: np.ndarray, y: np.ndarray, splits: list[str]) -> dict[str, Any]
     thresholds = {name: choose(cv, budget) for name, budget in BUDGETS.items()}
     w, b = fit(xd, yd, c)
     out: dict[str, Any] = {
-        "weights": {f: round(float(v), 4) for f, v in zip(FEATURES, w, strict=True)}, "bias": round(b, 4),
-        "thresholds": thresholds, "C": c, "cv_log_loss": {str(k): round(v, 4) for k, v in losses.items()},
-        "n": int(dev.sum()), "n_unanswerable": int((yd == 0).sum()), "folds": FOLDS, "repeats": REPEATS,
-        "budgets": BUDGETS, "cross_validated": cv, "in_sample": figures(prob(xd, w, b), yd),
+        "weights": {f: round(float(v), 4) for f, v in zip(FEATURES, w, strict=True)},
+        "bias": round(b, 4),
+        "thresholds": thresholds,
+        "C": c,
+        "cv_log_loss": {str(k): round(v, 4) for k, v in losses.items()},
+        "n": int(dev.sum()),
+        "n_unanswerable": int((yd == 0).sum()),
+        "folds": FOLDS,
+        "repeats": REPEATS,
+        "budgets": BUDGETS,
+        "cross_validated": cv,
+        "in_sample": figures(prob(xd, w, b), yd),
     }
     if test.any():
-        out["test"] = {"n": int(test.sum()), "n_unanswerable": int((y[test] == 0).sum()),
-                       "figures": figures(prob(x[test], w, b), y[test])}
+        out["test"] = {
+            "n": int(test.sum()),
+            "n_unanswerable": int((y[test] == 0).sum()),
+            "figures": figures(prob(x[test], w, b), y[test]),
+        }
     return out
 
 
 def print_figures(cal: dict[str, Any]) -> None:
     chosen = {v: k for k, v in cal["thresholds"].items()}
-    print(f"dev: {cal['n']} items, {cal['n_unanswerable']} unanswerable; C = {cal['C']} "
-          f"(cross-validated log loss {cal['cv_log_loss']})")
+    print(
+        f"dev: {cal['n']} items, {cal['n_unanswerable']} unanswerable; C = {cal['C']} "
+        f"(cross-validated log loss {cal['cv_log_loss']})"
+    )
     test = cal.get("test")
     head = "threshold  dev CV refused / false refusals   dev in-sample"
-    print(head + (f"          test (held out: {test['n']} items, {test['n_unanswerable']} unanswerable)" if test else ""))
+    print(
+        head + (f"          test (held out: {test['n']} items, {test['n_unanswerable']} unanswerable)" if test else "")
+    )
     for i, f in enumerate(cal["cross_validated"]):
         s = cal["in_sample"][i]
-        line = (f"  {f['threshold']:<6.3f}   {f['unanswerable_refused']:.3f} / {f['false_refusal']:.3f}"
-                f"                  {s['unanswerable_refused']:.3f} / {s['false_refusal']:.3f}")
+        line = (
+            f"  {f['threshold']:<6.3f}   {f['unanswerable_refused']:.3f} / {f['false_refusal']:.3f}"
+            f"                  {s['unanswerable_refused']:.3f} / {s['false_refusal']:.3f}"
+        )
         if test:
             t = test["figures"][i]
             line += f"          {t['unanswerable_refused']:.3f} / {t['false_refusal']:.3f}"
         if f["threshold"] in chosen:
             line += "   <- " + ", ".join(k for k, v in cal["thresholds"].items() if v == f["threshold"])
         print(line)
-    print("chosen on dev (CV): " + ", ".join(f"{k} = {v} (false-refusal budget {cal['budgets'][k]})"
-                                             for k, v in cal["thresholds"].items()))
+    print(
+        "chosen on dev (CV): "
+        + ", ".join(f"{k} = {v} (false-refusal budget {cal['budgets'][k]})" for k, v in cal["thresholds"].items())
+    )
 
 
 def main() -> None:
@@ -171,8 +200,14 @@ def main() -> None:
     x, y, _, splits = features(Components(Settings()), a.qa, a.collection)
     cal = calibrate(x, y, splits)
     print_figures(cal)
-    out = {"weights": cal.pop("weights"), "bias": cal.pop("bias"), "thresholds": cal.pop("thresholds"),
-           "fitted_on": f"{a.qa} (split dev)", "fitted_at": time.strftime("%Y-%m-%d"), **cal}
+    out = {
+        "weights": cal.pop("weights"),
+        "bias": cal.pop("bias"),
+        "thresholds": cal.pop("thresholds"),
+        "fitted_on": f"{a.qa} (split dev)",
+        "fitted_at": time.strftime("%Y-%m-%d"),
+        **cal,
+    }
     print(json.dumps(out["weights"], ensure_ascii=False), "bias", out["bias"])
     if not a.dry_run:
         path = data_file("answerable.json")

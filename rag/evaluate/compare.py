@@ -26,7 +26,7 @@ CHATCHAT_SEPARATORS = ["\n\n", "\n", "。", "！", "？", "，", "、", ""]
 DESCRIPTIONS = {
     "langchain-tutorial": "RecursiveCharacterTextSplitter 500/50, langchain_community FAISS, similarity top-k",
     "chatchat-defaults": "Chinese recursive splitter 750/150, BM25 (jieba lcut_for_search, rebuilt per query) "
-                         "+ FAISS, EnsembleRetriever weighted RRF 0.5/0.5",
+    "+ FAISS, EnsembleRetriever weighted RRF 0.5/0.5",
 }
 
 
@@ -41,11 +41,15 @@ class Passage:
 
     def to_dict(self, max_chars: int | None = None) -> dict[str, Any]:
         text = self.text if max_chars is None or len(self.text) <= max_chars else self.text[:max_chars] + "…"
-        return {"doc_id": self.doc_id, "source": self.source,
-                "score": None if self.score is None else round(float(self.score), 4), "text": text}
+        return {
+            "doc_id": self.doc_id,
+            "source": self.source,
+            "score": None if self.score is None else round(float(self.score), 4),
+            "text": text,
+        }
 
 
-def project_embeddings(embedder: Embedder, cache: EmbeddingCache, progress: Callable[[int, int], None] | None = None):  # noqa: ANN201
+def project_embeddings(embedder: Embedder, cache: EmbeddingCache, progress: Callable[[int, int], None] | None = None):
     """The project's embedder as a LangChain `Embeddings`: passages through the cache (passage prefix), queries
     embedded each time (query prefix)."""
     from langchain_core.embeddings import Embeddings
@@ -87,7 +91,7 @@ class Baseline:
     chunking: dict[str, Any] = field(default_factory=dict)
 
 
-def _faiss(splits: list[Any], embeddings: Any):  # noqa: ANN202, ANN401
+def _faiss(splits: list[Any], embeddings: Any):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # langchain-community's notice that it is being sunset
         from langchain_community.vectorstores import FAISS
@@ -95,21 +99,28 @@ def _faiss(splits: list[Any], embeddings: Any):  # noqa: ANN202, ANN401
     return FAISS.from_documents(splits, embeddings)
 
 
-def langchain_tutorial(docs: list[Document], embeddings: Any) -> Baseline:  # noqa: ANN401
+def langchain_tutorial(docs: list[Document], embeddings: Any) -> Baseline:
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     splits = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50).split_documents(_lc_documents(docs))
     vs = _faiss(splits, embeddings)
 
     def search(query: str, k: int) -> list[Passage]:
-        return [Passage(d.page_content, d.metadata["doc_id"], d.metadata["source"], float(s))
-                for d, s in vs.similarity_search_with_score(query, k=k)]
+        return [
+            Passage(d.page_content, d.metadata["doc_id"], d.metadata["source"], float(s))
+            for d, s in vs.similarity_search_with_score(query, k=k)
+        ]
 
-    return Baseline("langchain-tutorial", DESCRIPTIONS["langchain-tutorial"], len(splits), search,
-                    {"chunk_size": 500, "chunk_overlap": 50})
+    return Baseline(
+        "langchain-tutorial",
+        DESCRIPTIONS["langchain-tutorial"],
+        len(splits),
+        search,
+        {"chunk_size": 500, "chunk_overlap": 50},
+    )
 
 
-def chatchat_defaults(docs: list[Document], embeddings: Any) -> Baseline:  # noqa: ANN401
+def chatchat_defaults(docs: list[Document], embeddings: Any) -> Baseline:
     import jieba
     from langchain_classic.retrievers import EnsembleRetriever
     from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -118,8 +129,9 @@ def chatchat_defaults(docs: list[Document], embeddings: Any) -> Baseline:  # noq
         warnings.simplefilter("ignore", DeprecationWarning)
         from langchain_community.retrievers import BM25Retriever
 
-    splitter = RecursiveCharacterTextSplitter(separators=CHATCHAT_SEPARATORS, keep_separator="end",
-                                              chunk_size=750, chunk_overlap=150)
+    splitter = RecursiveCharacterTextSplitter(
+        separators=CHATCHAT_SEPARATORS, keep_separator="end", chunk_size=750, chunk_overlap=150
+    )
     splits = splitter.split_documents(_lc_documents(docs))
     vs = _faiss(splits, embeddings)
     jieba.setLogLevel(60)
@@ -133,17 +145,25 @@ def chatchat_defaults(docs: list[Document], embeddings: Any) -> Baseline:  # noq
         ensemble = EnsembleRetriever(retrievers=[bm25, dense], weights=[0.5, 0.5])
         return [Passage(d.page_content, d.metadata["doc_id"], d.metadata["source"]) for d in ensemble.invoke(query)[:k]]
 
-    return Baseline("chatchat-defaults", DESCRIPTIONS["chatchat-defaults"], len(splits), search,
-                    {"chunk_size": 750, "chunk_overlap": 150, "separators": CHATCHAT_SEPARATORS})
+    return Baseline(
+        "chatchat-defaults",
+        DESCRIPTIONS["chatchat-defaults"],
+        len(splits),
+        search,
+        {"chunk_size": 750, "chunk_overlap": 150, "separators": CHATCHAT_SEPARATORS},
+    )
 
 
-def build_baselines(docs: list[Document], embedder: Embedder, cache: EmbeddingCache,
-                    progress: Callable[[int, int], None] | None = None) -> list[Baseline]:
+def build_baselines(
+    docs: list[Document], embedder: Embedder, cache: EmbeddingCache, progress: Callable[[int, int], None] | None = None
+) -> list[Baseline]:
     emb = project_embeddings(embedder, cache, progress)
     return [langchain_tutorial(docs, emb), chatchat_defaults(docs, emb)]
 
 
-def versus(ours: dict[str, Any], theirs: dict[str, Any], keys: tuple[str, ...] = ("hit@1", "hit@5", "mrr@10")) -> dict[str, Any]:
+def versus(
+    ours: dict[str, Any], theirs: dict[str, Any], keys: tuple[str, ...] = ("hit@1", "hit@5", "mrr@10")
+) -> dict[str, Any]:
     """Differences (ours − theirs) for quality metrics and the ratio of their p50 latency to ours."""
     out: dict[str, Any] = {f"{k}_diff": round(ours[k] - theirs[k], 4) for k in keys if k in ours and k in theirs}
     if ours.get("latency_ms_p50"):

@@ -24,8 +24,16 @@ FIGURES = Path("docs/figures")
 DOCS = (Path("README.md"), Path("docs/benchmarks.md"))
 BLOCK = re.compile(r"(<!-- BEGIN figures:(?P<name>[\w.-]+) -->\n)(?P<body>.*?)(<!-- END figures:(?P=name) -->)", re.S)
 RETRIEVAL_KEYS = ("hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "evidence_recall@10", "n_single", "n_multi")
-ANSWER_KEYS = ("answer_accuracy", "unanswerable_refused", "false_refusal", "citation_support", "n", "n_by_type",
-               "latency_ms_p50", "latency_ms_p95")
+ANSWER_KEYS = (
+    "answer_accuracy",
+    "unanswerable_refused",
+    "false_refusal",
+    "citation_support",
+    "n",
+    "n_by_type",
+    "latency_ms_p50",
+    "latency_ms_p95",
+)
 BENCH_KEYS = ("hit@1", "hit@5", "hit@10", "mrr@10", "ndcg@10", "recall@100", "n_queries", "latency_ms_p50")
 
 
@@ -35,8 +43,11 @@ def _env(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def _part(n: int, retrieval: dict[str, Any], answers: dict[str, Any] | None) -> dict[str, Any]:
-    return {"n": n, "retrieval": {m: {k: r[k] for k in RETRIEVAL_KEYS if k in r} for m, r in retrieval.items()},
-            **({"answers": {k: answers[k] for k in ANSWER_KEYS if k in answers}} if answers else {})}
+    return {
+        "n": n,
+        "retrieval": {m: {k: r[k] for k in RETRIEVAL_KEYS if k in r} for m, r in retrieval.items()},
+        **({"answers": {k: answers[k] for k in ANSWER_KEYS if k in answers}} if answers else {}),
+    }
 
 
 def compact(report: dict[str, Any]) -> dict[str, Any]:
@@ -44,14 +55,26 @@ def compact(report: dict[str, Any]) -> dict[str, Any]:
     if report.get("kind") == "eval":
         parts = {"all": _part(report["n"], report["retrieval"], report.get("answers"))}
         parts |= {p: _part(v["n"], v["retrieval"], v.get("answers")) for p, v in (report.get("by_split") or {}).items()}
-        return {"kind": "eval", "qa": report["qa"], "split": report.get("split", "all"), "limit": report.get("limit"),
-                "generator": report.get("generator"), "settings": report.get("settings", {}), "parts": parts,
-                "environment": _env(report)}
-    return {"kind": "bench", "name": report["name"], "n_documents": report["n_documents"],
-            "n_passages": report["n_passages"], "n_queries": report["n_queries"],
-            "modes": {m: {k: r[k] for k in BENCH_KEYS if k in r} for m, r in report["modes"].items()},
-            "answers": {g: {k: v for k, v in a.items() if k != "items"} for g, a in (report.get("answers") or {}).items()},
-            "environment": _env(report)}
+        return {
+            "kind": "eval",
+            "qa": report["qa"],
+            "split": report.get("split", "all"),
+            "limit": report.get("limit"),
+            "generator": report.get("generator"),
+            "settings": report.get("settings", {}),
+            "parts": parts,
+            "environment": _env(report),
+        }
+    return {
+        "kind": "bench",
+        "name": report["name"],
+        "n_documents": report["n_documents"],
+        "n_passages": report["n_passages"],
+        "n_queries": report["n_queries"],
+        "modes": {m: {k: r[k] for k in BENCH_KEYS if k in r} for m, r in report["modes"].items()},
+        "answers": {g: {k: v for k, v in a.items() if k != "items"} for g, a in (report.get("answers") or {}).items()},
+        "environment": _env(report),
+    }
 
 
 def write_figures(report: dict[str, Any], path: Path) -> Path:
@@ -60,12 +83,16 @@ def write_figures(report: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def _f(v: Any) -> str:  # noqa: ANN401
+def _f(v: Any) -> str:
     return "—" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
 
 
 def _table(head: list[str], rows: list[list[Any]]) -> list[str]:
-    return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), *["| " + " | ".join(_f(c) for c in r) + " |" for r in rows]]
+    return [
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+        *["| " + " | ".join(_f(c) for c in r) + " |" for r in rows],
+    ]
 
 
 def _load(name: str) -> dict[str, Any] | None:
@@ -81,7 +108,9 @@ def _need(name: str) -> dict[str, Any]:
 
 
 def _measured(*reports: dict[str, Any]) -> str:
-    seen = dict.fromkeys(f"{(r['environment'].get('time') or '')[:10]} on {cpu_line(r['environment'])}" for r in reports)
+    seen = dict.fromkeys(
+        f"{(r['environment'].get('time') or '')[:10]} on {cpu_line(r['environment'])}" for r in reports
+    )
     return "Measured " + "; ".join(seen) + "."
 
 
@@ -96,37 +125,75 @@ def qa_splits() -> list[str]:
     rows: list[list[Any]] = [["items", *[ext["parts"][p]["n"] for p in cols]]]
     for k, label in (("hit@1", "hybrid hit@1"), ("hit@5", "hybrid hit@5"), ("mrr@10", "hybrid MRR@10")):
         rows.append([label, *[ext["parts"][p]["retrieval"]["hybrid"].get(k) for p in cols]])
-    keys = (("answer_accuracy", "answer accuracy"), ("unanswerable_refused", "unanswerable refused"),
-            ("false_refusal", "false refusals"), ("citation_support", "citation support"))
+    keys = (
+        ("answer_accuracy", "answer accuracy"),
+        ("unanswerable_refused", "unanswerable refused"),
+        ("false_refusal", "false refusals"),
+        ("citation_support", "citation support"),
+    )
     for name, rep in (("extractive", ext), ("local LLM", llm)):
         if not rep:
             continue
         if rep.get("split", "all") != "all":  # a run of one split: its "all" is that split, not the whole set
             rep = {**rep, "parts": {k: v for k, v in rep["parts"].items() if k != "all"}}
         for k, label in keys:
-            rows.append([f"{name}: {label}",
-                         *[(rep["parts"].get(p) or {}).get("answers", {}).get(k) for p in cols]])
-        if rep is not ext and any(rep["parts"].get(p, {}).get("n") != ext["parts"][p]["n"] for p in cols if p in rep["parts"]):
-            rows.append([f"{name}: items run (a fixed stratified sample)", *[(rep["parts"].get(p) or {}).get("n") for p in cols]])
-    return [*_table(["measure", *[PART_NAMES[p] for p in cols]], rows), "",
-            _measured(*[r for r in (ext, llm) if r]) + " Generated from docs/figures/eval-*.json by "
-            "`python -m rag.evaluate.docs`; `make figures` re-measures."]
+            rows.append([f"{name}: {label}", *[(rep["parts"].get(p) or {}).get("answers", {}).get(k) for p in cols]])
+        if rep is not ext and any(
+            rep["parts"].get(p, {}).get("n") != ext["parts"][p]["n"] for p in cols if p in rep["parts"]
+        ):
+            rows.append(
+                [
+                    f"{name}: items run (a fixed stratified sample)",
+                    *[(rep["parts"].get(p) or {}).get("n") for p in cols],
+                ]
+            )
+    return [
+        *_table(["measure", *[PART_NAMES[p] for p in cols]], rows),
+        "",
+        _measured(*[r for r in (ext, llm) if r]) + " Generated from docs/figures/eval-*.json by "
+        "`python -m rag.evaluate.docs`; `make figures` re-measures.",
+    ]
 
 
 def cmrc2018() -> list[str]:
     """cmrc2018-trial: document retrieval per mode, and end-to-end answers per generator."""
     ret = _need("bench-cmrc2018-trial.json")
     extra = [r for r in (_load("bench-cmrc2018-trial-llm.json"),) if r]
-    rows = [[m, *[s.get(k) for k in ("hit@1", "hit@5", "mrr@10", "ndcg@10", "recall@100")]] for m, s in ret["modes"].items()]
-    out = [f"{ret['n_documents']} documents, {ret['n_passages']} passages, {ret['n_queries']} judged queries.", "",
-           *_table(["mode", "hit@1", "hit@5", "MRR@10", "nDCG@10", "recall@100"], rows), ""]
-    arows = [[g, a["n"], a["accuracy"], a["accuracy_150"], a["refused"], a["citation_support"], a["citation_evidence"]]
-             for r in (ret, *extra) for g, a in r.get("answers", {}).items()]
+    rows = [
+        [m, *[s.get(k) for k in ("hit@1", "hit@5", "mrr@10", "ndcg@10", "recall@100")]] for m, s in ret["modes"].items()
+    ]
+    out = [
+        f"{ret['n_documents']} documents, {ret['n_passages']} passages, {ret['n_queries']} judged queries.",
+        "",
+        *_table(["mode", "hit@1", "hit@5", "MRR@10", "nDCG@10", "recall@100"], rows),
+        "",
+    ]
+    arows = [
+        [g, a["n"], a["accuracy"], a["accuracy_150"], a["refused"], a["citation_support"], a["citation_evidence"]]
+        for r in (ret, *extra)
+        for g, a in r.get("answers", {}).items()
+    ]
     if arows:
-        out += [*_table(["answers", "queries", "accuracy (RGB rule)", "accuracy, ≤ 150 chars", "refused",
-                         "citation support", "citation holds the evidence"], arows), ""]
-    return [*out, _measured(ret, *extra) + " Generated from docs/figures/bench-cmrc2018-trial*.json by "
-            "`python -m rag.evaluate.docs`; `make figures` re-measures."]
+        out += [
+            *_table(
+                [
+                    "answers",
+                    "queries",
+                    "accuracy (RGB rule)",
+                    "accuracy, ≤ 150 chars",
+                    "refused",
+                    "citation support",
+                    "citation holds the evidence",
+                ],
+                arows,
+            ),
+            "",
+        ]
+    return [
+        *out,
+        _measured(ret, *extra) + " Generated from docs/figures/bench-cmrc2018-trial*.json by "
+        "`python -m rag.evaluate.docs`; `make figures` re-measures.",
+    ]
 
 
 RENDERERS: dict[str, Callable[[], list[str]]] = {"qa-splits": qa_splits, "cmrc2018": cmrc2018}
@@ -134,6 +201,7 @@ RENDERERS: dict[str, Callable[[], list[str]]] = {"qa-splits": qa_splits, "cmrc20
 
 def render(text: str, where: str = "") -> str:
     """`text` with every figures block rewritten from the results."""
+
     def one(m: re.Match[str]) -> str:
         fn = RENDERERS.get(m["name"])
         if fn is None:

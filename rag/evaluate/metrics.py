@@ -13,8 +13,15 @@ from rag.zh import norm
 
 ANSWERED_TYPES = ("factoid", "numeric", "paraphrase")
 # Document-level metrics of `rag bench`, as ranx names them.
-IR_METRICS = {"hit@1": "hit_rate@1", "hit@5": "hit_rate@5", "hit@10": "hit_rate@10", "mrr@10": "mrr@10",
-              "ndcg@10": "ndcg@10", "recall@10": "recall@10", "recall@100": "recall@100"}
+IR_METRICS = {
+    "hit@1": "hit_rate@1",
+    "hit@5": "hit_rate@5",
+    "hit@10": "hit_rate@10",
+    "mrr@10": "mrr@10",
+    "ndcg@10": "ndcg@10",
+    "recall@10": "recall@10",
+    "recall@100": "recall@100",
+}
 
 
 def hits(passage: str, evidence: str) -> bool:
@@ -51,7 +58,11 @@ def evidence(item: dict[str, Any]) -> list[str]:
 
 def is_single(item: dict[str, Any]) -> bool:
     """API.md: hit@k and MRR@10 are over answerable single-document items (one document, one evidence string)."""
-    return item.get("type") != "unanswerable" and isinstance(item.get("doc"), str) and isinstance(item.get("evidence"), str)
+    return (
+        item.get("type") != "unanswerable"
+        and isinstance(item.get("doc"), str)
+        and isinstance(item.get("evidence"), str)
+    )
 
 
 def is_multi(item: dict[str, Any]) -> bool:
@@ -77,7 +88,9 @@ class RetrievalScores:
     n_multi: int
 
 
-def score_retrieval(items: list[dict[str, Any]], ranked: dict[str, list[str]], ks: tuple[int, ...] = (1, 3, 5, 10)) -> RetrievalScores:
+def score_retrieval(
+    items: list[dict[str, Any]], ranked: dict[str, list[str]], ks: tuple[int, ...] = (1, 3, 5, 10)
+) -> RetrievalScores:
     """`ranked[id]` is the list of passage texts in rank order."""
     single = [it for it in items if is_single(it)]
     multi = [it for it in items if is_multi(it)]
@@ -90,7 +103,9 @@ def score_retrieval(items: list[dict[str, Any]], ranked: dict[str, list[str]], k
         rr += 1.0 / first if first else 0.0
     n = max(len(single), 1)
     rec = [evidence_recall(ranked.get(it["id"], []), evidence(it)) for it in multi]
-    return RetrievalScores({k: v / n for k, v in hit_at.items()}, rr / n, statistics.fmean(rec) if rec else 0.0, len(single), len(multi))
+    return RetrievalScores(
+        {k: v / n for k, v in hit_at.items()}, rr / n, statistics.fmean(rec) if rec else 0.0, len(single), len(multi)
+    )
 
 
 def percentile(xs: list[float], p: float) -> float:
@@ -102,8 +117,10 @@ def percentile(xs: list[float], p: float) -> float:
 
 
 def latency_summary(lat_ms: list[float]) -> dict[str, float]:
-    return {"latency_ms_p50": round(statistics.median(lat_ms), 2) if lat_ms else 0.0,
-            "latency_ms_p95": round(percentile(lat_ms, 95), 2)}
+    return {
+        "latency_ms_p50": round(statistics.median(lat_ms), 2) if lat_ms else 0.0,
+        "latency_ms_p95": round(percentile(lat_ms, 95), 2),
+    }
 
 
 def doc_run(ranked_doc_ids: list[str]) -> dict[str, float]:
@@ -112,7 +129,9 @@ def doc_run(ranked_doc_ids: list[str]) -> dict[str, float]:
     return {d: float(n - i) for i, d in enumerate(ranked_doc_ids)}
 
 
-def ir_scores(run: dict[str, list[str]], qrels: dict[str, dict[str, int]], metrics: tuple[str, ...] = tuple(IR_METRICS)) -> dict[str, float]:
+def ir_scores(
+    run: dict[str, list[str]], qrels: dict[str, dict[str, int]], metrics: tuple[str, ...] = tuple(IR_METRICS)
+) -> dict[str, float]:
     """Mean document-level metrics over the queries that have judgements, computed by ranx.
 
     `run[qid]` is the documents in rank order (passages already mapped to documents, best rank per document);

@@ -72,8 +72,11 @@ class RetrievalRun:
         return RetrievalRun({i: self.passages[i] for i in keep}, lat)
 
 
-def run_searches(items: list[dict[str, Any]], search: Callable[[str], Sequence[Passage | str]],
-                 tick: Callable[[], None] | None = None) -> RetrievalRun:
+def run_searches(
+    items: list[dict[str, Any]],
+    search: Callable[[str], Sequence[Passage | str]],
+    tick: Callable[[], None] | None = None,
+) -> RetrievalRun:
     run = RetrievalRun()
     if items:
         search(items[0]["question"])  # warm-up, not timed: first-call costs are not per-query latency
@@ -89,8 +92,11 @@ def run_searches(items: list[dict[str, Any]], search: Callable[[str], Sequence[P
 
 def _scores(items: list[dict[str, Any]], ranked: dict[str, list[str]]) -> dict[str, Any]:
     s = score_retrieval(items, ranked)
-    out: dict[str, Any] = {**{f"hit@{k}": round(v, 4) for k, v in s.hit_at.items()}, "mrr@10": round(s.mrr10, 4),
-                           "n": s.n_single}
+    out: dict[str, Any] = {
+        **{f"hit@{k}": round(v, 4) for k, v in s.hit_at.items()},
+        "mrr@10": round(s.mrr10, 4),
+        "n": s.n_single,
+    }
     if s.n_multi:
         out["evidence_recall@10"] = round(s.evidence_recall10, 4)
         out["n_multi"] = s.n_multi
@@ -101,9 +107,14 @@ def retrieval_report(items: list[dict[str, Any]], run: RetrievalRun, breakdown: 
     """API.md's retrieval metrics, latency, and the same metrics by question type and by document."""
     ranked = run.texts()
     s = score_retrieval(items, ranked)
-    out: dict[str, Any] = {**{f"hit@{k}": round(v, 4) for k, v in s.hit_at.items()}, "mrr@10": round(s.mrr10, 4),
-                           "evidence_recall@10": round(s.evidence_recall10, 4), "n_single": s.n_single,
-                           "n_multi": s.n_multi, **latency_summary(run.latencies_ms)}
+    out: dict[str, Any] = {
+        **{f"hit@{k}": round(v, 4) for k, v in s.hit_at.items()},
+        "mrr@10": round(s.mrr10, 4),
+        "evidence_recall@10": round(s.evidence_recall10, 4),
+        "n_single": s.n_single,
+        "n_multi": s.n_multi,
+        **latency_summary(run.latencies_ms),
+    }
     if breakdown:
         by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
         by_doc: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -123,8 +134,9 @@ def evaluate_retrieval(items: list[dict[str, Any]], search: Callable[[str], Sequ
     return retrieval_report(items, run_searches(items, search))
 
 
-def answer_records(items: list[dict[str, Any]], ask: Callable[[str], dict[str, Any]],
-                   tick: Callable[[], None] | None = None) -> list[dict[str, Any]]:
+def answer_records(
+    items: list[dict[str, Any]], ask: Callable[[str], dict[str, Any]], tick: Callable[[], None] | None = None
+) -> list[dict[str, Any]]:
     """Ask every item's question once; one scored record per item (what `summarise_answers` adds up)."""
     out: list[dict[str, Any]] = []
     for it in items:
@@ -133,12 +145,20 @@ def answer_records(items: list[dict[str, Any]], ask: Callable[[str], dict[str, A
         ms = (time.perf_counter() - t) * 1000
         kind = it.get("type", "factoid")
         ok = bool(resp.get("answerable"))
-        rec: dict[str, Any] = {"id": it["id"], "type": kind, "doc": doc_key(it), "split": it.get("split"),
-                               "origin": it.get("origin"), "answerable": resp.get("answerable"),
-                               "answer": resp.get("answer", ""),
-                               "citations": [{"n": c.get("n"), "source": c.get("source"), "quote": c.get("quote", "")}
-                                             for c in resp.get("citations", [])],
-                               "latency_ms": round(ms, 1)}
+        rec: dict[str, Any] = {
+            "id": it["id"],
+            "type": kind,
+            "doc": doc_key(it),
+            "split": it.get("split"),
+            "origin": it.get("origin"),
+            "answerable": resp.get("answerable"),
+            "answer": resp.get("answer", ""),
+            "citations": [
+                {"n": c.get("n"), "source": c.get("source"), "quote": c.get("quote", "")}
+                for c in resp.get("citations", [])
+            ],
+            "latency_ms": round(ms, 1),
+        }
         if "ttft" in resp.get("timings_ms", {}):
             rec["ttft_ms"] = float(resp["timings_ms"]["ttft"])
         if kind == "unanswerable":
@@ -174,7 +194,8 @@ def summarise_answers(records: list[dict[str, Any]], *, detail: bool = True) -> 
     out = {
         "answer_accuracy": _mean(answered),
         "by_type": {k: _mean(v) for k, v in sorted(by_type.items())},
-        "n_by_type": {k: len(v) for k, v in sorted(by_type.items())} | ({"unanswerable": len(unanswerable)} if unanswerable else {}),
+        "n_by_type": {k: len(v) for k, v in sorted(by_type.items())}
+        | ({"unanswerable": len(unanswerable)} if unanswerable else {}),
         "by_doc": {k: {"score": _mean(v), "n": len(v)} for k, v in sorted(by_doc.items())},
         "unanswerable_refused": _mean([r["score"] for r in unanswerable]),
         "false_refusal": _mean([float(r["false_refusal"]) for r in answerable]),
@@ -190,13 +211,16 @@ def summarise_answers(records: list[dict[str, Any]], *, detail: bool = True) -> 
     return out
 
 
-def evaluate_answers(items: list[dict[str, Any]], ask: Callable[[str], dict[str, Any]],
-                     tick: Callable[[], None] | None = None) -> dict[str, Any]:
+def evaluate_answers(
+    items: list[dict[str, Any]], ask: Callable[[str], dict[str, Any]], tick: Callable[[], None] | None = None
+) -> dict[str, Any]:
     """Answer accuracy by type and by document, refusal, false refusals, citation support and latency."""
     return summarise_answers(answer_records(items, ask, tick))
 
 
-def by_split(items: list[dict[str, Any]], runs: dict[str, RetrievalRun], answers: dict[str, Any] | None) -> dict[str, Any]:
+def by_split(
+    items: list[dict[str, Any]], runs: dict[str, RetrievalRun], answers: dict[str, Any] | None
+) -> dict[str, Any]:
     """Every figure again for each part (dev, test, and test's independent items), without the per-item lists."""
     records = {r["id"]: r for r in (answers or {}).get("items", [])}
     out: dict[str, Any] = {}
@@ -213,7 +237,9 @@ def by_split(items: list[dict[str, Any]], runs: dict[str, RetrievalRun], answers
     return out
 
 
-def failures(items: list[dict[str, Any]], run: RetrievalRun | None, mode: str, answers: dict[str, Any] | None) -> list[dict[str, Any]]:
+def failures(
+    items: list[dict[str, Any]], run: RetrievalRun | None, mode: str, answers: dict[str, Any] | None
+) -> list[dict[str, Any]]:
     """Items whose evidence is not in the top 5 of `mode`, or whose answer scored below 1."""
     answered = {a["id"]: a for a in (answers or {}).get("items", [])}
     out = []
@@ -231,27 +257,53 @@ def failures(items: list[dict[str, Any]], run: RetrievalRun | None, mode: str, a
                 reasons.append(f"retrieval: {found} of {len(evidence(it))} evidence strings in top {FAIL_AT}")
         a = answered.get(it["id"])
         if a is not None and a["score"] < 1:
-            reasons.append("answer: refused" if not a["answerable"] and it.get("type") != "unanswerable" else
-                           f"answer: scored {a['score']:.2f}")
+            reasons.append(
+                "answer: refused"
+                if not a["answerable"] and it.get("type") != "unanswerable"
+                else f"answer: scored {a['score']:.2f}"
+            )
         if not reasons:
             continue
-        out.append({"id": it["id"], "type": it.get("type"), "question": it["question"], "doc": it.get("doc"),
-                    "expected_answer": it.get("answer", ""), "expected_evidence": evidence(it), "reasons": reasons,
-                    "mode": mode, "first_hit_rank": rank,
-                    "top3": [p.to_dict(300) for p in (run.passages.get(it["id"], [])[:3] if run else [])],
-                    "answer": a["answer"] if a else None, "answer_score": a["score"] if a else None,
-                    "citations": a["citations"] if a else []})
+        out.append(
+            {
+                "id": it["id"],
+                "type": it.get("type"),
+                "question": it["question"],
+                "doc": it.get("doc"),
+                "expected_answer": it.get("answer", ""),
+                "expected_evidence": evidence(it),
+                "reasons": reasons,
+                "mode": mode,
+                "first_hit_rank": rank,
+                "top3": [p.to_dict(300) for p in (run.passages.get(it["id"], [])[:3] if run else [])],
+                "answer": a["answer"] if a else None,
+                "answer_score": a["score"] if a else None,
+                "citations": a["citations"] if a else [],
+            }
+        )
     return out
 
 
-def _hit_passages(res: Any) -> list[Passage]:  # noqa: ANN401 - a SearchResult
+def _hit_passages(res: Any) -> list[Passage]:  # a SearchResult
     return [Passage(h.chunk.text, h.chunk.doc_id, h.source, h.score) for h in res.hits]
 
 
-def run_eval(components: Any, qa: Path, top_k: int = 10, collection: str = "default", generator: str | None = None,
-             out: Path | None = None, limit: int | None = None, modes: tuple[str, ...] = ("dense", "bm25", "hybrid"),
-             *, compare: bool = False, answers: bool = True, split: str = "all", progress: Progress | None = None,
-             verbose: bool = True) -> dict[str, Any]:
+def run_eval(
+    components: Any,
+    qa: Path,
+    top_k: int = 10,
+    collection: str = "default",
+    generator: str | None = None,
+    out: Path | None = None,
+    limit: int | None = None,
+    modes: tuple[str, ...] = ("dense", "bm25", "hybrid"),
+    *,
+    compare: bool = False,
+    answers: bool = True,
+    split: str = "all",
+    progress: Progress | None = None,
+    verbose: bool = True,
+) -> dict[str, Any]:
     """Retrieval per mode (and the reference pipelines with `compare`) and answers for one generator; writes the
     JSON, Markdown and PNG reports (`out` names the JSON; default artifacts/eval-<generator>.json). `split` picks
     the items (all, dev or test); the top-level figures are over the items run, `by_split` gives them per part."""
@@ -270,28 +322,52 @@ def run_eval(components: Any, qa: Path, top_k: int = 10, collection: str = "defa
 
         return tick
 
-    runs = {m: run_searches(items, lambda q, m=m: _hit_passages(p.search(q, top_k, collection, m)), ticker(f"search {m}"))
-            for m in modes}
+    runs = {
+        m: run_searches(items, lambda q, m=m: _hit_passages(p.search(q, top_k, collection, m)), ticker(f"search {m}"))
+        for m in modes
+    }
     retrieval = {m: retrieval_report(items, r) for m, r in runs.items()}
     ans = None
     if answers:
-        ans = evaluate_answers(items, lambda q: p.ask(q, components.settings.answer_top_k, collection, [], gen).to_dict(),
-                               ticker("answers"))
+        ans = evaluate_answers(
+            items,
+            lambda q: p.ask(q, components.settings.answer_top_k, collection, [], gen).to_dict(),
+            ticker("answers"),
+        )
     main_mode = "hybrid" if "hybrid" in runs else next(iter(runs), "")
     s = components.settings
     report: dict[str, Any] = {
-        "kind": "eval", "qa": str(qa), "split": split, "limit": limit, "n": len(items), "generator": gen if answers else None,
-        "collection": collection, "top_k": top_k, "retrieval": retrieval, "answers": ans, "by_split": by_split(items, runs, ans),
+        "kind": "eval",
+        "qa": str(qa),
+        "split": split,
+        "limit": limit,
+        "n": len(items),
+        "generator": gen if answers else None,
+        "collection": collection,
+        "top_k": top_k,
+        "retrieval": retrieval,
+        "answers": ans,
+        "by_split": by_split(items, runs, ans),
         # failures are listed for dev items only: test items are not looked at one by one
         "failures": failures([it for it in items if split_of(it) != "test"], runs.get(main_mode), main_mode, ans),
-        "failures_held_out": len(failures([it for it in items if split_of(it) == "test"], runs.get(main_mode), main_mode, ans)),
-        "settings": {"chunk_size": s.chunk_size, "chunk_overlap": s.chunk_overlap, "fusion": s.fusion,
-                     "dense_weight": s.dense_weight, "refuse_below": p.limits.refuse_below,
-                     "llm_refuse_below": p.limits.llm_refuse_below, "embedder": components.embedder.id},
+        "failures_held_out": len(
+            failures([it for it in items if split_of(it) == "test"], runs.get(main_mode), main_mode, ans)
+        ),
+        "settings": {
+            "chunk_size": s.chunk_size,
+            "chunk_overlap": s.chunk_overlap,
+            "fusion": s.fusion,
+            "dense_weight": s.dense_weight,
+            "refuse_below": p.limits.refuse_below,
+            "llm_refuse_below": p.limits.llm_refuse_below,
+            "embedder": components.embedder.id,
+        },
         "environment": environment(),
     }
     if compare:
-        report["compare"] = compare_on_qa(components, items, collection, top_k, retrieval.get(main_mode), main_mode, progress)
+        report["compare"] = compare_on_qa(
+            components, items, collection, top_k, retrieval.get(main_mode), main_mode, progress
+        )
     paths = write_reports(report, out or Path("artifacts") / f"eval-{gen if answers else 'retrieval'}.json")
     report["reports"] = {k: str(v) for k, v in paths.items()}
     if verbose:
@@ -299,8 +375,15 @@ def run_eval(components: Any, qa: Path, top_k: int = 10, collection: str = "defa
     return report
 
 
-def compare_on_qa(components: Any, items: list[dict[str, Any]], collection: str, top_k: int,  # noqa: ANN401
-                  ours: dict[str, Any] | None, mode: str, progress: Progress | None = None) -> dict[str, Any]:
+def compare_on_qa(
+    components: Any,
+    items: list[dict[str, Any]],
+    collection: str,
+    top_k: int,
+    ours: dict[str, Any] | None,
+    mode: str,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """The reference pipelines on the same documents, embedder and items; differences and ratios against ours."""
     data = components.library.retriever(collection).data
     docs = [data.documents[d] for d in sorted(data.documents)]
@@ -309,6 +392,9 @@ def compare_on_qa(components: Any, items: list[dict[str, Any]], collection: str,
     for b in build_baselines(docs, components.embedder, components.indexer.cache, embed_progress):
         r = retrieval_report(items, run_searches(items, lambda q, b=b: b.search(q, top_k)), breakdown=False)
         systems[b.name] = {"description": b.description, "n_passages": b.n_passages, "chunking": b.chunking, **r}
-    return {"ours": f"ours ({mode})", "ours_n_passages": len(data.chunks), "systems": systems,
-            "vs_ours": {k: versus(ours, v) for k, v in systems.items()} if ours else {}}
-
+    return {
+        "ours": f"ours ({mode})",
+        "ours_n_passages": len(data.chunks),
+        "systems": systems,
+        "vs_ours": {k: versus(ours, v) for k, v in systems.items()} if ours else {},
+    }

@@ -48,8 +48,11 @@ def parts(items: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return {p: v for p, v in out.items() if v}
 
 
-def stratified(items: list[dict[str, Any]], n: int,
-               key: Callable[[dict[str, Any]], Hashable] = lambda it: it.get("type", "factoid")) -> list[dict[str, Any]]:
+def stratified(
+    items: list[dict[str, Any]],
+    n: int,
+    key: Callable[[dict[str, Any]], Hashable] = lambda it: it.get("type", "factoid"),
+) -> list[dict[str, Any]]:
     """A fixed subset of n items taken round-robin over the strata (`key`, the type by default), each stratum's items
     at an even stride in file order: the same subset every run, spread over the whole file."""
     strata: dict[Hashable, list[dict[str, Any]]] = defaultdict(list)

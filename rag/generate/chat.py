@@ -23,8 +23,15 @@ _REFERS_BACK = re.compile(r"\s*(?:该|此|其|这|上述|以上|前述|同时|�
 
 
 class ChatGenerator(Generator):
-    def __init__(self, prompts: Prompts, tokenizer: Tokenizer, max_tokens: int = 256, passages: int = 4,
-                 context_chars: int = 1600, timeout_s: float = 120.0):
+    def __init__(
+        self,
+        prompts: Prompts,
+        tokenizer: Tokenizer,
+        max_tokens: int = 256,
+        passages: int = 4,
+        context_chars: int = 1600,
+        timeout_s: float = 120.0,
+    ):
         self.prompts = prompts
         self.tokenizer = tokenizer
         self.max_tokens = max_tokens
@@ -48,8 +55,11 @@ class ChatGenerator(Generator):
             text = (h.chunk.context + "\n" if h.chunk.context else "") + excerpt(h.chunk.text, terms, room)
             heading = f"（{h.chunk.heading.split(' > ')[-1]}）" if h.chunk.heading else ""
             title = h.title if len(h.title) <= 30 else h.title[:29] + "…"  # long official titles cost prompt time
-            blocks.append(self.prompts.render("passage", n=str(i), title=title, heading=heading,
-                                              text=text.replace("」", "』").replace("「", "『")))
+            blocks.append(
+                self.prompts.render(
+                    "passage", n=str(i), title=title, heading=heading, text=text.replace("」", "』").replace("「", "『")
+                )
+            )
         user = self.prompts.render("answer", passages="\n\n".join(blocks), question=question)
         return [{"role": "system", "content": self.prompts.system()}, {"role": "user", "content": user}]
 

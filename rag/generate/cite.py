@@ -25,10 +25,21 @@ _MARK = re.compile(r"\s*[\[【［]\s*(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)\s*[\]�
 # the year of a document number in square or round brackets, written as GB/T 9704 has it: 洪府发〔2021〕14号
 _DOC_NO_YEAR = re.compile(r"(?<=[\u4e00-\u9fff])\s*[\[［【(（〔]\s*((?:19|20)\d\d)\s*[\]］】)）〕]\s*(?=\d{1,4}\s*号)")
 _ROW_NO = re.compile(r"(?m)^[ \t]*\d{1,4}\t")
-REFUSAL_CUES = ("无法从文档中找到答案", "资料中没有", "资料未提及", "资料中未提及", "没有提到", "未提供", "无法回答", "没有相关信息")
+REFUSAL_CUES = (
+    "无法从文档中找到答案",
+    "资料中没有",
+    "资料未提及",
+    "资料中未提及",
+    "没有提到",
+    "未提供",
+    "无法回答",
+    "没有相关信息",
+)
 MAX_QUOTE = 150
 CLOSER = 0.2  # how much more of a sentence's wording another passage must hold to be cited beside the model's choice
-_LEAD_IN = re.compile(r"^((根据|据)(以上|上述|所给|提供的)?资料(编号|内容)?(显示|可知)?[，,：:]\s*|资料编号[：:]?[，,]?\s*)")
+_LEAD_IN = re.compile(
+    r"^((根据|据)(以上|上述|所给|提供的)?资料(编号|内容)?(显示|可知)?[，,：:]\s*|资料编号[：:]?[，,]?\s*)"
+)
 # a list item's number ("1. ", "2、", "（3）", "四、") is layout, not a figure the sentence states
 _ENUM = re.compile(r"^\s*(?:\d{1,2}[.．、)）](?!\d)|[（(]\d{1,2}[)）]|[一二三四五六七八九十]{1,2}、)\s*")
 
@@ -110,8 +121,9 @@ def _row_name(h: Hit) -> str:
     return cells[next((i for i, hd in enumerate(header) if "名称" in hd), 1 if len(cells) > 1 else 0)]
 
 
-def about_asked(h: Hit, sentence: str, fs: set[str], asked: tuple[list[str], list[str]], question: str,
-                tokenizer: Tokenizer) -> bool:
+def about_asked(
+    h: Hit, sentence: str, fs: set[str], asked: tuple[list[str], list[str]], question: str, tokenizer: Tokenizer
+) -> bool:
     """The passage's sentence that supports `sentence` is about what the question asks: its place (not merely named
     elsewhere in the document) and, for a table row, the project or organisation the question names."""
     places, names = asked
@@ -122,8 +134,13 @@ def about_asked(h: Hit, sentence: str, fs: set[str], asked: tuple[list[str], lis
     s, e = best_span(h, sentence, fs)
     c = h.chunk
     context = c.heading + " " + h.title
-    return grounding.subject_ok(places, c.text[s - c.start : e - c.start], c.text[: s - c.start], context,
-                                grounding.known_places(context + "\n" + c.text, tokenizer))
+    return grounding.subject_ok(
+        places,
+        c.text[s - c.start : e - c.start],
+        c.text[: s - c.start],
+        context,
+        grounding.known_places(context + "\n" + c.text, tokenizer),
+    )
 
 
 def chinese_numeral(n: int) -> str:
@@ -136,7 +153,11 @@ def chinese_numeral(n: int) -> str:
     for value, unit in ((10000, "万"), (1000, "千"), (100, "百"), (10, "十"), (1, "")):
         d, n = divmod(n, value)
         if d:
-            out += ("零" if zero and out else "") + ("" if d == 1 and unit == "十" and not out else "零一二三四五六七八九"[d]) + unit
+            out += (
+                ("零" if zero and out else "")
+                + ("" if d == 1 and unit == "十" and not out else "零一二三四五六七八九"[d])
+                + unit
+            )
             zero = False
         elif out:
             zero = True
@@ -154,8 +175,14 @@ def _holds(hay: str, f: str) -> bool:
     return norm(f) in hay or f in numbers(hay) or (f.isdigit() and chinese_numeral(int(f)) in hay)
 
 
-def supports(sentence: str, h: Hit, fs: set[str], echo: frozenset[str] = frozenset(), given: frozenset[str] = frozenset(),
-             premises: str = "") -> bool:
+def supports(
+    sentence: str,
+    h: Hit,
+    fs: set[str],
+    echo: frozenset[str] = frozenset(),
+    given: frozenset[str] = frozenset(),
+    premises: str = "",
+) -> bool:
     """Every fact of the sentence is in the passage, and its own wording (not the question's echo) overlaps it.
     A fact the sentence repeats from the question (`given`) may instead be in `premises`, the other shown passages
     of the same document: "赣州南康区…98个" is backed by a passage about 南康区 when the document names 赣州 elsewhere.
@@ -218,8 +245,11 @@ def verify(answer: str, hits: list[Hit], tokenizer: Tokenizer, max_chars: int = 
         fs = facts(sent.text, tokenizer)
         # names the sentence repeats from the question; never figures or years ("2023年…产量增长18%" from a 2022 passage)
         given = frozenset(f for f in fs if norm(f) in asked and not any(ch.isdigit() for ch in f))
-        cands = {i + 1: overlap(sent.text, h.chunk.text + h.chunk.context, echo) for i, h in enumerate(hits)
-                 if supports(sent.text, h, fs, echo, given, same_doc[h.chunk.doc_id] if given else "")}
+        cands = {
+            i + 1: overlap(sent.text, h.chunk.text + h.chunk.context, echo)
+            for i, h in enumerate(hits)
+            if supports(sent.text, h, fs, echo, given, same_doc[h.chunk.doc_id] if given else "")
+        }
         off_subject = {n for n in cands if not about_asked(hits[n - 1], sent.text, fs, subjects, question, tokenizer)}
         if off_subject:
             flags.append("subject_mismatch")
@@ -235,8 +265,12 @@ def verify(answer: str, hits: list[Hit], tokenizer: Tokenizer, max_chars: int = 
             if cands:
                 marks = [better]
                 flags.append("marker_added")
-            elif off_subject or numbers(sent.text) or len(norm(sent.text)) < 8 or (
-                    fs and not any(all(_holds(_haystack(h), f) for f in fs) for h in hits)):
+            elif (
+                off_subject
+                or numbers(sent.text)
+                or len(norm(sent.text)) < 8
+                or (fs and not any(all(_holds(_haystack(h), f) for f in fs) for h in hits))
+            ):
                 # a figure no passage supports (about the subject asked), or a fragment ("资料编号为"): never shown as fact
                 flags.append("sentence_dropped")
                 continue

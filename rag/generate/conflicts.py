@@ -41,8 +41,11 @@ class Conflict:
     values: list[Value] = field(default_factory=list)
 
     def to_dict(self, numbering: dict[int, int]) -> dict[str, Any]:
-        return {"subject": self.subject, "attribute": self.attribute,
-                "values": [{"value": v.value, "n": numbering[v.hit_i]} for v in self.values]}
+        return {
+            "subject": self.subject,
+            "attribute": self.attribute,
+            "values": [{"value": v.value, "n": numbering[v.hit_i]} for v in self.values],
+        }
 
 
 def subject_and_attribute(question: str) -> tuple[str, str, str]:
@@ -144,7 +147,7 @@ def find(question: str, hits: list[Hit]) -> list[Conflict]:
 
 
 def answer(conflict: Conflict, hits: list[Hit]) -> tuple[Draft, dict[str, Any]]:
-    """"两份文档说法不同：《A》称…120亿元[1]；《B》为10000000万元（即1000亿元）[2]。" with a citation per source, and the
+    """ "两份文档说法不同：《A》称…120亿元[1]；《B》为10000000万元（即1000亿元）[2]。" with a citation per source, and the
     `conflicts` item of the response."""
     numbering = {v.hit_i: n for n, v in enumerate(conflict.values, 1)}
     docs = {hits[v.hit_i].chunk.doc_id for v in conflict.values}

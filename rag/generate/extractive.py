@@ -20,7 +20,9 @@ from rag.lexical import BM25Index
 from rag.types import Citation, Hit
 from rag.zh import Tokenizer, clause_spans, join_cjk_spaces, norm, numbers, sentence_spans
 
-_ASKS_NUMBER = re.compile(r"多少|几|多大|多长|多高|比例|比重|排名|第几|增速|增长|下降|提升|降低|金额|投资|面积|产值|收入|规模")
+_ASKS_NUMBER = re.compile(
+    r"多少|几|多大|多长|多高|比例|比重|排名|第几|增速|增长|下降|提升|降低|金额|投资|面积|产值|收入|规模"
+)
 _ASKS_LIST = re.compile(r"哪些|哪几|分别|包括|有哪")
 _ASKS_WHO = re.compile(r"谁|哪家|哪个|哪一|什么企业|什么公司|名称|叫什么")
 _HAS_NUMBER = re.compile(r"\d")
@@ -49,7 +51,9 @@ class ExtractiveGenerator(Generator):
 
     def generate(self, question: str, hits: list[Hit]) -> Draft:
         # "今年 / 最新" are not words to find: the answer states its figure's year instead (rag.generate.ground)
-        terms = question_terms(facts.strip_relative(question, facts.relative_time(question)) or question, self.tokenizer)
+        terms = question_terms(
+            facts.strip_relative(question, facts.relative_time(question)) or question, self.tokenizer
+        )
         bm25 = self.idf_source()
         weights = {t: (bm25.idf(t) if bm25 else 1.0) or 1.0 for t in terms}
         qnums = numbers(question)
@@ -263,7 +267,7 @@ def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> 
                 span = facts.clauses_about(cell, aspect, [t for t in terms if norm(t) not in norm(name)])
                 if span:
                     a, b = start + offset + span[0], start + offset + span[1]
-                    return f"{name}：{cell[span[0]:span[1]].strip()}", a, b
+                    return f"{name}：{cell[span[0] : span[1]].strip()}", a, b
             offset += len(cell) + 1
         return None  # the row does not say what is asked (its investment is no answer to "多少家企业")
     pairs = []

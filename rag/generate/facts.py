@@ -25,11 +25,13 @@ _ASKING = re.compile(r"(多少|几[个家项年月天条名位次倍]?|哪[些�
 
 _ASKS_FIGURE = re.compile(r"多少|几[个家项年月天条名位次倍]|多大|多长|多高|百分之几|比例是")
 # a figure: digits, or a Chinese numeral with a measure word ("一个完善的…" is not a figure)
-_FIGURE = re.compile(r"\d|(?:[两三四五六七八九十百千万亿]|一[十百千万亿])[一二两三四五六七八九十百千万亿]*[个家项年月天条名位次倍亩元%]")
+_FIGURE = re.compile(
+    r"\d|(?:[两三四五六七八九十百千万亿]|一[十百千万亿])[一二两三四五六七八九十百千万亿]*[个家项年月天条名位次倍亩元%]"
+)
 
 
 def asks_figure(question: str) -> bool:
-    """"How many / how much": the answer must state a figure."""
+    """ "How many / how much": the answer must state a figure."""
     return bool(_ASKS_FIGURE.search(question))
 
 
@@ -45,9 +47,48 @@ def is_question(sentence: str) -> bool:
 
 # --- subject -----------------------------------------------------------------------------------------------------
 # Province-level names contain the city a question asks about: naming one is not naming another subject.
-_BROAD = ("中国", "全国", "国家", "全省", "全市", "省", "北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林",
-          "黑龙江", "江苏", "浙江", "安徽", "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "海南", "四川",
-          "贵州", "云南", "陕西", "甘肃", "青海", "台湾", "内蒙古", "广西", "西藏", "宁夏", "新疆", "香港", "澳门")
+_BROAD = (
+    "中国",
+    "全国",
+    "国家",
+    "全省",
+    "全市",
+    "省",
+    "北京",
+    "天津",
+    "上海",
+    "重庆",
+    "河北",
+    "山西",
+    "辽宁",
+    "吉林",
+    "黑龙江",
+    "江苏",
+    "浙江",
+    "安徽",
+    "福建",
+    "江西",
+    "山东",
+    "河南",
+    "湖北",
+    "湖南",
+    "广东",
+    "海南",
+    "四川",
+    "贵州",
+    "云南",
+    "陕西",
+    "甘肃",
+    "青海",
+    "台湾",
+    "内蒙古",
+    "广西",
+    "西藏",
+    "宁夏",
+    "新疆",
+    "香港",
+    "澳门",
+)
 _PLACE_TAGS = frozenset({"ns"})
 _NAME_TAGS = frozenset({"nz", "nt"})
 
@@ -99,7 +140,9 @@ def _named_in(text: str, known: frozenset[str]) -> list[tuple[int, str]]:
         while i >= 0:
             found.append((i, n))
             i = t.find(n, i + 1)
-    return [(i, n) for i, n in found if not any(j <= i and i + len(n) <= j + len(m) and len(m) > len(n) for j, m in found)]
+    return [
+        (i, n) for i, n in found if not any(j <= i and i + len(n) <= j + len(m) and len(m) > len(n) for j, m in found)
+    ]
 
 
 def question_subjects(question: str, tokenizer: Tokenizer, texts: str = "") -> tuple[list[str], list[str]]:
@@ -107,8 +150,14 @@ def question_subjects(question: str, tokenizer: Tokenizer, texts: str = "") -> t
     `texts`, the retrieved passages, write with an administrative suffix: 南昌 where they say 南昌市 — not 上市 or
     深度, which jieba also tags ns), and its project/organisation names (nz, nt)."""
     tagged = tokenizer.tagged(question)
-    ps = [w for w, f in tagged if f in _PLACE_TAGS and len(w) >= 2 and not _is_broad(w)
-          and (is_named_place(w) or re.search(re.escape(w) + _SUFFIXES, texts))]
+    ps = [
+        w
+        for w, f in tagged
+        if f in _PLACE_TAGS
+        and len(w) >= 2
+        and not _is_broad(w)
+        and (is_named_place(w) or re.search(re.escape(w) + _SUFFIXES, texts))
+    ]
     ns = [w for w, f in tagged if f in _NAME_TAGS and len(w) >= 2]
     return ps, ns
 
@@ -116,7 +165,11 @@ def question_subjects(question: str, tokenizer: Tokenizer, texts: str = "") -> t
 def _same_place(a: str, b: str) -> bool:
     """南昌 ~ 南昌市 ~ 南昌经开区 (one contains the other, once 市/县/区 suffixes are set aside)."""
     a, b = norm(a), norm(b)
-    return a in b or b in a or (len(a) >= 2 and len(b) >= 2 and re.sub("[市县区省]$", "", a) == re.sub("[市县区省]$", "", b))
+    return (
+        a in b
+        or b in a
+        or (len(a) >= 2 and len(b) >= 2 and re.sub("[市县区省]$", "", a) == re.sub("[市县区省]$", "", b))
+    )
 
 
 def sentence_place(sentence: str, before: str, context: str, known: frozenset[str]) -> list[str]:
@@ -158,8 +211,22 @@ def row_name_ok(names: list[str], question: str, row_name: str) -> bool:
 # --- time --------------------------------------------------------------------------------------------------------
 _YEAR = re.compile(r"(?<![\d.])((?:19|20)\d\d)\s*(?=年)")
 _YEAR_RANGE = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?:[.年]\d{1,2}月?)?\s*[-—–~至到]\s*((?:19|20)\d\d)(?![\d])")
-_CN_DIGIT = {"〇": "0", "零": "0", "一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8",
-             "九": "9", "○": "0", "Ｏ": "0", "O": "0"}
+_CN_DIGIT = {
+    "〇": "0",
+    "零": "0",
+    "一": "1",
+    "二": "2",
+    "三": "3",
+    "四": "4",
+    "五": "5",
+    "六": "6",
+    "七": "7",
+    "八": "8",
+    "九": "9",
+    "○": "0",
+    "Ｏ": "0",
+    "O": "0",
+}
 _CN_YEAR = re.compile(r"([一二][〇零○Ｏ一二三四五六七八九O]{3})年")
 RELATIVE = {"今年": 0, "本年": 0, "当年": 0, "去年": -1, "上年": -1, "上一年": -1, "前年": -2}
 LATEST = ("目前", "最新", "近年", "近几年", "当前", "现在", "如今", "眼下", "最近")
@@ -185,7 +252,7 @@ def relative_time(question: str) -> str:
     return ""
 
 
-def document_year(doc: Any) -> int | None:  # noqa: ANN401 - a rag.types.Document or anything with .meta and .text
+def document_year(doc: Any) -> int | None:  # a rag.types.Document or anything with .meta and .text
     """The year a document was written: its front matter's date, else the issue date on a bulletin's cover
     ("二〇二一年第九期"), else a year standing alone on one of its first lines."""
     meta: Mapping[str, Any] = getattr(doc, "meta", {}) or {}
@@ -260,7 +327,7 @@ def spoken_amount(value: str, unit: str) -> str:
 
 
 def with_spoken(value: str, unit: str) -> str:
-    """"10000000万元（即1000亿元）", or "3000万元" when no other unit reads better."""
+    """ "10000000万元（即1000亿元）", or "3000万元" when no other unit reads better."""
     spoken = spoken_amount(value, unit)
     return f"{value}{unit}（即{spoken}）" if spoken else f"{value}{unit}"
 
@@ -271,6 +338,7 @@ _IN_TEXT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(万元|元)(?!\s*[（(]即)
 def add_spoken(text: str) -> str:
     """Every amount of an answer also in the unit people say: "投资金额是105000万元[1]" →
     "投资金额是105000万元（即10.5亿元）[1]"."""
+
     def repl(m: re.Match[str]) -> str:
         spoken = spoken_amount(m.group(1), m.group(2))
         return f"{m.group(0)}（即{spoken}）" if spoken else m.group(0)
@@ -289,16 +357,24 @@ def amount_yuan(text: str) -> float | None:
 # words of the clauses of a description cell that state it).
 ASPECTS: tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = (
     ("投资", ("投资", "金额", "总投资", "投资额", "多少钱", "花多少"), ("投资", "金额"), ("投资",)),
-    ("建设期", ("建设期", "工期", "哪几年", "哪一年", "什么时候", "何时", "多久", "哪年", "周期", "建成", "开工", "完工"),
-     ("建设期", "工期", "期限", "年限"), ("建设期",)),
+    (
+        "建设期",
+        ("建设期", "工期", "哪几年", "哪一年", "什么时候", "何时", "多久", "哪年", "周期", "建成", "开工", "完工"),
+        ("建设期", "工期", "期限", "年限"),
+        ("建设期",),
+    ),
     ("占地", ("占地", "用地", "多少亩", "多大面积", "面积"), ("占地", "用地"), ("占地", "用地", "亩")),
     ("建筑面积", ("建筑面积",), ("建筑面积",), ("建筑面积", "平方米")),
     ("产能", ("年产", "产能", "产量", "生产多少", "出货"), ("产能", "产量"), ("年产", "产能", "产量", "出货")),
     ("收入", ("收入", "产值", "营收", "销售额"), ("收入", "产值"), ("收入", "产值", "销售")),
     ("泊位", ("泊位",), ("泊位",), ("泊位",)),
     ("布局", ("布局", "分几期", "几期", "分期"), ("布局",), ("布局", "分期", "期建设")),
-    ("内容", ("主要内容", "建设内容", "建设什么", "做什么", "干什么", "包括什么", "包括哪些", "建什么", "主要建设"),
-     ("内容",), ("建设", "主要")),
+    (
+        "内容",
+        ("主要内容", "建设内容", "建设什么", "做什么", "干什么", "包括什么", "包括哪些", "建什么", "主要建设"),
+        ("内容",),
+        ("建设", "主要"),
+    ),
 )
 
 
@@ -359,8 +435,12 @@ def clauses_about(cell: str, aspect: str, terms: Iterable[str], limit: int = 80)
         if sc > best:
             best, span = sc, (a, b)
             # a following clause that continues it ("分三期建设，一期占地为 870 亩") when it fits
-            if i + 1 < len(spans) and spans[i + 1][1] - a <= limit and re.search(r"\d", cell[spans[i + 1][0]:spans[i + 1][1]]) \
-                    and any(k in norm(cell[spans[i + 1][0]:spans[i + 1][1]]) for k in keys if k):
+            if (
+                i + 1 < len(spans)
+                and spans[i + 1][1] - a <= limit
+                and re.search(r"\d", cell[spans[i + 1][0] : spans[i + 1][1]])
+                and any(k in norm(cell[spans[i + 1][0] : spans[i + 1][1]]) for k in keys if k)
+            ):
                 span = (a, spans[i + 1][1])
     if span is None or best < 2.0:
         return None

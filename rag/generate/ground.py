@@ -13,8 +13,13 @@ from rag.generate.base import Draft
 from rag.types import Document, Hit
 
 
-def ground(question: str, draft: Draft, hits: list[Hit], documents: Mapping[str, Document] | None = None,
-           extractive: bool = False) -> tuple[Draft, list[dict[str, Any]]]:
+def ground(
+    question: str,
+    draft: Draft,
+    hits: list[Hit],
+    documents: Mapping[str, Document] | None = None,
+    extractive: bool = False,
+) -> tuple[Draft, list[dict[str, Any]]]:
     """The draft as answered, or the answer that names the disagreeing sources; and the response's `conflicts`."""
     found = conflicts.find(question, hits)
     if found:

@@ -17,14 +17,19 @@ MODEL_ID = "qwen2.5-coder-1.5b"
 class LlamaCppGenerator(ChatGenerator):
     name = f"llm:{MODEL_ID}"
 
-    def __init__(self, model_path: Path, n_ctx: int = 4096, threads: int = 0, **kw):  # noqa: ANN003
+    def __init__(self, model_path: Path, n_ctx: int = 4096, threads: int = 0, **kw):
         super().__init__(**kw)
         try:
             from llama_cpp import Llama
         except ImportError as e:
             raise ConfigError("the local LLM needs llama-cpp-python (pip install -e '.[llm]')") from e
-        self._llm = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=threads or os.cpu_count() or 2,
-                          n_batch=512, verbose=False)
+        self._llm = Llama(
+            model_path=str(model_path),
+            n_ctx=n_ctx,
+            n_threads=threads or os.cpu_count() or 2,
+            n_batch=512,
+            verbose=False,
+        )
         self._lock = threading.Lock()  # one generation at a time; llama.cpp keeps one KV cache
         # llama.cpp polls this between graph nodes: a client that went away stops a prompt evaluation mid-way (rag.cancel)
         import llama_cpp
@@ -39,8 +44,9 @@ class LlamaCppGenerator(ChatGenerator):
             try:
                 # The system prompt is an identical token prefix on every call, so llama-cpp-python keeps its
                 # KV cache and evaluates only the passages and the question.
-                stream = self._llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=0.0, repeat_penalty=1.1,
-                                                          stream=True)
+                stream = self._llm.create_chat_completion(
+                    messages=messages, max_tokens=max_tokens, temperature=0.0, repeat_penalty=1.1, stream=True
+                )
                 n = 0
                 for chunk in stream:
                     text = chunk["choices"][0]["delta"].get("content")
@@ -51,6 +57,7 @@ class LlamaCppGenerator(ChatGenerator):
                 raise GenerationError(f"local LLM failed: {e}") from e
             finally:
                 self._stop = None
-            prompt_tokens = len(self._llm.tokenize(
-                "".join(m["content"] for m in messages).encode("utf-8"), add_bos=False))
+            prompt_tokens = len(
+                self._llm.tokenize("".join(m["content"] for m in messages).encode("utf-8"), add_bos=False)
+            )
             self.last_usage = {"prompt_tokens": prompt_tokens, "completion_tokens": n}

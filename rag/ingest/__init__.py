@@ -31,8 +31,10 @@ DOC_ID = re.compile(r"(?!\.{1,2}\Z)[\w.~:-]{1,200}")
 def check_doc_id(doc_id: str, name: str = "") -> str:
     if not isinstance(doc_id, str) or not DOC_ID.fullmatch(doc_id):
         where = f"{name}: " if name else ""
-        raise BadInput(f"{where}invalid document id {doc_id[:40]!r}{'…' if len(str(doc_id)) > 40 else ''}: use 1-200 letters, "
-                       "digits, _ . - ~ or :")
+        raise BadInput(
+            f"{where}invalid document id {doc_id[:40]!r}{'…' if len(str(doc_id)) > 40 else ''}: use 1-200 letters, "
+            "digits, _ . - ~ or :"
+        )
     return doc_id
 
 
@@ -69,8 +71,16 @@ def read_text(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
         raise BadInput(f"{name}: no text left after cleaning")
     meta = dict(c.meta)
     meta["headings"] = [list(h) for h in c.headings]
-    return [Document(doc_id=doc_id_for(name), source=Path(name).name, title=_title(c.meta, c.headings, c.text, name),
-                     text=c.text, meta=meta, content_hash=content_hash(c.text))]
+    return [
+        Document(
+            doc_id=doc_id_for(name),
+            source=Path(name).name,
+            title=_title(c.meta, c.headings, c.text, name),
+            text=c.text,
+            meta=meta,
+            content_hash=content_hash(c.text),
+        )
+    ]
 
 
 def read_beir(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
@@ -89,8 +99,16 @@ def read_beir(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
         if not c.text.strip():
             continue
         title = str(row.get("title") or "")
-        docs.append(Document(doc_id=did, source=Path(name).name, title=title or did, text=c.text,
-                             meta={"headings": [list(h) for h in c.headings]}, content_hash=content_hash(title + c.text)))
+        docs.append(
+            Document(
+                doc_id=did,
+                source=Path(name).name,
+                title=title or did,
+                text=c.text,
+                meta={"headings": [list(h) for h in c.headings]},
+                content_hash=content_hash(title + c.text),
+            )
+        )
     return docs
 
 
@@ -132,7 +150,9 @@ def read_bytes(data: bytes, name: str, dedup_min_chars: int = 50, limits: Ingest
     ext = Path(name).suffix.lower()
     reader = KNOWN.get(ext)
     if reader is None:
-        raise UnsupportedFormat(f"{name}: unsupported file type '{ext or '(none)'}'; supported: {', '.join(sorted(READERS))}")
+        raise UnsupportedFormat(
+            f"{name}: unsupported file type '{ext or '(none)'}'; supported: {', '.join(sorted(READERS))}"
+        )
     check_content(data, ext, name)
     token = CURRENT.set(limits or IngestLimits())
     try:

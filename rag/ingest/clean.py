@@ -28,7 +28,9 @@ _OUTLINE = [
     (re.compile(r"^[（(]\d{1,2}[)）]"), 13),
 ]
 _TERMINAL = "。！？!?；;…”」』）)】:：摄"
-_HARD_START = re.compile(rf"^(#|图|[（(]?[一二三四五六七八九十\d]+[、.．)）]|第[一二三四五六七八九十]+|[◎☆●■▲◆]|[^{CJK}\d])")
+_HARD_START = re.compile(
+    rf"^(#|图|[（(]?[一二三四五六七八九十\d]+[、.．)）]|第[一二三四五六七八九十]+|[◎☆●■▲◆]|[^{CJK}\d])"
+)
 _CONT_START = re.compile(rf"^[{CJK}]{{1,4}}[，、。；）”…]")
 
 
@@ -49,17 +51,21 @@ def front_matter(raw: str) -> tuple[dict[str, Any], str]:
         return {}, raw
     if not isinstance(meta, dict):
         return {}, raw
-    return {str(k): (v if isinstance(v, (str, int, float, list)) else str(v)) for k, v in meta.items()}, raw[m.end():]
+    return {str(k): (v if isinstance(v, (str, int, float, list)) else str(v)) for k, v in meta.items()}, raw[m.end() :]
 
 
 def html_to_text(raw: str) -> str:
     """Block tags to paragraph breaks, cells to tabs, <sup>2</sup> to ², scripts dropped, entities unescaped."""
     t = re.sub(r"<(script|style)\b.*?</\1\s*>", "", raw, flags=re.S | re.I)
     t = re.sub(r"<!--.*?-->", "", t, flags=re.S)
-    t = re.sub(r"\s*<sup>\s*([0-9\-]{1,3})\s*</sup>", lambda m: "".join(_SUP.get(c, c) for c in m.group(1)), t, flags=re.I)
+    t = re.sub(
+        r"\s*<sup>\s*([0-9\-]{1,3})\s*</sup>", lambda m: "".join(_SUP.get(c, c) for c in m.group(1)), t, flags=re.I
+    )
     t = re.sub(r"<h([1-6])\b[^>]*>", lambda m: "\n\n" + "#" * int(m.group(1)) + " ", t, flags=re.I)
     t = re.sub(r"<br\s*/?>", "\n", t, flags=re.I)
-    t = re.sub(r"</?(p|div|h[1-6]|li|ul|ol|table|tr|section|article|header|footer|blockquote)\b[^>]*>", "\n\n", t, flags=re.I)
+    t = re.sub(
+        r"</?(p|div|h[1-6]|li|ul|ol|table|tr|section|article|header|footer|blockquote)\b[^>]*>", "\n\n", t, flags=re.I
+    )
     t = re.sub(r"</t[dh]>\s*<t[dh]\b[^>]*>", "\t", t, flags=re.I)
     t = re.sub(r"<[^>]+>", "", t)
     return html.unescape(t)

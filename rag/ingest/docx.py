@@ -31,7 +31,7 @@ def heading_level(style_name: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _table_rows(table) -> list[str]:  # noqa: ANN001 - docx.table.Table
+def _table_rows(table) -> list[str]:  # docx.table.Table
     rows: list[str] = []
     for row in table.rows:
         cells, last = [], None
@@ -53,19 +53,25 @@ def check_package(data: bytes, name: str) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             infos = z.infolist()
             if len(infos) > lim.max_zip_parts:
-                raise TooLarge(f"{name}: {len(infos)} parts in the DOCX package; the limit is {lim.max_zip_parts} "
-                               "(RAG_MAX_ZIP_PARTS)")
+                raise TooLarge(
+                    f"{name}: {len(infos)} parts in the DOCX package; the limit is {lim.max_zip_parts} "
+                    "(RAG_MAX_ZIP_PARTS)"
+                )
             total = sum(i.file_size for i in infos)
             if total > lim.max_unzipped_bytes:
-                raise TooLarge(f"{name}: {total} bytes decompressed; the limit is {lim.max_unzipped_bytes} "
-                               "(RAG_MAX_UNZIPPED_BYTES)")
+                raise TooLarge(
+                    f"{name}: {total} bytes decompressed; the limit is {lim.max_unzipped_bytes} "
+                    "(RAG_MAX_UNZIPPED_BYTES)"
+                )
             elements = 0
             for i in infos:
                 if i.filename.lower().endswith((".xml", ".rels")):
                     xml = z.read(i)
                     elements += xml.count(b"<") - xml.count(b"</") - xml.count(b"<?") - xml.count(b"<!")
             if elements > lim.max_docx_elements:
-                raise TooLarge(f"{name}: {elements} XML elements; the limit is {lim.max_docx_elements} (RAG_MAX_DOCX_ELEMENTS)")
+                raise TooLarge(
+                    f"{name}: {elements} XML elements; the limit is {lim.max_docx_elements} (RAG_MAX_DOCX_ELEMENTS)"
+                )
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, ValueError) as e:
         raise UnsupportedFormat(f"{name}: not a readable DOCX file ({type(e).__name__})") from e
 
@@ -112,5 +118,13 @@ def read_docx(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
     if title:
         meta["title"] = title
     meta["headings"] = [list(h) for h in c.headings]
-    return [Document(doc_id=doc_id_for(name), source=Path(name).name, title=_title(meta, c.headings, c.text, name),
-                     text=c.text, meta=meta, content_hash=content_hash(c.text))]
+    return [
+        Document(
+            doc_id=doc_id_for(name),
+            source=Path(name).name,
+            title=_title(meta, c.headings, c.text, name),
+            text=c.text,
+            meta=meta,
+            content_hash=content_hash(c.text),
+        )
+    ]

@@ -27,7 +27,7 @@ CJK_RE = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
 
 
-def _ocr():  # noqa: ANN202 - rapidocr_onnxruntime.RapidOCR
+def _ocr():  # rapidocr_onnxruntime.RapidOCR
     global _engine
     if _engine is None:
         try:
@@ -53,7 +53,7 @@ def _no_spinning() -> None:
     if build is None or getattr(build, "_rag_no_spin", False):
         return
 
-    def init_sess_opts(config):  # noqa: ANN001, ANN202
+    def init_sess_opts(config):
         opts = build(config)
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
@@ -103,8 +103,12 @@ def paragraphs(result: list) -> list[str]:
         for _, t in sorted(r[4]):
             line = _join(line, t)
         h = r[1] or 1.0
-        new = prev is None or (r[0] - prev[0] - (h + prev[1]) / 2 > 0.8 * h) or r[2] - left > 1.2 * h \
+        new = (
+            prev is None
+            or (r[0] - prev[0] - (h + prev[1]) / 2 > 0.8 * h)
+            or r[2] - left > 1.2 * h
             or right - prev[3] > 2.5 * h
+        )
         if new:
             paras.append(line)
         else:
@@ -113,7 +117,7 @@ def paragraphs(result: list) -> list[str]:
     return paras
 
 
-def ocr_image(image, name: str) -> str:  # noqa: ANN001 - PIL.Image.Image
+def ocr_image(image, name: str) -> str:  # PIL.Image.Image
     """The text of one page image, its paragraphs separated by a blank line."""
     import numpy as np
 
@@ -128,7 +132,7 @@ def ocr_image(image, name: str) -> str:  # noqa: ANN001 - PIL.Image.Image
     return "\n\n".join(paragraphs(result or []))
 
 
-def _open_image(data: bytes, name: str):  # noqa: ANN202 - PIL.Image.Image
+def _open_image(data: bytes, name: str):  # PIL.Image.Image
     from PIL import Image, UnidentifiedImageError
 
     if not data.startswith(_IMAGE_MAGIC):
@@ -183,14 +187,14 @@ def image_pages(data: bytes, name: str) -> list[str]:
     return pages
 
 
-def pdf_page_text(page, name: str, number: int) -> str:  # noqa: ANN001 - pypdf.PageObject
+def pdf_page_text(page, name: str, number: int) -> str:  # pypdf.PageObject
     """OCR of a PDF page without a text layer: its embedded images (a scan is one image per page), top to bottom."""
     from PIL import Image
 
     texts: list[str] = []
     try:
         images = list(page.images)
-    except Exception as e:  # noqa: BLE001 - pypdf raises many kinds of error on damaged image streams
+    except Exception as e:
         raise UnsupportedFormat(f"{name}: could not read the images of page {number} ({type(e).__name__}: {e})") from e
     for im in images:
         try:
@@ -205,7 +209,7 @@ def pdf_page_text(page, name: str, number: int) -> str:  # noqa: ANN001 - pypdf.
     return "\n\n".join(t for t in texts if t.strip())
 
 
-def fill_scanned_pages(pages, texts: list[str], name: str) -> list[int]:  # noqa: ANN001 - pypdf page list
+def fill_scanned_pages(pages, texts: list[str], name: str) -> list[int]:  # pypdf page list
     """OCR the pages whose text layer is empty (texts[i] == ""), in place; the page numbers that had images to read.
     At most MAX_PAGES pages with images are read: a longer scan is refused before any OCR (blank pages are free)."""
     todo = []
@@ -219,7 +223,9 @@ def fill_scanned_pages(pages, texts: list[str], name: str) -> list[int]:  # noqa
         if has_images:
             todo.append(i)
     if len(todo) > MAX_PAGES:
-        raise TooLarge(f"{name}: {len(todo)} scanned pages (no text layer) is over the OCR limit of {MAX_PAGES} pages per file")
+        raise TooLarge(
+            f"{name}: {len(todo)} scanned pages (no text layer) is over the OCR limit of {MAX_PAGES} pages per file"
+        )
     for i in todo:
         texts[i] = pdf_page_text(pages[i], name, i + 1)
     return [i + 1 for i in todo]
@@ -234,5 +240,13 @@ def read_image(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
     if not p.text.strip():
         raise BadInput(f"{name}: OCR found no text in the image")
     meta: dict = {"pages": p.pages, "page_count": len(pages), "headings": p.headings, "ocr": True}
-    return [Document(doc_id=doc_id_for(name), source=Path(name).name, title=_title(meta, p.headings, p.text, name),
-                     text=p.text, meta=meta, content_hash=content_hash(p.text))]
+    return [
+        Document(
+            doc_id=doc_id_for(name),
+            source=Path(name).name,
+            title=_title(meta, p.headings, p.text, name),
+            text=p.text,
+            meta=meta,
+            content_hash=content_hash(p.text),
+        )
+    ]

@@ -64,7 +64,7 @@ def assemble_pages(pages: list[str], dedup_min_chars: int = 50) -> Paged:
     return Paged(text="\n\n".join(parts), headings=headings, pages=spans)
 
 
-def _open(data: bytes, name: str):  # noqa: ANN202 - pypdf.PdfReader
+def _open(data: bytes, name: str):  # pypdf.PdfReader
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, PyPdfError
 
@@ -76,7 +76,9 @@ def _open(data: bytes, name: str):  # noqa: ANN202 - pypdf.PdfReader
             try:
                 ok = reader.decrypt("")  # an owner password alone still lets anyone read the text
             except (DependencyError, NotImplementedError) as e:
-                raise BadInput(f"{name}: the PDF is encrypted and cannot be decrypted here ({e}); upload an unencrypted copy") from e
+                raise BadInput(
+                    f"{name}: the PDF is encrypted and cannot be decrypted here ({e}); upload an unencrypted copy"
+                ) from e
             if not ok:
                 raise BadInput(f"{name}: the PDF is password-protected; upload an unencrypted copy")
         return reader
@@ -98,8 +100,10 @@ def read_pdf(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
             texts.append(budget.add(page.extract_text() or ""))
     except BadInput:
         raise
-    except Exception as e:  # noqa: BLE001 - pypdf raises many kinds of error on a damaged content stream
-        raise UnsupportedFormat(f"{name}: could not read the PDF's text (page {len(texts) + 1}: {type(e).__name__}: {e})") from e
+    except Exception as e:
+        raise UnsupportedFormat(
+            f"{name}: could not read the PDF's text (page {len(texts) + 1}: {type(e).__name__}: {e})"
+        ) from e
     scanned = ocr.fill_scanned_pages(reader.pages, texts, name)  # pages without a text layer: OCR of their images
     p = assemble_pages(texts, dedup_min_chars)
     if not p.text.strip():
@@ -114,7 +118,15 @@ def read_pdf(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
     if info_title:
         meta["title"] = info_title
     # a title line must be near the top of the first page: a short line deeper in is a caption or a footer
-    top = "\n".join(p.text[:p.pages[0][1]].split("\n")[:8])
+    top = "\n".join(p.text[: p.pages[0][1]].split("\n")[:8])
     title = _title(meta, p.headings, top, name)
-    return [Document(doc_id=doc_id_for(name), source=Path(name).name, title=title,
-                     text=p.text, meta=meta, content_hash=content_hash(p.text))]
+    return [
+        Document(
+            doc_id=doc_id_for(name),
+            source=Path(name).name,
+            title=title,
+            text=p.text,
+            meta=meta,
+            content_hash=content_hash(p.text),
+        )
+    ]

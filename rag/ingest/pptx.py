@@ -20,7 +20,7 @@ MAX_SHAPES = 2_000  # per slide, groups included
 _WS = re.compile(r"[ \t\u3000\xa0]+")
 
 
-def _shapes(shapes, budget: list[int]) -> list:  # noqa: ANN001 - pptx.shapes.SlideShapes
+def _shapes(shapes, budget: list[int]) -> list:  # pptx.shapes.SlideShapes
     """Leaf shapes in reading order, groups flattened."""
     from pptx.enum.shapes import MSO_SHAPE_TYPE
 
@@ -36,22 +36,28 @@ def _shapes(shapes, budget: list[int]) -> list:  # noqa: ANN001 - pptx.shapes.Sl
     return sorted(out, key=lambda s: ((s.top or 0) // 20000, s.left or 0))  # rows of ~0.5 mm, then left to right
 
 
-def _frame_text(frame) -> str:  # noqa: ANN001 - pptx.text.text.TextFrame
+def _frame_text(frame) -> str:  # pptx.text.text.TextFrame
     paras = [_WS.sub(" ", p.text.replace("\v", " ")).strip() for p in frame.paragraphs]
     return "\n".join(p for p in paras if p)
 
 
-def slide_text(slide, number: int) -> str:  # noqa: ANN001 - pptx.slide.Slide
+def slide_text(slide, number: int) -> str:  # pptx.slide.Slide
     """One slide as markdown-ish text: '# title' ('# 幻灯片 N' when it has none, so that no passage runs on from the
     slide before), then its text frames and tables, then its notes."""
     title_shape = slide.shapes.title
-    title = _WS.sub(" ", title_shape.text_frame.text).strip() if title_shape is not None and title_shape.has_text_frame else ""
+    title = (
+        _WS.sub(" ", title_shape.text_frame.text).strip()
+        if title_shape is not None and title_shape.has_text_frame
+        else ""
+    )
     blocks: list[str] = [f"# {' '.join(title.split())}" if title else f"# 幻灯片 {number}"]
     for sh in _shapes(slide.shapes, [MAX_SHAPES]):
         if title_shape is not None and sh.shape_id == title_shape.shape_id:
             continue
         if getattr(sh, "has_table", False) and sh.has_table:
-            rows = ["\t".join(_WS.sub(" ", c.text).replace("\n", " ").strip() for c in row.cells) for row in sh.table.rows]
+            rows = [
+                "\t".join(_WS.sub(" ", c.text).replace("\n", " ").strip() for c in row.cells) for row in sh.table.rows
+            ]
             rows = [r for r in rows if r.strip()]
             if rows:
                 blocks.append("\n".join(rows))
@@ -60,7 +66,9 @@ def slide_text(slide, number: int) -> str:  # noqa: ANN001 - pptx.slide.Slide
             if text:
                 blocks.append(text)
     if slide.has_notes_slide:
-        notes = _frame_text(slide.notes_slide.notes_text_frame) if slide.notes_slide.notes_text_frame is not None else ""
+        notes = (
+            _frame_text(slide.notes_slide.notes_text_frame) if slide.notes_slide.notes_text_frame is not None else ""
+        )
         if notes:
             blocks.append(notes)
     return "\n\n\n".join(blocks) if len(blocks) > 1 else ""
@@ -86,7 +94,7 @@ def read_pptx(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
         title = (prs.core_properties.title or "").strip()
     except RagError:
         raise
-    except Exception as e:  # noqa: BLE001 - a damaged package fails in many ways inside openpyxl / python-pptx / lxml
+    except Exception as e:
         raise UnsupportedFormat(f"{name}: not a readable .pptx presentation ({type(e).__name__}: {e})") from e
     p = assemble_pages(pages, dedup_min_chars)
     if not p.text.strip():
@@ -94,5 +102,13 @@ def read_pptx(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
     meta: dict = {"pages": p.pages, "page_count": len(pages), "slides": len(pages), "headings": p.headings}
     if title:
         meta["title"] = title
-    return [Document(doc_id=doc_id_for(name), source=Path(name).name, title=_title(meta, p.headings, p.text, name),
-                     text=p.text, meta=meta, content_hash=content_hash(p.text))]
+    return [
+        Document(
+            doc_id=doc_id_for(name),
+            source=Path(name).name,
+            title=_title(meta, p.headings, p.text, name),
+            text=p.text,
+            meta=meta,
+            content_hash=content_hash(p.text),
+        )
+    ]

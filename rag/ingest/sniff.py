@@ -58,7 +58,9 @@ def check_content(data: bytes, ext: str, name: str) -> None:
 def check_ooxml(data: bytes, name: str, main_part: str, what: str, save_as: str) -> None:
     """An Office Open XML file (.xlsx, .pptx): a ZIP holding `main_part`, within the part and size budgets."""
     if data[:8] == _OLE:
-        raise UnsupportedFormat(f"{name}: 这是加密的或旧版（.xls/.ppt）Office 文件，无法读取；请{save_as}（不加密）后再上传")
+        raise UnsupportedFormat(
+            f"{name}: 这是加密的或旧版（.xls/.ppt）Office 文件，无法读取；请{save_as}（不加密）后再上传"
+        )
     if not data.startswith(b"PK\x03\x04"):
         kind = content_kind(data)
         raise UnsupportedFormat(f"{name}: not {what}" + (f" (the content is {kind})" if kind else ""))
@@ -77,16 +79,31 @@ def check_ooxml(data: bytes, name: str, main_part: str, what: str, save_as: str)
         raise UnsupportedFormat(f"{name}: not {what} (no {main_part} inside)")
 
 
-LEGACY = {".doc": "Word", ".wps": "WPS 文字", ".xls": "Excel", ".et": "WPS 表格", ".ppt": "PowerPoint", ".dps": "WPS 演示"}
-_SAVE_AS = {".doc": ".docx 或 PDF", ".wps": ".docx 或 PDF", ".xls": ".xlsx 或 .csv", ".et": ".xlsx 或 .csv",
-            ".ppt": ".pptx 或 PDF", ".dps": ".pptx 或 PDF"}
+LEGACY = {
+    ".doc": "Word",
+    ".wps": "WPS 文字",
+    ".xls": "Excel",
+    ".et": "WPS 表格",
+    ".ppt": "PowerPoint",
+    ".dps": "WPS 演示",
+}
+_SAVE_AS = {
+    ".doc": ".docx 或 PDF",
+    ".wps": ".docx 或 PDF",
+    ".xls": ".xlsx 或 .csv",
+    ".et": ".xlsx 或 .csv",
+    ".ppt": ".pptx 或 PDF",
+    ".dps": ".pptx 或 PDF",
+}
 
 
 def reject_legacy(data: bytes, name: str, dedup_min_chars: int) -> list:
     """Legacy binary Office and WPS files have no reader here: the message says how to convert them."""
     ext = PurePosixPath(name).suffix.lower()
-    raise UnsupportedFormat(f"{name}: 不支持旧版 {LEGACY.get(ext, 'Office')} 文件（{ext}），"
-                            f"请在 Office 或 WPS 中另存为 {_SAVE_AS.get(ext, '.docx 或 PDF')} 后再上传")
+    raise UnsupportedFormat(
+        f"{name}: 不支持旧版 {LEGACY.get(ext, 'Office')} 文件（{ext}），"
+        f"请在 Office 或 WPS 中另存为 {_SAVE_AS.get(ext, '.docx 或 PDF')} 后再上传"
+    )
 
 
 _SEP = re.compile(r"[\\/]")

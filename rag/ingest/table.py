@@ -95,8 +95,16 @@ def _document(blocks: list[tuple[str, str]], name: str, dedup_min_chars: int, ti
     if title:
         meta["title"] = title
     meta["headings"] = [list(h) for h in c.headings]
-    return [Document(doc_id=doc_id_for(name), source=Path(name).name, title=title or Path(name).stem,
-                     text=c.text, meta=meta, content_hash=content_hash(c.text))]
+    return [
+        Document(
+            doc_id=doc_id_for(name),
+            source=Path(name).name,
+            title=title or Path(name).stem,
+            text=c.text,
+            meta=meta,
+            content_hash=content_hash(c.text),
+        )
+    ]
 
 
 def read_xlsx(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
@@ -109,7 +117,7 @@ def read_xlsx(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
         wb = load_workbook(io.BytesIO(data), data_only=True)  # cached values of formulas, not the formulas
     except RagError:
         raise
-    except Exception as e:  # noqa: BLE001 - a damaged package fails in many ways inside openpyxl / python-pptx / lxml
+    except Exception as e:
         raise UnsupportedFormat(f"{name}: not a readable .xlsx workbook ({type(e).__name__}: {e})") from e
     sheets = wb.worksheets
     if len(sheets) > MAX_SHEETS:
@@ -129,7 +137,12 @@ def read_xlsx(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
             for r in range(rng.min_row - 1, min(rng.max_row, len(rows))):
                 for c in range(rng.min_col - 1, min(rng.max_col, len(rows[r]))):
                     rows[r][c] = v
-            if first is not None and rng.min_row - 1 == first and rng.max_col > rng.min_col and rng.max_row == rng.min_row:
+            if (
+                first is not None
+                and rng.min_row - 1 == first
+                and rng.max_col > rng.min_col
+                and rng.max_row == rng.min_row
+            ):
                 merged_across.add(0)
         if first is None:
             continue

@@ -11,7 +11,7 @@ from rag.config import Settings
 from rag.types import Document
 
 
-def _components(settings: Settings):  # noqa: ANN202
+def _components(settings: Settings):
     from rag.factory import Components
 
     return Components(settings)
@@ -30,7 +30,9 @@ def index_timings(seeds: Path, index_dir: Path, base: Settings) -> dict[str, Any
     """Build the seeds into `index_dir` from nothing (its own empty embedding cache), then re-index and add one."""
     from rag.ingest import load_paths
 
-    settings = base.model_copy(update={"index_dir": index_dir, "embed_cache": index_dir / "cache" / "embeddings.sqlite"})
+    settings = base.model_copy(
+        update={"index_dir": index_dir, "embed_cache": index_dir / "cache" / "embeddings.sqlite"}
+    )
     t = time.perf_counter()
     comp = _components(settings)
     comp.embedder  # noqa: B018 - the model loads once per process; timed apart from the build
@@ -54,20 +56,41 @@ def index_timings(seeds: Path, index_dir: Path, base: Settings) -> dict[str, Any
     extra_chunks = len(chunk_document(extra, comp.chunk_params))
     comp.indexer.update(settings.collection, delete=[extra.doc_id])  # leave the seeds as they were for the HTTP runs
     return {
-        "documents": cold.n_documents, "chunks": cold.n_chunks, "model_load_s": round(model_s, 2),
-        "cold_build_s": round(cold_s, 2), "cold_chunks_per_s": round(cold.n_chunks / cold_s, 1),
+        "documents": cold.n_documents,
+        "chunks": cold.n_chunks,
+        "model_load_s": round(model_s, 2),
+        "cold_build_s": round(cold_s, 2),
+        "cold_chunks_per_s": round(cold.n_chunks / cold_s, 1),
         "cold_embedded": cold.embedded,
-        "reindex_unchanged_s": round(reindex_s, 3), "reindex_published": bool(again.version),
+        "reindex_unchanged_s": round(reindex_s, 3),
+        "reindex_published": bool(again.version),
         "reindex_ratio": round(reindex_s / cold_s, 4),
-        "add_one_s": round(add_s, 2), "add_one_chunks": extra_chunks, "add_one_embedded": added.embedded,
+        "add_one_s": round(add_s, 2),
+        "add_one_chunks": extra_chunks,
+        "add_one_embedded": added.embedded,
         "add_one_reused_chunks": added.n_chunks - added.embedded,
-        "add_one_touches_only_it": added.added == [extra.doc_id] and added.embedded == extra_chunks
-        and not added.updated and not added.deleted,
+        "add_one_touches_only_it": added.added == [extra.doc_id]
+        and added.embedded == extra_chunks
+        and not added.updated
+        and not added.deleted,
     }
 
 
-SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16",
-              "avx_vnni", "amx_int8", "amx_bf16")
+SIMD_FLAGS = (
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx512f",
+    "avx512bw",
+    "avx512vl",
+    "avx512_vnni",
+    "avx512_bf16",
+    "avx_vnni",
+    "amx_int8",
+    "amx_bf16",
+)
 
 
 def cpu_info() -> dict[str, Any]:
@@ -88,8 +111,12 @@ def cpu_info() -> dict[str, Any]:
 
         from rag.embed import e5_fast
 
-        out.update(fast_encoder=e5_fast.supported(), int8_activations="8-bit" if e5_fast.full_range() else "7-bit",
-                   aten_capability=torch.backends.cpu.get_cpu_capability(), torch_threads=torch.get_num_threads())
+        out.update(
+            fast_encoder=e5_fast.supported(),
+            int8_activations="8-bit" if e5_fast.full_range() else "7-bit",
+            aten_capability=torch.backends.cpu.get_cpu_capability(),
+            torch_threads=torch.get_num_threads(),
+        )
     except Exception as e:  # noqa: BLE001 - the report still names the CPU
         out["fast_encoder_error"] = f"{type(e).__name__}: {e}"
     return out
@@ -110,7 +137,7 @@ class _Stopwatch:
             fn = getattr(owner, attr)
             self._saved.append((owner, attr, fn))
 
-            def timed(*a: Any, _fn: Any = fn, _stage: str = stage, **kw: Any) -> Any:  # noqa: ANN401
+            def timed(*a: Any, _fn: Any = fn, _stage: str = stage, **kw: Any) -> Any:
                 t = time.perf_counter()
                 try:
                     return _fn(*a, **kw)
@@ -134,14 +161,19 @@ def profiled_cold_build(paths: list[Path], index_dir: Path, base: Settings, coll
     from rag.ingest import load_paths
     from rag.zh import Tokenizer
 
-    settings = base.model_copy(update={"index_dir": index_dir, "embed_cache": index_dir / "cache" / "embeddings.sqlite"})
+    settings = base.model_copy(
+        update={"index_dir": index_dir, "embed_cache": index_dir / "cache" / "embeddings.sqlite"}
+    )
     comp = _components(settings)
     t = time.perf_counter()
     comp.embedder.embed_documents(["预热"])  # the encoders and jieba's dictionary load before the clock starts
     comp.tokenizer.tokens("预热")
     models_s = time.perf_counter() - t
-    targets = {"chunk": (rag.indexer, "chunk_document"), "tokenize": (Tokenizer, "tokens"),
-               "embed": (EmbeddingCache, "embed")}
+    targets = {
+        "chunk": (rag.indexer, "chunk_document"),
+        "tokenize": (Tokenizer, "tokens"),
+        "embed": (EmbeddingCache, "embed"),
+    }
     if callable(getattr(rag.ingest, "clean", None)):
         targets["clean"] = (rag.ingest, "clean")
     with _Stopwatch(targets) as sw:
@@ -152,15 +184,25 @@ def profiled_cold_build(paths: list[Path], index_dir: Path, base: Settings, coll
         rep = comp.indexer.update(collection, add=docs)
         built = time.perf_counter() - t
     s = sw.seconds
-    stages = {"read": loaded - s.get("clean", 0.0), "clean": s.get("clean", 0.0), "chunk": s["chunk"],
-              "tokenize": s["tokenize"], "embed": s["embed"],
-              "write": built - s["chunk"] - s["tokenize"] - s["embed"]}
+    stages = {
+        "read": loaded - s.get("clean", 0.0),
+        "clean": s.get("clean", 0.0),
+        "chunk": s["chunk"],
+        "tokenize": s["tokenize"],
+        "embed": s["embed"],
+        "write": built - s["chunk"] - s["tokenize"] - s["embed"],
+    }
     total = loaded + built
-    return {"documents": rep.n_documents, "chunks": rep.n_chunks, "embedded": rep.embedded, "seconds": round(total, 2),
-            "model_load_s": round(models_s, 2),
-            "chunks_per_s": round(rep.n_chunks / total, 1),
-            "stages_s": {k: round(v, 3) for k, v in stages.items()},
-            "shares": {k: round(v / total, 3) for k, v in stages.items()}}
+    return {
+        "documents": rep.n_documents,
+        "chunks": rep.n_chunks,
+        "embedded": rep.embedded,
+        "seconds": round(total, 2),
+        "model_load_s": round(models_s, 2),
+        "chunks_per_s": round(rep.n_chunks / total, 1),
+        "stages_s": {k: round(v, 3) for k, v in stages.items()},
+        "shares": {k: round(v / total, 3) for k, v in stages.items()},
+    }
 
 
 def encoder_speed(texts: list[str], base: Settings, limit: int | None = None) -> dict[str, Any]:
@@ -191,17 +233,23 @@ def encoder_speed(texts: list[str], base: Settings, limit: int | None = None) ->
         runs[name], cpu[name] = time.perf_counter() - t, time.process_time() - u
         cos = (got * ref).sum(1)
         out["cosine_to_c_engine"] = {"min": round(float(cos.min()), 5), "mean": round(float(np.mean(cos)), 5)}
-    out["encoders"] = {k: {"seconds": round(v, 2), "passages_per_s": round(len(texts) / v, 2),
-                           "tokens_per_s": round(out["tokens"] / v) if "tokens" in out else None,
-                           "cpu_seconds": round(cpu[k], 2), "passages_per_2_cpu_s": round(2 * len(texts) / cpu[k], 2)}
-                       for k, v in runs.items()}
+    out["encoders"] = {
+        k: {
+            "seconds": round(v, 2),
+            "passages_per_s": round(len(texts) / v, 2),
+            "tokens_per_s": round(out["tokens"] / v) if "tokens" in out else None,
+            "cpu_seconds": round(cpu[k], 2),
+            "passages_per_2_cpu_s": round(2 * len(texts) / cpu[k], 2),
+        }
+        for k, v in runs.items()
+    }
     if len(runs) == 2:
         (a, b), (ca, cb) = runs.values(), cpu.values()
         out["speedup"], out["cpu_speedup"] = round(a / b, 2), round(ca / cb, 2)
     return out
 
 
-def ingestion(seeds: Path, bench_data: Path | None, work: Path, base: Settings, log: Any = print) -> dict[str, Any]:  # noqa: ANN401
+def ingestion(seeds: Path, bench_data: Path | None, work: Path, base: Settings, log: Any = print) -> dict[str, Any]:
     """The ingestion section: encoders side by side on the seeds' passages, and profiled cold builds of the seeds
     and (when present) the cmrc2018-trial corpus, each into a fresh folder with an empty embedding cache."""
     from rag.chunk import ChunkParams

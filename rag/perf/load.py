@@ -32,11 +32,18 @@ class LoadResult:
         return len(self.latencies_ms)
 
     def summary(self) -> dict[str, Any]:
-        return {"path": self.path, "concurrency": self.concurrency, "requests": self.n, "failed": self.failed,
-                "seconds": round(self.seconds, 2), "rps": round(self.n / self.seconds, 1) if self.seconds else 0.0,
-                **percentiles(self.latencies_ms), "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
-                "server_ms_p50": {k: round(float(np.median(v)), 2) for k, v in self.stages.items() if v},
-                "errors": self.errors[:5]}
+        return {
+            "path": self.path,
+            "concurrency": self.concurrency,
+            "requests": self.n,
+            "failed": self.failed,
+            "seconds": round(self.seconds, 2),
+            "rps": round(self.n / self.seconds, 1) if self.seconds else 0.0,
+            **percentiles(self.latencies_ms),
+            "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+            "server_ms_p50": {k: round(float(np.median(v)), 2) for k, v in self.stages.items() if v},
+            "errors": self.errors[:5],
+        }
 
 
 def percentiles(values: list[float], prefix: str = "") -> dict[str, float | None]:
@@ -44,16 +51,21 @@ def percentiles(values: list[float], prefix: str = "") -> dict[str, float | None
     if not values:
         return {f"{prefix}p50": None, f"{prefix}p95": None, f"{prefix}p99": None, f"{prefix}mean": None}
     a = np.asarray(values, dtype=np.float64)
-    return {f"{prefix}p50": round(float(np.percentile(a, 50)), 2), f"{prefix}p95": round(float(np.percentile(a, 95)), 2),
-            f"{prefix}p99": round(float(np.percentile(a, 99)), 2), f"{prefix}mean": round(float(a.mean()), 2)}
+    return {
+        f"{prefix}p50": round(float(np.percentile(a, 50)), 2),
+        f"{prefix}p95": round(float(np.percentile(a, 95)), 2),
+        f"{prefix}p99": round(float(np.percentile(a, 99)), 2),
+        f"{prefix}mean": round(float(a.mean()), 2),
+    }
 
 
 Check = Callable[[dict[str, Any]], str | None]  # a response body -> an error message, or None when it is right
 Request = tuple[str, dict[str, Any]]  # (path, JSON body)
 
 
-async def _run(url: str, reqs: list[Request], concurrency: int, duration_s: float | None,
-               requests: int | None, timeout_s: float) -> LoadResult:
+async def _run(
+    url: str, reqs: list[Request], concurrency: int, duration_s: float | None, requests: int | None, timeout_s: float
+) -> LoadResult:
     res = LoadResult("+".join(dict.fromkeys(p for p, _ in reqs)), concurrency)
     cycle = itertools.cycle(reqs)
     sent = itertools.count()
@@ -95,8 +107,14 @@ async def _run(url: str, reqs: list[Request], concurrency: int, duration_s: floa
     return res
 
 
-def run_load(url: str, reqs: list[Request], concurrency: int, duration_s: float | None = None,
-             requests: int | None = None, timeout_s: float = 120.0) -> LoadResult:
+def run_load(
+    url: str,
+    reqs: list[Request],
+    concurrency: int,
+    duration_s: float | None = None,
+    requests: int | None = None,
+    timeout_s: float = 120.0,
+) -> LoadResult:
     """Closed-loop load: `concurrency` clients cycle through `reqs` until `duration_s` or `requests` is reached;
     each 200 response is checked for its path's contract (results, an answer, citations when answerable)."""
     if duration_s is None and requests is None:
@@ -134,11 +152,16 @@ def stream_ask(url: str, payload: dict[str, Any], timeout_s: float = 300.0) -> d
                 elif name == "done":
                     done = json.loads(line[6:])
     timings = done.get("timings_ms", {})
-    return {"ttft_ms": round(first * 1000, 1) if first is not None else None,
-            "total_ms": round((time.perf_counter() - t0) * 1000, 1), "generator": done.get("generator"),
-            "answerable": done.get("answerable"), "server_ttft_ms": timings.get("ttft"),
-            "tokens_per_s": timings.get("tokens_per_s"), "completion_tokens": timings.get("completion_tokens"),
-            "prompt_tokens": timings.get("prompt_tokens")}
+    return {
+        "ttft_ms": round(first * 1000, 1) if first is not None else None,
+        "total_ms": round((time.perf_counter() - t0) * 1000, 1),
+        "generator": done.get("generator"),
+        "answerable": done.get("answerable"),
+        "server_ttft_ms": timings.get("ttft"),
+        "tokens_per_s": timings.get("tokens_per_s"),
+        "completion_tokens": timings.get("completion_tokens"),
+        "prompt_tokens": timings.get("prompt_tokens"),
+    }
 
 
 def check_search(body: dict[str, Any]) -> str | None:

@@ -32,23 +32,34 @@ def _ints(s: str) -> list[int]:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m rag.perf", description="performance bench -> bench/results/<date>.json and .md")
+    p = argparse.ArgumentParser(
+        prog="python -m rag.perf", description="performance bench -> bench/results/<date>.json and .md"
+    )
     p.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated, of {', '.join(SECTIONS)}")
-    p.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", "10000,100000"), help="synthetic corpus sizes (BENCH_SIZES)")
+    p.add_argument(
+        "--sizes", default=os.environ.get("BENCH_SIZES", "10000,100000"), help="synthetic corpus sizes (BENCH_SIZES)"
+    )
     p.add_argument("--kinds", default="flat,ivf,ivf_sq8,hnsw", help="FAISS index kinds to measure at each size")
-    p.add_argument("--hnsw-max", type=int, default=100_000, help="largest size HNSW is built at (slow to build on 2 cores)")
+    p.add_argument(
+        "--hnsw-max", type=int, default=100_000, help="largest size HNSW is built at (slow to build on 2 cores)"
+    )
     p.add_argument("--concurrency", default="1,8,32")
     p.add_argument("--duration", type=float, default=15.0, help="seconds per HTTP load point")
     p.add_argument("--soak", type=float, default=120.0, help="seconds of the 32-client soak run")
     p.add_argument("--llm-requests", type=int, default=5, help="streamed LLM answers one at a time")
     p.add_argument("--llm-concurrency", default="4", help="short concurrent LLM runs (one request per client)")
     p.add_argument("--qa", default="eval/qa.jsonl", help="questions for the HTTP runs")
-    p.add_argument("--bench-data", default=os.environ.get("BENCH_DATA", "../shared/bench/cmrc2018-trial"),
-                   help="BEIR folder whose corpus the ingest section also builds cold (BENCH_DATA; skipped when absent)")
+    p.add_argument(
+        "--bench-data",
+        default=os.environ.get("BENCH_DATA", "../shared/bench/cmrc2018-trial"),
+        help="BEIR folder whose corpus the ingest section also builds cold (BENCH_DATA; skipped when absent)",
+    )
     p.add_argument("--out-dir", default="bench/results")
     p.add_argument("--name", help="report name (default: today's date)")
     p.add_argument("--merge", action="store_true", help="keep the other sections of an existing report of that name")
-    p.add_argument("--index-from", help="without the index section: copy this index folder instead of building the seeds")
+    p.add_argument(
+        "--index-from", help="without the index section: copy this index folder instead of building the seeds"
+    )
     return p
 
 
@@ -58,16 +69,25 @@ def _questions(path: Path) -> list[str]:
 
 def _environment() -> dict[str, Any]:
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
     except OSError:
         commit = ""
     import faiss
 
     from rag.perf.indexing import cpu_info
 
-    return {"cpus": os.cpu_count(), "cpu": cpu_info(), "python": platform.python_version(), "faiss": faiss.__version__,
-            "platform": platform.platform(), "commit": commit, "loadavg_start": [round(x, 2) for x in os.getloadavg()],
-            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "")}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu_info(),
+        "python": platform.python_version(),
+        "faiss": faiss.__version__,
+        "platform": platform.platform(),
+        "commit": commit,
+        "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
+    }
 
 
 def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
@@ -81,11 +101,21 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     report: dict[str, Any] = {}
     if args.merge and (out_dir / f"{name}.json").exists():
         report = json.loads((out_dir / f"{name}.json").read_text(encoding="utf-8"))
-        report.setdefault("reruns", []).append({"sections": sections, "command": " ".join(sys.argv[1:]),
-                                                "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "environment": _environment()})
+        report.setdefault("reruns", []).append(
+            {
+                "sections": sections,
+                "command": " ".join(sys.argv[1:]),
+                "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "environment": _environment(),
+            }
+        )
     else:
-        report = {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "command": "python -m rag.perf " + " ".join(sys.argv[1:]),
-                  "environment": _environment(), "sections": sections}
+        report = {
+            "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "command": "python -m rag.perf " + " ".join(sys.argv[1:]),
+            "environment": _environment(),
+            "sections": sections,
+        }
     questions = _questions(Path(args.qa))
     log = lambda m: print(m, flush=True)  # noqa: E731
 
@@ -114,36 +144,63 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         if "ingest" in sections:
             from rag.perf.indexing import ingestion
 
-            section("ingest", "ingest: C engine vs int8 encoder on the same passages, profiled cold builds",
-                    lambda: ingestion(settings.seeds_dir, Path(args.bench_data), work, settings, log))
+            section(
+                "ingest",
+                "ingest: C engine vs int8 encoder on the same passages, profiled cold builds",
+                lambda: ingestion(settings.seeds_dir, Path(args.bench_data), work, settings, log),
+            )
         index_dir = work / "index"
         if args.index_from and "index" not in sections:
             shutil.copytree(args.index_from, index_dir)
         elif {"index", "http", "llm", "soak", "side"} & set(sections):
             from rag.perf.indexing import index_timings
 
-            section("index", "index: cold build of the seeds (empty embedding cache), re-index, add one document",
-                    lambda: index_timings(settings.seeds_dir, index_dir, settings))
+            section(
+                "index",
+                "index: cold build of the seeds (empty embedding cache), re-index, add one document",
+                lambda: index_timings(settings.seeds_dir, index_dir, settings),
+            )
             log(f"  {report.get('index')}")
         from rag.perf import http, scale, side
 
         if "http" in sections:
-            section("http", "http: /search and /ask (extractive) over loopback",
-                    lambda: http.query_runs(index_dir, questions, _ints(args.concurrency), args.duration, log))
+            section(
+                "http",
+                "http: /search and /ask (extractive) over loopback",
+                lambda: http.query_runs(index_dir, questions, _ints(args.concurrency), args.duration, log),
+            )
         if "llm" in sections:
-            section("llm", "llm: streamed answers (5 passages)",
-                    lambda: http.llm_runs(index_dir, questions, args.llm_requests, _ints(args.llm_concurrency), log=log))
+            section(
+                "llm",
+                "llm: streamed answers (5 passages)",
+                lambda: http.llm_runs(index_dir, questions, args.llm_requests, _ints(args.llm_concurrency), log=log),
+            )
         if "soak" in sections and args.soak > 0:
-            section("soak", f"soak: 32 clients for {args.soak:.0f}s", lambda: http.soak(index_dir, questions, args.soak, log=log))
+            section(
+                "soak",
+                f"soak: 32 clients for {args.soak:.0f}s",
+                lambda: http.soak(index_dir, questions, args.soak, log=log),
+            )
         if "side" in sections:
             from rag.embed.cache import EmbeddingCache
             from rag.factory import Components
 
-            comp = Components(settings.model_copy(update={"index_dir": index_dir, "embed_cache": index_dir / "cache" / "embeddings.sqlite"}))
+            comp = Components(
+                settings.model_copy(
+                    update={"index_dir": index_dir, "embed_cache": index_dir / "cache" / "embeddings.sqlite"}
+                )
+            )
             shared = settings.embed_cache or settings.index_dir / "cache" / "embeddings.sqlite"
-            section("side_by_side", "side by side: ours vs LangChain tutorial vs Chatchat defaults",
-                    lambda: side.side_by_side(comp, EmbeddingCache(shared), questions[:60], log=log))
-            section("profile", "profile: stages of /search and /ask, top functions of /ask", lambda: side.profile(comp, questions[:60]))
+            section(
+                "side_by_side",
+                "side by side: ours vs LangChain tutorial vs Chatchat defaults",
+                lambda: side.side_by_side(comp, EmbeddingCache(shared), questions[:60], log=log),
+            )
+            section(
+                "profile",
+                "profile: stages of /search and /ask, top functions of /ask",
+                lambda: side.profile(comp, questions[:60]),
+            )
         if "scale" in sections:
             kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
             report["scale"] = {"faiss": [], "bm25": []}

@@ -45,8 +45,14 @@ def rss_mb(pid: int) -> dict[str, float]:
 class ServeProcess:
     """`python -m rag.cli serve` with the given environment (RAG_*), started and stopped around a `with` block."""
 
-    def __init__(self, env: dict[str, str], cwd: Path | None = None, ready_timeout_s: float = 300.0,
-                 headers: dict[str, str] | None = None, args: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        env: dict[str, str],
+        cwd: Path | None = None,
+        ready_timeout_s: float = 300.0,
+        headers: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
+    ):
         """`headers`: sent with the /readyz polls (a key, when the server has keys); `args`: more `rag serve` options."""
         self.headers = headers or {}
         self.args = args
@@ -61,9 +67,13 @@ class ServeProcess:
     def __enter__(self) -> ServeProcess:
         t0 = time.perf_counter()
         self._log = tempfile.TemporaryFile()  # a file, not a pipe: a full pipe would block the server
-        self.proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                                      *self.args],
-                                     env=self.env, cwd=self.cwd, stdout=subprocess.DEVNULL, stderr=self._log)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "rag.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port), *self.args],
+            env=self.env,
+            cwd=self.cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+        )
         while time.perf_counter() - t0 < self.ready_timeout_s:
             if self.proc.poll() is not None:
                 self._log.seek(0)

@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 
 
-def clustered_vectors(n: int, dim: int = 384, seed: int = 0, per_topic: int = 200, spread: float = 1.3,
-                      block: int = 100_000) -> np.ndarray:
+def clustered_vectors(
+    n: int, dim: int = 384, seed: int = 0, per_topic: int = 200, spread: float = 1.3, block: int = 100_000
+) -> np.ndarray:
     """`n` L2-normalised float32 vectors around `n / per_topic` random topic centres."""
     rng = np.random.default_rng(seed)
     k = max(4, n // per_topic)

@@ -20,5 +20,20 @@ from rag.store.faiss_store import (
     write_version,
 )
 
-__all__ = ["Batch", "IndexData", "Store", "Written", "FORMAT", "FaissStore", "clean_partial", "collection_path",
-           "current_version", "drop_collection", "list_collections", "load", "prune", "read_manifest", "write_version"]
+__all__ = [
+    "Batch",
+    "IndexData",
+    "Store",
+    "Written",
+    "FORMAT",
+    "FaissStore",
+    "clean_partial",
+    "collection_path",
+    "current_version",
+    "drop_collection",
+    "list_collections",
+    "load",
+    "prune",
+    "read_manifest",
+    "write_version",
+]

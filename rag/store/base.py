@@ -115,8 +115,15 @@ class Store(ABC):
     def read_manifest(self, collection: str) -> dict[str, Any] | None: ...
 
     @abstractmethod
-    def write(self, collection: str, old: IndexData | None, upserts: Mapping[str, Document], deleted: list[str],
-              batches: Iterable[Batch], manifest: dict[str, Any]) -> Written:
+    def write(
+        self,
+        collection: str,
+        old: IndexData | None,
+        upserts: Mapping[str, Document],
+        deleted: list[str],
+        batches: Iterable[Batch],
+        manifest: dict[str, Any],
+    ) -> Written:
         """Apply a change and publish it: `old` is the version the change is relative to (None: start empty),
         `upserts` the documents added or replaced, whose chunks come in `batches`; `deleted` documents go."""
 

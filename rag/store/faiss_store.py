@@ -112,18 +112,25 @@ def load(index_dir: Path, collection: str, embedder_id: str | None = None) -> In
         raise IndexNotFound(f"collection '{collection}' has no index under {index_dir}; run `rag index`")
     manifest = json.loads((v / "manifest.json").read_text(encoding="utf-8"))
     if manifest.get("format") != FORMAT:
-        raise IndexMismatch(f"index {v} has format {manifest.get('format')}, this version reads {FORMAT}; run `rag index --rebuild`")
+        raise IndexMismatch(
+            f"index {v} has format {manifest.get('format')}, this version reads {FORMAT}; run `rag index --rebuild`"
+        )
     if embedder_id and manifest.get("embedder") != embedder_id:
         raise IndexMismatch(
             f"collection '{collection}' was built with embedder '{manifest.get('embedder')}' but the settings select "
-            f"'{embedder_id}'; run `rag index --rebuild --collection {collection}` or change RAG_EMBEDDER")
+            f"'{embedder_id}'; run `rag index --rebuild --collection {collection}` or change RAG_EMBEDDER"
+        )
     db = sqlite3.connect(str(v / "chunks.sqlite"))
     try:
-        docs = {r[0]: Document(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in
-                db.execute("SELECT doc_id, source, title, text, meta, content_hash FROM documents")}
+        docs = {
+            r[0]: Document(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5])
+            for r in db.execute("SELECT doc_id, source, title, text, meta, content_hash FROM documents")
+        }
         chunks: list[Chunk] = []
         tokens: list[list[str]] = []
-        for r in db.execute('SELECT chunk_id, doc_id, start, "end", heading, context, kind, page, text, tokens FROM chunks ORDER BY ord'):
+        for r in db.execute(
+            'SELECT chunk_id, doc_id, start, "end", heading, context, kind, page, text, tokens FROM chunks ORDER BY ord'
+        ):
             chunks.append(Chunk(r[0], r[1], r[8], r[2], r[3], r[4], r[5], r[6], r[7]))
             tokens.append(r[9].split(" ") if r[9] else [])
     finally:
@@ -131,13 +138,23 @@ def load(index_dir: Path, collection: str, embedder_id: str | None = None) -> In
     vectors = faiss.read_index(str(v / "vectors.faiss"))
     # An approximate index keeps its calibrated nprobe / efSearch in the file (rag.ann).
     if vectors.ntotal != len(chunks):
-        raise IndexMismatch(f"index {v} is inconsistent: {vectors.ntotal} vectors for {len(chunks)} chunks; run `rag index --rebuild`")
+        raise IndexMismatch(
+            f"index {v} is inconsistent: {vectors.ntotal} vectors for {len(chunks)} chunks; run `rag index --rebuild`"
+        )
     return IndexData(v, manifest, docs, chunks, tokens, vectors, BM25Index.load(v / "bm25"))
 
 
-def write_version(index_dir: Path, collection: str, documents: list[Document], chunks: list[Chunk],
-                  tokens: list[list[str]], vectors: np.ndarray, manifest: dict[str, Any], keep: int = 2,
-                  ann_params: ann.AnnParams | None = None) -> Path:
+def write_version(
+    index_dir: Path,
+    collection: str,
+    documents: list[Document],
+    chunks: list[Chunk],
+    tokens: list[list[str]],
+    vectors: np.ndarray,
+    manifest: dict[str, Any],
+    keep: int = 2,
+    ann_params: ann.AnnParams | None = None,
+) -> Path:
     """Write a complete new version aside, then publish it atomically."""
     root = collection_path(index_dir, collection)
     root.mkdir(parents=True, exist_ok=True)
@@ -149,12 +166,28 @@ def write_version(index_dir: Path, collection: str, documents: list[Document], c
         with db:
             db.executescript(_SCHEMA)
             now = time.time()
-            db.executemany("INSERT INTO documents VALUES (?,?,?,?,?,?,?)",
-                           [(d.doc_id, d.source, d.title, d.text, json.dumps(d.meta, ensure_ascii=False), d.content_hash,
-                             float(d.meta.get("added_at", now))) for d in documents])
-            db.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                           [(i, c.chunk_id, c.doc_id, c.start, c.end, c.heading, c.context, c.kind, c.page, c.text,
-                             " ".join(t)) for i, (c, t) in enumerate(zip(chunks, tokens, strict=True))])
+            db.executemany(
+                "INSERT INTO documents VALUES (?,?,?,?,?,?,?)",
+                [
+                    (
+                        d.doc_id,
+                        d.source,
+                        d.title,
+                        d.text,
+                        json.dumps(d.meta, ensure_ascii=False),
+                        d.content_hash,
+                        float(d.meta.get("added_at", now)),
+                    )
+                    for d in documents
+                ],
+            )
+            db.executemany(
+                "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (i, c.chunk_id, c.doc_id, c.start, c.end, c.heading, c.context, c.kind, c.page, c.text, " ".join(t))
+                    for i, (c, t) in enumerate(zip(chunks, tokens, strict=True))
+                ],
+            )
         db.close()
         raw = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(vectors), int(manifest["dim"]))
         np.save(tmp / "vectors.npy", raw)
@@ -164,9 +197,17 @@ def write_version(index_dir: Path, collection: str, documents: list[Document], c
         files = manifest.get("files") or {}
         for fname, text in files.items():  # small text files named in the manifest (the collection's dictionary)
             (tmp / Path(fname).name).write_text(text, encoding="utf-8")
-        full = {**{k: v for k, v in manifest.items() if k != "files"}, "format": FORMAT, "rag_version": __version__, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "n_documents": len(documents), "n_chunks": len(chunks), "collection": collection, "version": name,
-                "ann": info.to_dict()}
+        full = {
+            **{k: v for k, v in manifest.items() if k != "files"},
+            "format": FORMAT,
+            "rag_version": __version__,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "n_documents": len(documents),
+            "n_chunks": len(chunks),
+            "collection": collection,
+            "version": name,
+            "ann": info.to_dict(),
+        }
         (tmp / "manifest.json").write_text(json.dumps(full, ensure_ascii=False, indent=2), encoding="utf-8")
         _fsync_dir(tmp)
         final = root / name
@@ -229,8 +270,9 @@ def collection_lock(index_dir: Path, collection: str) -> Iterator[None]:
         except BlockingIOError:
             f.seek(0)
             holder = f.read().strip() or "another process"
-            raise IndexBusy(f"collection '{collection}' is being indexed by {holder}; "
-                            "try again when it has finished") from None
+            raise IndexBusy(
+                f"collection '{collection}' is being indexed by {holder}; try again when it has finished"
+            ) from None
         try:
             f.seek(0)
             f.truncate()
@@ -281,8 +323,15 @@ class FaissStore(base.Store):
         """A file lock under the index folder (replicas share it only through a shared file system)."""
         return collection_lock(self.index_dir, collection)
 
-    def write(self, collection: str, old: base.IndexData | None, upserts: Mapping[str, Document], deleted: list[str],
-              batches: Iterable[base.Batch], manifest: dict[str, Any]) -> base.Written:
+    def write(
+        self,
+        collection: str,
+        old: base.IndexData | None,
+        upserts: Mapping[str, Document],
+        deleted: list[str],
+        batches: Iterable[base.Batch],
+        manifest: dict[str, Any],
+    ) -> base.Written:
         """Old passages of untouched documents (with their stored vectors) and the new ones, in document order."""
         assert old is None or isinstance(old, IndexData)
         docs: dict[str, Document] = dict(old.documents) if old is not None else {}
@@ -316,6 +365,15 @@ class FaissStore(base.Store):
                 rows += new[did][2]
         dim = int(manifest["dim"])
         vectors = np.stack(rows).astype(np.float32) if rows else np.zeros((0, dim), np.float32)
-        v = write_version(self.index_dir, collection, list(docs.values()), chunks, tokens, vectors, manifest,
-                          keep=self.keep, ann_params=self.ann_params)
+        v = write_version(
+            self.index_dir,
+            collection,
+            list(docs.values()),
+            chunks,
+            tokens,
+            vectors,
+            manifest,
+            keep=self.keep,
+            ann_params=self.ann_params,
+        )
         return base.Written(v.name, len(docs), len(chunks))

@@ -70,7 +70,8 @@ def check_lite_free(path: str) -> None:
         raise StoreUnavailable(
             f"the Milvus Lite file {path} is open in another process (Milvus Lite serves a file to one process); to share "
             f"it, run `milvus-lite server --data-dir {path} --port 19530` and set RAG_MILVUS_URI=http://127.0.0.1:19530 "
-            "in every process (docs/scale.md, 'Run two replicas')") from None
+            "in every process (docs/scale.md, 'Run two replicas')"
+        ) from None
     finally:
         os.close(fd)
 
@@ -78,11 +79,11 @@ def check_lite_free(path: str) -> None:
 class Guarded:
     """A pymilvus MilvusClient whose errors are the project's; a read of a released collection loads it and retries."""
 
-    def __init__(self, client: Any, uri: str):  # noqa: ANN401
+    def __init__(self, client: Any, uri: str):
         self._client = client
         self.uri = uri
 
-    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         from pymilvus.exceptions import MilvusException
 
         try:
@@ -90,12 +91,12 @@ class Guarded:
         except MilvusException as e:
             raise translate(e, self.uri) from e
 
-    def __getattr__(self, name: str) -> Any:  # noqa: ANN401
+    def __getattr__(self, name: str) -> Any:
         fn = getattr(self._client, name)
         if not callable(fn):
             return fn
 
-        def guarded(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+        def guarded(*args: Any, **kwargs: Any) -> Any:
             from pymilvus.exceptions import MilvusException
 
             try:
@@ -148,8 +149,11 @@ class Leases:
         self._ready = True
 
     def _live(self, collection: str) -> list[dict[str, Any]]:
-        rows = self.client.query(self.name, filter=f"collection == {json.dumps(collection, ensure_ascii=False)}",
-                                 output_fields=["pk", "holder", "expires", "held"])
+        rows = self.client.query(
+            self.name,
+            filter=f"collection == {json.dumps(collection, ensure_ascii=False)}",
+            output_fields=["pk", "holder", "expires", "held"],
+        )
         now = time.time()
         dead = [r["pk"] for r in rows if r["expires"] <= now]
         if dead:
@@ -157,8 +161,19 @@ class Leases:
         return [r for r in rows if r["expires"] > now]
 
     def _put(self, pk: str, collection: str, holder: str, held: bool, ttl: float) -> None:
-        self.client.upsert(self.name, [{"pk": pk, "collection": collection, "holder": holder, "expires": time.time() + ttl,
-                                        "held": held, "_v": [0.0, 0.0]}])
+        self.client.upsert(
+            self.name,
+            [
+                {
+                    "pk": pk,
+                    "collection": collection,
+                    "holder": holder,
+                    "expires": time.time() + ttl,
+                    "held": held,
+                    "_v": [0.0, 0.0],
+                }
+            ],
+        )
 
     @contextmanager
     def hold(self, collection: str) -> Iterator[None]:
@@ -171,8 +186,9 @@ class Leases:
             live = self._live(collection)
             held = [r for r in live if r["held"]]
             if held:
-                raise IndexBusy(f"collection '{collection}' is being indexed by {held[0]['holder']}; "
-                                "try again when it has finished")
+                raise IndexBusy(
+                    f"collection '{collection}' is being indexed by {held[0]['holder']}; try again when it has finished"
+                )
             others = live
             if not live:
                 self._put(pk, collection, holder, False, CLAIM_S)
@@ -184,7 +200,9 @@ class Leases:
             contender = others[0]["holder"]
             time.sleep(random.uniform(0.05, 0.25) * (attempt + 1))
         else:
-            raise IndexBusy(f"collection '{collection}' is being indexed by {contender}; try again when it has finished")
+            raise IndexBusy(
+                f"collection '{collection}' is being indexed by {contender}; try again when it has finished"
+            )
         stop = threading.Event()
 
         def renew() -> None:

@@ -42,7 +42,20 @@ PART_CHARS = 16_000  # document text is stored in parts: a VARCHAR holds at most
 MAX_VARCHAR = 65_535
 BM25_K1, BM25_B = 1.2, 0.75  # as the bm25s layer (rag.lexical)
 WRITE_ROWS = 500
-CHUNK_FIELDS = ["pk", "chunk_id", "doc_id", "start", "end", "heading", "context", "kind", "page", "text", "source", "title"]
+CHUNK_FIELDS = [
+    "pk",
+    "chunk_id",
+    "doc_id",
+    "start",
+    "end",
+    "heading",
+    "context",
+    "kind",
+    "page",
+    "text",
+    "source",
+    "title",
+]
 
 
 def term(token: str) -> str:
@@ -56,10 +69,12 @@ def lex_text(tokens: list[str]) -> str:
 
 
 def _int64(*parts: str) -> int:
-    return int.from_bytes(hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=8).digest(), "big", signed=True)
+    return int.from_bytes(
+        hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=8).digest(), "big", signed=True
+    )
 
 
-def _lit(x: Any) -> str:  # noqa: ANN401
+def _lit(x: Any) -> str:
     """A filter literal (a JSON string or list of strings is a valid Milvus expression literal)."""
     return json.dumps(x, ensure_ascii=False)
 
@@ -72,8 +87,15 @@ def _safe(name: str) -> str:
 class MilvusStore(base.Store):
     name = "milvus"
 
-    def __init__(self, uri: str, token: str = "", prefix: str = "rag_", index_type: str = "AUTOINDEX",
-                 local_dir: Path | None = None, lease_s: float = 60.0):
+    def __init__(
+        self,
+        uri: str,
+        token: str = "",
+        prefix: str = "rag_",
+        index_type: str = "AUTOINDEX",
+        local_dir: Path | None = None,
+        lease_s: float = 60.0,
+    ):
         from pymilvus import MilvusClient
         from pymilvus.exceptions import MilvusException
 
@@ -108,13 +130,18 @@ class MilvusStore(base.Store):
         """The collection's writer lease, held in Milvus (`<prefix>locks`): shared by every replica and machine."""
         return self.leases.hold(collection)
 
-    def _create(self, name: str, schema: Any, vec: str, metric: str, index_type: str,  # noqa: ANN401
-                sparse: str | None = None) -> None:
+    def _create(
+        self, name: str, schema: Any, vec: str, metric: str, index_type: str, sparse: str | None = None
+    ) -> None:
         ip = self.client.prepare_index_params()
         ip.add_index(vec, index_type=index_type, metric_type=metric)
         if sparse:
-            ip.add_index(sparse, index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-                         params={"params": {"bm25_k1": BM25_K1, "bm25_b": BM25_B}})  # nested: Lite reads only this
+            ip.add_index(
+                sparse,
+                index_type="SPARSE_INVERTED_INDEX",
+                metric_type="BM25",
+                params={"params": {"bm25_k1": BM25_K1, "bm25_b": BM25_B}},
+            )  # nested: Lite reads only this
         try:
             self.client.create_collection(name, schema=schema, index_params=ip, consistency_level="Strong")
         except StoreUnavailable:
@@ -149,16 +176,21 @@ class MilvusStore(base.Store):
         if m is None:
             raise IndexNotFound(f"collection '{collection}' has no index in Milvus at {self.uri}; run `rag index`")
         if m.get("format") != FORMAT:
-            raise IndexMismatch(f"collection '{collection}' has format {m.get('format')}, this version reads {FORMAT}; "
-                                "run `rag index --rebuild`")
+            raise IndexMismatch(
+                f"collection '{collection}' has format {m.get('format')}, this version reads {FORMAT}; "
+                "run `rag index --rebuild`"
+            )
         if embedder_id and m.get("embedder") != embedder_id:
             raise IndexMismatch(
                 f"collection '{collection}' was built with embedder '{m.get('embedder')}' but the settings select "
-                f"'{embedder_id}'; run `rag index --rebuild --collection {collection}` or change RAG_EMBEDDER")
+                f"'{embedder_id}'; run `rag index --rebuild --collection {collection}` or change RAG_EMBEDDER"
+            )
         for name in (m["milvus"]["chunks"], m["milvus"]["docs"]):
             if not self.client.has_collection(name):
-                raise IndexNotFound(f"collection '{collection}': its Milvus collection '{name}' is missing at {self.uri}; "
-                                    f"run `rag index --rebuild --collection {collection}`")
+                raise IndexNotFound(
+                    f"collection '{collection}': its Milvus collection '{name}' is missing at {self.uri}; "
+                    f"run `rag index --rebuild --collection {collection}`"
+                )
             self.client.ensure_loaded(name)
         return MilvusData(self.client, m)
 
@@ -168,8 +200,10 @@ class MilvusStore(base.Store):
         from pymilvus import DataType, Function, FunctionType
 
         stamp = f"{time.strftime('%Y%m%d%H%M%S')}_{os.getpid()}_{time.monotonic_ns() % 10**6:06d}"
-        names = {"chunks": f"{self.prefix}{_safe(collection)}_{stamp}_chunks",
-                 "docs": f"{self.prefix}{_safe(collection)}_{stamp}_docs"}
+        names = {
+            "chunks": f"{self.prefix}{_safe(collection)}_{stamp}_chunks",
+            "docs": f"{self.prefix}{_safe(collection)}_{stamp}_docs",
+        }
         s = self.client.create_schema(auto_id=False)
         s.add_field("pk", DataType.INT64, is_primary=True)
         for f in ("chunk_id", "doc_id", "kind"):
@@ -178,12 +212,21 @@ class MilvusStore(base.Store):
             s.add_field(f, DataType.INT64)
         for f in ("heading", "context", "text", "source", "title"):
             s.add_field(f, DataType.VARCHAR, max_length=MAX_VARCHAR)
-        s.add_field("lex", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True,
-                    analyzer_params={"tokenizer": "standard"}, enable_match=True)
+        s.add_field(
+            "lex",
+            DataType.VARCHAR,
+            max_length=MAX_VARCHAR,
+            enable_analyzer=True,
+            analyzer_params={"tokenizer": "standard"},
+            enable_match=True,
+        )
         s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
         s.add_field("vec", DataType.FLOAT_VECTOR, dim=dim)
-        s.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["lex"],
-                                output_field_names=["sparse"]))
+        s.add_function(
+            Function(
+                name="bm25", function_type=FunctionType.BM25, input_field_names=["lex"], output_field_names=["sparse"]
+            )
+        )
         self._create(names["chunks"], s, "vec", "IP", self.index_type, sparse="sparse")
         d = self.client.create_schema(auto_id=False)
         d.add_field("pk", DataType.INT64, is_primary=True)
@@ -196,8 +239,15 @@ class MilvusStore(base.Store):
         self._create(names["docs"], d, "_v", "IP", "FLAT")
         return names
 
-    def write(self, collection: str, old: base.IndexData | None, upserts: Mapping[str, Document], deleted: list[str],
-              batches: Iterable[base.Batch], manifest: dict[str, Any]) -> base.Written:
+    def write(
+        self,
+        collection: str,
+        old: base.IndexData | None,
+        upserts: Mapping[str, Document],
+        deleted: list[str],
+        batches: Iterable[base.Batch],
+        manifest: dict[str, Any],
+    ) -> base.Written:
         live = self.read_manifest(collection)
         fresh = old is None or live is None
         names = self._create_pair(collection, int(manifest["dim"])) if fresh else live["milvus"]
@@ -207,12 +257,25 @@ class MilvusStore(base.Store):
             new_pks: set[int] = set()
             docs = {did: (d.source, d.title) for did, d in upserts.items()}
             for b in batches:
-                rows = [{"pk": _int64(ch.chunk_id, upserts[ch.doc_id].content_hash), "chunk_id": ch.chunk_id,
-                         "doc_id": ch.doc_id, "start": ch.start, "end": ch.end, "page": -1 if ch.page is None else ch.page,
-                         "heading": ch.heading, "context": ch.context[:PART_CHARS], "kind": ch.kind, "text": ch.text,
-                         "source": docs[ch.doc_id][0], "title": docs[ch.doc_id][1], "lex": lex_text(t),
-                         "vec": np.asarray(v, dtype=np.float32).tolist()}
-                        for ch, t, v in zip(b.chunks, b.tokens, b.vectors, strict=True)]
+                rows = [
+                    {
+                        "pk": _int64(ch.chunk_id, upserts[ch.doc_id].content_hash),
+                        "chunk_id": ch.chunk_id,
+                        "doc_id": ch.doc_id,
+                        "start": ch.start,
+                        "end": ch.end,
+                        "page": -1 if ch.page is None else ch.page,
+                        "heading": ch.heading,
+                        "context": ch.context[:PART_CHARS],
+                        "kind": ch.kind,
+                        "text": ch.text,
+                        "source": docs[ch.doc_id][0],
+                        "title": docs[ch.doc_id][1],
+                        "lex": lex_text(t),
+                        "vec": np.asarray(v, dtype=np.float32).tolist(),
+                    }
+                    for ch, t, v in zip(b.chunks, b.tokens, b.vectors, strict=True)
+                ]
                 for i in range(0, len(rows), WRITE_ROWS):
                     c.upsert(names["chunks"], rows[i : i + WRITE_ROWS])
                 new_pks.update(r["pk"] for r in rows)
@@ -235,9 +298,19 @@ class MilvusStore(base.Store):
                     c.drop_collection(n)
             raise
         version = f"m-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
-        full = {**manifest, "format": FORMAT, "rag_version": __version__, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "n_documents": n_docs, "n_chunks": n_chunks, "collection": collection, "version": version,
-                "store": "milvus", "milvus": names, "bm25": {"k1": BM25_K1, "b": BM25_B, "terms": "blake2b-64(jieba token)"}}
+        full = {
+            **manifest,
+            "format": FORMAT,
+            "rag_version": __version__,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "n_documents": n_docs,
+            "n_chunks": n_chunks,
+            "collection": collection,
+            "version": version,
+            "store": "milvus",
+            "milvus": names,
+            "bm25": {"k1": BM25_K1, "b": BM25_B, "terms": "blake2b-64(jieba token)"},
+        }
         c.upsert(self.meta, [{"name": collection, "manifest": json.dumps(full, ensure_ascii=False), "_v": [0.0, 0.0]}])
         if fresh and live is not None:  # the previous generation is no longer named by the manifest
             for n in (live["milvus"]["chunks"], live["milvus"]["docs"]):
@@ -254,16 +327,28 @@ def _n_parts(d: Document) -> int:
 def _doc_rows(d: Document) -> list[dict[str, Any]]:
     blob = json.dumps({"text": d.text, "meta": d.meta}, ensure_ascii=False)
     n = _n_parts(d)
-    return [{"pk": _int64(d.doc_id, str(i)), "doc_id": d.doc_id, "part": i, "parts": n, "chars": len(d.text),
-             "source": d.source, "title": d.title, "content_hash": d.content_hash,
-             "blob": blob[i * PART_CHARS : (i + 1) * PART_CHARS], "_v": [0.0, 0.0]} for i in range(n)]
+    return [
+        {
+            "pk": _int64(d.doc_id, str(i)),
+            "doc_id": d.doc_id,
+            "part": i,
+            "parts": n,
+            "chars": len(d.text),
+            "source": d.source,
+            "title": d.title,
+            "content_hash": d.content_hash,
+            "blob": blob[i * PART_CHARS : (i + 1) * PART_CHARS],
+            "_v": [0.0, 0.0],
+        }
+        for i in range(n)
+    ]
 
 
-def _count(client: Any, name: str, flt: str = "") -> int:  # noqa: ANN401
+def _count(client: Any, name: str, flt: str = "") -> int:
     return int(client.query(name, filter=flt, output_fields=["count(*)"])[0]["count(*)"])
 
 
-def _pks(client: Any, name: str, doc_ids: list[str]) -> list[int]:  # noqa: ANN401
+def _pks(client: Any, name: str, doc_ids: list[str]) -> list[int]:
     out: list[int] = []
     for i in range(0, len(doc_ids), 500):
         part = doc_ids[i : i + 500]
@@ -271,7 +356,7 @@ def _pks(client: Any, name: str, doc_ids: list[str]) -> list[int]:  # noqa: ANN4
     return out
 
 
-def _query_all(client: Any, name: str, flt: str, fields: list[str]) -> Iterator[dict[str, Any]]:  # noqa: ANN401
+def _query_all(client: Any, name: str, flt: str, fields: list[str]) -> Iterator[dict[str, Any]]:
     it = client.query_iterator(name, batch_size=1000, filter=flt, output_fields=fields)
     try:
         while rows := client.call(it.next):
@@ -282,8 +367,17 @@ def _query_all(client: Any, name: str, flt: str, fields: list[str]) -> Iterator[
 
 def _chunk(r: dict[str, Any]) -> Chunk:
     page = r.get("page", -1)
-    return Chunk(r["chunk_id"], r["doc_id"], r["text"], int(r["start"]), int(r["end"]), r["heading"], r["context"],
-                 r["kind"], None if page is None or page < 0 else int(page))
+    return Chunk(
+        r["chunk_id"],
+        r["doc_id"],
+        r["text"],
+        int(r["start"]),
+        int(r["end"]),
+        r["heading"],
+        r["context"],
+        r["kind"],
+        None if page is None or page < 0 else int(page),
+    )
 
 
 class _LRU(OrderedDict):
@@ -292,7 +386,7 @@ class _LRU(OrderedDict):
         self.size = size
         self.lock = threading.Lock()
 
-    def put(self, k: Any, v: Any) -> None:  # noqa: ANN401
+    def put(self, k: Any, v: Any) -> None:
         with self.lock:
             self[k] = v
             self.move_to_end(k)
@@ -303,7 +397,7 @@ class _LRU(OrderedDict):
 class MilvusData(base.IndexData):
     """A collection in Milvus as the retriever sees it: searches go to Milvus, fetched rows are cached."""
 
-    def __init__(self, client: Any, manifest: dict[str, Any]):  # noqa: ANN401
+    def __init__(self, client: Any, manifest: dict[str, Any]):
         self.client = client
         self.manifest = manifest
         self.names = manifest["milvus"]
@@ -316,9 +410,15 @@ class MilvusData(base.IndexData):
     def version(self) -> str:
         return self.manifest["version"]
 
-    def _search(self, data: Any, field: str, k: int, params: dict[str, Any]) -> list[tuple[int, float]]:  # noqa: ANN401
-        res = self.client.search(self.names["chunks"], data=[data], anns_field=field, limit=k, output_fields=CHUNK_FIELDS,
-                                 search_params=params)
+    def _search(self, data: Any, field: str, k: int, params: dict[str, Any]) -> list[tuple[int, float]]:
+        res = self.client.search(
+            self.names["chunks"],
+            data=[data],
+            anns_field=field,
+            limit=k,
+            output_fields=CHUNK_FIELDS,
+            search_params=params,
+        )
         out = []
         for h in res[0]:
             e = h["entity"]
@@ -328,14 +428,19 @@ class MilvusData(base.IndexData):
         return out
 
     def dense(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        return self._in_order(self._search(np.asarray(query_vector, dtype=np.float32).tolist(), "vec", k,
-                                           {"metric_type": "IP"}))
+        return self._in_order(
+            self._search(np.asarray(query_vector, dtype=np.float32).tolist(), "vec", k, {"metric_type": "IP"})
+        )
 
     def lexical(self, query_tokens: list[str], k: int) -> list[tuple[int, float]]:
         if not query_tokens:
             return []
-        found = self._search(lex_text(query_tokens), "sparse", k,
-                             {"metric_type": "BM25", "params": {"bm25_k1": BM25_K1, "bm25_b": BM25_B}})
+        found = self._search(
+            lex_text(query_tokens),
+            "sparse",
+            k,
+            {"metric_type": "BM25", "params": {"bm25_k1": BM25_K1, "bm25_b": BM25_B}},
+        )
         # Milvus Lite reports BM25 scores negated (as distances); a BM25 score is never negative. Milvus scores carry
         # the classic (k1 + 1) factor that Lucene's BM25 (bm25s, the FAISS backend) drops: the same scores after it.
         return self._in_order([(pk, abs(s) / (BM25_K1 + 1)) for pk, s in found if s != 0])
@@ -343,6 +448,7 @@ class MilvusData(base.IndexData):
     def _in_order(self, found: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """Best first; equal scores (compared in float32, as FAISS and bm25s compute them) in document order, so the
         order does not depend on Milvus' primary keys (FAISS orders its ties as its partial sort leaves them)."""
+
         def key(x: tuple[int, float]) -> tuple[float, str, int, int]:
             c = self.chunk(x[0])
             return (-float(np.float32(x[1])), c.doc_id, c.start, c.end)
@@ -373,8 +479,11 @@ class MilvusData(base.IndexData):
         ids = list(doc_ids)
         out: dict[str, tuple[str, str]] = {}
         for i in range(0, len(ids), 500):
-            for r in self.client.query(self.names["docs"], filter=f"doc_id in {_lit(ids[i : i + 500])} and part == 0",
-                                       output_fields=["doc_id", "content_hash", "title"]):
+            for r in self.client.query(
+                self.names["docs"],
+                filter=f"doc_id in {_lit(ids[i : i + 500])} and part == 0",
+                output_fields=["doc_id", "content_hash", "title"],
+            ):
                 out[r["doc_id"]] = (r["content_hash"], r["title"])
         return out
 
@@ -382,20 +491,25 @@ class MilvusData(base.IndexData):
 class _Documents(Mapping[str, Document]):
     """Documents fetched from Milvus on use (a few hundred cached)."""
 
-    def __init__(self, client: Any, name: str, n: int):  # noqa: ANN401
+    def __init__(self, client: Any, name: str, n: int):
         self.client, self.name, self.n = client, name, n
         self._cache: _LRU = _LRU(256)
 
     def __getitem__(self, doc_id: str) -> Document:
         d = self._cache.get(doc_id)
         if d is None:
-            rows = self.client.query(self.name, filter=f"doc_id == {_lit(doc_id)}",
-                                     output_fields=["part", "source", "title", "content_hash", "blob"])
+            rows = self.client.query(
+                self.name,
+                filter=f"doc_id == {_lit(doc_id)}",
+                output_fields=["part", "source", "title", "content_hash", "blob"],
+            )
             if not rows:
                 raise KeyError(doc_id)
             rows.sort(key=lambda r: r["part"])
             body = json.loads("".join(r["blob"] for r in rows))
-            d = Document(doc_id, rows[0]["source"], rows[0]["title"], body["text"], body["meta"], rows[0]["content_hash"])
+            d = Document(
+                doc_id, rows[0]["source"], rows[0]["title"], body["text"], body["meta"], rows[0]["content_hash"]
+            )
             self._cache.put(doc_id, d)
         return d
 
@@ -422,7 +536,7 @@ class _Chunks(Sequence[Chunk]):
     def __len__(self) -> int:
         return int(self._data.manifest["n_chunks"])
 
-    def __getitem__(self, i):  # noqa: ANN001, ANN204
+    def __getitem__(self, i):
         return self._load()[i]
 
     def __iter__(self) -> Iterator[Chunk]:
@@ -432,7 +546,7 @@ class _Chunks(Sequence[Chunk]):
 class _TermStats:
     """IDF of a token from Milvus' own term match (cached per version), as bm25s computes it."""
 
-    def __init__(self, client: Any, name: str, n: int):  # noqa: ANN401
+    def __init__(self, client: Any, name: str, n: int):
         self.client, self.name, self.size = client, name, n
         self._idf: _LRU = _LRU(50_000)
 

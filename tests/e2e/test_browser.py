@@ -15,11 +15,20 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 
 CHROMIUM = Path(os.environ.get("RAG_CHROMIUM", "/usr/bin/chromium"))
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run", "--disable-quic"]
-HINT = (f"Chromium is not installed at {CHROMIUM}, so the browser tests cannot run (this is a failure, not a skip). "
-        "Install it with `make browser` (as root: apt-get install -y chromium fonts-noto-cjk); `.ci/run` installs it on CI. "
-        "Set RAG_CHROMIUM to use a Chromium elsewhere.")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+HINT = (
+    f"Chromium is not installed at {CHROMIUM}, so the browser tests cannot run (this is a failure, not a skip). "
+    "Install it with `make browser` (as root: apt-get install -y chromium fonts-noto-cjk); `.ci/run` installs it on CI. "
+    "Set RAG_CHROMIUM to use a Chromium elsewhere."
+)
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 COLL = "browser-test"  # uploads go here, never into the default collection the other tests read
 Q_NANCHANG = "2021年南昌规模以上工业增加值增长了多少？"
@@ -52,7 +61,7 @@ def browser() -> Iterator:
 
 
 @contextmanager
-def open_page(browser, width: int, height: int, **context):  # noqa: ANN001, ANN003, ANN201
+def open_page(browser, width: int, height: int, **context):
     """A page in its own Chinese-locale context; the test fails on any JavaScript error the page raised."""
     ctx = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN", **context)
     pg = ctx.new_page()
@@ -67,56 +76,62 @@ def open_page(browser, width: int, height: int, **context):  # noqa: ANN001, ANN
 
 
 @pytest.fixture
-def page(browser, server):  # noqa: ANN001, ANN201
+def page(browser, server):
     with open_page(browser, 1280, 860) as pg:
         pg.goto(server.url + "/")
         pg.evaluate(WATCH)
         yield pg
 
 
-def shot(pg, name: str) -> None:  # noqa: ANN001
+def shot(pg, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     pg.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
 
 
-def ask(pg, question: str):  # noqa: ANN001, ANN201
+def ask(pg, question: str):
     """Type a question, send it, wait for the answer to finish; returns the newest assistant message."""
     n = pg.locator(".msg.assistant").count()
     pg.fill("#question", question)
     pg.click("#send")
     msg = pg.locator(".msg.assistant").nth(n)
-    pg.wait_for_function("n => { const m = document.querySelectorAll('.msg.assistant')[n];"
-                         " return m && !m.classList.contains('streaming'); }", arg=n)
+    pg.wait_for_function(
+        "n => { const m = document.querySelectorAll('.msg.assistant')[n];"
+        " return m && !m.classList.contains('streaming'); }",
+        arg=n,
+    )
     assert "error" not in (msg.get_attribute("class") or ""), msg.inner_text()
     return msg
 
 
-def set_collection(pg, name: str) -> None:  # noqa: ANN001
+def set_collection(pg, name: str) -> None:
     pg.fill("#collection", name)
     pg.dispatch_event("#collection", "change")
 
 
-def upload(pg, files: list[tuple[str, str, bytes]]) -> str:  # noqa: ANN001
+def upload(pg, files: list[tuple[str, str, bytes]]) -> str:
     pg.set_input_files("#file-input", [{"name": n, "mimeType": m, "buffer": b} for n, m, b in files])
     status = pg.locator("#upload-status")
     pg.wait_for_function("() => /已索引|失败/.test(document.getElementById('upload-status').textContent)")
     return status.inner_text()
 
 
-def drop_files(pg, files: list[tuple[str, str]]) -> str:  # noqa: ANN001
+def drop_files(pg, files: list[tuple[str, str]]) -> str:
     """Drag-and-drop text files onto the drop zone, as a user dragging them from the desktop would."""
-    pg.evaluate("""files => {
+    pg.evaluate(
+        """files => {
       const dt = new DataTransfer();
       for (const [name, text] of files) dt.items.add(new File([text], name, {type: 'text/plain'}));
       const zone = document.getElementById('drop');
       zone.dispatchEvent(new DragEvent('dragover', {dataTransfer: dt, bubbles: true, cancelable: true}));
       zone.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
-    }""", [list(f) for f in files])
+    }""",
+        [list(f) for f in files],
+    )
     pg.wait_for_function("() => /已索引|失败/.test(document.getElementById('upload-status').textContent)")
     return pg.locator("#upload-status").inner_text()
 
 
-def test_ask_stream_cite_document_upload_delete(page, server) -> None:  # noqa: ANN001
+def test_ask_stream_cite_document_upload_delete(page, server) -> None:
     pg = page
     assert pg.title() == "中文文档问答"
     pg.wait_for_selector("#doc-list .doc-item")
@@ -152,9 +167,11 @@ def test_ask_stream_cite_document_upload_delete(page, server) -> None:  # noqa: 
     chunk = pg.locator("#doc-text mark.chunk")
     chunk.wait_for()
     assert "11.4%" in chunk.inner_text() and "11.4%" in chunk.locator("mark.quote").inner_text()
-    pg.wait_for_function("() => { const r = document.querySelector('#doc-text mark.chunk').getBoundingClientRect();"
-                         " const p = document.querySelector('#doc-view').getBoundingClientRect();"
-                         " return r.top >= p.top - 1 && r.top < p.bottom; }")
+    pg.wait_for_function(
+        "() => { const r = document.querySelector('#doc-text mark.chunk').getBoundingClientRect();"
+        " const p = document.querySelector('#doc-view').getBoundingClientRect();"
+        " return r.top >= p.top - 1 && r.top < p.bottom; }"
+    )
     assert len(pg.locator("#doc-text").inner_text()) > 2 * len(chunk.inner_text())
     shot(pg, "04-document")
     pg.click("#panel-close")
@@ -162,8 +179,13 @@ def test_ask_stream_cite_document_upload_delete(page, server) -> None:  # noqa: 
     # 4. upload two files into a separate collection through the file input
     set_collection(pg, COLL)
     pg.wait_for_function("() => document.querySelector('#doc-list').textContent.includes('还没有文档')")
-    report = upload(pg, [("jdz.txt", "text/plain", "景德镇陶瓷产业2022年营业收入为500亿元。".encode("gbk")),
-                         ("yc.md", "text/markdown", "# 宜春\n\n宜春锂电产业发展良好。".encode())])
+    report = upload(
+        pg,
+        [
+            ("jdz.txt", "text/plain", "景德镇陶瓷产业2022年营业收入为500亿元。".encode("gbk")),
+            ("yc.md", "text/markdown", "# 宜春\n\n宜春锂电产业发展良好。".encode()),
+        ],
+    )
     assert "新增 2" in report and COLL in report, report
     assert any("正在索引" in s for s in pg.evaluate("window.__status")), "no 正在索引… while indexing"
     pg.wait_for_selector('#doc-list .doc-item[data-doc-id="jdz"]')
@@ -196,7 +218,7 @@ def test_ask_stream_cite_document_upload_delete(page, server) -> None:  # noqa: 
     assert pg.locator(".msg").count() == 0
 
 
-def test_history_is_sent_and_errors_are_shown(page) -> None:  # noqa: ANN001
+def test_history_is_sent_and_errors_are_shown(page) -> None:
     pg = page
     sent: list[dict] = []
     pg.on("request", lambda r: sent.append(json.loads(r.post_data)) if r.url.endswith("/ask") else None)
@@ -210,10 +232,14 @@ def test_history_is_sent_and_errors_are_shown(page) -> None:  # noqa: ANN001
     ask(pg, "2021年南昌工业投资同比增长多少？")
     assert sent[0]["history"] == [] and sent[0]["stream"] is True and sent[0]["generator"] is None
     assert sent[0]["collection"] == "default"
-    assert [t["role"] for t in sent[1]["history"]] == ["user", "assistant"] and sent[1]["history"][0]["content"] == Q_NANCHANG
+    assert [t["role"] for t in sent[1]["history"]] == ["user", "assistant"] and sent[1]["history"][0][
+        "content"
+    ] == Q_NANCHANG
     # an error response is shown, not swallowed
-    pg.evaluate("() => { const o = document.createElement('option'); o.value = o.textContent = 'gpt-9';"
-                " document.getElementById('generator').append(o); }")
+    pg.evaluate(
+        "() => { const o = document.createElement('option'); o.value = o.textContent = 'gpt-9';"
+        " document.getElementById('generator').append(o); }"
+    )
     pg.select_option("#generator", "gpt-9")
     n = pg.locator(".msg.assistant").count()
     pg.fill("#question", "南昌")
@@ -224,12 +250,15 @@ def test_history_is_sent_and_errors_are_shown(page) -> None:  # noqa: ANN001
     shot(pg, "09-error")
 
 
-def test_document_text_is_never_markup(page) -> None:  # noqa: ANN001
+def test_document_text_is_never_markup(page) -> None:
     pg = page
     set_collection(pg, COLL)
     evil = "<script>window.__pwned=1</script>"
-    row = {"_id": "xss", "title": "<img src=x onerror=window.__pwned=1>恶意标题",
-           "text": f"鄱阳湖越冬候鸟数量2023年达到70万只。{evil}<img src=x onerror=\"window.__pwned=1\">这段文字应当原样显示。"}
+    row = {
+        "_id": "xss",
+        "title": "<img src=x onerror=window.__pwned=1>恶意标题",
+        "text": f'鄱阳湖越冬候鸟数量2023年达到70万只。{evil}<img src=x onerror="window.__pwned=1">这段文字应当原样显示。',
+    }
     # a BEIR line keeps its text verbatim (a .txt with raw tags would be cleaned as HTML and lose the <script>)
     report = drop_files(pg, [("xss.jsonl", json.dumps(row, ensure_ascii=False) + "\n")])
     assert "已索引" in report and "新增 1" in report, report
@@ -249,7 +278,7 @@ def test_document_text_is_never_markup(page) -> None:  # noqa: ANN001
     shot(pg, "10-script-as-text")
 
 
-def test_phone_width(browser, server) -> None:  # noqa: ANN001
+def test_phone_width(browser, server) -> None:
     with open_page(browser, 375, 800, is_mobile=True, has_touch=True) as pg:
         pg.goto(server.url + "/")
         for sel in ("#question", "#send", "#new-chat"):
@@ -266,14 +295,19 @@ def test_phone_width(browser, server) -> None:  # noqa: ANN001
         shot(pg, "12-phone-citation")
 
 
-def test_pdf_upload_cites_its_page(page) -> None:  # noqa: ANN001
+def test_pdf_upload_cites_its_page(page) -> None:
     from tests.unit.test_ingest_formats import make_pdf
 
     pg = page
     set_collection(pg, "browser-pdf")
     # page 1 is long enough to fill a passage and ends with a sentence too long to be carried over, so page 2 starts one
-    filler = [f"Section {i} of the Nanchang annual industry report describes local manufacturing output in detail." for i in range(4)]
-    pdf = make_pdf([filler, ["Ceramics output in Jingdezhen reached 50 billion yuan in 2022.", "Second page ends here."]])
+    filler = [
+        f"Section {i} of the Nanchang annual industry report describes local manufacturing output in detail."
+        for i in range(4)
+    ]
+    pdf = make_pdf(
+        [filler, ["Ceramics output in Jingdezhen reached 50 billion yuan in 2022.", "Second page ends here."]]
+    )
     report = upload(pg, [("report.pdf", "application/pdf", pdf)])
     assert "新增 1" in report, report
     item = pg.locator('#doc-list .doc-item[data-doc-id="report"]')
@@ -285,7 +319,7 @@ def test_pdf_upload_cites_its_page(page) -> None:  # noqa: ANN001
     shot(pg, "13-pdf-page")
 
 
-def test_file_names_are_text_and_the_csp_blocks_inline_scripts(page, server) -> None:  # noqa: ANN001
+def test_file_names_are_text_and_the_csp_blocks_inline_scripts(page, server) -> None:
     import httpx
 
     pg = page
@@ -317,26 +351,29 @@ def test_file_names_are_text_and_the_csp_blocks_inline_scripts(page, server) -> 
 Q_GANZHOU = "2021年南昌工业投资同比增长多少？"
 
 
-def saved(pg, n: int) -> None:  # noqa: ANN001
+def saved(pg, n: int) -> None:
     """Wait until the conversation list shows n saved conversations."""
     pg.wait_for_function("n => document.querySelectorAll('#conv-list .conv-item').length === n", arg=n)
 
 
-def hold_first_ask(pg) -> list:  # noqa: ANN001
+def hold_first_ask(pg) -> list:
     """The first /ask request waits (as a slow answer would) until the test lets it through; later ones pass."""
     held: list = []
     pg.route("**/ask", lambda r: held.append(r) if not held else r.continue_())
     return held
 
 
-def test_conversations_are_saved_reloaded_renamed_exported_and_deleted(browser, server) -> None:  # noqa: ANN001
+def test_conversations_are_saved_reloaded_renamed_exported_and_deleted(browser, server) -> None:
     with open_page(browser, 1366, 800) as pg:
         pg.goto(server.url + "/")
         before = pg.evaluate("fetch('/conversations').then(r => r.json()).then(b => b.conversations.length)")
         ask(pg, Q_NANCHANG)
         saved(pg, before + 1)
         first = pg.locator("#conv-list .conv-item.current")
-        assert Q_NANCHANG in first.locator(".conv-title").inner_text() and "今天" in first.locator(".conv-date").inner_text()
+        assert (
+            Q_NANCHANG in first.locator(".conv-title").inner_text()
+            and "今天" in first.locator(".conv-date").inner_text()
+        )
         # a reload brings the conversation back, answer, sources and all
         pg.reload()
         pg.wait_for_selector(".msg.assistant .cite-chip")
@@ -358,16 +395,22 @@ def test_conversations_are_saved_reloaded_renamed_exported_and_deleted(browser, 
         pg.wait_for_function("q => document.querySelector('.msg.user .bubble')?.textContent === q", arg=Q_NANCHANG)
         pg.once("dialog", lambda d: d.accept("南昌工业增长"))
         pg.locator("#conv-list .conv-item.current .conv-rename").click()
-        pg.wait_for_function("() => document.querySelector('#conv-list .conv-item.current .conv-title').textContent === '南昌工业增长'")
+        pg.wait_for_function(
+            "() => document.querySelector('#conv-list .conv-item.current .conv-title').textContent === '南昌工业增长'"
+        )
         # export Markdown (with its sources) and JSON
         with pg.expect_download() as dl:
             pg.click("#export-md")
         md = Path(dl.value.path()).read_text(encoding="utf-8")
-        assert md.startswith("# 南昌工业增长") and f"## 问：{Q_NANCHANG}" in md and "11.4%" in md and "来源：\n[1] " in md
+        assert (
+            md.startswith("# 南昌工业增长") and f"## 问：{Q_NANCHANG}" in md and "11.4%" in md and "来源：\n[1] " in md
+        )
         with pg.expect_download() as dl:
             pg.click("#export-json")
         body = json.loads(Path(dl.value.path()).read_text(encoding="utf-8"))
-        assert [m["role"] for m in body["messages"]] == ["user", "assistant"] and body["messages"][1]["answer"]["citations"]
+        assert [m["role"] for m in body["messages"]] == ["user", "assistant"] and body["messages"][1]["answer"][
+            "citations"
+        ]
         # delete it (the confirmation names it): the list and the page forget it
         msgs: list[str] = []
         pg.once("dialog", lambda d: (msgs.append(d.message), d.accept()))
@@ -376,7 +419,7 @@ def test_conversations_are_saved_reloaded_renamed_exported_and_deleted(browser, 
         assert "南昌工业增长" in msgs[0] and pg.locator(".msg").count() == 0
 
 
-def test_new_conversation_while_an_answer_is_running_starts_clean(page) -> None:  # noqa: ANN001
+def test_new_conversation_while_an_answer_is_running_starts_clean(page) -> None:
     pg = page
     sent: list[dict] = []
     pg.on("request", lambda r: sent.append(json.loads(r.post_data)) if r.url.endswith("/ask") else None)
@@ -390,18 +433,22 @@ def test_new_conversation_while_an_answer_is_running_starts_clean(page) -> None:
     pg.click("#new-chat")  # while the first answer is still on its way
     assert pg.locator(".msg").count() == 0 and not pg.locator("#stop").is_visible()
     ask(pg, "那赣州呢？")
-    assert sent[-1]["question"] == "那赣州呢？" and sent[-1]["history"] == []  # nothing leaked from the other conversation
+    assert (
+        sent[-1]["question"] == "那赣州呢？" and sent[-1]["history"] == []
+    )  # nothing leaked from the other conversation
     held[0].continue_()
     # the first conversation gets its answer, saved, though it is no longer on screen
-    pg.wait_for_function("q => [...document.querySelectorAll('#conv-list .conv-title')].some(t => t.textContent.includes(q))",
-                         arg=Q_NANCHANG)
+    pg.wait_for_function(
+        "q => [...document.querySelectorAll('#conv-list .conv-title')].some(t => t.textContent.includes(q))",
+        arg=Q_NANCHANG,
+    )
     assert "11.4%" not in pg.locator("#log").inner_text()
     pg.locator("#conv-list .conv-item", has_text=Q_NANCHANG).first.locator(".conv-open").click()
     pg.wait_for_function("q => document.querySelector('.msg.user .bubble')?.textContent === q", arg=Q_NANCHANG)
     assert "11.4%" in pg.locator(".msg.assistant .answer").inner_text()
 
 
-def test_stop_regenerate_edit_and_enter_while_running(page) -> None:  # noqa: ANN001
+def test_stop_regenerate_edit_and_enter_while_running(page) -> None:
     pg = page
     held = hold_first_ask(pg)
     pg.fill("#question", Q_NANCHANG)
@@ -434,7 +481,7 @@ def test_stop_regenerate_edit_and_enter_while_running(page) -> None:  # noqa: AN
     shot(pg, "16-edited")
 
 
-def test_feedback_is_stored_exported_and_scored_by_rag_eval(page, server, components, tmp_path) -> None:  # noqa: ANN001
+def test_feedback_is_stored_exported_and_scored_by_rag_eval(page, server, components, tmp_path) -> None:
     import subprocess
     import sys
 
@@ -461,28 +508,55 @@ def test_feedback_is_stored_exported_and_scored_by_rag_eval(page, server, compon
     assert up["rating"] == "up" and up["generator"] == "extractive" and up["index_version"] == version
     assert up["citations"] and up["query"] and "11.4%" in up["answer"] and down["rating"] == "down"
     # `rag feedback export` writes a QA set, and `rag eval` scores it
-    env = {**os.environ, "RAG_INDEX_DIR": str(components.settings.index_dir), "RAG_EMBED_CACHE": str(components.settings.embed_cache),
-           "RAG_PROMPTS_DIR": str(components.settings.prompts_dir), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env = {
+        **os.environ,
+        "RAG_INDEX_DIR": str(components.settings.index_dir),
+        "RAG_EMBED_CACHE": str(components.settings.embed_cache),
+        "RAG_PROMPTS_DIR": str(components.settings.prompts_dir),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
     qa = tmp_path / "feedback.jsonl"
-    subprocess.run([sys.executable, "-m", "rag.cli", "feedback", "export", "--out", str(qa)], env=env, check=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "rag.cli", "feedback", "export", "--out", str(qa)], env=env, check=True, timeout=120
+    )
     items = [json.loads(x) for x in qa.read_text(encoding="utf-8").splitlines()]
     mine = [it for it in items if it["question"] in (Q_NANCHANG, Q_GANZHOU)]
     assert {it["answer"] for it in mine} >= {"18.7%"} and any("11.4%" in it["answer"] for it in mine)
     assert all(it["evidence"] for it in mine)  # from the cited quotes
     qa.write_text("".join(json.dumps(it, ensure_ascii=False) + "\n" for it in mine), encoding="utf-8")
-    out = subprocess.run([sys.executable, "-m", "rag.cli", "eval", str(qa), "--json", "--generator", "extractive",
-                          "--mode", "hybrid", "--out", str(tmp_path / "eval.json")],
-                         env=env, check=True, timeout=600, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rag.cli",
+            "eval",
+            str(qa),
+            "--json",
+            "--generator",
+            "extractive",
+            "--mode",
+            "hybrid",
+            "--out",
+            str(tmp_path / "eval.json"),
+        ],
+        env=env,
+        check=True,
+        timeout=600,
+        capture_output=True,
+        text=True,
+    ).stdout
     report = json.loads(out)
     assert report["n"] == len(mine) and report["answers"]["answer_accuracy"] > 0
     assert report["retrieval"]["hybrid"]["hit@5"] > 0
 
 
-def test_markdown_answer_is_rendered_and_a_hostile_one_is_inert(page) -> None:  # noqa: ANN001
+def test_markdown_answer_is_rendered_and_a_hostile_one_is_inert(page) -> None:
     pg = page
     set_collection(pg, "browser-md")
-    text = ("赣州稀土产业2023年的营业收入达到**800亿元**<img src=x onerror=window.__pwned=1>"
-            "[详情](javascript:window.__pwned=1)<a href=\"javascript:window.__pwned=1\">点这里</a>。")
+    text = (
+        "赣州稀土产业2023年的营业收入达到**800亿元**<img src=x onerror=window.__pwned=1>"
+        '[详情](javascript:window.__pwned=1)<a href="javascript:window.__pwned=1">点这里</a>。'
+    )
     row = {"_id": "md", "title": "赣州稀土<script>window.__pwned=1</script>", "text": text}
     report = drop_files(pg, [("md.jsonl", json.dumps(row, ensure_ascii=False) + "\n")])
     assert "新增 1" in report, report
@@ -499,7 +573,7 @@ def test_markdown_answer_is_rendered_and_a_hostile_one_is_inert(page) -> None:  
     shot(pg, "18-markdown-inert")
 
 
-def test_errors_are_plain_chinese_and_the_question_is_kept(browser, components) -> None:  # noqa: ANN001
+def test_errors_are_plain_chinese_and_the_question_is_kept(browser, components) -> None:
     from rag.api.app import create_app
     from tests.conftest import Server
 
@@ -526,7 +600,7 @@ def test_errors_are_plain_chinese_and_the_question_is_kept(browser, components) 
         ctx.close()
 
 
-def test_keyboard_only_and_deleted_document_citation(page) -> None:  # noqa: ANN001
+def test_keyboard_only_and_deleted_document_citation(page) -> None:
     pg = page
     # Playwright turns on file-chooser interception asynchronously when the first listener is added: added early,
     # so the keyboard's file chooser below is never missed
@@ -564,7 +638,9 @@ def test_keyboard_only_and_deleted_document_citation(page) -> None:  # noqa: ANN
     pg.once("dialog", lambda d: (msgs.append(d.message), d.accept()))
     pg.locator('#doc-list .doc-item[data-doc-id="jxs"] button.delete').click()
     pg.wait_for_function("() => document.getElementById('upload-status').textContent.includes('已删除')")
-    assert "吉安市2022年井冈蜜柚" in msgs[0] and "browser-deleted" in msgs[0]  # the document's title in the confirmation
+    assert (
+        "吉安市2022年井冈蜜柚" in msgs[0] and "browser-deleted" in msgs[0]
+    )  # the document's title in the confirmation
     msg.locator("button.cite").first.click()
     pg.click("#open-doc")
     pg.wait_for_function("() => document.getElementById('doc-meta').textContent.includes('已从知识库中删除')")
@@ -573,18 +649,27 @@ def test_keyboard_only_and_deleted_document_citation(page) -> None:  # noqa: ANN
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 
 
-def axe_violations(pg) -> list[dict]:  # noqa: ANN001
+def axe_violations(pg) -> list[dict]:
     pg.add_script_tag(path=str(AXE))
     res = pg.evaluate("() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa']}})")
-    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
-            for v in res["violations"] if v["impact"] in ("serious", "critical")]
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in res["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 @pytest.mark.parametrize("scheme,viewport", [("light", (1366, 800)), ("dark", (1366, 800)), ("light", (390, 844))])
-def test_accessibility_axe_dark_mode_and_phone(browser, server, scheme, viewport) -> None:  # noqa: ANN001
+def test_accessibility_axe_dark_mode_and_phone(browser, server, scheme, viewport) -> None:
     # axe is injected as a script, which the page's CSP would (rightly) refuse: bypassed for this check only
-    ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, locale="zh-CN", color_scheme=scheme,
-                              bypass_csp=True, is_mobile=viewport[0] < 500, has_touch=viewport[0] < 500)
+    ctx = browser.new_context(
+        viewport={"width": viewport[0], "height": viewport[1]},
+        locale="zh-CN",
+        color_scheme=scheme,
+        bypass_csp=True,
+        is_mobile=viewport[0] < 500,
+        has_touch=viewport[0] < 500,
+    )
     pg = ctx.new_page()
     pg.set_default_timeout(60_000)
     try:
@@ -619,7 +704,7 @@ def test_accessibility_axe_dark_mode_and_phone(browser, server, scheme, viewport
         ctx.close()
 
 
-def test_a_saved_conversation_shows_conflicts_and_stays_inert(page, server) -> None:  # noqa: ANN001
+def test_a_saved_conversation_shows_conflicts_and_stays_inert(page, server) -> None:
     """What another client saved through the API is shown by the page: conflicting figures marked 文档说法不一致,
     and hostile text in a saved question, answer or citation rendered as inert text."""
     import httpx
@@ -627,17 +712,31 @@ def test_a_saved_conversation_shows_conflicts_and_stays_inert(page, server) -> N
     pg = page
     real = httpx.post(server.url + "/ask", json={"question": Q_NANCHANG}, timeout=60).json()
     evil = "<img src=x onerror=window.__pwned=1>"
-    answer = {**real, "answer": f"总投资为120亿元[1]，另一处写作1000亿元[1]。{evil}<script>window.__pwned=1</script>",
-              "conflicts": [{"subject": "华勤千亿产业基地项目", "attribute": "总投资",
-                             "values": [{"value": "120亿元", "n": 1}, {"value": "10000000万元（即1000亿元）", "n": 1}]}],
-              "citations": [{**real["citations"][0], "title": evil + "标题"}]}
-    msgs = [{"role": "user", "content": "华勤项目总投资多少？" + evil}, {"role": "assistant", "content": answer["answer"], "answer": answer}]
+    answer = {
+        **real,
+        "answer": f"总投资为120亿元[1]，另一处写作1000亿元[1]。{evil}<script>window.__pwned=1</script>",
+        "conflicts": [
+            {
+                "subject": "华勤千亿产业基地项目",
+                "attribute": "总投资",
+                "values": [{"value": "120亿元", "n": 1}, {"value": "10000000万元（即1000亿元）", "n": 1}],
+            }
+        ],
+        "citations": [{**real["citations"][0], "title": evil + "标题"}],
+    }
+    msgs = [
+        {"role": "user", "content": "华勤项目总投资多少？" + evil},
+        {"role": "assistant", "content": answer["answer"], "answer": answer},
+    ]
     conv = httpx.post(server.url + "/conversations", json={"messages": msgs}, timeout=30).json()
     pg.evaluate("id => localStorage.setItem('rag.conv', id)", conv["id"])
     pg.reload()
     box = pg.locator(".msg.assistant .conflicts")
     box.wait_for()
-    assert "文档说法不一致" in box.inner_text() and "总投资：120亿元 [1] / 10000000万元（即1000亿元） [1]" in box.inner_text()
+    assert (
+        "文档说法不一致" in box.inner_text()
+        and "总投资：120亿元 [1] / 10000000万元（即1000亿元） [1]" in box.inner_text()
+    )
     assert evil in pg.locator(".msg.user .bubble").inner_text()  # the question as text
     assert evil in pg.locator(".msg.assistant .cite-chip").first.inner_text()  # the title as text
     assert pg.locator("#log img, #log script").count() == 0
@@ -646,7 +745,7 @@ def test_a_saved_conversation_shows_conflicts_and_stays_inert(page, server) -> N
     shot(pg, "24-conflicts")
 
 
-def test_delete_only_for_admins_and_conversations_per_key(browser, components, built_index) -> None:  # noqa: ANN001
+def test_delete_only_for_admins_and_conversations_per_key(browser, components, built_index) -> None:
     from rag.api.app import create_app
     from rag.factory import Components
     from tests.conftest import Server, _settings
@@ -659,7 +758,9 @@ def test_delete_only_for_admins_and_conversations_per_key(browser, components, b
     try:
         with Server(create_app(comp.settings, comp)) as srv:
             pg.goto(srv.url + "/")
-            pg.wait_for_function("() => document.getElementById('conv-list').textContent.includes('需要正确的 API 密钥')")
+            pg.wait_for_function(
+                "() => document.getElementById('conv-list').textContent.includes('需要正确的 API 密钥')"
+            )
             for key, deletable in (("reader-key", False), ("admin-key", True)):
                 pg.fill("#api-key", key)
                 pg.dispatch_event("#api-key", "change")
@@ -672,7 +773,9 @@ def test_delete_only_for_admins_and_conversations_per_key(browser, components, b
                     ask(pg, Q_NANCHANG)
                     saved(pg, 1)
                 else:  # the admin's list does not hold the reader's conversation, nor does the screen
-                    pg.wait_for_function("() => document.getElementById('conv-list').textContent.includes('还没有保存的对话')")
+                    pg.wait_for_function(
+                        "() => document.getElementById('conv-list').textContent.includes('还没有保存的对话')"
+                    )
                     assert pg.locator(".msg").count() == 0
             # the question box grows with its text
             h0 = pg.locator("#question").bounding_box()["height"]

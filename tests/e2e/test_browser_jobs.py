@@ -22,22 +22,27 @@ def _files(run: str, n: int = 20) -> list[dict]:
     """n different documents of a few passages each (a fresh run id, so nothing comes from the embedding cache)."""
     out = []
     for i in range(n):
-        paras = [f"第{i + 1}号材料（{run}）第{k}节：{CITIES[(i + k) % len(CITIES)]}市第{k + 1}批重点项目共{i * 7 + k + 3}个，"
-                 f"总投资{i * 13 + k * 5 + 20}亿元，其中先进制造业项目{i + k + 2}个，预计{2024 + k % 3}年全部建成投产，"
-                 f"新增就业岗位{(i + 1) * (k + 2) * 37}个，带动上下游配套企业{i * 3 + k + 11}家。" for k in range(6)]
+        paras = [
+            f"第{i + 1}号材料（{run}）第{k}节：{CITIES[(i + k) % len(CITIES)]}市第{k + 1}批重点项目共{i * 7 + k + 3}个，"
+            f"总投资{i * 13 + k * 5 + 20}亿元，其中先进制造业项目{i + k + 2}个，预计{2024 + k % 3}年全部建成投产，"
+            f"新增就业岗位{(i + 1) * (k + 2) * 37}个，带动上下游配套企业{i * 3 + k + 11}家。"
+            for k in range(6)
+        ]
         if i == n - 1:
-            paras.append(f"特别说明（{run}）：鹰潭市铜基新材料产业园的智能化改造示范工厂编号为YT-{run}，由最后一份材料记录。")
+            paras.append(
+                f"特别说明（{run}）：鹰潭市铜基新材料产业园的智能化改造示范工厂编号为YT-{run}，由最后一份材料记录。"
+            )
         out.append({"name": f"材料{i + 1:02d}.txt", "mimeType": "text/plain", "buffer": "\n\n".join(paras).encode()})
     return out
 
 
-def _job(pg) -> dict:  # noqa: ANN001
+def _job(pg) -> dict:
     return pg.evaluate("""() => { const r = document.querySelector('#jobs .job');
       return r ? {id: r.dataset.jobId, state: r.dataset.state, stage: r.dataset.stage,
                   value: r.querySelector('.job-bar').value, text: r.querySelector('.job-text').textContent} : null; }""")
 
 
-def test_twenty_files_as_a_job_progress_reload_finish_and_search(page, server) -> None:  # noqa: ANN001, F811
+def test_twenty_files_as_a_job_progress_reload_finish_and_search(page, server) -> None:  # noqa: F811
     pg = page
     coll = "browser-jobs"
     set_collection(pg, coll)
@@ -66,8 +71,9 @@ def test_twenty_files_as_a_job_progress_reload_finish_and_search(page, server) -
     before = _job(pg)["value"]
     pg.reload()
     pg.wait_for_selector(f'#jobs .job[data-job-id="{first["id"]}"]')
-    pg.wait_for_function("v => { const b = document.querySelector('#jobs .job .job-bar'); return b && b.value >= v; }",
-                         arg=before)
+    pg.wait_for_function(
+        "v => { const b = document.querySelector('#jobs .job .job-bar'); return b && b.value >= v; }", arg=before
+    )
     pg.wait_for_function("() => document.querySelector('#jobs .job').dataset.state === 'done'", timeout=600_000)
     done = _job(pg)
     assert done["value"] == 100 and "新增 20" in done["text"], done
@@ -75,30 +81,45 @@ def test_twenty_files_as_a_job_progress_reload_finish_and_search(page, server) -
     pg.wait_for_function("() => document.getElementById('doc-count').textContent.includes('20')")
     shot(pg, "21-job-done")
 
-    r = pg.request.post(server.url + "/search", data=json.dumps({"query": f"智能化改造示范工厂编号YT-{run}", "collection": coll,
-                                                                 "top_k": 3}), headers={"Content-Type": "application/json"})
+    r = pg.request.post(
+        server.url + "/search",
+        data=json.dumps({"query": f"智能化改造示范工厂编号YT-{run}", "collection": coll, "top_k": 3}),
+        headers={"Content-Type": "application/json"},
+    )
     hits = r.json()["results"]
     assert hits[0]["source"] == "材料20.txt" and f"YT-{run}" in hits[0]["text"], hits[:1]
 
 
-def test_failed_files_are_listed_with_their_reason(page) -> None:  # noqa: ANN001, F811
+def test_failed_files_are_listed_with_their_reason(page) -> None:  # noqa: F811
     pg = page
     set_collection(pg, "browser-jobs-failed")
-    files = [{"name": f"好{i}.txt", "mimeType": "text/plain", "buffer": f"抚州市第{i}个项目总投资{i + 3}亿元。".encode()}
-             for i in range(4)]
-    files += [{"name": "旧通知.doc", "mimeType": "application/msword", "buffer": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600)},
-              {"name": "照片.txt", "mimeType": "text/plain", "buffer": b"\x89PNG\r\n\x1a\n" + bytes(600)}]
+    files = [
+        {"name": f"好{i}.txt", "mimeType": "text/plain", "buffer": f"抚州市第{i}个项目总投资{i + 3}亿元。".encode()}
+        for i in range(4)
+    ]
+    files += [
+        {
+            "name": "旧通知.doc",
+            "mimeType": "application/msword",
+            "buffer": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600),
+        },
+        {"name": "照片.txt", "mimeType": "text/plain", "buffer": b"\x89PNG\r\n\x1a\n" + bytes(600)},
+    ]
     pg.set_input_files("#file-input", files)
-    pg.wait_for_function("() => { const r = document.querySelector('#jobs .job'); return r && r.dataset.state === 'failed'; }",
-                         timeout=120_000)
+    pg.wait_for_function(
+        "() => { const r = document.querySelector('#jobs .job'); return r && r.dataset.state === 'failed'; }",
+        timeout=120_000,
+    )
     listed = pg.locator("#jobs .job .job-failed-file").all_inner_texts()
-    assert len(listed) == 2 and listed[0].startswith("旧通知.doc: 不支持旧版") and "另存为 .docx 或 PDF" in listed[0], listed
+    assert len(listed) == 2 and listed[0].startswith("旧通知.doc: 不支持旧版") and "另存为 .docx 或 PDF" in listed[0], (
+        listed
+    )
     assert listed[1].startswith("照片.txt: ") and "PNG" in listed[1]
     assert "索引失败：2 个文件无法读取" in pg.locator("#jobs .job .job-text").inner_text()
     shot(pg, "22-job-failed-files")
 
 
-def test_a_scanned_pdf_and_a_spreadsheet_answer_questions(page) -> None:  # noqa: ANN001, F811
+def test_a_scanned_pdf_and_a_spreadsheet_answer_questions(page) -> None:  # noqa: F811
     from openpyxl import Workbook
 
     from tests.e2e.test_ocr import render
@@ -110,20 +131,33 @@ def test_a_scanned_pdf_and_a_spreadsheet_answer_questions(page) -> None:  # noqa
     ws.append([None, None, "营业收入（亿元）", "同比增长"])
     for rng in ("C1:D1", "A1:A2", "B1:B2"):
         ws.merge_cells(rng)
-    for row in (["抚州", "汽车及零部件", 321.5, "9.8%"], ["上饶", "光伏新能源", 612.8, "35.2%"], ["萍乡", "工业陶瓷", 287.3, "7.1%"]):
+    for row in (
+        ["抚州", "汽车及零部件", 321.5, "9.8%"],
+        ["上饶", "光伏新能源", 612.8, "35.2%"],
+        ["萍乡", "工业陶瓷", 287.3, "7.1%"],
+    ):
         ws.append(row)
     xlsx = io.BytesIO()
     wb.save(xlsx)
     scan = io.BytesIO()
-    render("吉安市电子信息产业加快发展。2022年，吉安市电子信息产业实现营业收入1580亿元，同比增长18.3%，规模以上电子信息"
-           "企业达到356家，成为全市第一个千亿产业。").convert("RGB").save(scan, "PDF", resolution=150)
+    render(
+        "吉安市电子信息产业加快发展。2022年，吉安市电子信息产业实现营业收入1580亿元，同比增长18.3%，规模以上电子信息"
+        "企业达到356家，成为全市第一个千亿产业。"
+    ).convert("RGB").save(scan, "PDF", resolution=150)
 
     pg = page
     set_collection(pg, "browser-office")
-    pg.set_input_files("#file-input", [
-        {"name": "产业数据.xlsx", "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-         "buffer": xlsx.getvalue()},
-        {"name": "吉安扫描件.pdf", "mimeType": "application/pdf", "buffer": scan.getvalue()}])
+    pg.set_input_files(
+        "#file-input",
+        [
+            {
+                "name": "产业数据.xlsx",
+                "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "buffer": xlsx.getvalue(),
+            },
+            {"name": "吉安扫描件.pdf", "mimeType": "application/pdf", "buffer": scan.getvalue()},
+        ],
+    )
     # a small upload answers at once, or becomes a job if it takes longer: either way both documents arrive
     pg.wait_for_selector('#doc-list .doc-item[data-doc-id="产业数据"]', timeout=300_000)
     pg.wait_for_selector('#doc-list .doc-item[data-doc-id="吉安扫描件"]', timeout=300_000)

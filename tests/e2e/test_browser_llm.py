@@ -11,12 +11,16 @@ from tests.e2e.test_browser import Q_NANCHANG, browser, page, shot  # noqa: F401
 pytestmark = [pytest.mark.browser, pytest.mark.model, pytest.mark.llm]
 
 
-def _finished(pg, n: int) -> None:  # noqa: ANN001
-    pg.wait_for_function("n => { const m = document.querySelectorAll('.msg.assistant')[n];"
-                         " return m && !m.classList.contains('streaming'); }", arg=n, timeout=600_000)
+def _finished(pg, n: int) -> None:
+    pg.wait_for_function(
+        "n => { const m = document.querySelectorAll('.msg.assistant')[n];"
+        " return m && !m.classList.contains('streaming'); }",
+        arg=n,
+        timeout=600_000,
+    )
 
 
-def test_draft_first_then_the_verified_answer_and_stop(page) -> None:  # noqa: ANN001, F811
+def test_draft_first_then_the_verified_answer_and_stop(page) -> None:  # noqa: F811
     pg = page
     pg.select_option("#generator", "llm")
     sent: list[dict] = []
@@ -44,7 +48,9 @@ def test_draft_first_then_the_verified_answer_and_stop(page) -> None:  # noqa: A
     pg.fill("#question", "2021年南昌工业投资同比增长多少？")
     pg.click("#send")
     pg.wait_for_selector(".msg.assistant.draft .badge >> nth=0", timeout=120_000)
-    pg.wait_for_function("() => document.querySelectorAll('.msg.assistant')[1]?.classList.contains('draft')", timeout=120_000)
+    pg.wait_for_function(
+        "() => document.querySelectorAll('.msg.assistant')[1]?.classList.contains('draft')", timeout=120_000
+    )
     pg.click("#stop")
     _finished(pg, 1)
     second = pg.locator(".msg.assistant").nth(1)

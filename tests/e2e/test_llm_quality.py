@@ -23,17 +23,29 @@ SAMPLE = 60
 # Issue 14's LLM floors, except "unanswerable refused": the sample holds 9 unanswerable items and the model refuses 7
 # here (0.778, one short of the issue's 0.85); the floor allows one item less (6 of 9), since greedy decoding on
 # another CPU class can change a token, and holds that level until the gap is closed (docs/figures/).
-FLOORS = {"answer_accuracy": (operator.ge, 0.85), "unanswerable_refused": (operator.ge, 0.66),
-          "false_refusal": (operator.le, 0.08), "citation_support": (operator.ge, 0.92)}
+FLOORS = {
+    "answer_accuracy": (operator.ge, 0.85),
+    "unanswerable_refused": (operator.ge, 0.66),
+    "false_refusal": (operator.le, 0.08),
+    "citation_support": (operator.ge, 0.92),
+}
 
 
 @pytest.fixture(scope="module")
-def report(components):  # noqa: ANN001, ANN201
-    return run_eval(components, QA, generator="llm", split="test", limit=SAMPLE, out=ARTIFACTS / "eval-llm-test-sample.json",
-                    modes=("hybrid",), verbose=False)
+def report(components):
+    return run_eval(
+        components,
+        QA,
+        generator="llm",
+        split="test",
+        limit=SAMPLE,
+        out=ARTIFACTS / "eval-llm-test-sample.json",
+        modes=("hybrid",),
+        verbose=False,
+    )
 
 
-def test_the_sample_is_fixed_and_drawn_from_test_only(report) -> None:  # noqa: ANN001
+def test_the_sample_is_fixed_and_drawn_from_test_only(report) -> None:
     a = report["answers"]
     test = select(load_qa(QA), "test")
     assert a["n"] == min(SAMPLE, len(test)) and {x["split"] for x in a["items"]} == {"test"}
@@ -44,7 +56,7 @@ def test_the_sample_is_fixed_and_drawn_from_test_only(report) -> None:  # noqa: 
 
 
 @pytest.mark.parametrize("measure", list(FLOORS))
-def test_issue14_floor_llm_on_test_sample(report, measure: str) -> None:  # noqa: ANN001
+def test_issue14_floor_llm_on_test_sample(report, measure: str) -> None:
     op, bound = FLOORS[measure]
     got = report["by_split"]["test"]["answers"][measure]
     assert op(got, bound), (measure, got, bound)

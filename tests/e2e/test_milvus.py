@@ -14,7 +14,7 @@ pytest.importorskip("pymilvus")
 
 
 @pytest.fixture(scope="module")
-def milvus(tmp_path_factory):  # noqa: ANN001, ANN201
+def milvus(tmp_path_factory):
     """Components on a fresh Milvus Lite database, the seeds indexed (vectors from the shared embedding cache)."""
     from rag.factory import Components
     from rag.ingest import load_paths
@@ -26,14 +26,14 @@ def milvus(tmp_path_factory):  # noqa: ANN001, ANN201
     return comp
 
 
-def _replica(comp):  # noqa: ANN001, ANN202
+def _replica(comp):
     """A second API process's components: same settings, its own client, nothing shared in memory."""
     from rag.factory import Components
 
     return Components(comp.settings)
 
 
-def test_qa_retrieval_matches_faiss(milvus, components, tmp_path) -> None:  # noqa: ANN001
+def test_qa_retrieval_matches_faiss(milvus, components, tmp_path) -> None:
     faiss_r = run_eval(components, QA, answers=False, out=tmp_path / "faiss.json", verbose=False)["retrieval"]
     milvus_r = run_eval(milvus, QA, answers=False, out=ARTIFACTS / "eval-milvus.json", verbose=False)["retrieval"]
     for mode in ("dense", "bm25", "hybrid"):
@@ -41,7 +41,7 @@ def test_qa_retrieval_matches_faiss(milvus, components, tmp_path) -> None:  # no
             assert abs(milvus_r[mode][k] - faiss_r[mode][k]) <= 0.01, (mode, k, milvus_r[mode][k], faiss_r[mode][k])
 
 
-def test_same_passages_as_faiss(milvus, components) -> None:  # noqa: ANN001
+def test_same_passages_as_faiss(milvus, components) -> None:
     f = components.library.retriever("default").data
     m = milvus.library.retriever("default").data
     assert len(m.chunks) == len(f.chunks) and set(m.documents) == set(f.documents)
@@ -50,15 +50,15 @@ def test_same_passages_as_faiss(milvus, components) -> None:  # noqa: ANN001
         assert m.bm25.idf(t) == pytest.approx(f.bm25.idf(t), rel=1e-5)
 
 
-def test_answer_cites_exact_span(milvus) -> None:  # noqa: ANN001
+def test_answer_cites_exact_span(milvus) -> None:
     a = milvus.pipeline.ask("2021年南昌规模以上工业增加值增长了多少？", generator="extractive")
     assert a.answerable and "11.4%" in a.answer and a.citations
     doc = milvus.library.retriever("default").data.documents[a.citations[0].hit.chunk.doc_id]
     c = a.citations[0]
-    assert doc.text[c.quote_start:c.quote_end] == c.quote
+    assert doc.text[c.quote_start : c.quote_end] == c.quote
 
 
-def test_two_replicas_share_one_milvus(milvus) -> None:  # noqa: ANN001
+def test_two_replicas_share_one_milvus(milvus) -> None:
     """Upload through one API replica, search and delete through the other: they share only Milvus."""
     from rag.api.app import create_app
 
@@ -73,7 +73,7 @@ def test_two_replicas_share_one_milvus(milvus) -> None:  # noqa: ANN001
         hits = httpx.post(sb.url + "/search", json={**q, "mode": "bm25"}, timeout=60).json()["results"]
         assert hits[0]["doc_id"] == "navel" and hits[0]["text"].startswith("赣州市2024年")
         doc = httpx.get(sb.url + "/documents/navel", timeout=60).json()
-        assert doc["text"][hits[0]["start"]:hits[0]["end"]] == hits[0]["text"]
+        assert doc["text"][hits[0]["start"] : hits[0]["end"]] == hits[0]["text"]
         ask = httpx.post(sb.url + "/ask", json={"question": "赣州2024年脐橙产量是多少？"}, timeout=120).json()
         assert ask["answerable"] and "165万吨" in ask["answer"]
         assert httpx.delete(sb.url + "/documents/navel", timeout=60).status_code == 200

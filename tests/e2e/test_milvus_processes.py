@@ -35,17 +35,28 @@ TIMEOUT = 900
 
 def _env(cwd: Path, uri: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update({"PYTHONPATH": str(ROOT), "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}", "HF_HUB_OFFLINE": "1",
-                "OMP_WAIT_POLICY": "PASSIVE", "RAG_EMBED_CACHE": str(SHARED_CACHE), "RAG_SEEDS_DIR": str(SEEDS),
-                "RAG_PROMPTS_DIR": str(ROOT / "prompts"), "RAG_INDEX_DIR": str(cwd / "index"), "RAG_STORE": "milvus"})
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+            "HF_HUB_OFFLINE": "1",
+            "OMP_WAIT_POLICY": "PASSIVE",
+            "RAG_EMBED_CACHE": str(SHARED_CACHE),
+            "RAG_SEEDS_DIR": str(SEEDS),
+            "RAG_PROMPTS_DIR": str(ROOT / "prompts"),
+            "RAG_INDEX_DIR": str(cwd / "index"),
+            "RAG_STORE": "milvus",
+        }
+    )
     if uri:
         env["RAG_MILVUS_URI"] = uri
     return env
 
 
 def rag(cwd: Path, uri: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "rag"), *args], cwd=cwd, env=_env(cwd, uri), capture_output=True, text=True,
-                          timeout=TIMEOUT)
+    return subprocess.run(
+        [str(BIN / "rag"), *args], cwd=cwd, env=_env(cwd, uri), capture_output=True, text=True, timeout=TIMEOUT
+    )
 
 
 def _ok(p: subprocess.CompletedProcess) -> dict:
@@ -65,7 +76,9 @@ class Proc:
     def __init__(self, args: list[str], cwd: Path, env: dict[str, str], log: Path):
         self.log = log
         with open(log, "w") as f:
-            self.p = subprocess.Popen(args, cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
+            self.p = subprocess.Popen(
+                args, cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
     def stop(self) -> None:
         if self.p.poll() is None:
@@ -97,7 +110,7 @@ def _serve(cwd: Path, uri: str, name: str) -> tuple[Proc, str]:
     return p, url
 
 
-def test_one_process_after_another_on_a_lite_file(tmp_path) -> None:  # noqa: ANN001
+def test_one_process_after_another_on_a_lite_file(tmp_path) -> None:
     """The issue's two commands, then `rag ask` and a replica, each in a fresh process on the same Milvus Lite file."""
     uri = str(tmp_path / "milvus.db")
     built = _ok(rag(tmp_path, uri, "index", "--json"))
@@ -137,7 +150,7 @@ def _walkthrough() -> str:
     return block.group(1)
 
 
-def test_two_replicas_walkthrough_as_documented(tmp_path) -> None:  # noqa: ANN001
+def test_two_replicas_walkthrough_as_documented(tmp_path) -> None:
     """docs/scale.md's block, pasted into bash (ports made free): both replicas see the second write."""
     script = _walkthrough()
     for port in ("19530", "8001", "8002"):
@@ -156,12 +169,25 @@ def test_two_replicas_walkthrough_as_documented(tmp_path) -> None:  # noqa: ANN0
 
 
 @pytest.fixture(scope="module")
-def shared(tmp_path_factory) -> Iterator[tuple[Path, str]]:  # noqa: ANN001
+def shared(tmp_path_factory) -> Iterator[tuple[Path, str]]:
     """A Milvus Lite gRPC server (as every replica would share a Milvus) with the seeds indexed by another process."""
     d = tmp_path_factory.mktemp("shared")
     port = free_port()
-    server = Proc([str(BIN / "milvus-lite"), "server", "--data-dir", str(d / "milvus.db"), "--host", "127.0.0.1",
-                   "--port", str(port)], d, _env(d, None), d / "milvus.log")
+    server = Proc(
+        [
+            str(BIN / "milvus-lite"),
+            "server",
+            "--data-dir",
+            str(d / "milvus.db"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        d,
+        _env(d, None),
+        d / "milvus.log",
+    )
     uri = f"http://127.0.0.1:{port}"
     try:
         _ok(rag(d, uri, "index", "--json"))
@@ -170,7 +196,7 @@ def shared(tmp_path_factory) -> Iterator[tuple[Path, str]]:  # noqa: ANN001
         server.stop()
 
 
-def test_second_writer_gets_index_busy(shared) -> None:  # noqa: ANN001
+def test_second_writer_gets_index_busy(shared) -> None:
     """While one writer holds the collection's lease in Milvus, another process's `rag index` is refused."""
     from rag.store.milvus_store import MilvusStore
 
@@ -178,16 +204,21 @@ def test_second_writer_gets_index_busy(shared) -> None:  # noqa: ANN001
     (d / "navel.txt").write_text(NAVEL, encoding="utf-8")
     holder = MilvusStore(uri)
     with holder.lock("busy"):
-        _refused(rag(d, uri, "index", "navel.txt", "--collection", "busy"), 6,
-                 f"collection 'busy' is being indexed by pid {os.getpid()}")
+        _refused(
+            rag(d, uri, "index", "navel.txt", "--collection", "busy"),
+            6,
+            f"collection 'busy' is being indexed by pid {os.getpid()}",
+        )
     assert _ok(rag(d, uri, "index", "navel.txt", "--collection", "busy", "--json"))["added"] == ["navel"]
 
 
-def test_eval_through_a_replica_that_did_not_build_equals_faiss(shared, components) -> None:  # noqa: ANN001
+def test_eval_through_a_replica_that_did_not_build_equals_faiss(shared, components) -> None:
     from rag.evaluate import run_eval
 
     d, uri = shared
-    milvus = _ok(rag(d, uri, "eval", str(QA), "--retrieval-only", "--json", "--out", str(ARTIFACTS / "eval-milvus-replica.json")))
+    milvus = _ok(
+        rag(d, uri, "eval", str(QA), "--retrieval-only", "--json", "--out", str(ARTIFACTS / "eval-milvus-replica.json"))
+    )
     faiss = run_eval(components, QA, answers=False, out=ARTIFACTS / "eval-faiss-retrieval.json", verbose=False)
     for mode in ("dense", "bm25", "hybrid"):
         for k in ("hit@1", "hit@5", "mrr@10"):

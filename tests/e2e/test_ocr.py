@@ -15,13 +15,16 @@ from rag.chunk import ChunkParams, chunk_document
 from rag.ingest import load_paths, read_bytes
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+
+
 def _cjk_font() -> Path:
     """RAG_CJK_FONT, else the font fontconfig picks for Simplified Chinese (fonts-noto-cjk on Debian)."""
     if os.environ.get("RAG_CJK_FONT"):
         return Path(os.environ["RAG_CJK_FONT"])
     try:
-        out = subprocess.run(["fc-match", "-f", "%{file}", "Noto Sans CJK SC:lang=zh-cn"], capture_output=True, text=True,
-                             timeout=30).stdout.strip()
+        out = subprocess.run(
+            ["fc-match", "-f", "%{file}", "Noto Sans CJK SC:lang=zh-cn"], capture_output=True, text=True, timeout=30
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         out = ""
     return Path(out or "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
@@ -41,7 +44,7 @@ def seed_paragraph(min_chars: int = 120, max_chars: int = 200) -> str:
     raise AssertionError("no seed paragraph of the right length")
 
 
-def render(text: str, width: int = 1000, size: int = 30):  # noqa: ANN201 - PIL.Image.Image
+def render(text: str, width: int = 1000, size: int = 30):  # PIL.Image.Image
     """Black text on white, wrapped to the width, as a scanner at ~150 dpi would see a printed page."""
     from PIL import Image, ImageDraw, ImageFont
 
@@ -78,7 +81,7 @@ def char_accuracy(ref: str, hyp: str) -> float:
     return 1 - prev[-1] / max(1, len(a))
 
 
-def _bytes(img, fmt: str, **kw) -> bytes:  # noqa: ANN001
+def _bytes(img, fmt: str, **kw) -> bytes:
     buf = io.BytesIO()
     img.save(buf, fmt, **kw)
     return buf.getvalue()

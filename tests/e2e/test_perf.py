@@ -20,7 +20,7 @@ CLIENTS = 32
 RSS_GROWTH_MIB = 300  # generous: the steady state after a warm-up pass should barely grow
 
 
-def test_32_clients_for_two_minutes_no_errors_bounded_memory(index_copy) -> None:  # noqa: ANN001
+def test_32_clients_for_two_minutes_no_errors_bounded_memory(index_copy) -> None:
     questions = [json.loads(line)["question"] for line in QA.read_text(encoding="utf-8").splitlines() if line.strip()]
     reqs = mixed_requests(questions)
     env = {"RAG_INDEX_DIR": str(index_copy), "RAG_EMBED_CACHE": str(SHARED_CACHE), "RAG_GENERATOR": "extractive"}

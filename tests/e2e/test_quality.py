@@ -21,29 +21,32 @@ FLOORS_RETRIEVAL = {"hit@5": 0.97, "mrr@10": 0.93}
 # The issue's extractive floors (accuracy >= 0.75, refused >= 0.75, false refusals <= 0.10) are not met on the test
 # part, whose independent items the rules were not written for (measured 0.715 / 0.491 / 0.118: docs/figures/).
 # These are regression floors about 0.03 under the measured figures, so nothing gets worse while that gap is closed.
-FLOORS_EXTRACTIVE = {"answer_accuracy": (operator.ge, 0.69), "unanswerable_refused": (operator.ge, 0.45),
-                     "false_refusal": (operator.le, 0.14)}
+FLOORS_EXTRACTIVE = {
+    "answer_accuracy": (operator.ge, 0.69),
+    "unanswerable_refused": (operator.ge, 0.45),
+    "false_refusal": (operator.le, 0.14),
+}
 
 
 @pytest.fixture(scope="module")
-def report(components):  # noqa: ANN001, ANN201
+def report(components):
     return run_eval(components, QA, split="test", out=ARTIFACTS / "eval-extractive-test.json", verbose=False)
 
 
 @pytest.mark.parametrize("measure", list(FLOORS_RETRIEVAL))
-def test_issue14_floor_hybrid_retrieval_on_test(report, measure: str) -> None:  # noqa: ANN001
+def test_issue14_floor_hybrid_retrieval_on_test(report, measure: str) -> None:
     got = report["by_split"]["test"]["retrieval"]["hybrid"][measure]
     assert got >= FLOORS_RETRIEVAL[measure], (measure, got)
 
 
 @pytest.mark.parametrize("measure", list(FLOORS_EXTRACTIVE))
-def test_issue14_floor_extractive_answers_on_test(report, measure: str) -> None:  # noqa: ANN001
+def test_issue14_floor_extractive_answers_on_test(report, measure: str) -> None:
     op, bound = FLOORS_EXTRACTIVE[measure]
     got = report["by_split"]["test"]["answers"][measure]
     assert op(got, bound), (measure, got, bound)
 
 
-def test_only_test_items_are_run_and_reported(report) -> None:  # noqa: ANN001
+def test_only_test_items_are_run_and_reported(report) -> None:
     items = [json.loads(x) for x in QA.read_text(encoding="utf-8").splitlines() if x.strip()]
     n_test = sum(it["split"] == "test" for it in items)
     assert report["n"] == report["by_split"]["test"]["n"] == n_test and "dev" not in report["by_split"]
@@ -53,17 +56,21 @@ def test_only_test_items_are_run_and_reported(report) -> None:  # noqa: ANN001
     assert saved["by_split"].keys() == report["by_split"].keys()
 
 
-def test_issue14_hybrid_not_worse_than_either_retriever_on_test(report) -> None:  # noqa: ANN001
+def test_issue14_hybrid_not_worse_than_either_retriever_on_test(report) -> None:
     r = report["by_split"]["test"]["retrieval"]
     for k in ("hit@5", "mrr@10"):
         assert r["hybrid"][k] >= max(r["dense"][k], r["bm25"][k]), (k, r)
 
 
-def test_citations_are_exact_spans_of_the_cleaned_text(components) -> None:  # noqa: ANN001
+def test_citations_are_exact_spans_of_the_cleaned_text(components) -> None:
     p = components.pipeline
     data = components.library.retriever("default").data
-    for q in ["2021年南昌规模以上工业增加值增长了多少？", "华勤千亿产业基地项目投资多少", "赣州2023年地区生产总值是多少？",
-              "新余高新区有多少个锂电新能源项目在建？"]:
+    for q in [
+        "2021年南昌规模以上工业增加值增长了多少？",
+        "华勤千亿产业基地项目投资多少",
+        "赣州2023年地区生产总值是多少？",
+        "新余高新区有多少个锂电新能源项目在建？",
+    ]:
         a = p.ask(q)
         assert a.answerable and a.citations, q
         for c in a.citations:
@@ -73,7 +80,7 @@ def test_citations_are_exact_spans_of_the_cleaned_text(components) -> None:  # n
             assert f"[{c.n}]" in a.answer
 
 
-def test_known_answers(components) -> None:  # noqa: ANN001
+def test_known_answers(components) -> None:
     p = components.pipeline
     assert "11.4%" in p.ask("2021年南昌规模以上工业增加值增长了多少？").answer
     a = p.ask("华勤千亿产业基地项目投资多少")
@@ -82,7 +89,7 @@ def test_known_answers(components) -> None:  # noqa: ANN001
     assert not r.answerable and r.answer.startswith("无法从文档中找到答案") and not r.citations
 
 
-def test_answerability_model_is_what_dev_fits(components) -> None:  # noqa: ANN001
+def test_answerability_model_is_what_dev_fits(components) -> None:
     """The committed weights and both refusal thresholds are what `python -m rag.evaluate.calibrate` chooses on the
     dev items of eval/qa.jsonl over this index (test items never change them), and the pipeline uses them."""
     from rag.answerable import FEATURES, calibration
@@ -96,5 +103,7 @@ def test_answerability_model_is_what_dev_fits(components) -> None:  # noqa: ANN0
     assert abs(got["bias"] - cal["bias"]) < 0.05, refit
     assert got["thresholds"] == cal["thresholds"] and got["n"] == cal["n"], (got["thresholds"], refit)
     limits = components.pipeline.limits
-    assert (limits.refuse_below, limits.llm_refuse_below) == (cal["thresholds"]["refuse_below"],
-                                                              cal["thresholds"]["llm_refuse_below"])
+    assert (limits.refuse_below, limits.llm_refuse_below) == (
+        cal["thresholds"]["refuse_below"],
+        cal["thresholds"]["llm_refuse_below"],
+    )

@@ -19,7 +19,7 @@ DOCS = [SEEDS / "001_1671bd4fc93f4603.txt", SEEDS / "004_50c721a1e63a8171.txt"]
 
 
 @pytest.fixture(scope="module")
-def ray_local():  # noqa: ANN201
+def ray_local():
     import ray
 
     yield ray
@@ -27,7 +27,7 @@ def ray_local():  # noqa: ANN201
 
 
 @pytest.fixture(scope="module")
-def local_index(tmp_path_factory):  # noqa: ANN001, ANN201
+def local_index(tmp_path_factory):
     """The same documents indexed by the in-process engine."""
     from rag.factory import Components
 
@@ -37,7 +37,7 @@ def local_index(tmp_path_factory):  # noqa: ANN001, ANN201
     return c.store.load("r")
 
 
-def test_cli_ray_engine_builds_the_same_index(ray_local, local_index, tmp_path, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_cli_ray_engine_builds_the_same_index(ray_local, local_index, tmp_path, monkeypatch, capsys) -> None:
     from rag.cli import main
     from rag.config import get_settings
     from rag.factory import Components
@@ -60,7 +60,7 @@ def test_cli_ray_engine_builds_the_same_index(ray_local, local_index, tmp_path, 
     assert any("11.4%" in h.chunk.text for h in hits)
 
 
-def test_ray_engine_streams_into_milvus(ray_local, local_index, tmp_path) -> None:  # noqa: ANN001
+def test_ray_engine_streams_into_milvus(ray_local, local_index, tmp_path) -> None:
     pytest.importorskip("pymilvus")
     from rag.distributed import RayEngine
     from rag.factory import Components

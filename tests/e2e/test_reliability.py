@@ -20,17 +20,27 @@ from tests.conftest import SEEDS, SHARED_CACHE, Server, _settings
 
 pytestmark = pytest.mark.model
 
-QUESTIONS = ["2021年南昌规模以上工业增加值增长了多少？", "华勤千亿产业基地项目投资多少", "景德镇陶瓷产业2022年营业收入是多少？"]
+QUESTIONS = [
+    "2021年南昌规模以上工业增加值增长了多少？",
+    "华勤千亿产业基地项目投资多少",
+    "景德镇陶瓷产业2022年营业收入是多少？",
+]
 Q_NEW = "景德镇陶瓷产业2022年营业收入是多少？"
 NEW_DOC = "景德镇陶瓷产业2022年营业收入为500亿元，同比增长12%。"
 
 
-def _env(index_dir) -> dict[str, str]:  # noqa: ANN001
-    return {"RAG_INDEX_DIR": str(index_dir), "RAG_EMBED_CACHE": str(SHARED_CACHE), "PATH": os.environ.get("PATH", ""),
-            "OMP_WAIT_POLICY": "PASSIVE", "HF_HUB_OFFLINE": "1", "HOME": os.environ.get("HOME", "/tmp")}
+def _env(index_dir) -> dict[str, str]:
+    return {
+        "RAG_INDEX_DIR": str(index_dir),
+        "RAG_EMBED_CACHE": str(SHARED_CACHE),
+        "PATH": os.environ.get("PATH", ""),
+        "OMP_WAIT_POLICY": "PASSIVE",
+        "HF_HUB_OFFLINE": "1",
+        "HOME": os.environ.get("HOME", "/tmp"),
+    }
 
 
-def _answers(index_dir, embedder) -> list[dict]:  # noqa: ANN001
+def _answers(index_dir, embedder) -> list[dict]:
     from rag.factory import Components
 
     comp = Components(_settings(index_dir))
@@ -43,11 +53,13 @@ def _answers(index_dir, embedder) -> list[dict]:  # noqa: ANN001
     return out
 
 
-def _leftovers(root) -> list[str]:  # noqa: ANN001
+def _leftovers(root) -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.name.startswith((".building-", ".CURRENT-")))
 
 
-def test_sigkill_mid_build_keeps_the_previous_index_and_the_next_run_cleans_up(index_copy, tmp_path, components) -> None:  # noqa: ANN001
+def test_sigkill_mid_build_keeps_the_previous_index_and_the_next_run_cleans_up(
+    index_copy, tmp_path, components
+) -> None:
     root = index_copy / "default"
     before_version = (root / "CURRENT").read_text()
     before = _answers(index_copy, components.embedder)
@@ -60,8 +72,12 @@ def test_sigkill_mid_build_keeps_the_previous_index_and_the_next_run_cleans_up(i
             shutil.copy(f, big / f"copy{i:02d}_{f.name}")
     killed_mid_build = False
     for _ in range(3):  # the kill must land while a version folder is half-written; try again if the build won the race
-        proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "index", str(big), "--json"], env=_env(index_copy),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "rag.cli", "index", str(big), "--json"],
+            env=_env(index_copy),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         while proc.poll() is None:
             if _leftovers(root):
                 proc.send_signal(signal.SIGKILL)
@@ -72,8 +88,13 @@ def test_sigkill_mid_build_keeps_the_previous_index_and_the_next_run_cleans_up(i
         if killed_mid_build:
             break
         assert proc.returncode == 0, proc.stderr.read().decode()
-        subprocess.run([sys.executable, "-m", "rag.cli", "index", "--rebuild"], env=_env(index_copy), check=True,
-                       capture_output=True, timeout=600)  # back to the seeds alone, then try again
+        subprocess.run(
+            [sys.executable, "-m", "rag.cli", "index", "--rebuild"],
+            env=_env(index_copy),
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )  # back to the seeds alone, then try again
         before_version = (root / "CURRENT").read_text()
     assert killed_mid_build and proc.returncode == -signal.SIGKILL
     assert _leftovers(root), "the killed build should have left its half-written folder"
@@ -81,30 +102,44 @@ def test_sigkill_mid_build_keeps_the_previous_index_and_the_next_run_cleans_up(i
     assert _answers(index_copy, components.embedder) == before  # the previous version loads and answers the same
 
     # the next run (here: nothing to do) takes the lock and removes what the killed one left
-    r = subprocess.run([sys.executable, "-m", "rag.cli", "index", "--json"], env=_env(index_copy), capture_output=True,
-                       text=True, timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "index", "--json"],
+        env=_env(index_copy),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr
     assert _leftovers(root) == []
     assert (root / "CURRENT").read_text() == before_version
 
 
-def test_a_second_writer_is_refused_with_a_clear_message(index_copy, tmp_path, built_index, server) -> None:  # noqa: ANN001
+def test_a_second_writer_is_refused_with_a_clear_message(index_copy, tmp_path, built_index, server) -> None:
     doc = tmp_path / "jdz.txt"
     doc.write_text(NEW_DOC, encoding="utf-8")
     with collection_lock(index_copy, "default"):
-        r = subprocess.run([sys.executable, "-m", "rag.cli", "index", str(doc)], env=_env(index_copy), capture_output=True,
-                           text=True, timeout=600)
+        r = subprocess.run(
+            [sys.executable, "-m", "rag.cli", "index", str(doc)],
+            env=_env(index_copy),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
     assert r.returncode == 6, r.stderr
     assert f"collection 'default' is being indexed by pid {os.getpid()}" in r.stderr
     # over HTTP: the same refusal as a 409 in the API's error shape (a collection of the shared server's index)
     with collection_lock(built_index, "busy-test"):
-        r = httpx.post(server.url + "/documents", files=[("files", ("jdz.txt", NEW_DOC.encode(), "text/plain"))],
-                       data={"collection": "busy-test"}, timeout=60)
+        r = httpx.post(
+            server.url + "/documents",
+            files=[("files", ("jdz.txt", NEW_DOC.encode(), "text/plain"))],
+            data={"collection": "busy-test"},
+            timeout=60,
+        )
     assert r.status_code == 409 and r.json()["error"]["code"] == "index_busy"
     assert "being indexed" in r.json()["error"]["message"]
 
 
-def test_live_reindex_switches_concurrent_requests_atomically(index_copy, tmp_path, components) -> None:  # noqa: ANN001
+def test_live_reindex_switches_concurrent_requests_atomically(index_copy, tmp_path, components) -> None:
     from rag.api.app import create_app
     from rag.factory import Components
 
@@ -137,8 +172,13 @@ def test_live_reindex_switches_concurrent_requests_atomically(index_copy, tmp_pa
             th.start()
         while sum(len(v) for v in seen.values()) < 8:  # some requests are answered by the old version first
             time.sleep(0.05)
-        r = subprocess.run([sys.executable, "-m", "rag.cli", "index", str(doc), "--json"], env=_env(index_copy),
-                           capture_output=True, text=True, timeout=600)
+        r = subprocess.run(
+            [sys.executable, "-m", "rag.cli", "index", str(doc), "--json"],
+            env=_env(index_copy),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         published = time.monotonic()
         assert r.returncode == 0, r.stderr
         while sum(1 for v in seen.values() for t, _, _ in v if t > published) < 8:  # and some by the new one

@@ -13,12 +13,12 @@ from rag.errors import GenerationError
 pytestmark = [pytest.mark.model, pytest.mark.llm]
 
 
-def test_a_client_gone_mid_prompt_stops_the_model_and_the_next_question_is_answered(components, server) -> None:  # noqa: ANN001
+def test_a_client_gone_mid_prompt_stops_the_model_and_the_next_question_is_answered(components, server) -> None:
     gen = components.generator("llm")
     outcomes: list[str] = []
     real = gen._chat
 
-    def watched(messages, max_tokens):  # noqa: ANN001, ANN202 - records how each generation ended
+    def watched(messages, max_tokens):  # records how each generation ended
         try:
             yield from real(messages, max_tokens)
             outcomes.append("finished")
@@ -46,5 +46,7 @@ def test_a_client_gone_mid_prompt_stops_the_model_and_the_next_question_is_answe
     gen._chat = real
     # stopped inside llama_decode (the prompt), not left to reach its first token and be closed there
     assert outcomes and "llama_decode" in outcomes[0], outcomes
-    a = httpx.post(server.url + "/ask", json={"question": "赣州2023年地区生产总值是多少？", "generator": "llm"}, timeout=600).json()
+    a = httpx.post(
+        server.url + "/ask", json={"question": "赣州2023年地区生产总值是多少？", "generator": "llm"}, timeout=600
+    ).json()
     assert a["generator"].startswith("llm:"), a["generator"]

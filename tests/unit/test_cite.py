@@ -11,11 +11,13 @@ def _hit(text: str, start: int = 100, title: str = "南昌日报") -> Hit:
     return Hit(Chunk(f"d#{start}", "d", text, start, start + len(text)), 1.0, "d.txt", title)
 
 
-HITS = [_hit("2021年，南昌工业投资同比增长18.7%，比全省平均增速高3.3个百分点。"),
-        _hit("赣州2023年地区生产总值达4606亿元，增速达5.3%。", 500, "赣州报道")]
+HITS = [
+    _hit("2021年，南昌工业投资同比增长18.7%，比全省平均增速高3.3个百分点。"),
+    _hit("赣州2023年地区生产总值达4606亿元，增速达5.3%。", 500, "赣州报道"),
+]
 
 
-def test_correct_marker_kept_and_quote_exact(tokenizer) -> None:  # noqa: ANN001
+def test_correct_marker_kept_and_quote_exact(tokenizer) -> None:
     d = verify("南昌工业投资同比增长18.7%[1]。", HITS, tokenizer)
     assert d.answerable and d.text == "南昌工业投资同比增长18.7%[1]。" and not d.flags
     c = d.citations[0]
@@ -23,31 +25,31 @@ def test_correct_marker_kept_and_quote_exact(tokenizer) -> None:  # noqa: ANN001
     assert HITS[0].chunk.text[c.quote_start - 100 : c.quote_end - 100] == c.quote
 
 
-def test_wrong_marker_is_moved_to_the_supporting_passage(tokenizer) -> None:  # noqa: ANN001
+def test_wrong_marker_is_moved_to_the_supporting_passage(tokenizer) -> None:
     d = verify("赣州2023年地区生产总值达4606亿元[1]。", HITS, tokenizer)
     assert d.text == "赣州2023年地区生产总值达4606亿元[1]。"
     assert d.citations[0].hit is HITS[1]  # renumbered: passage 2 is now [1]
     assert "marker_removed" in d.flags and "marker_added" in d.flags
 
 
-def test_missing_marker_added_and_invented_number_dropped(tokenizer) -> None:  # noqa: ANN001
+def test_missing_marker_added_and_invented_number_dropped(tokenizer) -> None:
     d = verify("南昌工业投资同比增长18.7%。赣州地区生产总值增速为9.9%[2]。", HITS, tokenizer)
     assert d.text == "南昌工业投资同比增长18.7%[1]。"
     assert "sentence_dropped" in d.flags
 
 
-def test_model_refusal_and_empty(tokenizer) -> None:  # noqa: ANN001
+def test_model_refusal_and_empty(tokenizer) -> None:
     assert not verify("无法从文档中找到答案。", HITS, tokenizer).answerable
     assert not verify("", HITS, tokenizer).answerable
     assert not verify("九江市增长了12.5%[1]。", HITS, tokenizer).answerable
 
 
-def test_marker_after_full_stop_and_grouped_markers(tokenizer) -> None:  # noqa: ANN001
+def test_marker_after_full_stop_and_grouped_markers(tokenizer) -> None:
     d = verify("南昌工业投资同比增长18.7%。[1] 赣州增速达5.3%[1,2]。", HITS, tokenizer)
     assert d.text == "南昌工业投资同比增长18.7%[1]。赣州增速达5.3%[2]。"
 
 
-def test_follow_ups_become_standalone(tokenizer) -> None:  # noqa: ANN001
+def test_follow_ups_become_standalone(tokenizer) -> None:
     h = [{"role": "user", "content": "2023年南昌地区生产总值是多少？"}, {"role": "assistant", "content": "……"}]
     assert standalone("那赣州呢？", h, tokenizer) == "2023年赣州地区生产总值是多少？"
     assert standalone("2022年呢？", h, tokenizer) == "2022年南昌地区生产总值是多少？"
@@ -56,12 +58,16 @@ def test_follow_ups_become_standalone(tokenizer) -> None:  # noqa: ANN001
     assert standalone("2021年南昌工业投资同比增长多少？", h, tokenizer) == "2021年南昌工业投资同比增长多少？"
     assert standalone("那赣州呢？", [], tokenizer) == "那赣州呢？"
     h = [{"role": "user", "content": "2021年南昌规模以上工业增加值增长了多少？"}]
-    assert standalone("排名第几？", h, tokenizer) != "2021年排名第几规模以上工业增加值增长了多少？"  # not a name to swap in
+    assert (
+        standalone("排名第几？", h, tokenizer) != "2021年排名第几规模以上工业增加值增长了多少？"
+    )  # not a name to swap in
 
 
-def test_follow_ups_the_rules_cannot_resolve_go_to_the_model_and_its_output_is_checked(tokenizer) -> None:  # noqa: ANN001
-    h = [{"role": "user", "content": "华勤千亿产业基地项目建设期是哪几年？"},
-         {"role": "assistant", "content": "建设期为2020-2023[1]。" + "很长的回答" * 100}]
+def test_follow_ups_the_rules_cannot_resolve_go_to_the_model_and_its_output_is_checked(tokenizer) -> None:
+    h = [
+        {"role": "user", "content": "华勤千亿产业基地项目建设期是哪几年？"},
+        {"role": "assistant", "content": "建设期为2020-2023[1]。" + "很长的回答" * 100},
+    ]
     q = "另外，项目一期达产后每年能实现多少主营业务收入？"
     assert is_follow_up(q, h) and standalone(q, h, tokenizer) == q  # the rules leave it as it is
     assert not is_follow_up(q, []) and not is_follow_up("2021年南昌工业投资同比增长多少？", h)
@@ -69,10 +75,12 @@ def test_follow_ups_the_rules_cannot_resolve_go_to_the_model_and_its_output_is_c
     assert text.startswith("用户：华勤千亿产业基地项目建设期是哪几年？\n助手：建设期为") and len(text) < 120
     good = "华勤千亿产业基地项目一期达产后每年能实现多少主营业务收入？"
     assert clean_rewrite(f"改写后的问题：“{good}”\n解释：……", q, 2000) == good
-    assert clean_rewrite("", q, 2000) == q and clean_rewrite("好", q, 2000) == q and clean_rewrite(good * 50, q, 100) == q
+    assert (
+        clean_rewrite("", q, 2000) == q and clean_rewrite("好", q, 2000) == q and clean_rewrite(good * 50, q, 100) == q
+    )
 
 
-def test_a_bracketed_year_is_text_not_a_marker_and_document_numbers_take_gbt9704_brackets(tokenizer) -> None:  # noqa: ANN001
+def test_a_bracketed_year_is_text_not_a_marker_and_document_numbers_take_gbt9704_brackets(tokenizer) -> None:
     hits = [_hit("南昌市人民政府关于印发工作方案的通知 洪府发〔2021〕14号")]
     d = verify("洪府发[2021]14号[1]", hits, tokenizer)
     assert d.text == "洪府发〔2021〕14号[1]。" and d.answerable and "marker_removed" not in d.flags
@@ -80,58 +88,97 @@ def test_a_bracketed_year_is_text_not_a_marker_and_document_numbers_take_gbt9704
     assert verify("洪府发（2021）14号。[1]", hits, tokenizer).text == "洪府发〔2021〕14号[1]。"
 
 
-def test_a_lead_in_naming_the_passage_is_dropped_and_its_marker_kept(tokenizer) -> None:  # noqa: ANN001
+def test_a_lead_in_naming_the_passage_is_dropped_and_its_marker_kept(tokenizer) -> None:
     d = verify("根据资料[1]，南昌工业投资同比增长18.7%。", HITS, tokenizer)
     assert d.text == "南昌工业投资同比增长18.7%[1]。" and "marker_added" not in d.flags
 
 
-def test_a_table_rows_serial_number_supports_no_figure(tokenizer) -> None:  # noqa: ANN001
-    row = Hit(Chunk("t#0", "t", "36\t三维重构与增强显示\t10000\t2021-2021", 0, 30, "项目清单", "序号\t项目名称\t投资金额", "table_row"),
-              1.0, "t.txt", "公报")
+def test_a_table_rows_serial_number_supports_no_figure(tokenizer) -> None:
+    row = Hit(
+        Chunk(
+            "t#0",
+            "t",
+            "36\t三维重构与增强显示\t10000\t2021-2021",
+            0,
+            30,
+            "项目清单",
+            "序号\t项目名称\t投资金额",
+            "table_row",
+        ),
+        1.0,
+        "t.txt",
+        "公报",
+    )
     assert not verify("36个[1]。", [row], tokenizer).answerable
     assert verify("三维重构与增强显示项目投资10000万元[1]。", [row], tokenizer).answerable
 
 
-def test_a_numbered_list_keeps_its_items_whose_numbers_are_not_figures(tokenizer) -> None:  # noqa: ANN001
-    hits = [_hit("园区通过召开企业上市工作推进会、开展座谈交流等方式，解决企业在上市过程中存在的困难。"),
-            _hit("新余高新区邀请专家走访调研重点企业，现场为企业释疑解惑，消除企业上市障碍。", 400)]
-    answer = ("主要做法包括：\n1. 召开企业上市工作推进会、开展座谈交流，解决企业上市过程中存在的困难。\n"
-              "2. 园区年产值达到999亿元[1]。\n3、邀请专家走访调研重点企业，消除企业上市障碍。")
+def test_a_numbered_list_keeps_its_items_whose_numbers_are_not_figures(tokenizer) -> None:
+    hits = [
+        _hit("园区通过召开企业上市工作推进会、开展座谈交流等方式，解决企业在上市过程中存在的困难。"),
+        _hit("新余高新区邀请专家走访调研重点企业，现场为企业释疑解惑，消除企业上市障碍。", 400),
+    ]
+    answer = (
+        "主要做法包括：\n1. 召开企业上市工作推进会、开展座谈交流，解决企业上市过程中存在的困难。\n"
+        "2. 园区年产值达到999亿元[1]。\n3、邀请专家走访调研重点企业，消除企业上市障碍。"
+    )
     d = verify(answer, hits, tokenizer)
     # "1." and "3、" are list numbers, not figures no passage holds; the invented item goes and the rest renumber
     # (the short lead-in line states nothing and goes too)
     assert d.answerable
-    assert d.text == ("1. 召开企业上市工作推进会、开展座谈交流，解决企业上市过程中存在的困难[1]。\n"
-                      "2. 邀请专家走访调研重点企业，消除企业上市障碍[2]。")
+    assert d.text == (
+        "1. 召开企业上市工作推进会、开展座谈交流，解决企业上市过程中存在的困难[1]。\n"
+        "2. 邀请专家走访调研重点企业，消除企业上市障碍[2]。"
+    )
     assert "sentence_dropped" in d.flags
     assert verify("1.5亿元[1]。", hits, tokenizer).answerable is False  # a decimal is a figure, not a list number
 
 
-def test_a_passage_stating_the_sentence_far_more_closely_is_cited_too(tokenizer) -> None:  # noqa: ANN001
-    hits = [_hit("第一，绿色食品产业。绿色食品产业是南昌市传统优势产业。第二，现代针纺产业。第三，新型材料产业。"),
-            _hit("南昌市已构建“4+4+X”新型产业体系，其中绿色食品、现代针纺、新型材料、机电装备制造为四大特色优势传统产业。", 400)]
-    d = verify("四大特色优势传统产业是绿色食品、现代针纺、新型材料和机电装备制造[1]。", hits, tokenizer,
-               question="南昌的四大特色优势传统产业是哪些？")
+def test_a_passage_stating_the_sentence_far_more_closely_is_cited_too(tokenizer) -> None:
+    hits = [
+        _hit("第一，绿色食品产业。绿色食品产业是南昌市传统优势产业。第二，现代针纺产业。第三，新型材料产业。"),
+        _hit(
+            "南昌市已构建“4+4+X”新型产业体系，其中绿色食品、现代针纺、新型材料、机电装备制造为四大特色优势传统产业。",
+            400,
+        ),
+    ]
+    d = verify(
+        "四大特色优势传统产业是绿色食品、现代针纺、新型材料和机电装备制造[1]。",
+        hits,
+        tokenizer,
+        question="南昌的四大特色优势传统产业是哪些？",
+    )
     assert hits[1] in [c.hit for c in d.citations]  # the passage with the whole list is cited beside the model's
     d = verify("绿色食品产业是南昌市传统优势产业[2]。", hits, tokenizer)
     assert d.text == "绿色食品产业是南昌市传统优势产业[1][2]。" and d.citations[1].hit is hits[0]
 
 
-def test_a_figure_in_arabic_digits_is_supported_by_the_same_number_in_chinese_numerals(tokenizer) -> None:  # noqa: ANN001
+def test_a_figure_in_arabic_digits_is_supported_by_the_same_number_in_chinese_numerals(tokenizer) -> None:
     hits = [_hit("值得注意的是，在《参考文本》第九十九条，提到了消除工作场所性骚扰行为。")]
     d = verify("《参考文本》在第99条提到了消除工作场所性骚扰行为[1]。", hits, tokenizer)
     assert d.answerable and d.text.startswith("《参考文本》在第99条") and "第九十九条" in d.citations[0].quote
     assert not verify("《参考文本》在第98条提到了消除工作场所性骚扰行为[1]。", hits, tokenizer).answerable
     # a sentence that only repeats the question and adds the figure: its wording is the figure, written the passage's way
     intro = _hit("近日，南昌市制定了《南昌市企业劳动规章制度(参考文本)》，为企业制定劳动规章制度提供了参考依据。", 20)
-    d = verify("《参考文本》在第99条提到了消除工作场所性骚扰行为[2]。", [intro, *hits], tokenizer,
-               question="《参考文本》在第几条提到了消除工作场所性骚扰行为？")
+    d = verify(
+        "《参考文本》在第99条提到了消除工作场所性骚扰行为[2]。",
+        [intro, *hits],
+        tokenizer,
+        question="《参考文本》在第几条提到了消除工作场所性骚扰行为？",
+    )
     assert d.answerable and d.citations[0].hit is hits[0] and "第九十九条" in d.citations[0].quote
     assert [chinese_numeral(n) for n in (9, 10, 12, 99, 105, 110, 2021)] == [
-        "九", "十", "十二", "九十九", "一百零五", "一百一十", "二千零二十一"]
+        "九",
+        "十",
+        "十二",
+        "九十九",
+        "一百零五",
+        "一百一十",
+        "二千零二十一",
+    ]
 
 
-def test_a_name_repeated_from_the_question_may_be_elsewhere_in_the_same_document_but_a_year_may_not(tokenizer) -> None:  # noqa: ANN001
+def test_a_name_repeated_from_the_question_may_be_elsewhere_in_the_same_document_but_a_year_may_not(tokenizer) -> None:
     def hit(text: str, start: int, doc: str) -> Hit:
         return Hit(Chunk(f"{doc}#{start}", doc, text, start, start + len(text)), 1.0, f"{doc}.txt", "报道")
 
@@ -145,34 +192,50 @@ def test_a_name_repeated_from_the_question_may_be_elsewhere_in_the_same_document
     assert not verify(answer, [about], tokenizer).answerable  # and not given by the question: the model's own claim
     year = hit("南昌海立电器有限公司空调压缩机产量同比增长18%。", 100, "c")
     year_elsewhere = hit("2023年，南昌海立电器有限公司实施智能化改造。", 400, "c")
-    assert not verify("2023年南昌海立电器有限公司空调压缩机产量增长18%[1]。", [year, year_elsewhere], tokenizer,
-                      question="南昌海立电器有限公司2023年空调压缩机产量增长多少？").answerable
+    assert not verify(
+        "2023年南昌海立电器有限公司空调压缩机产量增长18%[1]。",
+        [year, year_elsewhere],
+        tokenizer,
+        question="南昌海立电器有限公司2023年空调压缩机产量增长多少？",
+    ).answerable
 
 
 HEADER = "序号\t项目名称\t投资金额 (万元)\t建设期\t主要内容"
 
 
 def _row(text: str, start: int) -> Hit:
-    return Hit(Chunk(f"b#{start}", "b", text, start, start + len(text), context=HEADER, kind="table_row"), 1.0, "b.txt",
-               "南昌市人民政府公报")
+    return Hit(
+        Chunk(f"b#{start}", "b", text, start, start + len(text), context=HEADER, kind="table_row"),
+        1.0,
+        "b.txt",
+        "南昌市人民政府公报",
+    )
 
 
-def test_a_row_about_another_project_is_not_cited_for_the_one_asked(tokenizer) -> None:  # noqa: ANN001
+def test_a_row_about_another_project_is_not_cited_for_the_one_asked(tokenizer) -> None:
     # the 江铃 row holds the same 建设期 and, in the same document, the 华勤 row names 华勤: it still says nothing of 华勤
     # (the names as the seeds' collection dictionary holds them: the generators read with the collection's tokenizer)
     tokenizer = tokenizer.with_terms([("华勤", 11, "nz"), ("江铃", 16, "nz"), ("江铃股份", 5, "nz")])
     huaqin = _row("19\t华勤千亿产业基 地项目\t10000000\t2020-2023\t项目占地面积为 3000 亩,分三期建设。", 9000)
     jiangling = _row("52\t江铃股份富山新能源汽车基地\t1280000\t2020-2023\t项目用地面积1500亩,总投资128亿元。", 9500)
-    d = verify("华勤千亿产业基地项目的建设期为2020-2023[1][2]。", [huaqin, jiangling], tokenizer,
-               question="华勤千亿产业基地项目的建设期是哪几年？")
+    d = verify(
+        "华勤千亿产业基地项目的建设期为2020-2023[1][2]。",
+        [huaqin, jiangling],
+        tokenizer,
+        question="华勤千亿产业基地项目的建设期是哪几年？",
+    )
     assert d.text == "华勤千亿产业基地项目的建设期为2020-2023[1]。" and [c.hit for c in d.citations] == [huaqin]
     assert "marker_removed" in d.flags and "subject_mismatch" in d.flags
-    d = verify("华勤千亿产业基地项目的建设期为2020-2023[2]。", [huaqin, jiangling], tokenizer,
-               question="华勤千亿产业基地项目的建设期是哪几年？")
+    d = verify(
+        "华勤千亿产业基地项目的建设期为2020-2023[2]。",
+        [huaqin, jiangling],
+        tokenizer,
+        question="华勤千亿产业基地项目的建设期是哪几年？",
+    )
     assert [c.hit for c in d.citations] == [huaqin]  # moved to the row about it
 
 
-def test_a_figure_about_another_place_does_not_answer_though_the_document_names_the_place(tokenizer) -> None:  # noqa: ANN001
+def test_a_figure_about_another_place_does_not_answer_though_the_document_names_the_place(tokenizer) -> None:
     ganzhou = _hit("2023年，赣州地区生产总值达4606亿元；地区生产总值增速达5.3%。", 500, "赣州报道")
     names_nanchang = _hit("赣州市与南昌市共建赣江两岸产业带。", 900, "赣州报道")
     q = "2023年南昌地区生产总值是多少？"
@@ -180,15 +243,23 @@ def test_a_figure_about_another_place_does_not_answer_though_the_document_names_
     assert not d.answerable and "subject_mismatch" in d.flags
     d = verify("2023年南昌地区生产总值增速为5.3%[1]。", [ganzhou, names_nanchang], tokenizer, question=q)
     assert not d.answerable  # the sentence after it is about 赣州 too
-    assert verify("2023年赣州地区生产总值达4606亿元[1]。", [ganzhou, names_nanchang], tokenizer,
-                  question="2023年赣州地区生产总值是多少？").answerable
+    assert verify(
+        "2023年赣州地区生产总值达4606亿元[1]。",
+        [ganzhou, names_nanchang],
+        tokenizer,
+        question="2023年赣州地区生产总值是多少？",
+    ).answerable
 
 
-def test_a_question_is_never_an_answer_nor_evidence(tokenizer) -> None:  # noqa: ANN001
+def test_a_question_is_never_an_answer_nor_evidence(tokenizer) -> None:
     quoting = _hit("常见问题：2021年南昌工业投资同比增长多少？欢迎来电咨询。", 900, "问答汇编")
     d = verify("2021年南昌工业投资同比增长多少？[1]", [quoting], tokenizer, question="2021年南昌工业投资同比增长多少？")
     assert not d.answerable and "question_dropped" in d.flags
     # a passage's question does not support a statement of its figures
-    d = verify("2021年南昌工业投资同比增长18.7%[1]。", [quoting, HITS[0]], tokenizer,
-               question="2021年南昌工业投资同比增长多少？")
+    d = verify(
+        "2021年南昌工业投资同比增长18.7%[1]。",
+        [quoting, HITS[0]],
+        tokenizer,
+        question="2021年南昌工业投资同比增长多少？",
+    )
     assert [c.hit for c in d.citations] == [HITS[0]]

@@ -11,7 +11,7 @@ from rag.factory import Components
 from tests.unit.test_jobs import SlowEmbedder, doc_text
 
 
-def test_index_progress_json_lines(tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_index_progress_json_lines(tmp_path: Path, monkeypatch, capsys) -> None:
     folder = tmp_path / "docs"
     folder.mkdir()
     for i in range(3):

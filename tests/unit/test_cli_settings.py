@@ -15,7 +15,7 @@ def test_one_query_uses_the_c_engine_unless_fast_queries_is_set(monkeypatch: pyt
     assert _one_query(Settings()).fast_queries
 
 
-def test_a_local_ray_start_up_timeout_is_retried_once(monkeypatch) -> None:  # noqa: ANN001
+def test_a_local_ray_start_up_timeout_is_retried_once(monkeypatch) -> None:
     import sys
 
     from rag.distributed import RayEngine
@@ -26,10 +26,10 @@ def test_a_local_ray_start_up_timeout_is_retried_once(monkeypatch) -> None:  # n
         def is_initialized(self) -> bool:
             return False
 
-        def init(self, **kw) -> None:  # noqa: ANN003
+        def init(self, **kw) -> None:
             calls.append("init")
             if len(calls) == 1:
-                raise Exception("The current node timed out during startup. This could happen because ...")  # noqa: TRY002
+                raise Exception("The current node timed out during startup. This could happen because ...")
 
         def shutdown(self) -> None:
             calls.append("shutdown")

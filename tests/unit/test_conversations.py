@@ -24,9 +24,16 @@ DOC = "南昌市2021年工业投资同比增长18.7%，规模以上工业增加�
 Q = "2021年南昌工业投资同比增长多少？"
 
 
-def _components(tmp_path, fake_embedder, **kw) -> Components:  # noqa: ANN001, ANN003
-    s = Settings(_env_file=None, index_dir=tmp_path / "index", embed_cache=tmp_path / "cache.sqlite",
-                 prompts_dir=ROOT / "prompts", refuse_below=0.0, llm_refuse_below=0.0, **kw)
+def _components(tmp_path, fake_embedder, **kw) -> Components:
+    s = Settings(
+        _env_file=None,
+        index_dir=tmp_path / "index",
+        embed_cache=tmp_path / "cache.sqlite",
+        prompts_dir=ROOT / "prompts",
+        refuse_below=0.0,
+        llm_refuse_below=0.0,
+        **kw,
+    )
     comp = Components(s)
     comp.embedder = fake_embedder
     comp.indexer.update("default", add=read_bytes(DOC.encode(), "nc.txt"))
@@ -36,13 +43,17 @@ def _components(tmp_path, fake_embedder, **kw) -> Components:  # noqa: ANN001, A
 # ---------------------------------------------------------------------------------------------- the store itself
 
 
-def test_store_round_trip_titles_and_owners(tmp_path) -> None:  # noqa: ANN001
+def test_store_round_trip_titles_and_owners(tmp_path) -> None:
     st = ConversationStore(tmp_path / "c.sqlite")
     a, b = owner_of(b"key-a"), owner_of(b"key-b")
     assert a != b and "key-a" not in a and owner_of(None) == "local"
     c = st.create(a, messages=[{"role": "user", "content": "  南昌\n工业投资增长多少？ "}])
     assert c["title"] == "南昌 工业投资增长多少？"  # the first question, one line
-    st.update(a, c["id"], messages=[*c["messages"], {"role": "assistant", "content": "18.7%[1]", "answer": {"answer": "18.7%[1]"}}])
+    st.update(
+        a,
+        c["id"],
+        messages=[*c["messages"], {"role": "assistant", "content": "18.7%[1]", "answer": {"answer": "18.7%[1]"}}],
+    )
     got = st.get(a, c["id"])
     assert got["messages"][1]["answer"] == {"answer": "18.7%[1]"} and got["updated"] >= got["created"]
     st.update(a, c["id"], title="重命名")
@@ -59,9 +70,15 @@ def test_store_round_trip_titles_and_owners(tmp_path) -> None:  # noqa: ANN001
     assert [x["title"] for x in ConversationStore(tmp_path / "c.sqlite").list(a)] == ["留下"]
 
 
-def test_store_bounds(tmp_path) -> None:  # noqa: ANN001
-    lim = Limits(max_conversations=2, max_messages=3, max_message_chars=10, max_conversation_bytes=400, max_title_chars=5,
-                 max_comment_chars=4)
+def test_store_bounds(tmp_path) -> None:
+    lim = Limits(
+        max_conversations=2,
+        max_messages=3,
+        max_message_chars=10,
+        max_conversation_bytes=400,
+        max_title_chars=5,
+        max_comment_chars=4,
+    )
     st = ConversationStore(tmp_path / "c.sqlite", lim)
     user = lambda t: {"role": "user", "content": t}  # noqa: E731
     st.create("o", title="五个字标题", messages=[user("一" * 10)] * 3)  # every limit at its worst allowed value
@@ -88,18 +105,58 @@ def test_store_bounds(tmp_path) -> None:  # noqa: ANN001
 def test_feedback_becomes_qa_items() -> None:
     cite = {"n": 1, "source": "nc.txt", "quote": "工业投资同比增长18.7%", "text": "南昌市2021年工业投资同比增长18.7%，"}
     rows = [
-        {"id": 1, "rating": "up", "answerable": True, "question": Q, "answer": "增长18.7%[1]。", "citations": [cite],
-         "correct_answer": "", "generator": "extractive", "index_version": "v1"},
-        {"id": 2, "rating": "down", "answerable": True, "question": "赣州呢？", "answer": "错的[1]", "citations": [cite],
-         "correct_answer": "4606亿元", "generator": "llm", "index_version": "v1"},
-        {"id": 3, "rating": "down", "answerable": True, "question": "x", "answer": "y", "citations": [],
-         "correct_answer": "", "generator": "llm", "index_version": "v1"},
-        {"id": 4, "rating": "up", "answerable": False, "question": "景德镇呢？", "answer": "无法从文档中找到答案",
-         "citations": [], "correct_answer": "", "generator": "llm", "index_version": "v1"},
+        {
+            "id": 1,
+            "rating": "up",
+            "answerable": True,
+            "question": Q,
+            "answer": "增长18.7%[1]。",
+            "citations": [cite],
+            "correct_answer": "",
+            "generator": "extractive",
+            "index_version": "v1",
+        },
+        {
+            "id": 2,
+            "rating": "down",
+            "answerable": True,
+            "question": "赣州呢？",
+            "answer": "错的[1]",
+            "citations": [cite],
+            "correct_answer": "4606亿元",
+            "generator": "llm",
+            "index_version": "v1",
+        },
+        {
+            "id": 3,
+            "rating": "down",
+            "answerable": True,
+            "question": "x",
+            "answer": "y",
+            "citations": [],
+            "correct_answer": "",
+            "generator": "llm",
+            "index_version": "v1",
+        },
+        {
+            "id": 4,
+            "rating": "up",
+            "answerable": False,
+            "question": "景德镇呢？",
+            "answer": "无法从文档中找到答案",
+            "citations": [],
+            "correct_answer": "",
+            "generator": "llm",
+            "index_version": "v1",
+        },
     ]
     items, skipped = qa_items(rows)
     assert skipped == 1 and [it["id"] for it in items] == ["fb00001", "fb00002", "fb00004"]
-    assert items[0] | {} == items[0] and items[0]["answer"] == "增长18.7%" and items[0]["evidence"] == "工业投资同比增长18.7%"
+    assert (
+        items[0] | {} == items[0]
+        and items[0]["answer"] == "增长18.7%"
+        and items[0]["evidence"] == "工业投资同比增长18.7%"
+    )
     assert items[0]["doc"] == "nc.txt" and items[0]["type"] == "factoid"
     assert items[1]["answer"] == "4606亿元" and items[1]["evidence"] is None  # the cited quote does not hold it
     assert items[2]["type"] == "unanswerable" and items[2]["doc"] is None
@@ -109,11 +166,18 @@ def test_feedback_becomes_qa_items() -> None:
 
 
 @pytest.fixture
-def keyed(tmp_path, fake_embedder):  # noqa: ANN001, ANN201
+def keyed(tmp_path, fake_embedder):
     from rag.api.app import create_app
 
-    comp = _components(tmp_path, fake_embedder, api_keys="key-a,key-b", admin_keys="admin", max_title_chars=20,
-                       max_conversation_messages=4, max_conversations=3)
+    comp = _components(
+        tmp_path,
+        fake_embedder,
+        api_keys="key-a,key-b",
+        admin_keys="admin",
+        max_title_chars=20,
+        max_conversation_messages=4,
+        max_conversations=3,
+    )
     with Server(create_app(comp.settings, comp)) as srv:
         yield srv, comp
 
@@ -122,11 +186,14 @@ def _h(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def test_conversations_per_key_and_bounds_over_http(keyed) -> None:  # noqa: ANN001
+def test_conversations_per_key_and_bounds_over_http(keyed) -> None:
     srv, comp = keyed
     url = srv.url
     assert httpx.get(url + "/conversations").status_code == 401
-    msgs = [{"role": "user", "content": Q}, {"role": "assistant", "content": "18.7%[1]", "answer": {"answer": "18.7%[1]"}}]
+    msgs = [
+        {"role": "user", "content": Q},
+        {"role": "assistant", "content": "18.7%[1]", "answer": {"answer": "18.7%[1]"}},
+    ]
     r = httpx.post(url + "/conversations", json={"messages": msgs}, headers=_h("key-a"))
     assert r.status_code == 201, r.text
     cid = r.json()["id"]
@@ -145,7 +212,9 @@ def test_conversations_per_key_and_bounds_over_http(keyed) -> None:  # noqa: ANN
     assert httpx.patch(url + f"/conversations/{cid}", json={"title": "长" * 20}, headers=_h("key-a")).status_code == 200
     r = httpx.patch(url + f"/conversations/{cid}", json={"messages": msgs * 3}, headers=_h("key-a"))
     assert r.status_code == 413
-    assert httpx.patch(url + f"/conversations/{cid}", json={"messages": msgs * 2}, headers=_h("key-a")).status_code == 200
+    assert (
+        httpx.patch(url + f"/conversations/{cid}", json={"messages": msgs * 2}, headers=_h("key-a")).status_code == 200
+    )
     # a body larger than any allowed conversation is refused from its declared length
     huge = json.dumps({"messages": [{"role": "user", "content": "长" * 1000}] * 2000}, ensure_ascii=False).encode()
     r = httpx.post(url + "/conversations", content=huge, headers={**_h("key-a"), "Content-Type": "application/json"})
@@ -162,17 +231,27 @@ def test_conversations_per_key_and_bounds_over_http(keyed) -> None:  # noqa: ANN
     raw = (comp.settings.index_dir / "conversations.sqlite").read_bytes()
     assert b"key-a" not in raw
     paths = httpx.get(url + "/openapi.json").json()["paths"]
-    assert {"get", "post"} <= set(paths["/conversations"]) and {"get", "patch", "delete"} <= set(paths["/conversations/{conv_id}"])
+    assert {"get", "post"} <= set(paths["/conversations"]) and {"get", "patch", "delete"} <= set(
+        paths["/conversations/{conv_id}"]
+    )
     assert "/feedback" in paths and "/me" in paths
 
 
-def test_feedback_is_stored_with_the_index_version_and_exported_for_admins(keyed) -> None:  # noqa: ANN001
+def test_feedback_is_stored_with_the_index_version_and_exported_for_admins(keyed) -> None:
     srv, comp = keyed
     url = srv.url
     ans = httpx.post(url + "/ask", json={"question": Q}, headers=_h("key-a")).json()
     assert "18.7%" in ans["answer"]
-    fb = {"rating": "up", "comment": "对", "question": Q, "query": ans["query"], "answer": ans["answer"],
-          "answerable": ans["answerable"], "citations": ans["citations"], "generator": ans["generator"]}
+    fb = {
+        "rating": "up",
+        "comment": "对",
+        "question": Q,
+        "query": ans["query"],
+        "answer": ans["answer"],
+        "answerable": ans["answerable"],
+        "citations": ans["citations"],
+        "generator": ans["generator"],
+    }
     r = httpx.post(url + "/feedback", json=fb, headers=_h("key-a"))
     assert r.status_code == 201, r.text
     row = r.json()
@@ -198,14 +277,14 @@ class Typing(ChatGenerator):
 
     name = "fake:typing"
 
-    def __init__(self, text: str, pieces: int = 400, **kw) -> None:  # noqa: ANN003
+    def __init__(self, text: str, pieces: int = 400, **kw) -> None:
         super().__init__(**kw)
         self.text, self.pieces = text, pieces
         self.lock = threading.Lock()
         self.closed = threading.Event()
         self.last_usage = {}
 
-    def _chat(self, messages, max_tokens) -> Iterator[str]:  # noqa: ANN001
+    def _chat(self, messages, max_tokens) -> Iterator[str]:
         with self.lock:
             try:
                 for _ in range(self.pieces):
@@ -216,10 +295,11 @@ class Typing(ChatGenerator):
                 self.closed.set()
 
 
-def test_draft_event_comes_first_then_the_models_answer(tmp_path, fake_embedder) -> None:  # noqa: ANN001
+def test_draft_event_comes_first_then_the_models_answer(tmp_path, fake_embedder) -> None:
     comp = _components(tmp_path, fake_embedder)
-    comp._generators["llm"] = Typing("南昌工业投资同比增长18.7%[1]。", pieces=1, prompts=comp.prompts,
-                                     tokenizer=comp.tokenizer)
+    comp._generators["llm"] = Typing(
+        "南昌工业投资同比增长18.7%[1]。", pieces=1, prompts=comp.prompts, tokenizer=comp.tokenizer
+    )
     events = list(comp.pipeline.ask_events(Q, generator="llm", quick=True))
     kinds = [k for k, _ in events]
     assert kinds[:2] == ["draft", "stage"] and kinds[-2:] == ["citations", "done"]
@@ -231,7 +311,7 @@ def test_draft_event_comes_first_then_the_models_answer(tmp_path, fake_embedder)
     assert "draft" not in [k for k, _ in comp.pipeline.ask_events(Q, generator="extractive", quick=True)]
 
 
-def test_stopping_a_stream_frees_the_model_for_the_next_question(tmp_path, fake_embedder) -> None:  # noqa: ANN001
+def test_stopping_a_stream_frees_the_model_for_the_next_question(tmp_path, fake_embedder) -> None:
     from rag.api.app import create_app
 
     comp = _components(tmp_path, fake_embedder, generators="extractive,llm")  # a request may choose the model

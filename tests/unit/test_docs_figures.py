@@ -17,7 +17,7 @@ def test_generated_figure_blocks_are_up_to_date() -> None:
         os.chdir(cwd)
 
 
-def test_a_stale_block_is_found(tmp_path) -> None:  # noqa: ANN001
+def test_a_stale_block_is_found(tmp_path) -> None:
     stale = tmp_path / "x.md"
     stale.write_text("<!-- BEGIN figures:qa-splits -->\n| old |\n<!-- END figures:qa-splits -->\n", encoding="utf-8")
     cwd = os.getcwd()

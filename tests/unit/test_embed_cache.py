@@ -12,13 +12,13 @@ class _Interrupted(Exception):
     pass
 
 
-def test_an_interrupted_run_keeps_the_batches_already_embedded(fake_embedder, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+def test_an_interrupted_run_keeps_the_batches_already_embedded(fake_embedder, tmp_path, monkeypatch) -> None:
     texts = [f"第{i}段：南昌市工业增加值增长{i}%。" for i in range(700)]
     cache = EmbeddingCache(tmp_path / "c.sqlite")
     monkeypatch.setattr(cache, "commit_every", 100)
     real = fake_embedder.embed_documents
 
-    def dies_on_the_fourth_batch(batch, progress=None):  # noqa: ANN001, ANN202
+    def dies_on_the_fourth_batch(batch, progress=None):
         if fake_embedder.calls == 3:
             raise _Interrupted
         return real(batch, progress)

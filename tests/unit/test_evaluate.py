@@ -30,8 +30,10 @@ def test_answer_scoring_by_type() -> None:
 
 
 def test_retrieval_scores() -> None:
-    items = [{"id": "a", "type": "factoid", "doc": "x", "evidence": "南昌工业投资增长"},
-             {"id": "b", "type": "factoid", "doc": "x", "evidence": "赣州地区生产总值"}]
+    items = [
+        {"id": "a", "type": "factoid", "doc": "x", "evidence": "南昌工业投资增长"},
+        {"id": "b", "type": "factoid", "doc": "x", "evidence": "赣州地区生产总值"},
+    ]
     s = score_retrieval(items, {"a": ["无关", "南昌工业投资增长18.7%"], "b": ["别的"]})
     assert s.hit_at[1] == 0.0 and s.hit_at[5] == 0.5 and s.mrr10 == 0.25
 
@@ -64,22 +66,46 @@ def test_ir_scores_count_a_judged_query_without_results_as_zero() -> None:
 
 
 ITEMS = [
-    {"id": "a", "type": "factoid", "question": "南昌工业投资增长多少", "answer": "18.7%", "doc": "x.txt", "evidence": "南昌工业投资增长18.7%"},
-    {"id": "b", "type": "numeric", "question": "赣州生产总值", "answer": "4606亿元", "doc": "y.txt", "evidence": "赣州地区生产总值4606亿元"},
-    {"id": "c", "type": "multi-doc", "question": "两地", "answer": "", "answer_parts": ["甲", "乙"], "doc": ["x.txt", "y.txt"],
-     "evidence": ["南昌工业投资增长18.7%", "赣州地区生产总值4606亿元"]},
+    {
+        "id": "a",
+        "type": "factoid",
+        "question": "南昌工业投资增长多少",
+        "answer": "18.7%",
+        "doc": "x.txt",
+        "evidence": "南昌工业投资增长18.7%",
+    },
+    {
+        "id": "b",
+        "type": "numeric",
+        "question": "赣州生产总值",
+        "answer": "4606亿元",
+        "doc": "y.txt",
+        "evidence": "赣州地区生产总值4606亿元",
+    },
+    {
+        "id": "c",
+        "type": "multi-doc",
+        "question": "两地",
+        "answer": "",
+        "answer_parts": ["甲", "乙"],
+        "doc": ["x.txt", "y.txt"],
+        "evidence": ["南昌工业投资增长18.7%", "赣州地区生产总值4606亿元"],
+    },
     {"id": "d", "type": "unanswerable", "question": "九江", "answer": "", "doc": None, "evidence": None},
 ]
 
 
 def _run() -> RetrievalRun:
     filler = [Passage(f"无关段落{i}", "z", "z.txt", 0.1) for i in range(6)]
-    return RetrievalRun({
-        "a": [Passage("南昌工业投资增长18.7%，位居前列", "x", "x.txt", 0.9), *filler],
-        "b": [*filler, Passage("赣州地区生产总值4606亿元", "y", "y.txt", 0.2)],  # found at rank 7: missed at 5
-        "c": [Passage("南昌工业投资增长18.7%", "x", "x.txt", 0.8), *filler],
-        "d": filler[:3],
-    }, [1.0, 2.0, 3.0, 4.0])
+    return RetrievalRun(
+        {
+            "a": [Passage("南昌工业投资增长18.7%，位居前列", "x", "x.txt", 0.9), *filler],
+            "b": [*filler, Passage("赣州地区生产总值4606亿元", "y", "y.txt", 0.2)],  # found at rank 7: missed at 5
+            "c": [Passage("南昌工业投资增长18.7%", "x", "x.txt", 0.8), *filler],
+            "d": filler[:3],
+        },
+        [1.0, 2.0, 3.0, 4.0],
+    )
 
 
 def test_retrieval_report_breaks_down_by_type_and_document() -> None:
@@ -94,12 +120,14 @@ def test_retrieval_report_breaks_down_by_type_and_document() -> None:
 
 
 def test_failures_list_retrieval_misses_at_5_and_answers_below_1() -> None:
-    answers = {"items": [
-        {"id": "a", "score": 1.0, "answerable": True, "answer": "增长18.7%[1]", "citations": []},
-        {"id": "b", "score": 1.0, "answerable": True, "answer": "4606亿元[1]", "citations": []},
-        {"id": "c", "score": 0.5, "answerable": True, "answer": "甲[1]", "citations": []},
-        {"id": "d", "score": 0.0, "answerable": True, "answer": "九江增长很多[1]", "citations": []},
-    ]}
+    answers = {
+        "items": [
+            {"id": "a", "score": 1.0, "answerable": True, "answer": "增长18.7%[1]", "citations": []},
+            {"id": "b", "score": 1.0, "answerable": True, "answer": "4606亿元[1]", "citations": []},
+            {"id": "c", "score": 0.5, "answerable": True, "answer": "甲[1]", "citations": []},
+            {"id": "d", "score": 0.0, "answerable": True, "answer": "九江增长很多[1]", "citations": []},
+        ]
+    }
     f = {x["id"]: x for x in failures(ITEMS, _run(), "hybrid", answers)}
     assert set(f) == {"b", "c", "d"}  # a: found at rank 1 and answered
     assert f["b"]["first_hit_rank"] == 7 and f["b"]["reasons"] == ["retrieval: evidence not in top 5"]
@@ -161,8 +189,15 @@ def test_rgb_rule_needs_one_alternative_of_every_group() -> None:
 def test_stratified_sample_is_fixed_proportional_and_spread() -> None:
     from rag.evaluate.splits import parts, select, stratified
 
-    items = [{"id": f"q{i:03d}", "type": "numeric" if i % 4 else "unanswerable", "split": "test" if i % 2 else "dev",
-              **({"origin": "independent"} if i > 150 else {})} for i in range(1, 201)]
+    items = [
+        {
+            "id": f"q{i:03d}",
+            "type": "numeric" if i % 4 else "unanswerable",
+            "split": "test" if i % 2 else "dev",
+            **({"origin": "independent"} if i > 150 else {}),
+        }
+        for i in range(1, 201)
+    ]
     a = stratified(items, 40)
     assert a == stratified(items, 40) and len(a) == 40
     assert sum(it["type"] == "unanswerable" for it in a) == 10  # a quarter of the items, a quarter of the sample
@@ -181,10 +216,12 @@ def test_calibration_fits_dev_only_and_chooses_thresholds_within_budget() -> Non
 
     from rag.evaluate.calibrate import BUDGETS, calibrate, choose
 
-    cv = [{"threshold": 0.1, "unanswerable_refused": 0.5, "false_refusal": 0.01},
-          {"threshold": 0.2, "unanswerable_refused": 0.7, "false_refusal": 0.03},
-          {"threshold": 0.3, "unanswerable_refused": 0.7, "false_refusal": 0.05},
-          {"threshold": 0.4, "unanswerable_refused": 0.9, "false_refusal": 0.12}]
+    cv = [
+        {"threshold": 0.1, "unanswerable_refused": 0.5, "false_refusal": 0.01},
+        {"threshold": 0.2, "unanswerable_refused": 0.7, "false_refusal": 0.03},
+        {"threshold": 0.3, "unanswerable_refused": 0.7, "false_refusal": 0.05},
+        {"threshold": 0.4, "unanswerable_refused": 0.9, "false_refusal": 0.12},
+    ]
     assert choose(cv, 0.08) == 0.2 and choose(cv, 0.02) == 0.1 and choose(cv, 0.0) == 0.1 and choose(cv, 0.2) == 0.4
     rng = np.random.default_rng(0)
     y = np.array([0] * 30 + [1] * 90)
@@ -207,10 +244,12 @@ def test_calibration_fits_dev_only_and_chooses_thresholds_within_budget() -> Non
 def test_bench_answers_skips_blank_questions_and_counts_them() -> None:
     from rag.evaluate.answers import bench_answers
 
-    queries = [{"_id": "a", "text": "玩家几分钟内不得配对？", "metadata": {"answers": [["4分钟"]]}},
-               {"_id": "b", "text": "  ", "metadata": {"answers": [["那须盐原市"]]}},
-               {"_id": "c", "text": "没有答案的问题", "metadata": {}},
-               {"_id": "d", "text": "谁？", "metadata": {"answers": [["踢爆"]]}}]
+    queries = [
+        {"_id": "a", "text": "玩家几分钟内不得配对？", "metadata": {"answers": [["4分钟"]]}},
+        {"_id": "b", "text": "  ", "metadata": {"answers": [["那须盐原市"]]}},
+        {"_id": "c", "text": "没有答案的问题", "metadata": {}},
+        {"_id": "d", "text": "谁？", "metadata": {"answers": [["踢爆"]]}},
+    ]
     asked: list[str] = []
 
     def ask(q: str) -> dict:
@@ -221,5 +260,7 @@ def test_bench_answers_skips_blank_questions_and_counts_them() -> None:
 
     r = bench_answers(ask, queries, {"a": {"d1": 1}})
     assert asked == ["玩家几分钟内不得配对？", "谁？"] and r["skipped_blank"] == 1 and r["n"] == 2
-    assert r["accuracy"] == 0.5 and r["refused"] == 0.5 and r["citation_support"] == 0.5 and r["citation_evidence"] == 0.5
+    assert (
+        r["accuracy"] == 0.5 and r["refused"] == 0.5 and r["citation_support"] == 0.5 and r["citation_evidence"] == 0.5
+    )
     assert r["accuracy_answered"] == 1.0 and r["citation_precision"] == 1.0

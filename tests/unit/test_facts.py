@@ -12,18 +12,38 @@ from rag.generate.ground import ground
 from rag.types import Chunk, Citation, Hit
 
 HEADER = "序号\t项目名称\t投资金额 (万元)\t建设期\t主要内容"
-HUAQIN = ("19\t华勤千亿产业基 地项目\t10000000\t2020-2023\t项目占地面积为 3000 亩,分三期建设,一期占地为 870 亩,建筑面积为 128 "
-          "万平方米。主要建 设厂房及配套设施。项目一期达产后形成 122 条 SMT 生产线、302 条组装线等配套设备,预计 实现年产笔电、"
-          "手机及其他智能终端产品 1.6 亿台,实现年主营业务收入 1000 亿元。")
+HUAQIN = (
+    "19\t华勤千亿产业基 地项目\t10000000\t2020-2023\t项目占地面积为 3000 亩,分三期建设,一期占地为 870 亩,建筑面积为 128 "
+    "万平方米。主要建 设厂房及配套设施。项目一期达产后形成 122 条 SMT 生产线、302 条组装线等配套设备,预计 实现年产笔电、"
+    "手机及其他智能终端产品 1.6 亿台,实现年主营业务收入 1000 亿元。"
+)
 
 
-def _hit(text: str, start: int = 100, title: str = "南昌日报", doc: str = "d", kind: str = "text", context: str = "") -> Hit:
-    return Hit(Chunk(f"{doc}#{start}", doc, text, start, start + len(text), context=context, kind=kind), 1.0, f"{doc}.txt", title)
+def _hit(
+    text: str, start: int = 100, title: str = "南昌日报", doc: str = "d", kind: str = "text", context: str = ""
+) -> Hit:
+    return Hit(
+        Chunk(f"{doc}#{start}", doc, text, start, start + len(text), context=context, kind=kind),
+        1.0,
+        f"{doc}.txt",
+        title,
+    )
 
 
-@pytest.mark.parametrize(("value", "unit", "spoken"), [
-    ("10000000", "万元", "1000亿元"), ("105000", "万元", "10.5亿元"), ("3000", "万元", ""), ("35000", "元", "3.5万元"),
-    ("250000000", "元", "2.5亿元"), ("12.3", "亿元", ""), ("500", "元", ""), ("1000", "亩", ""), ("abc", "万元", "")])
+@pytest.mark.parametrize(
+    ("value", "unit", "spoken"),
+    [
+        ("10000000", "万元", "1000亿元"),
+        ("105000", "万元", "10.5亿元"),
+        ("3000", "万元", ""),
+        ("35000", "元", "3.5万元"),
+        ("250000000", "元", "2.5亿元"),
+        ("12.3", "亿元", ""),
+        ("500", "元", ""),
+        ("1000", "亩", ""),
+        ("abc", "万元", ""),
+    ],
+)
 def test_amounts_in_the_unit_people_say(value: str, unit: str, spoken: str) -> None:
     assert facts.spoken_amount(value, unit) == spoken
     assert facts.with_spoken(value, unit) == (f"{value}{unit}（即{spoken}）" if spoken else f"{value}{unit}")
@@ -32,8 +52,10 @@ def test_amounts_in_the_unit_people_say(value: str, unit: str, spoken: str) -> N
 def test_amounts_in_an_answer_also_in_the_unit_people_say() -> None:
     assert facts.add_spoken("投资金额是105000万元[1]。") == "投资金额是105000万元（即10.5亿元）[1]。"
     assert facts.add_spoken("投资金额10000000万元（即1000亿元）[1]") == "投资金额10000000万元（即1000亿元）[1]"
-    assert facts.add_spoken("总投资120亿元，补贴3000万元，奖励500元，收入1500000元。") == \
-        "总投资120亿元，补贴3000万元，奖励500元，收入1500000元（即150万元）。"
+    assert (
+        facts.add_spoken("总投资120亿元，补贴3000万元，奖励500元，收入1500000元。")
+        == "总投资120亿元，补贴3000万元，奖励500元，收入1500000元（即150万元）。"
+    )
     d, _ = ground("项目投资多少？", Draft("投资金额是105000万元[1]。", []), [])
     assert d.text == "投资金额是105000万元（即10.5亿元）[1]。"
 
@@ -56,7 +78,9 @@ def test_relative_time_resolved_against_the_document_date() -> None:
     assert facts.relative_time("南昌今年的GDP是多少？") == "今年" and facts.relative_time("目前有多少家") == "目前"
     assert facts.relative_time("2021年南昌GDP是多少？") == ""
     assert facts.document_year(SimpleNamespace(meta={"date": "2022-04-10 06:33:27 +0800"}, text="")) == 2022
-    assert facts.document_year(SimpleNamespace(meta={}, text="\n2021\n\n# 南昌市人民政府公报\n二〇二一年第九期")) == 2021
+    assert (
+        facts.document_year(SimpleNamespace(meta={}, text="\n2021\n\n# 南昌市人民政府公报\n二〇二一年第九期")) == 2021
+    )
     assert facts.document_year(SimpleNamespace(meta={}, text="正文没有日期")) is None
     assert facts.resolve_year("去年", 2022) == 2021 and facts.resolve_year("今年", 2022) == 2022
     assert facts.resolve_year("最新", 2022) is None and facts.resolve_year("今年", None) is None
@@ -74,7 +98,7 @@ def test_time_must_match_the_evidence() -> None:
     assert facts.figure_year("增长11.4%", "", 2022) == 2022
 
 
-def test_subject_is_the_evidence_sentences_not_the_documents(tokenizer) -> None:  # noqa: ANN001
+def test_subject_is_the_evidence_sentences_not_the_documents(tokenizer) -> None:
     tokenizer = tokenizer.with_terms([("新余高新区", 23, "ns")])  # as the seeds' collection dictionary holds it
     q = "2023年南昌地区生产总值是多少？"
     assert facts.question_subjects(q, tokenizer, "南昌市统计局发布")[0] == ["南昌"]
@@ -82,6 +106,7 @@ def test_subject_is_the_evidence_sentences_not_the_documents(tokenizer) -> None:
     # a bare name counts as a place once the passages write it as one; "上市" (tagged ns by jieba) never does
     assert facts.question_subjects(q, tokenizer, "没有这个地名")[0] == []
     assert facts.question_subjects("新余高新区推动企业上市的做法有哪些？", tokenizer, "企业上市")[0] == ["新余高新区"]
+
     def ok(sentence: str, before: str = "", context: str = "") -> bool:
         known = facts.known_places(context + "\n" + before + sentence, tokenizer)
         return facts.subject_ok(["南昌"], sentence, before, context, known)
@@ -113,18 +138,32 @@ def test_questions_are_not_statements() -> None:
     assert not facts.is_question("多少企业家感叹，营商环境越来越好。")
 
 
-@pytest.mark.parametrize(("question", "aspect", "column"), [
-    ("华勤千亿产业基地项目总投资多少？", "投资", 2), ("华勤千亿产业基地项目的建设期是哪几年？", "建设期", 3),
-    ("华勤千亿产业基地项目占地多少亩？", "占地", None), ("华勤千亿产业基地项目年产多少台？", "产能", None),
-    ("华勤千亿产业基地项目分几期建设？", "布局", None), ("华勤千亿产业基地项目主要建设内容是什么？", "内容", 4),
-    ("华勤千亿产业基地项目是什么？", "", None)])
+@pytest.mark.parametrize(
+    ("question", "aspect", "column"),
+    [
+        ("华勤千亿产业基地项目总投资多少？", "投资", 2),
+        ("华勤千亿产业基地项目的建设期是哪几年？", "建设期", 3),
+        ("华勤千亿产业基地项目占地多少亩？", "占地", None),
+        ("华勤千亿产业基地项目年产多少台？", "产能", None),
+        ("华勤千亿产业基地项目分几期建设？", "布局", None),
+        ("华勤千亿产业基地项目主要建设内容是什么？", "内容", 4),
+        ("华勤千亿产业基地项目是什么？", "", None),
+    ],
+)
 def test_the_asked_column(question: str, aspect: str, column: int | None) -> None:
     assert facts.asked_aspect(question) == aspect
     assert (facts.column_for(aspect, HEADER.split("\t")) if aspect else None) == column
 
 
-@pytest.mark.parametrize(("aspect", "says"), [
-    ("占地", "项目占地面积为 3000 亩"), ("产能", "1.6 亿台"), ("收入", "实现年主营业务收入 1000 亿元"), ("布局", "分三期建设")])
+@pytest.mark.parametrize(
+    ("aspect", "says"),
+    [
+        ("占地", "项目占地面积为 3000 亩"),
+        ("产能", "1.6 亿台"),
+        ("收入", "实现年主营业务收入 1000 亿元"),
+        ("布局", "分三期建设"),
+    ],
+)
 def test_the_clauses_of_a_description_that_say_the_aspect(aspect: str, says: str) -> None:
     cell = HUAQIN.split("\t")[4]
     span = facts.clauses_about(cell, aspect, [])
@@ -134,19 +173,35 @@ def test_the_clauses_of_a_description_that_say_the_aspect(aspect: str, says: str
 
 
 def test_conflicting_sources_found_and_each_cited() -> None:
-    news = _hit("如今总投资150亿元的经开区江铃新能源汽车生产基地项目实现部分投产，总投资120亿元的华勤千亿产业基地项目、"
-                "总投资50亿元的济民(小蓝)新药研发生产基地项目等顺利开工。", 40, "南昌激荡工业高质量发展春潮", "news")
+    news = _hit(
+        "如今总投资150亿元的经开区江铃新能源汽车生产基地项目实现部分投产，总投资120亿元的华勤千亿产业基地项目、"
+        "总投资50亿元的济民(小蓝)新药研发生产基地项目等顺利开工。",
+        40,
+        "南昌激荡工业高质量发展春潮",
+        "news",
+    )
     row = _hit(HUAQIN, 9000, "南昌市人民政府公报", "bulletin", "table_row", HEADER)
-    other = _hit("52\t江铃股份富山新能源汽车基地\t1280000\t2017.12-2022.12\t项目用地面积1500亩,总投资128亿元。", 9500,
-                 "南昌市人民政府公报", "bulletin", "table_row", HEADER)
+    other = _hit(
+        "52\t江铃股份富山新能源汽车基地\t1280000\t2017.12-2022.12\t项目用地面积1500亩,总投资128亿元。",
+        9500,
+        "南昌市人民政府公报",
+        "bulletin",
+        "table_row",
+        HEADER,
+    )
     q = "华勤千亿产业基地项目总投资多少？"
     assert conflicts.subject_and_attribute(q) == ("华勤千亿产业基地项目", "总投资", "投资")
     found = conflicts.find(q, [news, other, row])
     assert len(found) == 1 and [v.value for v in found[0].values] == ["120亿元", "10000000万元（即1000亿元）"]
     draft, item = conflicts.answer(found[0], [news, other, row])
-    assert draft.text.startswith("两份文档说法不同：") and "120亿元[1]" in draft.text and "（即1000亿元）[2]" in draft.text
-    assert item == {"subject": "华勤千亿产业基地项目", "attribute": "总投资",
-                    "values": [{"value": "120亿元", "n": 1}, {"value": "10000000万元（即1000亿元）", "n": 2}]}
+    assert (
+        draft.text.startswith("两份文档说法不同：") and "120亿元[1]" in draft.text and "（即1000亿元）[2]" in draft.text
+    )
+    assert item == {
+        "subject": "华勤千亿产业基地项目",
+        "attribute": "总投资",
+        "values": [{"value": "120亿元", "n": 1}, {"value": "10000000万元（即1000亿元）", "n": 2}],
+    }
     for c in draft.citations:  # quotes are exact document text holding the value
         assert c.hit.chunk.text[c.quote_start - c.hit.chunk.start : c.quote_end - c.hit.chunk.start] == c.quote
     assert "120亿元" in draft.citations[0].quote and "10000000" in draft.citations[1].quote

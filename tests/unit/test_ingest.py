@@ -64,7 +64,7 @@ def test_doc_id_stable_and_safe() -> None:
     assert "/" not in doc_id_for("x/../y z.md")
 
 
-def test_seeds_cleaned(seed_docs) -> None:  # noqa: ANN001
+def test_seeds_cleaned(seed_docs) -> None:
     by = {d.doc_id[:3]: d for d in seed_docs}
     assert len(seed_docs) == 5
     assert by["001"].title == "南昌激荡工业高质量发展春潮" and "<p>" not in by["001"].text

@@ -21,14 +21,19 @@ def make_pdf(pages: list[list[str]], title: str = "") -> bytes:
     """A minimal valid PDF: one Helvetica text line per entry, one page per list, an xref table with exact offsets."""
     n = len(pages)
     font = 3 + 2 * n
-    objs: list[bytes] = [b"<< /Type /Catalog /Pages 2 0 R >>",
-                         b"<< /Type /Pages /Kids [" + b" ".join(f"{3 + 2 * i} 0 R".encode() for i in range(n))
-                         + f"] /Count {n} >>".encode()]
+    objs: list[bytes] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids ["
+        + b" ".join(f"{3 + 2 * i} 0 R".encode() for i in range(n))
+        + f"] /Count {n} >>".encode(),
+    ]
     for i, lines in enumerate(pages):
         ops = ["BT", "/F1 12 Tf", "14 TL", "72 720 Td"] + [f"({_pdf_escape(ln)}) Tj T*" for ln in lines] + ["ET"]
         stream = "\n".join(ops).encode("latin-1")
-        objs.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 {font} 0 R >> >> "
-                    f"/Contents {4 + 2 * i} 0 R >>".encode())
+        objs.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 {font} 0 R >> >> "
+            f"/Contents {4 + 2 * i} 0 R >>".encode()
+        )
         objs.append(f"<< /Length {len(stream)} >>\nstream\n".encode() + stream + b"\nendstream")
     objs.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
     info = None
@@ -65,7 +70,7 @@ def test_pdf_two_pages_text_and_page_spans(tmp_path: Path) -> None:
     chunks = chunk_document(doc, ChunkParams(size=40, max=80, overlap=0))
     assert {c.page for c in chunks} == {1, 2}
     for c in chunks:
-        assert doc.text[c.start:c.end] == c.text
+        assert doc.text[c.start : c.end] == c.text
         assert c.page == (1 if c.start < s2 else 2)
     assert next(c for c in chunks if "11.4" in c.text).page == 1
     assert next(c for c in chunks if "Jingdezhen" in c.text).page == 2
@@ -81,9 +86,11 @@ def test_page_chunk_page_reaches_hits() -> None:
 def test_assemble_pages_shifts_headings_and_dedups_across_pages() -> None:
     repeated = "本页脚注说明：以上数据均来自南昌市统计局发布的年度统计公报和各县区上报材料，仅供参考使用，不作为其他用途的依据。"
     assert len(repeated) >= 50
-    pages = ["# 总体情况\n\n南昌工业增加值增长11.4%。\n\n" + repeated,
-             "",  # an empty page (a figure, say) gets no span
-             "一、发展目标\n\n到2025年，产业规模再上台阶。\n\n" + repeated]
+    pages = [
+        "# 总体情况\n\n南昌工业增加值增长11.4%。\n\n" + repeated,
+        "",  # an empty page (a figure, say) gets no span
+        "一、发展目标\n\n到2025年，产业规模再上台阶。\n\n" + repeated,
+    ]
     p = assemble_pages(pages, dedup_min_chars=50)
     assert p.text.count("本页脚注说明") == 1
     assert [pg[2] for pg in p.pages] == [1, 3]
@@ -140,8 +147,13 @@ def make_docx(path: Path) -> None:
     d.add_paragraph("我们的主要工作包括以下几个方面的内容与安排")  # no sentence end: must not be glued to the next
     d.add_paragraph("工业投资同比增长18.7%。")
     t = d.add_table(rows=3, cols=3)
-    for r, row in enumerate([("项目名称", "投资金额", "建设期"), ("华勤千亿产业基地项目", "10000000万元", "2020-2023"),
-                             ("欧菲光电项目", "500000万元", "2021-2022")]):
+    for r, row in enumerate(
+        [
+            ("项目名称", "投资金额", "建设期"),
+            ("华勤千亿产业基地项目", "10000000万元", "2020-2023"),
+            ("欧菲光电项目", "500000万元", "2021-2022"),
+        ]
+    ):
         for c, v in enumerate(row):
             t.cell(r, c).text = v
     zh = d.styles.add_style("标题 3", WD_STYLE_TYPE.PARAGRAPH)
@@ -158,7 +170,10 @@ def test_docx_paragraphs_headings_tables(tmp_path: Path) -> None:
     text = doc.text
     assert "南昌规模以上工业增加值同比增长11.4%。" in text
     assert "以下几个方面的内容与安排\n\n工业投资同比增长18.7%。" in text
-    assert "项目名称\t投资金额\t建设期\n华勤千亿产业基地项目\t10000000万元\t2020-2023\n欧菲光电项目\t500000万元\t2021-2022" in text
+    assert (
+        "项目名称\t投资金额\t建设期\n华勤千亿产业基地项目\t10000000万元\t2020-2023\n欧菲光电项目\t500000万元\t2021-2022"
+        in text
+    )
     assert "#" not in text
     heads = [(h[2], h[3]) for h in doc.meta["headings"]]
     assert heads == [(1, "南昌市工业发展报告"), (10, "一、主要指标"), (11, "（一）战略意义")]
@@ -166,12 +181,27 @@ def test_docx_paragraphs_headings_tables(tmp_path: Path) -> None:
         assert text[s:e] == t
     chunks = chunk_document(doc, ChunkParams())
     row = next(c for c in chunks if c.text.startswith("华勤千亿产业基地项目"))
-    assert row.kind == "table_row" and row.context == "项目名称\t投资金额\t建设期" and row.heading == "南昌市工业发展报告 > 一、主要指标"
+    assert (
+        row.kind == "table_row"
+        and row.context == "项目名称\t投资金额\t建设期"
+        and row.heading == "南昌市工业发展报告 > 一、主要指标"
+    )
     assert all(c.page is None for c in chunks)
 
 
-@pytest.mark.parametrize("name,level", [("Heading 1", 1), ("heading 3", 3), ("标题 2", 2), ("标题2", 2), ("Title", 1),
-                                        ("Normal", None), ("Heading 7", None), ("List Paragraph", None)])
+@pytest.mark.parametrize(
+    "name,level",
+    [
+        ("Heading 1", 1),
+        ("heading 3", 3),
+        ("标题 2", 2),
+        ("标题2", 2),
+        ("Title", 1),
+        ("Normal", None),
+        ("Heading 7", None),
+        ("List Paragraph", None),
+    ],
+)
 def test_docx_heading_styles(name: str, level: int | None) -> None:
     assert heading_level(name) == level
 
@@ -185,7 +215,7 @@ def test_docx_bad_files_name_the_file() -> None:
         read_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "secret.docx")
 
 
-def test_pdf_pages_survive_the_index_and_reach_search_hits(tmp_path: Path, fake_embedder, tokenizer) -> None:  # noqa: ANN001
+def test_pdf_pages_survive_the_index_and_reach_search_hits(tmp_path: Path, fake_embedder, tokenizer) -> None:
     from rag import store
     from rag.indexer import Indexer
 

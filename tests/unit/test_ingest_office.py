@@ -13,7 +13,7 @@ from rag.errors import BadInput, TooLarge, UnsupportedFormat
 from rag.ingest import read_bytes, sniff, table
 
 
-def _xlsx(build) -> bytes:  # noqa: ANN001
+def _xlsx(build) -> bytes:
     from openpyxl import Workbook
 
     wb = Workbook()
@@ -27,12 +27,12 @@ def _rows(data: bytes, name: str) -> list:
     [doc] = read_bytes(data, name)
     chunks = chunk_document(doc, ChunkParams())
     for c in chunks:
-        assert doc.text[c.start:c.end] == c.text
+        assert doc.text[c.start : c.end] == c.text
     return chunks
 
 
 def test_xlsx_rows_are_passages_with_merged_headers_and_categories() -> None:
-    def build(wb) -> None:  # noqa: ANN001
+    def build(wb) -> None:
         ws = wb.active
         ws.title = "重点产业"
         ws.append(["地区", "2022年", None, "备注"])
@@ -53,7 +53,7 @@ def test_xlsx_rows_are_passages_with_merged_headers_and_categories() -> None:
 
 
 def test_xlsx_sheets_are_sections_and_empty_sheets_are_skipped() -> None:
-    def build(wb) -> None:  # noqa: ANN001
+    def build(wb) -> None:
         a = wb.active
         a.title = "南昌"
         a.append(["指标", "数值"])
@@ -66,25 +66,31 @@ def test_xlsx_sheets_are_sections_and_empty_sheets_are_skipped() -> None:
         b.append(["增速", "4.1%"])
 
     chunks = _rows(_xlsx(build), "指标.xlsx")
-    assert [(c.heading, c.text) for c in chunks] == [("南昌", "工业投资增速\t15.2%"), ("南昌", "规上工业增加值增速\t11.4%"),
-                                                      ("赣州", "地区生产总值\t4606.2亿元"), ("赣州", "增速\t4.1%")]
+    assert [(c.heading, c.text) for c in chunks] == [
+        ("南昌", "工业投资增速\t15.2%"),
+        ("南昌", "规上工业增加值增速\t11.4%"),
+        ("赣州", "地区生产总值\t4606.2亿元"),
+        ("赣州", "增速\t4.1%"),
+    ]
 
 
 def test_csv_in_gbk_with_semicolons() -> None:
     data = "城市;人口（万人）;备注\n南昌;656.8;省会\n赣州;897;\n".encode("gbk")
     chunks = _rows(data, "人口.csv")
-    assert [(c.context, c.text) for c in chunks] == [("城市\t人口（万人）\t备注", "南昌\t656.8\t省会"),
-                                                      ("城市\t人口（万人）\t备注", "赣州\t897\t")]
+    assert [(c.context, c.text) for c in chunks] == [
+        ("城市\t人口（万人）\t备注", "南昌\t656.8\t省会"),
+        ("城市\t人口（万人）\t备注", "赣州\t897\t"),
+    ]
 
 
-def test_spreadsheet_budgets_name_the_file(monkeypatch) -> None:  # noqa: ANN001
+def test_spreadsheet_budgets_name_the_file(monkeypatch) -> None:
     monkeypatch.setattr(table, "MAX_ROWS", 10)
     csv_rows = "a,b\n" + "".join(f"{i},x\n" for i in range(11))
     with pytest.raises(TooLarge, match="big.csv.*10 rows"):
         read_bytes(csv_rows.encode(), "big.csv")
     read_bytes(("a,b\n" + "".join(f"{i},x\n" for i in range(10))).encode(), "ok.csv")  # the worst allowed file
 
-    def build(wb) -> None:  # noqa: ANN001
+    def build(wb) -> None:
         for i in range(30):
             wb.active.append([f"r{i}", i])
 
@@ -95,7 +101,7 @@ def test_spreadsheet_budgets_name_the_file(monkeypatch) -> None:  # noqa: ANN001
         read_bytes(_xlsx(lambda wb: [wb.create_sheet(f"s{i}") for i in range(2)]), "sheets.xlsx")
 
 
-def test_zip_bombs_and_wrong_containers_are_refused(monkeypatch) -> None:  # noqa: ANN001
+def test_zip_bombs_and_wrong_containers_are_refused(monkeypatch) -> None:
     monkeypatch.setattr(sniff, "MAX_UNZIPPED", 1 << 20)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
@@ -143,17 +149,26 @@ def test_pptx_one_passage_group_per_slide_with_slide_numbers() -> None:
     assert [p[2] for p in doc.meta["pages"]] == [1, 2, 3]
     chunks = chunk_document(doc, ChunkParams())
     got = [(c.page, c.heading, c.kind, c.text) for c in chunks]
-    assert got == [(1, "南昌产业概况", "text", "2021年规模以上工业增加值增长11.4%。\n电子信息产业营收突破2000亿元。"),
-                   (2, "景德镇陶瓷", "table_row", "陶瓷\t500亿元"),
-                   (3, "幻灯片 3", "text", "上方的文字。\n\n下方的文字。\n\n演讲者备注：宜春锂电。")]
+    assert got == [
+        (1, "南昌产业概况", "text", "2021年规模以上工业增加值增长11.4%。\n电子信息产业营收突破2000亿元。"),
+        (2, "景德镇陶瓷", "table_row", "陶瓷\t500亿元"),
+        (3, "幻灯片 3", "text", "上方的文字。\n\n下方的文字。\n\n演讲者备注：宜春锂电。"),
+    ]
     assert chunks[1].context == "产业\t营业收入"
     for c in chunks:  # no passage straddles two slides
         s, e, _ = next(p for p in doc.meta["pages"] if p[2] == c.page)
         assert s <= c.start and c.end <= e
 
 
-@pytest.mark.parametrize(("name", "save_as"), [("通知.doc", ".docx 或 PDF"), ("通知.wps", ".docx 或 PDF"),
-                                               ("报表.xls", ".xlsx 或 .csv"), ("汇报.ppt", ".pptx 或 PDF")])
+@pytest.mark.parametrize(
+    ("name", "save_as"),
+    [
+        ("通知.doc", ".docx 或 PDF"),
+        ("通知.wps", ".docx 或 PDF"),
+        ("报表.xls", ".xlsx 或 .csv"),
+        ("汇报.ppt", ".pptx 或 PDF"),
+    ],
+)
 def test_legacy_office_files_are_refused_in_chinese(name: str, save_as: str) -> None:
     with pytest.raises(UnsupportedFormat) as e:
         read_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512), name)
@@ -171,13 +186,13 @@ def test_images_are_sniffed_before_any_ocr() -> None:
         read_bytes(b",,\n,,\n", "empty.csv")
 
 
-def test_ocr_page_budget_refuses_a_long_scan_before_any_ocr(monkeypatch) -> None:  # noqa: ANN001
+def test_ocr_page_budget_refuses_a_long_scan_before_any_ocr(monkeypatch) -> None:
     from PIL import Image
 
     from rag.ingest import ocr
     from tests.unit.test_ingest_formats import PAGE1, make_pdf
 
-    def no_ocr(*a, **k):  # noqa: ANN002, ANN003, ANN202
+    def no_ocr(*a, **k):
         raise AssertionError("OCR ran")
 
     monkeypatch.setattr(ocr, "MAX_PAGES", 2)
@@ -192,7 +207,7 @@ def test_ocr_page_budget_refuses_a_long_scan_before_any_ocr(monkeypatch) -> None
     assert doc.meta["page_count"] == 4 and "ocr_pages" not in doc.meta
 
 
-def test_image_pixel_budget_is_checked_before_ocr(monkeypatch) -> None:  # noqa: ANN001
+def test_image_pixel_budget_is_checked_before_ocr(monkeypatch) -> None:
     import warnings
 
     from PIL import Image

@@ -29,13 +29,13 @@ class SlowEmbedder(FakeEmbedder):
         self.gate.set()
         self.started = threading.Event()
 
-    def embed_documents(self, texts, progress=None):  # noqa: ANN001, ANN201
+    def embed_documents(self, texts, progress=None):
         out = []
         for i in range(0, len(texts), 2):
             self.started.set()
             self.gate.wait(30)
             time.sleep(self.delay)
-            part = texts[i:i + 2]
+            part = texts[i : i + 2]
             out.extend(self._vec(t) for t in part)
             if progress:
                 progress(len(part))
@@ -43,20 +43,27 @@ class SlowEmbedder(FakeEmbedder):
 
 
 def doc_text(tag: str, n: int = 40) -> str:
-    return "\n\n".join(f"{tag}第{i}项：南昌市{tag}重点项目{i}号总投资{i * 3 + 7}亿元，预计{2024 + i % 5}年建成投产，带动就业{i * 11 + 5}人。"
-                       for i in range(n))
+    return "\n\n".join(
+        f"{tag}第{i}项：南昌市{tag}重点项目{i}号总投资{i * 3 + 7}亿元，预计{2024 + i % 5}年建成投产，带动就业{i * 11 + 5}人。"
+        for i in range(n)
+    )
 
 
-def make(tmp_path, embedder=None, **kw) -> Components:  # noqa: ANN001, ANN003
-    s = Settings(_env_file=None, index_dir=tmp_path / "index", embed_cache=tmp_path / "cache.sqlite",
-                 prompts_dir=ROOT / "prompts", **kw)
+def make(tmp_path, embedder=None, **kw) -> Components:
+    s = Settings(
+        _env_file=None,
+        index_dir=tmp_path / "index",
+        embed_cache=tmp_path / "cache.sqlite",
+        prompts_dir=ROOT / "prompts",
+        **kw,
+    )
     comp = Components(s)
     comp.embedder = embedder or SlowEmbedder()
     comp.indexer.update("default", add=read_bytes("南昌市2021年规模以上工业增加值增长11.4%。".encode(), "base.txt"))
     return comp
 
 
-def jobs_for(comp: Components, **limits) -> Jobs:  # noqa: ANN003
+def jobs_for(comp: Components, **limits) -> Jobs:
     return Jobs(comp.indexer, lambda data, name: read_bytes(data, name), Limits(**limits))
 
 
@@ -68,7 +75,7 @@ def current(comp: Components, coll: str = "default") -> str:
     return (store.collection_path(comp.settings.index_dir, coll) / "CURRENT").read_text()
 
 
-def test_tracker_reports_stages_in_order_with_rate_and_eta(tmp_path) -> None:  # noqa: ANN001
+def test_tracker_reports_stages_in_order_with_rate_and_eta(tmp_path) -> None:
     comp = make(tmp_path, SlowEmbedder(delay=0.1))
     seen: list[dict] = []
     t = Tracker(on_change=seen.append)
@@ -86,7 +93,7 @@ def test_tracker_reports_stages_in_order_with_rate_and_eta(tmp_path) -> None:  #
     assert comp.indexer.engine == comp.indexer.embed_local  # the shared indexer was not modified
 
 
-def test_a_second_job_queues_behind_the_first_then_both_publish(tmp_path) -> None:  # noqa: ANN001
+def test_a_second_job_queues_behind_the_first_then_both_publish(tmp_path) -> None:
     emb = SlowEmbedder()
     comp = make(tmp_path, emb)
     jobs = jobs_for(comp)
@@ -110,7 +117,7 @@ def test_a_second_job_queues_behind_the_first_then_both_publish(tmp_path) -> Non
     assert d["passages_done"] == d["passages_total"] > 0 and d["eta_s"] == 0.0 and d["files"] == ["乙.txt"]
 
 
-def test_cancelling_a_running_job_leaves_the_live_version_untouched(tmp_path) -> None:  # noqa: ANN001
+def test_cancelling_a_running_job_leaves_the_live_version_untouched(tmp_path) -> None:
     emb = SlowEmbedder()
     comp = make(tmp_path, emb)
     jobs = jobs_for(comp)
@@ -134,15 +141,21 @@ def test_cancelling_a_running_job_leaves_the_live_version_untouched(tmp_path) ->
     assert {p.name for p in root.iterdir() if p.is_dir()} <= {"versions", *(p.name for p in root.glob("v*"))}
 
 
-def test_failed_files_abort_the_job_unless_asked_to_skip(tmp_path) -> None:  # noqa: ANN001
+def test_failed_files_abort_the_job_unless_asked_to_skip(tmp_path) -> None:
     comp = make(tmp_path)
     jobs = jobs_for(comp)
     before = current(comp)
-    bad = [up("好.txt", "九江2022年GDP为3400亿元。"), Upload("坏.txt", b"\x89PNG\r\n\x1a\n" + bytes(64)),
-           Upload("旧.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64))]
+    bad = [
+        up("好.txt", "九江2022年GDP为3400亿元。"),
+        Upload("坏.txt", b"\x89PNG\r\n\x1a\n" + bytes(64)),
+        Upload("旧.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64)),
+    ]
     job = jobs.submit("default", bad)
     assert job.wait(30) and job.state == "failed"
-    assert [(f["file"], f["code"]) for f in job.failed] == [("坏.txt", "unsupported_format"), ("旧.doc", "unsupported_format")]
+    assert [(f["file"], f["code"]) for f in job.failed] == [
+        ("坏.txt", "unsupported_format"),
+        ("旧.doc", "unsupported_format"),
+    ]
     assert "另存为 .docx" in job.failed[1]["reason"] and job.to_dict()["error"]["message"].startswith("坏.txt")
     assert current(comp) == before  # all or nothing: the good file was not indexed either
     job = jobs.submit("default", bad, skip_failed=True)
@@ -151,7 +164,7 @@ def test_failed_files_abort_the_job_unless_asked_to_skip(tmp_path) -> None:  # n
     assert job.to_dict()["error"] is None
 
 
-def test_jobs_are_bounded_and_visible_only_to_their_owner(tmp_path) -> None:  # noqa: ANN001
+def test_jobs_are_bounded_and_visible_only_to_their_owner(tmp_path) -> None:
     emb = SlowEmbedder()
     comp = make(tmp_path, emb)
     jobs = jobs_for(comp, max_active=1, keep=1, max_bytes=10_000)
@@ -175,7 +188,7 @@ def test_jobs_are_bounded_and_visible_only_to_their_owner(tmp_path) -> None:  # 
 
 
 @pytest.fixture
-def app(tmp_path):  # noqa: ANN001, ANN201
+def app(tmp_path):
     from rag.api.app import create_app
 
     emb = SlowEmbedder()
@@ -184,7 +197,7 @@ def app(tmp_path):  # noqa: ANN001, ANN201
         yield srv, emb, comp
 
 
-def test_http_upload_job_poll_cancel_and_visibility(app) -> None:  # noqa: ANN001
+def test_http_upload_job_poll_cancel_and_visibility(app) -> None:
     srv, emb, comp = app
     a, b = {"Authorization": "Bearer key-a"}, {"Authorization": "Bearer key-b"}
     files = [("files", (f"文件{i}.txt", doc_text(f"文{i}", 6).encode(), "text/plain")) for i in range(6)]
@@ -219,26 +232,42 @@ def test_http_upload_job_poll_cancel_and_visibility(app) -> None:  # noqa: ANN00
     small = [("files", ("小.txt", "新余2022年增长8.8%。".encode(), "text/plain"))]
     r = httpx.post(srv.url + "/documents", files=small, data={"collection": "jobs"}, headers=a, timeout=60)
     assert r.status_code == 201 and r.json()["added"] == ["小"] and r.json()["failed"] == []
-    r = httpx.post(srv.url + "/documents", files=small, data={"collection": "jobs"}, timeout=60,
-                   headers={**a, "Prefer": "respond-async"})
+    r = httpx.post(
+        srv.url + "/documents",
+        files=small,
+        data={"collection": "jobs"},
+        timeout=60,
+        headers={**a, "Prefer": "respond-async"},
+    )
     assert r.status_code == 202 and httpx.get(srv.url + r.headers["location"], headers=a).status_code == 200
     for _ in range(600):  # the collection is idle again before the next small upload (else it would queue: 202)
         if httpx.get(srv.url + r.headers["location"], headers=a).json()["state"] == "done":
             break
         time.sleep(0.05)
-    mixed = [("files", ("好.txt", "萍乡2022年工业陶瓷营收287.3亿元。".encode(), "text/plain")),
-             ("files", ("坏.wps", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), "application/octet-stream"))]
+    mixed = [
+        ("files", ("好.txt", "萍乡2022年工业陶瓷营收287.3亿元。".encode(), "text/plain")),
+        ("files", ("坏.wps", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), "application/octet-stream")),
+    ]
     r = httpx.post(srv.url + "/documents", files=mixed, data={"collection": "jobs"}, headers=a, timeout=60)
     assert r.status_code == 415 and r.json()["error"]["message"].startswith("坏.wps: 不支持旧版 WPS 文字 文件")
-    r = httpx.post(srv.url + "/documents", files=mixed, data={"collection": "jobs", "on_error": "skip"}, headers=a, timeout=60)
-    assert r.status_code == 201 and r.json()["added"] == ["好"] and [f["file"] for f in r.json()["failed"]] == ["坏.wps"]
+    r = httpx.post(
+        srv.url + "/documents", files=mixed, data={"collection": "jobs", "on_error": "skip"}, headers=a, timeout=60
+    )
+    assert (
+        r.status_code == 201 and r.json()["added"] == ["好"] and [f["file"] for f in r.json()["failed"]] == ["坏.wps"]
+    )
 
     # cancel over HTTP mid-embedding: the live version stays
     before = current(comp, "jobs")
     emb.gate.clear()
     emb.started.clear()
-    r = httpx.post(srv.url + "/documents", files=[("files", ("取消.txt", doc_text("取消").encode(), "text/plain"))],
-                   data={"collection": "jobs"}, headers={**a, "Prefer": "respond-async"}, timeout=60)
+    r = httpx.post(
+        srv.url + "/documents",
+        files=[("files", ("取消.txt", doc_text("取消").encode(), "text/plain"))],
+        data={"collection": "jobs"},
+        headers={**a, "Prefer": "respond-async"},
+        timeout=60,
+    )
     assert emb.started.wait(30)
     threading.Timer(0.3, emb.gate.set).start()
     d = httpx.delete(srv.url + r.headers["location"], headers=a, timeout=60).json()

@@ -13,13 +13,13 @@ pytest.importorskip("pymilvus")
 
 
 @pytest.fixture
-def store(tmp_path):  # noqa: ANN001, ANN201
+def store(tmp_path):
     from rag.store.milvus_store import MilvusStore
 
     return MilvusStore(str(tmp_path / "milvus.db"), prefix="t_", index_type="FLAT")
 
 
-def test_racing_writers_never_hold_the_lease_together(store) -> None:  # noqa: ANN001
+def test_racing_writers_never_hold_the_lease_together(store) -> None:
     """Eight writers start at once, each from its own client; whoever holds it is alone, and someone gets it."""
     from rag.store.milvus_client import Guarded, Leases
 
@@ -54,7 +54,7 @@ def test_racing_writers_never_hold_the_lease_together(store) -> None:  # noqa: A
     assert most[0] == 1 and got[0] >= 1 and got[0] + busy[0] == 8
 
 
-def test_a_dead_writers_lease_expires(store) -> None:  # noqa: ANN001
+def test_a_dead_writers_lease_expires(store) -> None:
     store.leases.lease_s = 1.0
     store.leases._ensure()
     store.leases._put("c/dead", "c", "pid 1 on elsewhere", True, 1.0)  # a writer that died holding it
@@ -69,7 +69,7 @@ def test_a_dead_writers_lease_expires(store) -> None:  # noqa: ANN001
                 pass
 
 
-def test_milvus_errors_become_the_projects(store, tmp_path) -> None:  # noqa: ANN001
+def test_milvus_errors_become_the_projects(store, tmp_path) -> None:
     from rag.store.milvus_store import MilvusStore
 
     with pytest.raises(IndexNotFound):

@@ -40,7 +40,7 @@ def test_load_generator_counts_errors_and_statuses() -> None:
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self.rfile.read(int(self.headers["content-length"]))
             ok = self.path == "/search"
             body = b'{"results": [{"rank": 1}], "timings_ms": {"embed": 1.5, "total": 2.0}}' if ok else b'{"error": {}}'
@@ -50,7 +50,7 @@ def test_load_generator_counts_errors_and_statuses() -> None:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *args) -> None:  # noqa: ANN002
+        def log_message(self, *args) -> None:
             pass
 
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -66,10 +66,21 @@ def test_load_generator_counts_errors_and_statuses() -> None:
 
 
 def test_report_marks_targets() -> None:
-    report = {"http": {"search": [{"concurrency": 1, "p50": 12.0, "p95": 50.0}, {"concurrency": 8, "rps": 160.0, "p95": 90.0}]},
-              "index": {"reindex_ratio": 0.01, "add_one_touches_only_it": True},
-              "scale": {"faiss": [{"n": 1_000_000, "auto_kind": "ivf", "kinds": {"ivf": {"recall_at_10": 0.97, "ms_p95": 3.0,
-                                                                                         "mib_per_million": 1480.0}}}]}}
+    report = {
+        "http": {
+            "search": [{"concurrency": 1, "p50": 12.0, "p95": 50.0}, {"concurrency": 8, "rps": 160.0, "p95": 90.0}]
+        },
+        "index": {"reindex_ratio": 0.01, "add_one_touches_only_it": True},
+        "scale": {
+            "faiss": [
+                {
+                    "n": 1_000_000,
+                    "auto_kind": "ivf",
+                    "kinds": {"ivf": {"recall_at_10": 0.97, "ms_p95": 3.0, "mib_per_million": 1480.0}},
+                }
+            ]
+        },
+    }
     met = {t: ok for t, _, _, ok in targets(report)}
     assert met["/search p50, concurrency 1"] is True and met["/search p95, concurrency 1"] is False
     assert met["/search throughput, concurrency 8"] is True and met["1,000,000 chunks: recall@10 against exact"] is True
@@ -77,8 +88,15 @@ def test_report_marks_targets() -> None:
     md = markdown({"http": report["http"]})  # sections the run skipped are left out
     assert "| /search p95, concurrency 1 | ≤ 40 ms | 50.0 ms | ❌ |" in md and "## Index" not in md
     assert percentiles([]) == {"p50": None, "p95": None, "p99": None, "mean": None}
-    seq = {"requests": 5, "answered_by_llm": 5, "ttft_ms_p50": 3900.0, "ttft_ms_p95": 4300.0, "total_ms_p50": 4800.0,
-           "tokens_per_s_mean": 35.0, "prompt_tokens_mean": 828}
+    seq = {
+        "requests": 5,
+        "answered_by_llm": 5,
+        "ttft_ms_p50": 3900.0,
+        "ttft_ms_p95": 4300.0,
+        "total_ms_p50": 4800.0,
+        "tokens_per_s_mean": 35.0,
+        "prompt_tokens_mean": 828,
+    }
     llm = {"llm": {"passages": 5, "sequential": seq, "after_unrelated": {"ttft_ms_p50": 4100.0, "ttft_ms_p95": 4200.0}}}
     met = {t.strip(): ok for t, _, _, ok in targets(llm)}
     assert met["LLM time to first token p50, 5 passages"] is True
@@ -87,18 +105,55 @@ def test_report_marks_targets() -> None:
     assert "| — |" in markdown({"llm": {"passages": 5, "sequential": seq}})  # a report from before the column
 
 
-def test_bench_command_writes_json_and_markdown(tmp_path) -> None:  # noqa: ANN001
+def test_bench_command_writes_json_and_markdown(tmp_path) -> None:
     import json
 
     from rag.perf.run import main
     from tests.conftest import QA
 
-    assert main(["--qa", str(QA), "--sections", "scale", "--sizes", "2000", "--kinds", "flat,ivf", "--out-dir", str(tmp_path), "--name", "t"]) == 0
+    assert (
+        main(
+            [
+                "--qa",
+                str(QA),
+                "--sections",
+                "scale",
+                "--sizes",
+                "2000",
+                "--kinds",
+                "flat,ivf",
+                "--out-dir",
+                str(tmp_path),
+                "--name",
+                "t",
+            ]
+        )
+        == 0
+    )
     report = json.loads((tmp_path / "t.json").read_text(encoding="utf-8"))
     assert [s["n"] for s in report["scale"]["faiss"]] == [2000] and report["scale"]["bm25"][0]["n"] == 2000
     assert "errors" not in report and report["environment"]["cpus"]
     md = (tmp_path / "t.md").read_text(encoding="utf-8")
     assert "## Targets" in md and "| 2,000 | flat (auto) |" in md
-    assert main(["--qa", str(QA), "--sections", "scale", "--sizes", "1000", "--kinds", "flat", "--out-dir", str(tmp_path), "--name", "t", "--merge"]) == 0
+    assert (
+        main(
+            [
+                "--qa",
+                str(QA),
+                "--sections",
+                "scale",
+                "--sizes",
+                "1000",
+                "--kinds",
+                "flat",
+                "--out-dir",
+                str(tmp_path),
+                "--name",
+                "t",
+                "--merge",
+            ]
+        )
+        == 0
+    )
     merged = json.loads((tmp_path / "t.json").read_text(encoding="utf-8"))
     assert merged["reruns"][0]["sections"] == ["scale"] and merged["scale"]["faiss"][0]["n"] == 1000

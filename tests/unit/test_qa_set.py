@@ -9,6 +9,10 @@ from tests.conftest import QA, ROOT, SEEDS
 
 
 def test_the_qa_set_passes_check_qa() -> None:
-    r = subprocess.run([sys.executable, str(ROOT / "eval" / "check_qa.py"), str(QA), str(SEEDS)],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "eval" / "check_qa.py"), str(QA), str(SEEDS)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]

@@ -13,17 +13,33 @@ from rag.evaluate import run_bench, run_eval
 from rag.evaluate.compare import CHATCHAT_SEPARATORS, build_baselines
 from tests.conftest import QA, ROOT, SEEDS
 
-TOPICS = ["锂电池", "光伏组件", "稀土永磁", "中医药", "航空制造", "电子信息", "绿色食品", "现代纺织", "汽车零部件", "文化旅游"]
+TOPICS = [
+    "锂电池",
+    "光伏组件",
+    "稀土永磁",
+    "中医药",
+    "航空制造",
+    "电子信息",
+    "绿色食品",
+    "现代纺织",
+    "汽车零部件",
+    "文化旅游",
+]
 PLACES = ["南昌", "赣州", "九江", "上饶", "吉安", "宜春", "抚州", "萍乡", "新余", "鹰潭", "景德镇"]
 
 
 @pytest.fixture
-def fake_components(tmp_path, fake_embedder):  # noqa: ANN001, ANN201
+def fake_components(tmp_path, fake_embedder):
     from rag.config import Settings
     from rag.factory import Components
 
-    s = Settings(_env_file=None, index_dir=tmp_path / "index", embed_cache=tmp_path / "cache.sqlite",
-                 prompts_dir=ROOT / "prompts", seeds_dir=SEEDS)
+    s = Settings(
+        _env_file=None,
+        index_dir=tmp_path / "index",
+        embed_cache=tmp_path / "cache.sqlite",
+        prompts_dir=ROOT / "prompts",
+        seeds_dir=SEEDS,
+    )
     c = Components(s)
     c.embedder = fake_embedder  # cached_property: the instance attribute wins
     return c
@@ -47,7 +63,7 @@ def _qa_with_independent(path: Path) -> Path:
     return path
 
 
-def test_eval_writes_json_markdown_and_chart_with_compare(fake_components, fake_embedder, tmp_path) -> None:  # noqa: ANN001
+def test_eval_writes_json_markdown_and_chart_with_compare(fake_components, fake_embedder, tmp_path) -> None:
     from rag.ingest import load_paths
 
     fake_components.indexer.update("default", add=load_paths([SEEDS]))
@@ -76,27 +92,47 @@ def test_eval_writes_json_markdown_and_chart_with_compare(fake_components, fake_
     assert set(parts) == {"dev", "test", "independent"} and parts["dev"]["n"] + parts["test"]["n"] == 21
     assert 0 < parts["independent"]["n"] < parts["test"]["n"]
     for name, part in parts.items():
-        mine = [x for x in a["items"] if x["split"] == name or (name == "independent" and x.get("origin") == "independent")]
+        mine = [
+            x for x in a["items"] if x["split"] == name or (name == "independent" and x.get("origin") == "independent")
+        ]
         answered = [x["score"] for x in mine if x["type"] in ("factoid", "numeric", "paraphrase")]
         assert part["answers"]["n"] == len(mine) == part["n"]
         assert part["answers"]["answer_accuracy"] == round(sum(answered) / len(answered), 4)
-        assert set(part["retrieval"]) == {"dense", "bm25", "hybrid"} and "latencies_ms" not in part["retrieval"]["hybrid"]
+        assert (
+            set(part["retrieval"]) == {"dense", "bm25", "hybrid"} and "latencies_ms" not in part["retrieval"]["hybrid"]
+        )
         assert "items" not in part["answers"]
     systems = saved["compare"]["systems"]
     assert set(systems) == {"langchain-tutorial", "chatchat-defaults"}
     assert all(s["n_passages"] > 0 and 0 <= s["hit@5"] <= 1 for s in systems.values())
-    assert set(saved["compare"]["vs_ours"]["chatchat-defaults"]) == {"hit@1_diff", "hit@5_diff", "mrr@10_diff", "latency_p50_ratio"}
+    assert set(saved["compare"]["vs_ours"]["chatchat-defaults"]) == {
+        "hit@1_diff",
+        "hit@5_diff",
+        "mrr@10_diff",
+        "latency_p50_ratio",
+    }
     md = out.with_suffix(".md").read_text(encoding="utf-8")
-    for heading in ("## Retrieval", "### Retrieval by question type", "### Retrieval by document", "## Compared with reference",
-                    "## Answers", "### Answers by document", "## Failures", "](eval-test.png)", "## Dev and test",
-                    "| measure | all (21) | dev (", "hybrid hit@5", "extractive: answer accuracy"):
+    for heading in (
+        "## Retrieval",
+        "### Retrieval by question type",
+        "### Retrieval by document",
+        "## Compared with reference",
+        "## Answers",
+        "### Answers by document",
+        "## Failures",
+        "](eval-test.png)",
+        "## Dev and test",
+        "| measure | all (21) | dev (",
+        "hybrid hit@5",
+        "extractive: answer accuracy",
+    ):
         assert heading in md, heading
     w, h = _png_size(out.with_suffix(".png"))
     assert w > 600 and h > 300
     assert report["reports"]["md"] == str(out.with_suffix(".md"))
 
 
-def test_eval_runs_one_split(fake_components, tmp_path) -> None:  # noqa: ANN001
+def test_eval_runs_one_split(fake_components, tmp_path) -> None:
     from rag.ingest import load_paths
 
     fake_components.indexer.update("default", add=load_paths([SEEDS]))
@@ -109,12 +145,14 @@ def test_eval_runs_one_split(fake_components, tmp_path) -> None:  # noqa: ANN001
         run_eval(fake_components, qa, split="train", verbose=False)
 
 
-def test_reference_pipelines_chunk_as_configured_and_embed_through_the_cache(fake_embedder, tmp_path) -> None:  # noqa: ANN001
+def test_reference_pipelines_chunk_as_configured_and_embed_through_the_cache(fake_embedder, tmp_path) -> None:
     from rag.embed.cache import EmbeddingCache
     from rag.types import Document
 
-    text = "\n\n".join(f"{p}市{t}产业第{i}段。" + "，".join(f"{p}{t}企业{j}家" for j in range(30)) + "。"
-                       for i, (p, t) in enumerate(zip(PLACES, TOPICS, strict=False)))
+    text = "\n\n".join(
+        f"{p}市{t}产业第{i}段。" + "，".join(f"{p}{t}企业{j}家" for j in range(30)) + "。"
+        for i, (p, t) in enumerate(zip(PLACES, TOPICS, strict=False))
+    )
     docs = [Document("d1", "d1.txt", "标题", text), Document("d2", "d2.txt", "另一篇", "景德镇陶瓷产业产值增长12%。")]
     cache = EmbeddingCache(tmp_path / "c.sqlite")
     tutorial, chatchat = build_baselines(docs, fake_embedder, cache)
@@ -141,12 +179,14 @@ def _beir(folder: Path, n_docs: int, n_queries: int) -> Path:
     with open(folder / "queries.jsonl", "w", encoding="utf-8") as fq, open(folder / "qrels" / "test.tsv", "w") as fr:
         fr.write("query-id\tcorpus-id\tscore\n")
         for q in range(n_queries):
-            fq.write(json.dumps({"_id": f"q{q}", "text": f"项目编号X{q * stride}Y的产值增长多少"}, ensure_ascii=False) + "\n")
+            fq.write(
+                json.dumps({"_id": f"q{q}", "text": f"项目编号X{q * stride}Y的产值增长多少"}, ensure_ascii=False) + "\n"
+            )
             fr.write(f"q{q}\tdoc{q * stride}\t1\n")
     return folder
 
 
-def test_bench_indexes_a_10000_document_beir_corpus_once(fake_components, fake_embedder, tmp_path) -> None:  # noqa: ANN001
+def test_bench_indexes_a_10000_document_beir_corpus_once(fake_components, fake_embedder, tmp_path) -> None:
     folder = _beir(tmp_path / "gen10k", 10_000, 40)
     calls: list[tuple[str, int, int]] = []
     out = tmp_path / "bench.json"
@@ -156,7 +196,16 @@ def test_bench_indexes_a_10000_document_beir_corpus_once(fake_components, fake_e
     assert ("embedding", 10_000, 10_000) in calls and ("search hybrid", 40, 40) in calls
     assert r["collection"] == "bench-gen10k" and r["n_queries"] == 40 and set(r["modes"]) == {"dense", "bm25", "hybrid"}
     for m in r["modes"].values():
-        assert {"hit@1", "hit@5", "hit@10", "mrr@10", "ndcg@10", "recall@100", "latency_ms_p50", "latency_ms_p95"} <= set(m)
+        assert {
+            "hit@1",
+            "hit@5",
+            "hit@10",
+            "mrr@10",
+            "ndcg@10",
+            "recall@100",
+            "latency_ms_p50",
+            "latency_ms_p95",
+        } <= set(m)
         assert m["docs_reached_deep"]["min"] >= 100 or m is r["modes"]["bm25"]
     # the unique code in each query is a BM25 term: the asked document comes first
     assert r["modes"]["bm25"]["hit@1"] >= 0.9 and r["modes"]["hybrid"]["hit@5"] >= 0.9
@@ -167,7 +216,7 @@ def test_bench_indexes_a_10000_document_beir_corpus_once(fake_components, fake_e
     assert again["modes"]["bm25"]["mrr@10"] == r["modes"]["bm25"]["mrr@10"]
 
 
-def test_bench_drops_documents_gone_from_the_corpus_and_scores_a_limited_subset(fake_components, tmp_path) -> None:  # noqa: ANN001
+def test_bench_drops_documents_gone_from_the_corpus_and_scores_a_limited_subset(fake_components, tmp_path) -> None:
     folder = _beir(tmp_path / "small", 60, 20)
     run_bench(fake_components, folder, out=tmp_path / "b.json", verbose=False)
     lines = (folder / "corpus.jsonl").read_text(encoding="utf-8").splitlines()
@@ -178,19 +227,21 @@ def test_bench_drops_documents_gone_from_the_corpus_and_scores_a_limited_subset(
     assert r["modes"]["bm25"]["n_queries"] == 5 and r["modes"]["bm25"]["hit@1"] >= 0.8
 
 
-def test_bench_rejects_a_folder_that_is_not_beir(fake_components, tmp_path) -> None:  # noqa: ANN001
+def test_bench_rejects_a_folder_that_is_not_beir(fake_components, tmp_path) -> None:
     with pytest.raises(BadInput, match="not a BEIR dataset"):
         run_bench(fake_components, tmp_path, verbose=False)
 
 
-def test_bench_answers_scores_end_to_end_answers_on_the_same_queries(fake_components, tmp_path) -> None:  # noqa: ANN001
+def test_bench_answers_scores_end_to_end_answers_on_the_same_queries(fake_components, tmp_path) -> None:
     folder = _beir(tmp_path / "ans", 60, 12)
     rows = [json.loads(x) for x in (folder / "queries.jsonl").read_text(encoding="utf-8").splitlines()]
     for r in rows:  # the gold answer: the growth figure of the asked document; every other query has none
         i = int(r["text"][5:].split("Y")[0])
         if int(r["_id"][1:]) % 2 == 0:
             r["metadata"] = {"answers": [[f"{i % 97}%", f"百分之{i % 97}"]]}
-    (folder / "queries.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    (folder / "queries.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+    )
     out = tmp_path / "b.json"
     r = run_bench(fake_components, folder, mode="bm25", out=out, answers=("extractive",), verbose=False)
     a = r["answers"]["extractive"]
@@ -203,28 +254,53 @@ def test_bench_answers_scores_end_to_end_answers_on_the_same_queries(fake_compon
     assert a["accuracy"] >= 0.5  # the figure is in the one passage that holds the query's unique code
     assert "## Answers (end to end)" in out.with_suffix(".md").read_text(encoding="utf-8")
     with pytest.raises(BadInput, match="metadata.answers"):
-        run_bench(fake_components, _beir(tmp_path / "none", 20, 4), mode="bm25", out=out, answers=("extractive",),
-                  verbose=False)
+        run_bench(
+            fake_components,
+            _beir(tmp_path / "none", 20, 4),
+            mode="bm25",
+            out=out,
+            answers=("extractive",),
+            verbose=False,
+        )
 
 
-def test_docs_blocks_are_generated_from_the_figures_and_checked(tmp_path, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_docs_blocks_are_generated_from_the_figures_and_checked(tmp_path, monkeypatch, capsys) -> None:
     from rag.evaluate import docs
 
     env = {"cpu": {"model": "Test CPU", "avx512_vnni": False}, "cpus": 2, "time": "2026-11-30 02:00:00"}
-    part = lambda n, acc: {"n": n, "retrieval": {"hybrid": {"hit@1": 0.9, "hit@5": 0.98, "mrr@10": 0.95}},  # noqa: E731
-                           "answers": {"answer_accuracy": acc, "unanswerable_refused": 0.8, "false_refusal": 0.05,
-                                       "citation_support": 0.9, "n": n}}
-    ext = {"kind": "eval", "parts": {"all": part(20, 0.75), "dev": part(10, 0.8), "test": part(10, 0.7)}, "environment": env}
+
+    def part(n: int, acc: float) -> dict:
+        return {
+            "n": n,
+            "retrieval": {"hybrid": {"hit@1": 0.9, "hit@5": 0.98, "mrr@10": 0.95}},
+            "answers": {
+                "answer_accuracy": acc,
+                "unanswerable_refused": 0.8,
+                "false_refusal": 0.05,
+                "citation_support": 0.9,
+                "n": n,
+            },
+        }
+
+    ext = {
+        "kind": "eval",
+        "parts": {"all": part(20, 0.75), "dev": part(10, 0.8), "test": part(10, 0.7)},
+        "environment": env,
+    }
     figs = tmp_path / "figures"
     figs.mkdir()
     (figs / "eval-extractive.json").write_text(json.dumps(ext), encoding="utf-8")
     monkeypatch.setattr(docs, "FIGURES", figs)
     page = tmp_path / "page.md"
-    page.write_text("intro\n<!-- BEGIN figures:qa-splits -->\nold table\n<!-- END figures:qa-splits -->\nprose\n", encoding="utf-8")
+    page.write_text(
+        "intro\n<!-- BEGIN figures:qa-splits -->\nold table\n<!-- END figures:qa-splits -->\nprose\n", encoding="utf-8"
+    )
     assert docs.main(["--check", str(page)]) == 1 and "old table" in page.read_text(encoding="utf-8")
     assert docs.main([str(page)]) == 0
     text = page.read_text(encoding="utf-8")
-    assert text.startswith("intro\n<!-- BEGIN figures:qa-splits -->\n| measure | test (held out) | dev (tuned on) | all |")
+    assert text.startswith(
+        "intro\n<!-- BEGIN figures:qa-splits -->\n| measure | test (held out) | dev (tuned on) | all |"
+    )
     assert "| extractive: answer accuracy | 0.700 | 0.800 | 0.750 |" in text and text.endswith("-->\nprose\n")
     assert "Test CPU, 2 cores, AVX2 only" in text and "old table" not in text
     assert docs.main(["--check", str(page)]) == 0  # up to date now
@@ -240,10 +316,21 @@ def test_docs_blocks_are_generated_from_the_figures_and_checked(tmp_path, monkey
 def test_compact_figures_keep_every_part_and_drop_per_item_lists() -> None:
     from rag.evaluate.docs import compact
 
-    r = {"kind": "eval", "qa": "qa.jsonl", "n": 2, "generator": "extractive", "environment": {"cpus": 2},
-         "retrieval": {"hybrid": {"hit@1": 1.0, "mrr@10": 1.0, "latencies_ms": [1.0, 2.0], "by_type": {}}},
-         "answers": {"answer_accuracy": 0.5, "n": 2, "items": [{}, {}], "latencies_ms": [3.0]},
-         "by_split": {"dev": {"n": 1, "retrieval": {"hybrid": {"hit@1": 1.0}}, "answers": {"answer_accuracy": 1.0, "n": 1}}}}
+    r = {
+        "kind": "eval",
+        "qa": "qa.jsonl",
+        "n": 2,
+        "generator": "extractive",
+        "environment": {"cpus": 2},
+        "retrieval": {"hybrid": {"hit@1": 1.0, "mrr@10": 1.0, "latencies_ms": [1.0, 2.0], "by_type": {}}},
+        "answers": {"answer_accuracy": 0.5, "n": 2, "items": [{}, {}], "latencies_ms": [3.0]},
+        "by_split": {
+            "dev": {"n": 1, "retrieval": {"hybrid": {"hit@1": 1.0}}, "answers": {"answer_accuracy": 1.0, "n": 1}}
+        },
+    }
     c = compact(r)
-    assert set(c["parts"]) == {"all", "dev"} and c["parts"]["all"]["retrieval"]["hybrid"] == {"hit@1": 1.0, "mrr@10": 1.0}
+    assert set(c["parts"]) == {"all", "dev"} and c["parts"]["all"]["retrieval"]["hybrid"] == {
+        "hit@1": 1.0,
+        "mrr@10": 1.0,
+    }
     assert c["parts"]["all"]["answers"] == {"answer_accuracy": 0.5, "n": 2} and "items" not in json.dumps(c)

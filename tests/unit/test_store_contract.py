@@ -15,7 +15,7 @@ from rag.store import FaissStore, Store
 BACKENDS = ["faiss", "milvus"]
 
 
-def make_store(kind: str, tmp_path) -> Store:  # noqa: ANN001
+def make_store(kind: str, tmp_path) -> Store:
     if kind == "faiss":
         return FaissStore(tmp_path / "index")
     pytest.importorskip("pymilvus")
@@ -24,7 +24,7 @@ def make_store(kind: str, tmp_path) -> Store:  # noqa: ANN001
     return MilvusStore(str(tmp_path / "milvus.db"), prefix="t_", index_type="FLAT")
 
 
-def _doc(name: str, text: str):  # noqa: ANN202
+def _doc(name: str, text: str):
     return read_bytes(text.encode(), name)[0]
 
 
@@ -34,14 +34,14 @@ C = "九江港口货物吞吐量突破2亿吨。长江岸线生态修复全面�
 
 
 @pytest.fixture(params=BACKENDS)
-def env(request, tmp_path, fake_embedder, tokenizer):  # noqa: ANN001, ANN201
+def env(request, tmp_path, fake_embedder, tokenizer):
     st = make_store(request.param, tmp_path)
     ix = Indexer(tmp_path / "index", fake_embedder, tokenizer, ChunkParams(120, 200, 20), store_=st)
     lib = Library(st, fake_embedder, tokenizer, FusionParams())
     return st, ix, lib
 
 
-def test_incremental_add_embeds_only_new_and_unchanged_publishes_nothing(env, fake_embedder) -> None:  # noqa: ANN001
+def test_incremental_add_embeds_only_new_and_unchanged_publishes_nothing(env, fake_embedder) -> None:
     st, ix, lib = env
     r1 = ix.update("c", add=[_doc("a.txt", A)])
     assert r1.added == ["a"] and r1.version and st.current_version("c") == r1.version
@@ -56,7 +56,7 @@ def test_incremental_add_embeds_only_new_and_unchanged_publishes_nothing(env, fa
 
 
 @pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
-def test_search_returns_passages_with_exact_offsets(env, mode) -> None:  # noqa: ANN001
+def test_search_returns_passages_with_exact_offsets(env, mode) -> None:
     _, ix, lib = env
     ix.update("c", add=[_doc("a.txt", A), _doc("b.txt", B), _doc("c.txt", C)])
     res = lib.retriever("c").search("赣州地区生产总值是多少", 3, mode)
@@ -64,12 +64,12 @@ def test_search_returns_passages_with_exact_offsets(env, mode) -> None:  # noqa:
     assert [h.rank for h in res.hits] == list(range(1, len(res.hits) + 1))
     docs = lib.retriever("c").data.documents
     for h in res.hits:
-        assert docs[h.chunk.doc_id].text[h.chunk.start:h.chunk.end] == h.chunk.text
+        assert docs[h.chunk.doc_id].text[h.chunk.start : h.chunk.end] == h.chunk.text
     if mode != "dense":
         assert res.bm25_top > 0
 
 
-def test_delete_removes_vectors_bm25_and_metadata(env) -> None:  # noqa: ANN001
+def test_delete_removes_vectors_bm25_and_metadata(env) -> None:
     _, ix, lib = env
     ix.update("c", add=[_doc("a.txt", A), _doc("b.txt", B)])
     r = ix.update("c", delete=["b"])
@@ -84,7 +84,7 @@ def test_delete_removes_vectors_bm25_and_metadata(env) -> None:  # noqa: ANN001
         ix.update("c", delete=["b"])
 
 
-def test_replaced_document_leaves_no_old_passages(env) -> None:  # noqa: ANN001
+def test_replaced_document_leaves_no_old_passages(env) -> None:
     _, ix, lib = env
     ix.update("c", add=[_doc("a.txt", A), _doc("b.txt", B)])
     r = ix.update("c", add=[_doc("b.txt", C)])
@@ -96,14 +96,14 @@ def test_replaced_document_leaves_no_old_passages(env) -> None:  # noqa: ANN001
     assert all("赣州" not in h.chunk.text for h in hits)
 
 
-def test_rebuild_keeps_only_the_given_documents(env) -> None:  # noqa: ANN001
+def test_rebuild_keeps_only_the_given_documents(env) -> None:
     st, ix, lib = env
     ix.update("c", add=[_doc("a.txt", A), _doc("b.txt", B)])
     r = ix.update("c", add=[_doc("c.txt", C)], rebuild=True)
     assert r.n_documents == 1 and set(lib.retriever("c").data.documents) == {"c"}
 
 
-def test_library_swaps_in_new_version(env) -> None:  # noqa: ANN001
+def test_library_swaps_in_new_version(env) -> None:
     _, ix, lib = env
     ix.update("c", add=[_doc("a.txt", A)])
     old = lib.retriever("c")
@@ -112,7 +112,7 @@ def test_library_swaps_in_new_version(env) -> None:  # noqa: ANN001
     assert new is not old and len(new.data.documents) == 2 and len(old.data.documents) == 1
 
 
-def test_mismatch_and_missing_fail_clearly(env) -> None:  # noqa: ANN001
+def test_mismatch_and_missing_fail_clearly(env) -> None:
     st, ix, _ = env
     ix.update("c", add=[_doc("a.txt", A)])
     with pytest.raises(IndexMismatch, match="rebuild"):
@@ -124,7 +124,7 @@ def test_mismatch_and_missing_fail_clearly(env) -> None:  # noqa: ANN001
     assert st.list_collections() == [] and st.current_version("c") is None
 
 
-def test_second_writer_is_refused_while_the_first_holds_the_lock(env) -> None:  # noqa: ANN001
+def test_second_writer_is_refused_while_the_first_holds_the_lock(env) -> None:
     st, ix, lib = env
     ix.update("c", add=[_doc("a.txt", A)])
     with st.lock("c"):
@@ -136,19 +136,20 @@ def test_second_writer_is_refused_while_the_first_holds_the_lock(env) -> None:  
     assert set(lib.retriever("c").data.documents) == {"a", "b"}
 
 
-def test_passage_counts_and_a_documents_passages(env) -> None:  # noqa: ANN001
+def test_passage_counts_and_a_documents_passages(env) -> None:
     _, ix, lib = env
     ix.update("c", add=[_doc("a.txt", A + A.replace("南昌", "九江") * 6), _doc("b.txt", B)])
     data = lib.retriever("c").data
     counts = data.passage_counts()
     assert counts == {d: sum(1 for c in data.chunks if c.doc_id == d) for d in ("a", "b")} and counts["a"] > 1
     a = data.doc_chunks("a")
-    assert [c.chunk_id for c in a] == [c.chunk_id for c in sorted((c for c in data.chunks if c.doc_id == "a"),
-                                                                  key=lambda c: (c.start, c.end))]
-    assert all(data.documents["a"].text[c.start:c.end] == c.text for c in a) and data.doc_chunks("zz") == []
+    assert [c.chunk_id for c in a] == [
+        c.chunk_id for c in sorted((c for c in data.chunks if c.doc_id == "a"), key=lambda c: (c.start, c.end))
+    ]
+    assert all(data.documents["a"].text[c.start : c.end] == c.text for c in a) and data.doc_chunks("zz") == []
 
 
-def test_embedded_counts_only_what_the_cache_did_not_have(env, fake_embedder) -> None:  # noqa: ANN001
+def test_embedded_counts_only_what_the_cache_did_not_have(env, fake_embedder) -> None:
     _, ix, _ = env
     first = ix.update("c", add=[_doc("a.txt", A), _doc("b.txt", B)])
     assert first.embedded == first.n_chunks and first.cached == 0
@@ -156,10 +157,16 @@ def test_embedded_counts_only_what_the_cache_did_not_have(env, fake_embedder) ->
     assert again.version and again.embedded == 0 and again.cached == again.n_chunks
 
 
-def test_the_collection_dictionary_travels_with_the_version(env) -> None:  # noqa: ANN001
+def test_the_collection_dictionary_travels_with_the_version(env) -> None:
     _, ix, lib = env
-    names = "。".join(f"{who}瑞澜芯科{v}" for who, v in zip(("去年", "记者获悉", "今年", "据悉", "目前", "此前"),
-                                                         ("扩产", "上市", "签约", "招聘", "获奖", "投产"), strict=True))
+    names = "。".join(
+        f"{who}瑞澜芯科{v}"
+        for who, v in zip(
+            ("去年", "记者获悉", "今年", "据悉", "目前", "此前"),
+            ("扩产", "上市", "签约", "招聘", "获奖", "投产"),
+            strict=True,
+        )
+    )
     ix.update("c", add=[_doc("a.txt", A), _doc("n.txt", names)])
     r = lib.retriever("c")
     assert r.data.manifest["dictionary"]["terms"] >= 1 and "瑞澜芯科" in r.tokenizer.tokens("瑞澜芯科哪年上市")

@@ -21,11 +21,11 @@ CORPUS = [
 ]
 
 
-def _doc(name: str, text: str):  # noqa: ANN202
+def _doc(name: str, text: str):
     return read_bytes(text.encode(), name)[0]
 
 
-def test_mining_finds_the_collections_names_whole_and_not_their_fragments(tokenizer) -> None:  # noqa: ANN001
+def test_mining_finds_the_collections_names_whole_and_not_their_fragments(tokenizer) -> None:
     terms = {t.word: t for t in termdict.mine(CORPUS, tokenizer)}
     assert "瑞澜芯科" in terms and terms["瑞澜芯科"].tag == "nz"
     assert "临江新区" in terms and terms["临江新区"].tag == "ns"
@@ -41,21 +41,23 @@ def test_dictionary_text_round_trips() -> None:
     assert termdict.parse(termdict.to_text(terms)) == terms
 
 
-def test_general_tokenizer_no_longer_knows_the_seeds_names(tokenizer) -> None:  # noqa: ANN001
+def test_general_tokenizer_no_longer_knows_the_seeds_names(tokenizer) -> None:
     assert not tokenizer.known("华勤千亿产业基地") and not tokenizer.known("江铃集团")
     assert "规模以上工业增加值" in tokenizer.tokens("南昌规模以上工业增加值")  # general terms stay
 
 
 @pytest.fixture
-def indexer(tmp_path, fake_embedder, tokenizer):  # noqa: ANN001, ANN201
+def indexer(tmp_path, fake_embedder, tokenizer):
     return Indexer(tmp_path / "index", fake_embedder, tokenizer, ChunkParams(120, 200, 20))
 
 
-def _stored_tokens_match(data, tok, docs) -> bool:  # noqa: ANN001
-    return all(t == tok.tokens(c.index_text(docs[c.doc_id].title)) for c, t in zip(data.chunks, data.tokens, strict=True))
+def _stored_tokens_match(data, tok, docs) -> bool:
+    return all(
+        t == tok.tokens(c.index_text(docs[c.doc_id].title)) for c, t in zip(data.chunks, data.tokens, strict=True)
+    )
 
 
-def test_index_stores_the_dictionary_and_the_collection_tokenizer_uses_it(indexer, fake_embedder, tokenizer) -> None:  # noqa: ANN001
+def test_index_stores_the_dictionary_and_the_collection_tokenizer_uses_it(indexer, fake_embedder, tokenizer) -> None:
     docs = [_doc(f"n{i}.txt", t) for i, t in enumerate(CORPUS)]
     indexer.update("c", add=docs)
     data = store.load(indexer.index_dir, "c")
@@ -70,14 +72,16 @@ def test_index_stores_the_dictionary_and_the_collection_tokenizer_uses_it(indexe
     assert _stored_tokens_match(data, r.tokenizer, data.documents)
 
 
-def test_small_update_keeps_the_dictionary_large_one_mines_again_and_retokenizes(indexer, fake_embedder) -> None:  # noqa: ANN001
+def test_small_update_keeps_the_dictionary_large_one_mines_again_and_retokenizes(indexer, fake_embedder) -> None:
     indexer.update("c", add=[_doc(f"n{i}.txt", t) for i, t in enumerate(CORPUS)])
     sha = store.load(indexer.index_dir, "c").manifest["dictionary"]["sha256"]
     indexer.update("c", add=[_doc("x.txt", "天气晴。")])
     assert store.load(indexer.index_dir, "c").manifest["dictionary"]["sha256"] == sha
     verbs = ("投产", "扩产", "招聘", "上市", "签约", "获奖")
-    big = "。".join(f"{y}年澄湖光电第{i}条产线{v}，澄湖光电{w}" for i, (y, v, w) in
-                   enumerate((2019 + i % 5, verbs[i % 6], verbs[(i + 2) % 6]) for i in range(14)))
+    big = "。".join(
+        f"{y}年澄湖光电第{i}条产线{v}，澄湖光电{w}"
+        for i, (y, v, w) in enumerate((2019 + i % 5, verbs[i % 6], verbs[(i + 2) % 6]) for i in range(14))
+    )
     rep = indexer.update("c", add=[_doc("big.txt", big)])
     data = store.load(indexer.index_dir, "c")
     assert data.manifest["dictionary"]["sha256"] != sha and "澄湖光电" in {t.word for t in read_dictionary(data)}
@@ -86,7 +90,7 @@ def test_small_update_keeps_the_dictionary_large_one_mines_again_and_retokenizes
     assert _stored_tokens_match(data, tok, data.documents)  # old passages too: one dictionary per version
 
 
-def test_a_changed_dictionary_file_fails_loudly(indexer, fake_embedder, tokenizer) -> None:  # noqa: ANN001
+def test_a_changed_dictionary_file_fails_loudly(indexer, fake_embedder, tokenizer) -> None:
     indexer.update("c", add=[_doc(f"n{i}.txt", t) for i, t in enumerate(CORPUS)])
     data = store.load(indexer.index_dir, "c")
     (data.path / data.manifest["dictionary"]["file"]).write_text("别的 5 n\n", encoding="utf-8")
@@ -94,4 +98,3 @@ def test_a_changed_dictionary_file_fails_loudly(indexer, fake_embedder, tokenize
 
     with pytest.raises(IndexMismatch, match="rebuild"):
         Library(indexer.index_dir, fake_embedder, tokenizer, FusionParams()).retriever("c")
-

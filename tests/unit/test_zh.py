@@ -21,7 +21,7 @@ def test_numbers() -> None:
     assert numbers("增长11.4%，共6,227.3亿元，2021年") == {"11.4%", "6227.3", "2021"}
 
 
-def test_tokenizer_uses_user_dict_and_drops_stopwords(tokenizer) -> None:  # noqa: ANN001
+def test_tokenizer_uses_user_dict_and_drops_stopwords(tokenizer) -> None:
     toks = tokenizer.tokens("南昌的规模以上工业增加值是多少？")
     assert "规模以上工业增加值" in toks
     assert "的" not in toks and "多少" not in toks
