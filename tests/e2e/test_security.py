@@ -11,7 +11,7 @@ import sys
 import httpx
 import pytest
 
-from rag.perf.server import wait_until_ok
+from bench.server import wait_until_ok
 from tests.conftest import SHARED_CACHE, Server, _settings, free_port
 
 pytestmark = pytest.mark.model

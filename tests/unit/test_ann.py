@@ -6,13 +6,13 @@ import faiss
 import numpy as np
 import pytest
 
+from bench.synth import clustered_vectors, queries_like
 from rag import ann, store
 from rag.chunk import ChunkParams
 from rag.errors import ConfigError
 from rag.indexer import Indexer
 from rag.ingest import read_bytes
 from rag.library import Library
-from rag.perf.synth import clustered_vectors, queries_like
 from rag.retrieve import FusionParams
 
 

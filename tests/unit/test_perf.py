@@ -6,10 +6,10 @@ import threading
 
 import numpy as np
 
-from rag.perf.load import percentiles, run_load
-from rag.perf.report import markdown, targets
-from rag.perf.scale import bm25_runs, faiss_runs
-from rag.perf.synth import clustered_vectors, queries_like, zh_queries, zh_token_ids, zh_vocabulary
+from bench.load import percentiles, run_load
+from bench.report import markdown, targets
+from bench.scale import bm25_runs, faiss_runs
+from bench.synth import clustered_vectors, queries_like, zh_queries, zh_token_ids, zh_vocabulary
 
 
 def test_synthetic_vectors_are_unit_and_queries_are_new() -> None:
@@ -108,7 +108,7 @@ def test_report_marks_targets() -> None:
 def test_bench_command_writes_json_and_markdown(tmp_path) -> None:
     import json
 
-    from rag.perf.run import main
+    from bench.run import main
     from tests.conftest import QA
 
     assert (

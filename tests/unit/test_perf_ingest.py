@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.perf import indexing
-from rag.perf.report import cpu_line, markdown, targets
+from bench import indexing
+from bench.report import cpu_line, markdown, targets
 from tests.conftest import ROOT, SEEDS
 
 INGEST = {

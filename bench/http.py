@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rag.perf.load import ask_requests, mixed_requests, percentiles, run_load, search_requests, stream_ask
-from rag.perf.server import ServeProcess
+from bench.load import ask_requests, mixed_requests, percentiles, run_load, search_requests, stream_ask
+from bench.server import ServeProcess
 
 Log = Callable[[str], None]
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rag.perf.load import percentiles
+from bench.load import percentiles
 
 Log = Callable[[str], None]
 

@@ -13,9 +13,9 @@ from typing import Any
 import faiss
 import numpy as np
 
+from bench.load import percentiles
+from bench.synth import clustered_vectors, queries_like, zh_queries, zh_token_ids, zh_vocabulary
 from rag import ann
-from rag.perf.load import percentiles
-from rag.perf.synth import clustered_vectors, queries_like, zh_queries, zh_token_ids, zh_vocabulary
 
 Log = Callable[[str], None]
 

@@ -1,4 +1,4 @@
-"""`python -m rag.perf` (what `make bench` runs): every section, then bench/results/<date>.json and .md.
+"""`python -m bench` (what `make bench` runs): every section, then bench/results/<date>.json and .md.
 
 Sections: ingest (the C engine and the int8 encoder side by side on the seeds' passages; profiled cold builds of the
 seeds and of the BEIR set in --bench-data, each with an empty embedding cache), index (cold build of the seeds into a fresh folder, re-index, add one), http (/search and /ask at each
@@ -33,7 +33,7 @@ def _ints(s: str) -> list[int]:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m rag.perf", description="performance bench -> bench/results/<date>.json and .md"
+        prog="python -m bench", description="performance bench -> bench/results/<date>.json and .md"
     )
     p.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated, of {', '.join(SECTIONS)}")
     p.add_argument(
@@ -76,7 +76,7 @@ def _environment() -> dict[str, Any]:
         commit = ""
     import faiss
 
-    from rag.perf.indexing import cpu_info
+    from bench.indexing import cpu_info
 
     return {
         "cpus": os.cpu_count(),
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     else:
         report = {
             "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "command": "python -m rag.perf " + " ".join(sys.argv[1:]),
+            "command": "python -m bench " + " ".join(sys.argv[1:]),
             "environment": _environment(),
             "sections": sections,
         }
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     log = lambda m: print(m, flush=True)  # noqa: E731
 
     def save() -> None:
-        from rag.perf.report import markdown
+        from bench.report import markdown
 
         report["environment"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
         (out_dir / f"{name}.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -142,7 +142,7 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="rag-perf-"))
     try:
         if "ingest" in sections:
-            from rag.perf.indexing import ingestion
+            from bench.indexing import ingestion
 
             section(
                 "ingest",
@@ -153,7 +153,7 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         if args.index_from and "index" not in sections:
             shutil.copytree(args.index_from, index_dir)
         elif {"index", "http", "llm", "soak", "side"} & set(sections):
-            from rag.perf.indexing import index_timings
+            from bench.indexing import index_timings
 
             section(
                 "index",
@@ -161,7 +161,7 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
                 lambda: index_timings(settings.seeds_dir, index_dir, settings),
             )
             log(f"  {report.get('index')}")
-        from rag.perf import http, scale, side
+        from bench import http, scale, side
 
         if "http" in sections:
             section(

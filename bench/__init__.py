@@ -1,0 +1,1 @@
+"""Performance bench (`make bench`, `python -m bench`): index timings, HTTP load, scale runs, reports."""

@@ -1,0 +1,7 @@
+"""`python -m bench`: the performance bench (see bench.run)."""
+
+import sys
+
+from bench.run import main
+
+sys.exit(main())
