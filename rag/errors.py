@@ -19,6 +19,13 @@ class ConfigError(RagError):
     status = 500
 
 
+class MissingExtra(ConfigError):
+    """An optional part was asked for whose libraries are not installed (`pip install 'rag-zh[eval]'`)."""
+
+    code = "missing_extra"
+    status = 500
+
+
 class BadInput(RagError):
     code = "bad_input"
     status = 400

@@ -9,6 +9,7 @@
 - `docs`: the docs' generated figure blocks (`python -m rag.evaluate.docs [--check]`)
 - `compare`: the LangChain-tutorial and Langchain-Chatchat reference pipelines (`--compare`)
 - `report`: JSON + Markdown + PNG reports and console summaries
+- `extra`: the check that the `eval` extra (ranx, matplotlib, the --compare pipelines) is installed
 """
 
 from __future__ import annotations

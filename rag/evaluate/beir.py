@@ -14,6 +14,7 @@ import numpy as np
 
 from rag.errors import BadInput
 from rag.evaluate.compare import build_baselines, versus
+from rag.evaluate.extra import require_eval
 from rag.evaluate.metrics import IR_METRICS, ir_scores, latency_summary
 from rag.evaluate.qa import Progress, load_qa
 from rag.evaluate.report import bench_summary, environment, write_reports
@@ -133,6 +134,7 @@ def run_bench(
     (hit@1/5/10, MRR@10, nDCG@10, recall@100; ranx) against the qrels, and write the JSON/Markdown/PNG reports.
     `answers` names generators whose end-to-end answers are scored against the queries' `metadata.answers`
     (rag.evaluate.answers), on the same queries."""
+    require_eval(compare)
     from rag.retrieve import Retriever
 
     corpus, queries, qrels = load_beir(folder)

@@ -13,6 +13,7 @@ from typing import Any
 
 from rag.errors import BadInput
 from rag.evaluate.compare import Passage, build_baselines, versus
+from rag.evaluate.extra import require_eval
 from rag.evaluate.metrics import (
     ANSWERED_TYPES,
     answer_correct,
@@ -307,6 +308,7 @@ def run_eval(
     """Retrieval per mode (and the reference pipelines with `compare`) and answers for one generator; writes the
     JSON, Markdown and PNG reports (`out` names the JSON; default artifacts/eval-<generator>.json). `split` picks
     the items (all, dev or test); the top-level figures are over the items run, `by_split` gives them per part."""
+    require_eval(compare)
     items = select(load_qa(qa), split)
     items = stratified(items, limit, sample_stratum) if limit else items
     p = components.pipeline
