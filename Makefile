@@ -48,7 +48,7 @@ run: index ## install, index seeds/, serve the chat page and API on 127.0.0.1:80
 serve: ## serve without re-checking the install or the index
 	$(BIN)/rag serve
 
-test: install browser-check ## install and run the whole suite (real models, real index, real server, real Chromium)
+test: install browser-check lint ## install, lint, and run the whole suite (real models, index, server, Chromium)
 	$(BIN)/python -m pytest -q
 
 browser: ## install Chromium and CJK fonts for the browser tests (apt-get; run as root)
@@ -65,8 +65,10 @@ test-fast: $(CORE_STAMP) ## unit tier: fakes, no model, no LLM build (about two 
 test-e2e: install browser-check ## end-to-end tier: real embedder, index, server and Chromium; no local LLM
 	$(BIN)/python -m pytest -q tests -m "not llm"
 
-lint: install ## ruff, and the docs' generated figure blocks up to date with docs/figures/*.json
-	$(BIN)/ruff check rag tests
+LINT_PATHS := rag tests bench eval
+lint: $(CORE_STAMP) ## ruff check and ruff format --check, and the docs' figure blocks up to date with docs/figures/*.json
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/python -m rag.evaluate.docs --check
 
 eval: index ## score the QA set, dev and test side by side (retrieval, extractive answers) -> artifacts/eval-*.json

@@ -93,7 +93,8 @@ def llm_runs(
             "runs": runs,
         }
         log(
-            f"  llm c=1: TTFT p50 {out['sequential']['ttft_ms_p50']} ms, {out['sequential']['tokens_per_s_mean']} tokens/s"
+            f"  llm c=1: TTFT p50 {out['sequential']['ttft_ms_p50']} ms, "
+            f"{out['sequential']['tokens_per_s_mean']} tokens/s"
         )
         # Asked in a row, similar questions share the start of their passages, and llama.cpp reuses those tokens of
         # the previous prompt. A chat service's users rarely do: the same questions again, each after an unrelated

@@ -282,7 +282,8 @@ def markdown(r: dict[str, Any]) -> str:
             rows,
         )
         lines += [
-            f"Server RSS after start {_get(h, 'rss_after_start', 'rss_mb')} MiB, peak {_get(h, 'rss_after_load', 'peak_rss_mb')} MiB.",
+            f"Server RSS after start {_get(h, 'rss_after_start', 'rss_mb')} MiB, "
+            f"peak {_get(h, 'rss_after_load', 'peak_rss_mb')} MiB.",
             "",
         ]
     if llm := r.get("llm"):

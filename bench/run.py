@@ -1,9 +1,10 @@
 """`python -m bench` (what `make bench` runs): every section, then bench/results/<date>.json and .md.
 
 Sections: ingest (the C engine and the int8 encoder side by side on the seeds' passages; profiled cold builds of the
-seeds and of the BEIR set in --bench-data, each with an empty embedding cache), index (cold build of the seeds into a fresh folder, re-index, add one), http (/search and /ask at each
-concurrency against a real server), llm (time to first token, tokens/s, a short concurrent run), soak (32 clients,
-minutes), scale (FAISS kinds and BM25 on synthetic corpora of each size), side (LangChain and Chatchat pipelines).
+seeds and of the BEIR set in --bench-data, each with an empty embedding cache), index (cold build of the seeds into
+a fresh folder, re-index, add one), http (/search and /ask at each concurrency against a real server), llm (time to
+first token, tokens/s, a short concurrent run), soak (32 clients, minutes), scale (FAISS kinds and BM25 on synthetic
+corpora of each size), side (LangChain and Chatchat pipelines).
 """
 
 from __future__ import annotations

@@ -82,7 +82,8 @@ def faiss_runs(
         }
         log(
             f"  n={n:>9,d} {kind:8s} build {info.build_s:7.1f}s  {row['mib_per_million']:7.1f} MiB/M  "
-            f"p50 {row['ms_p50']:.2f} ms  p95 {row['ms_p95']:.2f} ms  recall@10 {row['recall_at_10']:.3f}  {info.params}"
+            f"p50 {row['ms_p50']:.2f} ms  p95 {row['ms_p95']:.2f} ms  "
+            f"recall@10 {row['recall_at_10']:.3f}  {info.params}"
         )
         out["kinds"][kind] = row
         del index
@@ -130,8 +131,8 @@ def bm25_runs(
         **percentiles(lat, "ms_"),
     }
     log(
-        f"  n={n:>9,d} bm25     build {build_s:7.1f}s  {out['mib_per_million']:7.1f} MiB/M  p50 {out['ms_p50']:.2f} ms  "
-        f"p95 {out['ms_p95']:.2f} ms"
+        f"  n={n:>9,d} bm25     build {build_s:7.1f}s  {out['mib_per_million']:7.1f} MiB/M  "
+        f"p50 {out['ms_p50']:.2f} ms  p95 {out['ms_p95']:.2f} ms"
     )
     if n <= rebuilt_max:
         from rank_bm25 import BM25Okapi

@@ -53,7 +53,8 @@ class ServeProcess:
         headers: dict[str, str] | None = None,
         args: tuple[str, ...] = (),
     ):
-        """`headers`: sent with the /readyz polls (a key, when the server has keys); `args`: more `rag serve` options."""
+        """`headers`: sent with the /readyz polls (a key, when the server has keys); `args`: more `rag serve`
+        options."""
         self.headers = headers or {}
         self.args = args
         self.port = free_port()

@@ -27,7 +27,8 @@ def _latencies(search: Callable[[str], Any], questions: list[str]) -> list[float
 def side_by_side(
     components: Any, cache: Any, questions: list[str], top_k: int = 10, log: Log = print
 ) -> dict[str, Any]:
-    """`cache`: the embedding cache the baselines' passages go through (the project's, so a second run embeds nothing)."""
+    """`cache`: the embedding cache the baselines' passages go through (the project's, so a second run embeds
+    nothing)."""
     from rag.evaluate.compare import build_baselines
 
     retriever = components.library.retriever(components.settings.collection)

@@ -52,16 +52,18 @@ _GENERIC = {
 _ASKS = re.compile(r"是多少|有多少|多少|多大|多长|几|哪|什么|怎样|如何|是否")
 _NOUN_TAGS = frozenset({"n", "vn", "nz", "nt", "ns", "nr", "an", "ng", "l", "j"})
 
-# Tried and left out (held-out figures of rag.evaluate.calibrate): `coverage` (kept in the features for the record) and BM25 over
-# what a passage holding every query term would score. With the five used they add nothing held out, or only with a
-# weight of the wrong sign (more of the question found, less likely answerable: true of this QA set's paraphrases).
+# Tried and left out (held-out figures of rag.evaluate.calibrate): `coverage` (kept in the features for the record)
+# and BM25 over what a passage holding every query term would score. With the five used they add nothing held out,
+# or only with a weight of the wrong sign (more of the question found, less likely answerable: true of this QA set's
+# paraphrases).
 FEATURES = ("numbers_missing", "foreign", "focus_missing", "bm25", "all_present")
 
 
 @lru_cache
 def calibration(path: str | None = None) -> dict:
     """Logistic weights over FEATURES and the two refusal thresholds, fitted on the dev items of eval/qa.jsonl by
-    `make calibrate` (`python -m rag.evaluate.calibrate`, which writes this file); changing them needs no code change."""
+    `make calibrate` (`python -m rag.evaluate.calibrate`, which writes this file); changing them needs no code
+    change."""
     data = json.loads((Path(path) if path else data_file("answerable.json")).read_text(encoding="utf-8"))
     missing = [f for f in FEATURES if f not in data["weights"]]
     if missing:
@@ -224,7 +226,8 @@ def _normed(text: str) -> str:
 
 
 def _loose_in(term: str, hay: str) -> bool:
-    """A long term counts as present when all its two-character pieces are (e.g. 规上 vs 规模以上 not, 产业基地项目 split)."""
+    """A long term counts as present when all its two-character pieces are (e.g. 规上 vs 规模以上 not,
+    产业基地项目 split)."""
     t = norm(term)
     if len(t) < 4:
         return False

@@ -151,7 +151,8 @@ def _table_rows(doc: Document, b: _Block, header: str, params: ChunkParams, out:
     return header
 
 
-# a table-of-contents entry: a dot leader then a page number ("……通知 洪府发[2021]14号 ..... 4", "(一) 指导思想.....\t22")
+# a table-of-contents entry: a dot leader then a page number
+# ("……通知 洪府发[2021]14号 ..... 4", "(一) 指导思想.....\t22")
 _TOC_ENTRY = re.compile(r"(?:\.{4,}|…{2,}|·{4,})\s*\d{1,4}(?:\s|$)")
 
 

@@ -58,7 +58,8 @@ def cmd_index(args: argparse.Namespace, s: Settings) -> int:
         print(
             f"indexed {report['n_documents']} documents, {report['n_chunks']} passages into '{report['collection']}' "
             f"({len(report['added'])} added, {len(report['updated'])} updated, {len(report['unchanged'])} unchanged; "
-            f"{report['embedded']} passages embedded, {report['cached']} from the cache) in {report['seconds']:.1f}s -> {report['version']}"
+            f"{report['embedded']} passages embedded, {report['cached']} from the cache) "
+            f"in {report['seconds']:.1f}s -> {report['version']}"
         )
     else:
         print(
@@ -69,7 +70,8 @@ def cmd_index(args: argparse.Namespace, s: Settings) -> int:
 
 class _IndexProgress:
     """`rag index` progress: a tqdm bar per stage on a terminal (files read, passages embedded with rate and ETA), or
-    one JSON object per line on stderr (`--progress json`: every stage change and stage end, else at most 2 a second)."""
+    one JSON object per line on stderr (`--progress json`: every stage change and stage end, else at most 2 a
+    second)."""
 
     UNITS = {"reading": "file", "embedding": "passage"}
 

@@ -28,9 +28,9 @@ CREATE TABLE IF NOT EXISTS conversations (
 CREATE INDEX IF NOT EXISTS conversations_owner ON conversations(owner, updated);
 CREATE TABLE IF NOT EXISTS feedback (
   id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, created REAL NOT NULL, rating TEXT NOT NULL,
-  comment TEXT NOT NULL, correct_answer TEXT NOT NULL, conversation_id TEXT, question TEXT NOT NULL, query TEXT NOT NULL,
-  answer TEXT NOT NULL, answerable INTEGER NOT NULL, citations TEXT NOT NULL, generator TEXT NOT NULL,
-  collection TEXT NOT NULL, index_version TEXT NOT NULL);
+  comment TEXT NOT NULL, correct_answer TEXT NOT NULL, conversation_id TEXT, question TEXT NOT NULL,
+  query TEXT NOT NULL, answer TEXT NOT NULL, answerable INTEGER NOT NULL, citations TEXT NOT NULL,
+  generator TEXT NOT NULL, collection TEXT NOT NULL, index_version TEXT NOT NULL);
 """
 RATINGS = ("up", "down")
 STATUSES = ("stopped", "error")  # an assistant turn that did not finish
@@ -199,8 +199,9 @@ class ConversationStore:
             if n >= lim.max_feedback:
                 raise TooLarge(f"{n} ratings stored for this key; the limit is {lim.max_feedback}")
             cur = self._db.execute(
-                "INSERT INTO feedback (owner, created, rating, comment, correct_answer, conversation_id, question, query, "
-                "answer, answerable, citations, generator, collection, index_version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO feedback (owner, created, rating, comment, correct_answer, conversation_id, question, "
+                "query, answer, answerable, citations, generator, collection, index_version) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     owner,
                     time.time(),

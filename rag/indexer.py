@@ -261,7 +261,8 @@ def _check_sources(add: list[Document], have: dict, gone: set[str], old: store.I
 def prepare(
     docs: list[Document], params: ChunkParams, tokenizer: Tokenizer
 ) -> tuple[list[Chunk], list[list[str]], list[str]]:
-    """Chunks of the documents in order, their BM25 tokens, and the texts to embed (one stage, shared by the engines)."""
+    """Chunks of the documents in order, their BM25 tokens, and the texts to embed (one stage, shared by the
+    engines)."""
     chunks: list[Chunk] = []
     tokens: list[list[str]] = []
     texts: list[str] = []

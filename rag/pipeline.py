@@ -201,7 +201,8 @@ class Pipeline:
         )
 
     def _model_rewrite(self, gen: ChatGenerator, question: str, history: list[dict[str, str]]) -> str:
-        """A follow-up the rules could not resolve, made standalone by the chat model; the question itself on failure."""
+        """A follow-up the rules could not resolve, made standalone by the chat model; the question itself on
+        failure."""
         prompt = self.prompts.render("rewrite", history=history_text(history), question=question)
         try:
             out = gen.complete([{"role": "user", "content": prompt}], max_tokens=64)

@@ -42,7 +42,8 @@ def _previous_question(history: list[dict[str, str]] | None) -> str:
 
 
 def is_follow_up(question: str, history: list[dict[str, str]] | None) -> bool:
-    """A question that leans on the conversation: it opens with 那/还有…, ends with 呢, uses a pronoun, or is very short."""
+    """A question that leans on the conversation: it opens with 那/还有…, ends with 呢, uses a pronoun, or is very
+    short."""
     q = question.strip()
     return bool(_previous_question(history) and q) and (
         bool(_FOLLOW.search(q)) or bool(_PRONOUN.search(q)) or len(q) <= 6

@@ -228,7 +228,8 @@ _HAN_DETAIL = re.compile(r"[\u4E00-\u9FD5]")  # the characters jieba's tagger ru
 
 
 def _hmm_prefix(text: str) -> int:
-    """How much of `text` the part-of-speech HMM may read within TAG_BUDGET, cut at a non-Han character if one is near."""
+    """How much of `text` the part-of-speech HMM may read within TAG_BUDGET, cut at a non-Han character if one is
+    near."""
     from jieba.posseg import char_state_tab_P
 
     cost, prev = 0, 0

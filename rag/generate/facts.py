@@ -120,8 +120,8 @@ def places(text: str, tokenizer: Tokenizer) -> list[str]:
 @lru_cache(maxsize=4096)
 def known_places(text: str, tokenizer: Tokenizer) -> frozenset[str]:
     """The places a text (a passage with its heading and title) names, with their suffix and without it:
-    {"南昌市", "南昌", "新余高新区", "新余"} (normalised). Tagged once per passage (cached): a sentence's places are then found by
-    string search, so checking forty candidate sentences costs one part-of-speech pass per passage."""
+    {"南昌市", "南昌", "新余高新区", "新余"} (normalised). Tagged once per passage (cached): a sentence's places are
+    then found by string search, so checking forty candidate sentences costs one part-of-speech pass per passage."""
     out = set()
     for w in places(text, tokenizer):
         out.add(norm(w))

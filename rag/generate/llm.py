@@ -31,7 +31,8 @@ class LlamaCppGenerator(ChatGenerator):
             verbose=False,
         )
         self._lock = threading.Lock()  # one generation at a time; llama.cpp keeps one KV cache
-        # llama.cpp polls this between graph nodes: a client that went away stops a prompt evaluation mid-way (rag.cancel)
+        # llama.cpp polls this between graph nodes: a client that went away stops a prompt evaluation mid-way
+        # (rag.cancel)
         import llama_cpp
 
         self._stop: threading.Event | None = None

@@ -144,8 +144,8 @@ KNOWN = {**READERS, **dict.fromkeys(LEGACY, reject_legacy)}  # extensions recogn
 def read_bytes(data: bytes, name: str, dedup_min_chars: int = 50, limits: IngestLimits | None = None) -> list[Document]:
     """Read one uploaded or on-disk file; the extension picks the reader, and the content must match it.
 
-    `limits` (default: IngestLimits(), the upload defaults) bound what the file may cost: decompressed size and parts of a DOCX, pages of
-    a PDF, characters of text (413 naming the file). Every document id is checked (check_doc_id)."""
+    `limits` (default: IngestLimits(), the upload defaults) bound what the file may cost: decompressed size and parts
+    of a DOCX, pages of a PDF, characters of text (413 naming the file). Every document id is checked (check_doc_id)."""
     name = safe_name(name)
     ext = Path(name).suffix.lower()
     reader = KNOWN.get(ext)

@@ -64,7 +64,8 @@ class IndexData(base.IndexData):
         return self.path.name
 
     def raw_vectors(self) -> np.ndarray:
-        """The stored float32 vectors in chunk order (memory-mapped); versions without vectors.npy read the flat index."""
+        """The stored float32 vectors in chunk order (memory-mapped); versions without vectors.npy read the flat
+        index."""
         f = self.path / "vectors.npy"
         if f.exists():
             return np.load(f, mmap_mode="r")

@@ -68,9 +68,9 @@ def check_lite_free(path: str) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
     except OSError:
         raise StoreUnavailable(
-            f"the Milvus Lite file {path} is open in another process (Milvus Lite serves a file to one process); to share "
-            f"it, run `milvus-lite server --data-dir {path} --port 19530` and set RAG_MILVUS_URI=http://127.0.0.1:19530 "
-            "in every process (docs/scale.md, 'Run two replicas')"
+            f"the Milvus Lite file {path} is open in another process (Milvus Lite serves a file to one process); "
+            f"to share it, run `milvus-lite server --data-dir {path} --port 19530` and set "
+            "RAG_MILVUS_URI=http://127.0.0.1:19530 in every process (docs/scale.md, 'Run two replicas')"
         ) from None
     finally:
         os.close(fd)

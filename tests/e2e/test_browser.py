@@ -26,7 +26,8 @@ ARGS = [
 ]
 HINT = (
     f"Chromium is not installed at {CHROMIUM}, so the browser tests cannot run (this is a failure, not a skip). "
-    "Install it with `make browser` (as root: apt-get install -y chromium fonts-noto-cjk); `.ci/run` installs it on CI. "
+    "Install it with `make browser` (as root: apt-get install -y chromium fonts-noto-cjk); "
+    "`.ci/run` installs it on CI. "
     "Set RAG_CHROMIUM to use a Chromium elsewhere."
 )
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
@@ -257,7 +258,8 @@ def test_document_text_is_never_markup(page) -> None:
     row = {
         "_id": "xss",
         "title": "<img src=x onerror=window.__pwned=1>恶意标题",
-        "text": f'鄱阳湖越冬候鸟数量2023年达到70万只。{evil}<img src=x onerror="window.__pwned=1">这段文字应当原样显示。',
+        "text": f"鄱阳湖越冬候鸟数量2023年达到70万只。{evil}"
+        '<img src=x onerror="window.__pwned=1">这段文字应当原样显示。',
     }
     # a BEIR line keeps its text verbatim (a .txt with raw tags would be cleaned as HTML and lose the <script>)
     report = drop_files(pg, [("xss.jsonl", json.dumps(row, ensure_ascii=False) + "\n")])
@@ -607,7 +609,8 @@ def test_keyboard_only_and_deleted_document_citation(page) -> None:
     pg.on("filechooser", lambda _: None)
     # the question box has the focus on arrival and is the first stop of the tab order
     assert pg.evaluate("document.activeElement.id") == "question"
-    first = pg.evaluate("""() => [...document.querySelectorAll('a[href], button, input, select, textarea, summary, [tabindex]')]
+    first = pg.evaluate("""() => [...document.querySelectorAll(
+        'a[href], button, input, select, textarea, summary, [tabindex]')]
       .filter(e => e.tabIndex >= 0 && !e.disabled && e.getClientRects().length)[0].id""")
     assert first == "question"
     pg.keyboard.type(Q_NANCHANG)
@@ -695,7 +698,8 @@ def test_accessibility_axe_dark_mode_and_phone(browser, server, scheme, viewport
         # [n] contrast, measured
         ratio = pg.evaluate("""() => {
           const lum = c => { const [r, g, b] = c.match(/\\d+/g).slice(0, 3).map(Number).map(v => v / 255)
-            .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+            .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+            return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
           const b = document.querySelector('button.cite'); const s = getComputedStyle(b);
           const [l1, l2] = [lum(s.color), lum(s.backgroundColor)].sort((x, y) => y - x);
           return (l1 + 0.05) / (l2 + 0.05); }""")

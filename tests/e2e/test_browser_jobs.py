@@ -23,7 +23,8 @@ def _files(run: str, n: int = 20) -> list[dict]:
     out = []
     for i in range(n):
         paras = [
-            f"第{i + 1}号材料（{run}）第{k}节：{CITIES[(i + k) % len(CITIES)]}市第{k + 1}批重点项目共{i * 7 + k + 3}个，"
+            f"第{i + 1}号材料（{run}）第{k}节：{CITIES[(i + k) % len(CITIES)]}市"
+            f"第{k + 1}批重点项目共{i * 7 + k + 3}个，"
             f"总投资{i * 13 + k * 5 + 20}亿元，其中先进制造业项目{i + k + 2}个，预计{2024 + k % 3}年全部建成投产，"
             f"新增就业岗位{(i + 1) * (k + 2) * 37}个，带动上下游配套企业{i * 3 + k + 11}家。"
             for k in range(6)
@@ -39,7 +40,8 @@ def _files(run: str, n: int = 20) -> list[dict]:
 def _job(pg) -> dict:
     return pg.evaluate("""() => { const r = document.querySelector('#jobs .job');
       return r ? {id: r.dataset.jobId, state: r.dataset.state, stage: r.dataset.stage,
-                  value: r.querySelector('.job-bar').value, text: r.querySelector('.job-text').textContent} : null; }""")
+                  value: r.querySelector('.job-bar').value,
+                  text: r.querySelector('.job-text').textContent} : null; }""")
 
 
 def test_twenty_files_as_a_job_progress_reload_finish_and_search(page, server) -> None:  # noqa: F811

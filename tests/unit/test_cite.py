@@ -158,7 +158,8 @@ def test_a_figure_in_arabic_digits_is_supported_by_the_same_number_in_chinese_nu
     d = verify("《参考文本》在第99条提到了消除工作场所性骚扰行为[1]。", hits, tokenizer)
     assert d.answerable and d.text.startswith("《参考文本》在第99条") and "第九十九条" in d.citations[0].quote
     assert not verify("《参考文本》在第98条提到了消除工作场所性骚扰行为[1]。", hits, tokenizer).answerable
-    # a sentence that only repeats the question and adds the figure: its wording is the figure, written the passage's way
+    # a sentence that only repeats the question and adds the figure: its wording is the figure, written the
+    # passage's way
     intro = _hit("近日，南昌市制定了《南昌市企业劳动规章制度(参考文本)》，为企业制定劳动规章制度提供了参考依据。", 20)
     d = verify(
         "《参考文本》在第99条提到了消除工作场所性骚扰行为[2]。",
@@ -213,7 +214,8 @@ def _row(text: str, start: int) -> Hit:
 
 
 def test_a_row_about_another_project_is_not_cited_for_the_one_asked(tokenizer) -> None:
-    # the 江铃 row holds the same 建设期 and, in the same document, the 华勤 row names 华勤: it still says nothing of 华勤
+    # the 江铃 row holds the same 建设期 and, in the same document, the 华勤 row names 华勤: it still says nothing
+    # of 华勤
     # (the names as the seeds' collection dictionary holds them: the generators read with the collection's tokenizer)
     tokenizer = tokenizer.with_terms([("华勤", 11, "nz"), ("江铃", 16, "nz"), ("江铃股份", 5, "nz")])
     huaqin = _row("19\t华勤千亿产业基 地项目\t10000000\t2020-2023\t项目占地面积为 3000 亩,分三期建设。", 9000)

@@ -1,4 +1,5 @@
-"""Subject, time, table-column, unit and conflict rules (rag.generate.facts, rag.generate.conflicts) on hand-made text."""
+"""Subject, time, table-column, unit and conflict rules (rag.generate.facts, rag.generate.conflicts) on hand-made
+text."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from rag.types import Chunk, Citation, Hit
 
 HEADER = "序号\t项目名称\t投资金额 (万元)\t建设期\t主要内容"
 HUAQIN = (
-    "19\t华勤千亿产业基 地项目\t10000000\t2020-2023\t项目占地面积为 3000 亩,分三期建设,一期占地为 870 亩,建筑面积为 128 "
-    "万平方米。主要建 设厂房及配套设施。项目一期达产后形成 122 条 SMT 生产线、302 条组装线等配套设备,预计 实现年产笔电、"
+    "19\t华勤千亿产业基 地项目\t10000000\t2020-2023\t项目占地面积为 3000 亩,分三期建设,"
+    "一期占地为 870 亩,建筑面积为 128 "
+    "万平方米。主要建 设厂房及配套设施。项目一期达产后形成 122 条 SMT 生产线、302 条组装线等配套设备,"
+    "预计 实现年产笔电、"
     "手机及其他智能终端产品 1.6 亿台,实现年主营业务收入 1000 亿元。"
 )
 

@@ -8,7 +8,10 @@ from rag.ingest.clean import clean
 
 
 def test_front_matter_and_p_tags_become_metadata_and_paragraphs() -> None:
-    raw = '---\nlayout: post\ntitle: "南昌新闻"\ndate: 2022-04-10\ncategories: news\n---\n<p>第一段。</p>\n <p>第二段。</p>'
+    raw = (
+        '---\nlayout: post\ntitle: "南昌新闻"\ndate: 2022-04-10\ncategories: news\n---\n'
+        "<p>第一段。</p>\n <p>第二段。</p>"
+    )
     c = clean(raw)
     assert c.meta["title"] == "南昌新闻" and c.meta["categories"] == "news"
     assert c.text == "第一段。\n\n第二段。"

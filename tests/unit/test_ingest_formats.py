@@ -84,7 +84,10 @@ def test_page_chunk_page_reaches_hits() -> None:
 
 
 def test_assemble_pages_shifts_headings_and_dedups_across_pages() -> None:
-    repeated = "本页脚注说明：以上数据均来自南昌市统计局发布的年度统计公报和各县区上报材料，仅供参考使用，不作为其他用途的依据。"
+    repeated = (
+        "本页脚注说明：以上数据均来自南昌市统计局发布的年度统计公报和各县区上报材料，"
+        "仅供参考使用，不作为其他用途的依据。"
+    )
     assert len(repeated) >= 50
     pages = [
         "# 总体情况\n\n南昌工业增加值增长11.4%。\n\n" + repeated,

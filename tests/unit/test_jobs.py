@@ -44,7 +44,8 @@ class SlowEmbedder(FakeEmbedder):
 
 def doc_text(tag: str, n: int = 40) -> str:
     return "\n\n".join(
-        f"{tag}第{i}项：南昌市{tag}重点项目{i}号总投资{i * 3 + 7}亿元，预计{2024 + i % 5}年建成投产，带动就业{i * 11 + 5}人。"
+        f"{tag}第{i}项：南昌市{tag}重点项目{i}号总投资{i * 3 + 7}亿元，"
+        f"预计{2024 + i % 5}年建成投产，带动就业{i * 11 + 5}人。"
         for i in range(n)
     )
 

@@ -86,7 +86,8 @@ def test_a_second_writer_fails_at_once_with_a_clear_message(tmp_path, fake_embed
             indexer.update("c", add=doc)
         # another process gets the same answer, not a wait
         code = (
-            "import sys; from pathlib import Path; from rag.indexer import collection_lock; from rag.errors import IndexBusy\n"
+            "import sys; from pathlib import Path; from rag.indexer import collection_lock; "
+            "from rag.errors import IndexBusy\n"
             f"try:\n    collection_lock(Path({str(tmp_path)!r}), 'c').__enter__()\nexcept IndexBusy as e:\n"
             "    print(e.message); sys.exit(6)"
         )
