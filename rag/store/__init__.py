@@ -1,39 +1,13 @@
 """Stores: the interface (`base`), FAISS on local disk (`faiss_store`, the default) and Milvus (`milvus_store`).
 
-The FAISS backend's functions stay importable from here (`store.load(index_dir, collection)` and friends).
+Callers go through a `Store` (`Components.store`), so every backend answers the same questions. The FAISS
+backend's own functions (versions on disk, manifests, the writer lock) are imported from `rag.store.faiss_store`
+where something is truly FAISS-specific.
 """
 
 from __future__ import annotations
 
 from rag.store.base import Batch, IndexData, Store, Written
-from rag.store.faiss_store import (
-    FORMAT,
-    FaissStore,
-    clean_partial,
-    collection_path,
-    current_version,
-    drop_collection,
-    list_collections,
-    load,
-    prune,
-    read_manifest,
-    write_version,
-)
+from rag.store.faiss_store import FaissStore
 
-__all__ = [
-    "Batch",
-    "IndexData",
-    "Store",
-    "Written",
-    "FORMAT",
-    "FaissStore",
-    "clean_partial",
-    "collection_path",
-    "current_version",
-    "drop_collection",
-    "list_collections",
-    "load",
-    "prune",
-    "read_manifest",
-    "write_version",
-]
+__all__ = ["Batch", "FaissStore", "IndexData", "Store", "Written"]

@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 
 from bench.synth import clustered_vectors, queries_like
-from rag import ann, store
+from rag import ann
 from rag.chunk import ChunkParams
 from rag.errors import ConfigError
 from rag.indexer import Indexer
 from rag.ingest import read_bytes
 from rag.library import Library
 from rag.retrieve import FusionParams
+from rag.store import faiss_store as store
 
 
 @pytest.fixture(scope="module")

@@ -219,8 +219,8 @@ def test_docx_bad_files_name_the_file() -> None:
 
 
 def test_pdf_pages_survive_the_index_and_reach_search_hits(tmp_path: Path, fake_embedder, tokenizer) -> None:
-    from rag import store
     from rag.indexer import Indexer
+    from rag.store import faiss_store as store
 
     doc = read_bytes(make_pdf([PAGE1, PAGE2]), "report.pdf")[0]
     Indexer(tmp_path / "index", fake_embedder, tokenizer, ChunkParams(40, 80, 0)).update("c", add=[doc])

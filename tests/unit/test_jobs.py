@@ -10,12 +10,12 @@ import httpx
 import numpy as np
 import pytest
 
-from rag import store
 from rag.config import Settings
 from rag.errors import NotFound, TooManyJobs
 from rag.factory import Components
 from rag.ingest import read_bytes
 from rag.jobs import Jobs, Limits, Tracker, Upload
+from rag.store import faiss_store as store
 from tests.conftest import ROOT, FakeEmbedder, Server
 
 

