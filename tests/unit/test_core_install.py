@@ -10,6 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from rag.errors import ConfigError
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # The top-level modules of the `eval` extra (scikit-learn is left out: sentence-transformers needs it anyway).
@@ -116,3 +120,22 @@ def test_core_install_serves_search_and_ask_and_eval_names_the_extra(tmp_path) -
     assert out["eval_rc"] == 5  # MissingExtra is a ConfigError
     assert "pip install 'rag-zh[eval]'" in out["eval_err"]
     assert all(m.replace("_", "-") in out["eval_err"] for m in ("ranx", "matplotlib"))
+
+
+def test_prompts_come_from_the_installed_copy_outside_the_repository(tmp_path, monkeypatch) -> None:
+    from rag import prompts
+
+    installed = tmp_path / "share" / "rag-zh" / "prompts"
+    installed.mkdir(parents=True)
+    for f in (ROOT / "prompts").glob("*.md"):
+        (installed / f.name).write_text(f.read_text(encoding="utf-8").replace("。", "。 "), encoding="utf-8")
+    monkeypatch.setattr(prompts, "installed_prompts", lambda: installed)
+    elsewhere = tmp_path / "work"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # no prompts/ here: the installed copy is read
+    assert prompts.load_prompts(Path("prompts")).templates["refusal"] == (installed / "refusal.md").read_text("utf-8")
+    monkeypatch.chdir(ROOT)  # the repository's own prompts/ wins where it exists
+    repo = (ROOT / "prompts" / "refusal.md").read_text("utf-8")
+    assert prompts.load_prompts(Path("prompts")).templates["refusal"] == repo
+    with pytest.raises(ConfigError):  # an explicit folder that does not exist is an error, never silently replaced
+        prompts.load_prompts(tmp_path / "missing")
