@@ -274,3 +274,22 @@ def test_http_upload_job_poll_cancel_and_visibility(app) -> None:
     assert d["state"] == "cancelled" and d["cancel_requested"]
     assert current(comp, "jobs") == before
     assert httpx.delete(srv.url + r.headers["location"], headers=b).status_code == 404
+
+
+def test_http_reader_limits_are_settings(tmp_path) -> None:
+    """A lowered reader limit is enforced on uploads: a 413 naming the file and the setting, nothing indexed."""
+    from rag.api.app import create_app
+
+    comp = make(tmp_path, max_table_rows=3)
+    before = current(comp)
+    rows = "城市,人口\n" + "".join(f"城{i},{i}\n" for i in range(4))
+    with Server(create_app(comp.settings, comp)) as srv:
+        r = httpx.post(srv.url + "/documents", files=[("files", ("人口.csv", rows.encode(), "text/csv"))], timeout=60)
+        assert r.status_code == 413, r.text
+        err = r.json()["error"]
+        assert err["code"] == "too_large" and err["message"].startswith("人口.csv: more than 3 rows")
+        assert "RAG_MAX_TABLE_ROWS" in err["message"]
+        assert current(comp) == before
+        ok = "城市,人口\n" + "".join(f"城{i},{i}\n" for i in range(3))  # the worst allowed file
+        r = httpx.post(srv.url + "/documents", files=[("files", ("人口.csv", ok.encode(), "text/csv"))], timeout=60)
+        assert r.status_code == 201 and r.json()["added"] == ["人口"], r.text
