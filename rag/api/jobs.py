@@ -1,7 +1,8 @@
 """Background indexing jobs over HTTP: GET /jobs, GET /jobs/{id}, DELETE /jobs/{id} (POST /documents creates them).
 
 A job is visible only to the API key that created it when keys are configured (another key's job is a 404, as a
-missing one is); without keys the service serves loopback only and every job is visible.
+missing one is); without keys the service serves loopback only and every job is visible. Job records are kept in
+RAG_JOBS_DB (default RAG_INDEX_DIR/jobs.sqlite), so a job's fate is still known after a restart.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from fastapi.responses import JSONResponse
 from rag.api.deps import Admin, keys_configured, presented
 from rag.api.schemas import ERROR_RESPONSES
 from rag.jobs import Job, Jobs, Limits
+from rag.jobs_db import JobRecords
 
 router = APIRouter(responses=ERROR_RESPONSES, tags=["jobs"])
 _make = threading.Lock()
@@ -33,7 +35,8 @@ def get_jobs(request: Request) -> Jobs:
             state.jobs = Jobs(
                 c.indexer,
                 lambda data, name: read_bytes(data, name, s.dedup_min_chars, IngestLimits.of(s)),
-                Limits(s.jobs_max_active, s.jobs_max_bytes, s.jobs_keep, s.jobs_keep_s),
+                Limits.of(s),
+                JobRecords(s.jobs_db or s.index_dir / "jobs.sqlite"),
             )
         return state.jobs
 
