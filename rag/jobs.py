@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rag.config import Settings
-from rag.errors import NotFound, RagError, TooManyJobs
+from rag.errors import IndexBusy, NotFound, RagError, TooManyJobs
 from rag.indexer import Indexer, takes_tokenizer
 from rag.jobs_db import JobRecords
 from rag.store import Batch
@@ -36,6 +36,7 @@ log = logging.getLogger("rag.jobs")
 
 STAGES = ("queued", "reading", "chunking", "embedding", "publishing", "done")
 FINAL = ("done", "failed", "cancelled", "interrupted")
+LOCK_WAIT_S = 120.0  # how long a job waits for a writer outside the queue to release the collection
 SAVE_EVERY_S = 5.0  # a running job's record is written at each stage change and at most this often in between
 
 
@@ -464,7 +465,7 @@ class Jobs:
         t = job.tracker
         try:
             if job.deletes:
-                job.report = t.run(self.indexer, job.collection, [], delete=job.deletes)
+                job.report = self._index(job, [])
                 self._finish(job, "done")
                 return
             t.set_stage("reading")
@@ -483,7 +484,7 @@ class Jobs:
                 self._finish(job, "failed")  # all or nothing unless asked to skip: nothing is indexed
                 return
             job.exception = None
-            job.report = t.run(self.indexer, job.collection, docs, replace=job.replace)
+            job.report = self._index(job, docs)
             job.report["failed"] = job.failed
             self._finish(job, "done")
         except Cancelled:
@@ -501,6 +502,21 @@ class Jobs:
             job.uploads = []
             job.exception = RagError(f"internal error while indexing ({type(e).__name__}); see the server log")
             self._finish(job, "failed")
+
+    def _index(self, job: Job, docs: list[Document]) -> dict[str, Any]:
+        """Run the indexer for the job; while another writer (`rag index`, a DELETE without the opt-in) holds the
+        collection, wait for it (up to LOCK_WAIT_S) instead of failing: the lock is taken before any work."""
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                return job.tracker.run(
+                    self.indexer, job.collection, docs, replace=job.replace, delete=job.deletes or None
+                )
+            except IndexBusy:
+                if time.monotonic() > deadline:
+                    raise
+                job.tracker.check()
+                time.sleep(0.25)
 
     def _finish(self, job: Job, state: str) -> None:
         job._progress = job.tracker.snapshot()  # rate and stage time stop with the job

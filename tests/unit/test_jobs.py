@@ -218,6 +218,25 @@ def test_a_deletion_queues_behind_a_running_upload_and_may_delete_what_it_adds(t
     assert comp.store.load("default").documents == {}
 
 
+def test_a_job_waits_for_a_writer_outside_the_queue_instead_of_failing(tmp_path) -> None:
+    comp = make(tmp_path)
+    jobs = jobs_for(comp)
+    held, release = threading.Event(), threading.Event()
+
+    def other_writer() -> None:  # `rag index` or a DELETE without the opt-in, holding the collection
+        with comp.store.lock("default"):
+            held.set()
+            release.wait(30)
+
+    threading.Thread(target=other_writer, daemon=True).start()
+    assert held.wait(30)
+    job = jobs.submit("default", [up("甲.txt", "抚州2022年GDP为1900亿元。")])
+    assert not job.wait(0.6) and job.state == "running"
+    release.set()
+    assert job.wait(30) and job.state == "done", job.exception
+    assert job.report["added"] == ["甲"]
+
+
 def test_job_records_survive_a_restart_and_unfinished_jobs_read_interrupted(tmp_path) -> None:
     emb = SlowEmbedder()
     comp = make(tmp_path, emb)
