@@ -54,6 +54,7 @@ class Job:
     skip_failed: bool = False
     replace: bool = False  # documents may replace those of the same id from another file
     deletes: list[str] = field(default_factory=list)  # documents to delete (a job of kind "delete")
+    wait_for_lock: bool = True  # wait for a writer outside the queue; else fail at once with index_busy
     state: str = "queued"  # queued | running | done | failed | cancelled | interrupted
     created: float = field(default_factory=time.time)
     started: float | None = None
@@ -207,8 +208,12 @@ class Jobs:
         owner: str | None = None,
         skip_failed: bool = False,
         replace: bool = False,
+        wait_for_lock: bool = True,
     ) -> Job:
-        return self._submit(Job(uuid.uuid4().hex, collection, owner, uploads, skip_failed, replace))
+        """Queue an upload. `wait_for_lock=False` for a caller that waits for the answer (a small upload answered
+        synchronously): a writer outside the queue then fails the job with index_busy (409) at once."""
+        job = Job(uuid.uuid4().hex, collection, owner, uploads, skip_failed, replace, wait_for_lock=wait_for_lock)
+        return self._submit(job)
 
     def submit_delete(self, collection: str, doc_ids: list[str], owner: str | None = None) -> Job:
         """Delete documents once the jobs ahead of this one in the collection have finished (a document that is not
@@ -382,7 +387,7 @@ class Jobs:
                     self.indexer, job.collection, docs, replace=job.replace, delete=job.deletes or None
                 )
             except IndexBusy:
-                if time.monotonic() > deadline:
+                if not job.wait_for_lock or time.monotonic() > deadline:
                     raise
                 job.tracker.check()
                 time.sleep(0.25)

@@ -300,7 +300,9 @@ async def upload(
         and "respond-async" not in request.headers.get("prefer", "").lower()
         and not jobs.busy(collection)
     )
-    job = jobs.submit(collection, uploads, owner, skip_failed=on_error == "skip", replace=replace)
+    job = jobs.submit(
+        collection, uploads, owner, skip_failed=on_error == "skip", replace=replace, wait_for_lock=not small
+    )
     if small and await run_in_threadpool(job.wait, s.upload_sync_wait_s):
         if job.state == "failed" and job.exception is not None:
             raise job.exception

@@ -230,6 +230,9 @@ def test_a_job_waits_for_a_writer_outside_the_queue_instead_of_failing(tmp_path)
 
     threading.Thread(target=other_writer, daemon=True).start()
     assert held.wait(30)
+    # a caller that waits for its answer (a small upload answered at once) keeps the documented 409
+    quick = jobs.submit("default", [up("乙.txt", "宜春锂电。")], wait_for_lock=False)
+    assert quick.wait(30) and quick.state == "failed" and quick.exception.code == "index_busy"
     job = jobs.submit("default", [up("甲.txt", "抚州2022年GDP为1900亿元。")])
     assert not job.wait(0.6) and job.state == "running"
     release.set()
