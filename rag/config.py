@@ -124,7 +124,7 @@ class Settings(BaseSettings):
     jobs_max_bytes: int = 512 * 1024 * 1024  # upload bytes held by queued and running jobs; more is a 429
     jobs_keep: int = 100  # finished jobs kept per collection for GET /jobs/{id}
     jobs_keep_s: float = 7 * 86400.0  # ... and for at most this long after they finish
-    jobs_db: Path | None = None  # job records, kept across restarts; default: <index_dir>/jobs.sqlite
+    jobs_db: Path | None = None  # job records, kept across restarts (one per process); default: <index_dir>/jobs.sqlite
 
     # Saved conversations and feedback (rag.conversations; <index_dir>/conversations.sqlite unless set)
     conversations_db: Path | None = None
