@@ -26,7 +26,7 @@ def _components(settings: Settings):
 
 
 def cmd_index(args: argparse.Namespace, s: Settings) -> int:
-    from rag.ingest import iter_files, read_bytes
+    from rag.ingest import IngestLimits, iter_files, read_bytes
     from rag.jobs import Tracker
 
     c = _components(s)
@@ -47,7 +47,7 @@ def cmd_index(args: argparse.Namespace, s: Settings) -> int:
             tracker.set_stage("reading")
             docs = []
             for f in files:
-                docs.extend(read_bytes(f.read_bytes(), f.name, s.dedup_min_chars))
+                docs.extend(read_bytes(f.read_bytes(), f.name, s.dedup_min_chars, IngestLimits.unlimited()))
                 tracker.file_read(len(files))
         report = tracker.run(c.indexer, args.collection or s.collection, docs, rebuild=args.rebuild)
     finally:

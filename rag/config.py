@@ -101,6 +101,17 @@ class Settings(BaseSettings):
     max_docx_elements: int = 500_000  # XML elements of a DOCX body (paragraphs, runs, cells …)
     max_pdf_pages: int = 2000
     max_file_chars: int = 2_000_000  # text extracted from one file
+    max_ooxml_unzipped_bytes: int = 256 * 1024 * 1024  # an .xlsx or .pptx, all of its parts decompressed
+    max_ooxml_parts: int = 10_000  # files inside an .xlsx or .pptx
+    max_ocr_pages: int = 50  # pages OCR'd per file (TIFF frames, scanned PDF pages): ~1-3 s each on 2 cores
+    max_ocr_pixels: int = 40_000_000  # per page image; a larger one is refused (decompression bombs with it)
+    max_ocr_seconds: float = 300.0  # OCR time per file, checked between pages
+    max_table_sheets: int = 50  # sheets of an .xlsx
+    max_table_rows: int = 20_000  # data rows per .xlsx or .csv, all sheets together: each becomes a passage
+    max_table_columns: int = 200
+    max_cell_chars: int = 2_000  # a longer cell is cut
+    max_slides: int = 500  # slides of a .pptx
+    max_slide_shapes: int = 2_000  # shapes on one slide, groups included
     timeout_keep_alive_s: int = 5  # an idle keep-alive connection is closed after this
     timeout_headers_s: float = 10.0  # a request's headers must arrive within this
     timeout_body_s: float = 30.0  # the wait for each piece of a request body
@@ -111,8 +122,9 @@ class Settings(BaseSettings):
     upload_sync_wait_s: float = 10.0
     jobs_max_active: int = 16  # queued + running jobs; more is a 429
     jobs_max_bytes: int = 512 * 1024 * 1024  # upload bytes held by queued and running jobs; more is a 429
-    jobs_keep: int = 100  # finished jobs kept for GET /jobs/{id}
-    jobs_keep_s: float = 3600.0
+    jobs_keep: int = 100  # finished jobs kept per collection for GET /jobs/{id}
+    jobs_keep_s: float = 7 * 86400.0  # ... and for at most this long after they finish
+    jobs_db: Path | None = None  # job records, kept across restarts (one per process); default: <index_dir>/jobs.sqlite
 
     # Saved conversations and feedback (rag.conversations; <index_dir>/conversations.sqlite unless set)
     conversations_db: Path | None = None

@@ -1,156 +1,42 @@
 """Indexing as a background job: stages, progress, cancellation, and one writer per collection with a queue.
 
-`Tracker` follows one indexing run through its stages (reading, chunking, embedding, publishing) with passages done,
-passages/s and an ETA; `rag index` draws it and a `Job` reports it. `Jobs` runs uploaded files as jobs: each
-collection has one worker thread that takes its jobs in order, so a second upload to a busy collection queues behind
-the first instead of failing. Cancelling stops a job at its next progress point before publishing; the indexer
-publishes a version only when it is complete (rag.indexer / rag.store), so the live version is untouched.
+A `Tracker` (rag.progress) follows each job's indexing run through its stages with passages done, passages/s and an
+ETA. `Jobs` runs uploaded files, and deletions asked
+for with `Prefer: respond-async`, as jobs: each collection has one worker thread that takes its jobs in order, so a
+second write to a busy collection queues behind the first instead of failing. Cancelling stops a job at its next
+progress point before publishing; the indexer publishes a version only when it is complete (rag.indexer / rag.store),
+so the live version is untouched.
+
+With a record table (rag.jobs_db) every job's record outlives the process: a job that was queued or running when the
+service stopped or died reads "interrupted" after the restart, saying whether anything of it was published (the
+version serving is compared with the one that served when it started). It is not resumed: its files were not kept.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rag.errors import NotFound, RagError, TooManyJobs
-from rag.indexer import Indexer, takes_tokenizer
-from rag.store import Batch
+from rag.config import Settings
+from rag.errors import IndexBusy, NotFound, RagError, TooManyJobs
+from rag.indexer import Indexer
+from rag.jobs_db import JobRecords
+from rag.progress import Cancelled, Tracker
 from rag.types import Document
-from rag.zh import Tokenizer
 
 log = logging.getLogger("rag.jobs")
+__all__ = ["Cancelled", "Job", "Jobs", "Limits", "Tracker", "Upload"]  # Tracker and Cancelled: rag.progress
 
 STAGES = ("queued", "reading", "chunking", "embedding", "publishing", "done")
-FINAL = ("done", "failed", "cancelled")
-
-
-class Cancelled(RagError):
-    code = "cancelled"
-    status = 409
-
-
-class Tracker:
-    """Stage and progress of one indexing run, thread-safe to read; `on_change(snapshot)` is called on every change,
-    and `check()` raises Cancelled once `cancel()` was called (until publishing starts: then the run completes)."""
-
-    def __init__(self, on_change: Callable[[dict[str, Any]], None] | None = None):
-        self.on_change = on_change
-        self.stage = "queued"
-        self.files_total = 0
-        self.files_read = 0
-        self.done = 0
-        self.total = 0
-        self._t_stage = time.monotonic()
-        self._rate_from: tuple[float, int] | None = None  # (time, done) at the first embedding report
-        self._cancel = threading.Event()
-        self._lock = threading.Lock()
-
-    # -- what a run reports
-    def set_stage(self, stage: str) -> None:
-        with self._lock:
-            if stage == self.stage:
-                return
-            self.stage, self._t_stage = stage, time.monotonic()
-        self._changed()
-
-    def file_read(self, n_total: int) -> None:
-        with self._lock:
-            self.files_total, self.files_read = n_total, self.files_read + 1
-        self._changed()
-
-    def passages(self, done: int, total: int) -> None:
-        """The indexer's progress callback: passages embedded so far (cached ones count at once) of the total."""
-        now = time.monotonic()
-        with self._lock:
-            if self.stage != "embedding":
-                self.stage, self._t_stage = "embedding", now
-            if self._rate_from is None:
-                self._rate_from = (now, done)  # cache hits arrive in one report: the rate counts what is computed
-            self.done, self.total = min(done, total), total
-        self._changed()
-        self.check()
-
-    # -- cancellation
-    def cancel(self) -> bool:
-        """Ask the run to stop; False when it is already publishing (it then completes)."""
-        self._cancel.set()
-        return self.stage not in ("publishing", "done")
-
-    @property
-    def cancel_requested(self) -> bool:
-        return self._cancel.is_set()
-
-    def check(self) -> None:
-        if self._cancel.is_set() and self.stage not in ("publishing", "done"):
-            raise Cancelled("cancelled")
-
-    # -- what a reader sees
-    def rate(self) -> float:
-        with self._lock:
-            if self._rate_from is None:
-                return 0.0
-            t0, d0 = self._rate_from
-            dt = time.monotonic() - t0
-            return (self.done - d0) / dt if dt > 0.2 and self.done > d0 else 0.0
-
-    def snapshot(self) -> dict[str, Any]:
-        rate = self.rate()
-        with self._lock:
-            left = max(self.total - self.done, 0)
-            eta = (
-                round(left / rate, 1)
-                if rate > 0 and self.stage == "embedding"
-                else (0.0 if self.stage == "done" else None)
-            )
-            return {
-                "stage": self.stage,
-                "files_total": self.files_total,
-                "files_read": self.files_read,
-                "passages_done": self.done,
-                "passages_total": self.total,
-                "passages_per_s": round(rate, 2),
-                "eta_s": eta,
-                "stage_s": round(time.monotonic() - self._t_stage, 1),
-            }
-
-    def _changed(self) -> None:
-        if self.on_change is not None:
-            self.on_change(self.snapshot())
-
-    # -- running the indexer under the tracker
-    def run(
-        self, indexer: Indexer, collection: str, docs: list[Document], rebuild: bool = False, replace: bool = False
-    ) -> dict[str, Any]:
-        """indexer.update() with stages reported: chunking until the first passages are embedded, embedding, then
-        publishing once the last batch is handed to the store. The indexer given is not modified."""
-        ix = copy.copy(indexer)  # its own engine attribute; embedder, tokenizer, cache and store are shared
-        inner = indexer.engine
-
-        def engine(
-            ds: list[Document], progress: Callable[[int, int], None] | None, tokenizer: Tokenizer | None = None
-        ) -> Iterator[Batch]:
-            self.set_stage("chunking")
-            batches: Iterable[Batch] = inner(ds, progress, tokenizer) if tokenizer is not None else inner(ds, progress)
-            for b in batches:
-                self.check()
-                yield b
-            self.check()  # the last point where a cancel stops the run: the store publishes after this
-            self.set_stage("publishing")
-
-        engine.takes_tokenizer = takes_tokenizer(inner, indexer)  # type: ignore[attr-defined]
-        ix.engine = engine
-        self.check()
-        self.set_stage("chunking")
-        report = ix.update(collection, add=docs, rebuild=rebuild, progress=self.passages, replace=replace)
-        self.set_stage("done")
-        return report.to_dict()
+FINAL = ("done", "failed", "cancelled", "interrupted")
+LOCK_WAIT_S = 120.0  # how long a job waits for a writer outside the queue to release the collection
+SAVE_EVERY_S = 5.0  # a running job's record is written at each stage change and at most this often in between
 
 
 @dataclass
@@ -167,7 +53,9 @@ class Job:
     uploads: list[Upload]
     skip_failed: bool = False
     replace: bool = False  # documents may replace those of the same id from another file
-    state: str = "queued"  # queued | running | done | failed | cancelled
+    deletes: list[str] = field(default_factory=list)  # documents to delete (a job of kind "delete")
+    wait_for_lock: bool = True  # wait for a writer outside the queue; else fail at once with index_busy
+    state: str = "queued"  # queued | running | done | failed | cancelled | interrupted
     created: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
@@ -177,6 +65,11 @@ class Job:
     tracker: Tracker = field(default_factory=Tracker)
     files: list[str] = field(default_factory=list)
     size: int = 0
+    version_before: str | None = None  # the version serving when the job started
+    interrupted: dict[str, Any] | None = None  # set when the service stopped or died under the job
+    record: dict[str, Any] | None = None  # a job restored from the record table: its record, as it was saved
+    _progress: dict[str, Any] | None = field(default=None, repr=False)  # the tracker's last word once finished
+    _saved: tuple[str, float] = field(default=("", 0.0), repr=False)  # (stage, time) of the last record written
     _finished: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def __post_init__(self) -> None:
@@ -184,56 +77,128 @@ class Job:
         self.size = sum(len(u.data) for u in self.uploads)
         self.tracker.files_total = len(self.uploads)
 
+    @property
+    def kind(self) -> str:
+        return "delete" if self.deletes else "upload"
+
+    @classmethod
+    def restored(cls, record: dict[str, Any], owner: str | None) -> Job:
+        """A finished job read back from the record table (after a restart)."""
+        job = cls(record["id"], record["collection"], owner, [], state=record["state"], record=record)
+        job.created, job.finished = record["created_at"], record.get("finished_at")
+        job._finished.set()
+        return job
+
     def wait(self, timeout: float | None = None) -> bool:
-        """True once the job has finished (done, failed or cancelled)."""
+        """True once the job has finished (done, failed, cancelled or interrupted)."""
         return self._finished.wait(timeout)
 
     def to_dict(self, position: int | None = None) -> dict[str, Any]:
-        p = self.tracker.snapshot()
-        if self.state in ("failed", "cancelled"):
+        if self.record is not None:
+            return dict(self.record)
+        p = dict(self._progress) if self._progress is not None else self.tracker.snapshot()
+        if self.state in ("failed", "cancelled", "interrupted"):
             p["eta_s"] = None
         end = self.finished or time.time()
         out: dict[str, Any] = {
             "id": self.id,
             "collection": self.collection,
+            "kind": self.kind,
             "state": self.state,
             "stage": p.pop("stage"),
             **p,
             "files": self.files,
+            "documents": self.deletes,
             "failed": self.failed,
             "cancel_requested": self.tracker.cancel_requested,
             "created_at": self.created,
             "started_at": self.started,
             "finished_at": self.finished,
             "elapsed_s": round(end - (self.started or end), 1),
+            "version_before": self.version_before,
             "report": self.report,
             "error": {"code": self.exception.code, "message": self.exception.message} if self.exception else None,
         }
+        if self.interrupted is not None:
+            out["interrupted"] = self.interrupted
         if position is not None:
             out["queue_position"] = position
         return out
 
 
+class Interrupted(RagError):
+    """The service stopped or died while the job was queued or running; it is not resumed."""
+
+    code = "interrupted"
+    status = 503
+
+
+def interruption(record: dict[str, Any], serving: str | None, why: str) -> tuple[dict[str, Any], Interrupted]:
+    """What a job that was queued or running when the service stopped (`why`) left behind: whether it published,
+    from the version serving now and the one that served when it started."""
+    stage, before = record.get("stage") or "queued", record.get("version_before")
+    started = record.get("started_at") is not None
+    if not started:
+        published: bool | None = False
+        text = f"interrupted by {why} before it started; nothing of it was indexed"
+    elif stage == "publishing" and serving != before:
+        published = True
+        text = (
+            f"interrupted by {why} while publishing; version {serving} serves now (it was {before} when the job "
+            "started), so its documents were most likely published: check GET /documents"
+        )
+    elif serving != before:
+        published = None
+        text = (
+            f"interrupted by {why} during {stage}; the job had not published, but version {serving} serves now "
+            f"(it was {before} when the job started): another writer changed the collection"
+        )
+    else:
+        published = False
+        text = f"interrupted by {why} during {stage}; nothing of it was published (version {serving} still serves)"
+    text += "; it is not resumed: send the request again" if published is not True else ""
+    info = {"by": why, "stage": stage, "version_before": before, "version_serving": serving, "published": published}
+    return info, Interrupted(text)
+
+
+def _default(name: str) -> Any:
+    return Settings.model_fields[name].default
+
+
 @dataclass
 class Limits:
-    max_active: int = 16  # queued and running jobs, all collections together
-    max_bytes: int = 512 * 1024 * 1024  # uploaded bytes held by queued and running jobs
-    keep: int = 100  # finished jobs kept for GET /jobs/{id}
-    keep_s: float = 3600.0  # ... and for at most this long
+    max_active: int = _default("jobs_max_active")  # queued and running jobs, all collections together
+    max_bytes: int = _default("jobs_max_bytes")  # uploaded bytes held by queued and running jobs
+    keep: int = _default("jobs_keep")  # finished jobs kept per collection for GET /jobs/{id}
+    keep_s: float = _default("jobs_keep_s")  # ... and for at most this long after they finish
+
+    @classmethod
+    def of(cls, s: Settings) -> Limits:
+        return cls(s.jobs_max_active, s.jobs_max_bytes, s.jobs_keep, s.jobs_keep_s)
 
 
 class Jobs:
-    """Registry and runner of upload jobs; one worker thread per collection while it has jobs."""
+    """Registry and runner of indexing jobs; one worker thread per collection while it has jobs. With `records` the
+    jobs' records are kept in SQLite: those of an earlier process are read back, the unfinished ones as interrupted."""
 
-    def __init__(self, indexer: Indexer, read: Callable[[bytes, str], list[Document]], limits: Limits | None = None):
+    def __init__(
+        self,
+        indexer: Indexer,
+        read: Callable[[bytes, str], list[Document]],
+        limits: Limits | None = None,
+        records: JobRecords | None = None,
+    ):
         self.indexer = indexer
         self.read = read
         self.limits = limits or Limits()
+        self.records = records
         self._jobs: dict[str, Job] = {}
         self._queues: dict[str, deque[Job]] = {}
         self._workers: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
         self._closed = False
+        if records is not None:
+            self._restore(records)
 
     # -- submitting and looking up
     def submit(
@@ -243,8 +208,21 @@ class Jobs:
         owner: str | None = None,
         skip_failed: bool = False,
         replace: bool = False,
+        wait_for_lock: bool = True,
     ) -> Job:
-        job = Job(uuid.uuid4().hex, collection, owner, uploads, skip_failed, replace)
+        """Queue an upload. `wait_for_lock=False` for a caller that waits for the answer (a small upload answered
+        synchronously): a writer outside the queue then fails the job with index_busy (409) at once."""
+        job = Job(uuid.uuid4().hex, collection, owner, uploads, skip_failed, replace, wait_for_lock=wait_for_lock)
+        return self._submit(job)
+
+    def submit_delete(self, collection: str, doc_ids: list[str], owner: str | None = None) -> Job:
+        """Delete documents once the jobs ahead of this one in the collection have finished (a document that is not
+        there by then fails the job with not_found, and nothing is deleted)."""
+        return self._submit(Job(uuid.uuid4().hex, collection, owner, [], deletes=list(doc_ids)))
+
+    def _submit(self, job: Job) -> Job:
+        collection = job.collection
+        job.tracker.on_change = lambda _snapshot: self._save(job, progress=True)
         with self._lock:
             self._purge()
             active = [j for j in self._jobs.values() if j.state in ("queued", "running")]
@@ -260,6 +238,7 @@ class Jobs:
                     "RAG_JOBS_MAX_BYTES); try again when one has finished"
                 )
             self._jobs[job.id] = job
+            self._save(job)
             self._queues.setdefault(collection, deque()).append(job)
             w = self._workers.get(collection)
             if w is None or not w.is_alive():
@@ -312,23 +291,39 @@ class Jobs:
             job.wait(wait_s)
         return job
 
-    def shutdown(self) -> None:
-        """Cancel everything (the server is stopping): queued jobs at once, running ones at their next check."""
+    def shutdown(self, wait_s: float = 5.0) -> None:
+        """Stop everything (the server is stopping): queued jobs at once, running ones at their next check (one that
+        is publishing completes), waiting up to wait_s for them; each reads "interrupted", saying what was
+        published (a job still running when the process ends is marked so when the next one starts)."""
         with self._lock:
             self._closed = True
             for q in self._queues.values():
                 while q:
                     j = q.popleft()
                     j.tracker.cancel()
-                    self._finish(j, "cancelled")
+                    self._interrupt(j)
             running = [j for j in self._jobs.values() if j.state == "running"]
         for j in running:
             j.tracker.cancel()
+        deadline = time.monotonic() + wait_s
+        for j in running:
+            j.wait(max(deadline - time.monotonic(), 0))
+
+    def _interrupt(self, job: Job, why: str = "a stop of the service") -> None:
+        job.interrupted, job.exception = interruption(job.to_dict(), self._serving(job.collection), why)
+        self._finish(job, "interrupted")
+
+    def _serving(self, collection: str) -> str | None:
+        try:
+            return self.indexer.store.current_version(collection)
+        except (RagError, OSError):  # an unreachable store: the record says it does not know
+            return None
 
     # -- running
     def _work(self, collection: str) -> None:
         while True:
             with self._lock:
+                self._purge()  # the finished job's record may push an old one out
                 q = self._queues.get(collection)
                 if not q or self._closed:
                     self._workers.pop(collection, None)
@@ -336,11 +331,17 @@ class Jobs:
                     return
                 job = q.popleft()
                 job.state, job.started = "running", time.time()
+            job.version_before = self._serving(collection)
+            self._save(job)
             self._run(job)
 
     def _run(self, job: Job) -> None:
         t = job.tracker
         try:
+            if job.deletes:
+                job.report = self._index(job, [])
+                self._finish(job, "done")
+                return
             t.set_stage("reading")
             docs: list[Document] = []
             for u in job.uploads:
@@ -357,12 +358,15 @@ class Jobs:
                 self._finish(job, "failed")  # all or nothing unless asked to skip: nothing is indexed
                 return
             job.exception = None
-            job.report = t.run(self.indexer, job.collection, docs, replace=job.replace)
+            job.report = self._index(job, docs)
             job.report["failed"] = job.failed
             self._finish(job, "done")
         except Cancelled:
             job.uploads = []
-            self._finish(job, "cancelled")
+            if self._closed:  # the service is stopping, not the user cancelling
+                self._interrupt(job)
+            else:
+                self._finish(job, "cancelled")
         except RagError as e:
             job.uploads = []
             job.exception = e
@@ -373,14 +377,75 @@ class Jobs:
             job.exception = RagError(f"internal error while indexing ({type(e).__name__}); see the server log")
             self._finish(job, "failed")
 
+    def _index(self, job: Job, docs: list[Document]) -> dict[str, Any]:
+        """Run the indexer for the job; while another writer (`rag index`, a DELETE without the opt-in) holds the
+        collection, wait for it (up to LOCK_WAIT_S) instead of failing: the lock is taken before any work."""
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                return job.tracker.run(
+                    self.indexer, job.collection, docs, replace=job.replace, delete=job.deletes or None
+                )
+            except IndexBusy:
+                if not job.wait_for_lock or time.monotonic() > deadline:
+                    raise
+                job.tracker.check()
+                time.sleep(0.25)
+
     def _finish(self, job: Job, state: str) -> None:
+        job._progress = job.tracker.snapshot()  # rate and stage time stop with the job
         job.state, job.finished = state, time.time()
+        self._save(job)
         job._finished.set()
 
+    # -- records
+    def _save(self, job: Job, progress: bool = False) -> None:
+        """Write the job's record; for a progress report only at a stage change or every SAVE_EVERY_S."""
+        if self.records is None or job.record is not None:
+            return
+        d = job.to_dict()
+        now = time.monotonic()
+        if progress and d["stage"] == job._saved[0] and now - job._saved[1] < SAVE_EVERY_S:
+            return
+        job._saved = (d["stage"], now)
+        try:
+            self.records.save(d, job.owner)
+        except Exception:  # a full disk must not fail the indexing: the record is only a record
+            log.exception("could not save the record of job %s", job.id)
+
+    def _restore(self, records: JobRecords) -> None:
+        """Read back an earlier process's jobs; those it left queued or running are interrupted (not resumed)."""
+        for record, owner in records.load():
+            if record.get("state") not in FINAL:
+                info, e = interruption(record, self._serving(record["collection"]), "a restart of the service")
+                record.update(
+                    state="interrupted",
+                    finished_at=time.time(),
+                    eta_s=None,
+                    interrupted=info,
+                    error={"code": e.code, "message": e.message},
+                )
+                records.save(record, owner)
+            job = Job.restored(record, owner)
+            self._jobs[job.id] = job
+        with self._lock:
+            self._purge()
+
     def _purge(self) -> None:
-        """Forget finished jobs past their time or beyond the number kept (oldest first). Caller holds the lock."""
+        """Forget finished jobs past their time or beyond the number kept per collection (oldest first), in memory
+        and in the record table. Caller holds the lock."""
         done = sorted((j for j in self._jobs.values() if j.state in FINAL), key=lambda j: j.finished or 0)
-        now = time.time()
-        for i, j in enumerate(done):
-            if len(done) - i > self.limits.keep or now - (j.finished or now) > self.limits.keep_s:
+        left: dict[str, int] = {}
+        for j in done:
+            left[j.collection] = left.get(j.collection, 0) + 1
+        now, gone = time.time(), []
+        for j in done:
+            if left[j.collection] > self.limits.keep or now - (j.finished or now) > self.limits.keep_s:
                 del self._jobs[j.id]
+                gone.append(j.id)
+            left[j.collection] -= 1
+        if gone and self.records is not None:
+            try:
+                self.records.delete(gone)
+            except Exception:
+                log.exception("could not delete job records")

@@ -300,7 +300,9 @@ async def upload(
         and "respond-async" not in request.headers.get("prefer", "").lower()
         and not jobs.busy(collection)
     )
-    job = jobs.submit(collection, uploads, owner, skip_failed=on_error == "skip", replace=replace)
+    job = jobs.submit(
+        collection, uploads, owner, skip_failed=on_error == "skip", replace=replace, wait_for_lock=not small
+    )
     if small and await run_in_threadpool(job.wait, s.upload_sync_wait_s):
         if job.state == "failed" and job.exception is not None:
             raise job.exception
@@ -309,8 +311,23 @@ async def upload(
     return job_json(jobs, job, 202, location=True)
 
 
-@router.delete("/documents/{doc_id}", dependencies=[Admin], tags=["documents"])
-def delete_document(doc_id: str, c: Comp, collection: CollectionQuery = "default") -> JSONResponse:
+DELETED = {
+    202: {"description": "with `Prefer: respond-async`: the deletion as a job, after the collection's queued jobs"},
+    409: {"description": "without `Prefer: respond-async`, while another write holds the collection (index_busy)"},
+}
+
+
+@router.delete("/documents/{doc_id}", dependencies=[Admin], tags=["documents"], responses=DELETED)
+def delete_document(
+    doc_id: str, request: Request, c: Comp, jobs: JobsDep, owner: Owner, collection: CollectionQuery = "default"
+) -> JSONResponse:
+    """Delete a document now (409 index_busy while a job writes the collection), or with `Prefer: respond-async` as
+    a job queued behind the collection's other jobs (202 and Location: /jobs/{id})."""
+    if "respond-async" in request.headers.get("prefer", "").lower():
+        if not jobs.busy(collection):  # else a job ahead may still create the collection or add the document
+            if doc_id not in c.library.retriever(collection).data.documents:
+                raise NotFound(f"document '{doc_id}' is not in collection '{collection}'")
+        return job_json(jobs, jobs.submit_delete(collection, [doc_id], owner), 202, location=True)
     c.library.retriever(collection)  # an unknown collection is a 404, and no folder is made for it
     report = c.indexer.update(collection, delete=[doc_id])
     return _json(report.to_dict())

@@ -16,7 +16,7 @@ from pathlib import Path
 from rag.errors import BadInput, UnsupportedFormat
 from rag.ingest.clean import clean
 from rag.ingest.decode import decode
-from rag.ingest.limits import CURRENT, IngestLimits, TextBudget
+from rag.ingest.limits import CURRENT, OCR_CLOCK, IngestLimits, TextBudget
 from rag.ingest.sniff import LEGACY, check_content, reject_legacy, safe_name
 from rag.types import Document
 
@@ -145,7 +145,8 @@ def read_bytes(data: bytes, name: str, dedup_min_chars: int = 50, limits: Ingest
     """Read one uploaded or on-disk file; the extension picks the reader, and the content must match it.
 
     `limits` (default: IngestLimits(), the upload defaults) bound what the file may cost: decompressed size and parts
-    of a DOCX, pages of a PDF, characters of text (413 naming the file). Every document id is checked (check_doc_id)."""
+    of a DOCX, pages of a PDF, OCR pages, pixels and seconds, rows of a spreadsheet, slides, characters of text (413
+    naming the file and the setting). Every document id is checked (check_doc_id)."""
     name = safe_name(name)
     ext = Path(name).suffix.lower()
     reader = KNOWN.get(ext)
@@ -155,6 +156,7 @@ def read_bytes(data: bytes, name: str, dedup_min_chars: int = 50, limits: Ingest
         )
     check_content(data, ext, name)
     token = CURRENT.set(limits or IngestLimits())
+    clock = OCR_CLOCK.set([0.0])
     try:
         docs = reader(data, name, dedup_min_chars)
         budget = TextBudget(name)
@@ -162,6 +164,7 @@ def read_bytes(data: bytes, name: str, dedup_min_chars: int = 50, limits: Ingest
             budget.add(d.text)
             check_doc_id(d.doc_id, name)
     finally:
+        OCR_CLOCK.reset(clock)
         CURRENT.reset(token)
     return docs
 

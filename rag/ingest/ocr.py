@@ -13,10 +13,10 @@ import threading
 from pathlib import Path
 
 from rag.errors import BadInput, ConfigError, TooLarge, UnsupportedFormat
+from rag.ingest.limits import current, ocr_timer
 from rag.types import Document
 
-MAX_PIXELS = 40_000_000  # per page; a larger image is refused (and decompression bombs with it)
-MAX_PAGES = 50  # pages OCR'd per file (a TIFF's frames, a scanned PDF's pages): ~1-3 s each on 2 cores
+# Pixels per page, pages and seconds per file: RAG_MAX_OCR_PIXELS, RAG_MAX_OCR_PAGES, RAG_MAX_OCR_SECONDS (limits.py)
 MIN_SIDE = 16
 MIN_SCORE = 0.5  # recognised lines below this confidence are dropped
 
@@ -122,12 +122,13 @@ def ocr_image(image, name: str) -> str:  # PIL.Image.Image
     import numpy as np
 
     w, h = image.size
-    if w * h > MAX_PIXELS:
-        raise TooLarge(f"{name}: image of {w}×{h} pixels is over the OCR limit of {MAX_PIXELS} pixels")
+    limit = current().max_ocr_pixels
+    if w * h > limit:
+        raise TooLarge(f"{name}: image of {w}×{h} pixels is over the OCR limit of {limit} pixels (RAG_MAX_OCR_PIXELS)")
     if min(w, h) < MIN_SIDE:
         return ""
     arr = np.asarray(image.convert("RGB"))[:, :, ::-1].copy()  # RapidOCR takes BGR arrays, as OpenCV reads them
-    with _lock:
+    with _lock, ocr_timer(name):
         result, _ = _ocr()(arr)
     return "\n\n".join(paragraphs(result or []))
 
@@ -143,7 +144,9 @@ def _open_image(data: bytes, name: str):  # PIL.Image.Image
             img.size  # noqa: B018 - the header is parsed here
         return img
     except Image.DecompressionBombError as e:
-        raise TooLarge(f"{name}: image is over the OCR limit of {MAX_PIXELS} pixels") from e
+        raise TooLarge(
+            f"{name}: image is over the OCR limit of {current().max_ocr_pixels} pixels (RAG_MAX_OCR_PIXELS)"
+        ) from e
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
         raise UnsupportedFormat(f"{name}: not a readable image ({type(e).__name__}: {e})") from e
 
@@ -159,7 +162,7 @@ class _pixel_limit:
         from PIL import Image
 
         _pixels_lock.acquire()
-        self._old, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, MAX_PIXELS
+        self._old, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, current().max_ocr_pixels
 
     def __exit__(self, *exc: object) -> None:
         from PIL import Image
@@ -174,8 +177,9 @@ def image_pages(data: bytes, name: str) -> list[str]:
 
     img = _open_image(data, name)
     n = getattr(img, "n_frames", 1)
-    if n > MAX_PAGES:
-        raise TooLarge(f"{name}: {n} pages is over the OCR limit of {MAX_PAGES} pages per file")
+    limit = current().max_ocr_pages
+    if n > limit:
+        raise TooLarge(f"{name}: {n} pages is over the OCR limit of {limit} pages per file (RAG_MAX_OCR_PAGES)")
     pages: list[str] = []
     try:
         for frame in ImageSequence.Iterator(img):
@@ -203,7 +207,10 @@ def pdf_page_text(page, name: str, number: int) -> str:  # pypdf.PageObject
                 pil.load()
             texts.append(ocr_image(pil, name))
         except Image.DecompressionBombError as e:
-            raise TooLarge(f"{name}: an image on page {number} is over the OCR limit of {MAX_PIXELS} pixels") from e
+            raise TooLarge(
+                f"{name}: an image on page {number} is over the OCR limit of {current().max_ocr_pixels} pixels "
+                "(RAG_MAX_OCR_PIXELS)"
+            ) from e
         except (OSError, ValueError, SyntaxError):
             continue  # an image Pillow cannot decode (a mask, an exotic filter) holds no text we can read
     return "\n\n".join(t for t in texts if t.strip())
@@ -211,7 +218,8 @@ def pdf_page_text(page, name: str, number: int) -> str:  # pypdf.PageObject
 
 def fill_scanned_pages(pages, texts: list[str], name: str) -> list[int]:  # pypdf page list
     """OCR the pages whose text layer is empty (texts[i] == ""), in place; the page numbers that had images to read.
-    At most MAX_PAGES pages with images are read: a longer scan is refused before any OCR (blank pages are free)."""
+    At most RAG_MAX_OCR_PAGES pages with images are read: a longer scan is refused before any OCR (blank pages are
+    free)."""
     todo = []
     for i, t in enumerate(texts):
         if t.strip():
@@ -222,9 +230,11 @@ def fill_scanned_pages(pages, texts: list[str], name: str) -> list[int]:  # pypd
             has_images = True
         if has_images:
             todo.append(i)
-    if len(todo) > MAX_PAGES:
+    limit = current().max_ocr_pages
+    if len(todo) > limit:
         raise TooLarge(
-            f"{name}: {len(todo)} scanned pages (no text layer) is over the OCR limit of {MAX_PAGES} pages per file"
+            f"{name}: {len(todo)} scanned pages (no text layer) is over the OCR limit of {limit} pages per file "
+            "(RAG_MAX_OCR_PAGES)"
         )
     for i in todo:
         texts[i] = pdf_page_text(pages[i], name, i + 1)

@@ -12,10 +12,10 @@ import re
 from pathlib import Path
 
 from rag.errors import BadInput, RagError, TooLarge, UnsupportedFormat
+from rag.ingest.limits import current
 from rag.types import Document
 
-MAX_SLIDES = 500
-MAX_SHAPES = 2_000  # per slide, groups included
+# Slides per file and shapes per slide: RAG_MAX_SLIDES, RAG_MAX_SLIDE_SHAPES (limits.py)
 
 _WS = re.compile(r"[ \t\u3000\xa0]+")
 
@@ -28,7 +28,7 @@ def _shapes(shapes, budget: list[int]) -> list:  # pptx.shapes.SlideShapes
     for sh in shapes:
         budget[0] -= 1
         if budget[0] < 0:
-            raise TooLarge(f"more than {MAX_SHAPES} shapes on one slide")
+            raise TooLarge(f"more than {current().max_slide_shapes} shapes on one slide (RAG_MAX_SLIDE_SHAPES)")
         if sh.shape_type == MSO_SHAPE_TYPE.GROUP:
             out.extend(_shapes(sh.shapes, budget))
         else:
@@ -51,7 +51,7 @@ def slide_text(slide, number: int) -> str:  # pptx.slide.Slide
         else ""
     )
     blocks: list[str] = [f"# {' '.join(title.split())}" if title else f"# 幻灯片 {number}"]
-    for sh in _shapes(slide.shapes, [MAX_SHAPES]):
+    for sh in _shapes(slide.shapes, [current().max_slide_shapes]):
         if title_shape is not None and sh.shape_id == title_shape.shape_id:
             continue
         if getattr(sh, "has_table", False) and sh.has_table:
@@ -85,8 +85,8 @@ def read_pptx(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
     try:
         prs = Presentation(io.BytesIO(data))
         slides = list(prs.slides)
-        if len(slides) > MAX_SLIDES:
-            raise TooLarge(f"{name}: {len(slides)} slides is over the limit of {MAX_SLIDES}")
+        if len(slides) > current().max_slides:
+            raise TooLarge(f"{name}: {len(slides)} slides is over the limit of {current().max_slides} (RAG_MAX_SLIDES)")
         try:
             pages = [slide_text(s, i) for i, s in enumerate(slides, 1)]
         except TooLarge as e:

@@ -9,6 +9,7 @@ import zipfile
 from pathlib import PurePosixPath
 
 from rag.errors import TooLarge, UnsupportedFormat
+from rag.ingest.limits import current
 
 # (magic bytes at offset 0, what the content is)
 _MAGIC: tuple[tuple[bytes, str], ...] = (  # signatures long enough never to start a text file
@@ -34,8 +35,6 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (  # signatures long enough never to sta
 )
 _TEXT_KINDS = {".txt", ".text", ".md", ".markdown", ".html", ".htm", ".jsonl", ".csv"}
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-MAX_UNZIPPED = 256 * 1024 * 1024  # an OOXML file's parts together, uncompressed (a zip bomb is refused)
-MAX_PARTS = 10_000
 
 
 def content_kind(data: bytes) -> str | None:
@@ -70,11 +69,15 @@ def check_ooxml(data: bytes, name: str, main_part: str, what: str, save_as: str)
             names = {i.filename for i in infos}
     except (zipfile.BadZipFile, ValueError, OSError) as e:
         raise UnsupportedFormat(f"{name}: not {what} (a damaged ZIP container: {e})") from e
-    if len(infos) > MAX_PARTS:
-        raise TooLarge(f"{name}: {len(infos)} parts is over the limit of {MAX_PARTS}")
+    lim = current()  # a zip bomb is refused before anything is decompressed
+    if len(infos) > lim.max_ooxml_parts:
+        raise TooLarge(f"{name}: {len(infos)} parts is over the limit of {lim.max_ooxml_parts} (RAG_MAX_OOXML_PARTS)")
     unzipped = sum(i.file_size for i in infos)
-    if unzipped > MAX_UNZIPPED:
-        raise TooLarge(f"{name}: {unzipped} bytes uncompressed is over the limit of {MAX_UNZIPPED} bytes")
+    if unzipped > lim.max_ooxml_unzipped_bytes:
+        raise TooLarge(
+            f"{name}: {unzipped} bytes uncompressed is over the limit of {lim.max_ooxml_unzipped_bytes} bytes "
+            "(RAG_MAX_OOXML_UNZIPPED_BYTES)"
+        )
     if main_part not in names:
         raise UnsupportedFormat(f"{name}: not {what} (no {main_part} inside)")
 

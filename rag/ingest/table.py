@@ -15,12 +15,11 @@ import re
 from pathlib import Path
 
 from rag.errors import BadInput, RagError, TooLarge, UnsupportedFormat
+from rag.ingest.limits import current
 from rag.types import Document
 
-MAX_SHEETS = 50
-MAX_ROWS = 20_000  # data rows per file, all sheets together: each becomes a passage to embed
-MAX_COLS = 200
-MAX_CELL_CHARS = 2_000
+# Sheets, rows (all sheets together), columns and cell length: RAG_MAX_TABLE_SHEETS, RAG_MAX_TABLE_ROWS,
+# RAG_MAX_TABLE_COLUMNS, RAG_MAX_CELL_CHARS (limits.py)
 
 _WS = re.compile(r"\s+")
 
@@ -39,7 +38,7 @@ def cell_text(v: object, number_format: str = "") -> str:
         if "%" in number_format:
             return _number(float(v) * 100) + "%"
         return _number(v)
-    return _WS.sub(" ", str(v)).strip()[:MAX_CELL_CHARS]
+    return _WS.sub(" ", str(v)).strip()[: current().max_cell_chars]
 
 
 def _number(v: float | int) -> str:
@@ -107,6 +106,10 @@ def _document(blocks: list[tuple[str, str]], name: str, dedup_min_chars: int, ti
     ]
 
 
+def _too_many_rows(name: str, limit: int) -> str:
+    return f"{name}: more than {limit} rows, over the limit of {limit} rows per file (RAG_MAX_TABLE_ROWS)"
+
+
 def read_xlsx(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
     from openpyxl import load_workbook
 
@@ -119,16 +122,23 @@ def read_xlsx(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
         raise
     except Exception as e:
         raise UnsupportedFormat(f"{name}: not a readable .xlsx workbook ({type(e).__name__}: {e})") from e
+    lim = current()
+    max_rows, max_cols = lim.max_table_rows, lim.max_table_columns
     sheets = wb.worksheets
-    if len(sheets) > MAX_SHEETS:
-        raise TooLarge(f"{name}: {len(sheets)} sheets is over the limit of {MAX_SHEETS}")
+    if len(sheets) > lim.max_table_sheets:
+        raise TooLarge(
+            f"{name}: {len(sheets)} sheets is over the limit of {lim.max_table_sheets} (RAG_MAX_TABLE_SHEETS)"
+        )
     blocks: list[tuple[str, str]] = []
     total = 0
     for ws in sheets:
-        if ws.max_column > MAX_COLS:
-            raise TooLarge(f"{name}: sheet '{ws.title}' has {ws.max_column} columns, over the limit of {MAX_COLS}")
-        if total + ws.max_row > MAX_ROWS + 2 * (len(blocks) + 1):  # (each sheet may have two header rows)
-            raise TooLarge(f"{name}: more than {MAX_ROWS} rows, over the limit of {MAX_ROWS} rows per file")
+        if ws.max_column > max_cols:
+            raise TooLarge(
+                f"{name}: sheet '{ws.title}' has {ws.max_column} columns, over the limit of {max_cols} "
+                "(RAG_MAX_TABLE_COLUMNS)"
+            )
+        if total + ws.max_row > max_rows + 2 * (len(blocks) + 1):  # (each sheet may have two header rows)
+            raise TooLarge(_too_many_rows(name, max_rows))
         rows = [[cell_text(c.value, c.number_format or "") for c in row] for row in ws.iter_rows()]
         first = next((i for i, r in enumerate(rows) if any(r)), None)
         merged_across: set[int] = set()
@@ -148,8 +158,8 @@ def read_xlsx(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
             continue
         block = table_block(rows[first:], merged_across)
         total += block.count("\n")  # data rows: the lines after the header
-        if total > MAX_ROWS:
-            raise TooLarge(f"{name}: more than {MAX_ROWS} rows, over the limit of {MAX_ROWS} rows per file")
+        if total > max_rows:
+            raise TooLarge(_too_many_rows(name, max_rows))
         blocks.append((ws.title if len(sheets) > 1 or not ws.title.lower().startswith("sheet") else "", block))
     title = (wb.properties.title or "").strip() if wb.properties else ""
     return _document(blocks, name, dedup_min_chars, title)
@@ -164,12 +174,15 @@ def read_csv(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
     except csv.Error:
         dialect = csv.excel
     rows: list[list[str]] = []
+    lim = current()
     try:
         for row in csv.reader(io.StringIO(text), dialect):
-            if len(rows) >= MAX_ROWS + 1:
-                raise TooLarge(f"{name}: more than {MAX_ROWS} rows, over the limit of {MAX_ROWS} rows per file")
-            if len(row) > MAX_COLS:
-                raise TooLarge(f"{name}: {len(row)} columns, over the limit of {MAX_COLS}")
+            if len(rows) >= lim.max_table_rows + 1:
+                raise TooLarge(_too_many_rows(name, lim.max_table_rows))
+            if len(row) > lim.max_table_columns:
+                raise TooLarge(
+                    f"{name}: {len(row)} columns, over the limit of {lim.max_table_columns} (RAG_MAX_TABLE_COLUMNS)"
+                )
             rows.append([cell_text(c) for c in row])
     except csv.Error as e:
         raise BadInput(f"{name}: not a readable CSV file ({e})") from e

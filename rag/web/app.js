@@ -324,10 +324,19 @@ async function deleteDocument(d) {
   const name = collection();
   if (!window.confirm(`确定从知识库「${name}」删除「${d.title || d.doc_id}」吗？删除后，引用它的旧回答将无法查看全文。`)) return;
   setStatus(`正在删除「${d.title || d.source}」…`, "busy");
+  const url = `/documents/${encodeURIComponent(d.doc_id)}?collection=${encodeURIComponent(name)}`;
   try {
-    const r = await getJSON(`/documents/${encodeURIComponent(d.doc_id)}?collection=${encodeURIComponent(name)}`, { method: "DELETE" });
+    const r = await getJSON(url, { method: "DELETE" });
     setStatus(`已删除「${(r.deleted || [d.doc_id]).join("、")}」（剩余 ${r.n_documents ?? "?"} 篇文档）`, "ok");
   } catch (err) {
+    if (err.code === "index_busy" && window.ragJobs) {
+      // an indexing job holds the collection: the deletion queues behind it as a job of its own (jobs.js)
+      try {
+        return window.ragJobs.track(await getJSON(url, { method: "DELETE", headers: { Prefer: "respond-async" } }));
+      } catch (err2) {
+        err = err2;
+      }
+    }
     setStatus(`删除失败：${err.message}`, "error");
   }
   loadDocuments();

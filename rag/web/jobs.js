@@ -1,6 +1,8 @@
 // Background indexing jobs on the chat page: a progress bar per job (stage, passages, speed, time left), a cancel
 // button, and the files that failed with their reason. Job ids are kept in localStorage, so a reload finds the
-// running jobs again and goes on polling them. The upload code calls window.ragJobs.track(job) on a 202 answer.
+// running jobs again and goes on polling them. The upload code calls window.ragJobs.track(job) on a 202 answer, and
+// so does a deletion that had to queue behind a running job. Jobs outlive a restart of the service: one it
+// interrupted says so, and whether anything of it was published.
 "use strict";
 
 (() => {
@@ -69,21 +71,31 @@
   }
 
   function describe(j) {
-    const parts = [`「${j.collection}」`, STAGES[j.stage] || j.stage];
+    const del = j.kind === "delete";
+    const parts = [`「${j.collection}」`, del ? `删除「${(j.documents || []).join("、")}」` : "", STAGES[j.stage] || j.stage].filter(Boolean);
     if (j.state === "queued" && j.queue_position) parts.push(`前面还有 ${j.queue_position - 1} 个任务`);
-    parts.push(`文件 ${j.files_read}/${j.files_total}`);
+    if (!del) parts.push(`文件 ${j.files_read}/${j.files_total}`);
     if (j.passages_total) parts.push(`段落 ${j.passages_done}/${j.passages_total}`);
     if (j.state === "running" && j.passages_per_s) parts.push(`${j.passages_per_s.toFixed(1)} 段/秒`);
     if (j.state === "running" && j.eta_s !== null && j.eta_s !== undefined && j.stage === "embedding") parts.push(`预计剩余 ${seconds(j.eta_s)}`);
-    if (j.state === "done" && j.report) {
+    if (j.state === "done" && j.report && del) {
+      parts.splice(1, parts.length - 1, `已删除「${(j.report.deleted || []).join("、")}」（剩余 ${j.report.n_documents} 篇文档）`);
+    } else if (j.state === "done" && j.report) {
       const n = (x) => (x || []).length;
       parts.splice(1, parts.length - 1, `已完成：新增 ${n(j.report.added)}，更新 ${n(j.report.updated)}，未变 ${n(j.report.unchanged)}（共 ${j.report.n_documents} 篇文档，${j.report.n_chunks} 个段落）`);
     }
-    if (j.state === "failed") {
+    if (j.state === "failed" && del) {
+      parts.splice(1, parts.length - 1, `删除失败：${j.error ? j.error.message : "未知错误"}`);
+    } else if (j.state === "failed") {
       const n = (j.failed || []).length;
       parts.splice(1, parts.length - 1, n ? `索引失败：${n} 个文件无法读取，本次上传未索引任何文件` : `索引失败：${j.error ? j.error.message : "未知错误"}`);
     }
     if (j.state === "cancelled") parts.splice(1, parts.length - 1, "已取消，知识库未改变");
+    if (j.state === "interrupted") {
+      const p = (j.interrupted || {}).published;
+      const what = p === true ? "发布时服务重启，内容可能已经生效，请查看文档列表" : p === false ? "知识库未改变，请重新提交" : "请查看文档列表后决定是否重新提交";
+      parts.splice(1, parts.length - 1, `任务因服务停止或重启而中断：${what}`);
+    }
     return parts.join(" · ");
   }
 
@@ -121,7 +133,7 @@
     r.querySelector(".job-close").hidden = !final;
     if (final) bar.hidden = j.state !== "done";
     const status = byId("upload-status");
-    if (final && status && status.textContent.startsWith("已转入后台索引")) status.textContent = "";
+    if (final && status && /^(已转入后台索引|知识库正在索引，删除已排队)/.test(status.textContent)) status.textContent = "";
   }
 
   async function poll(id) {
@@ -137,7 +149,7 @@
         forget(id);
         const r = row(id);
         r.dataset.state = "gone";
-        r.querySelector(".job-text").textContent = "索引任务已不存在（服务已重启或任务已过期）";
+        r.querySelector(".job-text").textContent = "索引任务已不存在（已过期或已被清理）";
         r.querySelector(".job-cancel").hidden = true;
         r.querySelector(".job-close").hidden = false;
         return;
@@ -169,7 +181,9 @@
     render(job);
     const status = byId("upload-status");
     if (status) {
-      status.textContent = `已转入后台索引（${job.files.length} 个文件），进度见下方`;
+      status.textContent = job.kind === "delete"
+        ? "知识库正在索引，删除已排队，完成后自动执行，进度见下方"
+        : `已转入后台索引（${job.files.length} 个文件），进度见下方`;
       status.className = "status busy";
     }
     if (!polling.has(job.id)) {

@@ -176,3 +176,40 @@ def test_a_scanned_pdf_and_a_spreadsheet_answer_questions(page) -> None:  # noqa
     msg.locator("button.cite").first.click()
     assert pg.locator("#cite-source").inner_text() == "吉安扫描件.pdf（第 1 页）"
     shot(pg, "23-scan-and-xlsx-answers")
+
+
+def test_a_deletion_during_an_upload_job_queues_behind_it(page) -> None:  # noqa: F811
+    """Deleting a document while a job indexes its collection: the page does not fail with 409, it queues the
+    deletion as a job of its own (shown in the job list) that runs once the upload has finished."""
+    from tests.e2e.test_browser import upload
+
+    pg = page
+    set_collection(pg, "browser-jobs-delete")
+    assert "已索引" in upload(pg, [("旧通知.txt", "text/plain", "鹰潭市2021年铜产业营收1500亿元。".encode())])
+    pg.wait_for_selector('#doc-list .doc-item[data-doc-id="旧通知"]')
+    pg.set_input_files("#file-input", _files(uuid.uuid4().hex[:8]))
+    pg.wait_for_function(
+        "() => { const r = document.querySelector('#jobs .job');"
+        " return r && r.dataset.state === 'running' && ['chunking', 'embedding'].includes(r.dataset.stage); }",
+        timeout=120_000,
+    )
+    fired = []
+    pg.once("dialog", lambda d: (fired.append(d.message), d.accept()))
+    # (a click event, not a mouse click at coordinates: the job rows above the list redraw as the job moves)
+    pg.locator('#doc-list .doc-item[data-doc-id="旧通知"] button.delete').dispatch_event("click")
+    pg.wait_for_function("() => document.querySelectorAll('#jobs .job').length === 2")
+    assert fired and "删除" in fired[0]  # the page asked first
+    rows = pg.locator("#jobs .job")
+    deletion = rows.nth(1)
+    assert "删除「旧通知」" in deletion.locator(".job-text").inner_text()
+    assert deletion.get_attribute("data-state") == "queued"
+    assert "删除已排队" in pg.locator("#upload-status").inner_text()
+    shot(pg, "23-job-deletion-queued")
+    pg.wait_for_function(
+        "() => [...document.querySelectorAll('#jobs .job')].every(r => r.dataset.state === 'done')", timeout=600_000
+    )
+    assert "已删除「旧通知」" in deletion.locator(".job-text").inner_text()
+    pg.wait_for_function("() => document.getElementById('doc-count').textContent.includes('20')")
+    assert pg.locator('#doc-list .doc-item[data-doc-id="旧通知"]').count() == 0
+    assert "删除失败" not in pg.locator("#upload-status").inner_text()
+    shot(pg, "24-job-deletion-done")

@@ -10,7 +10,7 @@ import pytest
 
 from rag.chunk import ChunkParams, chunk_document
 from rag.errors import BadInput, TooLarge, UnsupportedFormat
-from rag.ingest import read_bytes, sniff, table
+from rag.ingest import IngestLimits, read_bytes
 
 
 def _xlsx(build) -> bytes:
@@ -83,32 +83,34 @@ def test_csv_in_gbk_with_semicolons() -> None:
     ]
 
 
-def test_spreadsheet_budgets_name_the_file(monkeypatch) -> None:
-    monkeypatch.setattr(table, "MAX_ROWS", 10)
+def test_spreadsheet_budgets_name_the_file() -> None:
+    rows10 = IngestLimits(max_table_rows=10)
     csv_rows = "a,b\n" + "".join(f"{i},x\n" for i in range(11))
-    with pytest.raises(TooLarge, match="big.csv.*10 rows"):
-        read_bytes(csv_rows.encode(), "big.csv")
-    read_bytes(("a,b\n" + "".join(f"{i},x\n" for i in range(10))).encode(), "ok.csv")  # the worst allowed file
+    with pytest.raises(TooLarge, match="big.csv.*10 rows.*RAG_MAX_TABLE_ROWS"):
+        read_bytes(csv_rows.encode(), "big.csv", limits=rows10)
+    read_bytes(("a,b\n" + "".join(f"{i},x\n" for i in range(10))).encode(), "ok.csv", limits=rows10)  # worst allowed
 
     def build(wb) -> None:
         for i in range(30):
             wb.active.append([f"r{i}", i])
 
     with pytest.raises(TooLarge, match="big.xlsx"):
-        read_bytes(_xlsx(build), "big.xlsx")
-    monkeypatch.setattr(table, "MAX_SHEETS", 2)
+        read_bytes(_xlsx(build), "big.xlsx", limits=rows10)
     with pytest.raises(TooLarge, match="sheets.xlsx: 3 sheets"):
-        read_bytes(_xlsx(lambda wb: [wb.create_sheet(f"s{i}") for i in range(2)]), "sheets.xlsx")
+        read_bytes(
+            _xlsx(lambda wb: [wb.create_sheet(f"s{i}") for i in range(2)]),
+            "sheets.xlsx",
+            limits=IngestLimits(max_table_sheets=2),
+        )
 
 
-def test_zip_bombs_and_wrong_containers_are_refused(monkeypatch) -> None:
-    monkeypatch.setattr(sniff, "MAX_UNZIPPED", 1 << 20)
+def test_zip_bombs_and_wrong_containers_are_refused() -> None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("[Content_Types].xml", "<Types/>")
         z.writestr("xl/workbook.xml", b"\0" * (2 << 20))  # 2 MB of zeros in ~2 KB
     with pytest.raises(TooLarge, match="bomb.xlsx: .*uncompressed"):
-        read_bytes(buf.getvalue(), "bomb.xlsx")
+        read_bytes(buf.getvalue(), "bomb.xlsx", limits=IngestLimits(max_ooxml_unzipped_bytes=1 << 20))
     docx_like = io.BytesIO()
     with zipfile.ZipFile(docx_like, "w") as z:
         z.writestr("word/document.xml", "<w/>")
@@ -195,13 +197,12 @@ def test_ocr_page_budget_refuses_a_long_scan_before_any_ocr(monkeypatch) -> None
     def no_ocr(*a, **k):
         raise AssertionError("OCR ran")
 
-    monkeypatch.setattr(ocr, "MAX_PAGES", 2)
     monkeypatch.setattr(ocr, "ocr_image", no_ocr)
     pages = [Image.new("RGB", (300, 200), "white") for _ in range(3)]
     buf = io.BytesIO()
     pages[0].save(buf, "PDF", save_all=True, append_images=pages[1:])
     with pytest.raises(TooLarge, match="scan.pdf: 3 scanned pages .* limit of 2 pages"):
-        read_bytes(buf.getvalue(), "scan.pdf")
+        read_bytes(buf.getvalue(), "scan.pdf", limits=IngestLimits(max_ocr_pages=2))
     # pages without text and without images (blank separators) cost nothing and are not OCR'd
     [doc] = read_bytes(make_pdf([PAGE1, [], [], []]), "blank.pdf")
     assert doc.meta["page_count"] == 4 and "ocr_pages" not in doc.meta
@@ -214,7 +215,6 @@ def test_image_pixel_budget_is_checked_before_ocr(monkeypatch) -> None:
 
     from rag.ingest import ocr
 
-    monkeypatch.setattr(ocr, "MAX_PIXELS", 10_000)
     monkeypatch.setattr(ocr, "_ocr", lambda: pytest.fail("OCR ran"))
     default = Image.MAX_IMAGE_PIXELS
     for size in ((150, 100), (300, 100)):  # over our limit; the second also over Pillow's bomb threshold at 2x
@@ -222,5 +222,44 @@ def test_image_pixel_budget_is_checked_before_ocr(monkeypatch) -> None:
         Image.new("L", size, 255).save(buf, "PNG")
         with warnings.catch_warnings(), pytest.raises(TooLarge, match="big.png: .*10000 pixels"):
             warnings.simplefilter("ignore")
-            read_bytes(buf.getvalue(), "big.png")
+            read_bytes(buf.getvalue(), "big.png", limits=IngestLimits(max_ocr_pixels=10_000))
     assert Image.MAX_IMAGE_PIXELS == default  # Pillow's process-wide setting is restored
+
+
+def test_slide_and_shape_budgets_are_settings_that_name_the_file() -> None:
+    from rag.config import Settings
+
+    data = _pptx()
+    n = len(read_bytes(data, "汇报.pptx")[0].meta["pages"])
+    with pytest.raises(TooLarge, match=f"汇报.pptx: {n} slides is over the limit of {n - 1} \\(RAG_MAX_SLIDES\\)"):
+        read_bytes(data, "汇报.pptx", limits=IngestLimits.of(Settings(_env_file=None, max_slides=n - 1)))
+    read_bytes(data, "汇报.pptx", limits=IngestLimits(max_slides=n))  # the worst allowed file
+    with pytest.raises(TooLarge, match="汇报.pptx: more than 1 shapes on one slide \\(RAG_MAX_SLIDE_SHAPES\\)"):
+        read_bytes(data, "汇报.pptx", limits=IngestLimits(max_slide_shapes=1))
+
+
+def test_ocr_time_budget_stops_between_pages(monkeypatch) -> None:
+    import time
+
+    from PIL import Image
+
+    from rag.ingest import ocr
+
+    calls: list[int] = []
+
+    def slow_engine(arr):  # a page takes 0.2 s and finds nothing
+        calls.append(1)
+        time.sleep(0.2)
+        return [], None
+
+    monkeypatch.setattr(ocr, "_ocr", lambda: slow_engine)
+    pages = [Image.new("RGB", (200, 100), "white") for _ in range(4)]
+    buf = io.BytesIO()
+    pages[0].save(buf, "TIFF", save_all=True, append_images=pages[1:])
+    with pytest.raises(TooLarge, match="scan.tif: OCR took more than 0.3 s .*RAG_MAX_OCR_SECONDS"):
+        read_bytes(buf.getvalue(), "scan.tif", limits=IngestLimits(max_ocr_seconds=0.3))
+    assert len(calls) == 2  # the page that passed the budget finished; the next was refused before it started
+    calls.clear()
+    with pytest.raises(BadInput, match="OCR found no text"):  # within the budget every page is read
+        read_bytes(buf.getvalue(), "scan.tif", limits=IngestLimits(max_ocr_seconds=5))
+    assert len(calls) == 4

@@ -15,6 +15,7 @@ from rag.errors import NotFound, TooManyJobs
 from rag.factory import Components
 from rag.ingest import read_bytes
 from rag.jobs import Jobs, Limits, Tracker, Upload
+from rag.jobs_db import JobRecords
 from rag.store import faiss_store as store
 from tests.conftest import ROOT, FakeEmbedder, Server
 
@@ -64,8 +65,8 @@ def make(tmp_path, embedder=None, **kw) -> Components:
     return comp
 
 
-def jobs_for(comp: Components, **limits) -> Jobs:
-    return Jobs(comp.indexer, lambda data, name: read_bytes(data, name), Limits(**limits))
+def jobs_for(comp: Components, records: JobRecords | None = None, **limits) -> Jobs:
+    return Jobs(comp.indexer, lambda data, name: read_bytes(data, name), Limits(**limits), records)
 
 
 def up(name: str, text: str) -> Upload:
@@ -188,6 +189,140 @@ def test_jobs_are_bounded_and_visible_only_to_their_owner(tmp_path) -> None:
         jobs.get(a.id, owner="key-a")
 
 
+def test_a_deletion_queues_behind_a_running_upload_and_may_delete_what_it_adds(tmp_path) -> None:
+    emb = SlowEmbedder()
+    comp = make(tmp_path, emb)
+    jobs = jobs_for(comp)
+    emb.gate.clear()
+    emb.started.clear()
+    upload = jobs.submit("default", [up("甲.txt", doc_text("甲"))], owner="key-a")
+    assert emb.started.wait(30)
+    gone = jobs.submit_delete("default", ["base"], owner="key-a")
+    added = jobs.submit_delete("default", ["甲"], owner="key-a")  # not there yet: the upload ahead adds it
+    missing = jobs.submit_delete("default", ["无此文档"], owner="key-a")
+    d = gone.to_dict(jobs.position(gone))
+    assert (d["kind"], d["state"], d["queue_position"], d["documents"], d["files"]) == (
+        "delete",
+        "queued",
+        1,
+        ["base"],
+        [],
+    )
+    assert upload.to_dict()["kind"] == "upload"
+    emb.gate.set()
+    for j in (upload, gone, added, missing):
+        assert j.wait(60)
+    assert (upload.state, gone.state, added.state) == ("done", "done", "done"), (gone.exception, added.exception)
+    assert gone.report["deleted"] == ["base"] and added.report["deleted"] == ["甲"]
+    assert gone.started >= upload.finished and added.started >= gone.finished  # in order, one writer at a time
+    assert missing.state == "failed" and missing.to_dict()["error"]["code"] == "not_found"
+    assert comp.store.load("default").documents == {}
+
+
+def test_a_job_waits_for_a_writer_outside_the_queue_instead_of_failing(tmp_path) -> None:
+    comp = make(tmp_path)
+    jobs = jobs_for(comp)
+    held, release = threading.Event(), threading.Event()
+
+    def other_writer() -> None:  # `rag index` or a DELETE without the opt-in, holding the collection
+        with comp.store.lock("default"):
+            held.set()
+            release.wait(30)
+
+    threading.Thread(target=other_writer, daemon=True).start()
+    assert held.wait(30)
+    # a caller that waits for its answer (a small upload answered at once) keeps the documented 409
+    quick = jobs.submit("default", [up("乙.txt", "宜春锂电。")], wait_for_lock=False)
+    assert quick.wait(30) and quick.state == "failed" and quick.exception.code == "index_busy"
+    job = jobs.submit("default", [up("甲.txt", "抚州2022年GDP为1900亿元。")])
+    assert not job.wait(0.6) and job.state == "running"
+    release.set()
+    assert job.wait(30) and job.state == "done", job.exception
+    assert job.report["added"] == ["甲"]
+
+
+def test_job_records_survive_a_restart_and_unfinished_jobs_read_interrupted(tmp_path) -> None:
+    emb = SlowEmbedder()
+    comp = make(tmp_path, emb)
+    db = tmp_path / "index" / "jobs.sqlite"
+    jobs = jobs_for(comp, JobRecords(db))
+    done = jobs.submit("default", [up("乙.txt", "宜春锂电产业2022年营收1000亿元。")], owner="key-a")
+    assert done.wait(30) and done.state == "done"
+    before = current(comp)
+    emb.gate.clear()
+    emb.started.clear()
+    running = jobs.submit("default", [up("甲.txt", doc_text("甲"))], owner="key-a")
+    queued = jobs.submit("default", [up("丙.txt", doc_text("丙"))], owner="key-a")
+    assert emb.started.wait(30)
+    time.sleep(0.2)
+
+    # the process dies here: a new one reads the records (the old worker, frozen, writes nothing more)
+    jobs.records = None
+    later = jobs_for(comp, JobRecords(db))
+    d = later.get(done.id, owner="key-a").to_dict()
+    assert d["state"] == "done" and d["report"] == done.report and d["files"] == ["乙.txt"]
+    r = later.get(running.id, owner="key-a").to_dict()
+    assert r["state"] == "interrupted" and r["error"]["code"] == "interrupted" and r["eta_s"] is None
+    assert r["interrupted"] == {
+        "by": "a restart of the service",
+        "stage": r["stage"],
+        "version_before": before,
+        "version_serving": before,
+        "published": False,
+    }
+    assert r["stage"] in ("chunking", "embedding") and "nothing of it was published" in r["error"]["message"]
+    assert "not resumed" in r["error"]["message"]
+    q = later.get(queued.id, owner="key-a").to_dict()
+    assert q["state"] == "interrupted" and "before it started" in q["error"]["message"]
+    assert q["interrupted"]["published"] is False
+    assert later.cancel(running.id, owner="key-a").state == "interrupted"  # a finished job stays as it is
+    assert not later.busy("default") and later.position(later.get(running.id, owner="key-a")) is None
+    # another key cannot read them after the restart either
+    for j in (done, running, queued):
+        with pytest.raises(NotFound):
+            later.get(j.id, owner="key-b")
+    assert later.list("key-b") == [] and len(later.list("key-a")) == 3
+    assert current(comp) == before  # the interrupted job published nothing: the previous version serves
+    threading.Timer(0.3, emb.gate.set).start()
+    jobs.shutdown(wait_s=30)  # the first process's worker stops (it holds the collection's lock)
+    assert running.wait(30)
+    # the collection takes writes again, and a third process still reads the same
+    again = later.submit("default", [up("丁.txt", "抚州2022年GDP为1900亿元。")], owner="key-a")
+    assert again.wait(30) and again.state == "done", again.exception
+    third = jobs_for(comp, JobRecords(db))
+    assert third.get(running.id, owner="key-a").to_dict() == later.get(running.id, owner="key-a").to_dict()
+    assert third.get(again.id, owner="key-a").to_dict()["report"]["added"] == ["丁"]
+
+
+def test_a_stopping_service_records_its_jobs_as_interrupted_and_the_table_is_bounded(tmp_path) -> None:
+    emb = SlowEmbedder()
+    comp = make(tmp_path, emb)
+    db = tmp_path / "jobs.sqlite"
+    jobs = jobs_for(comp, JobRecords(db), keep=2)
+    for i in range(3):
+        j = jobs.submit("default", [up(f"小{i}.txt", f"新余2022年第{i}季度增长8.{i}%。")])
+        assert j.wait(30)
+        o = jobs.submit("other", [up(f"他{i}.txt", f"萍乡2022年第{i}季度增长6.{i}%。")])
+        assert o.wait(30)
+    assert len(jobs.list()) == 4  # the last two per collection, in memory and in the table
+    assert sorted(r["collection"] for r, _ in JobRecords(db).load()) == ["default"] * 2 + ["other"] * 2
+    before = current(comp)
+    emb.gate.clear()
+    emb.started.clear()
+    running = jobs.submit("default", [up("甲.txt", doc_text("甲"))])
+    queued = jobs.submit("default", [up("乙.txt", doc_text("乙"))])
+    assert emb.started.wait(30)
+    threading.Timer(0.3, emb.gate.set).start()
+    jobs.shutdown(wait_s=30)
+    assert (running.state, queued.state) == ("interrupted", "interrupted")
+    r = running.to_dict()
+    assert r["interrupted"]["by"] == "a stop of the service" and r["interrupted"]["published"] is False
+    assert current(comp) == before
+    records = {rec["id"]: rec for rec, _ in JobRecords(db).load()}
+    assert records[running.id]["state"] == records[queued.id]["state"] == "interrupted"
+    assert records[running.id]["error"]["code"] == "interrupted"
+
+
 @pytest.fixture
 def app(tmp_path):
     from rag.api.app import create_app
@@ -275,3 +410,72 @@ def test_http_upload_job_poll_cancel_and_visibility(app) -> None:
     assert d["state"] == "cancelled" and d["cancel_requested"]
     assert current(comp, "jobs") == before
     assert httpx.delete(srv.url + r.headers["location"], headers=b).status_code == 404
+
+
+def test_http_reader_limits_are_settings(tmp_path) -> None:
+    """A lowered reader limit is enforced on uploads: a 413 naming the file and the setting, nothing indexed."""
+    from rag.api.app import create_app
+
+    comp = make(tmp_path, max_table_rows=3)
+    before = current(comp)
+    rows = "城市,人口\n" + "".join(f"城{i},{i}\n" for i in range(4))
+    with Server(create_app(comp.settings, comp)) as srv:
+        r = httpx.post(srv.url + "/documents", files=[("files", ("人口.csv", rows.encode(), "text/csv"))], timeout=60)
+        assert r.status_code == 413, r.text
+        err = r.json()["error"]
+        assert err["code"] == "too_large" and err["message"].startswith("人口.csv: more than 3 rows")
+        assert "RAG_MAX_TABLE_ROWS" in err["message"]
+        assert current(comp) == before
+        ok = "城市,人口\n" + "".join(f"城{i},{i}\n" for i in range(3))  # the worst allowed file
+        r = httpx.post(srv.url + "/documents", files=[("files", ("人口.csv", ok.encode(), "text/csv"))], timeout=60)
+        assert r.status_code == 201 and r.json()["added"] == ["人口"], r.text
+
+
+def _poll(url: str, headers: dict) -> dict:
+    for _ in range(600):
+        d = httpx.get(url, headers=headers).json()
+        if d["state"] not in ("queued", "running"):
+            return d
+        time.sleep(0.05)
+    raise AssertionError(f"job still running: {d}")
+
+
+def test_http_deletion_queues_behind_a_job_when_asked_and_jobs_outlive_the_app(app) -> None:
+    from rag.api.app import create_app
+
+    srv, emb, comp = app
+    a, b = {"Authorization": "Bearer key-a"}, {"Authorization": "Bearer key-b"}
+    later = {**a, "Prefer": "respond-async"}
+    emb.gate.clear()
+    emb.started.clear()
+    files = [("files", ("甲.txt", doc_text("甲").encode(), "text/plain"))]
+    r = httpx.post(srv.url + "/documents", files=files, headers=later, timeout=60)
+    assert r.status_code == 202
+    upload = r.headers["location"]
+    assert emb.started.wait(30)
+    r = httpx.delete(srv.url + "/documents/base", headers=a)  # the documented answer without the opt-in
+    assert r.status_code == 409 and r.json()["error"]["code"] == "index_busy"
+    r = httpx.delete(srv.url + "/documents/base", headers=later)
+    assert r.status_code == 202, r.text
+    job = r.json()
+    assert r.headers["location"] == f"/jobs/{job['id']}"
+    assert (job["kind"], job["state"], job["queue_position"], job["documents"]) == ("delete", "queued", 1, ["base"])
+    assert httpx.get(srv.url + r.headers["location"], headers=b).status_code == 404
+    missing = httpx.delete(srv.url + "/documents/无此文档", headers=later).headers["location"]
+    emb.gate.set()
+    assert _poll(srv.url + upload, a)["state"] == "done"
+    d = _poll(srv.url + r.headers["location"], a)
+    assert d["state"] == "done" and d["report"]["deleted"] == ["base"], d
+    assert _poll(srv.url + missing, a)["error"]["code"] == "not_found"
+    docs = httpx.get(srv.url + "/documents", headers=a).json()["documents"]
+    assert [x["doc_id"] for x in docs] == ["甲"]
+    # on an idle collection a missing document or collection is a 404 at once, as without the opt-in
+    assert httpx.delete(srv.url + "/documents/base", headers=later).status_code == 404
+    assert httpx.delete(srv.url + "/documents/甲?collection=nowhere", headers=later).status_code == 404
+
+    # a new app over the same index (a restart) still knows the jobs, for their key only
+    with Server(create_app(comp.settings, comp)) as again:
+        d2 = httpx.get(again.url + r.headers["location"], headers=a).json()
+        assert {k: d2[k] for k in ("state", "kind", "report")} == {k: d[k] for k in ("state", "kind", "report")}
+        assert httpx.get(again.url + r.headers["location"], headers=b).status_code == 404
+        assert len(httpx.get(again.url + "/jobs", headers=a).json()["jobs"]) == 3
