@@ -104,13 +104,16 @@ def _row_value(h: Hit, i: int, subject: str, aspect: str) -> Value | None:
 def _text_values(h: Hit, i: int, subject: str, aspect: str) -> list[Value]:
     """Values stated in a clause that names the subject and the attribute ("总投资120亿元的华勤千亿产业基地项目")."""
     cues, _ = facts.aspect_words(aspect)
-    out = []
+    out: list[Value] = []
     text = h.chunk.text
+    core = _SUFFIX.sub("", norm(subject))
+    if core not in facts._norm(text):  # the passage never names the subject: no clause of it can
+        return out
     pos = 0
     for piece in re.split(r"(?<=[，,、；;。！？\n])", text):
         a, pos = pos, pos + len(piece)
         p = norm(join_cjk_spaces(piece))
-        if _SUFFIX.sub("", norm(subject)) not in p or facts.is_question(piece):
+        if core not in p or facts.is_question(piece):
             continue
         for cue in cues:
             j = p.find(norm(cue))

@@ -18,6 +18,11 @@ from typing import Any
 
 from rag.zh import Tokenizer, norm
 
+# The checks below run for every candidate sentence of every answer, over the same passages and questions again and
+# again: normalising a string, finding a passage's places, reading a question's aspect are cached (pure functions of
+# their text), so an answer costs lookups, not re-analysis.
+_norm = lru_cache(maxsize=16384)(norm)
+
 # --- questions ---------------------------------------------------------------------------------------------------
 _QUESTION_END = re.compile(r"[？?]\s*[”’」』）)\]】]*\s*$")
 _ASKING = re.compile(r"(多少|几[个家项年月天条名位次倍]?|哪[些个里年家一]|什么|怎样|如何|是否|吗|呢)[^，。；]{0,6}$")
@@ -93,6 +98,7 @@ _PLACE_TAGS = frozenset({"ns"})
 _NAME_TAGS = frozenset({"nz", "nt"})
 
 
+@lru_cache(maxsize=4096)
 def _is_broad(place: str) -> bool:
     p = re.sub(r"(省|市|自治区|特别行政区)$", "", place)
     return p in _BROAD or place in _BROAD
@@ -103,6 +109,7 @@ _SUFFIXES = r"(?:高新区|经开区|开发区|新区|市|县|区|镇|乡)"
 _GENERIC_PREFIX = re.compile(r"^(?:各|全|本|我|该|此|周边|沿海|内陆|文明|[一二三四五六七八九十两多几\d])")
 
 
+@lru_cache(maxsize=4096)
 def is_named_place(word: str) -> bool:
     """A place name proper, not one of the common nouns jieba also tags ns (城市, 新区, 上市, 深度 …): a name with
     an administrative suffix (南昌市, 南康区, 新余高新区) or a two-character …州 (赣州, 常州)."""
@@ -162,6 +169,7 @@ def question_subjects(question: str, tokenizer: Tokenizer, texts: str = "") -> t
     return ps, ns
 
 
+@lru_cache(maxsize=4096)
 def _same_place(a: str, b: str) -> bool:
     """南昌 ~ 南昌市 ~ 南昌经开区 (one contains the other, once 市/县/区 suffixes are set aside)."""
     a, b = norm(a), norm(b)
@@ -175,11 +183,18 @@ def _same_place(a: str, b: str) -> bool:
 def sentence_place(sentence: str, before: str, context: str, known: frozenset[str]) -> list[str]:
     """The places a passage sentence is about: those it names; else the last one named before it in the passage;
     else those of its heading or title."""
+    return list(_sentence_place(sentence, before, context, known))
+
+
+@lru_cache(maxsize=8192)
+def _sentence_place(sentence: str, before: str, context: str, known: frozenset[str]) -> tuple[str, ...]:
+    if not known:
+        return ()
     for text, last in ((sentence, False), (before, True), (context, False)):
         found = _named_in(text, known) if text else []
         if found:
-            return [max(found)[1]] if last else [n for _, n in found]
-    return []
+            return (max(found)[1],) if last else tuple(n for _, n in found)
+    return ()
 
 
 def subject_ok(asked: list[str], sentence: str, before: str, context: str, known: frozenset[str]) -> bool:
@@ -188,10 +203,10 @@ def subject_ok(asked: list[str], sentence: str, before: str, context: str, known
     (known_places of its heading, title and text)."""
     if not asked:
         return True
-    s = norm(sentence)
-    if any(norm(a) in s for a in asked):
+    s = _norm(sentence)
+    if any(_norm(a) in s for a in asked):
         return True
-    about = sentence_place(sentence, before, context, known)
+    about = _sentence_place(sentence, before, context, known)
     if not about:
         return True
     return any(_same_place(a, p) for a in asked for p in about)
@@ -256,11 +271,17 @@ def document_year(doc: Any) -> int | None:  # a rag.types.Document or anything w
     """The year a document was written: its front matter's date, else the issue date on a bulletin's cover
     ("二〇二一年第九期"), else a year standing alone on one of its first lines."""
     meta: Mapping[str, Any] = getattr(doc, "meta", {}) or {}
-    for key in ("date", "published", "issued", "year"):
-        m = re.search(r"(?:19|20)\d\d", str(meta.get(key, "")))
+    head = (getattr(doc, "text", "") or "")[:600]
+    dated = tuple(str(meta.get(key, "")) for key in ("date", "published", "issued", "year"))
+    return _document_year(dated, head)
+
+
+@lru_cache(maxsize=1024)
+def _document_year(dated: tuple[str, ...], head: str) -> int | None:
+    for value in dated:
+        m = re.search(r"(?:19|20)\d\d", value)
         if m:
             return int(m.group())
-    head = (getattr(doc, "text", "") or "")[:600]
     m = re.search(r"([一二][〇零○Ｏ一二三四五六七八九O]{3})年第[一二三四五六七八九十\d]+期", head)
     if m:
         return int("".join(_CN_DIGIT[c] for c in m.group(1)))
@@ -378,6 +399,7 @@ ASPECTS: tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ..
 )
 
 
+@lru_cache(maxsize=4096)
 def asked_aspect(question: str) -> str:
     """Which aspect of a row the question asks about ("投资", "占地", "产能" …), or ""."""
     q = norm(question)
@@ -400,6 +422,11 @@ def aspect_words(aspect: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 def column_for(aspect: str, header: list[str]) -> int | None:
     """The index of the header cell that holds the aspect (投资 → "投资金额 (万元)"), or None."""
+    return _column_for(aspect, tuple(header))
+
+
+@lru_cache(maxsize=1024)
+def _column_for(aspect: str, header: tuple[str, ...]) -> int | None:
     cols = next((h for name, _, h, _ in ASPECTS if name == aspect), ())
     for i, h in enumerate(header):
         hn = norm(h)
@@ -423,6 +450,11 @@ def _clauses(text: str) -> list[tuple[int, int]]:
 def clauses_about(cell: str, aspect: str, terms: Iterable[str], limit: int = 80) -> tuple[int, int] | None:
     """The (start, end) in `cell` of the run of clauses of a long description cell that states the aspect
     (占地 → "项目占地面积为 3000 亩"), or None when no clause does."""
+    return _clauses_about(cell, aspect, tuple(terms), limit)
+
+
+@lru_cache(maxsize=2048)
+def _clauses_about(cell: str, aspect: str, terms: tuple[str, ...], limit: int) -> tuple[int, int] | None:
     cues, words = aspect_words(aspect)
     own = {norm(w) for w in (*cues, *words)}
     keys = own | {norm(t) for t in terms if len(t) >= 2}
