@@ -259,12 +259,45 @@ def years(text: str) -> set[int]:
     return out
 
 
+# "比上年增长" compares with the year before the figure's: it says nothing of when the question is about
+_COMPARED = re.compile(r"(?:比|较|同比|环比|相比|高于|低于|超过)(?:上一年|上年|去年|前年)")
+
+
 def relative_time(question: str) -> str:
-    """The relative time word of a question ("今年", "去年", "目前", "最新" …), or ""."""
+    """The relative time word of a question ("今年", "去年", "目前", "最新" …), or "": none when the question names
+    its year ("2020年…比上年增长多少"), and not the base of a comparison ("比上年", "较去年")."""
+    q = _COMPARED.sub("", question)
+    if years(q):
+        return ""
     for w in (*RELATIVE, *LATEST):
-        if w in question:
+        if w in q:
             return w
     return ""
+
+
+def asks_latest(question: str) -> bool:
+    """ "今年 / 目前 / 最新 …": the answer is the latest figure the documents state."""
+    w = relative_time(question)
+    return bool(w) and (w in LATEST or RELATIVE.get(w) == 0)
+
+
+_TARGET = re.compile(r"(?:到|至|力争|预计|计划|目标)\s*$")
+
+
+def _fact_years(text: str) -> list[int]:
+    return [
+        int(m.group(1)) for m in _YEAR.finditer(text) if not _TARGET.search(text[max(0, m.start() - 4) : m.start()])
+    ]
+
+
+def stated_year(sentence: str, before: str = "") -> int | None:
+    """The year a sentence states a fact of: the latest it names, else the last named before it in the passage; a
+    target year ("到2025年…达到") is not one."""
+    own = _fact_years(sentence)
+    if own:
+        return max(own)
+    prev = _fact_years(before)
+    return prev[-1] if prev else None
 
 
 def document_year(doc: Any) -> int | None:  # a rag.types.Document or anything with .meta and .text
@@ -314,7 +347,7 @@ def figure_year(sentence: str, before: str, doc_year: int | None) -> int | None:
     ys = [y for y in years(sentence) if not doc_year or y <= doc_year + 1]
     if ys:
         return max(ys)
-    prev = [int(y) for y in _YEAR.findall(before)]
+    prev = [int(y) for y in _YEAR.findall(before) if not doc_year or int(y) <= doc_year + 1]  # not a target year
     return prev[-1] if prev else doc_year
 
 
