@@ -217,7 +217,7 @@ class _Fit:
             self.dropped.add("column_missing")
             return False
         context = h.chunk.heading + " " + h.title
-        known = facts.known_places(context + "\n" + h.chunk.text, self.tokenizer) if self.places else frozenset()
+        known = facts.passage_places(h.chunk, h.title, self.tokenizer) if self.places else frozenset()
         if not facts.subject_ok(self.places, c.text, before, context, known):
             self.dropped.add("subject_mismatch")
             return False

@@ -138,6 +138,24 @@ def known_places(text: str, tokenizer: Tokenizer) -> frozenset[str]:
     return frozenset(out)
 
 
+def passage_places(chunk: Any, title: str, tokenizer: Tokenizer) -> frozenset[str]:  # a rag.types.Chunk
+    """known_places of a passage with its heading and its document's title: those stored with it at index time, or
+    found now (and cached) for a passage of an older index."""
+    if chunk.places is not None:
+        return _frozen(tuple(chunk.places))
+    return known_places(chunk.heading + " " + title + "\n" + chunk.text, tokenizer)
+
+
+def index_places(chunk: Any, title: str, tokenizer: Tokenizer) -> tuple[str, ...]:
+    """What passage_places finds, computed for the index (not kept in the answers' cache)."""
+    return tuple(sorted(known_places.__wrapped__(chunk.heading + " " + title + "\n" + chunk.text, tokenizer)))
+
+
+@lru_cache(maxsize=8192)
+def _frozen(places: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(places)  # one set per passage, its hash computed once (the checks' caches are keyed by it)
+
+
 def _named_in(text: str, known: frozenset[str]) -> list[tuple[int, str]]:
     """(position, name) of the known places in the text, a name inside a longer one at the same place left out."""
     t = norm(text)
