@@ -299,7 +299,7 @@ def asks_latest(question: str) -> bool:
     return bool(w) and (w in LATEST or RELATIVE.get(w) == 0)
 
 
-_TARGET = re.compile(r"(?:到|至|力争|预计|计划|目标)\s*$")
+_TARGET = re.compile(r"(?:到|(?<!截)至|力争|预计|计划|目标)\s*$")  # "截至2023年" is a fact's date
 
 
 def _fact_years(text: str) -> list[int]:
@@ -357,6 +357,20 @@ def time_ok(asked: set[int], sentence: str, before: str) -> bool:
         prev = [int(y) for y in _YEAR.findall(before)]
         stated = {prev[-1]} if prev else set()
     return not stated or bool(asked & stated)
+
+
+def target_year(sentence: str, before: str) -> int | None:
+    """The year of a plan's target a sentence states ("到2025年，产业规模达到1万亿元"), or is under when it names no
+    year itself and the last year stated before it in the passage is a target's; None for a fact."""
+    if _fact_years(sentence):
+        return None
+    ys = [(m.start(), int(m.group(1))) for m in _YEAR.finditer(sentence)]
+    if ys:
+        return max(y for _, y in ys)
+    prev = list(_YEAR.finditer(before))
+    if prev and _TARGET.search(before[max(0, prev[-1].start() - 4) : prev[-1].start()]):
+        return int(prev[-1].group(1))
+    return None
 
 
 def figure_year(sentence: str, before: str, doc_year: int | None) -> int | None:
