@@ -15,6 +15,7 @@ from rag.chunk import ChunkParams, chunk_document
 from rag.embed import Embedder
 from rag.embed.cache import EmbeddingCache
 from rag.errors import BadInput, Conflict, IndexMismatch, IndexNotFound, NotFound
+from rag.generate import facts
 from rag.ingest import check_doc_id
 from rag.store import Batch, Store
 from rag.store.faiss_store import collection_lock  # noqa: F401 - importable from here too
@@ -197,16 +198,15 @@ class Indexer:
                     **upserts,
                 }
                 dictionary = self.dictionary(final.values())
-                batches: Iterable[Batch] = _retokenized(
-                    gathered, upserts, self.tokenizer.with_terms(termdict.parse(dictionary[0]))
-                )
+                tok = self.tokenizer.with_terms(termdict.parse(dictionary[0]))
+                batches: Iterable[Batch] = _retokenized(gathered, upserts, tok)
             else:
                 tok = self.tokenizer.with_terms(termdict.parse(dictionary[0]))
                 if takes_tokenizer(self.engine, self):
                     batches = self.engine(todo, progress, tok)
                 else:  # another engine (Ray) tokenizes with the plain dictionary: tokenized again here
                     batches = _retokenized(self.engine(todo, progress), upserts, tok)
-            counted = _Counted(batches, upserts)
+            counted = _Counted(batches, upserts, tok)
             w = self.store.write(
                 collection, old if same_params else None, upserts, report.deleted, counted, self.manifest(dictionary)
             )
@@ -327,14 +327,17 @@ def _retokenized(batches: Iterable[Batch], docs: dict[str, Document], tok: Token
 
 
 class _Counted:
-    """Passes batches through, counting the passages written and those embedded (not taken from the cache).
+    """Passes batches through, counting the passages written and those embedded (not taken from the cache); with a
+    tokenizer (the collection's), each passage gets its place names (rag.generate.facts.passage_places), found once
+    here rather than at every answer.
 
     An engine that reads the files itself (rag.distributed) was given documents known by their content hash only;
     their text arrives with their passages and replaces them in `upserts` before the store sees the batch."""
 
-    def __init__(self, batches: Iterable[Batch], upserts: dict[str, Document]):
+    def __init__(self, batches: Iterable[Batch], upserts: dict[str, Document], tokenizer: Tokenizer | None = None):
         self._it = batches
         self._upserts = upserts
+        self._tokenizer = tokenizer
         self.n = 0
         self.embedded = 0
 
@@ -345,6 +348,10 @@ class _Counted:
                 if known is not None:
                     d.meta.setdefault("added_at", known.meta.get("added_at"))
                     self._upserts[d.doc_id] = d
+            if self._tokenizer is not None:
+                for c in b.chunks:
+                    d = self._upserts.get(c.doc_id)
+                    c.places = facts.index_places(c, d.title if d is not None else "", self._tokenizer)
             self.n += len(b)
             self.embedded += len(b) if b.embedded is None else b.embedded
             yield b

@@ -139,7 +139,7 @@ def about_asked(
         c.text[s - c.start : e - c.start],
         c.text[: s - c.start],
         context,
-        grounding.known_places(context + "\n" + c.text, tokenizer),
+        grounding.passage_places(c, h.title, tokenizer),
     )
 
 

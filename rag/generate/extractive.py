@@ -30,6 +30,7 @@ _ASKS_SPECIFIC = re.compile(r"多少|几|哪|谁|何时|什么时候|是否")
 MAX_ANSWER = 120
 MAX_CHECKED = 40  # candidates checked for subject and time, best first
 KEEP_AFTER_DROP = 0.7  # once the best were dropped, what is left must score this share of the best to be an answer
+LATEST_SHARE = 0.85  # "今年 / 最新": a sentence of a later year scoring this share of the best answers instead
 
 
 @dataclass
@@ -78,6 +79,8 @@ class ExtractiveGenerator(Generator):
         if not cands or cands[0].score < KEEP_AFTER_DROP * top:
             # the best sentences were about another place or year: what is left does not answer the question
             return Draft("", [], answerable=False, flags=sorted(fits.dropped) or ["nothing_supported"])
+        if facts.asks_latest(question):
+            cands = _latest_first(cands, hits)
         best = cands[0]
         picked = [best]
         # A second, shorter span from another passage when it adds question terms and the answer stays short; not
@@ -150,6 +153,23 @@ class ExtractiveGenerator(Generator):
         return s, e
 
 
+def _latest_first(cands: list[_Cand], hits: list[Hit]) -> list[_Cand]:
+    """The candidates with the one of the latest year first, among those that answer about as well as the best:
+    its year (the sentence's, else the last stated before it in the passage; never a target year, "到2025年") later
+    than the best's, or the best states no year at all."""
+
+    def year(c: _Cand) -> int:
+        h = hits[c.hit_i]
+        return facts.stated_year(c.text, h.chunk.text[: c.start - h.chunk.start]) or 0
+
+    first = year(cands[0])
+    later = [c for c in cands[1:] if c.score >= LATEST_SHARE * cands[0].score and year(c) > first]
+    if not later:
+        return cands
+    top = max(later, key=lambda c: (year(c), c.score))
+    return [top, *(c for c in cands if c is not top)]
+
+
 class _DocView(str):
     """The chunk's text addressed with document offsets (chunk.start .. chunk.end)."""
 
@@ -197,7 +217,7 @@ class _Fit:
             self.dropped.add("column_missing")
             return False
         context = h.chunk.heading + " " + h.title
-        known = facts.known_places(context + "\n" + h.chunk.text, self.tokenizer) if self.places else frozenset()
+        known = facts.passage_places(h.chunk, h.title, self.tokenizer) if self.places else frozenset()
         if not facts.subject_ok(self.places, c.text, before, context, known):
             self.dropped.add("subject_mismatch")
             return False

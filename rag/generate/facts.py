@@ -18,6 +18,11 @@ from typing import Any
 
 from rag.zh import Tokenizer, norm
 
+# The checks below run for every candidate sentence of every answer, over the same passages and questions again and
+# again: normalising a string, finding a passage's places, reading a question's aspect are cached (pure functions of
+# their text), so an answer costs lookups, not re-analysis.
+_norm = lru_cache(maxsize=16384)(norm)
+
 # --- questions ---------------------------------------------------------------------------------------------------
 _QUESTION_END = re.compile(r"[？?]\s*[”’」』）)\]】]*\s*$")
 _ASKING = re.compile(r"(多少|几[个家项年月天条名位次倍]?|哪[些个里年家一]|什么|怎样|如何|是否|吗|呢)[^，。；]{0,6}$")
@@ -93,6 +98,7 @@ _PLACE_TAGS = frozenset({"ns"})
 _NAME_TAGS = frozenset({"nz", "nt"})
 
 
+@lru_cache(maxsize=4096)
 def _is_broad(place: str) -> bool:
     p = re.sub(r"(省|市|自治区|特别行政区)$", "", place)
     return p in _BROAD or place in _BROAD
@@ -103,6 +109,7 @@ _SUFFIXES = r"(?:高新区|经开区|开发区|新区|市|县|区|镇|乡)"
 _GENERIC_PREFIX = re.compile(r"^(?:各|全|本|我|该|此|周边|沿海|内陆|文明|[一二三四五六七八九十两多几\d])")
 
 
+@lru_cache(maxsize=4096)
 def is_named_place(word: str) -> bool:
     """A place name proper, not one of the common nouns jieba also tags ns (城市, 新区, 上市, 深度 …): a name with
     an administrative suffix (南昌市, 南康区, 新余高新区) or a two-character …州 (赣州, 常州)."""
@@ -129,6 +136,24 @@ def known_places(text: str, tokenizer: Tokenizer) -> frozenset[str]:
         if m:
             out.add(norm(m.group(1)))
     return frozenset(out)
+
+
+def passage_places(chunk: Any, title: str, tokenizer: Tokenizer) -> frozenset[str]:  # a rag.types.Chunk
+    """known_places of a passage with its heading and its document's title: those stored with it at index time, or
+    found now (and cached) for a passage of an older index."""
+    if chunk.places is not None:
+        return _frozen(tuple(chunk.places))
+    return known_places(chunk.heading + " " + title + "\n" + chunk.text, tokenizer)
+
+
+def index_places(chunk: Any, title: str, tokenizer: Tokenizer) -> tuple[str, ...]:
+    """What passage_places finds, computed for the index (not kept in the answers' cache)."""
+    return tuple(sorted(known_places.__wrapped__(chunk.heading + " " + title + "\n" + chunk.text, tokenizer)))
+
+
+@lru_cache(maxsize=8192)
+def _frozen(places: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(places)  # one set per passage, its hash computed once (the checks' caches are keyed by it)
 
 
 def _named_in(text: str, known: frozenset[str]) -> list[tuple[int, str]]:
@@ -162,6 +187,7 @@ def question_subjects(question: str, tokenizer: Tokenizer, texts: str = "") -> t
     return ps, ns
 
 
+@lru_cache(maxsize=4096)
 def _same_place(a: str, b: str) -> bool:
     """南昌 ~ 南昌市 ~ 南昌经开区 (one contains the other, once 市/县/区 suffixes are set aside)."""
     a, b = norm(a), norm(b)
@@ -175,11 +201,18 @@ def _same_place(a: str, b: str) -> bool:
 def sentence_place(sentence: str, before: str, context: str, known: frozenset[str]) -> list[str]:
     """The places a passage sentence is about: those it names; else the last one named before it in the passage;
     else those of its heading or title."""
+    return list(_sentence_place(sentence, before, context, known))
+
+
+@lru_cache(maxsize=8192)
+def _sentence_place(sentence: str, before: str, context: str, known: frozenset[str]) -> tuple[str, ...]:
+    if not known:
+        return ()
     for text, last in ((sentence, False), (before, True), (context, False)):
         found = _named_in(text, known) if text else []
         if found:
-            return [max(found)[1]] if last else [n for _, n in found]
-    return []
+            return (max(found)[1],) if last else tuple(n for _, n in found)
+    return ()
 
 
 def subject_ok(asked: list[str], sentence: str, before: str, context: str, known: frozenset[str]) -> bool:
@@ -188,10 +221,10 @@ def subject_ok(asked: list[str], sentence: str, before: str, context: str, known
     (known_places of its heading, title and text)."""
     if not asked:
         return True
-    s = norm(sentence)
-    if any(norm(a) in s for a in asked):
+    s = _norm(sentence)
+    if any(_norm(a) in s for a in asked):
         return True
-    about = sentence_place(sentence, before, context, known)
+    about = _sentence_place(sentence, before, context, known)
     if not about:
         return True
     return any(_same_place(a, p) for a in asked for p in about)
@@ -244,23 +277,62 @@ def years(text: str) -> set[int]:
     return out
 
 
+# "比上年增长" compares with the year before the figure's: it says nothing of when the question is about
+_COMPARED = re.compile(r"(?:比|较|同比|环比|相比|高于|低于|超过)(?:上一年|上年|去年|前年)")
+
+
 def relative_time(question: str) -> str:
-    """The relative time word of a question ("今年", "去年", "目前", "最新" …), or ""."""
+    """The relative time word of a question ("今年", "去年", "目前", "最新" …), or "": none when the question names
+    its year ("2020年…比上年增长多少"), and not the base of a comparison ("比上年", "较去年")."""
+    q = _COMPARED.sub("", question)
+    if years(q):
+        return ""
     for w in (*RELATIVE, *LATEST):
-        if w in question:
+        if w in q:
             return w
     return ""
+
+
+def asks_latest(question: str) -> bool:
+    """ "今年 / 目前 / 最新 …": the answer is the latest figure the documents state."""
+    w = relative_time(question)
+    return bool(w) and (w in LATEST or RELATIVE.get(w) == 0)
+
+
+_TARGET = re.compile(r"(?:到|(?<!截)至|力争|预计|计划|目标)\s*$")  # "截至2023年" is a fact's date
+
+
+def _fact_years(text: str) -> list[int]:
+    return [
+        int(m.group(1)) for m in _YEAR.finditer(text) if not _TARGET.search(text[max(0, m.start() - 4) : m.start()])
+    ]
+
+
+def stated_year(sentence: str, before: str = "") -> int | None:
+    """The year a sentence states a fact of: the latest it names, else the last named before it in the passage; a
+    target year ("到2025年…达到") is not one."""
+    own = _fact_years(sentence)
+    if own:
+        return max(own)
+    prev = _fact_years(before)
+    return prev[-1] if prev else None
 
 
 def document_year(doc: Any) -> int | None:  # a rag.types.Document or anything with .meta and .text
     """The year a document was written: its front matter's date, else the issue date on a bulletin's cover
     ("二〇二一年第九期"), else a year standing alone on one of its first lines."""
     meta: Mapping[str, Any] = getattr(doc, "meta", {}) or {}
-    for key in ("date", "published", "issued", "year"):
-        m = re.search(r"(?:19|20)\d\d", str(meta.get(key, "")))
+    head = (getattr(doc, "text", "") or "")[:600]
+    dated = tuple(str(meta.get(key, "")) for key in ("date", "published", "issued", "year"))
+    return _document_year(dated, head)
+
+
+@lru_cache(maxsize=1024)
+def _document_year(dated: tuple[str, ...], head: str) -> int | None:
+    for value in dated:
+        m = re.search(r"(?:19|20)\d\d", value)
         if m:
             return int(m.group())
-    head = (getattr(doc, "text", "") or "")[:600]
     m = re.search(r"([一二][〇零○Ｏ一二三四五六七八九O]{3})年第[一二三四五六七八九十\d]+期", head)
     if m:
         return int("".join(_CN_DIGIT[c] for c in m.group(1)))
@@ -287,13 +359,27 @@ def time_ok(asked: set[int], sentence: str, before: str) -> bool:
     return not stated or bool(asked & stated)
 
 
+def target_year(sentence: str, before: str) -> int | None:
+    """The year of a plan's target a sentence states ("到2025年，产业规模达到1万亿元"), or is under when it names no
+    year itself and the last year stated before it in the passage is a target's; None for a fact."""
+    if _fact_years(sentence):
+        return None
+    ys = [(m.start(), int(m.group(1))) for m in _YEAR.finditer(sentence)]
+    if ys:
+        return max(y for _, y in ys)
+    prev = list(_YEAR.finditer(before))
+    if prev and _TARGET.search(before[max(0, prev[-1].start() - 4) : prev[-1].start()]):
+        return int(prev[-1].group(1))
+    return None
+
+
 def figure_year(sentence: str, before: str, doc_year: int | None) -> int | None:
     """The year a figure belongs to: the latest its sentence states, else the last stated before it, else the
     document's year."""
     ys = [y for y in years(sentence) if not doc_year or y <= doc_year + 1]
     if ys:
         return max(ys)
-    prev = [int(y) for y in _YEAR.findall(before)]
+    prev = [int(y) for y in _YEAR.findall(before) if not doc_year or int(y) <= doc_year + 1]  # not a target year
     return prev[-1] if prev else doc_year
 
 
@@ -378,6 +464,7 @@ ASPECTS: tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ..
 )
 
 
+@lru_cache(maxsize=4096)
 def asked_aspect(question: str) -> str:
     """Which aspect of a row the question asks about ("投资", "占地", "产能" …), or ""."""
     q = norm(question)
@@ -400,6 +487,11 @@ def aspect_words(aspect: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 def column_for(aspect: str, header: list[str]) -> int | None:
     """The index of the header cell that holds the aspect (投资 → "投资金额 (万元)"), or None."""
+    return _column_for(aspect, tuple(header))
+
+
+@lru_cache(maxsize=1024)
+def _column_for(aspect: str, header: tuple[str, ...]) -> int | None:
     cols = next((h for name, _, h, _ in ASPECTS if name == aspect), ())
     for i, h in enumerate(header):
         hn = norm(h)
@@ -423,6 +515,11 @@ def _clauses(text: str) -> list[tuple[int, int]]:
 def clauses_about(cell: str, aspect: str, terms: Iterable[str], limit: int = 80) -> tuple[int, int] | None:
     """The (start, end) in `cell` of the run of clauses of a long description cell that states the aspect
     (占地 → "项目占地面积为 3000 亩"), or None when no clause does."""
+    return _clauses_about(cell, aspect, tuple(terms), limit)
+
+
+@lru_cache(maxsize=2048)
+def _clauses_about(cell: str, aspect: str, terms: tuple[str, ...], limit: int) -> tuple[int, int] | None:
     cues, words = aspect_words(aspect)
     own = {norm(w) for w in (*cues, *words)}
     keys = own | {norm(t) for t in terms if len(t) >= 2}

@@ -38,8 +38,11 @@ def ground(
     # the model echoes the question's "今年的"; a quote keeps its own words (the year is stated before it)
     text = draft.text if extractive else facts.strip_relative(draft.text, word)
     meant = facts.resolve_year(word, doc_year)
-    if not year:
-        lead = "文档未写明这一数字的年份："
+    target = facts.target_year(c.quote, before)
+    if target:  # "到2025年…达到": a plan's aim, not the latest figure
+        lead = f"文档中这是{target}年的目标："
+    elif not year:  # "这一数字" only where a figure was asked ("去年获批上市的新药是什么" is answered by a name)
+        lead = "文档未写明这一数字的年份：" if facts.asks_figure(question) else "文档未写明其年份："
     else:
         lead = f"{year}年（文档所说的{word}）：" if meant == year else f"文档中最新的是{year}年："
     return replace(draft, text=lead + text, flags=sorted({*draft.flags, "year_stated"})), []

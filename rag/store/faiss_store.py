@@ -38,7 +38,7 @@ _SCHEMA = """
 CREATE TABLE documents (doc_id TEXT PRIMARY KEY, source TEXT, title TEXT, text TEXT, meta TEXT,
                         content_hash TEXT, added_at REAL);
 CREATE TABLE chunks (ord INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE, doc_id TEXT, start INTEGER, "end" INTEGER,
-                     heading TEXT, context TEXT, kind TEXT, page INTEGER, text TEXT, tokens TEXT);
+                     heading TEXT, context TEXT, kind TEXT, page INTEGER, text TEXT, tokens TEXT, places TEXT);
 CREATE INDEX chunks_doc ON chunks(doc_id);
 """
 
@@ -129,10 +129,13 @@ def load(index_dir: Path, collection: str, embedder_id: str | None = None) -> In
         }
         chunks: list[Chunk] = []
         tokens: list[list[str]] = []
+        # a version written before passages stored their place names has no such column: found when needed
+        places = "places" if any(r[1] == "places" for r in db.execute("PRAGMA table_info(chunks)")) else "NULL"
         for r in db.execute(
-            'SELECT chunk_id, doc_id, start, "end", heading, context, kind, page, text, tokens FROM chunks ORDER BY ord'
+            f'SELECT chunk_id, doc_id, start, "end", heading, context, kind, page, text, tokens, {places} '
+            "FROM chunks ORDER BY ord"
         ):
-            chunks.append(Chunk(r[0], r[1], r[8], r[2], r[3], r[4], r[5], r[6], r[7]))
+            chunks.append(Chunk(r[0], r[1], r[8], r[2], r[3], r[4], r[5], r[6], r[7], _places(r[10])))
             tokens.append(r[9].split(" ") if r[9] else [])
     finally:
         db.close()
@@ -143,6 +146,10 @@ def load(index_dir: Path, collection: str, embedder_id: str | None = None) -> In
             f"index {v} is inconsistent: {vectors.ntotal} vectors for {len(chunks)} chunks; run `rag index --rebuild`"
         )
     return IndexData(v, manifest, docs, chunks, tokens, vectors, BM25Index.load(v / "bm25"))
+
+
+def _places(stored: str | None) -> tuple[str, ...] | None:
+    return None if stored is None else tuple(p for p in stored.split("\t") if p)
 
 
 def write_version(
@@ -183,9 +190,22 @@ def write_version(
                 ],
             )
             db.executemany(
-                "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
-                    (i, c.chunk_id, c.doc_id, c.start, c.end, c.heading, c.context, c.kind, c.page, c.text, " ".join(t))
+                    (
+                        i,
+                        c.chunk_id,
+                        c.doc_id,
+                        c.start,
+                        c.end,
+                        c.heading,
+                        c.context,
+                        c.kind,
+                        c.page,
+                        c.text,
+                        " ".join(t),
+                        None if c.places is None else "\t".join(c.places),
+                    )
                     for i, (c, t) in enumerate(zip(chunks, tokens, strict=True))
                 ],
             )

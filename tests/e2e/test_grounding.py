@@ -41,6 +41,19 @@ def test_time_a_relative_year_is_stated_never_asserted(components) -> None:
     assert "4606" not in b.answer
 
 
+def test_time_a_latest_question_answers_with_the_latest_years_figure(components) -> None:
+    # 2020's growth (4.7%, the bulletin) and 2021's (11.4%, the news report) are both retrieved; "目前" wants 2021's
+    a = _ask(components, "南昌目前规模以上工业增加值增长多少？")
+    assert a.answerable and a.answer.startswith("文档中最新的是2021年：") and "11.4%" in a.answer, a.answer
+    assert "4.7%" not in a.answer and "2025" not in a.answer  # nor a plan's target year
+    _quotes_exact(components, a)
+
+
+def test_time_a_comparison_with_last_year_is_no_relative_year(components) -> None:
+    a = _ask(components, "2020年南昌全年规模以上工业增加值比上年增长多少？")
+    assert a.answerable and "4.7%" in a.answer and "文档所说" not in a.answer and "year_stated" not in a.flags
+
+
 @pytest.mark.parametrize(
     ("question", "says", "unasked"),
     [

@@ -229,3 +229,56 @@ def test_the_year_of_a_latest_figure_is_stated() -> None:
     assert out.text == "2022年（文档所说的今年）：南昌GDP是5745.51亿元[1]。"
     out, _ = ground("南昌今年的GDP是多少？", d2, [h2], {})  # no date anywhere: said so, 今年 never asserted
     assert out.text == "文档未写明这一数字的年份：南昌GDP是5745.51亿元[1]。"
+
+
+@pytest.mark.parametrize(
+    ("question", "word"),
+    [
+        ("南昌今年的GDP是多少？", "今年"),
+        ("南昌目前有多少家企业？", "目前"),
+        ("2020年南昌规模以上工业增加值比上年增长多少？", ""),  # a year named, and 比上年 is a comparison
+        ("南昌规模以上工业增加值较去年增长多少？", ""),
+        ("南昌去年的GDP是多少？", "去年"),
+        ("2023年南昌最新的GDP是多少？", ""),  # the year asked decides
+    ],
+)
+def test_relative_time_words_not_comparisons_or_named_years(question: str, word: str) -> None:
+    assert facts.relative_time(question) == word
+    assert facts.asks_latest(question) == (word in ("今年", "目前"))
+
+
+def test_the_year_a_sentence_states_a_fact_of() -> None:
+    assert facts.stated_year("2021年，规上工业增加值增长11.4%。") == 2021
+    assert facts.stated_year("到2025年，产业规模达到1万亿元。") is None  # a target is not a fact's year
+    assert facts.stated_year("规上工业增加值增长11.4%。", "2021年，南昌工业多项指标进入第一方阵。") == 2021
+    assert facts.stated_year("增加值比重达到90%。", "2020年全市经济回升。力争到2025年，") == 2020
+    assert facts.stated_year("截至2023年底，累计培育企业5家。") == 2023  # "截至" dates a fact
+    assert facts.target_year("到2025年，产业规模达到1万亿元。", "") == 2025
+    assert facts.target_year("年均增长达到75%左右。", "2020年全市经济回升。力争到2025年，") == 2025
+    assert facts.target_year("2021年，规上工业增加值增长11.4%。", "到2025年，") is None
+    assert facts.target_year("截至2023年底，累计培育企业5家。", "") is None
+    # figure_year leaves out a target year stated before the sentence, as it does one in the sentence
+    assert facts.figure_year("比重达到90%以上。", "到2025年，", 2021) == 2021
+
+
+def test_a_plans_target_is_not_stated_as_the_latest_figure() -> None:
+    text = "2020年全市经济回升。力争到2025年，制造业增加值年均增长达到7.5%左右。"
+    h = _hit(text, 0, "青山市人民政府公报", "bulletin")
+    s = text.index("力争")
+    d = Draft("青山市制造业增加值年均增长7.5%[1]。", [Citation(1, h, text[s:], s, len(text))])
+    out, _ = ground("青山市目前制造业增加值增长多少？", d, [h], {})
+    assert out.text.startswith("文档中这是2025年的目标：") and "最新" not in out.text
+
+
+def test_a_latest_question_gets_the_latest_years_sentence(tokenizer) -> None:
+    from rag.generate.extractive import ExtractiveGenerator
+
+    old = _hit("2020年，青山市规模以上工业增加值增长4.7%，高于全省平均。", 0, "青山市人民政府公报", "bulletin")
+    new = _hit("2021年，青山市规模以上工业增加值同比增长11.4%。", 0, "青山日报", "news")
+    gen = ExtractiveGenerator(tokenizer)
+    for q, says in (
+        ("青山市目前规模以上工业增加值增长多少？", "11.4%"),
+        ("2020年青山市规模以上工业增加值增长多少？", "4.7%"),
+    ):
+        d = gen.generate(q, [old, new])
+        assert d.answerable and says in d.text.split("；")[0], d.text
