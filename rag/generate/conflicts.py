@@ -136,9 +136,9 @@ class _Asked:
 
 
 def subject_and_attribute(question: str) -> tuple[str, str, str]:
-    """("华勤千亿产业基地项目", "总投资", "投资") for "华勤千亿产业基地项目总投资多少？"; empty when the question does not
-    ask a comparable value of a named subject. The third item: the aspect of a project (rag.generate.facts.ASPECTS),
-    or "增长" / "占比" … for a percentage, "count" for a count."""
+    """("华勤千亿产业基地项目", "总投资", "投资") for "华勤千亿产业基地项目总投资多少？"; empty when the question
+    does not ask a comparable value of a named subject. The third item: the aspect of a project
+    (rag.generate.facts.ASPECTS), or "增长" / "占比" … for a percentage, "count" for a count."""
     a = _asked(question)
     if a is None:
         return "", "", ""

@@ -87,7 +87,7 @@ def test_passages_store_their_place_names_and_an_older_version_finds_them_when_n
     from rag.indexer import read_dictionary
 
     indexer.update("c", add=[_doc("a.txt", "南昌市2021年工业投资同比增长18.7%。赣州2023年地区生产总值达4606亿元。")])
-    data = store.load(indexer.index_dir, "c")
+    data = faiss_store.load(indexer.index_dir, "c")
     [c] = data.chunks
     assert c.places is not None and {"南昌市", "南昌", "赣州"} <= set(c.places)
     title = data.documents[c.doc_id].title
@@ -98,5 +98,5 @@ def test_passages_store_their_place_names_and_an_older_version_finds_them_when_n
     with db:
         db.execute("ALTER TABLE chunks DROP COLUMN places")
     db.close()
-    [old] = store.load(indexer.index_dir, "c").chunks
+    [old] = faiss_store.load(indexer.index_dir, "c").chunks
     assert old.places is None and facts.passage_places(old, title, tokenizer) == frozenset(c.places)
