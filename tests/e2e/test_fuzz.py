@@ -22,7 +22,7 @@ from rag.chunk import ChunkParams, chunk_document
 from rag.config import Settings
 from rag.errors import RagError
 from rag.ingest import READERS, read_bytes
-from tests.conftest import ROOT, SEEDS, FakeEmbedder, Server
+from tests.helpers import ROOT, SEEDS, FakeEmbedder, Server
 
 CHECKS = [
     not_a_server_error,

@@ -11,8 +11,7 @@ import sys
 import httpx
 import pytest
 
-from rag.perf.server import wait_until_ok
-from tests.conftest import SHARED_CACHE, Server, _settings, free_port
+from tests.helpers import SHARED_CACHE, Server, free_port, settings_for, wait_until_ok
 
 pytestmark = pytest.mark.model
 
@@ -163,7 +162,7 @@ def test_upload_size_limit_is_a_setting(components, index_copy) -> None:
     from rag.api.app import create_app
     from rag.factory import Components
 
-    comp = Components(_settings(index_copy, max_upload_bytes=2048))
+    comp = Components(settings_for(index_copy, max_upload_bytes=2048))
     comp.embedder = components.embedder
     with Server(create_app(comp.settings, comp)) as srv:
         big = ("南昌" * 2000).encode()
@@ -247,7 +246,7 @@ def test_instructions_inside_a_document_change_no_other_answer(components, index
     from rag.factory import Components
     from rag.ingest import read_bytes
 
-    comp = Components(_settings(index_copy))
+    comp = Components(settings_for(index_copy))
     comp.embedder = components.embedder
     comp._generators["llm"] = components.generator("llm")
     others = ["华勤千亿产业基地项目投资多少", "2023年赣州地区生产总值是多少？"]

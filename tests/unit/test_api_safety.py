@@ -15,7 +15,7 @@ from rag.factory import Components
 from rag.generate.base import Generator
 from rag.generate.chat import ChatGenerator
 from rag.ingest import read_bytes
-from tests.conftest import ROOT, Server
+from tests.helpers import ROOT, Server
 
 DOC = "南昌市2021年工业投资同比增长18.7%，规模以上工业增加值同比增长11.4%。\n\n赣州2023年地区生产总值达4606亿元。"
 Q = "2021年南昌工业投资同比增长多少？"

@@ -16,7 +16,7 @@ from rag.errors import NotFound, TooManyJobs
 from rag.factory import Components
 from rag.ingest import read_bytes
 from rag.jobs import Jobs, Limits, Tracker, Upload
-from tests.conftest import ROOT, FakeEmbedder, Server
+from tests.helpers import ROOT, FakeEmbedder, Server
 
 
 class SlowEmbedder(FakeEmbedder):

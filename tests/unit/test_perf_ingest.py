@@ -9,7 +9,7 @@ import pytest
 
 from rag.perf import indexing
 from rag.perf.report import cpu_line, markdown, targets
-from tests.conftest import ROOT, SEEDS
+from tests.helpers import ROOT, SEEDS
 
 INGEST = {
     "cpu": {

@@ -11,7 +11,7 @@ import pytest
 from rag.errors import BadInput
 from rag.evaluate import run_bench, run_eval
 from rag.evaluate.compare import CHATCHAT_SEPARATORS, build_baselines
-from tests.conftest import QA, ROOT, SEEDS
+from tests.helpers import QA, ROOT, SEEDS
 
 TOPICS = [
     "锂电池",
