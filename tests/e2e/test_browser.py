@@ -750,8 +750,9 @@ def test_delete_only_for_admins_and_conversations_per_key(browser, components, b
     from rag.factory import Components
     from tests.helpers import Server, settings_for
 
-    comp = Components(settings_for(built_index, api_keys="reader-key", admin_keys="admin-key"))
-    comp.embedder = components.embedder
+    comp = Components(
+        settings_for(built_index, api_keys="reader-key", admin_keys="admin-key"), embedder=components.embedder
+    )
     ctx = browser.new_context(viewport={"width": 1366, "height": 800}, locale="zh-CN")
     pg = ctx.new_page()
     pg.set_default_timeout(60_000)

@@ -62,11 +62,12 @@ def test_cli_ray_engine_builds_the_same_index(ray_local, local_index, tmp_path, 
 
 def test_ray_engine_streams_into_milvus(ray_local, local_index, tmp_path) -> None:
     pytest.importorskip("pymilvus")
-    from rag.distributed import RayEngine
     from rag.factory import Components
 
-    c = Components(settings_for(tmp_path / "index", store="milvus", milvus_uri=str(tmp_path / "milvus.db")))
-    c.indexer.engine = engine = RayEngine(c.settings, workers=2)
+    s = settings_for(tmp_path / "index", store="milvus", milvus_uri=str(tmp_path / "milvus.db"), index_engine="ray")
+    c = Components(s)
+    engine = c.ray_engine
+    assert c.indexer.engine is engine and engine.workers == 2  # RAG_RAY_WORKERS' default
     scanned = engine.scan(DOCS)  # the workers read the files: the driver holds ids and content hashes only
     assert [d.doc_id for d in scanned] == sorted(local_index.documents) and all(not d.text for d in scanned)
     r = c.indexer.update("r", add=scanned)

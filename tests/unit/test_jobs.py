@@ -57,8 +57,7 @@ def make(tmp_path, embedder=None, **kw) -> Components:
         prompts_dir=ROOT / "prompts",
         **kw,
     )
-    comp = Components(s)
-    comp.embedder = embedder or SlowEmbedder()
+    comp = Components(s, embedder=embedder or SlowEmbedder())
     comp.indexer.update("default", add=read_bytes("南昌市2021年规模以上工业增加值增长11.4%。".encode(), "base.txt"))
     return comp
 

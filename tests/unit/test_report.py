@@ -40,9 +40,7 @@ def fake_components(tmp_path, fake_embedder):
         prompts_dir=ROOT / "prompts",
         seeds_dir=SEEDS,
     )
-    c = Components(s)
-    c.embedder = fake_embedder  # cached_property: the instance attribute wins
-    return c
+    return Components(s, embedder=fake_embedder)
 
 
 def _png_size(path: Path) -> tuple[int, int]:
