@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rag.config import Settings, get_settings
+from rag.config import ASK_TOP_K, SEARCH_MODE, SEARCH_TOP_K, Settings, get_settings
 from rag.errors import BadInput, ConfigError, IndexBusy, IndexMismatch, NotFound, RagError, StoreUnavailable
 
 EXIT = {BadInput: 2, NotFound: 3, IndexMismatch: 4, ConfigError: 5, IndexBusy: 6, StoreUnavailable: 7}
@@ -330,15 +330,15 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("query", nargs="?")
     x.add_argument("--batch", metavar="QUERIES.jsonl")
     x.add_argument("--collection")
-    x.add_argument("--top-k", type=int, default=10)
-    x.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
+    x.add_argument("--top-k", type=int, default=SEARCH_TOP_K)
+    x.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default=SEARCH_MODE)
     x.add_argument("--json", action="store_true")
     x.set_defaults(fn=cmd_search)
     x = sub.add_parser("ask", help="answer a question with citations")
     x.add_argument("question")
     x.add_argument("--collection")
     x.add_argument("--generator")
-    x.add_argument("--top-k", type=int, default=5)
+    x.add_argument("--top-k", type=int, default=ASK_TOP_K)
     x.add_argument("--json", action="store_true")
     x.set_defaults(fn=cmd_ask)
     x = sub.add_parser("serve", help="serve the HTTP API and the chat page")

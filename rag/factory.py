@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from rag.ann import AnnParams
 from rag.chunk import ChunkParams
-from rag.config import Settings
+from rag.config import GENERATORS, INDEX_ENGINES, STORES, Settings
 from rag.embed import Embedder, make_embedder
 from rag.errors import ConfigError, RagError
 from rag.generate.base import Generator
@@ -24,9 +24,7 @@ from rag.zh import Tokenizer
 if TYPE_CHECKING:
     from rag.distributed import RayEngine
 
-GENERATORS = ("extractive", "llm", "openai")
-STORES = ("faiss", "milvus")
-INDEX_ENGINES = ("local", "ray")
+__all__ = ["GENERATORS", "Components"]
 
 
 class Components:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rag.answerable import judge
+from rag.config import ASK_MAX_TOP_K, ASK_TOP_K, DEFAULT_COLLECTION, SEARCH_MODE, SEARCH_TOP_K
 from rag.errors import BadInput, ConfigError, GenerationError, TooLarge
 from rag.generate import facts
 from rag.generate.base import Draft, Generator
@@ -24,11 +25,13 @@ from rag.types import Answer
 
 @dataclass
 class Limits:
-    max_question_chars: int = 2000
-    answer_top_k: int = 5
-    refuse_below: float = 0.25
-    llm_refuse_below: float = 0.10
-    max_query_chars: int = 150  # what retrieval, the judge and the generators read of a question (see bounded())
+    """The pipeline's bounds and thresholds, from Settings (rag.factory)."""
+
+    max_question_chars: int
+    answer_top_k: int
+    refuse_below: float
+    llm_refuse_below: float
+    max_query_chars: int  # what retrieval, the judge and the generators read of a question (see bounded())
 
 
 class Pipeline:
@@ -53,15 +56,17 @@ class Pipeline:
             raise TooLarge(f"{what} is {len(text)} characters; the limit is {self.limits.max_question_chars}")
         return text.strip()
 
-    def search(self, query: str, top_k: int = 10, collection: str = "default", mode: str = "hybrid") -> SearchResult:
+    def search(
+        self, query: str, top_k: int = SEARCH_TOP_K, collection: str = DEFAULT_COLLECTION, mode: str = SEARCH_MODE
+    ) -> SearchResult:
         query = bounded(self.check_text(query, "query"), self.limits.max_query_chars)
         return self.library.retriever(collection).search(query, top_k, mode)
 
     def ask(
         self,
         question: str,
-        top_k: int = 5,
-        collection: str = "default",
+        top_k: int = ASK_TOP_K,
+        collection: str = DEFAULT_COLLECTION,
         history: list[dict[str, str]] | None = None,
         generator: str | None = None,
     ) -> Answer:
@@ -75,8 +80,8 @@ class Pipeline:
     def ask_events(
         self,
         question: str,
-        top_k: int = 5,
-        collection: str = "default",
+        top_k: int = ASK_TOP_K,
+        collection: str = DEFAULT_COLLECTION,
         history: list[dict[str, str]] | None = None,
         generator: str | None = None,
         quick: bool = False,
@@ -87,8 +92,8 @@ class Pipeline:
         t0 = time.perf_counter()
         asked = self.check_text(question)
         question = bounded(asked, self.limits.max_query_chars)
-        if not 1 <= top_k <= 50:
-            raise BadInput("top_k must be between 1 and 50")
+        if not 1 <= top_k <= ASK_MAX_TOP_K:
+            raise BadInput(f"top_k must be between 1 and {ASK_MAX_TOP_K}")
         name = generator or self.default_generator
         fallback_reason = ""
         try:

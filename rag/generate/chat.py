@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import closing
 
+from rag.config import default
 from rag.errors import GenerationError, GenerationTimeout
 from rag.generate.base import Draft, Generator
 from rag.generate.cite import verify
@@ -27,10 +28,10 @@ class ChatGenerator(Generator):
         self,
         prompts: Prompts,
         tokenizer: Tokenizer,
-        max_tokens: int = 256,
-        passages: int = 4,
-        context_chars: int = 1600,
-        timeout_s: float = 120.0,
+        max_tokens: int = default("llm_max_tokens"),
+        passages: int = default("llm_passages"),
+        context_chars: int = default("llm_context_chars"),
+        timeout_s: float = default("llm_timeout_s"),
     ):
         self.prompts = prompts
         self.tokenizer = tokenizer
