@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -33,6 +33,7 @@ from rag.types import Chunk, Document
 class FileDoc(Document):
     """A document known by its file, title and content hash; a worker reads its text when it has to be indexed."""
 
+    stub: ClassVar[bool] = True
     path: str = ""
 
 

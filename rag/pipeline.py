@@ -14,7 +14,6 @@ from rag.config import ASK_MAX_TOP_K, ASK_TOP_K, DEFAULT_COLLECTION, SEARCH_MODE
 from rag.errors import BadInput, ConfigError, GenerationError, TooLarge
 from rag.generate import facts
 from rag.generate.base import Draft, Generator
-from rag.generate.chat import ChatGenerator
 from rag.generate.ground import ground
 from rag.library import Library
 from rag.prompts import Prompts
@@ -103,13 +102,15 @@ class Pipeline:
                 raise
             gen, fallback_reason = self._generator("extractive"), e.message
         retriever = self.library.retriever(collection)
-        gen = gen.with_tokenizer(retriever.tokenizer)
+        tok = retriever.tokenizer  # the collection's: its mined dictionary knows the collection's names
         t = time.perf_counter()
-        query = standalone(question, history or [], retriever.tokenizer)
+        query = standalone(question, history or [], tok)
         rewrite_ms: dict[str, float] = {}
-        if query == question and is_follow_up(question, history) and isinstance(gen, ChatGenerator):
-            query = self._model_rewrite(gen, question, history or [])
-            rewrite_ms["rewrite"] = _ms(t)
+        if query == question and is_follow_up(question, history):
+            rewritten = self._model_rewrite(gen, question, history or [])
+            if rewritten is not None:  # a generator with a model to ask
+                query = rewritten
+                rewrite_ms["rewrite"] = _ms(t)
         whole, query = query, bounded(query, self.limits.max_query_chars)  # a rewrite may copy an earlier turn in
         cut = ["query_truncated"] if query != whole or question != asked else []
         res = retriever.search(query, max(top_k, self.limits.answer_top_k), "hybrid")
@@ -139,9 +140,9 @@ class Pipeline:
             )
             return
         if quick and gen.name != "extractive" and verdict.confidence >= self.limits.refuse_below:
-            quick_gen = self._generator("extractive").with_tokenizer(retriever.tokenizer)
+            quick_gen = self._generator("extractive")
             fast, fast_conflicts = ground(
-                query, quick_gen.generate(query, hits), hits, retriever.data.documents, extractive=True
+                query, quick_gen.generate(query, hits, tok), hits, retriever.data.documents, extractive=True
             )
             if fast.answerable:
                 yield (
@@ -165,7 +166,9 @@ class Pipeline:
         draft_is_quote = gen.name == "extractive"
         used = gen.name if not fallback_reason else f"{gen.name} (fallback from {name}: {fallback_reason})"
         try:
-            with closing(gen.stream(query, hits)) as pieces:  # closed when our caller stops early: the model stops too
+            with closing(
+                gen.stream(query, hits, tok)
+            ) as pieces:  # closed when our caller stops early: the model stops too
                 for piece in pieces:
                     if isinstance(piece, Draft):
                         draft = piece
@@ -174,8 +177,8 @@ class Pipeline:
         except GenerationError as e:  # failed, or ran past its time budget: the extractive answer, with a note why
             if gen.name == "extractive":
                 raise
-            fallback = self._generator("extractive").with_tokenizer(retriever.tokenizer)
-            draft, used = fallback.generate(query, hits), f"{fallback.name} (fallback from {name}: {e.message})"
+            fallback = self._generator("extractive")
+            draft, used = fallback.generate(query, hits, tok), f"{fallback.name} (fallback from {name}: {e.message})"
             draft_is_quote = True
             draft.flags = [*draft.flags, f"fallback:{e.code}"]
         assert draft is not None
@@ -205,14 +208,15 @@ class Pipeline:
             ),
         )
 
-    def _model_rewrite(self, gen: ChatGenerator, question: str, history: list[dict[str, str]]) -> str:
-        """A follow-up the rules could not resolve, made standalone by the chat model; the question itself on failure."""
+    def _model_rewrite(self, gen: Generator, question: str, history: list[dict[str, str]]) -> str | None:
+        """A follow-up the rules could not resolve, made standalone by the chat model; the question itself on failure;
+        None when the generator has no model to ask."""
         prompt = self.prompts.render("rewrite", history=history_text(history), question=question)
         try:
             out = gen.complete([{"role": "user", "content": prompt}], max_tokens=64)
         except GenerationError:
             return question
-        return clean_rewrite(out, question, self.limits.max_question_chars)
+        return None if out is None else clean_rewrite(out, question, self.limits.max_question_chars)
 
 
 _PIECE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")
