@@ -24,8 +24,6 @@ from rag.zh import Tokenizer
 if TYPE_CHECKING:
     from rag.distributed import RayEngine
 
-__all__ = ["GENERATORS", "Components"]
-
 
 class Components:
     """Lazily built components for one Settings object; shared by the CLI and the API."""
