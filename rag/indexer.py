@@ -78,6 +78,7 @@ class Indexer:
         cache_path: Path | None = None,
         ann_params: AnnParams | None = None,
         store_: Store | None = None,
+        engine: Engine | None = None,
     ):
         self.index_dir = index_dir
         self.cache_path = cache_path or index_dir / "cache" / "embeddings.sqlite"
@@ -87,7 +88,7 @@ class Indexer:
         self.keep = keep
         self.ann_params = ann_params
         self.store: Store = store_ or store.FaissStore(index_dir, keep, ann_params)
-        self.engine: Engine = self.embed_local
+        self.engine: Engine = engine or self.embed_local  # another engine: rag.distributed.RayEngine
         self._cache: EmbeddingCache | None = None
 
     @property
@@ -175,7 +176,7 @@ class Indexer:
                 report.n_documents, report.n_chunks, report.version = len(old.documents), len(old.chunks), ""
                 report.seconds = time.perf_counter() - t0
                 return report
-            stubs = any(hasattr(d, "path") for d in upserts.values())  # text unknown until the engine reads it
+            stubs = any(d.stub for d in upserts.values())  # text unknown until the engine reads it
             dictionary = _kept_dictionary(old, upserts, gone) if old is not None and same_params and not stubs else None
             if dictionary is None:  # mined again: if it changed, every passage is tokenized again with it
                 final = {
@@ -189,7 +190,7 @@ class Indexer:
             if old is not None and not same_params:  # chunking, tokenizer or embedder changed: every document again
                 upserts = {**{did: d for did, d in old.documents.items() if did not in gone}, **upserts}
             todo = sorted(upserts.values(), key=lambda d: d.doc_id)
-            if any(hasattr(d, "path") for d in todo):
+            if any(d.stub for d in todo):
                 # an engine that reads the files itself (rag.distributed) was given stubs: their text arrives with
                 # their passages, so the passages are gathered first and the dictionary is mined from the real text
                 gathered = list(_Counted(self.engine(todo, progress), upserts))

@@ -9,15 +9,17 @@ from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from rag.config import ASK_TOP_K, DEFAULT_COLLECTION, SEARCH_MODE
+
 
 class RagRetriever(BaseRetriever):
     """`RagRetriever(pipeline=components.pipeline)`; each result is a Document with our hit fields as metadata."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
     pipeline: Any
-    collection: str = "default"
-    top_k: int = 5
-    mode: str = "hybrid"
+    collection: str = DEFAULT_COLLECTION
+    top_k: int = ASK_TOP_K
+    mode: str = SEARCH_MODE
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
         res = self.pipeline.search(query, self.top_k, self.collection, self.mode)

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from rag.answerable import judge
+from rag.config import ASK_MAX_TOP_K, ASK_TOP_K, DEFAULT_COLLECTION, SEARCH_MODE, SEARCH_TOP_K
 from rag.errors import BadInput, ConfigError, GenerationError, TooLarge
 from rag.generate import facts
 from rag.generate.base import Draft, Generator
-from rag.generate.chat import ChatGenerator
 from rag.generate.ground import ground
 from rag.library import Library
 from rag.prompts import Prompts
@@ -24,11 +24,13 @@ from rag.types import Answer
 
 @dataclass
 class Limits:
-    max_question_chars: int = 2000
-    answer_top_k: int = 5
-    refuse_below: float = 0.25
-    llm_refuse_below: float = 0.10
-    max_query_chars: int = 150  # what retrieval, the judge and the generators read of a question (see bounded())
+    """The pipeline's bounds and thresholds, from Settings (rag.factory)."""
+
+    max_question_chars: int
+    answer_top_k: int
+    refuse_below: float
+    llm_refuse_below: float
+    max_query_chars: int  # what retrieval, the judge and the generators read of a question (see bounded())
 
 
 class Pipeline:
@@ -53,15 +55,17 @@ class Pipeline:
             raise TooLarge(f"{what} is {len(text)} characters; the limit is {self.limits.max_question_chars}")
         return text.strip()
 
-    def search(self, query: str, top_k: int = 10, collection: str = "default", mode: str = "hybrid") -> SearchResult:
+    def search(
+        self, query: str, top_k: int = SEARCH_TOP_K, collection: str = DEFAULT_COLLECTION, mode: str = SEARCH_MODE
+    ) -> SearchResult:
         query = bounded(self.check_text(query, "query"), self.limits.max_query_chars)
         return self.library.retriever(collection).search(query, top_k, mode)
 
     def ask(
         self,
         question: str,
-        top_k: int = 5,
-        collection: str = "default",
+        top_k: int = ASK_TOP_K,
+        collection: str = DEFAULT_COLLECTION,
         history: list[dict[str, str]] | None = None,
         generator: str | None = None,
     ) -> Answer:
@@ -75,8 +79,8 @@ class Pipeline:
     def ask_events(
         self,
         question: str,
-        top_k: int = 5,
-        collection: str = "default",
+        top_k: int = ASK_TOP_K,
+        collection: str = DEFAULT_COLLECTION,
         history: list[dict[str, str]] | None = None,
         generator: str | None = None,
         quick: bool = False,
@@ -87,8 +91,8 @@ class Pipeline:
         t0 = time.perf_counter()
         asked = self.check_text(question)
         question = bounded(asked, self.limits.max_query_chars)
-        if not 1 <= top_k <= 50:
-            raise BadInput("top_k must be between 1 and 50")
+        if not 1 <= top_k <= ASK_MAX_TOP_K:
+            raise BadInput(f"top_k must be between 1 and {ASK_MAX_TOP_K}")
         name = generator or self.default_generator
         fallback_reason = ""
         try:
@@ -98,13 +102,15 @@ class Pipeline:
                 raise
             gen, fallback_reason = self._generator("extractive"), e.message
         retriever = self.library.retriever(collection)
-        gen = gen.with_tokenizer(retriever.tokenizer)
+        tok = retriever.tokenizer  # the collection's: its mined dictionary knows the collection's names
         t = time.perf_counter()
-        query = standalone(question, history or [], retriever.tokenizer)
+        query = standalone(question, history or [], tok)
         rewrite_ms: dict[str, float] = {}
-        if query == question and is_follow_up(question, history) and isinstance(gen, ChatGenerator):
-            query = self._model_rewrite(gen, question, history or [])
-            rewrite_ms["rewrite"] = _ms(t)
+        if query == question and is_follow_up(question, history):
+            rewritten = self._model_rewrite(gen, question, history or [])
+            if rewritten is not None:  # a generator with a model to ask
+                query = rewritten
+                rewrite_ms["rewrite"] = _ms(t)
         whole, query = query, bounded(query, self.limits.max_query_chars)  # a rewrite may copy an earlier turn in
         cut = ["query_truncated"] if query != whole or question != asked else []
         res = retriever.search(query, max(top_k, self.limits.answer_top_k), "hybrid")
@@ -134,9 +140,9 @@ class Pipeline:
             )
             return
         if quick and gen.name != "extractive" and verdict.confidence >= self.limits.refuse_below:
-            quick_gen = self._generator("extractive").with_tokenizer(retriever.tokenizer)
+            quick_gen = self._generator("extractive")
             fast, fast_conflicts = ground(
-                query, quick_gen.generate(query, hits), hits, retriever.data.documents, extractive=True
+                query, quick_gen.generate(query, hits, tok), hits, retriever.data.documents, extractive=True
             )
             if fast.answerable:
                 yield (
@@ -160,7 +166,9 @@ class Pipeline:
         draft_is_quote = gen.name == "extractive"
         used = gen.name if not fallback_reason else f"{gen.name} (fallback from {name}: {fallback_reason})"
         try:
-            with closing(gen.stream(query, hits)) as pieces:  # closed when our caller stops early: the model stops too
+            with closing(
+                gen.stream(query, hits, tok)
+            ) as pieces:  # closed when our caller stops early: the model stops too
                 for piece in pieces:
                     if isinstance(piece, Draft):
                         draft = piece
@@ -169,8 +177,8 @@ class Pipeline:
         except GenerationError as e:  # failed, or ran past its time budget: the extractive answer, with a note why
             if gen.name == "extractive":
                 raise
-            fallback = self._generator("extractive").with_tokenizer(retriever.tokenizer)
-            draft, used = fallback.generate(query, hits), f"{fallback.name} (fallback from {name}: {e.message})"
+            fallback = self._generator("extractive")
+            draft, used = fallback.generate(query, hits, tok), f"{fallback.name} (fallback from {name}: {e.message})"
             draft_is_quote = True
             draft.flags = [*draft.flags, f"fallback:{e.code}"]
         assert draft is not None
@@ -200,15 +208,15 @@ class Pipeline:
             ),
         )
 
-    def _model_rewrite(self, gen: ChatGenerator, question: str, history: list[dict[str, str]]) -> str:
-        """A follow-up the rules could not resolve, made standalone by the chat model; the question itself on
-        failure."""
+    def _model_rewrite(self, gen: Generator, question: str, history: list[dict[str, str]]) -> str | None:
+        """A follow-up the rules could not resolve, made standalone by the chat model; the question itself on failure;
+        None when the generator has no model to ask."""
         prompt = self.prompts.render("rewrite", history=history_text(history), question=question)
         try:
             out = gen.complete([{"role": "user", "content": prompt}], max_tokens=64)
         except GenerationError:
             return question
-        return clean_rewrite(out, question, self.limits.max_question_chars)
+        return None if out is None else clean_rewrite(out, question, self.limits.max_question_chars)
 
 
 _PIECE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")

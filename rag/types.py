@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 
 @dataclass
@@ -14,6 +14,8 @@ class Document:
     text: str  # the cleaned text that every offset points into
     meta: dict[str, Any] = field(default_factory=dict)
     content_hash: str = ""
+    # a stub is known by its file and content hash only (rag.distributed.FileDoc): the engine indexing it reads its text
+    stub: ClassVar[bool] = False
 
 
 @dataclass

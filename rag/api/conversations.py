@@ -11,7 +11,7 @@ from pydantic import Field
 
 from rag.api.deps import Admin, Comp, User, keys_configured, presented, require_admin
 from rag.api.schemas import ERROR_RESPONSES, Collection, _Request
-from rag.config import Settings
+from rag.config import DEFAULT_COLLECTION, Settings
 from rag.conversations import ConversationStore, Limits, owner_of, qa_items
 from rag.errors import BadInput, RagError, TooLarge
 
@@ -113,7 +113,7 @@ class FeedbackIn(_Request):
     answerable: bool = True
     citations: list[dict[str, Any]] = []
     generator: str = ""
-    collection: Collection = "default"
+    collection: Collection = DEFAULT_COLLECTION
 
 
 def _dump(msgs: list[Message] | None) -> list[dict[str, Any]] | None:

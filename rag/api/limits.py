@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rag.config import Settings
+from rag.config import GENERATORS, Settings
 from rag.errors import BadInput, TooLarge
-from rag.factory import GENERATORS
 
 
 def allowed_generators(s: Settings) -> list[str]:

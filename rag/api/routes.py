@@ -21,6 +21,7 @@ from rag.api.errors import public
 from rag.api.jobs import JobsDep, Owner, job_json
 from rag.api.limits import allowed_generators, check_generator, check_history
 from rag.api.schemas import COLLECTION_PATTERN, ERROR_RESPONSES, AskRequest, ChatRequest, SearchRequest
+from rag.config import DEFAULT_COLLECTION
 from rag.errors import BadInput, IndexNotFound, NotFound, TooLarge
 from rag.jobs import Upload
 
@@ -214,7 +215,7 @@ def chat(req: ChatRequest, request: Request, c: Comp):
 
 
 @router.get("/documents", dependencies=[User], tags=["documents"])
-def list_documents(c: Comp, collection: CollectionQuery = "default") -> JSONResponse:
+def list_documents(c: Comp, collection: CollectionQuery = DEFAULT_COLLECTION) -> JSONResponse:
     data = c.library.retriever(collection).data
     counts = data.passage_counts()
     docs = [
@@ -232,7 +233,7 @@ def list_documents(c: Comp, collection: CollectionQuery = "default") -> JSONResp
 
 
 @router.get("/documents/{doc_id}", dependencies=[User], tags=["documents"])
-def get_document(doc_id: str, c: Comp, collection: CollectionQuery = "default") -> JSONResponse:
+def get_document(doc_id: str, c: Comp, collection: CollectionQuery = DEFAULT_COLLECTION) -> JSONResponse:
     data = c.library.retriever(collection).data
     d = data.documents.get(doc_id)
     if d is None:
@@ -275,7 +276,7 @@ async def upload(
     jobs: JobsDep,
     owner: Owner,
     files: Annotated[list[UploadFile], File()],
-    collection: Annotated[str, Form(pattern=COLLECTION_PATTERN)] = "default",
+    collection: Annotated[str, Form(pattern=COLLECTION_PATTERN)] = DEFAULT_COLLECTION,
     on_error: Annotated[Literal["abort", "skip"], Form()] = "abort",
     replace: Annotated[bool, Query(description="replace documents of the same id from another file")] = False,
 ) -> JSONResponse:
@@ -319,7 +320,12 @@ DELETED = {
 
 @router.delete("/documents/{doc_id}", dependencies=[Admin], tags=["documents"], responses=DELETED)
 def delete_document(
-    doc_id: str, request: Request, c: Comp, jobs: JobsDep, owner: Owner, collection: CollectionQuery = "default"
+    doc_id: str,
+    request: Request,
+    c: Comp,
+    jobs: JobsDep,
+    owner: Owner,
+    collection: CollectionQuery = DEFAULT_COLLECTION,
 ) -> JSONResponse:
     """Delete a document now (409 index_busy while a job writes the collection), or with `Prefer: respond-async` as
     a job queued behind the collection's other jobs (202 and Location: /jobs/{id})."""

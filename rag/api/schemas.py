@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from rag.config import ASK_MAX_TOP_K, ASK_TOP_K, DEFAULT_COLLECTION, SEARCH_MODE, SEARCH_TOP_K
+
 # A collection is a folder under the index directory: letters, digits (any script), _ and -; never a path.
 COLLECTION_PATTERN = r"^[\w-]{1,64}$"
 Collection = Annotated[str, Field(pattern=COLLECTION_PATTERN, description="collection name: letters, digits, _ and -")]
@@ -40,9 +42,9 @@ class _Request(BaseModel):
 class SearchRequest(_Request):
     model_config = ConfigDict(json_schema_extra={"examples": [{"query": "华勤千亿产业基地项目投资多少", "top_k": 5}]})
     query: str
-    top_k: int = Field(10, ge=1, le=200)
-    collection: Collection = "default"
-    mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    top_k: int = Field(SEARCH_TOP_K, ge=1, le=200)
+    collection: Collection = DEFAULT_COLLECTION
+    mode: Literal["hybrid", "dense", "bm25"] = SEARCH_MODE
 
 
 class Turn(_Request):
@@ -55,8 +57,8 @@ class AskRequest(_Request):
         json_schema_extra={"examples": [{"question": "2021年南昌规模以上工业增加值增长了多少？"}]}
     )
     question: str
-    top_k: int = Field(5, ge=1, le=50)
-    collection: Collection = "default"
+    top_k: int = Field(ASK_TOP_K, ge=1, le=ASK_MAX_TOP_K)
+    collection: Collection = DEFAULT_COLLECTION
     history: list[Turn] = []
     generator: str | None = None
     stream: bool = False
@@ -85,8 +87,8 @@ class ChatRequest(_Request):
     model: str = "rag"
     messages: list[ChatMessage]
     stream: bool = False
-    collection: Collection = "default"
-    top_k: int = Field(5, ge=1, le=50)
+    collection: Collection = DEFAULT_COLLECTION
+    top_k: int = Field(ASK_TOP_K, ge=1, le=ASK_MAX_TOP_K)
     generator: str | None = None
 
 

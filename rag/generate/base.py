@@ -1,12 +1,16 @@
-"""The Generator interface: one required method, `generate`; streaming defaults to one piece."""
+"""The Generator interface: one required method, `generate`; streaming defaults to one piece, and a generator without
+a model to ask completes nothing."""
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rag.types import Citation, Hit
+
+if TYPE_CHECKING:
+    from rag.zh import Tokenizer
 
 
 @dataclass
@@ -21,22 +25,22 @@ class Draft:
 
 
 class Generator:
+    """`tokenizer`, where a method takes one: the collection's (its mined dictionary knows the collection's names,
+    which the subject and citation checks compare); None: the generator's own."""
+
     name: str = "base"
 
-    def generate(self, question: str, hits: list[Hit]) -> Draft:  # pragma: no cover - interface
+    def generate(
+        self, question: str, hits: list[Hit], tokenizer: Tokenizer | None = None
+    ) -> Draft:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def with_tokenizer(self, tokenizer: object) -> Generator:
-        """This generator reading a collection's passages with that collection's tokenizer (its mined dictionary knows
-        the collection's names, which the subject and citation checks compare); itself when it holds no tokenizer."""
-        if getattr(self, "tokenizer", None) is None or self.tokenizer is tokenizer:  # type: ignore[attr-defined]
-            return self
-        g = copy.copy(self)  # shallow: the model and caches are shared
-        g.tokenizer = tokenizer  # type: ignore[attr-defined]
-        return g
-
-    def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Draft]:
+    def stream(self, question: str, hits: list[Hit], tokenizer: Tokenizer | None = None) -> Iterator[str | Draft]:
         """Yield text pieces as they are produced, then the final Draft."""
-        d = self.generate(question, hits)
+        d = self.generate(question, hits, tokenizer)
         yield d.text
         yield d
+
+    def complete(self, messages: list[dict[str, str]], max_tokens: int = 96) -> str | None:
+        """The model's reply to chat `messages` (a follow-up question made standalone); None: no model to ask."""
+        return None

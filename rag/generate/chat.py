@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import closing
 
+from rag.config import default
 from rag.errors import GenerationError, GenerationTimeout
 from rag.generate.base import Draft, Generator
 from rag.generate.cite import verify
@@ -27,10 +28,10 @@ class ChatGenerator(Generator):
         self,
         prompts: Prompts,
         tokenizer: Tokenizer,
-        max_tokens: int = 256,
-        passages: int = 4,
-        context_chars: int = 1600,
-        timeout_s: float = 120.0,
+        max_tokens: int = default("llm_max_tokens"),
+        passages: int = default("llm_passages"),
+        context_chars: int = default("llm_context_chars"),
+        timeout_s: float = default("llm_timeout_s"),
     ):
         self.prompts = prompts
         self.tokenizer = tokenizer
@@ -43,12 +44,12 @@ class ChatGenerator(Generator):
     def _chat(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def messages(self, question: str, hits: list[Hit]) -> list[dict[str, str]]:
+    def messages(self, question: str, hits: list[Hit], tokenizer: Tokenizer | None = None) -> list[dict[str, str]]:
         """System rules first (a fixed prefix the model's KV cache keeps), then the numbered, quoted passages,
         each cut to the sentences about the question so the prompt (and time to first token) stays small."""
         blocks = []
         shown = hits[: self.passages]
-        terms = self.tokenizer.keywords(question)
+        terms = (tokenizer or self.tokenizer).keywords(question)
         for i, h in enumerate(shown, 1):
             # the best passage gets twice the room of the others
             room = self.context_chars * (2 if i == 1 else 1) // (len(shown) + 1)
@@ -63,8 +64,8 @@ class ChatGenerator(Generator):
         user = self.prompts.render("answer", passages="\n\n".join(blocks), question=question)
         return [{"role": "system", "content": self.prompts.system()}, {"role": "user", "content": user}]
 
-    def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Draft]:
-        msgs = self.messages(question, hits)
+    def stream(self, question: str, hits: list[Hit], tokenizer: Tokenizer | None = None) -> Iterator[str | Draft]:
+        msgs = self.messages(question, hits, tokenizer)
         t0 = time.perf_counter()
         ttft = None
         pieces: list[str] = []
@@ -79,31 +80,32 @@ class ChatGenerator(Generator):
         if ttft is None:
             raise GenerationError(f"{self.name} returned no text")
         gen_s = time.perf_counter() - t0
-        draft = self.check("".join(pieces), question, hits)
-        stats = {"ttft": round(ttft, 1), "llm": round(gen_s * 1000, 1), **self.last_usage}
-        if self.last_usage.get("completion_tokens") and gen_s * 1000 > ttft:
-            stats["tokens_per_s"] = round(self.last_usage["completion_tokens"] / max(gen_s - ttft / 1000, 1e-3), 1)
+        usage = dict(self.last_usage)  # read at once: one instance serves every request, and the next sets it again
+        draft = self.check("".join(pieces), question, hits, tokenizer)
+        stats = {"ttft": round(ttft, 1), "llm": round(gen_s * 1000, 1), **usage}
+        if usage.get("completion_tokens") and gen_s * 1000 > ttft:
+            stats["tokens_per_s"] = round(usage["completion_tokens"] / max(gen_s - ttft / 1000, 1e-3), 1)
         draft.stats = stats
         yield draft
 
-    def check(self, text: str, question: str, hits: list[Hit]) -> Draft:
+    def check(self, text: str, question: str, hits: list[Hit], tokenizer: Tokenizer | None = None) -> Draft:
         """The model's text, its citations verified against the passages it was shown."""
         limit = 0 if _ASKS_OVERVIEW.search(question) else 120
-        draft = verify(text, hits[: self.passages], self.tokenizer, max_chars=limit, question=question)
+        draft = verify(text, hits[: self.passages], tokenizer or self.tokenizer, max_chars=limit, question=question)
         if draft.answerable and asks_figure(question) and not has_figure(re.sub(r"\[\d+\]", "", draft.text)):
             # "how many / how much" answered without any figure: the passages do not give it
             draft = Draft("", [], answerable=False, flags=draft.flags + ["no_figure"])
         return draft
 
-    def generate(self, question: str, hits: list[Hit]) -> Draft:
+    def generate(self, question: str, hits: list[Hit], tokenizer: Tokenizer | None = None) -> Draft:
         draft = None
-        for piece in self.stream(question, hits):
+        for piece in self.stream(question, hits, tokenizer):
             if isinstance(piece, Draft):
                 draft = piece
         assert draft is not None
         return draft
 
-    def complete(self, messages: list[dict[str, str]], max_tokens: int = 96) -> str:
+    def complete(self, messages: list[dict[str, str]], max_tokens: int = 96) -> str | None:
         return "".join(self._chat(messages, max_tokens)).strip()
 
 

@@ -50,11 +50,10 @@ class ExtractiveGenerator(Generator):
         self.tokenizer = tokenizer
         self.idf_source = idf_source or (lambda: None)
 
-    def generate(self, question: str, hits: list[Hit]) -> Draft:
+    def generate(self, question: str, hits: list[Hit], tokenizer: Tokenizer | None = None) -> Draft:
+        tokenizer = tokenizer or self.tokenizer
         # "今年 / 最新" are not words to find: the answer states its figure's year instead (rag.generate.ground)
-        terms = question_terms(
-            facts.strip_relative(question, facts.relative_time(question)) or question, self.tokenizer
-        )
+        terms = question_terms(facts.strip_relative(question, facts.relative_time(question)) or question, tokenizer)
         bm25 = self.idf_source()
         weights = {t: (bm25.idf(t) if bm25 else 1.0) or 1.0 for t in terms}
         qnums = numbers(question)
@@ -67,7 +66,7 @@ class ExtractiveGenerator(Generator):
         if not cands:
             return Draft("", [], answerable=False)
         cands.sort(key=lambda c: -c.score)
-        fits = _Fit(question, hits, self.tokenizer, terms)
+        fits = _Fit(question, hits, tokenizer, terms)
         top = cands[0].score
         kept: list[_Cand] = []
         for c in cands[:MAX_CHECKED]:  # best first, until the answer and its possible second span are found

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from rag.config import default
 from rag.errors import ConfigError, GenerationError
 from rag.generate.chat import ChatGenerator
 
 
 class OpenAIGenerator(ChatGenerator):
-    def __init__(self, base_url: str, model: str, api_key: str = "", timeout_s: float = 120.0, **kw):
+    def __init__(self, base_url: str, model: str, api_key: str = "", timeout_s: float = default("llm_timeout_s"), **kw):
         super().__init__(timeout_s=timeout_s, **kw)
         if not base_url or not model:
             raise ConfigError("the openai generator needs RAG_OPENAI_BASE_URL and RAG_OPENAI_MODEL")

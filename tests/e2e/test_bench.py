@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rag.evaluate import run_eval
-from tests.conftest import QA, ROOT, SHARED_CACHE
+from tests.helpers import QA, ROOT, SHARED_CACHE
 
 pytestmark = pytest.mark.model
 

@@ -577,7 +577,7 @@ def test_markdown_answer_is_rendered_and_a_hostile_one_is_inert(page) -> None:
 
 def test_errors_are_plain_chinese_and_the_question_is_kept(browser, components) -> None:
     from rag.api.app import create_app
-    from tests.conftest import Server
+    from tests.helpers import Server
 
     ctx = browser.new_context(viewport={"width": 1366, "height": 800}, locale="zh-CN")
     pg = ctx.new_page()
@@ -752,10 +752,11 @@ def test_a_saved_conversation_shows_conflicts_and_stays_inert(page, server) -> N
 def test_delete_only_for_admins_and_conversations_per_key(browser, components, built_index) -> None:
     from rag.api.app import create_app
     from rag.factory import Components
-    from tests.conftest import Server, _settings
+    from tests.helpers import Server, settings_for
 
-    comp = Components(_settings(built_index, api_keys="reader-key", admin_keys="admin-key"))
-    comp.embedder = components.embedder
+    comp = Components(
+        settings_for(built_index, api_keys="reader-key", admin_keys="admin-key"), embedder=components.embedder
+    )
     ctx = browser.new_context(viewport={"width": 1366, "height": 800}, locale="zh-CN")
     pg = ctx.new_page()
     pg.set_default_timeout(60_000)

@@ -22,7 +22,7 @@ from rag.chunk import ChunkParams, chunk_document
 from rag.config import Settings
 from rag.errors import RagError
 from rag.ingest import READERS, read_bytes
-from tests.conftest import ROOT, SEEDS, FakeEmbedder, Server
+from tests.helpers import ROOT, SEEDS, FakeEmbedder, Server
 
 CHECKS = [
     not_a_server_error,
@@ -37,16 +37,18 @@ CHECKS = [
 def fuzz_server(tmp_path_factory):
     from rag.api.app import create_app
     from rag.factory import Components
+    from rag.generate.extractive import ExtractiveGenerator
     from rag.ingest import load_paths
+    from rag.zh import Tokenizer
 
     d = tmp_path_factory.mktemp("fuzz")
+    quick = ExtractiveGenerator(Tokenizer())  # fuzzing the API, not waiting on a model
     comp = Components(
-        Settings(_env_file=None, index_dir=d / "index", embed_cache=d / "cache.sqlite", prompts_dir=ROOT / "prompts")
+        Settings(_env_file=None, index_dir=d / "index", embed_cache=d / "cache.sqlite", prompts_dir=ROOT / "prompts"),
+        embedder=FakeEmbedder(),
+        generators={"llm": quick, "openai": quick},
     )
-    comp.embedder = FakeEmbedder()
     comp.indexer.update("default", add=load_paths([SEEDS]))
-    extractive = comp.generator("extractive")
-    comp._generators.update(llm=extractive, openai=extractive)  # fuzzing the API, not waiting on a model
     with Server(create_app(comp.settings, comp)) as srv:
         yield srv
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import _settings, sse_events
+from tests.helpers import settings_for, sse_events
 
 pytestmark = pytest.mark.model
 
@@ -123,7 +123,7 @@ def test_a_document_quoting_the_questions_does_not_answer_them(index_copy) -> No
     from rag.factory import Components
     from rag.ingest import read_bytes
 
-    comp = Components(_settings(index_copy))
+    comp = Components(settings_for(index_copy))
     questions = [
         "2021年南昌规模以上工业增加值增长了多少？",
         "2021年南昌工业投资同比增长多少？",

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from bench.server import ServeProcess
-from tests.conftest import SHARED_CACHE
+from tests.helpers import SHARED_CACHE
 
 pytestmark = pytest.mark.model
 

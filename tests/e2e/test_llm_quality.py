@@ -15,7 +15,7 @@ import pytest
 
 from rag.evaluate import load_qa, run_eval
 from rag.evaluate.splits import select
-from tests.conftest import ARTIFACTS, QA
+from tests.helpers import ARTIFACTS, QA
 
 pytestmark = [pytest.mark.model, pytest.mark.llm, pytest.mark.slow]
 

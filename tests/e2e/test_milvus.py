@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from rag.evaluate import run_eval
-from tests.conftest import ARTIFACTS, QA, SEEDS, Server, _settings
+from tests.helpers import ARTIFACTS, QA, SEEDS, Server, settings_for
 
 pytestmark = pytest.mark.model
 pytest.importorskip("pymilvus")
@@ -20,7 +20,7 @@ def milvus(tmp_path_factory):
     from rag.ingest import load_paths
 
     d = tmp_path_factory.mktemp("milvus")
-    comp = Components(_settings(d / "index", store="milvus", milvus_uri=str(d / "milvus.db")))
+    comp = Components(settings_for(d / "index", store="milvus", milvus_uri=str(d / "milvus.db")))
     report = comp.indexer.update("default", add=load_paths([SEEDS]))
     assert report.n_documents == 5 and report.n_chunks > 300
     return comp

@@ -21,8 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bench.server import free_port
-from tests.conftest import ARTIFACTS, QA, ROOT, SEEDS, SHARED_CACHE
+from tests.helpers import ARTIFACTS, QA, ROOT, SEEDS, SHARED_CACHE, free_port
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 pytest.importorskip("pymilvus")

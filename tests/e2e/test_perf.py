@@ -11,7 +11,7 @@ import pytest
 
 from bench.load import mixed_requests, run_load
 from bench.server import ServeProcess
-from tests.conftest import QA, SHARED_CACHE
+from tests.helpers import QA, SHARED_CACHE
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 

@@ -12,7 +12,7 @@ import operator
 import pytest
 
 from rag.evaluate import run_eval
-from tests.conftest import ARTIFACTS, QA
+from tests.helpers import ARTIFACTS, QA
 
 pytestmark = pytest.mark.model
 

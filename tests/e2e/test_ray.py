@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from rag.ingest import load_paths
-from tests.conftest import SEEDS, SHARED_CACHE, _settings
+from tests.helpers import SEEDS, SHARED_CACHE, settings_for
 
 pytestmark = pytest.mark.model
 pytest.importorskip("ray")
@@ -32,7 +32,7 @@ def local_index(tmp_path_factory):
     from rag.factory import Components
 
     d = tmp_path_factory.mktemp("local")
-    c = Components(_settings(d))
+    c = Components(settings_for(d))
     c.indexer.update("r", add=load_paths(DOCS))
     return c.store.load("r")
 
@@ -52,21 +52,22 @@ def test_cli_ray_engine_builds_the_same_index(ray_local, local_index, tmp_path, 
         get_settings.cache_clear()
     assert rc == 0 and report["added"] == ["001_1671bd4fc93f4603", "004_50c721a1e63a8171"]
     assert report["n_chunks"] == report["embedded"] + report["cached"] == len(local_index.chunks)
-    data = Components(_settings(tmp_path)).store.load("r")
+    data = Components(settings_for(tmp_path)).store.load("r")
     assert [c.chunk_id for c in data.chunks] == [c.chunk_id for c in local_index.chunks]
     assert data.tokens == local_index.tokens
     assert np.allclose(data.raw_vectors(), local_index.raw_vectors(), atol=1e-5)
-    hits = Components(_settings(tmp_path)).pipeline.search("2021年南昌规模以上工业增加值增长了多少", 3, "r").hits
+    hits = Components(settings_for(tmp_path)).pipeline.search("2021年南昌规模以上工业增加值增长了多少", 3, "r").hits
     assert any("11.4%" in h.chunk.text for h in hits)
 
 
 def test_ray_engine_streams_into_milvus(ray_local, local_index, tmp_path) -> None:
     pytest.importorskip("pymilvus")
-    from rag.distributed import RayEngine
     from rag.factory import Components
 
-    c = Components(_settings(tmp_path / "index", store="milvus", milvus_uri=str(tmp_path / "milvus.db")))
-    c.indexer.engine = engine = RayEngine(c.settings, workers=2)
+    s = settings_for(tmp_path / "index", store="milvus", milvus_uri=str(tmp_path / "milvus.db"), index_engine="ray")
+    c = Components(s)
+    engine = c.ray_engine
+    assert c.indexer.engine is engine and engine.workers == 2  # RAG_RAY_WORKERS' default
     scanned = engine.scan(DOCS)  # the workers read the files: the driver holds ids and content hashes only
     assert [d.doc_id for d in scanned] == sorted(local_index.documents) and all(not d.text for d in scanned)
     r = c.indexer.update("r", add=scanned)

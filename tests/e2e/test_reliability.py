@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from rag.indexer import collection_lock
-from tests.conftest import SEEDS, SHARED_CACHE, Server, _settings
+from tests.helpers import SEEDS, SHARED_CACHE, Server, settings_for
 
 pytestmark = pytest.mark.model
 
@@ -43,8 +43,7 @@ def _env(index_dir) -> dict[str, str]:
 def _answers(index_dir, embedder) -> list[dict]:
     from rag.factory import Components
 
-    comp = Components(_settings(index_dir))
-    comp.embedder = embedder  # the same real model, loaded once per session
+    comp = Components(settings_for(index_dir), embedder=embedder)  # the same real model, loaded once per session
     out = []
     for q in QUESTIONS:
         d = comp.pipeline.ask(q).to_dict()
@@ -143,8 +142,7 @@ def test_live_reindex_switches_concurrent_requests_atomically(index_copy, tmp_pa
     from rag.api.app import create_app
     from rag.factory import Components
 
-    comp = Components(_settings(index_copy))
-    comp.embedder = components.embedder
+    comp = Components(settings_for(index_copy), embedder=components.embedder)
     doc = tmp_path / "jdz.txt"
     doc.write_text(NEW_DOC, encoding="utf-8")
     stop = threading.Event()

@@ -9,7 +9,7 @@ import sys
 import httpx
 import pytest
 
-from tests.conftest import sse_events
+from tests.helpers import sse_events
 
 pytestmark = pytest.mark.model
 

@@ -15,7 +15,8 @@ from rag.factory import Components
 from rag.generate.base import Generator
 from rag.generate.chat import ChatGenerator
 from rag.ingest import read_bytes
-from tests.conftest import ROOT, Server
+from rag.prompts import load_prompts
+from tests.helpers import ROOT, Server
 
 DOC = "南昌市2021年工业投资同比增长18.7%，规模以上工业增加值同比增长11.4%。\n\n赣州2023年地区生产总值达4606亿元。"
 Q = "2021年南昌工业投资同比增长多少？"
@@ -30,7 +31,7 @@ class Endless(Generator):
         self.produced = 0
         self.closed = threading.Event()
 
-    def stream(self, question, hits) -> Iterator[str]:
+    def stream(self, question, hits, tokenizer=None) -> Iterator[str]:
         try:
             while True:
                 self.produced += 1
@@ -58,7 +59,8 @@ class SlowChat(ChatGenerator):
             self.closed.set()
 
 
-def _components(tmp_path, fake_embedder, **kw) -> Components:
+def _components(tmp_path, fake_embedder, llm: Generator | None = None, **kw) -> Components:
+    """The fake-embedder index; `llm`: the generator requests naming "llm" get; `kw`: settings."""
     s = Settings(
         _env_file=None,
         index_dir=tmp_path / "index",
@@ -68,8 +70,7 @@ def _components(tmp_path, fake_embedder, **kw) -> Components:
         llm_refuse_below=0.0,
         **kw,
     )
-    comp = Components(s)
-    comp.embedder = fake_embedder  # cached_property: the fake replaces the real model
+    comp = Components(s, embedder=fake_embedder, generators={"llm": llm} if llm else None)
     comp.indexer.update("default", add=read_bytes(DOC.encode(), "nc.txt"))
     return comp
 
@@ -78,9 +79,8 @@ def _components(tmp_path, fake_embedder, **kw) -> Components:
 def endless_app(tmp_path, fake_embedder):
     from rag.api.app import create_app
 
-    comp = _components(tmp_path, fake_embedder, generators="extractive,llm")  # requests may choose the (fake) LLM
     gen = Endless()
-    comp._generators["llm"] = gen
+    comp = _components(tmp_path, fake_embedder, gen, generators="extractive,llm")  # requests may choose the fake LLM
     with Server(create_app(comp.settings, comp)) as srv:
         yield srv, gen
 
@@ -106,10 +106,9 @@ def test_a_client_that_disconnects_mid_stream_stops_the_generation(endless_app, 
     assert gen.produced == n
 
 
-def test_llm_past_its_time_budget_answers_extractively_with_a_note(tmp_path, fake_embedder) -> None:
-    comp = _components(tmp_path, fake_embedder)
-    slow = SlowChat(prompts=comp.prompts, tokenizer=comp.tokenizer, timeout_s=0.1)
-    comp._generators["llm"] = slow
+def test_llm_past_its_time_budget_answers_extractively_with_a_note(tmp_path, fake_embedder, tokenizer) -> None:
+    slow = SlowChat(prompts=load_prompts(ROOT / "prompts"), tokenizer=tokenizer, timeout_s=0.1)
+    comp = _components(tmp_path, fake_embedder, slow)
     events = list(comp.pipeline.ask_events(Q, generator="llm"))
     a = events[-1][1]
     assert a.generator.startswith("extractive (fallback from llm:") and "budget" in a.generator

@@ -18,10 +18,8 @@ def test_index_progress_json_lines(tmp_path: Path, monkeypatch, capsys) -> None:
         (folder / f"d{i}.txt").write_text(doc_text(f"第{i}篇", 30), encoding="utf-8")
     s = Settings(_env_file=None, index_dir=tmp_path / "index", embed_cache=tmp_path / "cache.sqlite")
 
-    def components(_: Settings) -> Components:
-        c = Components(s)
-        c.embedder = SlowEmbedder(delay=0.15)
-        return c
+    def components(settings: Settings) -> Components:
+        return Components(settings, embedder=SlowEmbedder(delay=0.15))
 
     monkeypatch.setattr(cli, "_components", components)
     monkeypatch.setattr(cli, "get_settings", lambda: s)

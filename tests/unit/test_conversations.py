@@ -16,15 +16,18 @@ from rag.config import Settings
 from rag.conversations import ConversationStore, Limits, owner_of, qa_items
 from rag.errors import BadInput, NotFound, TooLarge
 from rag.factory import Components
+from rag.generate.base import Generator
 from rag.generate.chat import ChatGenerator
 from rag.ingest import read_bytes
-from tests.conftest import ROOT, Server
+from rag.prompts import load_prompts
+from tests.helpers import ROOT, Server
 
 DOC = "南昌市2021年工业投资同比增长18.7%，规模以上工业增加值同比增长11.4%。\n\n赣州2023年地区生产总值达4606亿元。"
 Q = "2021年南昌工业投资同比增长多少？"
 
 
-def _components(tmp_path, fake_embedder, **kw) -> Components:
+def _components(tmp_path, fake_embedder, llm: Generator | None = None, **kw) -> Components:
+    """The fake-embedder index; `llm`: the generator requests naming "llm" get; `kw`: settings."""
     s = Settings(
         _env_file=None,
         index_dir=tmp_path / "index",
@@ -34,8 +37,7 @@ def _components(tmp_path, fake_embedder, **kw) -> Components:
         llm_refuse_below=0.0,
         **kw,
     )
-    comp = Components(s)
-    comp.embedder = fake_embedder
+    comp = Components(s, embedder=fake_embedder, generators={"llm": llm} if llm else None)
     comp.indexer.update("default", add=read_bytes(DOC.encode(), "nc.txt"))
     return comp
 
@@ -295,11 +297,11 @@ class Typing(ChatGenerator):
                 self.closed.set()
 
 
-def test_draft_event_comes_first_then_the_models_answer(tmp_path, fake_embedder) -> None:
-    comp = _components(tmp_path, fake_embedder)
-    comp._generators["llm"] = Typing(
-        "南昌工业投资同比增长18.7%[1]。", pieces=1, prompts=comp.prompts, tokenizer=comp.tokenizer
+def test_draft_event_comes_first_then_the_models_answer(tmp_path, fake_embedder, tokenizer) -> None:
+    typing = Typing(
+        "南昌工业投资同比增长18.7%[1]。", pieces=1, prompts=load_prompts(ROOT / "prompts"), tokenizer=tokenizer
     )
+    comp = _components(tmp_path, fake_embedder, typing)
     events = list(comp.pipeline.ask_events(Q, generator="llm", quick=True))
     kinds = [k for k, _ in events]
     assert kinds[:2] == ["draft", "stage"] and kinds[-2:] == ["citations", "done"]
@@ -311,12 +313,13 @@ def test_draft_event_comes_first_then_the_models_answer(tmp_path, fake_embedder)
     assert "draft" not in [k for k, _ in comp.pipeline.ask_events(Q, generator="extractive", quick=True)]
 
 
-def test_stopping_a_stream_frees_the_model_for_the_next_question(tmp_path, fake_embedder) -> None:
+def test_stopping_a_stream_frees_the_model_for_the_next_question(tmp_path, fake_embedder, tokenizer) -> None:
     from rag.api.app import create_app
 
-    comp = _components(tmp_path, fake_embedder, generators="extractive,llm")  # a request may choose the model
-    gen = Typing("南昌工业投资同比增长18.7%[1]。", pieces=100_000, prompts=comp.prompts, tokenizer=comp.tokenizer)
-    comp._generators["llm"] = gen
+    gen = Typing(
+        "南昌工业投资同比增长18.7%[1]。", pieces=100_000, prompts=load_prompts(ROOT / "prompts"), tokenizer=tokenizer
+    )
+    comp = _components(tmp_path, fake_embedder, gen, generators="extractive,llm")  # a request may choose the model
     with Server(create_app(comp.settings, comp)) as srv:
         payload = {"question": Q, "stream": True, "generator": "llm", "draft": True}
         with httpx.stream("POST", srv.url + "/ask", json=payload, timeout=30) as r:

@@ -75,8 +75,7 @@ from fastapi.testclient import TestClient
 tmp = Path(tempfile.mkdtemp())
 s = Settings(_env_file=None, index_dir=tmp / "index", embed_cache=tmp / "cache.sqlite", prompts_dir=Path("prompts"),
              refuse_below=0.0)
-comp = Components(s)
-comp.embedder = Fake()
+comp = Components(s, embedder=Fake())
 doc = "南昌市2021年工业投资同比增长18.7%，规模以上工业增加值同比增长11.4%。\n\n赣州2023年地区生产总值达4606亿元。"
 comp.indexer.update("default", add=read_bytes(doc.encode(), "nc.txt"))
 out = {}

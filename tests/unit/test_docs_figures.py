@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from rag.evaluate import docs
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def test_generated_figure_blocks_are_up_to_date() -> None:

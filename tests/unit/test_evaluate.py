@@ -10,7 +10,7 @@ import pytest
 from rag.evaluate import answer_correct, beir_scores, hits, ir_scores, load_qa, score_retrieval
 from rag.evaluate.compare import Passage
 from rag.evaluate.qa import RetrievalRun, failures, retrieval_report
-from tests.conftest import QA, SEEDS
+from tests.helpers import QA, SEEDS
 
 
 def test_hit_definition_uses_80_percent_longest_common_substring() -> None:

@@ -17,7 +17,7 @@ from rag.ingest import read_bytes
 from rag.jobs import Jobs, Limits, Tracker, Upload
 from rag.jobs_db import JobRecords
 from rag.store import faiss_store as store
-from tests.conftest import ROOT, FakeEmbedder, Server
+from tests.helpers import ROOT, FakeEmbedder, Server
 
 
 class SlowEmbedder(FakeEmbedder):
@@ -59,8 +59,7 @@ def make(tmp_path, embedder=None, **kw) -> Components:
         prompts_dir=ROOT / "prompts",
         **kw,
     )
-    comp = Components(s)
-    comp.embedder = embedder or SlowEmbedder()
+    comp = Components(s, embedder=embedder or SlowEmbedder())
     comp.indexer.update("default", add=read_bytes("南昌市2021年规模以上工业增加值增长11.4%。".encode(), "base.txt"))
     return comp
 

@@ -109,7 +109,7 @@ def test_bench_command_writes_json_and_markdown(tmp_path) -> None:
     import json
 
     from bench.run import main
-    from tests.conftest import QA
+    from tests.helpers import QA
 
     assert (
         main(

@@ -9,7 +9,7 @@ import pytest
 
 from bench import indexing
 from bench.report import cpu_line, markdown, targets
-from tests.conftest import ROOT, SEEDS
+from tests.helpers import ROOT, SEEDS
 
 INGEST = {
     "cpu": {
@@ -58,9 +58,7 @@ def test_profiled_cold_build_accounts_for_every_stage(fake_embedder, tmp_path, m
     from rag.zh import Tokenizer
 
     def components(settings: Settings) -> Components:
-        c = Components(settings)
-        c.embedder = fake_embedder
-        return c
+        return Components(settings, embedder=fake_embedder)
 
     monkeypatch.setattr(indexing, "_components", components)
     tokens, embed = Tokenizer.tokens, EmbeddingCache.embed

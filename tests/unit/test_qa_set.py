@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.conftest import QA, ROOT, SEEDS
+from tests.helpers import QA, ROOT, SEEDS
 
 
 def test_the_qa_set_passes_check_qa() -> None:

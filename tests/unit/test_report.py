@@ -11,7 +11,7 @@ import pytest
 from rag.errors import BadInput
 from rag.evaluate import run_bench, run_eval
 from rag.evaluate.compare import CHATCHAT_SEPARATORS, build_baselines
-from tests.conftest import QA, ROOT, SEEDS
+from tests.helpers import QA, ROOT, SEEDS
 
 TOPICS = [
     "锂电池",
@@ -40,9 +40,7 @@ def fake_components(tmp_path, fake_embedder):
         prompts_dir=ROOT / "prompts",
         seeds_dir=SEEDS,
     )
-    c = Components(s)
-    c.embedder = fake_embedder  # cached_property: the instance attribute wins
-    return c
+    return Components(s, embedder=fake_embedder)
 
 
 def _png_size(path: Path) -> tuple[int, int]:

@@ -1,0 +1,80 @@
+"""The Generator interface the pipeline uses: the collection's tokenizer passed per call (no per-request copies),
+and `complete()` for a follow-up the rules cannot make standalone (a generator without a model completes nothing)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rag.config import Settings
+from rag.factory import Components
+from rag.generate.base import Draft, Generator
+from rag.generate.chat import ChatGenerator
+from rag.ingest import read_bytes
+from rag.prompts import load_prompts
+from tests.helpers import ROOT
+
+DOC = "南昌市2021年工业投资同比增长18.7%，规模以上工业增加值同比增长11.4%。"
+Q = "2021年南昌工业投资同比增长多少？"
+HISTORY = [{"role": "user", "content": Q}, {"role": "assistant", "content": "18.7%[1]。"}]
+
+
+class Recording(Generator):
+    name = "fake:recording"
+
+    def __init__(self) -> None:
+        self.tokenizers: list[object] = []
+
+    def generate(self, question, hits, tokenizer=None) -> Draft:
+        self.tokenizers.append(tokenizer)
+        return Draft("", [], answerable=False)
+
+
+class Rewriter(ChatGenerator):
+    """A chat model that makes the follow-up standalone when asked to, and answers with a cited figure."""
+
+    name = "fake:rewriter"
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self.asked: list[list[dict[str, str]]] = []
+
+    def _chat(self, messages, max_tokens) -> Iterator[str]:
+        self.asked.append(messages)
+        yield "2021年南昌规模以上工业增加值同比增长多少？" if len(messages) == 1 else "同比增长11.4%[1]。"
+
+
+def _components(tmp_path, fake_embedder, llm: Generator) -> Components:
+    s = Settings(
+        _env_file=None,
+        index_dir=tmp_path / "index",
+        embed_cache=tmp_path / "c.sqlite",
+        prompts_dir=ROOT / "prompts",
+        refuse_below=0.0,
+        llm_refuse_below=0.0,
+    )
+    comp = Components(s, embedder=fake_embedder, generators={"llm": llm})
+    comp.indexer.update("default", add=read_bytes(DOC.encode(), "nc.txt"))
+    return comp
+
+
+def test_the_generator_reads_with_the_collections_tokenizer(tmp_path, fake_embedder) -> None:
+    rec = Recording()
+    comp = _components(tmp_path, fake_embedder, rec)
+    comp.pipeline.ask(Q, generator="llm")
+    collection_tok = comp.library.retriever("default").tokenizer
+    assert len(rec.tokenizers) == 1 and rec.tokenizers[0] is collection_tok  # with the collection's mined terms
+    assert comp.generator("llm") is rec  # the one instance, not a copy per request
+
+
+def test_a_chat_model_makes_a_follow_up_standalone_and_others_complete_nothing(tmp_path, fake_embedder) -> None:
+    from rag.zh import Tokenizer
+
+    model = Rewriter(prompts=load_prompts(ROOT / "prompts"), tokenizer=Tokenizer())
+    comp = _components(tmp_path, fake_embedder, model)
+    a = comp.pipeline.ask("还有吗", history=HISTORY, generator="llm")
+    assert a.query == "2021年南昌规模以上工业增加值同比增长多少？" and "rewrite" in a.timings_ms
+    assert len(model.asked[0]) == 1 and "还有吗" in model.asked[0][0]["content"]
+    assert "11.4%" in a.answer and a.generator == "fake:rewriter"
+    assert comp.generator("extractive").complete([{"role": "user", "content": "还有吗"}]) is None
+    plain = comp.pipeline.ask("还有吗", history=HISTORY, generator="extractive")
+    assert plain.query == "还有吗" and "rewrite" not in plain.timings_ms
