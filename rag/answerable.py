@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from rag.errors import ConfigError
+from rag.generate import facts
 from rag.lexical import BM25Index
 from rag.types import Document, Hit
 from rag.zh import ENTITY_TAGS, Tokenizer, data_file, norm, numbers, sentence_spans
@@ -55,7 +56,7 @@ _NOUN_TAGS = frozenset({"n", "vn", "nz", "nt", "ns", "nr", "an", "ng", "l", "j"}
 # Tried and left out (held-out figures of rag.evaluate.calibrate): `coverage` (kept in the features for the record) and BM25 over
 # what a passage holding every query term would score. With the five used they add nothing held out, or only with a
 # weight of the wrong sign (more of the question found, less likely answerable: true of this QA set's paraphrases).
-FEATURES = ("numbers_missing", "foreign", "focus_missing", "bm25", "all_present")
+FEATURES = ("numbers_missing", "foreign", "focus_missing", "bm25", "all_present", "subject_missing")
 
 
 @lru_cache
@@ -191,6 +192,7 @@ def evidence(
         pool = norm(" ".join(h.chunk.text for h in hits[:window]))
         best_nums = [n for n in best_nums if n not in numbers(pool) and n not in pool]
     coverage = max(0.0, min(1.0, best_cov + 0.35 * len(best_nums)))
+    subject_missing = _subject_missing(question, hits[:window], tokenizer, docs)
     top_bm25 = max((h.scores.get("bm25", 0.0) for h in hits), default=0.0)
     features = {
         "numbers_missing": float(bool(best_nums)),
@@ -199,8 +201,44 @@ def evidence(
         "bm25": math.log1p(top_bm25 / rarest_idf(bm25.size)),
         "coverage": coverage,
         "all_present": float(not best_missing and not best_nums),
+        "subject_missing": float(subject_missing),
     }
     return Judgement(0.0, coverage, best_nums, best_missing, best_i, features, focus)
+
+
+def _subject_missing(question: str, hits: list[Hit], tokenizer: Tokenizer, docs: Mapping[str, Document]) -> bool:
+    """One of the question's subjects (its places, organisation and project names; see rag.generate.facts) is named
+    by none of the top passages (their text, heading and document title): the passages are about another subject, as
+    when "2021年赣州工业投资…" finds the passage on 南昌's 工业投资. Places are matched by their stem (南昌 for
+    南昌市), names without their legal form (洪都 for 洪都集团)."""
+    texts = " ".join(h.title + " " + h.chunk.text for h in hits)
+    places, names = facts.question_subjects(question, tokenizer, texts)
+    subjects = {_place_stem(p) for p in places} | {_name_stem(n) for n in names if len(n) >= 4 and n not in places}
+    if not subjects:
+        return False
+    hays = []
+    for h in hits:
+        doc = docs.get(h.chunk.doc_id)
+        hays.append(
+            _normed(" ".join((h.title, h.chunk.heading, h.chunk.context, h.chunk.text, doc.title if doc else "")))
+        )
+    if any(all(norm(s) in hay for s in subjects) for hay in hays):
+        return False
+    # a question about several places ("赣州与常州高新区…分别") may be answered by a passage on each
+    return len(places) < 2 or any(not any(norm(s) in hay for hay in hays) for s in subjects)
+
+
+def _place_stem(place: str) -> str:
+    m = facts._ADMIN.match(place)
+    return m.group(1) if m and len(m.group(1)) >= 2 else place
+
+
+_LEGAL_FORM = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|集团|公司)$")
+
+
+def _name_stem(name: str) -> str:
+    stem = _LEGAL_FORM.sub("", name)
+    return stem if len(stem) >= 2 else name
 
 
 def _windows(h: Hit, frame: str, span: int = 2) -> list[str]:
