@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rag.answerable import question_terms
+from rag.answerable import focus_term, question_terms
 from rag.generate import facts
 from rag.generate.base import Draft, Generator
 from rag.lexical import BM25Index
@@ -29,6 +29,7 @@ _HAS_NUMBER = re.compile(r"\d")
 _ASKS_SPECIFIC = re.compile(r"多少|几|哪|谁|何时|什么时候|是否")
 MAX_ANSWER = 120
 MAX_CHECKED = 40  # candidates checked for subject and time, best first
+FOCUS_BONUS = 0.3
 KEEP_AFTER_DROP = 0.7  # once the best were dropped, what is left must score this share of the best to be an answer
 
 
@@ -51,17 +52,21 @@ class ExtractiveGenerator(Generator):
 
     def generate(self, question: str, hits: list[Hit]) -> Draft:
         # "今年 / 最新" are not words to find: the answer states its figure's year instead (rag.generate.ground)
-        terms = question_terms(
-            facts.strip_relative(question, facts.relative_time(question)) or question, self.tokenizer
-        )
+        asked = facts.strip_relative(question, facts.relative_time(question)) or question
+        terms = question_terms(asked, self.tokenizer)
         bm25 = self.idf_source()
         weights = {t: (bm25.idf(t) if bm25 else 1.0) or 1.0 for t in terms}
         qnums = numbers(question)
+        # the noun asked about ("增速" in "…地区生产总值增速是多少"): the sentence that states it is the answer, not its
+        # neighbour that shares the question's other terms ("…地区生产总值达4606亿元")
+        focus = norm(focus_term(asked, terms, self.tokenizer))
         cands: list[_Cand] = []
         for i, h in enumerate(hits):
             prior = 0.15 * (1.0 / (1 + i))
             for s, e, text in _units(h):
                 sc = self._score(text, question, weights, qnums, h) + prior
+                if focus and focus in norm(text):
+                    sc += FOCUS_BONUS
                 cands.append(_Cand(i, s, e, sc, text))
         if not cands:
             return Draft("", [], answerable=False)
@@ -97,7 +102,7 @@ class ExtractiveGenerator(Generator):
         numbering: dict[int, int] = {}
         for c in picked:
             h = hits[c.hit_i]
-            s, e = self._trim(h, c, weights, qnums)
+            s, e = self._trim(h, c, weights, qnums, facts.asks_figure(question))
             text, s, e = _render(h, _doc_slice(h, s, e), question, s, terms) or ("", s, e)
             n = numbering.setdefault(c.hit_i, len(numbering) + 1)
             parts.append(text.rstrip("。；;，,：: ") + f"[{n}]")
@@ -127,8 +132,11 @@ class ExtractiveGenerator(Generator):
         t = norm(text)
         return {term for term in weights if norm(term) in t}
 
-    def _trim(self, h: Hit, c: _Cand, weights: dict[str, float], qnums: set[str]) -> tuple[int, int]:
-        """Narrow a long sentence to the window of clauses with the most question terms."""
+    def _trim(
+        self, h: Hit, c: _Cand, weights: dict[str, float], qnums: set[str], figure: bool = False
+    ) -> tuple[int, int]:
+        """Narrow a long sentence to the window of clauses with the most question terms; for a "how many / how much"
+        question, one that states a figure besides the question's own (its year is no answer)."""
         if c.end - c.start <= MAX_ANSWER or h.chunk.kind == "table_row" and "\t" in c.text:
             return c.start, c.end
         doc_text = _DocView(h)
@@ -142,6 +150,8 @@ class ExtractiveGenerator(Generator):
                 seg = norm(doc_text[s:e])
                 sc = sum(w for term, w in weights.items() if norm(term) in seg)
                 sc += 2.0 * len(qnums & numbers(seg)) + (0.5 if _HAS_NUMBER.search(seg) else 0.0) - 0.001 * (e - s)
+                if figure and numbers(seg) - qnums:
+                    sc += 2.0
                 if sc > best:
                     best, best_span = sc, (s, e)
         s, e = best_span

@@ -93,10 +93,10 @@ def test_answerability_model_is_what_dev_fits(components) -> None:
     """The committed weights and both refusal thresholds are what `python -m rag.evaluate.calibrate` chooses on the
     dev items of eval/qa.jsonl over this index (test items never change them), and the pipeline uses them."""
     from rag.answerable import FEATURES, calibration
-    from rag.evaluate.calibrate import calibrate, features
+    from rag.evaluate.calibrate import calibrate, dataset
 
-    x, y, _, splits = features(components, QA, "default")
-    got = calibrate(x, y, splits)
+    d = dataset(components, QA, "default", synthetic="synthetic" in calibration())
+    got = calibrate(d.x, d.y, d.splits, d.groups, d.synthetic)
     cal = calibration()
     refit = "retrieval or the judge changed: refit with `make calibrate` (python -m rag.evaluate.calibrate)"
     assert all(abs(got["weights"][f] - cal["weights"][f]) < 0.05 for f in FEATURES), (got["weights"], refit)
