@@ -32,7 +32,7 @@ SEEDS_CANDIDATES = [sys.argv[2]] if len(sys.argv) > 2 else [os.path.join(HERE, "
 
 TYPES = {"factoid", "numeric", "list", "multi-doc", "unanswerable", "paraphrase", "summary"}
 KEYS = ["id", "question", "answer", "answer_aliases", "answer_parts", "doc", "evidence", "type", "split"]
-KEYS_WITH_ORIGIN = KEYS + ["origin"]  # optional trailing "origin" key (e.g. "independent")
+KEYS_WITH_ORIGIN = KEYS + ["origin"]  # optional trailing "origin" key ("independent", "independent-dev")
 MINIMA = {"factoid": 30, "numeric": 30, "list": 6, "multi-doc": 5, "summary": 5, "paraphrase": 18, "unanswerable": 20}
 TRIVIAL_3GRAMS = {"南昌市", "是多少", "有多少", "多少个", "多少家", "是什么", "为多少", "是哪个", "是哪些"}
 GARBLED = ["是南昌市做大做强产业发展平台", "在追“高”逐“新”的过程中"]
@@ -193,6 +193,57 @@ UNANS_PROBE_DOC.update(
         "新余高新区江西炬煌磁科技有限公司无取向硅钢年产能是多少万吨？": "004_50c721a1e63a8171.txt",
     }
 )
+
+# Probes for the unanswerable items of origin independent-dev (written over the seeds only).
+UNANS_PROBES.update(
+    {
+        "2021年南昌生物医药产业营业收入同比增长了多少？": [
+            "生物医药产业实现营业收入350.6亿元，同比",
+            "350.6亿元，同比增长",
+            "350.6亿元，增长",
+            "生物医药产业营业收入同比增长",
+        ],
+        "2023年南昌全市规模以上工业企业有多少户？": [
+            "2023年，全市规模以上工业企业总户数",
+            "2023年全市规模以上工业企业",
+            "2023年规模以上工业企业总户数",
+        ],
+        "赣州2022年的地区生产总值是多少亿元？": [
+            "2022年，赣州地区生产总值",
+            "2022年赣州地区生产总值",
+            "2022年，赣州GDP",
+            "2022年赣州GDP",
+        ],
+        "2024年常州高新区地区生产总值是多少？": [
+            "2024年，园区地区生产总值",
+            "2024年园区地区生产总值",
+            "2024年，常州高新区地区生产总值",
+        ],
+        "新余高新区累计培育了多少家国家级绿色工厂？": ["绿色工厂"],
+        "新余市一季度工业用电量是多少？": ["新余市一季度", "新余一季度", "新余市工业用电"],
+        "2023年南昌新增商标申请量同比增长多少？": [
+            "商标申请量30659件，增长",
+            "商标申请量30659件,增长",
+            "30659件,同比",
+            "30659件，同比",
+            "商标申请量增长",
+        ],
+        "南昌海立电器2023年空调压缩机卖了多少台？": ["压缩机销量", "销量达", "销量为", "万台"],
+        "姚湾作业区综合码头项目建成后年产值是多少？": [
+            "码头项目年产值",
+            "码头项目建成后",
+            "泊位及 1 线船台滑道。年产值",
+        ],
+        "南昌智造谷项目建成后能带来多少就业岗位？": ["就业岗位", "个岗位", "就业人数"],
+    }
+)
+UNANS_PROBE_DOC.update(
+    {
+        "新余高新区累计培育了多少家国家级绿色工厂？": "004_50c721a1e63a8171.txt",
+        "南昌海立电器2023年空调压缩机卖了多少台？": "000_3077e08b737df0c0.txt",
+    }
+)
+# end of independent-dev probes
 
 errors, warnings = [], []
 
