@@ -191,6 +191,7 @@ class _Fit:
         self.places, self.names = facts.question_subjects(question, tokenizer, texts)
         self.years = facts.years(question)
         self.figure = facts.asks_figure(question)
+        self.projects = [norm(m)[:-2] for m in _PROJECT.findall(question) if len(norm(m)) >= 6]
         self.dropped: set[str] = set()
 
     def names_row(self, h: Hit) -> bool:
@@ -200,7 +201,9 @@ class _Fit:
     def __call__(self, c: _Cand) -> bool:
         h = self.hits[c.hit_i]
         before = h.chunk.text[: c.start - h.chunk.start]
-        if h.chunk.kind == "table_row" and not facts.row_name_ok(self.names, self.question, _row_name(h)):
+        if h.chunk.kind == "table_row" and not (
+            facts.row_name_ok(self.names, self.question, _row_name(h)) and _same_project(self.projects, _row_name(h))
+        ):
             self.dropped.add("subject_mismatch")
             return False
         if h.chunk.kind == "table_row" and _render(h, c.text, self.question, c.start, self.terms) is None:
@@ -218,6 +221,30 @@ class _Fit:
             self.dropped.add("year_mismatch")
             return False
         return True
+
+
+# a project the question names: "姚湾作业区综合码头项目建成后…" (the name before 项目, at least four characters)
+_PROJECT = re.compile(r"[\w“”（）()·-]{4,40}?项目")
+
+
+def _same_project(projects: list[str], row_name: str) -> bool:
+    """A row answers a question naming a project only when the names share four characters in a row (another
+    project's row is another project, whatever its columns say)."""
+    r = norm(row_name)
+    if not projects or not r:
+        return True
+    return any(_common_run(p, r) >= 4 for p in projects)
+
+
+def _common_run(a: str, b: str) -> int:
+    best = 0
+    for i in range(len(a)):
+        for j in range(i + best + 1, len(a) + 1):
+            if a[i:j] in b:
+                best = j - i
+            else:
+                break
+    return best
 
 
 def _header(h: Hit) -> list[str]:

@@ -380,7 +380,8 @@ ASPECTS: tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ..
 
 def asked_aspect(question: str) -> str:
     """Which aspect of a row the question asks about ("投资", "占地", "产能" …), or ""."""
-    q = norm(question)
+    # "建成后 / 投产后 …的年产值" asks what follows completion, not when it is
+    q = re.sub(r"(?:建成|完工|投产|达产|开工)(?=后)", "", norm(question))
     best, key = "", (-1, -1)
     for name, cues, _, _ in ASPECTS:
         for c in cues:
