@@ -23,7 +23,7 @@ _QUESTION_END = re.compile(r"[？?]\s*[”’」』）)\]】]*\s*$")
 _ASKING = re.compile(r"(多少|几[个家项年月天条名位次倍]?|哪[些个里年家一]|什么|怎样|如何|是否|吗|呢)[^，。；]{0,6}$")
 
 
-_ASKS_FIGURE = re.compile(r"多少|几[个家项年月天条名位次倍]|多大|多长|多高|百分之几|比例是")
+_ASKS_FIGURE = re.compile(r"多少|(?<!哪)几[个家项年月天条名位次倍]|多大|多长|多高|百分之几|比例是")
 # a figure: digits, or a Chinese numeral with a measure word ("一个完善的…" is not a figure)
 _FIGURE = re.compile(
     r"\d|(?:[两三四五六七八九十百千万亿]|一[十百千万亿])[一二两三四五六七八九十百千万亿]*[个家项年月天条名位次倍亩元%]"
@@ -100,7 +100,9 @@ def _is_broad(place: str) -> bool:
 
 _ADMIN = re.compile(r"^(.{2,}?)(?:高新区|经开区|开发区|新区|地区|市|省|县|区|镇|乡|旗)$")
 _SUFFIXES = r"(?:高新区|经开区|开发区|新区|市|县|区|镇|乡)"
-_GENERIC_PREFIX = re.compile(r"^(?:各|全|本|我|该|此|周边|沿海|内陆|文明|[一二三四五六七八九十两多几\d])")
+_GENERIC_PREFIX = re.compile(
+    r"^(?:各|全|本|我|该|此|周边|沿海|内陆|文明|国家级|省级|市级|县级|[一二三四五六七八九十两多几\d])"
+)
 
 
 def is_named_place(word: str) -> bool:

@@ -226,3 +226,13 @@ def test_the_year_of_a_latest_figure_is_stated() -> None:
     assert out.text == "2022年（文档所说的今年）：南昌GDP是5745.51亿元[1]。"
     out, _ = ground("南昌今年的GDP是多少？", d2, [h2], {})  # no date anywhere: said so, 今年 never asserted
     assert out.text == "文档未写明这一数字的年份：南昌GDP是5745.51亿元[1]。"
+
+
+def test_a_class_of_places_is_no_place_and_which_ones_is_no_figure() -> None:
+    from rag.generate import facts
+
+    assert not facts.is_named_place("国家级开发区") and not facts.is_named_place("省级开发区")
+    assert facts.is_named_place("新余高新区")
+    assert not facts.asks_figure("新余高新区重点帮扶的龙头企业有哪几家？") and facts.asks_figure("一共有几家？")
+    assert facts.asked_aspect("南昌智造谷项目建成后能带来多少就业岗位？") != "建设期"
+    assert facts.asked_aspect("南昌智造谷项目什么时候建成？") == "建设期"

@@ -1,0 +1,35 @@
+"""The extractive generator on made-up passages: which sentence answers, and when nothing does."""
+
+from __future__ import annotations
+
+from rag.generate.extractive import ExtractiveGenerator
+from rag.types import Chunk, Hit
+
+
+def _hit(i: int, text: str, kind: str = "text", context: str = "") -> Hit:
+    return Hit(Chunk(f"c{i}", f"d{i}", text, 0, len(text), "", context, kind), 1.0, f"d{i}.txt", "", i + 1)
+
+
+def test_the_sentence_stating_the_noun_asked_about_answers(tokenizer) -> None:
+    hits = [_hit(0, "2023年，赣州规模以上工业增加值增长8.1%；赣州规模以上工业营业收入达3000亿元，居全省前列。")]
+    d = ExtractiveGenerator(tokenizer).generate("2023年赣州规模以上工业营业收入是多少？", hits)
+    assert d.answerable and "3000亿元" in d.text
+
+
+def test_a_long_sentence_is_trimmed_to_the_clause_with_the_figure_asked(tokenizer) -> None:
+    text = (
+        "南昌高标准办好2021世界VR产业大会云峰会、2021中国航空产业大会暨南昌飞行大会、2021南昌电子信息产业发展大会，"
+        "共签约项目111个、总金额1351亿元，打造全省有地位、全国有影响、全球有名气的窗口展示平台。"
+    )
+    d = ExtractiveGenerator(tokenizer).generate("南昌2021年三场大会签约总金额是多少？", [_hit(0, text)])
+    assert d.answerable and "1351亿元" in d.text
+
+
+def test_another_projects_row_does_not_answer(tokenizer) -> None:
+    header = "序号\t项目名称\t投资金额（万元）\t建设期\t主要内容"
+    row = "5\t嘉友食品生产基地项目\t200000\t2021-2023\t项目占地200亩，主要建设生产厂房、冷链仓库及配套设施，项目建成后预计可实现年产值约20亿元。"
+    hits = [_hit(0, row, "table_row", header)]
+    gen = ExtractiveGenerator(tokenizer)
+    assert not gen.generate("姚湾作业区综合码头项目建成后年产值是多少？", hits).answerable
+    d = gen.generate("嘉友食品生产基地项目建成后年产值是多少？", hits)
+    assert d.answerable and "20亿元" in d.text and "建设期" not in d.text
