@@ -191,6 +191,10 @@ class _Fit:
         self.places, self.names = facts.question_subjects(question, tokenizer, texts)
         self.years = facts.years(question)
         self.figure = facts.asks_figure(question)
+        self.qnums = sorted(numbers(question), key=len, reverse=True)
+        m = _MEASURE.search(question)
+        self.measure = m.group(1) if m else ""
+        self.asks_year = bool(_ASKS_YEAR.search(question))
         self.projects = [norm(m)[:-2] for m in _PROJECT.findall(question) if len(norm(m)) >= 6]
         self.dropped: set[str] = set()
 
@@ -214,13 +218,32 @@ class _Fit:
         if not facts.subject_ok(self.places, c.text, before, context, known):
             self.dropped.add("subject_mismatch")
             return False
-        if self.figure and not facts.has_figure(c.text):
+        own = _without(c.text, self.qnums)  # the question's own numbers ("5G", its year) are no answer
+        if self.figure and not facts.has_figure(own):
             self.dropped.add("no_figure")  # "how many" is not answered by a sentence without a figure
+            return False
+        if self.measure and not re.search(rf"\d[\d.,]*\s*(?:[万亿千百]|余|多)?\s*(?:{self.measure}|个)", own):
+            self.dropped.add("no_figure")  # "多少亩" is answered by so many 亩, not by the project's investment
+            return False
+        if self.asks_year and not (facts.years(c.text) - self.years):
+            self.dropped.add("no_figure")  # "哪一年" is answered by a year
             return False
         if not facts.time_ok(self.years, c.text, before):
             self.dropped.add("year_mismatch")
             return False
         return True
+
+
+# "多少亩 / 几台": the answer states so many of that measure word, or of 个, which stands for any (个, 元 and 年
+# themselves are not checked: said in too many ways)
+_MEASURE = re.compile(r"(?:多少|(?<!哪)几)(亩|台|名|人|家|层|只|辆|吨|件|套|座|所|栋|户|架|艘|款|株|头)")
+_ASKS_YEAR = re.compile(r"哪一年|哪年|何年|哪一年份")
+
+
+def _without(text: str, nums: list[str]) -> str:
+    for n in nums:
+        text = text.replace(n, " ")
+    return text
 
 
 # a project the question names: "姚湾作业区综合码头项目建成后…" (the name before 项目, at least four characters)

@@ -33,3 +33,17 @@ def test_another_projects_row_does_not_answer(tokenizer) -> None:
     assert not gen.generate("姚湾作业区综合码头项目建成后年产值是多少？", hits).answerable
     d = gen.generate("嘉友食品生产基地项目建成后年产值是多少？", hits)
     assert d.answerable and "20亿元" in d.text and "建设期" not in d.text
+
+
+def test_a_measure_word_or_a_year_asked_must_be_answered_with_one(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    hits = [_hit(0, "航天联志先进算力产业园项目总投资约53.6亿元，将建设人工智能算力中心。")]
+    assert not gen.generate("航天联志先进算力产业园项目占地多少亩？", hits).answerable
+    hits = [_hit(0, "航天联志先进算力产业园项目占地约120亩，总投资约53.6亿元。")]
+    assert "120亩" in gen.generate("航天联志先进算力产业园项目占地多少亩？", hits).text
+    hits = [_hit(0, "中国（南昌）现代职教城拟规划建设10个左右大中专职业院校。")]
+    assert "10个" in gen.generate("中国（南昌）现代职教城打算建多少所大中专职业院校？", hits).text  # 个 for any measure
+    hits = [_hit(0, "走进赣江创新研究院，研究人员忙着开展科研攻关。")]
+    assert not gen.generate("赣江创新研究院是哪一年成立的？", hits).answerable
+    hits = [_hit(0, "龙旗5G智慧工厂项目等快速推进。")]
+    assert not gen.generate("龙旗5G智慧工厂项目总投资是多少？", hits).answerable  # 5G is the question's own
