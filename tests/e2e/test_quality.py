@@ -96,7 +96,7 @@ def test_answerability_model_is_what_dev_fits(components) -> None:
     from rag.evaluate.calibrate import calibrate, dataset
 
     d = dataset(components, QA, "default", synthetic="synthetic" in calibration())
-    got = calibrate(d.x, d.y, d.splits, d.groups, d.synthetic)
+    got = calibrate(d.x, d.y, d.splits, d.groups, d.synthetic, d.own_refusal)
     cal = calibration()
     refit = "retrieval or the judge changed: refit with `make calibrate` (python -m rag.evaluate.calibrate)"
     assert all(abs(got["weights"][f] - cal["weights"][f]) < 0.05 for f in FEATURES), (got["weights"], refit)
