@@ -195,7 +195,8 @@ class _Fit:
         m = _MEASURE.search(question)
         self.measure = m.group(1) if m else ""
         self.asks_year = bool(_ASKS_YEAR.search(question))
-        self.projects = [norm(m)[:-2] for m in _PROJECT.findall(question) if len(norm(m)) >= 6]
+        self.asks_when = bool(_ASKS_WHEN.search(question))
+        self.projects = [p for p in (_LEGAL.sub("", norm(m)) for m in _PROJECT.findall(question)) if len(p) >= 4]
         self.dropped: set[str] = set()
 
     def names_row(self, h: Hit) -> bool:
@@ -228,6 +229,9 @@ class _Fit:
         if self.asks_year and not (facts.years(c.text) - self.years):
             self.dropped.add("no_figure")  # "哪一年" is answered by a year
             return False
+        if self.asks_when and h.chunk.kind != "table_row" and not _WHEN.search(c.text):
+            self.dropped.add("no_figure")  # "什么时候" is answered by a time
+            return False
         if not facts.time_ok(self.years, c.text, before):
             self.dropped.add("year_mismatch")
             return False
@@ -236,8 +240,10 @@ class _Fit:
 
 # "多少亩 / 几台": the answer states so many of that measure word, or of 个, which stands for any (个, 元 and 年
 # themselves are not checked: said in too many ways)
-_MEASURE = re.compile(r"(?:多少|(?<!哪)几)(亩|台|名|人|家|层|只|辆|吨|件|套|座|所|栋|户|架|艘|款|株|头)")
+_MEASURE = re.compile(r"(?:多少|(?<!哪)几)(亩|台|名|人|家|层|只|辆|吨|件|套|座|所|栋|户|架|艘|款|株|头|分)")
 _ASKS_YEAR = re.compile(r"哪一年|哪年|何年|哪一年份")
+_ASKS_WHEN = re.compile(r"什么时候|何时")
+_WHEN = re.compile(r"(?:19|20)\d\d|\d+\s*月|[今明去后前]年|年底|年初|年内|年中|季度|上半年|下半年")
 
 
 def _without(text: str, nums: list[str]) -> str:
@@ -246,8 +252,10 @@ def _without(text: str, nums: list[str]) -> str:
     return text
 
 
-# a project the question names: "姚湾作业区综合码头项目建成后…" (the name before 项目, at least four characters)
-_PROJECT = re.compile(r"[\w“”（）()·-]{4,40}?项目")
+# a project or organisation the question names: "姚湾作业区综合码头项目建成后…", "江西卫棉纺织集团2023年…" (the
+# name before 项目 / 集团 / 公司, at least four characters)
+_PROJECT = re.compile(r"[\w“”（）()·-]{4,40}?(?:项目|集团|公司)")
+_LEGAL = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|集团|公司|项目)$")
 
 
 def _same_project(projects: list[str], row_name: str) -> bool:

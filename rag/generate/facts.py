@@ -101,7 +101,7 @@ def _is_broad(place: str) -> bool:
 _ADMIN = re.compile(r"^(.{2,}?)(?:高新区|经开区|开发区|新区|地区|市|省|县|区|镇|乡|旗)$")
 _SUFFIXES = r"(?:高新区|经开区|开发区|新区|市|县|区|镇|乡)"
 _GENERIC_PREFIX = re.compile(
-    r"^(?:各|全|本|我|该|此|周边|沿海|内陆|文明|国家级|省级|市级|县级|[一二三四五六七八九十两多几\d])"
+    r"^(?:各|全|本|我|该|此|周边|沿海|内陆|文明|国家级|省级|市级|县级|[一二三四五六七八九十两多几\d]+$|[两多几\d])"
 )
 
 
@@ -158,7 +158,7 @@ def question_subjects(question: str, tokenizer: Tokenizer, texts: str = "") -> t
         if f in _PLACE_TAGS
         and len(w) >= 2
         and not _is_broad(w)
-        and (is_named_place(w) or re.search(re.escape(w) + _SUFFIXES, texts))
+        and (is_named_place(w) or re.search(re.escape(w) + _SUFFIXES, texts + question))
     ]
     ns = [w for w, f in tagged if f in _NAME_TAGS and len(w) >= 2]
     return ps, ns

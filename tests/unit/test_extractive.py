@@ -47,3 +47,15 @@ def test_a_measure_word_or_a_year_asked_must_be_answered_with_one(tokenizer) -> 
     assert not gen.generate("赣江创新研究院是哪一年成立的？", hits).answerable
     hits = [_hit(0, "龙旗5G智慧工厂项目等快速推进。")]
     assert not gen.generate("龙旗5G智慧工厂项目总投资是多少？", hits).answerable  # 5G is the question's own
+
+
+def test_when_asked_a_time_answers_and_a_score_asked_a_score(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    hits = [_hit(0, "西二绕城高速项目建设正在有序推进，该项目将改善罗亭工业园的交通条件。")]
+    assert not gen.generate("西二绕城高速什么时候建成通车？", hits).answerable
+    hits = [_hit(0, "西二绕城高速项目预计2025年底建成通车，将改善罗亭工业园的交通条件。")]
+    assert "2025年底" in gen.generate("西二绕城高速什么时候建成通车？", hits).text
+    hits = [_hit(0, "考核成绩由高到低依次是：进贤县（98.88分）、新建区（98.77分）。")]
+    assert "98.88分" in gen.generate("林长制考核中进贤县得了多少分？", hits).text
+    hits = [_hit(0, "《林长制工作考核办法》，洪府办字〔2021〕189号。")]
+    assert not gen.generate("林长制考核中进贤县得了多少分？", hits).answerable
