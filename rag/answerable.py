@@ -1,9 +1,10 @@
 """Is the answer in the retrieved passages? Dense similarity barely separates answerable from
 unanswerable questions here (mean top-1 cosine 0.92 vs 0.92, also sentence by sentence), so the judgement rests on
-lexical evidence about the best window of two sentences among the top passages: whether the question's numbers and
-names are there, whether the noun the question asks about ("营业收入", "投资额") is there, whether every term is,
-and the top BM25 score (in units of the collection's largest idf, so it reads the same in a small upload as in a
-big corpus). A logistic model fitted on the project's QA set (rag/data/answerable.json, written by
+lexical evidence about the best window of two sentences among the top passages: whether the question's numbers are
+there, whether the noun the question asks about ("营业收入", "投资额") is there, whether every term is, whether the
+place or organisation it asks about is named by any top passage at all, and the top BM25 score (in units of the
+collection's largest idf, so it reads the same in a small upload as in a big corpus). A logistic model fitted on the
+dev part of the project's QA set and unanswerable questions made from it (rag/data/answerable.json, written by
 `python -m rag.evaluate.calibrate`) turns them into a probability.
 """
 
@@ -53,10 +54,11 @@ _GENERIC = {
 _ASKS = re.compile(r"是多少|有多少|多少|多大|多长|几|哪|什么|怎样|如何|是否")
 _NOUN_TAGS = frozenset({"n", "vn", "nz", "nt", "ns", "nr", "an", "ng", "l", "j"})
 
-# Tried and left out (held-out figures of rag.evaluate.calibrate): `coverage` (kept in the features for the record) and BM25 over
-# what a passage holding every query term would score. With the five used they add nothing held out, or only with a
-# weight of the wrong sign (more of the question found, less likely answerable: true of this QA set's paraphrases).
-FEATURES = ("numbers_missing", "foreign", "focus_missing", "bm25", "all_present", "subject_missing")
+# Tried and left out (cross-validated on dev by rag.evaluate.calibrate): `coverage` and `foreign` (a name absent from
+# every retrieved document; it carried no weight once `subject_missing` was there), both kept in the features for the
+# record; a `no_figure` flag (the best window states no figure for a "how many" question); BM25 over what a passage
+# holding every query term would score. They add nothing held out, or only with a weight of the wrong sign.
+FEATURES = ("numbers_missing", "focus_missing", "bm25", "all_present", "subject_missing")
 
 
 @lru_cache

@@ -225,7 +225,7 @@ def test_calibration_fits_dev_only_and_chooses_thresholds_within_budget() -> Non
     assert choose(cv, 0.08) == 0.2 and choose(cv, 0.02) == 0.1 and choose(cv, 0.0) == 0.1 and choose(cv, 0.2) == 0.4
     rng = np.random.default_rng(0)
     y = np.array([0] * 30 + [1] * 90)
-    x = np.c_[rng.normal(y * 2.0, 1.0), rng.normal(0, 1, 120), rng.normal(0, 1, (120, 4))]
+    x = np.c_[rng.normal(y * 2.0, 1.0), rng.normal(0, 1, 120), rng.normal(0, 1, (120, 3))]
     splits = ["dev"] * 60 + ["test"] * 60
     order = rng.permutation(120)
     x, y = x[order], y[order]
@@ -253,7 +253,7 @@ def test_calibration_fits_made_up_questions_without_letting_them_drown_the_real_
     rng = np.random.default_rng(1)
     # column 1 tells the made-up questions apart, column 0 the real ones
     x = np.c_[rng.normal(np.r_[np.ones(40), np.zeros(60)] * 2.0, 1.0), rng.normal(made * -2.0, 1.0)]
-    x = np.c_[x, rng.normal(0, 1, (100, 4))]
+    x = np.c_[x, rng.normal(0, 1, (100, 3))]
     groups = [f"q{i}" for i in range(50)] + [f"q{i % 40}" for i in range(50)]
     kinds = [""] * 50 + ["place"] * 50
     cal = calibrate(x, y, ["dev"] * 100, groups, kinds)
