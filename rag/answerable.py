@@ -216,6 +216,16 @@ def _subject_missing(question: str, hits: list[Hit], tokenizer: Tokenizer, docs:
     texts = " ".join(h.title + " " + h.chunk.text for h in hits)
     places, names = facts.question_subjects(question, tokenizer, texts)
     subjects = {_place_stem(p) for p in places} | {_name_stem(n) for n in names if len(n) >= 4 and n not in places}
+    # other proper nouns jieba finds (景德镇 comes out as a person's name, nr), unless a place above holds them; not
+    # one with a numeral in it (五百强 is tagged nr too)
+    subjects |= {
+        w
+        for w, f in tokenizer.tagged(question)
+        if f in ("nr", "nrt", "nrfg", "ns")
+        and len(w) >= 3
+        and not _NUMERAL.search(w)
+        and not any(w in p or p in w for p in places)
+    }
     if not subjects:
         return False
     hays = []
@@ -235,6 +245,7 @@ def _place_stem(place: str) -> str:
     return m.group(1) if m and len(m.group(1)) >= 2 else place
 
 
+_NUMERAL = re.compile(r"[\d一二三四五六七八九十百千万亿两]")
 _LEGAL_FORM = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|集团|公司)$")
 
 

@@ -115,3 +115,11 @@ def test_made_up_unanswerable_questions_swap_what_the_collection_never_pairs(tok
         [],
     )
     assert not [m for m in made if m["synthetic"] == "place"]
+
+
+def test_a_proper_noun_no_passage_names_marks_the_subject_missing(tokenizer) -> None:
+    hits, bm25 = _hits(tokenizer)
+    # jieba tags 景德镇 as a person's name (nr): a proper noun all the same, named by no passage
+    assert judge("景德镇陶瓷产业2023年营业收入是多少？", hits, tokenizer, bm25).features["subject_missing"] == 1.0
+    # 五百强 is tagged nr too, but a word with a numeral in it is no name
+    assert judge("新余高新区有多少家五百强企业？", hits, tokenizer, bm25).features["subject_missing"] == 0.0
