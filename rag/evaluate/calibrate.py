@@ -1,7 +1,7 @@
 """Fit the answerability model (rag/answerable.py) on the dev part of the QA set, choose both refusal thresholds by
 cross-validation on dev, and write rag/data/answerable.json.
 
-Usage: python -m rag.evaluate.calibrate [eval/qa.jsonl] [--collection default] [--dry-run]
+Usage: python -m rag.evaluate.calibrate [eval/qa.jsonl] [--collection default] [--no-synthetic] [--dry-run]
 
 The one command to run after anything that changes retrieval or the judge's features (it reads the index in
 RAG_INDEX_DIR, so index first; the committed weights are checked against a refit by tests/e2e/test_quality.py).
@@ -15,6 +15,12 @@ thresholds are chosen on out-of-fold predictions (stratified k-fold, repeated wi
   rate stays within its budget (BUDGETS), the lowest such threshold on ties.
 The test part is then scored with the dev-fitted model and printed (and stored) for the record: it never chooses
 anything.
+
+Unless --no-synthetic, the dev part is enlarged with unanswerable questions made from its answerable ones by swapping a
+year, place, name or figure for one the collection never pairs with the rest of the question
+(rag.evaluate.unanswerable): a few real unanswerable items are too few to fit on. They are fitted on and counted
+among the unanswerable items the thresholds refuse; the folds keep each made question with the item it was made
+from; answerable.json records how many were used ("synthetic"); reported evaluations never see them.
 """
 
 from __future__ import annotations
@@ -22,21 +28,24 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from rag.answerable import FEATURES, evidence
+from rag.generate.extractive import ExtractiveGenerator
 from rag.zh import data_file
 
 CS = (0.3, 1.0, 3.0)  # inverse L2 strengths tried
 THRESHOLDS = (0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2, 0.225, 0.25, 0.275, 0.3, 0.325, 0.35, 0.4, 0.45, 0.5)
 FOLDS, REPEATS = 5, 10
-# Share of answerable dev items the judge alone may refuse (cross-validated), per generator. Issue 14's ceilings on
-# false refusals are 0.10 (extractive) and 0.08 (LLM); the extractive generator almost never refuses on its own,
-# the local LLM refuses about 0.03 of answerable questions itself; and 0.02 is kept for the step from dev to
-# questions nobody tuned for.
+# Share of answerable dev items that may be refused (cross-validated), per generator. Issue 14's ceilings on false
+# refusals are 0.10 (extractive) and 0.08 (LLM), and 0.02 is kept for the step from dev to questions nobody tuned
+# for. The extractive generator's own refusals (a sentence about another subject, year or measure is no answer) are
+# run here and counted with the judge's, so its budget is for both together; the local LLM refuses about 0.03 of
+# answerable questions itself, which is too slow to run here, so the judge alone gets 0.03.
 BUDGETS = {"refuse_below": 0.08, "llm_refuse_below": 0.03}
 
 
@@ -48,29 +57,84 @@ def features(
 ) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
     """The judge's features for every QA item on the passages /ask would see, 1 for answerable items, the ids and
     the splits."""
+    return _features(components, load(qa), collection, names)[:4]
+
+
+@dataclass
+class Dataset:
+    x: np.ndarray
+    y: np.ndarray
+    ids: list[str]
+    splits: list[str]
+    groups: list[str]  # the item a synthetic question was made from; its own id otherwise
+    synthetic: list[str]  # the kind of swap ("year", "place" …), "" for a real item
+    own_refusal: np.ndarray  # the extractive generator refuses on its own (whatever the judge says)
+
+
+def load(qa: Path) -> list[dict]:
+    return [json.loads(line) for line in qa.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def dataset(components: Any, qa: Path, collection: str, synthetic: bool = True) -> Dataset:
+    """The features of every QA item and, with `synthetic`, of the unanswerable questions made from the answerable
+    dev items (split "dev")."""
+    items = load(qa)
+    made: list[dict] = []
+    if synthetic:
+        from rag.evaluate import unanswerable
+
+        data = components.library.retriever(collection).data
+        tokenizer = components.library.retriever(collection).tokenizer
+        places, names = unanswerable.candidates([d.text for d in data.documents.values()], tokenizer)
+        dev = [it for it in items if it.get("split") == "dev"]
+        made = unanswerable.synthesize(dev, unanswerable.corpus_of(data), tokenizer, data.bm25.idf, places, names)
+    x, y, ids, splits, own = _features(components, items + made, collection, FEATURES, extractive=True)
+    groups = [str(it.get("source") or it["id"]) for it in items + made]
+    kinds = [str(it.get("synthetic") or "") for it in items + made]
+    return Dataset(x, y, ids, splits, groups, kinds, own)
+
+
+def _features(
+    components: Any,
+    items: list[dict],
+    collection: str,
+    names: tuple[str, ...] = FEATURES,
+    extractive: bool = False,
+) -> tuple[np.ndarray, np.ndarray, list[str], list[str], np.ndarray]:
     retriever = components.library.retriever(collection)
     k = components.settings.answer_top_k
-    rows, labels, ids, splits = [], [], [], []
-    for line in qa.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        item = json.loads(line)
+    gen = ExtractiveGenerator(retriever.tokenizer, lambda: retriever.data.bm25) if extractive else None
+    rows, labels, ids, splits, own = [], [], [], [], []
+    for item in items:
         hits = retriever.search(item["question"], k, "hybrid").hits[:k]
         j = evidence(item["question"], hits, retriever.tokenizer, retriever.data.bm25, retriever.data.documents)
         rows.append([j.features[f] for f in names])
         labels.append(0 if item["type"] == "unanswerable" else 1)
         ids.append(item["id"])
         splits.append(str(item.get("split") or ""))
-    return np.array(rows, dtype=float), np.array(labels), ids, splits
+        own.append(bool(gen) and not gen.generate(item["question"], hits).answerable)
+    return np.array(rows, dtype=float), np.array(labels), ids, splits, np.array(own, dtype=bool)
 
 
-def fit(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> tuple[np.ndarray, float]:
-    """Weights and bias in the features' own units."""
+def balance(y: np.ndarray, made: np.ndarray | None = None) -> np.ndarray:
+    """Sample weights: the two classes weigh the same; within the unanswerable class, made-up questions weigh as much
+    as real ones together (there are many more of them, all of a few kinds: they must not drown the real ones)."""
+    made = np.zeros(len(y), dtype=bool) if made is None else made
+    w = np.zeros(len(y))
+    w[y == 1] = 1.0 / max(1, (y == 1).sum())
+    groups = [g for g in ((y == 0) & ~made, (y == 0) & made) if g.any()]
+    for g in groups:
+        w[g] = 1.0 / len(groups) / g.sum()
+    return w * len(y) / 2
+
+
+def fit(x: np.ndarray, y: np.ndarray, c: float = 1.0, made: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """Weights and bias in the features' own units (samples weighted by balance())."""
     from sklearn.linear_model import LogisticRegression
 
     mu, sd = x.mean(0), x.std(0)
     sd[sd == 0] = 1.0
-    m = LogisticRegression(C=c, class_weight="balanced", max_iter=2000).fit((x - mu) / sd, y)
+    m = LogisticRegression(C=c, max_iter=2000).fit((x - mu) / sd, y, sample_weight=balance(y, made))
     w = m.coef_[0] / sd
     return w, float(m.intercept_[0] - (m.coef_[0] * mu / sd).sum())
 
@@ -79,34 +143,50 @@ def prob(x: np.ndarray, w: np.ndarray, b: float) -> np.ndarray:
     return 1 / (1 + np.exp(-(x @ w + b)))
 
 
-def cross_validated(x: np.ndarray, y: np.ndarray, c: float, folds: int = FOLDS, repeats: int = REPEATS) -> np.ndarray:
-    """Out-of-fold probabilities, one row per repeat (stratified k-fold, seeds 0..repeats-1)."""
-    from sklearn.model_selection import StratifiedKFold
+def cross_validated(
+    x: np.ndarray,
+    y: np.ndarray,
+    c: float,
+    folds: int = FOLDS,
+    repeats: int = REPEATS,
+    groups: np.ndarray | None = None,
+    made: np.ndarray | None = None,
+) -> np.ndarray:
+    """Out-of-fold probabilities, one row per repeat (stratified k-fold, seeds 0..repeats-1); with `groups`, the items
+    of a group (a question and those made from it) are held out together."""
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
     k = max(2, min(folds, int(min(np.bincount(y, minlength=2)))))
     out = np.zeros((repeats, len(y)))
     for r in range(repeats):
-        for train, held in StratifiedKFold(k, shuffle=True, random_state=r).split(x, y):
-            w, b = fit(x[train], y[train], c)
+        if groups is None:
+            splits = StratifiedKFold(k, shuffle=True, random_state=r).split(x, y)
+        else:
+            splits = StratifiedGroupKFold(k, shuffle=True, random_state=r).split(x, y, groups)
+        for train, held in splits:
+            w, b = fit(x[train], y[train], c, None if made is None else made[train])
             out[r, held] = prob(x[held], w, b)
     return out
 
 
-def log_loss(p: np.ndarray, y: np.ndarray) -> float:
-    """Class-balanced log loss (the fit balances the classes too)."""
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return float(np.mean([-np.log(p[..., y == 1]).mean(), -np.log(1 - p[..., y == 0]).mean()]))
+def log_loss(p: np.ndarray, y: np.ndarray, made: np.ndarray | None = None) -> float:
+    """Log loss weighted as the fit weighs the samples (balance())."""
+    p = np.clip(np.atleast_2d(p), 1e-6, 1 - 1e-6)
+    w = balance(y, made)
+    losses = np.where(y == 1, -np.log(p), -np.log(1 - p))
+    return float((losses * w).sum(-1).mean() / w.sum())
 
 
-def figures(p: np.ndarray, y: np.ndarray) -> list[dict[str, float]]:
-    """Per threshold: share of unanswerable refused, share of answerable refused (a refusal is p < threshold);
-    `p` may hold several rows (repeats), averaged."""
+def figures(p: np.ndarray, y: np.ndarray, own: np.ndarray | None = None) -> list[dict[str, float]]:
+    """Per threshold: share of unanswerable refused, share of answerable refused (a refusal is p < threshold, or
+    `own`: the generator refuses anyway); `p` may hold several rows (repeats), averaged."""
     p = np.atleast_2d(p)
+    own = np.zeros(p.shape[-1], dtype=bool) if own is None else own
     return [
         {
             "threshold": t,
-            "unanswerable_refused": round(float((p[:, y == 0] < t).mean()), 3),
-            "false_refusal": round(float((p[:, y == 1] < t).mean()), 3),
+            "unanswerable_refused": round(float(((p < t) | own)[:, y == 0].mean()), 3),
+            "false_refusal": round(float(((p < t) | own)[:, y == 1].mean()), 3),
         }
         for t in THRESHOLDS
     ]
@@ -122,8 +202,18 @@ def choose(cv: list[dict[str, float]], budget: float) -> float:
     return min(f["threshold"] for f in ok if f["unanswerable_refused"] == best)
 
 
-def calibrate(x: np.ndarray, y: np.ndarray, splits: list[str]) -> dict[str, Any]:
-    """Everything answerable.json holds except provenance: C, weights and thresholds from dev, test figures beside."""
+def calibrate(
+    x: np.ndarray,
+    y: np.ndarray,
+    splits: list[str],
+    groups: list[str] | None = None,
+    synthetic: list[str] | None = None,
+    own_refusal: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Everything answerable.json holds except provenance: C, weights and thresholds from dev, test figures beside.
+    `synthetic` marks made-up dev questions (their kind, "" for real items): fitted on, counted as unanswerable dev
+    items, and also left out in the "cross_validated_real" figures. `own_refusal` marks the items the extractive
+    generator refuses on its own: `refuse_below` is chosen on the refusals of both ("cross_validated_extractive")."""
     dev = np.array([s == "dev" for s in splits])
     test = np.array([s == "test" for s in splits])
     if not dev.any():
@@ -131,11 +221,20 @@ def calibrate(x: np.ndarray, y: np.ndarray, splits: list[str]) -> dict[str, Any]
 
         raise BadInput('no item has "split": "dev": the model is fitted on dev items only')
     xd, yd = x[dev], y[dev]
-    losses = {c: log_loss(cross_validated(xd, yd, c), yd) for c in CS}
+    gd = np.array(groups)[dev] if groups is not None else None
+    made = np.array([bool(k) for k in synthetic]) if synthetic is not None else np.zeros(len(y), dtype=bool)
+    md = made[dev]
+    own = np.zeros(len(y), dtype=bool) if own_refusal is None else np.asarray(own_refusal, dtype=bool)
+    losses = {c: log_loss(cross_validated(xd, yd, c, groups=gd, made=md), yd, md) for c in CS}
     c = min(CS, key=lambda k: (round(losses[k], 4), -k))
-    cv = figures(cross_validated(xd, yd, c), yd)
-    thresholds = {name: choose(cv, budget) for name, budget in BUDGETS.items()}
-    w, b = fit(xd, yd, c)
+    oof = cross_validated(xd, yd, c, groups=gd, made=md)
+    cv = figures(oof, yd)
+    cv_ext = figures(oof, yd, own[dev])
+    thresholds = {
+        "refuse_below": choose(cv_ext, BUDGETS["refuse_below"]),
+        "llm_refuse_below": choose(cv, BUDGETS["llm_refuse_below"]),
+    }
+    w, b = fit(xd, yd, c, md)
     out: dict[str, Any] = {
         "weights": {f: round(float(v), 4) for f, v in zip(FEATURES, w, strict=True)},
         "bias": round(b, 4),
@@ -148,8 +247,21 @@ def calibrate(x: np.ndarray, y: np.ndarray, splits: list[str]) -> dict[str, Any]
         "repeats": REPEATS,
         "budgets": BUDGETS,
         "cross_validated": cv,
+        "cross_validated_extractive": cv_ext,
+        "extractive_own_refusal": {
+            "unanswerable_refused": round(float(own[dev][yd == 0].mean()), 3) if (yd == 0).any() else 0.0,
+            "false_refusal": round(float(own[dev][yd == 1].mean()), 3) if (yd == 1).any() else 0.0,
+        },
         "in_sample": figures(prob(xd, w, b), yd),
     }
+    if md.any():
+        kinds = [k for k, d in zip(synthetic or [], dev, strict=True) if d and k]
+        out["synthetic"] = {
+            "used_in_fit": True,
+            "n": int(md.sum()),
+            "by_kind": {k: kinds.count(k) for k in sorted(set(kinds))},
+        }
+        out["cross_validated_real"] = figures(oof[:, ~md], yd[~md])
     if test.any():
         out["test"] = {
             "n": int(test.sum()),
@@ -162,11 +274,13 @@ def calibrate(x: np.ndarray, y: np.ndarray, splits: list[str]) -> dict[str, Any]
 def print_figures(cal: dict[str, Any]) -> None:
     chosen = {v: k for k, v in cal["thresholds"].items()}
     print(
-        f"dev: {cal['n']} items, {cal['n_unanswerable']} unanswerable; C = {cal['C']} "
+        f"dev: {cal['n']} items, {cal['n_unanswerable']} unanswerable"
+        + (f" ({cal['synthetic']['n']} of them made up: {cal['synthetic']['by_kind']})" if "synthetic" in cal else "")
+        + f"; C = {cal['C']} "
         f"(cross-validated log loss {cal['cv_log_loss']})"
     )
     test = cal.get("test")
-    head = "threshold  dev CV refused / false refusals   dev in-sample"
+    head = "threshold  dev CV refused / false refusals (judge alone; in-sample; with the extractive generator's own)"
     print(
         head + (f"          test (held out: {test['n']} items, {test['n_unanswerable']} unanswerable)" if test else "")
     )
@@ -176,6 +290,11 @@ def print_figures(cal: dict[str, Any]) -> None:
             f"  {f['threshold']:<6.3f}   {f['unanswerable_refused']:.3f} / {f['false_refusal']:.3f}"
             f"                  {s['unanswerable_refused']:.3f} / {s['false_refusal']:.3f}"
         )
+        e = cal["cross_validated_extractive"][i]
+        line += f"   extractive {e['unanswerable_refused']:.3f} / {e['false_refusal']:.3f}"
+        if "cross_validated_real" in cal:
+            r = cal["cross_validated_real"][i]
+            line += f"   (real only {r['unanswerable_refused']:.3f})"
         if test:
             t = test["figures"][i]
             line += f"          {t['unanswerable_refused']:.3f} / {t['false_refusal']:.3f}"
@@ -192,19 +311,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("qa", nargs="?", default="eval/qa.jsonl", type=Path)
     ap.add_argument("--collection", default="default")
+    ap.add_argument(
+        "--no-synthetic", action="store_true", help="fit on the real dev items only (no made-up unanswerable questions)"
+    )
     ap.add_argument("--dry-run", action="store_true", help="print, do not write rag/data/answerable.json")
     a = ap.parse_args()
     from rag.config import Settings
     from rag.factory import Components
 
-    x, y, _, splits = features(Components(Settings()), a.qa, a.collection)
-    cal = calibrate(x, y, splits)
+    d = dataset(Components(Settings()), a.qa, a.collection, synthetic=not a.no_synthetic)
+    cal = calibrate(d.x, d.y, d.splits, d.groups, d.synthetic, d.own_refusal)
     print_figures(cal)
     out = {
         "weights": cal.pop("weights"),
         "bias": cal.pop("bias"),
         "thresholds": cal.pop("thresholds"),
-        "fitted_on": f"{a.qa} (split dev)",
+        "fitted_on": f"{a.qa} (split dev)" + ("" if a.no_synthetic else " and unanswerable questions made from it"),
         "fitted_at": time.strftime("%Y-%m-%d"),
         **cal,
     }

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rag.answerable import question_terms
+from rag.answerable import focus_term, question_terms
 from rag.generate import facts
 from rag.generate.base import Draft, Generator
 from rag.lexical import BM25Index
@@ -29,6 +29,7 @@ _HAS_NUMBER = re.compile(r"\d")
 _ASKS_SPECIFIC = re.compile(r"多少|几|哪|谁|何时|什么时候|是否")
 MAX_ANSWER = 120
 MAX_CHECKED = 40  # candidates checked for subject and time, best first
+FOCUS_BONUS = 0.3
 KEEP_AFTER_DROP = 0.7  # once the best were dropped, what is left must score this share of the best to be an answer
 LATEST_SHARE = 0.85  # "今年 / 最新": a sentence of a later year scoring this share of the best answers instead
 
@@ -53,15 +54,21 @@ class ExtractiveGenerator(Generator):
     def generate(self, question: str, hits: list[Hit], tokenizer: Tokenizer | None = None) -> Draft:
         tokenizer = tokenizer or self.tokenizer
         # "今年 / 最新" are not words to find: the answer states its figure's year instead (rag.generate.ground)
-        terms = question_terms(facts.strip_relative(question, facts.relative_time(question)) or question, tokenizer)
+        asked = facts.strip_relative(question, facts.relative_time(question)) or question
+        terms = question_terms(asked, tokenizer)
         bm25 = self.idf_source()
         weights = {t: (bm25.idf(t) if bm25 else 1.0) or 1.0 for t in terms}
         qnums = numbers(question)
+        # the noun asked about ("增速" in "…地区生产总值增速是多少"): the sentence that states it is the answer, not its
+        # neighbour that shares the question's other terms ("…地区生产总值达4606亿元")
+        focus = norm(focus_term(asked, terms, tokenizer))
         cands: list[_Cand] = []
         for i, h in enumerate(hits):
             prior = 0.15 * (1.0 / (1 + i))
             for s, e, text in _units(h):
                 sc = self._score(text, question, weights, qnums, h) + prior
+                if focus and focus in norm(text):
+                    sc += FOCUS_BONUS
                 cands.append(_Cand(i, s, e, sc, text))
         if not cands:
             return Draft("", [], answerable=False)
@@ -99,7 +106,7 @@ class ExtractiveGenerator(Generator):
         numbering: dict[int, int] = {}
         for c in picked:
             h = hits[c.hit_i]
-            s, e = self._trim(h, c, weights, qnums)
+            s, e = self._trim(h, c, weights, qnums, facts.asks_figure(question))
             text, s, e = _render(h, _doc_slice(h, s, e), question, s, terms) or ("", s, e)
             n = numbering.setdefault(c.hit_i, len(numbering) + 1)
             parts.append(text.rstrip("。；;，,：: ") + f"[{n}]")
@@ -129,8 +136,11 @@ class ExtractiveGenerator(Generator):
         t = norm(text)
         return {term for term in weights if norm(term) in t}
 
-    def _trim(self, h: Hit, c: _Cand, weights: dict[str, float], qnums: set[str]) -> tuple[int, int]:
-        """Narrow a long sentence to the window of clauses with the most question terms."""
+    def _trim(
+        self, h: Hit, c: _Cand, weights: dict[str, float], qnums: set[str], figure: bool = False
+    ) -> tuple[int, int]:
+        """Narrow a long sentence to the window of clauses with the most question terms; for a "how many / how much"
+        question, one that states a figure besides the question's own (its year is no answer)."""
         if c.end - c.start <= MAX_ANSWER or h.chunk.kind == "table_row" and "\t" in c.text:
             return c.start, c.end
         doc_text = _DocView(h)
@@ -144,6 +154,8 @@ class ExtractiveGenerator(Generator):
                 seg = norm(doc_text[s:e])
                 sc = sum(w for term, w in weights.items() if norm(term) in seg)
                 sc += 2.0 * len(qnums & numbers(seg)) + (0.5 if _HAS_NUMBER.search(seg) else 0.0) - 0.001 * (e - s)
+                if figure and numbers(seg) - qnums:
+                    sc += 2.0
                 if sc > best:
                     best, best_span = sc, (s, e)
         s, e = best_span
@@ -200,6 +212,12 @@ class _Fit:
         self.places, self.names = facts.question_subjects(question, tokenizer, texts)
         self.years = facts.years(question)
         self.figure = facts.asks_figure(question)
+        self.qnums = sorted(numbers(question), key=len, reverse=True)
+        m = _MEASURE.search(question)
+        self.measure = m.group(1) if m else ""
+        self.asks_year = bool(_ASKS_YEAR.search(question))
+        self.asks_when = bool(_ASKS_WHEN.search(question))
+        self.projects = [p for p in (_LEGAL.sub("", norm(m)) for m in _PROJECT.findall(question)) if len(p) >= 4]
         self.dropped: set[str] = set()
 
     def names_row(self, h: Hit) -> bool:
@@ -209,7 +227,9 @@ class _Fit:
     def __call__(self, c: _Cand) -> bool:
         h = self.hits[c.hit_i]
         before = h.chunk.text[: c.start - h.chunk.start]
-        if h.chunk.kind == "table_row" and not facts.row_name_ok(self.names, self.question, _row_name(h)):
+        if h.chunk.kind == "table_row" and not (
+            facts.row_name_ok(self.names, self.question, _row_name(h)) and _same_project(self.projects, _row_name(h))
+        ):
             self.dropped.add("subject_mismatch")
             return False
         if h.chunk.kind == "table_row" and _render(h, c.text, self.question, c.start, self.terms) is None:
@@ -220,13 +240,63 @@ class _Fit:
         if not facts.subject_ok(self.places, c.text, before, context, known):
             self.dropped.add("subject_mismatch")
             return False
-        if self.figure and not facts.has_figure(c.text):
+        own = _without(c.text, self.qnums)  # the question's own numbers ("5G", its year) are no answer
+        if self.figure and not facts.has_figure(own):
             self.dropped.add("no_figure")  # "how many" is not answered by a sentence without a figure
+            return False
+        if self.measure and not re.search(rf"\d[\d.,]*\s*(?:[万亿千百]|余|多)?\s*(?:{self.measure}|个)", own):
+            self.dropped.add("no_figure")  # "多少亩" is answered by so many 亩, not by the project's investment
+            return False
+        if self.asks_year and not (facts.years(c.text) - self.years):
+            self.dropped.add("no_figure")  # "哪一年" is answered by a year
+            return False
+        if self.asks_when and h.chunk.kind != "table_row" and not _WHEN.search(c.text):
+            self.dropped.add("no_figure")  # "什么时候" is answered by a time
             return False
         if not facts.time_ok(self.years, c.text, before):
             self.dropped.add("year_mismatch")
             return False
         return True
+
+
+# "多少亩 / 几台": the answer states so many of that measure word, or of 个, which stands for any (个, 元 and 年
+# themselves are not checked: said in too many ways)
+_MEASURE = re.compile(r"(?:多少|(?<!哪)几)(亩|台|名|人|家|层|只|辆|吨|件|套|座|所|栋|户|架|艘|款|株|头|分)")
+_ASKS_YEAR = re.compile(r"哪一年|哪年|何年|哪一年份")
+_ASKS_WHEN = re.compile(r"什么时候|何时")
+_WHEN = re.compile(r"(?:19|20)\d\d|\d+\s*月|[今明去后前]年|年底|年初|年内|年中|季度|上半年|下半年")
+
+
+def _without(text: str, nums: list[str]) -> str:
+    for n in nums:
+        text = text.replace(n, " ")
+    return text
+
+
+# a project or organisation the question names: "姚湾作业区综合码头项目建成后…", "江西卫棉纺织集团2023年…" (the
+# name before 项目 / 集团 / 公司, at least four characters)
+_PROJECT = re.compile(r"[\w“”（）()·-]{4,40}?(?:项目|集团|公司)")
+_LEGAL = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|集团|公司|项目)$")
+
+
+def _same_project(projects: list[str], row_name: str) -> bool:
+    """A row answers a question naming a project only when the names share four characters in a row (another
+    project's row is another project, whatever its columns say)."""
+    r = norm(row_name)
+    if not projects or not r:
+        return True
+    return any(_common_run(p, r) >= 4 for p in projects)
+
+
+def _common_run(a: str, b: str) -> int:
+    best = 0
+    for i in range(len(a)):
+        for j in range(i + best + 1, len(a) + 1):
+            if a[i:j] in b:
+                best = j - i
+            else:
+                break
+    return best
 
 
 def _header(h: Hit) -> list[str]:

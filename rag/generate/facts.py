@@ -28,7 +28,7 @@ _QUESTION_END = re.compile(r"[？?]\s*[”’」』）)\]】]*\s*$")
 _ASKING = re.compile(r"(多少|几[个家项年月天条名位次倍]?|哪[些个里年家一]|什么|怎样|如何|是否|吗|呢)[^，。；]{0,6}$")
 
 
-_ASKS_FIGURE = re.compile(r"多少|几[个家项年月天条名位次倍]|多大|多长|多高|百分之几|比例是")
+_ASKS_FIGURE = re.compile(r"多少|(?<!哪)几[个家项年月天条名位次倍]|多大|多长|多高|百分之几|比例是")
 # a figure: digits, or a Chinese numeral with a measure word ("一个完善的…" is not a figure)
 _FIGURE = re.compile(
     r"\d|(?:[两三四五六七八九十百千万亿]|一[十百千万亿])[一二两三四五六七八九十百千万亿]*[个家项年月天条名位次倍亩元%]"
@@ -106,7 +106,9 @@ def _is_broad(place: str) -> bool:
 
 _ADMIN = re.compile(r"^(.{2,}?)(?:高新区|经开区|开发区|新区|地区|市|省|县|区|镇|乡|旗)$")
 _SUFFIXES = r"(?:高新区|经开区|开发区|新区|市|县|区|镇|乡)"
-_GENERIC_PREFIX = re.compile(r"^(?:各|全|本|我|该|此|周边|沿海|内陆|文明|[一二三四五六七八九十两多几\d])")
+_GENERIC_PREFIX = re.compile(
+    r"^(?:各|全|本|我|该|此|周边|沿海|内陆|文明|国家级|省级|市级|县级|[一二三四五六七八九十两多几\d]+$|[两多几\d])"
+)
 
 
 @lru_cache(maxsize=4096)
@@ -181,7 +183,7 @@ def question_subjects(question: str, tokenizer: Tokenizer, texts: str = "") -> t
         if f in _PLACE_TAGS
         and len(w) >= 2
         and not _is_broad(w)
-        and (is_named_place(w) or re.search(re.escape(w) + _SUFFIXES, texts))
+        and (is_named_place(w) or re.search(re.escape(w) + _SUFFIXES, texts + question))
     ]
     ns = [w for w, f in tagged if f in _NAME_TAGS and len(w) >= 2]
     return ps, ns
@@ -467,7 +469,8 @@ ASPECTS: tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ..
 @lru_cache(maxsize=4096)
 def asked_aspect(question: str) -> str:
     """Which aspect of a row the question asks about ("投资", "占地", "产能" …), or ""."""
-    q = norm(question)
+    # "建成后 / 投产后 …的年产值" asks what follows completion, not when it is
+    q = re.sub(r"(?:建成|完工|投产|达产|开工)(?=后)", "", norm(question))
     best, key = "", (-1, -1)
     for name, cues, _, _ in ASPECTS:
         for c in cues:

@@ -18,13 +18,14 @@ pytestmark = pytest.mark.model
 
 # Issue 14, "Floors": hybrid retrieval and extractive answers on the test part.
 FLOORS_RETRIEVAL = {"hit@5": 0.97, "mrr@10": 0.93}
-# The issue's extractive floors (accuracy >= 0.75, refused >= 0.75, false refusals <= 0.10) are not met on the test
-# part, whose independent items the rules were not written for (measured 0.715 / 0.491 / 0.118: docs/figures/).
-# These are regression floors about 0.03 under the measured figures, so nothing gets worse while that gap is closed.
+# The issue's extractive floors are accuracy >= 0.75, refused >= 0.75, false refusals <= 0.10. Measured on the test
+# part (AMD EPYC, avx512_vnni): 0.812 / 0.582 / 0.061, so accuracy and false refusals hold with room, and refusal of
+# unanswerable questions is still short of 0.75. The floors sit about 0.01 (one unanswerable item of 55 for refusals)
+# inside the measured figures (extractive answers are deterministic), so nothing gets worse while that gap is closed.
 FLOORS_EXTRACTIVE = {
-    "answer_accuracy": (operator.ge, 0.69),
-    "unanswerable_refused": (operator.ge, 0.45),
-    "false_refusal": (operator.le, 0.14),
+    "answer_accuracy": (operator.ge, 0.80),
+    "unanswerable_refused": (operator.ge, 0.56),
+    "false_refusal": (operator.le, 0.07),
 }
 
 
@@ -93,10 +94,10 @@ def test_answerability_model_is_what_dev_fits(components) -> None:
     """The committed weights and both refusal thresholds are what `python -m rag.evaluate.calibrate` chooses on the
     dev items of eval/qa.jsonl over this index (test items never change them), and the pipeline uses them."""
     from rag.answerable import FEATURES, calibration
-    from rag.evaluate.calibrate import calibrate, features
+    from rag.evaluate.calibrate import calibrate, dataset
 
-    x, y, _, splits = features(components, QA, "default")
-    got = calibrate(x, y, splits)
+    d = dataset(components, QA, "default", synthetic="synthetic" in calibration())
+    got = calibrate(d.x, d.y, d.splits, d.groups, d.synthetic, d.own_refusal)
     cal = calibration()
     refit = "retrieval or the judge changed: refit with `make calibrate` (python -m rag.evaluate.calibrate)"
     assert all(abs(got["weights"][f] - cal["weights"][f]) < 0.05 for f in FEATURES), (got["weights"], refit)

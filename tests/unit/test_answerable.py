@@ -70,3 +70,56 @@ def test_an_excerpt_opening_with_a_reference_back_keeps_the_sentence_it_refers_t
     budget = 22 + 12 + 22 + 19
     out = excerpt(text, ["南康区", "制造", "资金"], budget)
     assert "该项目投资50亿元" in out and "在曜灵光伏制造项目建设现场" in out and len(out) <= budget
+
+
+def test_a_passage_about_another_place_marks_the_subject_missing(tokenizer) -> None:
+    hits, bm25 = _hits(tokenizer)
+    other = judge("2023年南昌市地区生产总值增速是多少？", hits[1:2], tokenizer, bm25)  # the passage is on 赣州
+    same = judge("2023年赣州地区生产总值增速是多少？", hits[1:2], tokenizer, bm25)
+    assert other.features["subject_missing"] == 1.0 and same.features["subject_missing"] == 0.0
+    assert other.confidence < same.confidence
+    # a question about two places may be answered by a passage on each
+    both = judge("南昌经开区和赣州分别怎样？", hits[1:3], tokenizer, bm25)
+    assert both.features["subject_missing"] == 0.0
+
+
+def test_made_up_unanswerable_questions_swap_what_the_collection_never_pairs(tokenizer) -> None:
+    from rag.evaluate.unanswerable import Corpus, candidates, synthesize
+    from rag.zh import norm
+
+    docs = {
+        "d1": "2023年，赣州地区生产总值达4606亿元；地区生产总值增速达5.3%。",
+        "d2": "2021年，南昌规模以上工业增加值增长11.4%。南昌市工业投资增长18.7%。",
+        "d3": "新余市锂电产业营业收入增长。",
+    }
+    corpus = Corpus(tuple(norm(t) for t in docs.values()), {d: norm(t) for d, t in docs.items()})
+    places, names = candidates(list(docs.values()), tokenizer)
+    assert {"南昌", "赣州"} <= set(places)
+    items = [
+        {"id": "a", "question": "2023年赣州地区生产总值增速是多少？", "type": "numeric", "doc": "d1.txt"},
+        {"id": "b", "question": "请概括全文。", "type": "summary", "doc": "d1.txt"},
+    ]
+    made = synthesize(items, corpus, tokenizer, lambda t: 1.0, places, names)
+    by_kind = {m["synthetic"]: m["question"] for m in made}
+    assert by_kind["year"] == "2022年赣州地区生产总值增速是多少？"  # the nearest year the document never states
+    place = by_kind["place"]
+    assert "赣州" not in place and place.endswith("地区生产总值增速是多少？")
+    assert all(m["type"] == "unanswerable" and m["source"] == "a" for m in made)  # never from a summary request
+    # a swap the collection does pair is not made: 南昌 with 工业投资 is stated
+    made = synthesize(
+        [{"id": "c", "question": "2021年赣州工业投资增长多少？", "type": "numeric", "doc": "d2.txt"}],
+        corpus,
+        tokenizer,
+        lambda t: 1.0,
+        ["南昌"],
+        [],
+    )
+    assert not [m for m in made if m["synthetic"] == "place"]
+
+
+def test_a_proper_noun_no_passage_names_marks_the_subject_missing(tokenizer) -> None:
+    hits, bm25 = _hits(tokenizer)
+    # jieba tags 景德镇 as a person's name (nr): a proper noun all the same, named by no passage
+    assert judge("景德镇陶瓷产业2023年营业收入是多少？", hits, tokenizer, bm25).features["subject_missing"] == 1.0
+    # 五百强 is tagged nr too, but a word with a numeral in it is no name
+    assert judge("新余高新区有多少家五百强企业？", hits, tokenizer, bm25).features["subject_missing"] == 0.0

@@ -241,6 +241,28 @@ def test_calibration_fits_dev_only_and_chooses_thresholds_within_budget() -> Non
     assert a["weights"]["numbers_missing"] > 0  # the informative feature (column 0) learned with its sign
 
 
+def test_calibration_fits_made_up_questions_without_letting_them_drown_the_real_ones() -> None:
+    import numpy as np
+
+    from rag.evaluate.calibrate import balance, calibrate
+
+    y = np.array([1] * 40 + [0] * 10 + [0] * 50)
+    made = np.array([False] * 50 + [True] * 50)
+    w = balance(y, made)
+    assert w[y == 1].sum() == w[y == 0].sum() and w[:40].sum() == 2 * w[40:50].sum() == 2 * w[50:].sum()
+    rng = np.random.default_rng(1)
+    # column 1 tells the made-up questions apart, column 0 the real ones
+    x = np.c_[rng.normal(np.r_[np.ones(40), np.zeros(60)] * 2.0, 1.0), rng.normal(made * -2.0, 1.0)]
+    x = np.c_[x, rng.normal(0, 1, (100, 3))]
+    groups = [f"q{i}" for i in range(50)] + [f"q{i % 40}" for i in range(50)]
+    kinds = [""] * 50 + ["place"] * 50
+    cal = calibrate(x, y, ["dev"] * 100, groups, kinds)
+    assert cal["synthetic"] == {"used_in_fit": True, "n": 50, "by_kind": {"place": 50}}
+    assert cal["n"] == 100 and cal["n_unanswerable"] == 60
+    real = {f["threshold"]: f["unanswerable_refused"] for f in cal["cross_validated_real"]}
+    assert real[cal["thresholds"]["refuse_below"]] > 0.5  # the real unanswerable items are still refused
+
+
 def test_bench_answers_skips_blank_questions_and_counts_them() -> None:
     from rag.evaluate.answers import bench_answers
 

@@ -11,6 +11,7 @@ from rag.generate import conflicts, facts
 from rag.generate.base import Draft
 from rag.generate.ground import ground
 from rag.types import Chunk, Citation, Hit
+from rag.zh import Tokenizer
 
 HEADER = "序号\t项目名称\t投资金额 (万元)\t建设期\t主要内容"
 HUAQIN = (
@@ -282,3 +283,16 @@ def test_a_latest_question_gets_the_latest_years_sentence(tokenizer) -> None:
     ):
         d = gen.generate(q, [old, new])
         assert d.answerable and says in d.text.split("；")[0], d.text
+
+
+def test_a_class_of_places_is_no_place_and_which_ones_is_no_figure() -> None:
+    from rag.generate import facts
+
+    assert not facts.is_named_place("国家级开发区") and not facts.is_named_place("省级开发区")
+    assert facts.is_named_place("新余高新区")
+    assert not facts.asks_figure("新余高新区重点帮扶的龙头企业有哪几家？") and facts.asks_figure("一共有几家？")
+    assert facts.asked_aspect("南昌智造谷项目建成后能带来多少就业岗位？") != "建设期"
+    assert facts.asked_aspect("南昌智造谷项目什么时候建成？") == "建设期"
+    assert facts.is_named_place("九江市") and not facts.is_named_place("三县")  # 九 of 九江 is no numeral
+    places, _ = facts.question_subjects("2021年九江市规模以上工业增加值增长多少？", Tokenizer(), "")
+    assert places == ["九江市"]

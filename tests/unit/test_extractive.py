@@ -1,0 +1,64 @@
+"""The extractive generator on made-up passages: which sentence answers, and when nothing does."""
+
+from __future__ import annotations
+
+from rag.generate.extractive import ExtractiveGenerator
+from rag.types import Chunk, Hit
+
+
+def _hit(i: int, text: str, kind: str = "text", context: str = "") -> Hit:
+    return Hit(Chunk(f"c{i}", f"d{i}", text, 0, len(text), "", context, kind), 1.0, f"d{i}.txt", "", i + 1)
+
+
+def test_the_sentence_stating_the_noun_asked_about_answers(tokenizer) -> None:
+    hits = [_hit(0, "2023年，赣州规模以上工业增加值增长8.1%；赣州规模以上工业营业收入达3000亿元，居全省前列。")]
+    d = ExtractiveGenerator(tokenizer).generate("2023年赣州规模以上工业营业收入是多少？", hits)
+    assert d.answerable and "3000亿元" in d.text
+
+
+def test_a_long_sentence_is_trimmed_to_the_clause_with_the_figure_asked(tokenizer) -> None:
+    text = (
+        "南昌高标准办好2021世界VR产业大会云峰会、2021中国航空产业大会暨南昌飞行大会、2021南昌电子信息产业发展大会，"
+        "共签约项目111个、总金额1351亿元，打造全省有地位、全国有影响、全球有名气的窗口展示平台。"
+    )
+    d = ExtractiveGenerator(tokenizer).generate("南昌2021年三场大会签约总金额是多少？", [_hit(0, text)])
+    assert d.answerable and "1351亿元" in d.text
+
+
+def test_another_projects_row_does_not_answer(tokenizer) -> None:
+    header = "序号\t项目名称\t投资金额（万元）\t建设期\t主要内容"
+    row = (
+        "5\t嘉友食品生产基地项目\t200000\t2021-2023\t项目占地200亩，主要建设生产厂房、冷链仓库及配套设施，"
+        "项目建成后预计可实现年产值约20亿元。"
+    )
+    hits = [_hit(0, row, "table_row", header)]
+    gen = ExtractiveGenerator(tokenizer)
+    assert not gen.generate("姚湾作业区综合码头项目建成后年产值是多少？", hits).answerable
+    d = gen.generate("嘉友食品生产基地项目建成后年产值是多少？", hits)
+    assert d.answerable and "20亿元" in d.text and "建设期" not in d.text
+
+
+def test_a_measure_word_or_a_year_asked_must_be_answered_with_one(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    hits = [_hit(0, "航天联志先进算力产业园项目总投资约53.6亿元，将建设人工智能算力中心。")]
+    assert not gen.generate("航天联志先进算力产业园项目占地多少亩？", hits).answerable
+    hits = [_hit(0, "航天联志先进算力产业园项目占地约120亩，总投资约53.6亿元。")]
+    assert "120亩" in gen.generate("航天联志先进算力产业园项目占地多少亩？", hits).text
+    hits = [_hit(0, "中国（南昌）现代职教城拟规划建设10个左右大中专职业院校。")]
+    assert "10个" in gen.generate("中国（南昌）现代职教城打算建多少所大中专职业院校？", hits).text  # 个 for any measure
+    hits = [_hit(0, "走进赣江创新研究院，研究人员忙着开展科研攻关。")]
+    assert not gen.generate("赣江创新研究院是哪一年成立的？", hits).answerable
+    hits = [_hit(0, "龙旗5G智慧工厂项目等快速推进。")]
+    assert not gen.generate("龙旗5G智慧工厂项目总投资是多少？", hits).answerable  # 5G is the question's own
+
+
+def test_when_asked_a_time_answers_and_a_score_asked_a_score(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    hits = [_hit(0, "西二绕城高速项目建设正在有序推进，该项目将改善罗亭工业园的交通条件。")]
+    assert not gen.generate("西二绕城高速什么时候建成通车？", hits).answerable
+    hits = [_hit(0, "西二绕城高速项目预计2025年底建成通车，将改善罗亭工业园的交通条件。")]
+    assert "2025年底" in gen.generate("西二绕城高速什么时候建成通车？", hits).text
+    hits = [_hit(0, "考核成绩由高到低依次是：进贤县（98.88分）、新建区（98.77分）。")]
+    assert "98.88分" in gen.generate("林长制考核中进贤县得了多少分？", hits).text
+    hits = [_hit(0, "《林长制工作考核办法》，洪府办字〔2021〕189号。")]
+    assert not gen.generate("林长制考核中进贤县得了多少分？", hits).answerable
