@@ -163,7 +163,8 @@ def parse_terms(text: str, question: str, limit: int = EXPAND_TERMS) -> list[str
 
 class Expander:
     """Keywords and official terms for a question by one short chat-model call: parsed strictly, bounded in tokens and
-    time, cached (LRU keyed by the normalised question). A failed or late call gives no terms and is not cached."""
+    time, cached (LRU keyed by the normalised question). A failed call gives no terms, a late one the terms it had
+    completed; neither is cached."""
 
     def __init__(
         self,
@@ -187,18 +188,19 @@ class Expander:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return list(self._cache[key])
-        text = self._call(question)
-        if text is None:
-            return []
+        text, whole = self._call(question)
         terms = parse_terms(text, question)
-        with self._lock:
-            self._cache[key] = terms
-            self._cache.move_to_end(key)
-            while len(self._cache) > self.size:
-                self._cache.popitem(last=False)
+        if whole:  # a call cut short is asked again next time
+            with self._lock:
+                self._cache[key] = terms
+                self._cache.move_to_end(key)
+                while len(self._cache) > self.size:
+                    self._cache.popitem(last=False)
         return list(terms)
 
-    def _call(self, question: str) -> str | None:
+    def _call(self, question: str) -> tuple[str, bool]:
+        """The model's text and whether it finished; past the time bound it is stopped and only the terms it had
+        completed are kept (the time is spent by then: most of it is the prompt, before the first piece)."""
         t0 = time.perf_counter()
         pieces: list[str] = []
         try:
@@ -206,7 +208,10 @@ class Expander:
                 for piece in chat:
                     pieces.append(piece)
                     if time.perf_counter() - t0 > self.timeout_s:
-                        return None
+                        text = "".join(pieces).strip()
+                        if "\n" in text:  # the line of terms is complete
+                            return text, False
+                        return "、".join(_SPLIT.split(text)[:-1]), False  # the last may be a term cut in two
         except GenerationError:
-            return None
-        return "".join(pieces)
+            return "", False
+        return "".join(pieces), True
