@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     candidates: int = 50
     fusion_gap_depth: int = 1  # adaptive: runners-up each retriever's top score is compared with
     fusion_gap_power: float = 1.0  # adaptive: how strongly a retriever's weight follows that gap
+    # chat-model answers: the model names the documents' terms for the question's everyday words, added to BM25's
+    # query (rag.rewrite); auto: when BM25's best passage matched little of the question; always; off. Extractive
+    # answers and /search never call a model.
+    expand: Literal["auto", "off", "always"] = "off"
 
     # Dense index (rag.ann): exact below ann_exact_below vectors, approximate above, search parameter calibrated
     ann_index: Literal["auto", "flat", "ivf", "ivf_sq8", "hnsw"] = "auto"

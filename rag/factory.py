@@ -139,7 +139,7 @@ class Components:
             self.generator,
             s.generator,
             self.prompts,
-            Limits(s.max_question_chars, s.answer_top_k, refuse, llm_refuse, s.max_query_chars),
+            Limits(s.max_question_chars, s.answer_top_k, refuse, llm_refuse, s.max_query_chars, s.expand),
         )
 
     def warm(self, name: str) -> None:

@@ -18,7 +18,15 @@ from rag.generate.ground import ground
 from rag.library import Library
 from rag.prompts import Prompts
 from rag.retrieve import SearchResult
-from rag.rewrite import clean_rewrite, history_text, is_follow_up, standalone
+from rag.rewrite import (
+    WEAK_COVERAGE,
+    Expander,
+    clean_rewrite,
+    expansion_messages,
+    history_text,
+    is_follow_up,
+    standalone,
+)
 from rag.types import Answer
 
 
@@ -31,6 +39,7 @@ class Limits:
     refuse_below: float
     llm_refuse_below: float
     max_query_chars: int  # what retrieval, the judge and the generators read of a question (see bounded())
+    expand: str  # query expansion by the chat model (rag.rewrite): auto (weak retrievals), off, always
 
 
 class Pipeline:
@@ -47,6 +56,7 @@ class Pipeline:
         self.default_generator = default_generator
         self.prompts = prompts
         self.limits = limits
+        self._expanders: dict[str, Expander] = {}
 
     def check_text(self, text: Any, what: str = "question") -> str:
         if not isinstance(text, str) or not text.strip():
@@ -114,6 +124,14 @@ class Pipeline:
         whole, query = query, bounded(query, self.limits.max_query_chars)  # a rewrite may copy an earlier turn in
         cut = ["query_truncated"] if query != whole or question != asked else []
         res = retriever.search(query, max(top_k, self.limits.answer_top_k), "hybrid")
+        flags: list[str] = []
+        if self._expands(gen, res):
+            t = time.perf_counter()
+            terms = self._expander(gen).terms(query)
+            if terms:
+                res = retriever.search(query, max(top_k, self.limits.answer_top_k), "hybrid", expansion=terms)
+                flags.append("query_expanded")
+            rewrite_ms["expand"] = _ms(t)
         hits = res.hits[:top_k]
         # "今年 / 最新 …" are resolved against the documents' dates when the answer is grounded, not looked up as words
         judged = facts.strip_relative(query, facts.relative_time(query)) or query
@@ -135,7 +153,7 @@ class Pipeline:
                     name,
                     timings,
                     verdict.confidence,
-                    ["low_confidence", *cut] + [f"missing:{t}" for t in verdict.missing_terms[:5]],
+                    ["low_confidence", *flags, *cut] + [f"missing:{t}" for t in verdict.missing_terms[:5]],
                 ),
             )
             return
@@ -203,10 +221,27 @@ class Pipeline:
                 used,
                 timings,
                 verdict.confidence,
-                [*draft.flags, *cut],
+                [*draft.flags, *flags, *cut],
                 conflicts,
             ),
         )
+
+    def _expands(self, gen: Generator, res: SearchResult) -> bool:
+        """Whether to ask the chat model for the documents' terms: only when it answers (the extractive path stays
+        free of model calls), and with RAG_EXPAND=auto only when BM25's best passage matched little of the question."""
+        mode = self.limits.expand
+        if mode == "off" or not gen.chats:
+            return False
+        return mode == "always" or res.coverage < WEAK_COVERAGE
+
+    def _expander(self, gen: Generator) -> Expander:
+        if gen.name not in self._expanders:
+            template = self.prompts.templates["expand"]
+            self._expanders[gen.name] = Expander(
+                gen.chat_stream,  # piece by piece, so that the call stops at its time bound
+                lambda q: expansion_messages(template, q),
+            )
+        return self._expanders[gen.name]
 
     def _model_rewrite(self, gen: Generator, question: str, history: list[dict[str, str]]) -> str | None:
         """A follow-up the rules could not resolve, made standalone by the chat model; the question itself on failure;

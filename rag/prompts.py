@@ -21,6 +21,7 @@ REQUIRED: dict[str, set[str]] = {
     "answer": {"passages", "question"},
     "passage": {"n", "title", "heading", "text"},
     "rewrite": {"history", "question"},
+    "expand": {"question"},
 }
 
 

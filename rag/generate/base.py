@@ -29,6 +29,7 @@ class Generator:
     which the subject and citation checks compare); None: the generator's own."""
 
     name: str = "base"
+    chats: bool = False  # a chat model answers (complete() and chat_stream() reach it)
 
     def generate(
         self, question: str, hits: list[Hit], tokenizer: Tokenizer | None = None
@@ -43,4 +44,9 @@ class Generator:
 
     def complete(self, messages: list[dict[str, str]], max_tokens: int = 96) -> str | None:
         """The model's reply to chat `messages` (a follow-up question made standalone); None: no model to ask."""
+        return None
+
+    def chat_stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str] | None:
+        """The model's reply to chat `messages` piece by piece, so a caller can stop it at a time bound (query
+        expansion, rag.rewrite); None: no model to ask."""
         return None

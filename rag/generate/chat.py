@@ -24,6 +24,8 @@ _REFERS_BACK = re.compile(r"\s*(?:该|此|其|这|上述|以上|前述|同时|�
 
 
 class ChatGenerator(Generator):
+    chats = True
+
     def __init__(
         self,
         prompts: Prompts,
@@ -107,6 +109,9 @@ class ChatGenerator(Generator):
 
     def complete(self, messages: list[dict[str, str]], max_tokens: int = 96) -> str | None:
         return "".join(self._chat(messages, max_tokens)).strip()
+
+    def chat_stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str] | None:
+        return self._chat(messages, max_tokens)
 
 
 def excerpt(text: str, terms: list[str], budget: int) -> str:

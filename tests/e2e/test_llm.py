@@ -128,3 +128,19 @@ def test_openai_backend_against_llama_cpp_server(components, tmp_path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_a_question_in_everyday_words_is_expanded_with_the_documents_terms(components) -> None:
+    from rag.evaluate.metrics import hits
+    from rag.rewrite import WEAK_COVERAGE, Expander, expansion_messages
+
+    q = "2020年南昌第一、二、三产业各自占经济总量的比例关系是怎样的？"  # the bulletin says 三次产业比重
+    retriever = components.library.retriever("default")
+    assert retriever.search(q, 5).coverage < WEAK_COVERAGE  # RAG_EXPAND=auto asks the model for this one
+    template = components.prompts.templates["expand"]
+    # the pipeline's bound is 10 s; a model's first call after loading can take longer on a busy host
+    ex = Expander(components.generator("llm")._chat, lambda x: expansion_messages(template, x), timeout_s=300)
+    terms = ex.terms(q)
+    assert 1 <= len(terms) <= 6 and all(2 <= len(t) <= 12 for t in terms)
+    top = retriever.search(q, 5, expansion=terms).hits[0]
+    assert hits(top.chunk.text, "三次产业比重为4.1:46.6:49.3")
