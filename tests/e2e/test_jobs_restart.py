@@ -16,7 +16,7 @@ import httpx
 import pytest
 from rag.perf.server import free_port
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 pytestmark = pytest.mark.model
 

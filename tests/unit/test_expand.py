@@ -14,7 +14,7 @@ from rag.generate.chat import ChatGenerator
 from rag.ingest import read_bytes
 from rag.prompts import load_prompts
 from rag.rewrite import WEAK_COVERAGE, Expander, expansion_messages, parse_terms
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 Q = "2020年底各银行放出去的借款一共多少？"
 DOCS = {
