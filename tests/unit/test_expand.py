@@ -144,8 +144,7 @@ def _components(tmp_path, fake_embedder, **kw) -> Components:
         llm_refuse_below=0.0,
         **kw,
     )
-    comp = Components(s)
-    comp.embedder = fake_embedder
+    comp = Components(s, embedder=fake_embedder)
     for name, text in DOCS.items():
         comp.indexer.update("default", add=read_bytes(text.encode(), name))
     return comp
@@ -164,9 +163,9 @@ def test_expansion_terms_lead_bm25_to_the_official_wording(tmp_path, fake_embedd
 
 def test_the_pipeline_expands_only_on_the_chat_model_path(tmp_path, fake_embedder) -> None:
     for mode, weak, strong in (("auto", 1, 0), ("always", 1, 1), ("off", 0, 0)):
-        comp = _components(tmp_path / mode, fake_embedder, expand=mode)
-        model = Model("贷款余额、金融机构", prompts=comp.prompts, tokenizer=comp.tokenizer)
-        comp._generators["llm"] = model
+        built = _components(tmp_path / mode, fake_embedder, expand=mode)
+        model = Model("贷款余额、金融机构", prompts=built.prompts, tokenizer=built.tokenizer)
+        comp = Components(built.settings, embedder=fake_embedder, generators={"llm": model})  # the same index
         a = comp.pipeline.ask(Q, generator="llm")
         assert model.expansions == weak
         assert ("query_expanded" in a.flags) == bool(weak) and ("expand" in a.timings_ms) == bool(weak)
