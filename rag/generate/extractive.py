@@ -268,8 +268,9 @@ _WHEN = re.compile(r"(?:19|20)\d\d|\d+\s*月|[今明去后前]年|年底|年初|
 
 
 def _without(text: str, nums: list[str]) -> str:
+    """`text` without the whole numbers in `nums` (the 5 of "5G", not the 5 of "1500个")."""
     for n in nums:
-        text = text.replace(n, " ")
+        text = re.sub(rf"(?<![\d.]){re.escape(n)}(?![\d.])", " ", text)
     return text
 
 
