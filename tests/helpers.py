@@ -60,6 +60,22 @@ def settings_for(index_dir: Path, **kw: Any):
     return Settings(_env_file=None, index_dir=index_dir, embed_cache=SHARED_CACHE, prompts_dir=ROOT / "prompts", **kw)
 
 
+def unit_settings(tmp_path: Path, **kw: Any):
+    """Settings for a unit test's own small index under `tmp_path` (fake embedder): no .env, its own embedding cache,
+    the repository's prompts, and no refusal threshold unless `kw` sets one."""
+    from rag.config import Settings
+
+    kw.setdefault("refuse_below", 0.0)
+    kw.setdefault("llm_refuse_below", 0.0)
+    return Settings(
+        _env_file=None,
+        index_dir=tmp_path / "index",
+        embed_cache=tmp_path / "cache.sqlite",
+        prompts_dir=ROOT / "prompts",
+        **kw,
+    )
+
+
 def free_port() -> int:
     """A TCP port on loopback that nothing listens on now."""
     with socket.socket() as s:

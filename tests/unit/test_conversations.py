@@ -12,7 +12,6 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from rag.config import Settings
 from rag.conversations import ConversationStore, Limits, owner_of, qa_items
 from rag.errors import BadInput, NotFound, TooLarge
 from rag.factory import Components
@@ -20,7 +19,7 @@ from rag.generate.base import Generator
 from rag.generate.chat import ChatGenerator
 from rag.ingest import read_bytes
 from rag.prompts import load_prompts
-from tests.helpers import ROOT, Server
+from tests.helpers import ROOT, Server, unit_settings
 
 DOC = "南昌市2021年工业投资同比增长18.7%，规模以上工业增加值同比增长11.4%。\n\n赣州2023年地区生产总值达4606亿元。"
 Q = "2021年南昌工业投资同比增长多少？"
@@ -28,15 +27,7 @@ Q = "2021年南昌工业投资同比增长多少？"
 
 def _components(tmp_path, fake_embedder, llm: Generator | None = None, **kw) -> Components:
     """The fake-embedder index; `llm`: the generator requests naming "llm" get; `kw`: settings."""
-    s = Settings(
-        _env_file=None,
-        index_dir=tmp_path / "index",
-        embed_cache=tmp_path / "cache.sqlite",
-        prompts_dir=ROOT / "prompts",
-        refuse_below=0.0,
-        llm_refuse_below=0.0,
-        **kw,
-    )
+    s = unit_settings(tmp_path, **kw)
     comp = Components(s, embedder=fake_embedder, generators={"llm": llm} if llm else None)
     comp.indexer.update("default", add=read_bytes(DOC.encode(), "nc.txt"))
     return comp

@@ -7,14 +7,13 @@ import threading
 import time
 from collections.abc import Iterator
 
-from rag.config import Settings
 from rag.errors import GenerationError
 from rag.factory import Components
 from rag.generate.chat import ChatGenerator
 from rag.ingest import read_bytes
 from rag.prompts import load_prompts
 from rag.rewrite import WEAK_COVERAGE, Expander, expansion_messages, parse_terms
-from tests.helpers import ROOT
+from tests.helpers import ROOT, unit_settings
 
 Q = "2020年底各银行放出去的借款一共多少？"
 DOCS = {
@@ -135,15 +134,7 @@ class Model(ChatGenerator):
 
 
 def _components(tmp_path, fake_embedder, **kw) -> Components:
-    s = Settings(
-        _env_file=None,
-        index_dir=tmp_path / "index",
-        embed_cache=tmp_path / "cache.sqlite",
-        prompts_dir=ROOT / "prompts",
-        refuse_below=0.0,
-        llm_refuse_below=0.0,
-        **kw,
-    )
+    s = unit_settings(tmp_path, **kw)
     comp = Components(s, embedder=fake_embedder)
     for name, text in DOCS.items():
         comp.indexer.update("default", add=read_bytes(text.encode(), name))

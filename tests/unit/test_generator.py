@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rag.config import Settings
 from rag.factory import Components
 from rag.generate.base import Draft, Generator
 from rag.generate.chat import ChatGenerator
 from rag.ingest import read_bytes
 from rag.prompts import load_prompts
-from tests.helpers import ROOT
+from tests.helpers import ROOT, unit_settings
 
 DOC = "南昌市2021年工业投资同比增长18.7%，规模以上工业增加值同比增长11.4%。"
 Q = "2021年南昌工业投资同比增长多少？"
@@ -44,14 +43,7 @@ class Rewriter(ChatGenerator):
 
 
 def _components(tmp_path, fake_embedder, llm: Generator) -> Components:
-    s = Settings(
-        _env_file=None,
-        index_dir=tmp_path / "index",
-        embed_cache=tmp_path / "c.sqlite",
-        prompts_dir=ROOT / "prompts",
-        refuse_below=0.0,
-        llm_refuse_below=0.0,
-    )
+    s = unit_settings(tmp_path)
     comp = Components(s, embedder=fake_embedder, generators={"llm": llm})
     comp.indexer.update("default", add=read_bytes(DOC.encode(), "nc.txt"))
     return comp
