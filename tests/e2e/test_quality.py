@@ -19,13 +19,14 @@ pytestmark = pytest.mark.model
 # Issue 14, "Floors": hybrid retrieval and extractive answers on the test part.
 FLOORS_RETRIEVAL = {"hit@5": 0.97, "mrr@10": 0.93}
 # The issue's extractive floors are accuracy >= 0.75, refused >= 0.75, false refusals <= 0.10. Measured on the test
-# part (AMD EPYC, avx512_vnni): 0.812 / 0.582 / 0.061, so accuracy and false refusals hold with room, and refusal of
-# unanswerable questions is still short of 0.75. The floors sit about 0.01 (one unanswerable item of 55 for refusals)
-# inside the measured figures (extractive answers are deterministic), so nothing gets worse while that gap is closed.
+# part (AMD EPYC, avx512_vnni), passages embedded in bf16 with the fit `make calibrate` makes over them (the committed
+# one): 0.781 / 0.654 / 0.084; over int8 passage vectors, with the fit made over those: 0.812 / 0.582 / 0.061. The
+# CPU class moves near-tied passages and the fit with them, and CI runs on any class, so the floors hold both with a
+# little room: refusal of unanswerable questions is still short of 0.75, and nothing may get worse while it is closed.
 FLOORS_EXTRACTIVE = {
-    "answer_accuracy": (operator.ge, 0.80),
+    "answer_accuracy": (operator.ge, 0.77),
     "unanswerable_refused": (operator.ge, 0.56),
-    "false_refusal": (operator.le, 0.07),
+    "false_refusal": (operator.le, 0.095),
 }
 
 
