@@ -19,6 +19,7 @@ def make_embedder(settings: Settings) -> Embedder:
             batch_size=settings.embed_batch,
             fast_queries=settings.fast_queries,
             fast_passages=settings.fast_passages,
+            passage_bf16=settings.passage_bf16,
         )
     if name == "sentence-transformers":
         from rag.embed.st import SentenceTransformerEmbedder

