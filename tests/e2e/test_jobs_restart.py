@@ -14,9 +14,8 @@ import uuid
 
 import httpx
 import pytest
-from rag.perf.server import free_port
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, free_port
 
 pytestmark = pytest.mark.model
 
