@@ -285,6 +285,10 @@ async def upload(
     A small upload (RAG_UPLOAD_SYNC_MAX_FILES / _BYTES) to an idle collection answers 201 with the report once
     indexed, or its error; anything else, or `Prefer: respond-async`, answers 202 with the job and Location.
     A document whose id another file already holds is a 409 unless `replace=true`."""
+    form = await request.form()  # already parsed: FastAPI takes an empty field for an absent one (its default)
+    for name in ("collection", "on_error"):
+        if form.get(name) == "":
+            raise BadInput(f"{name} is empty")
     limit = c.settings.max_upload_bytes
     uploads: list[Upload] = []
     for f in files:

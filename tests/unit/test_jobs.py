@@ -385,6 +385,9 @@ def test_http_upload_job_poll_cancel_and_visibility(app) -> None:
     ]
     r = httpx.post(srv.url + "/documents", files=mixed, data={"collection": "jobs"}, headers=a, timeout=60)
     assert r.status_code == 415 and r.json()["error"]["message"].startswith("坏.wps: 不支持旧版 WPS 文字 文件")
+    for field in ("on_error", "collection"):  # an empty field is no choice (FastAPI would read it as absent)
+        r = httpx.post(srv.url + "/documents", files=mixed, data={field: ""}, headers=a, timeout=60)
+        assert r.status_code == 400 and r.json()["error"]["message"] == f"{field} is empty", r.text
     r = httpx.post(
         srv.url + "/documents", files=mixed, data={"collection": "jobs", "on_error": "skip"}, headers=a, timeout=60
     )
