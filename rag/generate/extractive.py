@@ -67,7 +67,8 @@ class ExtractiveGenerator(Generator):
             prior = 0.15 * (1.0 / (1 + i))
             for s, e, text in _units(h):
                 sc = self._score(text, question, weights, qnums, h) + prior
-                if focus and focus in norm(text):
+                # a table row states its header's columns: "营业收入（亿元）" there is the row's too
+                if focus and (focus in norm(text) or (h.chunk.kind == "table_row" and focus in norm(h.chunk.context))):
                     sc += FOCUS_BONUS
                 cands.append(_Cand(i, s, e, sc, text))
         if not cands:
