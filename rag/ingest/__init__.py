@@ -63,6 +63,20 @@ def _title(meta: dict, headings: list, text: str, name: str) -> str:
     return Path(name).stem
 
 
+def one_document(name: str, text: str, title: str, meta: dict) -> list[Document]:
+    """The one document a file makes (PDF, scanned image, slides): its id and hash from the name and text."""
+    return [
+        Document(
+            doc_id=doc_id_for(name),
+            source=Path(name).name,
+            title=title,
+            text=text,
+            meta=meta,
+            content_hash=content_hash(text),
+        )
+    ]
+
+
 def read_text(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
     raw = decode(data, name)
     html_input = True if name.lower().endswith((".html", ".htm")) else None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import re
 import threading
-from pathlib import Path
 
 from rag.errors import BadInput, ConfigError, TooLarge, UnsupportedFormat
 from rag.ingest.limits import current, ocr_timer
@@ -242,7 +241,7 @@ def fill_scanned_pages(pages, texts: list[str], name: str) -> list[int]:  # pypd
 
 
 def read_image(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
-    from rag.ingest import _title, content_hash, doc_id_for
+    from rag.ingest import _title, one_document
     from rag.ingest.pdf import assemble_pages
 
     pages = image_pages(data, name)
@@ -250,13 +249,4 @@ def read_image(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
     if not p.text.strip():
         raise BadInput(f"{name}: OCR found no text in the image")
     meta: dict = {"pages": p.pages, "page_count": len(pages), "headings": p.headings, "ocr": True}
-    return [
-        Document(
-            doc_id=doc_id_for(name),
-            source=Path(name).name,
-            title=_title(meta, p.headings, p.text, name),
-            text=p.text,
-            meta=meta,
-            content_hash=content_hash(p.text),
-        )
-    ]
+    return one_document(name, p.text, _title(meta, p.headings, p.text, name), meta)

@@ -11,10 +11,9 @@ import io
 import logging
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from rag.errors import BadInput, TooLarge, UnsupportedFormat
-from rag.ingest import _title, content_hash, doc_id_for, ocr
+from rag.ingest import _title, ocr, one_document
 from rag.ingest.clean import clean
 from rag.ingest.limits import TextBudget, current
 from rag.types import Document
@@ -120,13 +119,4 @@ def read_pdf(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
     # a title line must be near the top of the first page: a short line deeper in is a caption or a footer
     top = "\n".join(p.text[: p.pages[0][1]].split("\n")[:8])
     title = _title(meta, p.headings, top, name)
-    return [
-        Document(
-            doc_id=doc_id_for(name),
-            source=Path(name).name,
-            title=title,
-            text=p.text,
-            meta=meta,
-            content_hash=content_hash(p.text),
-        )
-    ]
+    return one_document(name, p.text, title, meta)

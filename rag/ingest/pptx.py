@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 
 from rag.errors import BadInput, RagError, TooLarge, UnsupportedFormat
 from rag.ingest.limits import current
@@ -77,7 +76,7 @@ def slide_text(slide, number: int) -> str:  # pptx.slide.Slide
 def read_pptx(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
     from pptx import Presentation
 
-    from rag.ingest import _title, content_hash, doc_id_for
+    from rag.ingest import _title, one_document
     from rag.ingest.pdf import assemble_pages
     from rag.ingest.sniff import check_ooxml
 
@@ -102,13 +101,4 @@ def read_pptx(data: bytes, name: str, dedup_min_chars: int) -> list[Document]:
     meta: dict = {"pages": p.pages, "page_count": len(pages), "slides": len(pages), "headings": p.headings}
     if title:
         meta["title"] = title
-    return [
-        Document(
-            doc_id=doc_id_for(name),
-            source=Path(name).name,
-            title=_title(meta, p.headings, p.text, name),
-            text=p.text,
-            meta=meta,
-            content_hash=content_hash(p.text),
-        )
-    ]
+    return one_document(name, p.text, _title(meta, p.headings, p.text, name), meta)
