@@ -8,6 +8,10 @@ decides what changed (unchanged files stop there); a second pass reads the chang
 cleaned text, and the indexer hands them to the store as they arrive (Milvus upserts them at once; FAISS assembles
 its version at the end). Documents given as text (an upload through the API) go to the same actors as items.
 `RAY_ADDRESS` (Ray's own variable) names a running cluster; without it a local Ray instance is started.
+
+The workers read files with the limits of the entry point that named them, as the in-process engine does: `scan`
+defaults to the operator's limits (`IngestLimits.unlimited()`, like `rag.ingest.load_paths`), and each `FileDoc`
+carries the limits it was scanned with, so the second pass reads it under the same ones.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,6 +28,7 @@ import numpy as np
 from rag.chunk import ChunkParams
 from rag.config import Settings
 from rag.errors import BadInput
+from rag.ingest.limits import IngestLimits
 from rag.store import Batch
 from rag.types import Chunk, Document
 
@@ -34,17 +39,22 @@ class FileDoc(Document):
 
     stub: ClassVar[bool] = True
     path: str = ""
+    limits: IngestLimits = field(default_factory=IngestLimits.unlimited, compare=False, repr=False)
 
 
-def _scan(batch: dict[str, np.ndarray], dedup_min_chars: int) -> dict[str, list[str]]:
-    """A Ray task over a batch of files: each document's id, source, title and content hash (no text)."""
+def _scan(
+    batch: dict[str, np.ndarray], dedup_min_chars: int, limits: IngestLimits | None = None
+) -> dict[str, list[str]]:
+    """A Ray task over a batch of files: each document's id, source, title and content hash (no text).
+    `limits`: those the files are read with (default: the operator's, `IngestLimits.unlimited()`)."""
     from rag.errors import RagError
     from rag.ingest import read_bytes
 
+    limits = limits or IngestLimits.unlimited()
     out: dict[str, list[str]] = {k: [] for k in ("doc_id", "source", "title", "content_hash", "path", "error")}
     for data, path in zip(batch["bytes"], batch["path"], strict=True):
         try:
-            docs = read_bytes(bytes(data), Path(str(path)).name, dedup_min_chars)
+            docs = read_bytes(bytes(data), Path(str(path)).name, dedup_min_chars, limits)
         except RagError as e:  # reported by the driver as the project's error, not as a Ray task failure
             docs, err = [], e.message
         else:
@@ -56,17 +66,37 @@ def _scan(batch: dict[str, np.ndarray], dedup_min_chars: int) -> dict[str, list[
     return out
 
 
+def _read_wanted(
+    batch: dict[str, np.ndarray], dedup_min_chars: int, limits: IngestLimits, wanted: frozenset[str]
+) -> list[Document]:
+    """The second pass over a batch of files: their documents the driver asked for, read under `limits`."""
+    from rag.ingest import read_bytes
+
+    return [
+        d
+        for data, path in zip(batch["bytes"], batch["path"], strict=True)
+        for d in read_bytes(bytes(data), Path(str(path)).name, dedup_min_chars, limits)
+        if d.doc_id in wanted
+    ]
+
+
 class _EmbedWorker:
     """One per Ray actor: settings in, the model loaded once, batches of documents -> passages with vectors."""
 
     def __init__(
-        self, settings: Settings, params: ChunkParams, use_cache: bool, wanted: frozenset[str] = frozenset()
+        self,
+        settings: Settings,
+        params: ChunkParams,
+        use_cache: bool,
+        wanted: frozenset[str] = frozenset(),
+        limits: IngestLimits | None = None,
     ) -> None:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         from rag.embed import make_embedder
         from rag.zh import Tokenizer
 
         self.wanted = wanted
+        self.limits = limits or IngestLimits.unlimited()
         self.params = params
         self.dedup_min_chars = settings.dedup_min_chars
         self.embedder = make_embedder(settings)
@@ -79,15 +109,9 @@ class _EmbedWorker:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[Any]]:
         from rag.indexer import CountingEmbedder, prepare
-        from rag.ingest import read_bytes
 
         if "bytes" in batch:  # files: read here, keeping the documents the driver asked for
-            docs = [
-                d
-                for data, path in zip(batch["bytes"], batch["path"], strict=True)
-                for d in read_bytes(bytes(data), Path(str(path)).name, self.dedup_min_chars)
-                if d.doc_id in self.wanted
-            ]
+            docs = _read_wanted(batch, self.dedup_min_chars, self.limits, self.wanted)
         else:
             docs = [Document(**json.loads(s)) for s in batch["doc"]]
         chunks, tokens, texts = prepare(docs, self.params, self.tokenizer)
@@ -149,10 +173,14 @@ class RayEngine:
                 ray.shutdown()  # on a loaded 2-core machine one gRPC call can take all 30 s: start it once more
         return ray
 
-    def scan(self, paths: list[Path]) -> list[FileDoc]:
-        """The documents in these files and folders, each file read and parsed by a Ray task (not by this process)."""
+    def scan(self, paths: list[Path], limits: IngestLimits | None = None) -> list[FileDoc]:
+        """The documents in these files and folders, each file read and parsed by a Ray task (not by this process).
+
+        `limits`: what a file may cost, as `rag.ingest.load_paths` takes them (default: the operator's own files,
+        `IngestLimits.unlimited()`); the documents keep them for the workers that read the files again."""
         from rag.ingest import iter_files
 
+        limits = limits or IngestLimits.unlimited()
         files = [str(f.resolve()) for f in iter_files(paths)]
         if not files:
             return []
@@ -161,7 +189,7 @@ class RayEngine:
         ds = ray.data.read_binary_files(files, include_paths=True, override_num_blocks=self._blocks(len(files)))
         ds = ds.map_batches(
             _scan,
-            fn_args=(self.settings.dedup_min_chars,),
+            fn_args=(self.settings.dedup_min_chars, limits),
             batch_size=self.batch_docs,
             batch_format="numpy",
             num_cpus=self.cpus,
@@ -173,7 +201,7 @@ class RayEngine:
             ):
                 if err:
                     raise BadInput(str(err))
-                out.append(FileDoc(str(did), str(src), str(title), "", {}, str(h), path=str(path)))
+                out.append(FileDoc(str(did), str(src), str(title), "", {}, str(h), path=str(path), limits=limits))
         return sorted(out, key=lambda d: d.doc_id)
 
     def _blocks(self, n: int) -> int:
@@ -187,10 +215,10 @@ class RayEngine:
         files = [d for d in docs if isinstance(d, FileDoc)]
         texts = [d for d in docs if not isinstance(d, FileDoc)]
         done = 0
-        for ds, wanted in self._datasets(ray, files, texts):
+        for ds, wanted, limits in self._datasets(ray, files, texts):
             ds = ds.map_batches(
                 _EmbedWorker,
-                fn_constructor_args=(self.settings, self.chunk_params, self.use_cache, wanted),
+                fn_constructor_args=(self.settings, self.chunk_params, self.use_cache, wanted, limits),
                 batch_size=self.batch_docs,
                 compute=ray.data.ActorPoolStrategy(size=self.workers),
                 num_cpus=self.cpus,
@@ -213,9 +241,16 @@ class RayEngine:
                     documents=documents,
                 )
 
-    def _datasets(self, ray: Any, files: list[FileDoc], texts: list[Document]) -> Iterator[tuple[Any, frozenset[str]]]:
-        if files:  # the workers read the files again: only their paths and the wanted ids leave this process
-            paths = sorted({d.path for d in files})
+    def _datasets(
+        self, ray: Any, files: list[FileDoc], texts: list[Document]
+    ) -> Iterator[tuple[Any, frozenset[str], IngestLimits | None]]:
+        """One dataset per set of limits the files were scanned with (one for `rag index`), then one of texts."""
+        by_limits: dict[IngestLimits, list[FileDoc]] = {}
+        for d in files:
+            by_limits.setdefault(d.limits, []).append(d)
+        for limits, group in by_limits.items():
+            # the workers read the files again: only their paths, the wanted ids and the limits leave this process
+            paths = sorted({d.path for d in group})
             # Reading asks for no CPU: the actors may hold every CPU, and a read waiting for one would wait forever.
             yield (
                 ray.data.read_binary_files(
@@ -224,7 +259,8 @@ class RayEngine:
                     override_num_blocks=self._blocks(len(paths)),
                     ray_remote_args={"num_cpus": 0},
                 ),
-                frozenset(d.doc_id for d in files),
+                frozenset(d.doc_id for d in group),
+                limits,
             )
         if texts:
             yield (
@@ -233,4 +269,5 @@ class RayEngine:
                     override_num_blocks=self._blocks(len(texts)),
                 ),
                 frozenset(),
+                None,
             )

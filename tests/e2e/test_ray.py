@@ -80,3 +80,26 @@ def test_ray_engine_streams_into_milvus(ray_local, local_index, tmp_path) -> Non
     assert again.version == "" and again.unchanged == sorted(local_index.documents)
     hits = c.pipeline.search("2021年南昌规模以上工业增加值增长了多少", 3, "r").hits
     assert any("11.4%" in h.chunk.text for h in hits)
+
+
+def test_ray_engine_reads_files_with_the_limits_of_the_entry_point(ray_local, tmp_path) -> None:
+    """Both passes of a real 1-worker Ray run read under the limits `scan` was given; `rag index`'s default is the
+    operator's (no upload limits), as the in-process engine reads the same files."""
+    from dataclasses import replace
+
+    from rag.distributed import RayEngine
+    from rag.errors import BadInput
+    from rag.ingest import IngestLimits
+
+    f = tmp_path / "projects.csv"
+    f.write_text("项目,年产值\n" + "".join(f"赣江{i}号项目,{i + 10}亿元\n" for i in range(5)), encoding="utf-8")
+    engine = RayEngine(settings_for(tmp_path / "index"), workers=1)
+    with pytest.raises(BadInput, match="RAG_MAX_TABLE_ROWS"):
+        engine.scan([f], IngestLimits(max_table_rows=4))
+    docs = engine.scan([f])
+    assert [d.doc_id for d in docs] == [d.doc_id for d in load_paths([f])]
+    assert docs[0].limits == IngestLimits.unlimited()
+    with pytest.raises(Exception, match="RAG_MAX_TABLE_ROWS"):  # the workers' second read keeps the scan's limits
+        list(engine([replace(d, limits=IngestLimits(max_table_rows=4)) for d in docs]))
+    batches = list(engine(docs))
+    assert sum(len(b.chunks) for b in batches) >= 5 and batches[0].documents[0].doc_id == docs[0].doc_id
