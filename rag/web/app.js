@@ -247,31 +247,57 @@ async function loadPermissions() {
   }
 }
 
+// The document list of the collection named above it. Loading another collection shows "正在加载…" first; refreshing
+// the one listed (after an upload, a deletion or a job) updates the list in place: a row whose document is unchanged
+// keeps its elements, so a click on its 删除 lands even while the page refreshes around it.
+let docListLoads = 0;
+
+function docItem(d, view) {
+  const info = [d.source, `${d.chars} 字`, `${d.passages} 段`];
+  if (d.meta && d.meta.page_count) info.push(`${d.meta.page_count} 页`);
+  const item = el("li", { className: "doc-item", dataset: { docId: d.doc_id, view } },
+    el("button", { type: "button", className: "doc-open link", title: "查看全文", onclick: () => showDocument(d.doc_id, null) },
+      d.title || d.doc_id),
+    el("span", { className: "doc-info" }, info.join(" · ")));
+  if (state.admin) {
+    const del = el("button", { type: "button", className: "delete secondary", onclick: () => deleteDocument(d) }, "删除");
+    del.setAttribute("aria-label", `删除文档：${d.title || d.doc_id}`);
+    item.append(del);
+  }
+  return item;
+}
+
+function placeRows(list, rows) {
+  const keep = new Set(rows);
+  for (const child of [...list.children]) if (!keep.has(child)) child.remove();
+  rows.forEach((row, i) => { if (list.children[i] !== row) list.insertBefore(row, list.children[i] || null); });
+}
+
 async function loadDocuments() {
   const list = $("doc-list");
   const name = collection();
-  list.replaceChildren(el("li", { className: "muted" }, "正在加载…"));
-  $("doc-count").textContent = "";
+  const load = ++docListLoads;
+  if (list.dataset.collection !== name) {
+    delete list.dataset.collection;
+    list.replaceChildren(el("li", { className: "muted" }, "正在加载…"));
+    $("doc-count").textContent = "";
+  }
   try {
     const body = await getJSON(`/documents?collection=${encodeURIComponent(name)}`);
-    list.replaceChildren();
+    if (load !== docListLoads) return; // a later load (another collection, or a newer refresh) draws the list
     $("doc-count").textContent = `（${body.documents.length}）`;
-    if (!body.documents.length) list.append(el("li", { className: "muted" }, "还没有文档"));
-    for (const d of body.documents) {
-      const info = [d.source, `${d.chars} 字`, `${d.passages} 段`];
-      if (d.meta && d.meta.page_count) info.push(`${d.meta.page_count} 页`);
-      const item = el("li", { className: "doc-item", dataset: { docId: d.doc_id } },
-        el("button", { type: "button", className: "doc-open link", title: "查看全文", onclick: () => showDocument(d.doc_id, null) },
-          d.title || d.doc_id),
-        el("span", { className: "doc-info" }, info.join(" · ")));
-      if (state.admin) {
-        const del = el("button", { type: "button", className: "delete secondary", onclick: () => deleteDocument(d) }, "删除");
-        del.setAttribute("aria-label", `删除文档：${d.title || d.doc_id}`);
-        item.append(del);
-      }
-      list.append(item);
-    }
+    const shown = new Map([...list.querySelectorAll(":scope > .doc-item")].map((li) => [li.dataset.docId, li]));
+    const rows = body.documents.map((d) => {
+      const view = JSON.stringify([d.title, d.source, d.chars, d.passages, (d.meta || {}).page_count, state.admin]);
+      const have = shown.get(d.doc_id);
+      return have && have.dataset.view === view ? have : docItem(d, view);
+    });
+    placeRows(list, rows.length ? rows : [el("li", { className: "muted" }, "还没有文档")]);
+    list.dataset.collection = name;
   } catch (err) {
+    if (load !== docListLoads) return;
+    delete list.dataset.collection;
+    $("doc-count").textContent = "";
     list.replaceChildren(el("li", { className: "muted" }, err.status === 404
       ? `知识库「${name}」还没有文档，上传文件即可创建。`
       : `无法列出文档：${err.message}`));
@@ -382,7 +408,8 @@ async function init() {
   coll.value = localStorage.getItem("rag.collection") || coll.value;
   coll.addEventListener("change", () => {
     localStorage.setItem("rag.collection", collection());
-    loadDocuments();
+    // the input also fires "change" when it loses focus (to a click on the list): the same name reloads nothing
+    if ($("doc-list").dataset.collection !== collection()) loadDocuments();
   });
   $("refresh-docs").addEventListener("click", loadDocuments);
   const key = $("api-key");

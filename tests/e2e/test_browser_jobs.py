@@ -193,10 +193,17 @@ def test_a_deletion_during_an_upload_job_queues_behind_it(page) -> None:  # noqa
         " return r && r.dataset.state === 'running' && ['chunking', 'embedding'].includes(r.dataset.stage); }",
         timeout=120_000,
     )
+    delete = '#doc-list .doc-item[data-doc-id="旧通知"] button.delete'
+    # refreshing the listed collection keeps an unchanged row's elements: a click is not lost to a redraw
+    assert pg.evaluate(
+        "async (sel) => { const b = document.querySelector(sel); await loadDocuments();"
+        " return b.isConnected && b === document.querySelector(sel); }",
+        delete,
+    )
     fired = []
     pg.once("dialog", lambda d: (fired.append(d.message), d.accept()))
-    # (a click event, not a mouse click at coordinates: the job rows above the list redraw as the job moves)
-    pg.locator('#doc-list .doc-item[data-doc-id="旧通知"] button.delete').dispatch_event("click")
+    # a real mouse click while the job runs; the collection field still has the focus, so the click also blurs it
+    pg.locator(delete).click()
     pg.wait_for_function("() => document.querySelectorAll('#jobs .job').length === 2")
     assert fired and "删除" in fired[0]  # the page asked first
     rows = pg.locator("#jobs .job")
