@@ -25,6 +25,9 @@ EVAL_MODULES = (
     "langchain_text_splitters",
     "rank_bm25",
 )
+# Not dependencies at all: the package imports langchain_core only (rag/langchain.py), never the langchain
+# meta-package or the langgraph it pulls in.
+NOT_INSTALLED = ("langchain", "langgraph")
 
 SCRIPT = r"""
 import hashlib, importlib.abc, io, json, sys, tempfile
@@ -101,7 +104,7 @@ def test_core_install_serves_search_and_ask_and_eval_names_the_extra(tmp_path) -
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RAG_INDEX_DIR": str(tmp_path / "index")}
     env = {k: v for k, v in env.items() if k not in ("RAG_EMBEDDER", "RAG_STORE", "RAG_GENERATOR")}
     proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT, ",".join(EVAL_MODULES)],
+        [sys.executable, "-c", SCRIPT, ",".join(EVAL_MODULES + NOT_INSTALLED)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -119,6 +122,18 @@ def test_core_install_serves_search_and_ask_and_eval_names_the_extra(tmp_path) -
     assert out["eval_rc"] == 5  # MissingExtra is a ConfigError
     assert "pip install 'rag-zh[eval]'" in out["eval_err"]
     assert all(m.replace("_", "-") in out["eval_err"] for m in ("ranx", "matplotlib"))
+
+
+def test_core_dependencies_name_langchain_core_not_the_langchain_meta_package() -> None:
+    import re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    name = re.compile(r"^[A-Za-z0-9_.-]+")
+    core = {name.match(d)[0].lower() for d in project["dependencies"]}
+    extras = {name.match(d)[0].lower() for ds in project["optional-dependencies"].values() for d in ds}
+    assert "langchain-core" in core
+    assert not {"langchain", "langgraph"} & (core | extras)
 
 
 def test_prompts_come_from_the_installed_copy_outside_the_repository(tmp_path, monkeypatch) -> None:
