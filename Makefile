@@ -82,6 +82,8 @@ LLM_SAMPLE ?= 60
 figures: index ## re-measure what the docs include -> docs/figures/*.json, and rewrite the blocks (local LLM: about an hour)
 	$(BIN)/rag eval eval/qa.jsonl --generator extractive --figures docs/figures/eval-extractive.json
 	$(BIN)/rag eval eval/qa.jsonl --generator llm --split test --mode hybrid --figures docs/figures/eval-llm.json
+	$(BIN)/rag eval eval/qa.jsonl --split test --mode hybrid --retrieval-only --expand auto \
+	  --figures docs/figures/eval-expand.json
 	@if [ -d $(BENCH_DATA) ]; then \
 	  $(BIN)/rag bench $(BENCH_DATA) --answers --figures docs/figures/bench-cmrc2018-trial.json && \
 	  $(BIN)/rag bench $(BENCH_DATA) --mode hybrid --answers --generator llm --limit $(LLM_SAMPLE) \

@@ -244,6 +244,7 @@ def cmd_eval(args: argparse.Namespace, s: Settings) -> int:
             split=args.split,
             progress=bars,
             verbose=not args.json,
+            expand=args.expand,
         )
     finally:
         bars.close()
@@ -374,6 +375,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="also run the LangChain-tutorial and Langchain-Chatchat pipelines on the same data and embedder",
     )
     x.add_argument("--retrieval-only", action="store_true", help="skip the answers")
+    x.add_argument(
+        "--expand",
+        choices=("auto", "always"),
+        help="also score hybrid retrieval with query expansion by the chat model as RAG_EXPAND=auto|always does it "
+        "(mode hybrid+expand; the --generator if it chats, else the local LLM)",
+    )
     x.add_argument("--out", help="the report JSON (default: artifacts/eval-<generator>.json; .md and .png beside it)")
     x.add_argument(
         "--figures",

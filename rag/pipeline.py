@@ -226,10 +226,28 @@ class Pipeline:
             ),
         )
 
-    def _expands(self, gen: Generator, res: SearchResult) -> bool:
+    def expanded_search(
+        self, query: str, top_k: int, collection: str, generator: str, mode: str = "auto"
+    ) -> tuple[SearchResult, list[str], float | None]:
+        """Hybrid retrieval as `ask` does it for `generator` with RAG_EXPAND=`mode` (`rag eval --expand`): the result,
+        the terms added (none when not expanded) and the expansion call's milliseconds (None when not called)."""
+        query = bounded(self.check_text(query, "query"), self.limits.max_query_chars)
+        gen = self._generator(generator)
+        retriever = self.library.retriever(collection)
+        res = retriever.search(query, top_k, "hybrid")
+        if not self._expands(gen, res, mode):
+            return res, [], None
+        t = time.perf_counter()
+        terms = self._expander(gen).terms(query)
+        ms = _ms(t)
+        if terms:
+            res = retriever.search(query, top_k, "hybrid", expansion=terms)
+        return res, terms, ms
+
+    def _expands(self, gen: Generator, res: SearchResult, mode: str | None = None) -> bool:
         """Whether to ask the chat model for the documents' terms: only when it answers (the extractive path stays
         free of model calls), and with RAG_EXPAND=auto only when BM25's best passage matched little of the question."""
-        mode = self.limits.expand
+        mode = mode or self.limits.expand
         if mode == "off" or not gen.chats:
             return False
         return mode == "always" or res.coverage < WEAK_COVERAGE

@@ -1,6 +1,7 @@
-"""The figure tables of README.md and docs/benchmarks.md, generated from committed results so they cannot drift.
+"""The figure tables of README.md, docs/benchmarks.md and docs/how-it-works.md, generated from committed results so
+they cannot drift.
 
-Usage: python -m rag.evaluate.docs [--check] [FILE.md …]   (default: README.md docs/benchmarks.md)
+Usage: python -m rag.evaluate.docs [--check] [FILE.md …]   (default: README.md docs/benchmarks.md docs/how-it-works.md)
 
 A block is the text between `<!-- BEGIN figures:NAME -->` and `<!-- END figures:NAME -->`; NAME picks the renderer
 below and the results it reads from docs/figures/ (written by `rag eval … --figures` and `rag bench … --figures`,
@@ -21,7 +22,7 @@ from typing import Any
 from rag.evaluate.report import cpu_line
 
 FIGURES = Path("docs/figures")
-DOCS = (Path("README.md"), Path("docs/benchmarks.md"))
+DOCS = (Path("README.md"), Path("docs/benchmarks.md"), Path("docs/how-it-works.md"))
 BLOCK = re.compile(r"(<!-- BEGIN figures:(?P<name>[\w.-]+) -->\n)(?P<body>.*?)(<!-- END figures:(?P=name) -->)", re.S)
 RETRIEVAL_KEYS = ("hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "evidence_recall@10", "n_single", "n_multi")
 ANSWER_KEYS = (
@@ -63,6 +64,7 @@ def compact(report: dict[str, Any]) -> dict[str, Any]:
             "generator": report.get("generator"),
             "settings": report.get("settings", {}),
             "parts": parts,
+            **({"expansion": report["expansion"]} if report.get("expansion") else {}),
             "environment": _env(report),
         }
     return {
@@ -196,7 +198,43 @@ def cmrc2018() -> list[str]:
     ]
 
 
-RENDERERS: dict[str, Callable[[], list[str]]] = {"qa-splits": qa_splits, "cmrc2018": cmrc2018}
+EXPAND_TYPES = ("paraphrase",)  # the question type expansion is for, shown beside the part's whole
+
+
+def expand() -> list[str]:
+    """Query expansion (`rag eval --expand`): hybrid retrieval without and with it, per part and for paraphrases."""
+    rep = _need("eval-expand.json")
+    x = rep["expansion"]
+    rows: list[list[Any]] = []
+    for part in ("test", "independent", "dev"):
+        got = x["parts"].get(part)
+        if not got:
+            continue
+        subsets = [(PART_NAMES[part], got)]
+        subsets += [(f"{PART_NAMES[part]}: {t} items", got["by_type"][t]) for t in EXPAND_TYPES if t in got["by_type"]]
+        for label, sub in subsets:
+            for mode, name in (("hybrid", "hybrid"), ("hybrid+expand", f"hybrid + expansion ({x['mode']})")):
+                s = sub[mode]
+                expanded = sub["expanded"] if mode != "hybrid" else "—"
+                rows.append([label, name, sub["n"], expanded, s["hit@1"], s["hit@5"], s["mrr@10"]])
+    model = f"`{x['generator']}` generator's model"
+    calls = (
+        f"The expansion call ({x['calls']} calls over the {x['n']} questions searched, several-evidence ones "
+        f"included; {model}) took a median {x['call_ms_p50'] / 1000:.1f} s, p95 {x['call_ms_p95'] / 1000:.1f} s."
+        if x["calls"]
+        else "No question was weak enough to call the model."
+    )
+    return [
+        *_table(["items", "retrieval", "questions", "expanded", "hit@1", "hit@5", "MRR@10"], rows),
+        "",
+        "Questions: those with one evidence string (what hit@k and MRR are over); expanded: BM25 matched little of "
+        f"the question (coverage below {x['weak_coverage']}) and the model gave terms. {calls} "
+        + _measured(rep)
+        + " Generated from docs/figures/eval-expand.json by `python -m rag.evaluate.docs`; `make figures` re-measures.",
+    ]
+
+
+RENDERERS: dict[str, Callable[[], list[str]]] = {"qa-splits": qa_splits, "cmrc2018": cmrc2018, "expand": expand}
 
 
 def render(text: str, where: str = "") -> str:

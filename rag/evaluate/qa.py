@@ -304,10 +304,13 @@ def run_eval(
     split: str = "all",
     progress: Progress | None = None,
     verbose: bool = True,
+    expand: str | None = None,
 ) -> dict[str, Any]:
     """Retrieval per mode (and the reference pipelines with `compare`) and answers for one generator; writes the
     JSON, Markdown and PNG reports (`out` names the JSON; default artifacts/eval-<generator>.json). `split` picks
-    the items (all, dev or test); the top-level figures are over the items run, `by_split` gives them per part."""
+    the items (all, dev or test); the top-level figures are over the items run, `by_split` gives them per part.
+    `expand` (auto or always): also hybrid retrieval with query expansion by the chat model (`generator`, or the
+    local LLM when it is the extractive one or none), mode `hybrid+expand`, compared in `expansion`."""
     require_eval(compare)
     items = select(load_qa(qa), split)
     items = stratified(items, limit, sample_stratum) if limit else items
@@ -328,6 +331,17 @@ def run_eval(
         m: run_searches(items, lambda q, m=m: _hit_passages(p.search(q, top_k, collection, m)), ticker(f"search {m}"))
         for m in modes
     }
+    expansion = None
+    if expand:
+        from rag.evaluate.expand import EXPANDED, expanded_run, expansion_report, scored
+
+        chat = gen if gen and gen != "extractive" else "llm"
+        if "hybrid" not in runs:
+            runs["hybrid"] = run_searches(items, lambda q: _hit_passages(p.search(q, top_k, collection, "hybrid")))
+        runs[EXPANDED], calls = expanded_run(
+            p, scored(items), top_k, collection, chat, expand, ticker(f"search {EXPANDED}")
+        )
+        expansion = expansion_report(items, runs["hybrid"], runs[EXPANDED], calls, expand, chat)
     retrieval = {m: retrieval_report(items, r) for m, r in runs.items()}
     ans = None
     if answers:
@@ -350,6 +364,7 @@ def run_eval(
         "retrieval": retrieval,
         "answers": ans,
         "by_split": by_split(items, runs, ans),
+        **({"expansion": expansion} if expansion else {}),
         # failures are listed for dev items only: test items are not looked at one by one
         "failures": failures([it for it in items if split_of(it) != "test"], runs.get(main_mode), main_mode, ans),
         "failures_held_out": len(

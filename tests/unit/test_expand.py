@@ -166,3 +166,53 @@ def test_the_pipeline_expands_only_on_the_chat_model_path(tmp_path, fake_embedde
         assert model.expansions == weak + strong
         comp.pipeline.ask("2020年全市预算收入的借款一共多少？", generator="extractive")  # never a model call
         assert model.expansions == weak + strong
+
+
+def test_eval_scores_retrieval_with_and_without_expansion_and_the_docs_render_it(tmp_path, fake_embedder) -> None:
+    """`rag eval --expand auto`: the weak question is expanded (one call), the strong one is not; the figures file
+    keeps the comparison and the docs' `expand` block renders it."""
+    import json
+
+    from rag.evaluate import docs, run_eval
+    from rag.evaluate.docs import compact
+
+    # a fusion that leans on BM25: the fake embedder's vectors say nothing of meaning
+    built = _components(tmp_path, fake_embedder, fusion="convex", dense_weight=0.2)
+    model = Model("贷款余额、金融机构", prompts=built.prompts, tokenizer=built.tokenizer)
+    comp = Components(built.settings, embedder=fake_embedder, generators={"llm": model})
+    ev = "各项贷款余额16005.62亿元"
+    rows = [
+        {"id": "w", "question": Q, "doc": "loans.txt", "evidence": ev, "type": "paraphrase", "split": "test"},
+        {"id": "s", "question": "2020年末金融机构本外币各项贷款余额是多少？", "doc": "loans.txt", "evidence": ev}
+        | {"type": "numeric", "split": "test"},
+        {"id": "u", "question": "2020年全市有多少家银行？", "doc": None, "evidence": "", "type": "unanswerable"}
+        | {"split": "test"},
+    ]
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    r = run_eval(comp, qa, 2, modes=("bm25",), answers=False, out=tmp_path / "e.json", verbose=False, expand="auto")
+    assert model.expansions == 1  # the weak question only; the unanswerable one is not searched
+    x = r["expansion"]
+    assert x["mode"] == "auto" and x["generator"] == "llm" and x["n"] == 2 and x["calls"] == 1
+    test = x["parts"]["test"]
+    assert test["n"] == 2 and test["called"] == 1 and test["expanded"] == 1
+    para = test["by_type"]["paraphrase"]
+    assert para["hybrid"]["hit@1"] == 0.0 and para["hybrid+expand"]["hit@1"] == 1.0  # the terms found the passage
+    assert test["by_type"]["numeric"]["hybrid"] == test["by_type"]["numeric"]["hybrid+expand"]
+    assert test["by_type"]["numeric"]["expanded"] == 0
+    assert set(r["retrieval"]) == {"bm25", "hybrid", "hybrid+expand"}
+    assert "hybrid+expand" in r["by_split"]["test"]["retrieval"]
+
+    figures = tmp_path / "figures"
+    figures.mkdir()
+    (figures / "eval-expand.json").write_text(json.dumps(compact(r), ensure_ascii=False), encoding="utf-8")
+    old, docs.FIGURES = docs.FIGURES, figures
+    try:
+        table = docs.expand()
+    finally:
+        docs.FIGURES = old
+    assert any(
+        row.startswith("| test (held out): paraphrase items | hybrid + expansion (auto) | 1 | 1 |") for row in table
+    )
+    assert "1 calls over the 2 questions searched" in table[-1] and f"below {WEAK_COVERAGE}" in table[-1]
+    assert "Measured" in table[-1]
