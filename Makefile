@@ -86,6 +86,8 @@ figures: index ## re-measure what the docs include -> docs/figures/*.json, and r
 	  --figures docs/figures/eval-expand.json
 	@if [ -d $(BENCH_DATA) ]; then \
 	  $(BIN)/rag bench $(BENCH_DATA) --answers --figures docs/figures/bench-cmrc2018-trial.json && \
+	  $(BIN)/rag bench $(BENCH_DATA) --mode hybrid --expand auto \
+	    --figures docs/figures/bench-cmrc2018-trial-expand.json && \
 	  $(BIN)/rag bench $(BENCH_DATA) --mode hybrid --answers --generator llm --limit $(LLM_SAMPLE) \
 	    --figures docs/figures/bench-cmrc2018-trial-llm.json; \
 	else echo "no BEIR set at $(BENCH_DATA)"; fi

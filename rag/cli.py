@@ -271,6 +271,7 @@ def cmd_bench(args: argparse.Namespace, s: Settings) -> int:
             answers=gens,
             progress=bars,
             verbose=not args.json,
+            expand=args.expand,
         )
     finally:
         bars.close()
@@ -405,6 +406,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="also score end-to-end answers against the queries' metadata.answers (RGB rule; refusals, citations)",
     )
     x.add_argument("--generator", help="--answers: the generator(s), comma-separated (default: extractive)")
+    x.add_argument(
+        "--expand",
+        choices=("auto", "always"),
+        help="also score hybrid retrieval with query expansion by the local LLM as RAG_EXPAND=auto|always does it "
+        "(mode hybrid+expand)",
+    )
     x.add_argument(
         "--out",
         help="the report JSON (default: artifacts/bench-<dataset>[-answers-<generators>].json; .md and .png beside it)",

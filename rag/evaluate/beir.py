@@ -129,11 +129,14 @@ def run_bench(
     answers: tuple[str, ...] = (),
     progress: Progress | None = None,
     verbose: bool = True,
+    expand: str | None = None,
+    expand_generator: str = "llm",
 ) -> dict[str, Any]:
     """Index the BEIR corpus into its own collection (cached), run the queries in every mode, score the documents
     (hit@1/5/10, MRR@10, nDCG@10, recall@100; ranx) against the qrels, and write the JSON/Markdown/PNG reports.
     `answers` names generators whose end-to-end answers are scored against the queries' `metadata.answers`
-    (rag.evaluate.answers), on the same queries."""
+    (rag.evaluate.answers), on the same queries. `expand` (auto or always): also mode `hybrid+expand`, hybrid
+    retrieval with query expansion by `expand_generator`'s model as `ask` does it (no recall@100), and `expansion`."""
     require_eval(compare)
     from rag.retrieve import Retriever
 
@@ -169,6 +172,17 @@ def run_bench(
         reached = [len(v) for v in deep_run.values()]
         r["docs_reached_deep"] = {"min": min(reached), "mean": round(statistics.fmean(reached), 1)}
         results[m] = r
+    expansion = None
+    if expand:
+        from rag.evaluate.expand import EXPANDED, bench_expanded, call_summary
+
+        texts = [str(q["text"]) for q in judged]
+        hits, lat, calls = bench_expanded(
+            components.pipeline, texts, served_k, collection, expand_generator, expand, progress
+        )
+        run = {str(q["_id"]): to_docs(h, doc_of) for q, h in zip(judged, hits, strict=True)}
+        results[EXPANDED] = _mode_scores(run, lat, qrels, metrics)
+        expansion = call_summary(calls, expand, expand_generator)
     report: dict[str, Any] = {
         "kind": "bench",
         "dataset": str(folder),
@@ -184,6 +198,7 @@ def run_bench(
         "metrics_library": _ranx_version(),
         "depth": {"served_passages": served_k, "recall@100_passages": DEEP},
         "modes": results,
+        **({"expansion": expansion} if expansion else {}),
         "environment": environment(),
     }
     if compare:

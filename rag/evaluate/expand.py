@@ -1,10 +1,12 @@
-"""`rag eval --expand auto|always`: hybrid retrieval with and without query expansion by the chat model (RAG_EXPAND),
-side by side on the same items, per part and per question type, with how many questions were expanded and what the
-expansion call cost. Only items with evidence are searched (unanswerable ones score nothing here)."""
+"""`rag eval --expand auto|always` and `rag bench --expand …`: hybrid retrieval with and without query expansion by the
+chat model (RAG_EXPAND), side by side on the same questions (on the QA set per part and per question type), with how
+many questions were expanded and what the expansion call cost. On the QA set only items with evidence are searched
+(unanswerable ones score nothing here)."""
 
 from __future__ import annotations
 
 import statistics
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -82,3 +84,41 @@ def expansion_report(
         "call_ms_p95": round(latency_summary(ms)["latency_ms_p95"], 1) if ms else None,
         "parts": out_parts,
     }
+
+
+def call_summary(calls: dict[str, dict[str, Any]], mode: str, generator: str) -> dict[str, Any]:
+    """How many questions were searched, called the model and got terms; the calls' latency."""
+    ms = [c["ms"] for c in calls.values() if c["ms"] is not None]
+    return {
+        "mode": mode,
+        "generator": generator,
+        "weak_coverage": WEAK_COVERAGE,
+        "n": len(calls),
+        "calls": len(ms),
+        "expanded": sum(bool(c["terms"]) for c in calls.values()),
+        "call_ms_p50": round(statistics.median(ms), 1) if ms else None,
+        "call_ms_p95": round(latency_summary(ms)["latency_ms_p95"], 1) if ms else None,
+    }
+
+
+def bench_expanded(
+    pipeline: Any, texts: list[str], top_k: int, collection: str, generator: str, mode: str, progress: Any = None
+) -> tuple[list[list[Any]], list[float], dict[str, dict[str, Any]]]:
+    """`rag bench --expand`: each query's expanded hybrid hits (as `ask` retrieves them), the search latencies (the
+    model call included) and the calls per query text."""
+    calls: dict[str, dict[str, Any]] = {}
+    hits: list[list[Any]] = []
+    lat: list[float] = []
+    retriever = pipeline.library.retriever(collection)
+    for i, q in enumerate(texts, 1):
+        t = time.perf_counter()
+        if q.strip():
+            res, terms, ms = pipeline.expanded_search(q, top_k, collection, generator, mode)
+        else:  # a query without text (BEIR sets hold a few): searched as the other modes search it, never expanded
+            res, terms, ms = retriever.search(q, top_k, "hybrid"), [], None
+        lat.append((time.perf_counter() - t) * 1000)
+        calls.setdefault(q, {"terms": terms, "ms": ms})
+        hits.append(res.hits)
+        if progress:
+            progress(f"search {EXPANDED}", i, len(texts))
+    return hits, lat, calls

@@ -216,3 +216,43 @@ def test_eval_scores_retrieval_with_and_without_expansion_and_the_docs_render_it
     )
     assert "1 calls over the 2 questions searched" in table[-1] and f"below {WEAK_COVERAGE}" in table[-1]
     assert "Measured" in table[-1]
+
+
+def test_bench_scores_retrieval_with_expansion_on_a_beir_set(tmp_path, fake_embedder) -> None:
+    """`rag bench --expand auto`: the weak query calls the model once and its document moves to the top; the strong
+    one is searched as it is; the figures file keeps the calls and the renderer shows both rows."""
+    import json
+
+    from rag.evaluate import docs, run_bench
+    from rag.evaluate.docs import compact
+
+    folder = tmp_path / "tiny"
+    (folder / "qrels").mkdir(parents=True)
+    corpus = [{"_id": "loans", "title": "金融", "text": DOCS["loans.txt"]}]
+    corpus += [{"_id": "budget", "title": "财政", "text": DOCS["budget.txt"]}]
+    queries = [{"_id": "w", "text": Q}, {"_id": "s", "text": "2020年末金融机构本外币各项贷款余额是多少？"}]
+    for name, rows in (("corpus.jsonl", corpus), ("queries.jsonl", queries)):
+        (folder / name).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nw\tloans\t1\ns\tloans\t1\n")
+
+    built = _components(tmp_path / "index", fake_embedder, fusion="convex", dense_weight=0.2)
+    model = Model("贷款余额、金融机构", prompts=built.prompts, tokenizer=built.tokenizer)
+    comp = Components(built.settings, embedder=fake_embedder, generators={"llm": model})
+    r = run_bench(comp, folder, mode="hybrid", out=tmp_path / "b.json", verbose=False, expand="auto")
+    assert model.expansions == 1 and set(r["modes"]) == {"hybrid", "hybrid+expand"}
+    x = r["expansion"]
+    assert (x["n"], x["calls"], x["expanded"], x["mode"], x["generator"]) == (2, 1, 1, "auto", "llm")
+    assert r["modes"]["hybrid"]["hit@1"] == 0.5 and r["modes"]["hybrid+expand"]["hit@1"] == 1.0
+
+    figures = tmp_path / "figures"
+    figures.mkdir()
+    (figures / "bench-cmrc2018-trial-expand.json").write_text(json.dumps(compact(r)), encoding="utf-8")
+    old, docs.FIGURES = docs.FIGURES, figures
+    try:
+        table = docs.expand_cmrc2018()
+    finally:
+        docs.FIGURES = old
+    assert table[2].startswith("| hybrid | 2 | — | 0.500 |") and table[3].startswith(
+        "| hybrid + expansion (auto) | 2 | 1 |"
+    )
+    assert table[-1].startswith("1 queries called the model")
