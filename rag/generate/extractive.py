@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from rag.answerable import focus_term, question_terms
 from rag.generate import facts
 from rag.generate.base import Draft, Generator
+from rag.generate.ground import answer_gaps, measure_gaps
 from rag.lexical import BM25Index
 from rag.types import Citation, Hit
 from rag.zh import Tokenizer, clause_spans, join_cjk_spaces, norm, numbers, sentence_spans
@@ -89,6 +90,11 @@ class ExtractiveGenerator(Generator):
         if facts.asks_latest(question):
             cands = _latest_first(cands, hits)
         best = cands[0]
+        # the sentence chosen must itself carry what is asked (subject, year, attribute): else no answer, not a
+        # weaker sentence
+        gaps = answer_gaps(question, hits[best.hit_i], best.start, best.end, tokenizer, bm25)
+        if gaps:
+            return Draft("", [], answerable=False, flags=[f"gap:{g}" for g in gaps])
         picked = [best]
         # A second, shorter span from another passage when it adds question terms and the answer stays short; not
         # beside a table row the question names (another row is another project).
@@ -253,6 +259,9 @@ class _Fit:
             return False
         if self.asks_when and h.chunk.kind != "table_row" and not _WHEN.search(c.text):
             self.dropped.add("no_figure")  # "什么时候" is answered by a time
+            return False
+        if measure_gaps(self.question, own):
+            self.dropped.add("no_figure")  # "增长了多少" by a change, "多少亿元" by an amount of money
             return False
         if not facts.time_ok(self.years, c.text, before):
             self.dropped.add("year_mismatch")

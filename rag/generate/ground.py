@@ -4,13 +4,17 @@ for another year's figure)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from rag.answerable import _loose_in, focus_term, question_terms
 from rag.generate import conflicts, facts
 from rag.generate.base import Draft
+from rag.lexical import BM25Index
 from rag.types import Document, Hit
+from rag.zh import Tokenizer, norm
 
 
 def ground(
@@ -46,3 +50,126 @@ def ground(
     else:
         lead = f"{year}年（文档所说的{word}）：" if meant == year else f"文档中最新的是{year}年："
     return replace(draft, text=lead + text, flags=sorted({*draft.flags, "year_stated"})), []
+
+
+# --- does the answer's sentence carry what was asked? --------------------------------------------------------------
+# "与/同/跟 X 相比", "比 X", "相当于 X 的", "仅次于 X": X is what the sentence compares its subject with
+_COMPARED_WITH = re.compile(r"(?:比|较|相当于|仅次于|高于|低于|超过|超出|不及|落后于|领先于?)$")
+_COMPARED_AROUND = re.compile(r"(?:与|同|跟|和)$")
+_COMPARED_AFTER = re.compile(r"^[^，,。；;]{0,4}(?:相比|相较|比较)")
+# "增长了多少 / 增速 / 增幅": the answer states a change, a figure right after a word of change
+_ASKS_GROWTH = re.compile(r"增长了?多少|增长率|增速|增幅|降幅|下降了?多少|回落了?多少|提高了?多少|提升了?多少")
+_STATES_GROWTH = re.compile(r"(?:增长|增速|增幅|下降|降幅|提高|提升|回落|上升|减少|增加)[^，,。；;\d]{0,8}\d")
+# "多少亿元 / 多少钱": the answer states an amount of money
+_ASKS_AMOUNT = re.compile(r"多少(?:[万亿千百]*元|钱|资金)")
+_STATES_AMOUNT = re.compile(r"\d[\d.,]*\s*(?:余|多)?\s*(?:万亿|亿|千万|百万|万|千)?\s*(?:元|美元)")
+_SHARE = {"比重", "占比", "比例", "份额"}
+_STATES_SHARE = re.compile(r"占[^，,。；;]{0,20}?\d[\d.]*\s*[%％]")
+_BARE_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?![\d.])")
+GAPS = ("subject", "year", "attribute", "growth", "amount")
+
+
+def answer_gaps(
+    question: str,
+    hit: Hit,
+    start: int,
+    end: int,
+    tokenizer: Tokenizer,
+    bm25: BM25Index | None = None,
+) -> list[str]:
+    """What the question asks that the answer's evidence, the span [start, end) of `hit` (document offsets, as a
+    Citation's quote_start/quote_end), does not itself carry, as a subset of GAPS in that order; empty when it carries
+    all. An answer with a gap is no answer: refuse rather than look for a weaker sentence.
+    - subject: a place the question asks about is named in the sentence only as what another place, named before
+      it, is compared with ("2020年南昌GDP为5745.51亿元，仅相当于武汉的37%" for a question about 武汉);
+    - year: the question names years and none of them is the sentence's (or, for a sentence stating none, the last
+      one stated before it in the passage, else its heading's or title's);
+    - attribute: a figure is asked and the noun it is asked of ("营业收入", "产值") is not in the sentence (nor a table
+      row's header), when the collection uses that noun at all (a paraphrase's own word proves nothing); a share
+      ("比重", "占比") is carried by "占…%";
+    - growth: a change is asked ("增长了多少", "增速") and the sentence states no figure after a word of change;
+    - amount: money is asked ("多少亿元", "多少钱") and the sentence states no amount of money.
+    """
+    c = hit.chunk
+    sentence = c.text[max(0, start - c.start) : max(0, end - c.start)]
+    before = c.text[: max(0, start - c.start)]
+    context = f"{c.heading} {hit.title}"
+    s = norm(sentence)
+    row = c.kind == "table_row"
+    asked = facts.strip_relative(question, facts.relative_time(question)) or question
+    gaps: list[str] = []
+    texts = f"{hit.title} {c.text}"
+    places = compared_subjects(question, tokenizer, texts)
+    if places and _only_compared(places, s, facts.passage_places(c, hit.title, tokenizer) | _ns(sentence, tokenizer)):
+        gaps.append("subject")
+    asked_years = facts.years(question)
+    if asked_years and not (_stated_years(sentence, before, context) & asked_years):
+        gaps.append("year")
+    terms = question_terms(asked, tokenizer)
+    focus = focus_term(asked, terms, tokenizer)
+    if focus and facts.asks_figure(asked) and (bm25 is None or bm25.idf(focus) > 0):
+        hay = s + (norm(c.context) if row else "")
+        share = focus in _SHARE and _STATES_SHARE.search(sentence)
+        if norm(focus) not in hay and not _loose_in(focus, hay) and not share:
+            gaps.append("attribute")
+    gaps += measure_gaps(asked, sentence)
+    return gaps
+
+
+def measure_gaps(question: str, sentence: str) -> list[str]:
+    """The "growth" and "amount" gaps of answer_gaps alone: what a candidate sentence must state to answer at all."""
+    gaps = []
+    if _ASKS_GROWTH.search(question) and not _STATES_GROWTH.search(sentence):
+        gaps.append("growth")
+    if _ASKS_AMOUNT.search(question) and not _STATES_AMOUNT.search(sentence):
+        gaps.append("amount")
+    return gaps
+
+
+def compared_subjects(question: str, tokenizer: Tokenizer, texts: str = "") -> list[str]:
+    """The places of the question (rag.generate.facts.question_subjects), and the other names jieba tags as places
+    (武汉, which no passage may write as 武汉市), provinces and 全国 left out."""
+    places, _ = facts.question_subjects(question, tokenizer, texts)
+    return list(dict.fromkeys([*places, *_ns(question, tokenizer)]))
+
+
+def _stated_years(sentence: str, before: str, context: str) -> set[int]:
+    own = facts.years(sentence) | {int(y) for y in _BARE_YEAR.findall(sentence)}  # "2021世界VR产业大会"
+    if own:
+        return own
+    last = facts.stated_year("", before)
+    return {last} if last else facts.years(context)
+
+
+def _only_compared(places: list[str], s: str, known: frozenset[str]) -> bool:
+    """Every asked place the normalised sentence `s` names is named as what another place is compared with: another
+    place named before "比 / 相当于 / 仅次于 X", or anywhere else in the sentence for "与 X 相比"."""
+    named = [p for p in places if _stem(p) in s]
+    if not named:
+        return False
+    for p in named:
+        stem = _stem(p)
+        others = [k for k in known if not facts._same_place(k, p)]
+        i = s.find(stem)
+        while i >= 0:
+            head, tail = s[:i], s[i + len(stem) :]
+            if _COMPARED_WITH.search(head):
+                ok = any(k in head for k in others)
+            elif _COMPARED_AROUND.search(head) and (m := _COMPARED_AFTER.search(tail)):
+                ok = any(k in head[:-1] or k in tail[m.end() :] for k in others)
+            else:
+                ok = False
+            if not ok:
+                return False
+            i = s.find(stem, i + 1)
+    return True
+
+
+def _ns(text: str, tokenizer: Tokenizer) -> frozenset[str]:
+    """The names jieba tags as places in `text` (南昌, which a passage may not write as 南昌市), normalised."""
+    return frozenset(norm(w) for w, f in tokenizer.tagged(text) if f == "ns" and len(w) >= 2 and not facts._is_broad(w))
+
+
+def _stem(place: str) -> str:
+    m = facts._ADMIN.match(place)
+    return norm(m.group(1) if m and len(m.group(1)) >= 2 else place)
