@@ -271,7 +271,7 @@ class _Fit:
 
 # "多少亩 / 几台": the answer states so many of that measure word, or of 个, which stands for any (个, 元 and 年
 # themselves are not checked: said in too many ways)
-_MEASURE = re.compile(r"(?:多少|(?<!哪)几)(亩|台|名|人|家|层|只|辆|吨|件|套|座|所|栋|户|架|艘|款|株|头|分)")
+_MEASURE = re.compile(r"(?:多少|(?<!哪)几)(亩|台|名|人|家|层|只|辆|吨|件|套|座|所|栋|户|架|艘|款|株|头|分|条)")
 _ASKS_YEAR = re.compile(r"哪一年|哪年|何年|哪一年份")
 _ASKS_WHEN = re.compile(r"什么时候|何时")
 _WHEN = re.compile(r"(?:19|20)\d\d|\d+\s*月|[今明去后前]年|年底|年初|年内|年中|季度|上半年|下半年")

@@ -64,9 +64,14 @@ _STATES_GROWTH = re.compile(r"(?:增长|增速|增幅|下降|降幅|提高|提�
 _ASKS_AMOUNT = re.compile(r"多少(?:[万亿千百]*元|钱|资金)")
 _STATES_AMOUNT = re.compile(r"\d[\d.,]*\s*(?:余|多)?\s*(?:万亿|亿|千万|百万|万|千)?\s*(?:元|美元)")
 _SHARE = {"比重", "占比", "比例", "份额"}
+_QUESTION_WORD = re.compile(r"多少|几|哪|什么|谁|何")
+_ASKS_PLACE_KIND = re.compile(r"哪(?:一|个|一个)?([省市县区镇乡]{1,2})")
+_MODIFIER = re.compile(r"^(?:总|全年|年度|年|累计)(?=..)")
+_LATIN_ASKED = re.compile(r"([A-Za-z][A-Za-z&]+)\s*的?(?:是|有|达到?)?多少")
+_COUNTED_TAGS = frozenset({"n", "nz", "nt", "l", "j", "vn"})
 _STATES_SHARE = re.compile(r"占[^，,。；;]{0,20}?\d[\d.]*\s*[%％]")
 _BARE_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?![\d.])")
-GAPS = ("subject", "year", "attribute", "growth", "amount")
+GAPS = ("subject", "year", "attribute", "growth", "amount", "place")
 
 
 def answer_gaps(
@@ -88,7 +93,8 @@ def answer_gaps(
       row's header), when the collection uses that noun at all (a paraphrase's own word proves nothing); a share
       ("比重", "占比") is carried by "占…%";
     - growth: a change is asked ("增长了多少", "增速") and the sentence states no figure after a word of change;
-    - amount: money is asked ("多少亿元", "多少钱") and the sentence states no amount of money.
+    - amount: money is asked ("多少亿元", "多少钱") and the sentence states no amount of money;
+    - place: "哪个区 / 哪个县" is all that is asked and the sentence names no such place besides the question's.
     """
     c = hit.chunk
     sentence = c.text[max(0, start - c.start) : max(0, end - c.start)]
@@ -105,25 +111,76 @@ def answer_gaps(
     asked_years = facts.years(question)
     if asked_years and not (_stated_years(sentence, before, context) & asked_years):
         gaps.append("year")
-    terms = question_terms(asked, tokenizer)
-    focus = focus_term(asked, terms, tokenizer)
-    if focus and facts.asks_figure(asked) and (bm25 is None or bm25.idf(focus) > 0):
+    if facts.asks_figure(asked):
         hay = s + (norm(c.context) if row else "")
-        share = focus in _SHARE and _STATES_SHARE.search(sentence)
-        if norm(focus) not in hay and not _loose_in(focus, hay) and not share:
-            gaps.append("attribute")
+        focus = focus_term(asked, question_terms(asked, tokenizer), tokenizer) or _latin_focus(asked)
+        for noun in (focus, counted_noun(asked, tokenizer)):
+            if not noun or (bm25 is not None and bm25.idf(noun) <= 0 and bm25.idf(norm(noun)) <= 0):
+                continue
+            share = noun in _SHARE and _STATES_SHARE.search(sentence)
+            bare = _MODIFIER.sub("", norm(noun)) or norm(noun)  # "总投资" is stated by "投资金额"
+            if not share and not _states(bare, hay) and not _loose_in(noun, hay):
+                gaps.append("attribute")
+                break
     gaps += measure_gaps(asked, sentence)
     return gaps
 
 
+def counted_noun(question: str, tokenizer: Tokenizer) -> str:
+    """What a "how many" question counts: the last noun of the run right after 多少 / 几 and its measure word
+    ("绿色工厂" in "累计培育了多少家国家级绿色工厂？"); empty when none."""
+    tagged = tokenizer.tagged(question)
+    for i, (w, _) in enumerate(tagged):
+        if w in ("多少", "几") or (w.startswith("几") and len(w) == 2):
+            noun = ""
+            for w2, f2 in tagged[i + 1 : i + 6]:
+                if f2 in _COUNTED_TAGS and len(w2) >= 2:
+                    noun = w2
+                elif noun or f2 == "x" or f2 not in ("q", "b", "m", "d") and len(w2) >= 2:
+                    break
+            return noun
+    return ""
+
+
+def _latin_focus(question: str) -> str:
+    """A Latin-letter term asked about ("GDP" in "2019年南昌GDP是多少？"), which jieba does not tag as a noun."""
+    m = _LATIN_ASKED.search(question)
+    return m.group(1) if m else ""
+
+
+def _states(noun: str, hay: str) -> bool:
+    """The noun is in the sentence other than as what a share is of ("占GDP比重为1.7%" states no GDP)."""
+    i = hay.find(noun)
+    while i >= 0:
+        if not hay[max(0, i - 1) : i] == "占":
+            return True
+        i = hay.find(noun, i + 1)
+    return False
+
+
 def measure_gaps(question: str, sentence: str) -> list[str]:
-    """The "growth" and "amount" gaps of answer_gaps alone: what a candidate sentence must state to answer at all."""
+    """The "growth", "amount" and "place" gaps of answer_gaps alone: what a candidate sentence must state to answer
+    at all."""
     gaps = []
     if _ASKS_GROWTH.search(question) and not _STATES_GROWTH.search(sentence):
         gaps.append("growth")
     if _ASKS_AMOUNT.search(question) and not _STATES_AMOUNT.search(sentence):
         gaps.append("amount")
+    m = _ASKS_PLACE_KIND.search(question)
+    if m and len(_QUESTION_WORD.findall(question)) == 1 and not _names_place_of_kind(sentence, m.group(1), question):
+        gaps.append("place")
     return gaps
+
+
+def _names_place_of_kind(sentence: str, kinds: str, question: str) -> bool:
+    """The sentence names a place ending in one of `kinds` ("区", "县区") that the question does not name."""
+    for i, ch in enumerate(sentence):
+        if ch in kinds:
+            for n in range(3, 7):
+                w = sentence[max(0, i + 1 - n) : i + 1]
+                if len(w) == n and facts.is_named_place(w) and w not in question:
+                    return True
+    return False
 
 
 def compared_subjects(question: str, tokenizer: Tokenizer, texts: str = "") -> list[str]:

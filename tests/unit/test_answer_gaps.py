@@ -71,3 +71,22 @@ def test_money_asked_is_answered_by_an_amount(tokenizer) -> None:
     )
     paid = "江西炬煌磁科技有限公司投入3000万元进行数字化改造。"
     assert "amount" not in _gaps("江西炬煌磁科技有限公司数字化改造花了多少钱？", paid, tokenizer)
+
+
+def test_what_a_how_many_question_counts_must_be_in_the_sentence(tokenizer) -> None:
+    text = "截至目前，新余高新区24家企业被首批纳入省级标杆示范培育库。"
+    assert _gaps("新余高新区累计培育了多少家国家级绿色工厂？", text, tokenizer) == ["attribute"]
+    assert _gaps("新余高新区有多少家企业被首批纳入省级标杆示范培育库？", text, tokenizer) == []
+
+
+def test_a_noun_named_only_as_what_a_share_is_of_is_not_stated(tokenizer) -> None:
+    text = "2019年，全市R&D经费占GDP比重为1.7%，全国R&D经费占GDP比重为2.19%。"
+    assert _gaps("2019年南昌GDP是多少？", text, tokenizer) == ["attribute"]
+    assert _gaps("2019年南昌R&D经费占GDP比重是多少？", text, tokenizer) == []
+
+
+def test_which_district_is_answered_by_a_district(tokenizer) -> None:
+    text = "国家稀土功能材料创新中心等一批“国字号”科研平台落地赣州。"
+    assert _gaps("国家稀土功能材料创新中心落户在赣州哪个区？", text, tokenizer) == ["place"]
+    there = "国家稀土功能材料创新中心落户赣州市章贡区。"
+    assert _gaps("国家稀土功能材料创新中心落户在赣州哪个区？", there, tokenizer) == []

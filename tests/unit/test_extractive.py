@@ -62,3 +62,11 @@ def test_when_asked_a_time_answers_and_a_score_asked_a_score(tokenizer) -> None:
     assert "98.88分" in gen.generate("林长制考核中进贤县得了多少分？", hits).text
     hits = [_hit(0, "《林长制工作考核办法》，洪府办字〔2021〕189号。")]
     assert not gen.generate("林长制考核中进贤县得了多少分？", hits).answerable
+
+
+def test_an_ordinal_does_not_answer_how_many_articles(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    hits = [_hit(0, "值得注意的是,在《参考文本》第九十九条,提到了消除工作场所性骚扰行为。")]
+    assert not gen.generate("《南昌市企业劳动规章制度（参考文本）》一共有多少条？", hits).answerable
+    hits = [_hit(0, "《参考文本》共有120条,涵盖劳动合同、工作时间等内容。")]
+    assert "120条" in gen.generate("《南昌市企业劳动规章制度（参考文本）》一共有多少条？", hits).text
