@@ -7,9 +7,10 @@ The one command to run after anything that changes retrieval or the judge's feat
 RAG_INDEX_DIR, so index first; the committed weights are checked against a refit by tests/e2e/test_quality.py).
 
 For every dev item the question is searched exactly as /ask searches it, the judge's features are computed on the
-passages /ask would see, and a logistic regression (features standardised, classes balanced, L2) learns
-"answerable" from them; the weights are written back in the features' own units. The L2 strength and the two
-thresholds are chosen on out-of-fold predictions (stratified k-fold, repeated with fixed seeds) on dev only:
+passages /ask's judge reads (BM25's top passages, rag.answerable.RANKING), and a logistic regression (features
+standardised, classes balanced, L2) learns "answerable" from them; the weights are written back in the features' own
+units. The L2 strength and the two thresholds are chosen on out-of-fold predictions (stratified k-fold, repeated with
+fixed seeds) on dev only:
 - C: the lowest cross-validated log loss among CS;
 - each threshold: the one refusing the most unanswerable dev items among those whose cross-validated false-refusal
   rate stays within its budget (BUDGETS), the lowest such threshold on ties.
@@ -34,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.answerable import FEATURES, evidence
+from rag.answerable import FEATURES, RANKING, evidence
 from rag.generate.extractive import ExtractiveGenerator
 from rag.zh import data_file
 
@@ -107,7 +108,8 @@ def _features(
     rows, labels, ids, splits, own = [], [], [], [], []
     for item in items:
         hits = retriever.search(item["question"], k, "hybrid").hits[:k]
-        j = evidence(item["question"], hits, retriever.tokenizer, retriever.data.bm25, retriever.data.documents)
+        seen = retriever.search(item["question"], k, RANKING).hits[:k]  # what /ask's judge reads
+        j = evidence(item["question"], seen, retriever.tokenizer, retriever.data.bm25, retriever.data.documents)
         rows.append([j.features[f] for f in names])
         labels.append(0 if item["type"] == "unanswerable" else 1)
         ids.append(item["id"])
