@@ -64,6 +64,8 @@ _STATES_GROWTH = re.compile(r"(?:增长|增速|增幅|下降|降幅|提高|提�
 _ASKS_AMOUNT = re.compile(r"多少(?:[万亿千百]*元|钱|资金)")
 _STATES_AMOUNT = re.compile(r"\d[\d.,]*\s*(?:余|多)?\s*(?:万亿|亿|千万|百万|万|千)?\s*(?:元|美元)")
 _SHARE = {"比重", "占比", "比例", "份额"}
+_CHANGE_WORD = re.compile(r"增长|增速|增幅|降幅|下降|回落|提高|提升|同比|环比|上升|减少|增加")
+_CLAUSE = re.compile(r"[，,；;。：:]")
 _QUESTION_WORD = re.compile(r"多少|几|哪|什么|谁|何")
 _ASKS_PLACE_KIND = re.compile(r"哪(?:一|个|一个)?([省市县区镇乡]{1,2})")
 _MODIFIER = re.compile(r"^(?:总|全年|年度|年|累计)(?=..)")
@@ -123,6 +125,8 @@ def answer_gaps(
                 gaps.append("attribute")
                 break
     gaps += measure_gaps(asked, sentence)
+    if "growth" not in gaps and asks_change(asked) and not _change_of_topic(asked, sentence, tokenizer, bm25):
+        gaps.append("growth")
     return gaps
 
 
@@ -158,11 +162,37 @@ def _states(noun: str, hay: str) -> bool:
     return False
 
 
+def _change_of_topic(question: str, sentence: str, tokenizer: Tokenizer, bm25: BM25Index | None) -> bool:
+    """A change the sentence states is of what the question asks about: the question's terms that the sentence names
+    (other than places and words of change) are all in the clause of a change figure or the clause before it
+    ("生物医药产业…增长了多少" is not answered by "八大产业营业收入合计6227.3亿元，同比增长21%，…，生物医药产业实现
+    营业收入350.6亿元"). True when the sentence names none of them (the attribute check speaks for that)."""
+    places = {norm(p) for p in compared_subjects(question, tokenizer)}
+    t = norm(sentence)
+    terms = [
+        norm(w)
+        for w in question_terms(question, tokenizer)
+        if norm(w) in t and norm(w) not in places and not _CHANGE_WORD.search(w) and not any(ch.isdigit() for ch in w)
+    ]
+    if not terms:
+        return True
+    for m in _STATES_GROWTH.finditer(t):
+        window = "".join(_CLAUSE.split(t[: m.end()])[-2:])
+        if all(w in window for w in terms):
+            return True
+    return False
+
+
+def asks_change(question: str) -> bool:
+    """ "增长了多少 / 增速是多少": a change is what is asked (not "增速领跑的是哪两个产业")."""
+    return bool(_ASKS_GROWTH.search(question)) and facts.asks_figure(question)
+
+
 def measure_gaps(question: str, sentence: str) -> list[str]:
     """The "growth", "amount" and "place" gaps of answer_gaps alone: what a candidate sentence must state to answer
     at all."""
     gaps = []
-    if _ASKS_GROWTH.search(question) and not _STATES_GROWTH.search(sentence):
+    if asks_change(question) and not _STATES_GROWTH.search(sentence):
         gaps.append("growth")
     if _ASKS_AMOUNT.search(question) and not _STATES_AMOUNT.search(sentence):
         gaps.append("amount")

@@ -90,3 +90,13 @@ def test_which_district_is_answered_by_a_district(tokenizer) -> None:
     assert _gaps("国家稀土功能材料创新中心落户在赣州哪个区？", text, tokenizer) == ["place"]
     there = "国家稀土功能材料创新中心落户赣州市章贡区。"
     assert _gaps("国家稀土功能材料创新中心落户在赣州哪个区？", there, tokenizer) == []
+
+
+def test_a_change_of_another_subject_does_not_answer(tokenizer) -> None:
+    text = (
+        "重点打造的八大产业营业收入合计6227.3亿元，同比增长21%，新型材料、现代针纺产业增速领跑，分别增长35.7%、"
+        "29.8%，生物医药产业实现营业收入350.6亿元，总量位居全省第一。"
+    )
+    assert _gaps("2021年南昌生物医药产业营业收入同比增长了多少？", text, tokenizer, title="2021年南昌") == ["growth"]
+    assert _gaps("2021年南昌八大产业营业收入同比增长了多少？", text, tokenizer, title="2021年南昌") == []
+    assert _gaps("2021年南昌八大产业中增速领跑的是哪两个产业？", text, tokenizer, title="2021年南昌") == []
