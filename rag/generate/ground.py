@@ -124,7 +124,7 @@ def answer_gaps(
             if not share and not _states(bare, hay) and not _loose_in(noun, hay):
                 gaps.append("attribute")
                 break
-    gaps += measure_gaps(asked, sentence)
+    gaps += measure_gaps(asked, sentence, c.context if row else "")
     if "growth" not in gaps and asks_change(asked) and not _change_of_topic(asked, sentence, tokenizer, bm25):
         gaps.append("growth")
     return gaps
@@ -188,13 +188,14 @@ def asks_change(question: str) -> bool:
     return bool(_ASKS_GROWTH.search(question)) and facts.asks_figure(question)
 
 
-def measure_gaps(question: str, sentence: str) -> list[str]:
+def measure_gaps(question: str, sentence: str, header: str = "") -> list[str]:
     """The "growth", "amount" and "place" gaps of answer_gaps alone: what a candidate sentence must state to answer
-    at all."""
+    at all. `header`: a table row's header, whose "投资金额（万元）" gives the row's figures their unit."""
     gaps = []
     if asks_change(question) and not _STATES_GROWTH.search(sentence):
         gaps.append("growth")
-    if _ASKS_AMOUNT.search(question) and not _STATES_AMOUNT.search(sentence):
+    row_amount = "元" in header and re.search(r"\d", sentence)
+    if _ASKS_AMOUNT.search(question) and not _STATES_AMOUNT.search(sentence) and not row_amount:
         gaps.append("amount")
     m = _ASKS_PLACE_KIND.search(question)
     if m and len(_QUESTION_WORD.findall(question)) == 1 and not _names_place_of_kind(sentence, m.group(1), question):

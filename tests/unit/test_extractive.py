@@ -70,3 +70,12 @@ def test_an_ordinal_does_not_answer_how_many_articles(tokenizer) -> None:
     assert not gen.generate("《南昌市企业劳动规章制度（参考文本）》一共有多少条？", hits).answerable
     hits = [_hit(0, "《参考文本》共有120条,涵盖劳动合同、工作时间等内容。")]
     assert "120条" in gen.generate("《南昌市企业劳动规章制度（参考文本）》一共有多少条？", hits).text
+
+
+def test_a_rows_header_states_the_unit_of_an_amount_asked(tokenizer) -> None:
+    header = "序号\t项目名称\t投资金额（万元）\t建设期\t主要内容"
+    row = "5\t嘉友食品生产基地项目\t200000\t2021-2023\t主要建设生产厂房、冷链仓库及配套设施。"
+    d = ExtractiveGenerator(tokenizer).generate(
+        "嘉友食品生产基地项目投资多少亿元？", [_hit(0, row, "table_row", header)]
+    )
+    assert d.answerable and "20亿元" in d.text
