@@ -83,6 +83,7 @@ def answer_gaps(
     end: int,
     tokenizer: Tokenizer,
     bm25: BM25Index | None = None,
+    passages: list[Hit] | None = None,
 ) -> list[str]:
     """What the question asks that the answer's evidence, the span [start, end) of `hit` (document offsets, as a
     Citation's quote_start/quote_end), does not itself carry, as a subset of GAPS in that order; empty when it carries
@@ -92,8 +93,8 @@ def answer_gaps(
     - year: the question names years and none of them is the sentence's (or, for a sentence stating none, the last
       one stated before it in the passage, else its heading's or title's);
     - attribute: a figure is asked and the noun it is asked of ("营业收入", "产值") is not in the sentence (nor a table
-      row's header), when the collection uses that noun at all (a paraphrase's own word proves nothing); a share
-      ("比重", "占比") is carried by "占…%";
+      row's header), when the documents use that noun (`passages`, the passages retrieved for the question, or else
+      the collection: a paraphrase's own word proves nothing); a share ("比重", "占比") is carried by "占…%";
     - growth: a change is asked ("增长了多少", "增速") and the sentence states no figure after a word of change;
     - amount: money is asked ("多少亿元", "多少钱") and the sentence states no amount of money;
     - place: "哪个区 / 哪个县" is all that is asked and the sentence names no such place besides the question's.
@@ -117,7 +118,7 @@ def answer_gaps(
         hay = s + (norm(c.context) if row else "")
         focus = focus_term(asked, question_terms(asked, tokenizer), tokenizer) or _latin_focus(asked)
         for noun in (focus, counted_noun(asked, tokenizer)):
-            if not noun or (bm25 is not None and bm25.idf(noun) <= 0 and bm25.idf(norm(noun)) <= 0):
+            if not noun or not _used(noun, bm25, passages):
                 continue
             share = noun in _SHARE and _STATES_SHARE.search(sentence)
             bare = _MODIFIER.sub("", norm(noun)) or norm(noun)  # "总投资" is stated by "投资金额"
@@ -144,6 +145,20 @@ def counted_noun(question: str, tokenizer: Tokenizer) -> str:
                     break
             return noun
     return ""
+
+
+def _used(noun: str, bm25: BM25Index | None, passages: list[Hit] | None) -> bool:
+    """Do the documents use the noun asked about? With `passages` (those retrieved for the question), one of them
+    must; else the collection must (BM25 knows it). A word only the question uses is its own wording (a paraphrase:
+    "工厂用了多少度电" for "工业用电量") and proves nothing."""
+    n = norm(noun)
+    if passages is not None:
+        return any(n in _normed_passage(h) for h in passages)
+    return bm25 is None or bm25.idf(noun) > 0 or bm25.idf(n) > 0
+
+
+def _normed_passage(h: Hit) -> str:
+    return norm(" ".join((h.title, h.chunk.heading, h.chunk.context, h.chunk.text)))
 
 
 def _latin_focus(question: str) -> str:

@@ -79,3 +79,11 @@ def test_a_rows_header_states_the_unit_of_an_amount_asked(tokenizer) -> None:
         "嘉友食品生产基地项目投资多少亿元？", [_hit(0, row, "table_row", header)]
     )
     assert d.answerable and "20亿元" in d.text
+
+
+def test_a_date_is_no_figure_for_how_much(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    text = "3月2日，记者走进位于于都工业园的江西卫棉纺织集团有限公司，偌大的车间只有几名工人辅助操作。"
+    assert not gen.generate("江西卫棉纺织集团营业收入是多少？", [_hit(0, text)]).answerable
+    hits = [_hit(0, "3月2日，江西卫棉纺织集团有限公司营业收入达12亿元。")]
+    assert "12亿元" in gen.generate("江西卫棉纺织集团营业收入是多少？", hits).text
