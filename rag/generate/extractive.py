@@ -38,7 +38,7 @@ LATEST_SHARE = 0.85  # "今年 / 最新": a sentence of a later year scoring thi
 # target), more than the 2 dev unanswerables it alone refuses; time_ok already drops sentences of other years. Not
 # "attribute": it refused 10 dev unanswerables for 1 answerable, but on questions written independently it refuses
 # correct answers worded with a synonym (GDP / 地区生产总值, 营收 / 营业收入) as often as it refuses unanswerable ones.
-GAPS = ("subject", "growth", "amount", "place")
+REFUSED_GAPS = ("subject", "growth", "amount", "place")
 
 
 @dataclass
@@ -99,7 +99,7 @@ class ExtractiveGenerator(Generator):
         # the sentence chosen must itself carry what is asked (subject, year, attribute): else no answer, not a
         # weaker sentence
         gaps = answer_gaps(question, hits[best.hit_i], best.start, best.end, tokenizer, bm25, hits)
-        gaps = [g for g in gaps if g in GAPS]
+        gaps = [g for g in gaps if g in REFUSED_GAPS]
         if gaps:
             return Draft("", [], answerable=False, flags=[f"gap:{g}" for g in gaps])
         picked = [best]
