@@ -87,15 +87,18 @@ def answer_gaps(
 ) -> list[str]:
     """What the question asks that the answer's evidence, the span [start, end) of `hit` (document offsets, as a
     Citation's quote_start/quote_end), does not itself carry, as a subset of GAPS in that order; empty when it carries
-    all. An answer with a gap is no answer: refuse rather than look for a weaker sentence.
-    - subject: a place the question asks about is named in the sentence only as what another place, named before
-      it, is compared with ("2020年南昌GDP为5745.51亿元，仅相当于武汉的37%" for a question about 武汉);
+    all. Which gaps make an answer no answer is the caller's choice (the extractive generator refuses on
+    rag.generate.extractive.REFUSED_GAPS; "year" and "attribute" also reject correct sentences too often to refuse on
+    alone). `passages`: those retrieved for the question (for "attribute").
+    - subject: a place the question asks about is named in the sentence only as what another place is compared with
+      ("2020年南昌GDP为5745.51亿元，仅相当于武汉的37%" for a question about 武汉; "与南昌相比，赣州…");
     - year: the question names years and none of them is the sentence's (or, for a sentence stating none, the last
       one stated before it in the passage, else its heading's or title's);
     - attribute: a figure is asked and the noun it is asked of ("营业收入", "产值") is not in the sentence (nor a table
       row's header), when the documents use that noun (`passages`, the passages retrieved for the question, or else
       the collection: a paraphrase's own word proves nothing); a share ("比重", "占比") is carried by "占…%";
-    - growth: a change is asked ("增长了多少", "增速") and the sentence states no figure after a word of change;
+    - growth: a change is asked ("增长了多少", "增速是多少") and the sentence states no figure after a word of change,
+      or only of another subject than the question's;
     - amount: money is asked ("多少亿元", "多少钱") and the sentence states no amount of money;
     - place: "哪个区 / 哪个县" is all that is asked and the sentence names no such place besides the question's.
     """
