@@ -9,7 +9,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
-from rag.answerable import judge
+from rag.answerable import RANKING, judge
 from rag.config import ASK_MAX_TOP_K, ASK_TOP_K, DEFAULT_COLLECTION, SEARCH_MODE, SEARCH_TOP_K
 from rag.errors import BadInput, ConfigError, GenerationError, TooLarge
 from rag.generate import facts
@@ -125,17 +125,21 @@ class Pipeline:
         cut = ["query_truncated"] if query != whole or question != asked else []
         res = retriever.search(query, max(top_k, self.limits.answer_top_k), "hybrid")
         flags: list[str] = []
+        expansion: list[str] = []
         if self._expands(gen, res):
             t = time.perf_counter()
             terms = self._expander(gen).terms(query)
             if terms:
                 res = retriever.search(query, max(top_k, self.limits.answer_top_k), "hybrid", expansion=terms)
                 flags.append("query_expanded")
+                expansion = list(terms)
             rewrite_ms["expand"] = _ms(t)
         hits = res.hits[:top_k]
         # "今年 / 最新 …" are resolved against the documents' dates when the answer is grounded, not looked up as words
         judged = facts.strip_relative(query, facts.relative_time(query)) or query
-        verdict = judge(judged, hits, retriever.tokenizer, retriever.data.bm25, retriever.data.documents)
+        # the judge reads a ranking that is the same on every host (rag.answerable.RANKING)
+        seen = retriever.search(query, top_k, RANKING, expansion=expansion).hits[:top_k]
+        verdict = judge(judged, seen, retriever.tokenizer, retriever.data.bm25, retriever.data.documents)
         timings = {**rewrite_ms, "retrieve": res.timings_ms["total"]}
         threshold = self.limits.refuse_below if gen.name == "extractive" else self.limits.llm_refuse_below
         if verdict.confidence < threshold:

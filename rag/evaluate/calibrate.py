@@ -7,12 +7,14 @@ The one command to run after anything that changes retrieval or the judge's feat
 RAG_INDEX_DIR, so index first; the committed weights are checked against a refit by tests/e2e/test_quality.py).
 
 For every dev item the question is searched exactly as /ask searches it, the judge's features are computed on the
-passages /ask would see, and a logistic regression (features standardised, classes balanced, L2) learns
-"answerable" from them; the weights are written back in the features' own units. The L2 strength and the two
-thresholds are chosen on out-of-fold predictions (stratified k-fold, repeated with fixed seeds) on dev only:
+passages /ask's judge reads (BM25's top passages, rag.answerable.RANKING), and a logistic regression (features
+standardised, classes balanced, L2) learns "answerable" from them; the weights are written back in the features' own
+units. The L2 strength and the two thresholds are chosen on out-of-fold predictions (stratified k-fold, repeated with
+fixed seeds) on dev only:
 - C: the lowest cross-validated log loss among CS;
-- each threshold: the one refusing the most unanswerable dev items among those whose cross-validated false-refusal
-  rate stays within its budget (BUDGETS), the lowest such threshold on ties.
+- each threshold: walking up, the highest whose cross-validated false-refusal rate stays within its budget (BUDGETS)
+  and whose step from the one chosen before refuses GAIN times more of the unanswerable dev items than of the
+  answerable ones.
 The test part is then scored with the dev-fitted model and printed (and stored) for the record: it never chooses
 anything.
 
@@ -34,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.answerable import FEATURES, evidence
+from rag.answerable import FEATURES, RANKING, evidence
 from rag.generate.extractive import ExtractiveGenerator
 from rag.zh import data_file
 
@@ -47,6 +49,9 @@ FOLDS, REPEATS = 5, 10
 # run here and counted with the judge's, so its budget is for both together; the local LLM refuses about 0.03 of
 # answerable questions itself, which is too slow to run here, so the judge alone gets 0.03.
 BUDGETS = {"refuse_below": 0.08, "llm_refuse_below": 0.03}
+# A higher threshold is taken only when it refuses at least this many times more of the unanswerable share than of the
+# answerable one (both cross-validated on dev): "false refusals may rise if refusals gain clearly more".
+GAIN = 2.0
 
 
 def features(
@@ -107,7 +112,8 @@ def _features(
     rows, labels, ids, splits, own = [], [], [], [], []
     for item in items:
         hits = retriever.search(item["question"], k, "hybrid").hits[:k]
-        j = evidence(item["question"], hits, retriever.tokenizer, retriever.data.bm25, retriever.data.documents)
+        seen = retriever.search(item["question"], k, RANKING).hits[:k]  # what /ask's judge reads
+        j = evidence(item["question"], seen, retriever.tokenizer, retriever.data.bm25, retriever.data.documents)
         rows.append([j.features[f] for f in names])
         labels.append(0 if item["type"] == "unanswerable" else 1)
         ids.append(item["id"])
@@ -193,13 +199,19 @@ def figures(p: np.ndarray, y: np.ndarray, own: np.ndarray | None = None) -> list
 
 
 def choose(cv: list[dict[str, float]], budget: float) -> float:
-    """The threshold refusing the most unanswerable items among those within the false-refusal budget (the lowest on
-    ties); the lowest threshold when none is within it."""
-    ok = [f for f in cv if f["false_refusal"] <= budget]
+    """Walking up from the lowest threshold, the highest one within the false-refusal budget whose step from the one
+    chosen before refuses clearly more unanswerable items than answerable ones (GAIN times the share); the lowest
+    threshold when none is within the budget. A step that refuses as many answerable items as unanswerable ones buys
+    nothing on dev and costs more on questions nobody tuned for."""
+    ok = sorted((f for f in cv if f["false_refusal"] <= budget), key=lambda f: f["threshold"])
     if not ok:
         return min(f["threshold"] for f in cv)
-    best = max(f["unanswerable_refused"] for f in ok)
-    return min(f["threshold"] for f in ok if f["unanswerable_refused"] == best)
+    chosen = ok[0]
+    for f in ok[1:]:
+        gain = f["unanswerable_refused"] - chosen["unanswerable_refused"]
+        if gain > 0 and gain >= GAIN * (f["false_refusal"] - chosen["false_refusal"]):
+            chosen = f
+    return chosen["threshold"]
 
 
 def calibrate(

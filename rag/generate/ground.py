@@ -4,13 +4,17 @@ for another year's figure)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from rag.answerable import _loose_in, focus_term, question_terms
 from rag.generate import conflicts, facts
 from rag.generate.base import Draft
+from rag.lexical import BM25Index
 from rag.types import Document, Hit
+from rag.zh import Tokenizer, norm
 
 
 def ground(
@@ -46,3 +50,232 @@ def ground(
     else:
         lead = f"{year}年（文档所说的{word}）：" if meant == year else f"文档中最新的是{year}年："
     return replace(draft, text=lead + text, flags=sorted({*draft.flags, "year_stated"})), []
+
+
+# --- does the answer's sentence carry what was asked? --------------------------------------------------------------
+# "与/同/跟 X 相比", "比 X", "相当于 X 的", "仅次于 X": X is what the sentence compares its subject with
+_COMPARED_WITH = re.compile(r"(?:比|较|相当于|仅次于|高于|低于|超过|超出|不及|落后于|领先于?)$")
+_COMPARED_AROUND = re.compile(r"(?:与|同|跟|和)$")
+_COMPARED_AFTER = re.compile(r"^[^，,。；;]{0,4}(?:相比|相较|比较)")
+# "增长了多少 / 增速 / 增幅": the answer states a change, a figure right after a word of change
+_ASKS_GROWTH = re.compile(r"增长了?多少|增长率|增速|增幅|降幅|下降了?多少|回落了?多少|提高了?多少|提升了?多少")
+_STATES_GROWTH = re.compile(r"(?:增长|增速|增幅|下降|降幅|提高|提升|回落|上升|减少|增加)[^，,。；;\d]{0,8}\d")
+# "多少亿元 / 多少钱": the answer states an amount of money
+_ASKS_AMOUNT = re.compile(r"多少(?:[万亿千百]*元|钱|资金)")
+_STATES_AMOUNT = re.compile(r"\d[\d.,]*\s*(?:余|多)?\s*(?:万亿|亿|千万|百万|万|千)?\s*(?:元|美元)")
+_SHARE = {"比重", "占比", "比例", "份额"}
+_CHANGE_WORD = re.compile(r"增长|增速|增幅|降幅|下降|回落|提高|提升|同比|环比|上升|减少|增加")
+_CLAUSE = re.compile(r"[，,；;。：:]")
+_QUESTION_WORD = re.compile(r"多少|几|哪|什么|谁|何")
+_ASKS_PLACE_KIND = re.compile(r"哪(?:一|个|一个)?([省市县区镇乡]{1,2})")
+_MODIFIER = re.compile(r"^(?:总|全年|年度|年|累计)(?=..)")
+_LATIN_ASKED = re.compile(r"([A-Za-z][A-Za-z&]+)\s*的?(?:是|有|达到?)?多少")
+_COUNTED_TAGS = frozenset({"n", "nz", "nt", "l", "j", "vn"})
+_STATES_SHARE = re.compile(r"占[^，,。；;]{0,20}?\d[\d.]*\s*[%％]")
+_BARE_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?![\d.])")
+GAPS = ("subject", "year", "attribute", "growth", "amount", "place")
+
+
+def answer_gaps(
+    question: str,
+    hit: Hit,
+    start: int,
+    end: int,
+    tokenizer: Tokenizer,
+    bm25: BM25Index | None = None,
+    passages: list[Hit] | None = None,
+) -> list[str]:
+    """What the question asks that the answer's evidence, the span [start, end) of `hit` (document offsets, as a
+    Citation's quote_start/quote_end), does not itself carry, as a subset of GAPS in that order; empty when it carries
+    all. Which gaps make an answer no answer is the caller's choice (the extractive generator refuses on
+    rag.generate.extractive.REFUSED_GAPS; "year" and "attribute" also reject correct sentences too often to refuse on
+    alone). `passages`: those retrieved for the question (for "attribute").
+    - subject: a place the question asks about is named in the sentence only as what another place is compared with
+      ("2020年南昌GDP为5745.51亿元，仅相当于武汉的37%" for a question about 武汉; "与南昌相比，赣州…");
+    - year: the question names years and none of them is the sentence's (or, for a sentence stating none, the last
+      one stated before it in the passage, else its heading's or title's);
+    - attribute: a figure is asked and the noun it is asked of ("营业收入", "产值") is not in the sentence (nor a table
+      row's header), when the documents use that noun (`passages`, the passages retrieved for the question, or else
+      the collection: a paraphrase's own word proves nothing); a share ("比重", "占比") is carried by "占…%";
+    - growth: a change is asked ("增长了多少", "增速是多少") and the sentence states no figure after a word of change,
+      or only of another subject than the question's;
+    - amount: money is asked ("多少亿元", "多少钱") and the sentence states no amount of money;
+    - place: "哪个区 / 哪个县" is all that is asked and the sentence names no such place besides the question's.
+    """
+    c = hit.chunk
+    sentence = c.text[max(0, start - c.start) : max(0, end - c.start)]
+    before = c.text[: max(0, start - c.start)]
+    context = f"{c.heading} {hit.title}"
+    s = norm(sentence)
+    row = c.kind == "table_row"
+    asked = facts.strip_relative(question, facts.relative_time(question)) or question
+    gaps: list[str] = []
+    texts = f"{hit.title} {c.text}"
+    places = compared_subjects(question, tokenizer, texts)
+    if places and _only_compared(places, s, facts.passage_places(c, hit.title, tokenizer) | _ns(sentence, tokenizer)):
+        gaps.append("subject")
+    asked_years = facts.years(question)
+    if asked_years and not (_stated_years(sentence, before, context) & asked_years):
+        gaps.append("year")
+    if facts.asks_figure(asked):
+        hay = s + (norm(c.context) if row else "")
+        focus = focus_term(asked, question_terms(asked, tokenizer), tokenizer) or _latin_focus(asked)
+        for noun in (focus, counted_noun(asked, tokenizer)):
+            if not noun or not _used(noun, bm25, passages):
+                continue
+            share = noun in _SHARE and _STATES_SHARE.search(sentence)
+            bare = _MODIFIER.sub("", norm(noun)) or norm(noun)  # "总投资" is stated by "投资金额"
+            if not share and not _states(bare, hay) and not _loose_in(noun, hay):
+                gaps.append("attribute")
+                break
+    gaps += measure_gaps(asked, sentence, c.context if row else "")
+    if "growth" not in gaps and asks_change(asked) and not _change_of_topic(asked, sentence, tokenizer, bm25):
+        gaps.append("growth")
+    return gaps
+
+
+def counted_noun(question: str, tokenizer: Tokenizer) -> str:
+    """What a "how many" question counts: the last noun of the run right after 多少 / 几 and its measure word
+    ("绿色工厂" in "累计培育了多少家国家级绿色工厂？"); empty when none."""
+    tagged = tokenizer.tagged(question)
+    for i, (w, _) in enumerate(tagged):
+        if w in ("多少", "几") or (w.startswith("几") and len(w) == 2):
+            noun = ""
+            for w2, f2 in tagged[i + 1 : i + 6]:
+                if f2 in _COUNTED_TAGS and len(w2) >= 2:
+                    noun = w2
+                elif noun or f2 == "x" or f2 not in ("q", "b", "m", "d") and len(w2) >= 2:
+                    break
+            return noun
+    return ""
+
+
+def _used(noun: str, bm25: BM25Index | None, passages: list[Hit] | None) -> bool:
+    """Do the documents use the noun asked about? With `passages` (those retrieved for the question), one of them
+    must; else the collection must (BM25 knows it). A word only the question uses is its own wording (a paraphrase:
+    "工厂用了多少度电" for "工业用电量") and proves nothing."""
+    n = norm(noun)
+    if passages is not None:
+        return any(n in _normed_passage(h) for h in passages)
+    return bm25 is None or bm25.idf(noun) > 0 or bm25.idf(n) > 0
+
+
+def _normed_passage(h: Hit) -> str:
+    return norm(" ".join((h.title, h.chunk.heading, h.chunk.context, h.chunk.text)))
+
+
+def _latin_focus(question: str) -> str:
+    """A Latin-letter term asked about ("GDP" in "2019年南昌GDP是多少？"), which jieba does not tag as a noun."""
+    m = _LATIN_ASKED.search(question)
+    return m.group(1) if m else ""
+
+
+def _states(noun: str, hay: str) -> bool:
+    """The noun is in the sentence other than as what a share is of ("占GDP比重为1.7%" states no GDP)."""
+    i = hay.find(noun)
+    while i >= 0:
+        if not hay[max(0, i - 1) : i] == "占":
+            return True
+        i = hay.find(noun, i + 1)
+    return False
+
+
+def _change_of_topic(question: str, sentence: str, tokenizer: Tokenizer, bm25: BM25Index | None) -> bool:
+    """A change the sentence states is of what the question asks about: the question's terms that the sentence names
+    (other than places and words of change) are all in the clause of a change figure or the clause before it
+    ("生物医药产业…增长了多少" is not answered by "八大产业营业收入合计6227.3亿元，同比增长21%，…，生物医药产业实现
+    营业收入350.6亿元"). True when the sentence names none of them (the attribute check speaks for that)."""
+    places = {norm(p) for p in compared_subjects(question, tokenizer)}
+    t = norm(sentence)
+    terms = [
+        norm(w)
+        for w in question_terms(question, tokenizer)
+        if norm(w) in t and norm(w) not in places and not _CHANGE_WORD.search(w) and not any(ch.isdigit() for ch in w)
+    ]
+    if not terms:
+        return True
+    for m in _STATES_GROWTH.finditer(t):
+        window = "".join(_CLAUSE.split(t[: m.end()])[-2:])
+        if all(w in window for w in terms):
+            return True
+    return False
+
+
+def asks_change(question: str) -> bool:
+    """ "增长了多少 / 增速是多少": a change is what is asked (not "增速领跑的是哪两个产业")."""
+    return bool(_ASKS_GROWTH.search(question)) and facts.asks_figure(question)
+
+
+def measure_gaps(question: str, sentence: str, header: str = "") -> list[str]:
+    """The "growth", "amount" and "place" gaps of answer_gaps alone: what a candidate sentence must state to answer
+    at all. `header`: a table row's header, whose "投资金额（万元）" gives the row's figures their unit."""
+    gaps = []
+    if asks_change(question) and not _STATES_GROWTH.search(sentence):
+        gaps.append("growth")
+    row_amount = "元" in header and re.search(r"\d", sentence)
+    if _ASKS_AMOUNT.search(question) and not _STATES_AMOUNT.search(sentence) and not row_amount:
+        gaps.append("amount")
+    m = _ASKS_PLACE_KIND.search(question)
+    if m and len(_QUESTION_WORD.findall(question)) == 1 and not _names_place_of_kind(sentence, m.group(1), question):
+        gaps.append("place")
+    return gaps
+
+
+def _names_place_of_kind(sentence: str, kinds: str, question: str) -> bool:
+    """The sentence names a place ending in one of `kinds` ("区", "县区") that the question does not name."""
+    for i, ch in enumerate(sentence):
+        if ch in kinds:
+            for n in range(3, 7):
+                w = sentence[max(0, i + 1 - n) : i + 1]
+                if len(w) == n and facts.is_named_place(w) and w not in question:
+                    return True
+    return False
+
+
+def compared_subjects(question: str, tokenizer: Tokenizer, texts: str = "") -> list[str]:
+    """The places of the question (rag.generate.facts.question_subjects), and the other names jieba tags as places
+    (武汉, which no passage may write as 武汉市), provinces and 全国 left out."""
+    places, _ = facts.question_subjects(question, tokenizer, texts)
+    return list(dict.fromkeys([*places, *_ns(question, tokenizer)]))
+
+
+def _stated_years(sentence: str, before: str, context: str) -> set[int]:
+    own = facts.years(sentence) | {int(y) for y in _BARE_YEAR.findall(sentence)}  # "2021世界VR产业大会"
+    if own:
+        return own
+    last = facts.stated_year("", before)
+    return {last} if last else facts.years(context)
+
+
+def _only_compared(places: list[str], s: str, known: frozenset[str]) -> bool:
+    """Every asked place the normalised sentence `s` names is named as what another place is compared with: another
+    place named before "比 / 相当于 / 仅次于 X", or anywhere else in the sentence for "与 X 相比"."""
+    named = [p for p in places if _stem(p) in s]
+    if not named:
+        return False
+    for p in named:
+        stem = _stem(p)
+        others = [k for k in known if not facts._same_place(k, p)]
+        i = s.find(stem)
+        while i >= 0:
+            head, tail = s[:i], s[i + len(stem) :]
+            if _COMPARED_WITH.search(head):
+                ok = any(k in head for k in others)
+            elif _COMPARED_AROUND.search(head) and (m := _COMPARED_AFTER.search(tail)):
+                ok = any(k in head[:-1] or k in tail[m.end() :] for k in others)
+            else:
+                ok = False
+            if not ok:
+                return False
+            i = s.find(stem, i + 1)
+    return True
+
+
+def _ns(text: str, tokenizer: Tokenizer) -> frozenset[str]:
+    """The names jieba tags as places in `text` (南昌, which a passage may not write as 南昌市), normalised."""
+    return frozenset(norm(w) for w, f in tokenizer.tagged(text) if f == "ns" and len(w) >= 2 and not facts._is_broad(w))
+
+
+def _stem(place: str) -> str:
+    m = facts._ADMIN.match(place)
+    return norm(m.group(1) if m and len(m.group(1)) >= 2 else place)

@@ -19,13 +19,14 @@ pytestmark = pytest.mark.model
 # Issue 14, "Floors": hybrid retrieval and extractive answers on the test part.
 FLOORS_RETRIEVAL = {"hit@5": 0.97, "mrr@10": 0.93}
 # The issue's extractive floors are accuracy >= 0.75, refused >= 0.75, false refusals <= 0.10. Measured on the test
-# part (AMD EPYC, avx512_vnni) over int8 passage vectors, the default, with the committed fit: 0.812 / 0.582 / 0.061;
-# over bf16 passages (RAG_PASSAGE_BF16) with the fit made over those: 0.781 / 0.654 / 0.084. The CPU class moves
-# near-tied passages and the fit with them (AVX2 hosts run 7-bit int8), and CI runs on any class, so the floors hold
-# both with a little room: refusal of unanswerable questions is still short of 0.75, and nothing may get worse.
+# part (AMD EPYC, avx512_vnni) over int8 passage vectors, the default, with the committed fit: 0.797 / 0.618 / 0.074.
+# The judge reads BM25's ranking (the same on every host), but the extractive answers still read the hybrid one, whose
+# near-ties move with the CPU class (AVX2 hosts run 7-bit int8; bf16 with RAG_PASSAGE_BF16), and CI runs on any class,
+# so the floors keep about 0.02 of room: refusal of unanswerable questions is still short of 0.75, and nothing may get
+# worse.
 FLOORS_EXTRACTIVE = {
-    "answer_accuracy": (operator.ge, 0.77),
-    "unanswerable_refused": (operator.ge, 0.56),
+    "answer_accuracy": (operator.ge, 0.775),
+    "unanswerable_refused": (operator.ge, 0.60),
     "false_refusal": (operator.le, 0.095),
 }
 

@@ -62,3 +62,28 @@ def test_when_asked_a_time_answers_and_a_score_asked_a_score(tokenizer) -> None:
     assert "98.88分" in gen.generate("林长制考核中进贤县得了多少分？", hits).text
     hits = [_hit(0, "《林长制工作考核办法》，洪府办字〔2021〕189号。")]
     assert not gen.generate("林长制考核中进贤县得了多少分？", hits).answerable
+
+
+def test_an_ordinal_does_not_answer_how_many_articles(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    hits = [_hit(0, "值得注意的是,在《参考文本》第九十九条,提到了消除工作场所性骚扰行为。")]
+    assert not gen.generate("《南昌市企业劳动规章制度（参考文本）》一共有多少条？", hits).answerable
+    hits = [_hit(0, "《参考文本》共有120条,涵盖劳动合同、工作时间等内容。")]
+    assert "120条" in gen.generate("《南昌市企业劳动规章制度（参考文本）》一共有多少条？", hits).text
+
+
+def test_a_rows_header_states_the_unit_of_an_amount_asked(tokenizer) -> None:
+    header = "序号\t项目名称\t投资金额（万元）\t建设期\t主要内容"
+    row = "5\t嘉友食品生产基地项目\t200000\t2021-2023\t主要建设生产厂房、冷链仓库及配套设施。"
+    d = ExtractiveGenerator(tokenizer).generate(
+        "嘉友食品生产基地项目投资多少亿元？", [_hit(0, row, "table_row", header)]
+    )
+    assert d.answerable and "20亿元" in d.text
+
+
+def test_a_date_is_no_figure_for_how_much(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    text = "3月2日，记者走进位于于都工业园的江西卫棉纺织集团有限公司，偌大的车间只有几名工人辅助操作。"
+    assert not gen.generate("江西卫棉纺织集团营业收入是多少？", [_hit(0, text)]).answerable
+    hits = [_hit(0, "3月2日，江西卫棉纺织集团有限公司营业收入达12亿元。")]
+    assert "12亿元" in gen.generate("江西卫棉纺织集团营业收入是多少？", hits).text

@@ -1,0 +1,102 @@
+"""rag.generate.ground.answer_gaps: the sentence an answer rests on must itself carry what the question asks (its
+subject as the subject, its year, the attribute asked, a change or an amount when one is asked), one test per rule,
+on sentences of the seeds."""
+
+from __future__ import annotations
+
+from rag.generate.extractive import ExtractiveGenerator
+from rag.generate.ground import answer_gaps
+from rag.types import Chunk, Hit
+
+
+def _hit(text: str, heading: str = "", title: str = "") -> Hit:
+    return Hit(Chunk("c0", "d0", text, 0, len(text), heading, "", "text"), 1.0, "d0.txt", title, 1)
+
+
+def _gaps(question: str, text: str, tokenizer, sentence: str | None = None, **kw) -> list[str]:
+    sentence = sentence or text
+    s = text.index(sentence)
+    return answer_gaps(question, _hit(text, **kw), s, s + len(sentence), tokenizer)
+
+
+GDP = "2020年南昌GDP为5745.51亿元，仅相当于武汉的37%，郑州的48%，长沙的47%，合肥的57%。"
+
+
+def test_a_place_named_only_as_a_comparison_is_not_the_subject(tokenizer) -> None:
+    assert _gaps("2020年武汉的GDP是多少？", GDP, tokenizer) == ["subject"]
+    assert _gaps("2020年南昌的GDP是多少？", GDP, tokenizer) == []
+    assert not ExtractiveGenerator(tokenizer).generate("2020年武汉的GDP是多少？", [_hit(GDP)]).answerable
+
+
+def test_a_place_compared_with_another_after_it_is_still_the_subject(tokenizer) -> None:
+    text = "与南昌相比，赣州2023年地区生产总值达4606亿元。"
+    assert "subject" in _gaps("2023年南昌地区生产总值是多少？", text, tokenizer)
+    assert "subject" not in _gaps("2023年赣州地区生产总值是多少？", text, tokenizer)
+
+
+def test_the_year_asked_must_be_the_sentences_or_stated_before_it(tokenizer) -> None:
+    text = "2023年，赣州地区生产总值达4606亿元；地区生产总值增速达5.3%，7个主要经济指标增速居全省第一方阵。"
+    growth = "地区生产总值增速达5.3%，7个主要经济指标增速居全省第一方阵。"
+    assert _gaps("2023年赣州地区生产总值增速是多少？", text, tokenizer, growth) == []
+    assert _gaps("2024年赣州地区生产总值增速是多少？", text, tokenizer, growth) == ["year"]
+    alone = "目前，银川市制造业企业关键工序数控化率超64%，数字化研发设计工具普及率接近70%。"
+    assert _gaps("2022年银川市制造业企业数字化研发设计工具普及率是多少？", alone, tokenizer) == ["year"]
+    assert _gaps("2022年银川市制造业企业数字化研发设计工具普及率是多少？", alone, tokenizer, title="2022年银川") == []
+
+
+def test_the_attribute_asked_must_be_in_the_sentence(tokenizer) -> None:
+    text = "近期，江西香海生物科技有限公司投资3100多万元建设的“智慧生产中心”数字一体化平台就迎来了一批企业家客人。"
+    assert _gaps("江西香海生物科技有限公司一年产值是多少？", text, tokenizer) == ["attribute"]
+    assert _gaps("江西香海生物科技有限公司投资多少万元建设智慧生产中心？", text, tokenizer) == []
+    share = "2023年,南昌新增专利授权量15106件,占全省总量的25.13%。"  # a share is carried by 占…%
+    assert _gaps("2023年南昌新增专利授权量占全省总量的比重是多少？", share, tokenizer) == []
+
+
+def test_a_change_asked_is_answered_by_a_change(tokenizer) -> None:
+    text = "2023年，园区地区生产总值突破2100亿元，地方一般公共预算收入超144亿元。"
+    assert "growth" in _gaps("常州高新区2023年地方一般公共预算收入同比增长多少？", text, tokenizer)
+    d = ExtractiveGenerator(tokenizer).generate("常州高新区2023年地方一般公共预算收入同比增长多少？", [_hit(text)])
+    assert not d.answerable
+    grown = "2023年，园区地方一般公共预算收入超144亿元，同比增长8.2%。"
+    assert _gaps("2023年地方一般公共预算收入同比增长多少？", grown, tokenizer) == []
+
+
+def test_money_asked_is_answered_by_an_amount(tokenizer) -> None:
+    text = "江西炬煌磁科技有限公司无取向硅钢生产车间，一条200余米的自动化生产线正开足马力运行。"
+    assert "amount" in _gaps("江西炬煌磁科技有限公司数字化改造花了多少钱？", text, tokenizer)
+    assert (
+        not ExtractiveGenerator(tokenizer)
+        .generate("江西炬煌磁科技有限公司数字化改造花了多少钱？", [_hit(text)])
+        .answerable
+    )
+    paid = "江西炬煌磁科技有限公司投入3000万元进行数字化改造。"
+    assert "amount" not in _gaps("江西炬煌磁科技有限公司数字化改造花了多少钱？", paid, tokenizer)
+
+
+def test_what_a_how_many_question_counts_must_be_in_the_sentence(tokenizer) -> None:
+    text = "截至目前，新余高新区24家企业被首批纳入省级标杆示范培育库。"
+    assert _gaps("新余高新区累计培育了多少家国家级绿色工厂？", text, tokenizer) == ["attribute"]
+    assert _gaps("新余高新区有多少家企业被首批纳入省级标杆示范培育库？", text, tokenizer) == []
+
+
+def test_a_noun_named_only_as_what_a_share_is_of_is_not_stated(tokenizer) -> None:
+    text = "2019年，全市R&D经费占GDP比重为1.7%，全国R&D经费占GDP比重为2.19%。"
+    assert _gaps("2019年南昌GDP是多少？", text, tokenizer) == ["attribute"]
+    assert _gaps("2019年南昌R&D经费占GDP比重是多少？", text, tokenizer) == []
+
+
+def test_which_district_is_answered_by_a_district(tokenizer) -> None:
+    text = "国家稀土功能材料创新中心等一批“国字号”科研平台落地赣州。"
+    assert _gaps("国家稀土功能材料创新中心落户在赣州哪个区？", text, tokenizer) == ["place"]
+    there = "国家稀土功能材料创新中心落户赣州市章贡区。"
+    assert _gaps("国家稀土功能材料创新中心落户在赣州哪个区？", there, tokenizer) == []
+
+
+def test_a_change_of_another_subject_does_not_answer(tokenizer) -> None:
+    text = (
+        "重点打造的八大产业营业收入合计6227.3亿元，同比增长21%，新型材料、现代针纺产业增速领跑，分别增长35.7%、"
+        "29.8%，生物医药产业实现营业收入350.6亿元，总量位居全省第一。"
+    )
+    assert _gaps("2021年南昌生物医药产业营业收入同比增长了多少？", text, tokenizer, title="2021年南昌") == ["growth"]
+    assert _gaps("2021年南昌八大产业营业收入同比增长了多少？", text, tokenizer, title="2021年南昌") == []
+    assert _gaps("2021年南昌八大产业中增速领跑的是哪两个产业？", text, tokenizer, title="2021年南昌") == []
