@@ -32,7 +32,7 @@ SEEDS_CANDIDATES = [sys.argv[2]] if len(sys.argv) > 2 else [os.path.join(HERE, "
 
 TYPES = {"factoid", "numeric", "list", "multi-doc", "unanswerable", "paraphrase", "summary"}
 KEYS = ["id", "question", "answer", "answer_aliases", "answer_parts", "doc", "evidence", "type", "split"]
-KEYS_WITH_ORIGIN = KEYS + ["origin"]  # optional trailing "origin" key ("independent", "independent-dev")
+KEYS_WITH_ORIGIN = KEYS + ["origin"]  # optional trailing "origin" key ("independent", "independent-dev", "holdout")
 MINIMA = {"factoid": 30, "numeric": 30, "list": 6, "multi-doc": 5, "summary": 5, "paraphrase": 18, "unanswerable": 20}
 TRIVIAL_3GRAMS = {"南昌市", "是多少", "有多少", "多少个", "多少家", "是什么", "为多少", "是哪个", "是哪些"}
 GARBLED = ["是南昌市做大做强产业发展平台", "在追“高”逐“新”的过程中"]
@@ -418,6 +418,135 @@ UNANS_PROBE_DOC.update(
 )
 # end of independent-dev probes
 
+# Probes for the unanswerable items of eval/holdout.jsonl (origin: holdout).
+UNANS_PROBES.update(
+    {
+        "2022年南昌工业投资同比增长了多少？": [
+            "2022年工业投资",
+            "2022年，工业投资",
+            "2022年,工业投资",
+            "2022年，南昌工业投资",
+        ],
+        "2020年南昌全市规模以上工业企业有多少户？": [
+            "规模以上工业企业总户数",
+            "规模以上工业企业户数",
+            "规上工业企业户数",
+            "规模以上工业企业达",
+        ],
+        "青山湖区2020年电子商务交易额是多少？": ["2020年电子商务交易额", "2020年，青山湖区", "2020年青山湖区"],
+        "欣旺达南昌动力电池生产基地项目一期产能是多少GWh？": ["一期产能", "一期项目产能", "一期达产"],
+        "华兴针织今年上半年的产值是多少？": ["上半年"],
+        "大余县锂电新能源产业去年产值多少？": ["大余县锂电", "大余锂电", "大余县新能源"],
+        "南康区在深圳签约的23个项目里投资最大的是哪个？": ["投资最大", "最大的项目"],
+        "曜灵新能源光伏产业制造项目什么时候能建成投产？": [
+            "曜灵新能源光伏产业制造项目预计",
+            "曜灵新能源光伏产业制造项目将于",
+            "建成投产",
+        ],
+        "上犹创新研究院是哪一年成立的？": ["上犹创新研究院成立", "上犹创新研究院于", "年成立"],
+        "宁都县童装智造产业园占地多少亩？": ["亩"],
+        "江西卫棉纺织集团有多少名员工？": ["卫棉纺织集团有限公司员工", "卫棉纺织集团员工", "名员工", "员工人数"],
+        "赣州科视光学科技有限公司一年产值多少？": ["产值"],
+        "南昌经开区对列入市级绿色工厂的企业奖励多少钱？": ["市级绿色工厂"],
+        "2022年南昌新增专利授权量是多少件？": [
+            "2022年,南昌新增专利",
+            "2022年南昌新增专利",
+            "2022年，南昌新增专利",
+            "2022年新增专利",
+        ],
+        "2023年南昌实用新型专利授权了多少件？": ["实用新型专利授权量", "新增实用新型", "实用新型专利授权"],
+        "2022年南昌高新区“法律明白人”调处了多少起矛盾纠纷？": [
+            "2022年,南昌高新区",
+            "2022年南昌高新区",
+            "2022年，南昌高新区",
+        ],
+        "南昌县洪燕学校有几名心理辅导老师？": ["名心理", "心理老师", "心理教师", "名老师", "名教师"],
+        "南昌维科2GWh钠离子储能电池项目总投资多少？": [
+            "维科2GWh钠离子储能电池项目总投资",
+            "维科2GWh钠离子储能电池项目投资",
+            "钠离子储能电池项目总投资",
+        ],
+        "杭电股份新能源汽车锂电池超薄箔项目年产能是多少？": ["超薄箔项目年产", "年产超薄箔", "超薄箔年产"],
+        "比亚迪常州基地一年的产值是多少？": ["比亚迪常州基地产值", "比亚迪常州基地年产值", "比亚迪常州基地实现"],
+        "常州高新区今年新增了几个院士工作站？": ["新增院士工作站", "院士工作站新增", "新建院士工作站"],
+        "内江高新区2023年规模以上工业增加值增速是多少？": ["2023年，内江", "2023年内江", "2023年规模以上工业增加值"],
+        "西南氢能装备研发制造基地项目是哪家公司投资建设的？": [
+            "有限公司投资建设",
+            "公司投资的西南氢能",
+            "西南氢能装备研发制造基地项目由",
+        ],
+        "内江高新区今年签约的元宇宙项目投资了多少？": ["元宇宙项目投资", "元宇宙项目总投资", "元宇宙产业项目"],
+        "随州丰碑产业园建设项目总投资多少？": ["丰碑产业园建设项目总投资", "丰碑产业园项目总投资", "丰碑产业园总投资"],
+        "湖北晶星科技股份有限公司一年营业收入是多少？": [
+            "晶星科技营业收入",
+            "晶星科技营收",
+            "晶星科技股份有限公司营业收入",
+            "晶星科技年营收",
+        ],
+        "宁夏坚盾新材料有限公司一年能加工多少铝板？": ["万吨铝板", "吨铝板", "铝板年产"],
+        "沈抚改革创新示范区合作设立的10只产业投资基金总规模是多少？": ["基金总规模", "基金规模", "亿元产业投资基金"],
+        "江西沃格光电股份有限公司2023年营业收入是多少？": [
+            "沃格光电营业收入",
+            "沃格光电营收",
+            "沃格光电股份有限公司营业收入",
+            "沃格光电实现",
+        ],
+        "新余高新区规划面积有多少平方公里？": ["平方公里"],
+        "华勤千亿产业基地项目三期占地多少亩？": ["三期占地", "三期用地", "三期面积"],
+        "中国(南昌)现代职教城第二期计划投资多少？": ["二期投资", "二期计划投资", "第二期投资"],
+        "南昌光谷核心区产业化项目建成后年产值多少？": [
+            "光谷核心区产业化项目年产值",
+            "光谷核心区年产值",
+            "光谷核心区产业化项目建成后",
+        ],
+        "2021年南昌地区生产总值是多少？": [
+            "2021年南昌GDP",
+            "2021年南昌地区生产总值",
+            "2021年，南昌地区生产总值",
+            "2021年南昌市地区生产总值",
+            "2021年，全市地区生产总值",
+            "2021年全市地区生产总值",
+        ],
+        "2020年南昌R&D经费占GDP的比重是多少？": ["2020年，全市R&D", "2020年全市R&D", "2020年R&D", "2020年，R&D"],
+        "2021年南昌规上绿色食品产业营业收入是多少？": [
+            "2021年，规上绿色食品",
+            "2021年规上绿色食品",
+            "2021年绿色食品",
+            "2021年，绿色食品",
+        ],
+        "赣州明高科技股份有限公司主要生产什么产品？": [
+            "明高科技股份有限公司主要",
+            "明高科技股份有限公司专注",
+            "明高科技股份有限公司是一家",
+        ],
+        "江西赣能电子有限公司2023年营业收入是多少？": [
+            "赣能电子有限公司营业收入",
+            "赣能电子营收",
+            "赣能电子有限公司实现",
+            "赣能电子年营收",
+        ],
+        "常州高新区2023年新增了多少家外资企业？": ["新增外资企业", "新设外资企业", "新引进外资企业"],
+        "南昌“十四五”期间计划新改建多少公里农村公路？": ["公里农村公路", "新改建", "农村公路里程"],
+    }
+)
+UNANS_PROBE_DOC.update(
+    {
+        "2020年南昌全市规模以上工业企业有多少户？": "003_6ca689ba26ff1bad.txt",
+        "欣旺达南昌动力电池生产基地项目一期产能是多少GWh？": "001_1671bd4fc93f4603.txt",
+        "华兴针织今年上半年的产值是多少？": "001_1671bd4fc93f4603.txt",
+        "南康区在深圳签约的23个项目里投资最大的是哪个？": "002_ce6db33a5f8ed3b8.txt",
+        "曜灵新能源光伏产业制造项目什么时候能建成投产？": "002_ce6db33a5f8ed3b8.txt",
+        "上犹创新研究院是哪一年成立的？": "002_ce6db33a5f8ed3b8.txt",
+        "宁都县童装智造产业园占地多少亩？": "002_ce6db33a5f8ed3b8.txt",
+        "江西卫棉纺织集团有多少名员工？": "002_ce6db33a5f8ed3b8.txt",
+        "赣州科视光学科技有限公司一年产值多少？": "002_ce6db33a5f8ed3b8.txt",
+        "南昌县洪燕学校有几名心理辅导老师？": "000_3077e08b737df0c0.txt",
+        "新余高新区规划面积有多少平方公里？": "004_50c721a1e63a8171.txt",
+        "南昌光谷核心区产业化项目建成后年产值多少？": "003_6ca689ba26ff1bad.txt",
+    }
+)
+# end of holdout probes
+
 errors, warnings = [], []
 
 
@@ -470,7 +599,7 @@ def main():
 
     type_counts, doc_counts = Counter(), Counter()
     seen_q = set()
-    first_id = 1
+    first_id, id_prefix = 1, "q"
     # questions of the main file, so that another file (e.g. the independent
     # test set) does not repeat one of them verbatim
     other_q = set()
@@ -487,14 +616,15 @@ def main():
         qid = it.get("id", f"#{idx}")
         if list(it.keys()) not in (KEYS, KEYS_WITH_ORIGIN):
             err(qid, f"keys {list(it.keys())}")
-        # ids must be consecutive (q001.. for qa.jsonl; other files may start later)
-        m_id = re.fullmatch(r"q(\d{3,})", str(qid))
-        if not m_id:
+        # ids must be consecutive with the file's own prefix (q001.. for qa.jsonl,
+        # h001.. for holdout.jsonl; other files may start later)
+        m_id = re.fullmatch(r"([a-z])(\d{3,})", str(qid))
+        if not m_id or (idx > 1 and m_id.group(1) != id_prefix):
             err(qid, "malformed id")
         else:
             if idx == 1:
-                first_id = int(m_id.group(1))
-            expected = f"q{first_id + idx - 1:03d}"
+                id_prefix, first_id = m_id.group(1), int(m_id.group(2))
+            expected = f"{id_prefix}{first_id + idx - 1:03d}"
             if qid != expected:
                 err(qid, f"id out of order, expected {expected}")
         t = it.get("type")
@@ -614,14 +744,15 @@ def main():
             if shared:
                 err(qid, f"paraphrase shares 3-char CJK substrings with evidence: {sorted(shared)}")
 
-    for t, m in MINIMA.items():
-        if type_counts[t] < m:
-            err("TOTAL", f"type {t}: {type_counts[t]} < {m}")
-    for d in docs:
-        if doc_counts[d] < 12:
-            err("TOTAL", f"doc {d}: {doc_counts[d]} < 12 items")
-    if len(items) < 120:
-        err("TOTAL", f"only {len(items)} items")
+    if id_prefix == "q":  # size floors of the main QA set; the holdout set is smaller by design
+        for t, m in MINIMA.items():
+            if type_counts[t] < m:
+                err("TOTAL", f"type {t}: {type_counts[t]} < {m}")
+        for d in docs:
+            if doc_counts[d] < 12:
+                err("TOTAL", f"doc {d}: {doc_counts[d]} < 12 items")
+        if len(items) < 120:
+            err("TOTAL", f"only {len(items)} items")
 
     print(f"items: {len(items)}")
     print("per type:")
