@@ -1,16 +1,20 @@
-"""eval/qa.jsonl passes its own checks (eval/check_qa.py): evidence in the named seed, unanswerables absent, keys."""
+"""eval/qa.jsonl and eval/holdout.jsonl pass eval/check_qa.py: evidence in the named seed, unanswerables absent."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from tests.helpers import QA, ROOT, SEEDS
 
 
-def test_the_qa_set_passes_check_qa() -> None:
+@pytest.mark.parametrize("qa", [QA, ROOT / "eval" / "holdout.jsonl"], ids=["qa", "holdout"])
+def test_the_qa_sets_pass_check_qa(qa: Path) -> None:
     r = subprocess.run(
-        [sys.executable, str(ROOT / "eval" / "check_qa.py"), str(QA), str(SEEDS)],
+        [sys.executable, str(ROOT / "eval" / "check_qa.py"), str(qa), str(SEEDS)],
         capture_output=True,
         text=True,
         timeout=120,
