@@ -84,6 +84,8 @@ figures: index ## re-measure what the docs include -> docs/figures/*.json, and r
 	$(BIN)/rag eval eval/qa.jsonl --generator llm --split test --mode hybrid --figures docs/figures/eval-llm.json
 	$(BIN)/rag eval eval/qa.jsonl --split test --mode hybrid --retrieval-only --expand auto \
 	  --figures docs/figures/eval-expand.json
+	$(BIN)/rag eval eval/holdout.jsonl --generator extractive --figures docs/figures/eval-holdout-extractive.json
+	$(BIN)/rag eval eval/holdout.jsonl --generator llm --mode hybrid --figures docs/figures/eval-holdout-llm.json
 	@if [ -d $(BENCH_DATA) ]; then \
 	  $(BIN)/rag bench $(BENCH_DATA) --answers --figures docs/figures/bench-cmrc2018-trial.json && \
 	  $(BIN)/rag bench $(BENCH_DATA) --mode hybrid --expand auto \
