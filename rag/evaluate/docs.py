@@ -1,12 +1,12 @@
-"""The figure tables of README.md, docs/benchmarks.md and docs/how-it-works.md, generated from committed results so
-they cannot drift.
+"""The figure tables of README.md and docs/*.md, generated from committed results so they cannot drift.
 
-Usage: python -m rag.evaluate.docs [--check] [FILE.md …]   (default: README.md docs/benchmarks.md docs/how-it-works.md)
+Usage: python -m rag.evaluate.docs [--check] [FILE.md …]   (default: the files in DOCS)
 
 A block is the text between `<!-- BEGIN figures:NAME -->` and `<!-- END figures:NAME -->`; NAME picks the renderer
-below and the results it reads from docs/figures/ (written by `rag eval … --figures` and `rag bench … --figures`,
-the `make figures` target). Without `--check` the blocks are rewritten in place; with it nothing is written and the
-exit status is 1 when a block differs from what the results give (`make lint` runs it).
+and the results it reads: docs/figures/ (written by `rag eval … --figures` and `rag bench … --figures`, the
+`make figures` target) for the renderers below, bench/results/*.json (`make bench`) for the `perf-*` blocks of
+docs/performance.md (rag/evaluate/perf_docs.py). Without `--check` the blocks are rewritten in place; with it
+nothing is written and the exit status is 1 when a block differs from what the results give (`make lint` runs it).
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rag.evaluate import perf_docs
 from rag.evaluate.report import cpu_line
 
 FIGURES = Path("docs/figures")
-DOCS = (Path("README.md"), Path("docs/benchmarks.md"), Path("docs/how-it-works.md"))
+DOCS = (Path("README.md"), Path("docs/benchmarks.md"), Path("docs/how-it-works.md"), Path("docs/performance.md"))
 BLOCK = re.compile(r"(<!-- BEGIN figures:(?P<name>[\w.-]+) -->\n)(?P<body>.*?)(<!-- END figures:(?P=name) -->)", re.S)
 RETRIEVAL_KEYS = ("hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "evidence_recall@10", "n_single", "n_multi")
 ANSWER_KEYS = (
@@ -308,11 +309,20 @@ RENDERERS: dict[str, Callable[[], list[str]]] = {
 def render(text: str, where: str = "") -> str:
     """`text` with every figures block rewritten from the results."""
 
+    picked: dict[str, Any] | None = None  # the bench reports, read once per file and only when it has perf blocks
+
     def one(m: re.Match[str]) -> str:
-        fn = RENDERERS.get(m["name"])
-        if fn is None:
-            raise SystemExit(f"{where}: unknown figures block {m['name']!r}; known: {', '.join(RENDERERS)}")
-        return m.group(1) + "\n".join(fn()) + "\n" + m.group(4)
+        nonlocal picked
+        name = m["name"]
+        if name in perf_docs.RENDERERS:
+            picked = perf_docs.pick() if picked is None else picked
+            lines = perf_docs.RENDERERS[name](picked)
+        elif name in RENDERERS:
+            lines = RENDERERS[name]()
+        else:
+            known = ", ".join([*RENDERERS, *perf_docs.RENDERERS])
+            raise SystemExit(f"{where}: unknown figures block {name!r}; known: {known}")
+        return m.group(1) + "\n".join(lines).rstrip("\n") + "\n" + m.group(4)
 
     return BLOCK.sub(one, text)
 
