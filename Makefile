@@ -98,8 +98,9 @@ figures: index ## re-measure what the docs include -> docs/figures/*.json, and r
 docs: install ## rewrite the docs' figure blocks from docs/figures/*.json (no measuring)
 	$(BIN)/python -m rag.evaluate.docs
 
-bench: index ## performance bench: ingestion (encoders, cold builds), index, HTTP load, LLM, soak, scale (BENCH_SIZES), side by side, Ray chunks/s -> bench/results/<date>.json|md
+bench: index ## performance bench: ingestion (encoders, cold builds), index, HTTP load, LLM, soak, scale (BENCH_SIZES), side by side, Ray chunks/s -> bench/results/<date>.json|md, docs/performance.md
 	$(BIN)/python -m bench --sizes $(BENCH_SIZES) --bench-data $(BENCH_DATA) $(BENCH_ARGS)
+	$(BIN)/python -m rag.evaluate.docs  # docs/performance.md and docs/scale.md from the newest reports
 	$(MAKE) bench-scale
 
 clean: ## remove built indexes and artifacts (keeps the embedding cache)

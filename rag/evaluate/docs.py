@@ -23,7 +23,13 @@ from rag.evaluate import perf_docs
 from rag.evaluate.report import cpu_line
 
 FIGURES = Path("docs/figures")
-DOCS = (Path("README.md"), Path("docs/benchmarks.md"), Path("docs/how-it-works.md"), Path("docs/performance.md"))
+DOCS = (
+    Path("README.md"),
+    Path("docs/benchmarks.md"),
+    Path("docs/how-it-works.md"),
+    Path("docs/performance.md"),
+    Path("docs/scale.md"),
+)
 BLOCK = re.compile(r"(<!-- BEGIN figures:(?P<name>[\w.-]+) -->\n)(?P<body>.*?)(<!-- END figures:(?P=name) -->)", re.S)
 RETRIEVAL_KEYS = ("hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "evidence_recall@10", "n_single", "n_multi")
 ANSWER_KEYS = (

