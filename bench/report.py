@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 # the targets, the CPU line and the number format are shared with docs/performance.md's generated blocks
-from rag.evaluate.perf_docs import SERVER_STAGES, _at, _fmt, _get, _table, cpu_line, targets
+from rag.evaluate.perf_targets import SERVER_STAGES, cpu_line, fmt, get, table, targets
 
-__all__ = ["SERVER_STAGES", "_at", "_fmt", "_get", "cpu_line", "markdown", "targets"]
+__all__ = ["cpu_line", "markdown", "targets"]
 
 
 def _ingest(ing: dict[str, Any]) -> list[str]:
@@ -16,11 +16,11 @@ def _ingest(ing: dict[str, Any]) -> list[str]:
         f"## Ingestion: passage encoders and cold builds ({cpu_line(ing.get('cpu'))})",
         "",
         f"Both encoders on the seeds' {enc.get('passages')} passages (mean {enc.get('chars_mean')} characters, "
-        f"{_fmt(enc.get('tokens'))} tokens) in the same run; cosine of the int8 vectors to the C engine's: "
-        f"min {_get(enc, 'cosine_to_c_engine', 'min')}, mean {_get(enc, 'cosine_to_c_engine', 'mean')}.",
+        f"{fmt(enc.get('tokens'))} tokens) in the same run; cosine of the int8 vectors to the C engine's: "
+        f"min {get(enc, 'cosine_to_c_engine', 'min')}, mean {get(enc, 'cosine_to_c_engine', 'mean')}.",
         "",
     ]
-    lines += _table(
+    lines += table(
         ["encoder", "seconds", "passages/s", "tokens/s", "CPU seconds", "passages/s per 2 cores of CPU"],
         [
             [
@@ -52,7 +52,7 @@ def _ingest(ing: dict[str, Any]) -> list[str]:
         "tokenize is jieba for BM25, once per passage; write is BM25, FAISS, SQLite and the publish):",
         "",
     ]
-    lines += _table(["corpus", "documents", "chunks", "cold build", "chunks/s", "model load", *stages], rows)
+    lines += table(["corpus", "documents", "chunks", "cold build", "chunks/s", "model load", *stages], rows)
     return lines
 
 
@@ -70,14 +70,14 @@ def markdown(r: dict[str, Any]) -> str:
     ]
     for rr in r.get("reruns", []):
         lines += [
-            f"Re-run later: {', '.join(rr['sections'])} at {rr['date']}, commit {_get(rr, 'environment', 'commit')} "
-            f"(`{rr['command']}`, load average {_get(rr, 'environment', 'loadavg_start')}).",
+            f"Re-run later: {', '.join(rr['sections'])} at {rr['date']}, commit {get(rr, 'environment', 'commit')} "
+            f"(`{rr['command']}`, load average {get(rr, 'environment', 'loadavg_start')}).",
             "",
         ]
     for key, err in (r.get("errors") or {}).items():
         lines += [f"**Failed:** {key}: `{err}`", ""]
     lines += ["## Targets", ""]
-    lines += _table(
+    lines += table(
         ["target", "wanted", "measured", "met"],
         [[t, w, m, "—" if ok is None else ("✅" if ok else "❌")] for t, w, m, ok in targets(r)],
     )
@@ -85,7 +85,7 @@ def markdown(r: dict[str, Any]) -> str:
         lines += _ingest(ing)
     if ix := r.get("index"):
         lines += ["## Index (seeds)", ""]
-        lines += _table(
+        lines += table(
             [
                 "documents",
                 "chunks",
@@ -111,7 +111,7 @@ def markdown(r: dict[str, Any]) -> str:
                     f"{ix['add_one_s']} s",
                     ix["add_one_chunks"],
                     ix["add_one_embedded"],
-                    f"{_get(r, 'http', 'server_ready_s')} s",
+                    f"{get(r, 'http', 'server_ready_s')} s",
                 ]
             ],
         )
@@ -125,8 +125,8 @@ def markdown(r: dict[str, Any]) -> str:
             return [x.get(k) for k in ("concurrency", "requests", "rps", "p50", "p95", "p99", "failed")] + [server(x)]
 
         rows = [[k, *cells(x)] for k in ("search", "ask_extractive") for x in h.get(k, [])]
-        rows += [["ask llm", *cells(x)] for x in _get(r, "llm", "concurrent") or []]
-        lines += _table(
+        rows += [["ask llm", *cells(x)] for x in get(r, "llm", "concurrent") or []]
+        lines += table(
             [
                 "endpoint",
                 "concurrency",
@@ -141,15 +141,15 @@ def markdown(r: dict[str, Any]) -> str:
             rows,
         )
         lines += [
-            f"Server RSS after start {_get(h, 'rss_after_start', 'rss_mb')} MiB, "
-            f"peak {_get(h, 'rss_after_load', 'peak_rss_mb')} MiB.",
+            f"Server RSS after start {get(h, 'rss_after_start', 'rss_mb')} MiB, "
+            f"peak {get(h, 'rss_after_load', 'peak_rss_mb')} MiB.",
             "",
         ]
     if llm := r.get("llm"):
         s = llm["sequential"]
         lines += ["## Local LLM (streamed /ask, one at a time)", ""]
         cold = llm.get("after_unrelated") or {}
-        lines += _table(
+        lines += table(
             [
                 "passages",
                 "requests",
@@ -167,19 +167,19 @@ def markdown(r: dict[str, Any]) -> str:
                     llm["passages"],
                     s["requests"],
                     s["answered_by_llm"],
-                    f"{_fmt(s['ttft_ms_p50'])} ms",
-                    f"{_fmt(s['ttft_ms_p95'])} ms",
-                    f"{_fmt(cold['ttft_ms_p50'])} / {_fmt(cold['ttft_ms_p95'])} ms" if cold else "—",
-                    f"{_fmt(s['total_ms_p50'])} ms",
+                    f"{fmt(s['ttft_ms_p50'])} ms",
+                    f"{fmt(s['ttft_ms_p95'])} ms",
+                    f"{fmt(cold['ttft_ms_p50'])} / {fmt(cold['ttft_ms_p95'])} ms" if cold else "—",
+                    f"{fmt(s['total_ms_p50'])} ms",
                     s["tokens_per_s_mean"],
                     s["prompt_tokens_mean"],
-                    f"{_get(llm, 'peak_rss', 'peak_rss_mb')} MiB",
+                    f"{get(llm, 'peak_rss', 'peak_rss_mb')} MiB",
                 ]
             ],
         )
     if soak := r.get("soak"):
         lines += ["## Soak (32 clients, /search and /ask alternating)", ""]
-        lines += _table(
+        lines += table(
             [
                 "seconds",
                 "requests",
@@ -240,7 +240,7 @@ def markdown(r: dict[str, Any]) -> str:
                         ", ".join(f"{a}={b}" for a, b in k["params"].items()),
                     ]
                 )
-        lines += _table(
+        lines += table(
             ["chunks", "index", "build", "MiB per million", "p50 ms", "p95 ms", "p99 ms", "recall@10", "parameters"],
             rows,
         )
@@ -252,13 +252,13 @@ def markdown(r: dict[str, Any]) -> str:
                 b["ms_p50"],
                 b["ms_p95"],
                 b["ms_p99"],
-                _fmt(_get(b, "rebuilt_per_query", "ms_p50"), " ms"),
-                _fmt(_get(b, "rebuilt_per_query", "ratio_p50"), "×"),
+                fmt(get(b, "rebuilt_per_query", "ms_p50"), " ms"),
+                fmt(get(b, "rebuilt_per_query", "ratio_p50"), "×"),
             ]
             for b in sc.get("bm25", [])
         ]
         lines += ["## Scale: BM25 (bm25s, synthetic Chinese passages of jieba words)", ""]
-        lines += _table(
+        lines += table(
             [
                 "chunks",
                 "build",
@@ -273,7 +273,7 @@ def markdown(r: dict[str, Any]) -> str:
         )
     if side := r.get("side_by_side"):
         lines += [f"## Side by side on the seeds ({side['questions']} questions, top {side['top_k']}, in process)", ""]
-        lines += _table(
+        lines += table(
             ["system", "passages", "p50 ms", "p95 ms", "p50 ratio to ours", "p95 ratio to ours"],
             [
                 [
@@ -281,27 +281,27 @@ def markdown(r: dict[str, Any]) -> str:
                     v["passages"],
                     v["ms_p50"],
                     v["ms_p95"],
-                    _fmt(v.get("p50_ratio", 1.0), "×"),
-                    _fmt(v.get("p95_ratio", 1.0), "×"),
+                    fmt(v.get("p50_ratio", 1.0), "×"),
+                    fmt(v.get("p95_ratio", 1.0), "×"),
                 ]
                 for k, v in side["systems"].items()
             ],
         )
     if prof := r.get("profile"):
         lines += [f"## Profile (in process, {prof['questions']} questions): where a request's time goes", ""]
-        lines += _table(
+        lines += table(
             ["stage of /search", "p50 ms", "p95 ms"], [[k, v["p50"], v["p95"]] for k, v in prof["search_ms"].items()]
         )
         if emb := prof.get("embed_query_by_length"):
-            lines += _table(
+            lines += table(
                 ["query embedding: characters", "tokens (with the query prefix)", "ms, best of 5"],
                 [[e["chars"], e["tokens"], e["ms_best"]] for e in emb],
             )
-        lines += _table(
+        lines += table(
             ["stage of /ask (extractive)", "p50 ms", "p95 ms"],
             [[k, v["p50"], v["p95"]] for k, v in prof["ask_ms"].items()],
         )
-        lines += _table(
+        lines += table(
             ["function (by own time, extractive /ask)", "calls per ask", "own ms per ask", "cumulative ms per ask"],
             [
                 [f"`{x['function']}`", x["calls_per_ask"], x["own_ms_per_ask"], x["cum_ms_per_ask"]]

