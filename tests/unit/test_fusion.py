@@ -27,3 +27,30 @@ def test_adaptive_with_equal_gaps_is_the_convex_mix() -> None:
     bm25 = {3: 9.0, 2: 5.0, 1: 1.0}
     assert [i for i, _ in adaptive(dense, bm25, 0.7, 1.0)] == [i for i, _ in _convex(dense, bm25, 0.7, 1.0)]
     assert adaptive({}, {1: 2.0, 2: 1.0}, 0.7, 1.0)[0][0] == 1 and adaptive({1: 0.5, 2: 0.9}, {}, 0.7, 1.0)[0][0] == 2
+
+
+def test_default_mix_leans_on_bm25_when_both_retrievers_are_as_decisive() -> None:
+    """The defaults (dense 0.5 : BM25 1, gaps over the next 10 candidates, chosen on the QA set's dev part): when the
+    two retrievers single out different passages equally clearly, BM25's wins; a clearly more decisive dense list still
+    carries its passage to the top."""
+    from rag.config import Settings
+
+    s = Settings()
+    wd, wb, depth, power = s.dense_weight, s.bm25_weight, s.fusion_gap_depth, s.fusion_gap_power
+    crowd = range(3, 15)
+    dense = {1: 0.9, 2: 0.45, **{i: 0.0 for i in crowd}}  # min-max: 1, 0.45, 0 …
+    bm25 = {2: 10.0, 1: 5.0, **{i: 0.01 for i in crowd}}  # / top: 1, 0.5, 0.001 …
+    assert adaptive(dense, bm25, 1.0, 1.0, depth, power)[0][0] == 1  # equal base weights follow dense
+    assert adaptive(dense, bm25, wd, wb, depth, power)[0][0] == 2
+    # dense far ahead of all its runners-up, BM25 hardly above a crowd: dense's passage stays first
+    flat = {2: 6.0, 1: 5.8, **{i: 5.7 for i in crowd}}
+    decisive = {1: 0.95, 2: 0.2, **{i: 0.1 for i in crowd}}
+    assert adaptive(decisive, flat, wd, wb, depth, power)[0][0] == 1
+    # the runner-up alone is no measure of a crowd: with depth 10 a lone close second does not hide a clear lead
+    lone_second = {2: 9.0, 1: 8.8, **{i: 1.0 for i in crowd}}
+    assert gap(_normalised_bm25(lone_second), depth) > 0.5 > gap(_normalised_bm25(lone_second), 1)
+
+
+def _normalised_bm25(scores: dict[int, float]) -> dict[int, float]:
+    top = max(scores.values())
+    return {i: v / top for i, v in scores.items()}
