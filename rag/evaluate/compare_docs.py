@@ -27,12 +27,17 @@ def _diff(v: float | None) -> str:
     return "—" if v is None else f"{v:+.3f}"
 
 
-def _footer(rep: dict[str, Any], file: str, command: str) -> str:
+def _footer(rep: dict[str, Any], file: str, command: str, latency: bool = True) -> str:
+    load = (rep.get("environment") or {}).get("load_average") or []
+    timing = (
+        " Latencies are single-threaded wall-clock milliseconds per query, the query embedding included"
+        + (f" (load average {load[0]} when the run ended)." if load else ".")
+        if latency
+        else ""
+    )
     return (
-        docs._measured(rep)
-        + f" Command: `{command}`; latencies are single-threaded wall-clock milliseconds per query, "
-        f"the query embedding included. Generated from docs/figures/{file} by `python -m rag.evaluate.docs`; "
-        "`make figures` re-measures."
+        docs._measured(rep) + f" Command: `{command}`.{timing} Generated from docs/figures/{file} by "
+        "`python -m rag.evaluate.docs`; `make bench-quality` re-measures."
     )
 
 
@@ -55,7 +60,7 @@ def _rows(ours: dict[str, dict[str, Any]], n_ours: int, cmp: dict[str, Any], key
                 _ms(s.get("latency_ms_p50")),
                 _ms(s.get("latency_ms_p95")),
                 *[_diff(v.get(f"{k}_diff")) for k, _ in DIFFS],
-                "—" if ratio is None else f"{ratio:.2f}×",
+                "—" if ratio is None else f"{ratio:.2f}×" if ratio < 10 else f"{ratio:.1f}×",
             ]
         )
     return rows
@@ -116,7 +121,7 @@ def compare_qa_types() -> list[str]:
         *docs._table(head, rows),
         "",
         f"{rep['qa']}, {_part_name(rep)}; items by the number of evidence strings (hit@k and MRR@10 are over those "
-        "with one, evidence recall@10 over those with several). " + _footer(rep, QA_FILE, QA_COMMAND),
+        "with one, evidence recall@10 over those with several). " + _footer(rep, QA_FILE, QA_COMMAND, latency=False),
     ]
 
 

@@ -326,7 +326,6 @@ RENDERERS: dict[str, Callable[[], list[str]]] = {
     "expand": expand,
     "expand-cmrc2018": expand_cmrc2018,
     "holdout": holdout,
-    **compare_docs.RENDERERS,
 }
 
 
@@ -343,8 +342,10 @@ def render(text: str, where: str = "") -> str:
             lines = perf_docs.RENDERERS[name](picked)
         elif name in RENDERERS:
             lines = RENDERERS[name]()
+        elif name in compare_docs.RENDERERS:
+            lines = compare_docs.RENDERERS[name]()
         else:
-            known = ", ".join([*RENDERERS, *perf_docs.RENDERERS])
+            known = ", ".join([*RENDERERS, *compare_docs.RENDERERS, *perf_docs.RENDERERS])
             raise SystemExit(f"{where}: unknown figures block {name!r}; known: {known}")
         return m.group(1) + "\n".join(lines).rstrip("\n") + "\n" + m.group(4)
 
