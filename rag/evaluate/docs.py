@@ -4,9 +4,10 @@ Usage: python -m rag.evaluate.docs [--check] [FILE.md …]   (default: the files
 
 A block is the text between `<!-- BEGIN figures:NAME -->` and `<!-- END figures:NAME -->`; NAME picks the renderer
 and the results it reads: docs/figures/ (written by `rag eval … --figures` and `rag bench … --figures`, the
-`make figures` target) for the renderers below, bench/results/*.json (`make bench`) for the `perf-*` blocks of
-docs/performance.md (rag/evaluate/perf_docs.py). Without `--check` the blocks are rewritten in place; with it
-nothing is written and the exit status is 1 when a block differs from what the results give (`make lint` runs it).
+`make figures` target) for the renderers below and the `compare-*` blocks (rag/evaluate/compare_docs.py),
+bench/results/*.json (`make bench`) for the `perf-*` blocks of docs/performance.md (rag/evaluate/perf_docs.py).
+Without `--check` the blocks are rewritten in place; with it nothing is written and the exit status is 1 when a
+block differs from what the results give (`make lint` runs it).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rag.evaluate import perf_docs
+from rag.evaluate import compare_docs, perf_docs
 from rag.evaluate.report import cpu_line
 
 FIGURES = Path("docs/figures")
@@ -43,6 +44,8 @@ ANSWER_KEYS = (
     "latency_ms_p95",
 )
 BENCH_KEYS = ("hit@1", "hit@5", "hit@10", "mrr@10", "ndcg@10", "recall@100", "n_queries", "latency_ms_p50")
+# kept besides when the report has the reference pipelines (`--compare`): the figures their comparison shows
+COMPARE_KEYS = ("latency_ms_p50", "latency_ms_p95", "by_type")
 
 
 def _env(report: dict[str, Any]) -> dict[str, Any]:
@@ -50,18 +53,30 @@ def _env(report: dict[str, Any]) -> dict[str, Any]:
     return {k: e.get(k) for k in ("cpu", "cpus", "time", "load_average")}
 
 
-def _part(n: int, retrieval: dict[str, Any], answers: dict[str, Any] | None) -> dict[str, Any]:
+def _part(
+    n: int, retrieval: dict[str, Any], answers: dict[str, Any] | None, keys: tuple[str, ...] = RETRIEVAL_KEYS
+) -> dict[str, Any]:
     return {
         "n": n,
-        "retrieval": {m: {k: r[k] for k in RETRIEVAL_KEYS if k in r} for m, r in retrieval.items()},
+        "retrieval": {m: {k: r[k] for k in keys if k in r} for m, r in retrieval.items()},
         **({"answers": {k: answers[k] for k in ANSWER_KEYS if k in answers}} if answers else {}),
     }
 
 
+def _compare(report: dict[str, Any]) -> dict[str, Any]:
+    """The reference pipelines' figures (`--compare`) without their per-query latencies; {} when not run."""
+    c = report.get("compare")
+    if not c:
+        return {}
+    systems = {n: {k: v for k, v in s.items() if not isinstance(v, list)} for n, s in c["systems"].items()}
+    return {"compare": {**c, "systems": systems}}
+
+
 def compact(report: dict[str, Any]) -> dict[str, Any]:
     """The figures of a `rag eval` or `rag bench` report without per-item lists: what docs/figures/ holds."""
+    extra = COMPARE_KEYS if report.get("compare") else ()
     if report.get("kind") == "eval":
-        parts = {"all": _part(report["n"], report["retrieval"], report.get("answers"))}
+        parts = {"all": _part(report["n"], report["retrieval"], report.get("answers"), RETRIEVAL_KEYS + extra)}
         parts |= {p: _part(v["n"], v["retrieval"], v.get("answers")) for p, v in (report.get("by_split") or {}).items()}
         return {
             "kind": "eval",
@@ -72,6 +87,7 @@ def compact(report: dict[str, Any]) -> dict[str, Any]:
             "settings": report.get("settings", {}),
             "parts": parts,
             **({"expansion": report["expansion"]} if report.get("expansion") else {}),
+            **_compare(report),
             "environment": _env(report),
         }
     return {
@@ -80,9 +96,10 @@ def compact(report: dict[str, Any]) -> dict[str, Any]:
         "n_documents": report["n_documents"],
         "n_passages": report["n_passages"],
         "n_queries": report["n_queries"],
-        "modes": {m: {k: r[k] for k in BENCH_KEYS if k in r} for m, r in report["modes"].items()},
+        "modes": {m: {k: r[k] for k in BENCH_KEYS + extra if k in r} for m, r in report["modes"].items()},
         "answers": {g: {k: v for k, v in a.items() if k != "items"} for g, a in (report.get("answers") or {}).items()},
         **({"expansion": report["expansion"]} if report.get("expansion") else {}),
+        **_compare(report),
         "environment": _env(report),
     }
 
@@ -325,8 +342,10 @@ def render(text: str, where: str = "") -> str:
             lines = perf_docs.RENDERERS[name](picked)
         elif name in RENDERERS:
             lines = RENDERERS[name]()
+        elif name in compare_docs.RENDERERS:
+            lines = compare_docs.RENDERERS[name]()
         else:
-            known = ", ".join([*RENDERERS, *perf_docs.RENDERERS])
+            known = ", ".join([*RENDERERS, *compare_docs.RENDERERS, *perf_docs.RENDERERS])
             raise SystemExit(f"{where}: unknown figures block {name!r}; known: {known}")
         return m.group(1) + "\n".join(lines).rstrip("\n") + "\n" + m.group(4)
 

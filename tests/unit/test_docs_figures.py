@@ -147,3 +147,85 @@ def test_docs_render_rewrites_performance_blocks_from_the_results(tmp_path, monk
         "<!-- BEGIN figures:perf-soak -->\nNot measured yet: run `make bench`.\n<!-- END figures:perf-soak -->" in out
     )
     assert docs.render(out) == out  # rendering is stable, so `--check` passes right after a rewrite
+
+
+ENV = {"cpus": 2, "cpu": {"model": "Test CPU", "avx512_vnni": True}, "load_average": [1.0], "time": "2026-03-04 05:06"}
+
+
+def _scores(hit1: float, mrr: float, p50: float, **more) -> dict:
+    return {"hit@1": hit1, "hit@5": 0.99, "mrr@10": mrr, "latency_ms_p50": p50, "latency_ms_p95": p50 * 2, **more}
+
+
+def _systems(n: int) -> dict:
+    lat = {"latencies_ms": [1.0, 2.0]}  # per-query lists stay out of the figures
+    return {
+        "langchain-tutorial": {"description": "tutorial", "n_passages": n, **_scores(0.7, 0.8, 5.0), **lat},
+        "chatchat-defaults": {"description": "chatchat", "n_passages": n // 2, **_scores(0.85, 0.9, 250.0), **lat},
+    }
+
+
+def _vs() -> dict:
+    return {
+        "langchain-tutorial": {"hit@1_diff": 0.22, "hit@5_diff": 0.0, "mrr@10_diff": 0.15, "latency_p50_ratio": 0.8},
+        "chatchat-defaults": {"hit@1_diff": 0.07, "hit@5_diff": 0.0, "mrr@10_diff": 0.05, "latency_p50_ratio": 40.0},
+    }
+
+
+def test_compare_blocks_render_from_the_compare_figures(tmp_path, monkeypatch) -> None:
+    by_type = {
+        "paraphrase": {"hit@1": 0.75, "hit@5": 0.9, "mrr@10": 0.8, "n": 24},
+        "summary": {"hit@1": 0.0, "hit@5": 0.0, "mrr@10": 0.0, "n": 0, "evidence_recall@10": 0.61, "n_multi": 9},
+    }
+    qa_extra = {"n_single": 140, "n_multi": 16, "evidence_recall@10": 0.85, "latencies_ms": [6.0]}
+    retrieval = {
+        "dense": _scores(0.76, 0.83, 6.5, by_type={"paraphrase": {**by_type["paraphrase"], "hit@5": 0.958}}),
+        "bm25": _scores(0.91, 0.94, 0.29, by_type={"paraphrase": {**by_type["paraphrase"], "hit@5": 0.833}}),
+        "hybrid": _scores(0.92, 0.95, 6.9, by_type=by_type, by_doc={"003": {}}, **qa_extra),
+    }
+    eval_report = {
+        "kind": "eval",
+        "qa": "eval/qa.jsonl",
+        "split": "test",
+        "n": 160,
+        "retrieval": retrieval,
+        "by_split": {},
+        "compare": {"ours": "ours (hybrid)", "ours_n_passages": 376, "systems": _systems(235), "vs_ours": _vs()},
+        "environment": ENV,
+    }
+    modes = {m: {**r, "ndcg@10": 0.97, "recall@100": 0.99, "hit@10": 0.995} for m, r in retrieval.items()}
+    bench_report = {
+        "kind": "bench",
+        "name": "cmrc2018-trial",
+        "n_documents": 256,
+        "n_passages": 544,
+        "n_queries": 1002,
+        "modes": modes,
+        "compare": {"ours": "ours (hybrid)", "passages_per_query": 50, "systems": _systems(433), "vs_ours": _vs()},
+        "environment": ENV,
+    }
+    docs.write_figures(eval_report, tmp_path / "compare-qa.json")
+    docs.write_figures(bench_report, tmp_path / "compare-cmrc2018.json")
+    kept = json.loads((tmp_path / "compare-qa.json").read_text(encoding="utf-8"))
+    assert "latencies_ms" not in json.dumps(kept) and "by_doc" not in json.dumps(kept)
+    assert kept["compare"]["systems"]["chatchat-defaults"]["latency_ms_p95"] == 500.0
+    monkeypatch.setattr(docs, "FIGURES", tmp_path)
+    names = ("compare-qa", "compare-qa-types", "compare-cmrc2018")
+    page = "".join(f"<!-- BEGIN figures:{n} -->\nstale\n<!-- END figures:{n} -->\n" for n in names)
+    out = docs.render(page, "benchmarks.md")
+    blocks = dict(zip(names, out.split("<!-- END figures:")[:-1], strict=True))
+    qa = blocks["compare-qa"]
+    assert "`eval/qa.jsonl`, the test (held-out) part: 160 items" in qa and "over the 140 answerable" in qa
+    assert "| ours (hybrid) | 376 | 0.920 | — | 0.990 | — | 0.950 | 0.850 | 6.90 | 13.8 |  |  |  |  |" in qa
+    assert "| chatchat-defaults | 117 | 0.850 | — | 0.990 | — | 0.900 | — | 250.0 | 500.0 | +0.070 | +0.000 |" in qa
+    assert "| langchain-tutorial | 235 |" in qa and "| 0.80× |" in qa and "| 40.0× |" in qa
+    types = blocks["compare-qa-types"]
+    assert "| paraphrase | 24 | 0 | 0.958 | 0.833 | 0.750 | 0.900 | 0.800 | — |" in types
+    assert "| summary | 0 | 9 | — | — | — | — | — | 0.610 |" in types  # no one-evidence item: no rank figures
+    cmrc = blocks["compare-cmrc2018"]
+    assert "256 documents, 1002 judged queries, 50 passages per query" in cmrc
+    assert "| ours (bm25) | 544 | 0.910 | 0.990 | 0.995 | 0.940 | 0.970 | 0.990 | 0.29 | 0.58 |" in cmrc
+    assert "| langchain-tutorial | 433 | 0.700 | 0.990 | — | 0.800 | — | — | 5.00 | 10.0 | +0.220 |" in cmrc
+    for b in blocks.values():  # date, CPU and command in every block
+        assert "Measured 2026-03-04 on Test CPU, 2 cores, with AVX-512 VNNI." in b and "Command: `rag " in b
+    assert "(load average 1.0 when the run ended)" in cmrc and "load average" not in types
+    assert docs.render(out) == out
