@@ -17,7 +17,7 @@ from rag.generate.base import Draft, Generator
 from rag.generate.ground import ground
 from rag.library import Library
 from rag.prompts import Prompts
-from rag.retrieve import SearchResult
+from rag.retrieve import Retriever, SearchResult
 from rag.rewrite import (
     WEAK_COVERAGE,
     Expander,
@@ -123,17 +123,10 @@ class Pipeline:
                 rewrite_ms["rewrite"] = _ms(t)
         whole, query = query, bounded(query, self.limits.max_query_chars)  # a rewrite may copy an earlier turn in
         cut = ["query_truncated"] if query != whole or question != asked else []
-        res = retriever.search(query, max(top_k, self.limits.answer_top_k), "hybrid")
-        flags: list[str] = []
-        expansion: list[str] = []
-        if self._expands(gen, res):
-            t = time.perf_counter()
-            terms = self._expander(gen).terms(query)
-            if terms:
-                res = retriever.search(query, max(top_k, self.limits.answer_top_k), "hybrid", expansion=terms)
-                flags.append("query_expanded")
-                expansion = list(terms)
-            rewrite_ms["expand"] = _ms(t)
+        res, expansion, expand_ms = self._search(retriever, gen, query, max(top_k, self.limits.answer_top_k))
+        flags = ["query_expanded"] if expansion else []
+        if expand_ms is not None:
+            rewrite_ms["expand"] = expand_ms
         hits = res.hits[:top_k]
         # "今年 / 最新 …" are resolved against the documents' dates when the answer is grounded, not looked up as words
         judged = facts.strip_relative(query, facts.relative_time(query)) or query
@@ -236,13 +229,18 @@ class Pipeline:
         """Hybrid retrieval as `ask` does it for `generator` with RAG_EXPAND=`mode` (`rag eval --expand`): the result,
         the terms added (none when not expanded) and the expansion call's milliseconds (None when not called)."""
         query = bounded(self.check_text(query, "query"), self.limits.max_query_chars)
-        gen = self._generator(generator)
-        retriever = self.library.retriever(collection)
+        return self._search(self.library.retriever(collection), self._generator(generator), query, top_k, mode)
+
+    def _search(
+        self, retriever: Retriever, gen: Generator, query: str, top_k: int, mode: str | None = None
+    ) -> tuple[SearchResult, list[str], float | None]:
+        """Hybrid retrieval, expanded by the chat model's terms when `_expands` says so: the result, the terms added
+        (none when not expanded) and the expansion call's milliseconds (None when not called)."""
         res = retriever.search(query, top_k, "hybrid")
         if not self._expands(gen, res, mode):
             return res, [], None
         t = time.perf_counter()
-        terms = self._expander(gen).terms(query)
+        terms = list(self._expander(gen).terms(query))
         ms = _ms(t)
         if terms:
             res = retriever.search(query, top_k, "hybrid", expansion=terms)

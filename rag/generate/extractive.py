@@ -98,8 +98,7 @@ class ExtractiveGenerator(Generator):
         best = cands[0]
         # the sentence chosen must itself carry what is asked (subject, year, attribute): else no answer, not a
         # weaker sentence
-        gaps = answer_gaps(question, hits[best.hit_i], best.start, best.end, tokenizer, bm25, hits)
-        gaps = [g for g in gaps if g in REFUSED_GAPS]
+        gaps = answer_gaps(question, hits[best.hit_i], best.start, best.end, tokenizer, bm25, hits, only=REFUSED_GAPS)
         if gaps:
             return Draft("", [], answerable=False, flags=[f"gap:{g}" for g in gaps])
         picked = [best]

@@ -5,7 +5,7 @@ for another year's figure)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -84,10 +84,12 @@ def answer_gaps(
     tokenizer: Tokenizer,
     bm25: BM25Index | None = None,
     passages: list[Hit] | None = None,
+    only: Collection[str] = GAPS,
 ) -> list[str]:
     """What the question asks that the answer's evidence, the span [start, end) of `hit` (document offsets, as a
-    Citation's quote_start/quote_end), does not itself carry, as a subset of GAPS in that order; empty when it carries
-    all. Which gaps make an answer no answer is the caller's choice (the extractive generator refuses on
+    Citation's quote_start/quote_end), does not itself carry, as a subset of `only` (default: all of GAPS) in GAPS'
+    order; empty when it carries all; gaps not in `only` are not looked for. Which gaps make an answer no answer is
+    the caller's choice (the extractive generator refuses on
     rag.generate.extractive.REFUSED_GAPS; "year" and "attribute" also reject correct sentences too often to refuse on
     alone). `passages`: those retrieved for the question (for "attribute").
     - subject: a place the question asks about is named in the sentence only as what another place is compared with
@@ -111,13 +113,13 @@ def answer_gaps(
     asked = facts.strip_relative(question, facts.relative_time(question)) or question
     gaps: list[str] = []
     texts = f"{hit.title} {c.text}"
-    places = compared_subjects(question, tokenizer, texts)
+    places = compared_subjects(question, tokenizer, texts) if "subject" in only else []
     if places and _only_compared(places, s, facts.passage_places(c, hit.title, tokenizer) | _ns(sentence, tokenizer)):
         gaps.append("subject")
     asked_years = facts.years(question)
-    if asked_years and not (_stated_years(sentence, before, context) & asked_years):
+    if "year" in only and asked_years and not (_stated_years(sentence, before, context) & asked_years):
         gaps.append("year")
-    if facts.asks_figure(asked):
+    if "attribute" in only and facts.asks_figure(asked):
         hay = s + (norm(c.context) if row else "")
         focus = focus_term(asked, question_terms(asked, tokenizer), tokenizer) or _latin_focus(asked)
         for noun in (focus, counted_noun(asked, tokenizer)):
@@ -128,8 +130,13 @@ def answer_gaps(
             if not share and not _states(bare, hay) and not _loose_in(noun, hay):
                 gaps.append("attribute")
                 break
-    gaps += measure_gaps(asked, sentence, c.context if row else "")
-    if "growth" not in gaps and asks_change(asked) and not _change_of_topic(asked, sentence, tokenizer, bm25):
+    gaps += [g for g in measure_gaps(asked, sentence, c.context if row else "") if g in only]
+    if (
+        "growth" in only
+        and "growth" not in gaps
+        and asks_change(asked)
+        and not _change_of_topic(asked, sentence, tokenizer, bm25)
+    ):
         gaps.append("growth")
     return gaps
 
