@@ -6,6 +6,7 @@ from typing import Any
 
 # the targets, the CPU line and the number format are shared with docs/performance.md's generated blocks
 from rag.evaluate.perf_targets import SERVER_STAGES, cpu_line, fmt, get, table, targets
+from rag.evaluate.provenance import commit_text
 
 __all__ = ["cpu_line", "markdown", "targets"]
 
@@ -63,14 +64,14 @@ def markdown(r: dict[str, Any]) -> str:
         "",
         f"CPU: {cpu_line(env.get('cpu'))}.",
         "",
-        f"`{r.get('command', 'make bench')}` on {env.get('cpus')} CPUs, commit {env.get('commit', '?')}; "
+        f"`{r.get('command', 'make bench')}` on {env.get('cpus')} CPUs, {commit_text(env)}; "
         f"load average {env.get('loadavg_start')} at the start, {env.get('loadavg_end')} at the end "
         "(other work on the machine inflates latencies).",
         "",
     ]
     for rr in r.get("reruns", []):
         lines += [
-            f"Re-run later: {', '.join(rr['sections'])} at {rr['date']}, commit {get(rr, 'environment', 'commit')} "
+            f"Re-run later: {', '.join(rr['sections'])} at {rr['date']}, {commit_text(rr.get('environment'))} "
             f"(`{rr['command']}`, load average {get(rr, 'environment', 'loadavg_start')}).",
             "",
         ]

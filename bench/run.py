@@ -14,7 +14,6 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Settings, get_settings
+from rag.evaluate.provenance import git_state
 
 SECTIONS = ("ingest", "index", "http", "llm", "soak", "scale", "side")
 
@@ -69,12 +69,6 @@ def _questions(path: Path) -> list[str]:
 
 
 def _environment() -> dict[str, Any]:
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-        ).stdout.strip()
-    except OSError:
-        commit = ""
     import faiss
 
     from bench.indexing import cpu_info
@@ -85,7 +79,7 @@ def _environment() -> dict[str, Any]:
         "python": platform.python_version(),
         "faiss": faiss.__version__,
         "platform": platform.platform(),
-        "commit": commit,
+        **git_state(),  # the commit, and whether the tree differed from it
         "loadavg_start": [round(x, 2) for x in os.getloadavg()],
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
     }

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.evaluate import compare_docs, perf_docs
+from rag.evaluate.provenance import commit_text
 from rag.evaluate.report import cpu_line
 
 FIGURES = Path("docs/figures")
@@ -50,7 +51,7 @@ COMPARE_KEYS = ("latency_ms_p50", "latency_ms_p95", "by_type")
 
 def _env(report: dict[str, Any]) -> dict[str, Any]:
     e = report.get("environment") or {}
-    return {k: e.get(k) for k in ("cpu", "cpus", "time", "load_average")}
+    return {k: e.get(k) for k in ("cpu", "cpus", "time", "load_average", "commit", "dirty")}
 
 
 def _part(
@@ -135,8 +136,10 @@ def _need(name: str) -> dict[str, Any]:
 
 
 def _measured(*reports: dict[str, Any]) -> str:
+    """'Measured <date> on <CPU>, <commit>' for each distinct run (figures from before the commit was recorded say
+    so)."""
     seen = dict.fromkeys(
-        f"{(r['environment'].get('time') or '')[:10]} on {cpu_line(r['environment'])}" for r in reports
+        f"{(e.get('time') or '')[:10]} on {cpu_line(e)}, {commit_text(e)}" for e in (r["environment"] for r in reports)
     )
     return "Measured " + "; ".join(seen) + "."
 

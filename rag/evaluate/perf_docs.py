@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.evaluate.perf_targets import SERVER_STAGES, cpu_line, fmt, get, table, target_rows
+from rag.evaluate.provenance import commit_text
 
 RESULTS = Path("bench/results")
 NOT_MEASURED = "Not measured yet: run `make bench`."
@@ -34,6 +35,7 @@ def _provenance(path: Path, r: dict[str, Any], key: str) -> dict[str, Any]:
         "date": r.get("date", ""),
         "command": r.get("command", ""),
         "commit": env.get("commit"),
+        "dirty": env.get("dirty"),
         "cpu": env.get("cpu"),
         "cpus": env.get("cpus"),
         "load": [get(env, "loadavg_start", 0), get(env, "loadavg_end", 0)],
@@ -47,6 +49,7 @@ def _provenance(path: Path, r: dict[str, Any], key: str) -> dict[str, Any]:
                 # a re-run records its arguments only: the program is the report's own
                 "command": cmd if cmd.startswith("python") else " ".join([*out["command"].split()[:3], cmd]),
                 "commit": e.get("commit"),
+                "dirty": e.get("dirty"),
                 "cpu": e.get("cpu"),
                 "cpus": e.get("cpus"),
                 "load": [get(e, "loadavg_start", 0), get(e, "loadavg_end", 0)],
@@ -76,7 +79,7 @@ def measured_at(prov: dict[str, Any]) -> str:
     load = prov["load"]
     at_load = f"load average {load[0]} at the start" + (f", {load[1]} at the end" if load[1] is not None else "")
     return (
-        f"Measured {prov['date'][:10]} by `{prov['command']}` at commit {prov['commit'] or '?'} on "
+        f"Measured {prov['date'][:10]} by `{prov['command']}`, {commit_text(prov)}, on "
         f"{cpu_line(prov['cpu']) if prov['cpu'] else 'a CPU the report does not name'}, {prov['cpus']} CPUs, "
         f"{at_load} (`{prov['file']}`)."
     )

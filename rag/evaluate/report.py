@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rag.evaluate.provenance import git_state
+
 EVAL_METRICS = ("hit@1", "hit@5", "mrr@10", "evidence_recall@10")
 BENCH_METRICS = ("hit@1", "hit@5", "hit@10", "mrr@10", "ndcg@10", "recall@100")
 
@@ -35,7 +37,8 @@ def cpu_line(env: dict[str, Any]) -> str:
 
 
 def environment() -> dict[str, Any]:
-    """Where the figures were taken: latency depends on the machine and on what else it was running."""
+    """Where and with which code the figures were taken: latency depends on the machine and on what else it was
+    running; the commit (and whether the tree differed from it) says which code measured."""
     try:
         load = [round(x, 2) for x in os.getloadavg()]
     except OSError:
@@ -46,6 +49,7 @@ def environment() -> dict[str, Any]:
         "load_average": load,
         "python": platform.python_version(),
         "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+        **git_state(),
     }
 
 

@@ -97,7 +97,7 @@ def test_performance_blocks_render_from_the_newest_report_holding_each_section(t
     assert "99.0" not in blocks["perf-http"]
     # every measured block names the report, commit, command, CPU with its SIMD flags, and load
     for name in ("perf-http", "perf-ingest"):
-        assert "at commit bbb222" in blocks[name] and "`python -m bench --name new`" in blocks[name]
+        assert ", commit bbb222, on " in blocks[name] and "`python -m bench --name new`" in blocks[name]
         assert (
             "Test CPU (avx2 avx512_vnni)" in blocks[name]
             and "load average 0.5 at the start, 1.5 at the end" in blocks[name]
@@ -127,7 +127,7 @@ def test_a_rerun_section_names_the_rerun(tmp_path) -> None:
     ]
     (tmp_path / "r.json").write_text(json.dumps(report), encoding="utf-8")
     line = "\n".join(perf_docs.perf_http(perf_docs.pick(tmp_path)))
-    assert "Measured 2026-01-02 by `python -m bench --sections http --merge` at commit ccc333" in line
+    assert "Measured 2026-01-02 by `python -m bench --sections http --merge`, commit ccc333," in line
     assert "a CPU the report does not name" in line and "load average 2.0 at the start (" in line
 
 
@@ -226,6 +226,9 @@ def test_compare_blocks_render_from_the_compare_figures(tmp_path, monkeypatch) -
     assert "| ours (bm25) | 544 | 0.910 | 0.990 | 0.995 | 0.940 | 0.970 | 0.990 | 0.29 | 0.58 |" in cmrc
     assert "| langchain-tutorial | 433 | 0.700 | 0.990 | — | 0.800 | — | — | 5.00 | 10.0 | +0.220 |" in cmrc
     for b in blocks.values():  # date, CPU and command in every block
-        assert "Measured 2026-03-04 on Test CPU, 2 cores, with AVX-512 VNNI." in b and "Command: `rag " in b
+        assert (
+            "Measured 2026-03-04 on Test CPU, 2 cores, with AVX-512 VNNI, commit not recorded." in b
+            and "Command: `rag " in b
+        )
     assert "(load average 1.0 when the run ended)" in cmrc and "load average" not in types
     assert docs.render(out) == out

@@ -133,6 +133,7 @@ def test_bench_command_writes_json_and_markdown(tmp_path) -> None:
     report = json.loads((tmp_path / "t.json").read_text(encoding="utf-8"))
     assert [s["n"] for s in report["scale"]["faiss"]] == [2000] and report["scale"]["bm25"][0]["n"] == 2000
     assert "errors" not in report and report["environment"]["cpus"]
+    assert {"commit", "dirty"} <= set(report["environment"])  # the commit helper rag eval's figures use too
     md = (tmp_path / "t.md").read_text(encoding="utf-8")
     assert "## Targets" in md and "| 2,000 | flat (auto) |" in md
     assert (
