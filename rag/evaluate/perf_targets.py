@@ -1,6 +1,6 @@
-"""The `make bench` targets (wanted, measured, met) and the number format of its reports, shared by
-bench/report.py (the Markdown report of a run) and rag/evaluate/perf_docs.py (docs/performance.md's blocks), so a
-target's threshold and a figure's rounding exist once."""
+"""The `make bench` targets (wanted, measured, met) and the number format of its reports, used by
+rag/evaluate/perf_tables.py (every section's table, for bench/report.py's report of a run and for
+rag/evaluate/perf_docs.py's docs blocks alike), so a target's threshold and a figure's rounding exist once."""
 
 from __future__ import annotations
 

@@ -232,3 +232,66 @@ def test_compare_blocks_render_from_the_compare_figures(tmp_path, monkeypatch) -
         )
     assert "(load average 1.0 when the run ended)" in cmrc and "load average" not in types
     assert docs.render(out) == out
+
+
+def test_the_bench_report_and_the_docs_blocks_render_each_section_with_the_same_tables(tmp_path) -> None:
+    from bench.report import markdown
+
+    llm = {
+        "passages": 5,
+        "sequential": {
+            "requests": 5,
+            "answered_by_llm": 4,
+            "ttft_ms_p50": 3900.0,
+            "ttft_ms_p95": 4300.0,
+            "total_ms_p50": 4800.0,
+            "tokens_per_s_mean": 35.0,
+            "prompt_tokens_mean": 828,
+        },
+        "concurrent": [{"concurrency": 4, "requests": 4, "failed": 0, "p50": 9000.0, "p95": 12000.0}],
+    }
+    soak = {
+        "seconds": 60.0,
+        "requests": 900,
+        "failed": 0,
+        "rps": 15.0,
+        "p50": 40.0,
+        "p95": 90.0,
+        "p99": 120.0,
+        "rss_before_mb": 700.0,
+        "rss_after_mb": 720.0,
+        "rss_growth_mb": 20.0,
+    }
+    scale = {
+        "faiss": [
+            {
+                "n": 10_000,
+                "auto_kind": "flat",
+                "kinds": {
+                    "flat": {
+                        "build_s": 0.01,
+                        "mib_per_million": 1464.8,
+                        "ms_p50": 0.6,
+                        "ms_p95": 1.2,
+                        "recall_at_10": 1.0,
+                        "params": {},
+                    },
+                    "hnsw": {"skipped": "over --hnsw-max"},
+                },
+            }
+        ],
+        "bm25": [{"n": 10_000, "build_s": 0.4, "mib_per_million": 736.4, "ms_p50": 0.08, "ms_p95": 0.09}],
+    }
+    sections = {"ingest": INGEST, "http": {"search": SEARCH}, "llm": llm, "soak": soak, "scale": scale}
+    _bench_report(tmp_path, "all", "2026-02-01T00:00:00+0000", "bbb222", **sections)
+    report = json.loads((tmp_path / "all.json").read_text(encoding="utf-8"))
+    md = markdown(report)
+    picked = perf_docs.pick(tmp_path)
+    for name in ("perf-ingest", "perf-http", "perf-llm", "perf-soak", "perf-scale"):
+        block = "\n".join(perf_docs.RENDERERS[name](picked)[:-1])  # the docs' block less its "Measured …" line
+        assert block.strip() and block in md, name
+    targets = "\n".join(perf_docs.perf_targets(picked))
+    target_table = targets.split("\n\n")[0]
+    assert target_table in md and "| not measured |" in target_table  # index: in neither
+    assert "| 5 | 5 | 4 | 3,900.0 ms |" in md and "| 20.0 MiB |" in md and "| 10,000 | hnsw | skipped |" in md
+    assert "`python -m bench --name all` on 2 CPUs, commit bbb222;" in md

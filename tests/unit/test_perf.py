@@ -135,7 +135,7 @@ def test_bench_command_writes_json_and_markdown(tmp_path) -> None:
     assert "errors" not in report and report["environment"]["cpus"]
     assert {"commit", "dirty"} <= set(report["environment"])  # the commit helper rag eval's figures use too
     md = (tmp_path / "t.md").read_text(encoding="utf-8")
-    assert "## Targets" in md and "| 2,000 | flat (auto) |" in md
+    assert "## Targets" in md and "| 2,000 | **flat** (auto) |" in md
     assert (
         main(
             [
