@@ -8,7 +8,7 @@ and one row in <prefix>meta (the manifest, whose `version` changes on every writ
 
 BM25 runs in Milvus over *our* tokens: each jieba token (user dictionary, stopwords, NFKC) is written as a
 16-hex-digit hash, so Milvus' analyzer only has to split on spaces and the figures equal the bm25s layer's
-(docs/scale.md has the measurement against Milvus' own jieba analyzer).
+(docs/scale.md says why not Milvus' own jieba analyzer).
 
 Incremental writes upsert the new passages before deleting the replaced ones, so a search never finds a document
 missing; a rebuild (or a change of embedder or chunking) fills fresh Milvus collections and switches the manifest
