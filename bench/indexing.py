@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Settings
+from rag.evaluate.report import cpu
 from rag.types import Document
 
 
@@ -76,36 +77,10 @@ def index_timings(seeds: Path, index_dir: Path, base: Settings) -> dict[str, Any
     }
 
 
-SIMD_FLAGS = (
-    "sse4_2",
-    "avx",
-    "avx2",
-    "fma",
-    "f16c",
-    "avx512f",
-    "avx512bw",
-    "avx512vl",
-    "avx512_vnni",
-    "avx512_bf16",
-    "avx_vnni",
-    "amx_int8",
-    "amx_bf16",
-)
-
-
 def cpu_info() -> dict[str, Any]:
     """The CPU model, its SIMD flags that matter to the encoders, and which int8 kernels fbgemm runs."""
-    model, flags = "", set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name") and not model:
-                    model = line.split(":", 1)[1].strip()
-                elif line.startswith("flags") and not flags:
-                    flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    out: dict[str, Any] = {"model": model, "simd": [f for f in SIMD_FLAGS if f in flags]}
+    c = cpu()
+    out: dict[str, Any] = {"model": c["model"], "simd": c["simd"]}
     try:
         import torch
 

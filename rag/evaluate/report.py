@@ -16,18 +16,36 @@ EVAL_METRICS = ("hit@1", "hit@5", "mrr@10", "evidence_recall@10")
 BENCH_METRICS = ("hit@1", "hit@5", "hit@10", "mrr@10", "ndcg@10", "recall@100")
 
 
+# The SIMD extensions the encoders and the local LLM choose their kernels by.
+SIMD_FLAGS = (
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx512f",
+    "avx512bw",
+    "avx512vl",
+    "avx512_vnni",
+    "avx512_bf16",
+    "avx_vnni",
+    "amx_int8",
+    "amx_bf16",
+)
+
+
 def cpu() -> dict[str, Any]:
-    """The CPU's model name and whether it has AVX-512 VNNI (the int8 kernels and the local LLM are 2-3x slower
-    without it), from /proc/cpuinfo; the platform's processor name elsewhere."""
+    """The CPU's model name, its SIMD_FLAGS and whether it has AVX-512 VNNI (the int8 kernels and the local LLM are
+    2-3x slower without it), from /proc/cpuinfo; the platform's processor name elsewhere."""
     try:
         info = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return {"model": platform.processor() or platform.machine(), "avx512_vnni": None}
+        return {"model": platform.processor() or platform.machine(), "avx512_vnni": None, "simd": []}
     model = next(
         (ln.split(":", 1)[1].strip() for ln in info.splitlines() if ln.startswith("model name")), platform.machine()
     )
     flags = next((ln.split(":", 1)[1].split() for ln in info.splitlines() if ln.startswith("flags")), [])
-    return {"model": model, "avx512_vnni": "avx512_vnni" in flags}
+    return {"model": model, "avx512_vnni": "avx512_vnni" in flags, "simd": [f for f in SIMD_FLAGS if f in flags]}
 
 
 def cpu_line(env: dict[str, Any]) -> str:

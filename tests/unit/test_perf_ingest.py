@@ -9,6 +9,7 @@ import pytest
 
 from bench import indexing
 from bench.report import cpu_line, markdown, targets
+from rag.evaluate.report import SIMD_FLAGS
 from tests.helpers import ROOT, SEEDS
 
 INGEST = {
@@ -92,7 +93,7 @@ def test_cpu_info_names_the_model_and_its_simd_flags() -> None:
     if not Path("/proc/cpuinfo").exists():
         pytest.skip("no /proc/cpuinfo")
     cpu = indexing.cpu_info()
-    assert cpu["model"] and set(cpu["simd"]) <= set(indexing.SIMD_FLAGS)
+    assert cpu["model"] and set(cpu["simd"]) <= set(SIMD_FLAGS)
     flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")).split()
     assert ("avx2" in cpu["simd"]) == ("avx2" in flags)
     assert cpu_line(cpu).startswith(cpu["model"])
