@@ -73,7 +73,9 @@ _LATIN_ASKED = re.compile(r"([A-Za-z][A-Za-z&]+)\s*的?(?:是|有|达到?)?多�
 _COUNTED_TAGS = frozenset({"n", "nz", "nt", "l", "j", "vn"})
 _STATES_SHARE = re.compile(r"占[^，,。；;]{0,20}?\d[\d.]*\s*[%％]")
 _BARE_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?![\d.])")
-GAPS = ("subject", "year", "attribute", "growth", "amount", "place")
+# "营业收入是多少 / 总投资多少 / 产值约为多少": the noun right before the question word is the one whose value is asked
+_VALUE_ASKED = re.compile(r"^的?(?:是|为|有|达到?|约为?|大约|大概|共|一共|总共|累计|合计)?(?:多少|多大|多高|多长|几)")
+GAPS = ("subject", "year", "attribute", "growth", "amount", "place", "value")
 
 
 def answer_gaps(
@@ -102,7 +104,10 @@ def answer_gaps(
     - growth: a change is asked ("增长了多少", "增速是多少") and the sentence states no figure after a word of change,
       or only of another subject than the question's;
     - amount: money is asked ("多少亿元", "多少钱") and the sentence states no amount of money;
-    - place: "哪个区 / 哪个县" is all that is asked and the sentence names no such place besides the question's.
+    - place: "哪个区 / 哪个县" is all that is asked and the sentence names no such place besides the question's;
+    - value: the noun whose value is asked stands right before the question word ("营业收入是多少", "总投资多少") and
+      the sentence does not state it, nor its abbreviation (营收 for 营业收入), when the passages use it: the narrow
+      case of "attribute" ("中小公司超过多少家" counts what 企业 may say too; "营业收入是多少" asks for 营业收入).
     """
     c = hit.chunk
     sentence = c.text[max(0, start - c.start) : max(0, end - c.start)]
@@ -138,7 +143,44 @@ def answer_gaps(
         and not _change_of_topic(asked, sentence, tokenizer, bm25)
     ):
         gaps.append("growth")
+    if "value" in only and value_gap(asked, sentence, c.context if row else "", tokenizer, passages):
+        gaps.append("value")
     return gaps
+
+
+def value_gap(question: str, sentence: str, header: str, tokenizer: Tokenizer, passages: list[Hit] | None) -> bool:
+    """The "value" gap of answer_gaps: `question` asks the value of a noun named right before its question word and
+    `sentence` (with a table row's `header`) does not state it (see answer_gaps)."""
+    if not facts.asks_figure(question):
+        return False
+    noun = focus_term(question, question_terms(question, tokenizer), tokenizer)
+    q, n = norm(question), norm(noun)
+    i = q.rfind(n) if n else -1
+    if i < 0 or not _VALUE_ASKED.match(q[i + len(n) :]) or not _used(noun, None, passages):
+        return False
+    if noun in _SHARE and _STATES_SHARE.search(sentence):
+        return False
+    hay = norm(sentence) + norm(header)
+    bare = _MODIFIER.sub("", n) or n
+    return not (_states(bare, hay) or _loose_in(noun, hay) or _abbreviated(bare, hay))
+
+
+def _abbreviated(term: str, hay: str) -> bool:
+    """Every character of `term`, in order, within a span of at most twice its length + 2: an abbreviation's full
+    form (营收 in 营业收入, 规上 in 规模以上)."""
+    if len(term) < 2:
+        return False
+    i = hay.find(term[0])
+    while i >= 0:
+        j = i
+        for ch in term[1:]:
+            j = hay.find(ch, j + 1, i + 2 * len(term) + 2)
+            if j < 0:
+                break
+        else:
+            return True
+        i = hay.find(term[0], i + 1)
+    return False
 
 
 def counted_noun(question: str, tokenizer: Tokenizer) -> str:
