@@ -75,7 +75,12 @@ _STATES_SHARE = re.compile(r"占[^，,。；;]{0,20}?\d[\d.]*\s*[%％]")
 _BARE_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?![\d.])")
 # "营业收入是多少 / 总投资多少 / 产值约为多少": the noun right before the question word is the one whose value is asked
 _VALUE_ASKED = re.compile(r"^的?(?:是|为|有|达到?|约为?|大约|大概|共|一共|总共|累计|合计)?(?:多少|多大|多高|多长|几)")
-GAPS = ("subject", "year", "attribute", "growth", "amount", "place", "value")
+# "排名第几 / 第几位": the answer states a rank
+_ASKS_RANK = re.compile(r"第几|排名(?:如何|怎样|怎么样|多少)|名次")
+_STATES_RANK = re.compile(
+    r"第\s*[\d一二三四五六七八九十百]+|前\s*[\d一二三四五六七八九十百]+|首位|榜首|居首|之首|冠军|末位"
+)
+GAPS = ("subject", "year", "attribute", "growth", "amount", "place", "rank", "value")
 
 
 def answer_gaps(
@@ -105,8 +110,9 @@ def answer_gaps(
       or only of another subject than the question's;
     - amount: money is asked ("多少亿元", "多少钱") and the sentence states no amount of money;
     - place: "哪个区 / 哪个县" is all that is asked and the sentence names no such place besides the question's;
+    - rank: a rank is asked ("排名第几", "第几位") and the sentence states none ("第6位", "前十", "首位");
     - value: the noun whose value is asked stands right before the question word ("营业收入是多少", "总投资多少") and
-      the sentence does not state it, nor its abbreviation (营收 for 营业收入), when the passages use it: the narrow
+      the sentence does not state it, nor its abbreviation (营收 for 营业收入), when the documents use it: the narrow
       case of "attribute" ("中小公司超过多少家" counts what 企业 may say too; "营业收入是多少" asks for 营业收入).
     """
     c = hit.chunk
@@ -143,20 +149,30 @@ def answer_gaps(
         and not _change_of_topic(asked, sentence, tokenizer, bm25)
     ):
         gaps.append("growth")
-    if "value" in only and value_gap(asked, sentence, c.context if row else "", tokenizer, passages):
+    if "value" in only and value_gap(asked, sentence, c.context if row else "", tokenizer, bm25, passages):
         gaps.append("value")
     return gaps
 
 
-def value_gap(question: str, sentence: str, header: str, tokenizer: Tokenizer, passages: list[Hit] | None) -> bool:
-    """The "value" gap of answer_gaps: `question` asks the value of a noun named right before its question word and
-    `sentence` (with a table row's `header`) does not state it (see answer_gaps)."""
+def value_gap(
+    question: str,
+    sentence: str,
+    header: str,
+    tokenizer: Tokenizer,
+    bm25: BM25Index | None,
+    passages: list[Hit] | None = None,
+) -> bool:
+    """The "value" gap of answer_gaps: `question` asks the value of a noun named right before its question word,
+    which the collection (`bm25`) or the retrieved `passages` use (a word no document uses is the question's own
+    wording), and `sentence` (with a table row's `header`) does not state it (see answer_gaps)."""
     if not facts.asks_figure(question):
         return False
     noun = focus_term(question, question_terms(question, tokenizer), tokenizer)
     q, n = norm(question), norm(noun)
     i = q.rfind(n) if n else -1
-    if i < 0 or not _VALUE_ASKED.match(q[i + len(n) :]) or not _used(noun, None, passages):
+    if i < 0 or not _VALUE_ASKED.match(q[i + len(n) :]):
+        return False
+    if not _used(noun, bm25, None) and not (passages and _used(noun, None, passages)):
         return False
     if noun in _SHARE and _STATES_SHARE.search(sentence):
         return False
@@ -256,8 +272,8 @@ def asks_change(question: str) -> bool:
 
 
 def measure_gaps(question: str, sentence: str, header: str = "") -> list[str]:
-    """The "growth", "amount" and "place" gaps of answer_gaps alone: what a candidate sentence must state to answer
-    at all. `header`: a table row's header, whose "投资金额（万元）" gives the row's figures their unit."""
+    """The "growth", "amount", "place" and "rank" gaps of answer_gaps alone: what a candidate sentence must state to
+    answer at all. `header`: a table row's header, whose "投资金额（万元）" gives the row's figures their unit."""
     gaps = []
     if asks_change(question) and not _STATES_GROWTH.search(sentence):
         gaps.append("growth")
@@ -267,6 +283,8 @@ def measure_gaps(question: str, sentence: str, header: str = "") -> list[str]:
     m = _ASKS_PLACE_KIND.search(question)
     if m and len(_QUESTION_WORD.findall(question)) == 1 and not _names_place_of_kind(sentence, m.group(1), question):
         gaps.append("place")
+    if _ASKS_RANK.search(question) and not _STATES_RANK.search(sentence):
+        gaps.append("rank")
     return gaps
 
 

@@ -142,3 +142,17 @@ def test_a_sentence_that_names_the_project_but_not_the_value_asked_is_no_answer(
     d = gen.generate("龙旗“5G+智慧工厂”项目总投资是多少？", hits)
     assert not d.answerable and "gap:value" in d.flags
     assert gen.generate("华勤千亿产业基地项目总投资是多少？", hits).text.startswith("总投资120亿元")
+
+
+def test_a_rank_asked_is_answered_by_a_rank(tokenizer) -> None:
+    share = "2023年,南昌新增专利授权量15106件,占全省总量的25.13%。"
+    assert "rank" in _gaps("2023年南昌新增专利授权量在全国省会城市中排第几？", share, tokenizer)
+    assert (
+        not ExtractiveGenerator(tokenizer)
+        .generate("2023年南昌新增专利授权量在全国省会城市中排第几？", [_hit(share)])
+        .answerable
+    )
+    ranked = "2021年，南昌规模以上工业增加值在全国省会城市排名由去年第12位进至第6位。"
+    assert _gaps("2021年南昌规模以上工业增加值在全国省会城市中排名第几位？", ranked, tokenizer) == []
+    first = "国家级、省级科技企业孵化器众创空间数量居全省第一。"
+    assert "rank" not in _gaps("赣州科技企业孵化器数量在全省排名如何？", first, tokenizer)
