@@ -48,6 +48,11 @@ def sample_stratum(item: dict[str, Any]) -> tuple[str, str, str]:
     return split_of(item), str(item.get("origin") or ""), str(item.get("type", "factoid"))
 
 
+def origin_of(item: dict[str, Any]) -> str:
+    """Who wrote the item (its "origin": independent, fresh-dev, holdout …); "original" for the set's first items."""
+    return str(item.get("origin") or "original")
+
+
 def doc_key(item: dict[str, Any]) -> str:
     doc = item.get("doc")
     if isinstance(doc, str):
@@ -105,7 +110,7 @@ def _scores(items: list[dict[str, Any]], ranked: dict[str, list[str]]) -> dict[s
 
 
 def retrieval_report(items: list[dict[str, Any]], run: RetrievalRun, breakdown: bool = True) -> dict[str, Any]:
-    """API.md's retrieval metrics, latency, and the same metrics by question type and by document."""
+    """API.md's retrieval metrics, latency, and the same metrics by question type, by document and by origin."""
     ranked = run.texts()
     s = score_retrieval(items, ranked)
     out: dict[str, Any] = {
@@ -119,13 +124,16 @@ def retrieval_report(items: list[dict[str, Any]], run: RetrievalRun, breakdown: 
     if breakdown:
         by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
         by_doc: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        by_origin: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for it in items:
             if is_single(it) or is_multi(it):
                 by_type[it.get("type", "factoid")].append(it)
+                by_origin[origin_of(it)].append(it)
             if is_single(it):
                 by_doc[it["doc"]].append(it)
         out["by_type"] = {k: _scores(v, ranked) for k, v in sorted(by_type.items())}
         out["by_doc"] = {k: _scores(v, ranked) for k, v in sorted(by_doc.items())}
+        out["by_origin"] = {k: _scores(v, ranked) for k, v in sorted(by_origin.items())}
     out["latencies_ms"] = [round(x, 2) for x in run.latencies_ms]
     return out
 

@@ -298,7 +298,7 @@ def eval_markdown(report: dict[str, Any], png: str) -> str:
         ),
         "",
     ]
-    for title, key in (("by question type", "by_type"), ("by document", "by_doc")):
+    for title, key in (("by question type", "by_type"), ("by document", "by_doc"), ("by origin", "by_origin")):
         groups = sorted({g for s in r.values() for g in s.get(key, {})})
         if not groups:
             continue

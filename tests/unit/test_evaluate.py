@@ -119,6 +119,16 @@ def test_retrieval_report_breaks_down_by_type_and_document() -> None:
     assert r["latency_ms_p50"] == 2.5 and len(r["latencies_ms"]) == 4
 
 
+def test_retrieval_report_breaks_down_by_origin() -> None:
+    items = [{**ITEMS[0], "origin": "fresh-dev2"}, *ITEMS[1:]]
+    r = retrieval_report(items, _run())
+    # answerable items only; an item without an origin is one of the set's original items
+    assert set(r["by_origin"]) == {"fresh-dev2", "original"}
+    assert r["by_origin"]["fresh-dev2"]["hit@1"] == 1.0 and r["by_origin"]["fresh-dev2"]["n"] == 1
+    assert r["by_origin"]["original"]["hit@1"] == 0.0 and r["by_origin"]["original"]["hit@10"] == 1.0
+    assert r["by_origin"]["original"]["evidence_recall@10"] == 0.5 and r["by_origin"]["original"]["n_multi"] == 1
+
+
 def test_failures_list_retrieval_misses_at_5_and_answers_below_1() -> None:
     answers = {
         "items": [
