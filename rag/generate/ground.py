@@ -74,7 +74,9 @@ _COUNTED_TAGS = frozenset({"n", "nz", "nt", "l", "j", "vn"})
 _STATES_SHARE = re.compile(r"占[^，,。；;]{0,20}?\d[\d.]*\s*[%％]")
 _BARE_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?![\d.])")
 # "营业收入是多少 / 总投资多少 / 产值约为多少": the noun right before the question word is the one whose value is asked
-_VALUE_ASKED = re.compile(r"^的?(?:是|为|有|达到?|约为?|大约|大概|共|一共|总共|累计|合计)?(?:多少|多大|多高|多长|几)")
+_VALUE_ASKED = re.compile(
+    r"^的?(?:能|可|可以|将|会|预计)?(?:是|为|有|达到?|约为?|大约|大概|共|一共|总共|累计|合计)?(?:多少|多大|多高|多长|几)"
+)
 # "排名第几 / 第几位": the answer states a rank
 _ASKS_RANK = re.compile(r"第几|排名(?:如何|怎样|怎么样|多少)|名次")
 _STATES_RANK = re.compile(
@@ -111,9 +113,10 @@ def answer_gaps(
     - amount: money is asked ("多少亿元", "多少钱") and the sentence states no amount of money;
     - place: "哪个区 / 哪个县" is all that is asked and the sentence names no such place besides the question's;
     - rank: a rank is asked ("排名第几", "第几位") and the sentence states none ("第6位", "前十", "首位");
-    - value: the noun whose value is asked stands right before the question word ("营业收入是多少", "总投资多少") and
-      the sentence does not state it, nor its abbreviation (营收 for 营业收入), when the documents use it: the narrow
-      case of "attribute" ("中小公司超过多少家" counts what 企业 may say too; "营业收入是多少" asks for 营业收入).
+    - value: the noun whose value is asked stands right before the question word ("营业收入是多少", "总投资多少") or
+      is what is counted, of three characters or more ("多少家外资企业"), and the sentence does not state it, nor its
+      abbreviation (营收 for 营业收入), when the documents use it: the narrow case of "attribute" ("中小公司超过多少
+      家" counts what 企业 may say too; "营业收入是多少" asks for 营业收入).
     """
     c = hit.chunk
     sentence = c.text[max(0, start - c.start) : max(0, end - c.start)]
@@ -162,23 +165,33 @@ def value_gap(
     bm25: BM25Index | None,
     passages: list[Hit] | None = None,
 ) -> bool:
-    """The "value" gap of answer_gaps: `question` asks the value of a noun named right before its question word,
-    which the collection (`bm25`) or the retrieved `passages` use (a word no document uses is the question's own
-    wording), and `sentence` (with a table row's `header`) does not state it (see answer_gaps)."""
+    """The "value" gap of answer_gaps: `question` asks the value of a noun, and `sentence` (with a table row's
+    `header`) does not state it (see answer_gaps). The noun: the one right before the question word ("营业收入是多少"),
+    or what is counted when it has three characters or more ("多少家外资企业"; a shorter one, 公司 or 企业, is said in
+    too many ways); only one the collection (`bm25`) or the retrieved `passages` use (a word no document uses is the
+    question's own wording)."""
     if not facts.asks_figure(question):
         return False
-    noun = focus_term(question, question_terms(question, tokenizer), tokenizer)
-    q, n = norm(question), norm(noun)
-    i = q.rfind(n) if n else -1
-    if i < 0 or not _VALUE_ASKED.match(q[i + len(n) :]):
-        return False
-    if not _used(noun, bm25, None) and not (passages and _used(noun, None, passages)):
-        return False
-    if noun in _SHARE and _STATES_SHARE.search(sentence):
-        return False
+    q = norm(question)
+    asked = []
+    focus = focus_term(question, question_terms(question, tokenizer), tokenizer)
+    i = q.rfind(norm(focus)) if focus else -1
+    if i >= 0 and _VALUE_ASKED.match(q[i + len(norm(focus)) :]):
+        asked.append(focus)
+    counted = counted_noun(question, tokenizer)
+    if len(counted) >= 3:
+        asked.append(counted)
     hay = norm(sentence) + norm(header)
-    bare = _MODIFIER.sub("", n) or n
-    return not (_states(bare, hay) or _loose_in(noun, hay) or _abbreviated(bare, hay))
+    for noun in asked:
+        if not _used(noun, bm25, None) and not (passages and _used(noun, None, passages)):
+            continue
+        if noun in _SHARE and _STATES_SHARE.search(sentence):
+            continue
+        n = norm(noun)
+        bare = _MODIFIER.sub("", n) or n
+        if not (_states(bare, hay) or _loose_in(noun, hay) or _abbreviated(bare, hay)):
+            return True
+    return False
 
 
 def _abbreviated(term: str, hay: str) -> bool:

@@ -75,7 +75,7 @@ def test_money_asked_is_answered_by_an_amount(tokenizer) -> None:
 
 def test_what_a_how_many_question_counts_must_be_in_the_sentence(tokenizer) -> None:
     text = "截至目前，新余高新区24家企业被首批纳入省级标杆示范培育库。"
-    assert _gaps("新余高新区累计培育了多少家国家级绿色工厂？", text, tokenizer) == ["attribute"]
+    assert _gaps("新余高新区累计培育了多少家国家级绿色工厂？", text, tokenizer) == ["attribute", "value"]
     assert _gaps("新余高新区有多少家企业被首批纳入省级标杆示范培育库？", text, tokenizer) == []
 
 
@@ -156,3 +156,15 @@ def test_a_rank_asked_is_answered_by_a_rank(tokenizer) -> None:
     assert _gaps("2021年南昌规模以上工业增加值在全国省会城市中排名第几位？", ranked, tokenizer) == []
     first = "国家级、省级科技企业孵化器众创空间数量居全省第一。"
     assert "rank" not in _gaps("赣州科技企业孵化器数量在全省排名如何？", first, tokenizer)
+
+
+def test_what_is_counted_is_a_value_asked_when_it_is_a_longer_noun(tokenizer) -> None:
+    signed = "今年以来，内江高新区已成功签约12个项目，总投资约108亿元。"
+    assert _value("内江高新区有多少家外资企业？", signed, tokenizer)
+    firms = "截至目前，内江高新区共有外资企业12家。"
+    assert not _value("内江高新区有多少家外资企业？", firms, tokenizer)
+
+
+def test_a_value_asked_after_can_or_will(tokenizer) -> None:
+    text = "像赣锋这样的锂电新能源项目共有19个在建，项目固定资产投资达78亿元。"
+    assert _value("新余高新区在建锂电项目建成后年产值能达到多少？", text, tokenizer)
