@@ -239,6 +239,7 @@ class _Fit:
         self.asks_year = bool(_ASKS_YEAR.search(question))
         self.asks_when = bool(_ASKS_WHEN.search(question))
         self.projects = [p for p in (_LEGAL.sub("", norm(m)) for m in _PROJECT.findall(question)) if len(p) >= 4]
+        self.phases = set(_PHASE.findall(question))
         self.dropped: set[str] = set()
 
     def names_row(self, h: Hit) -> bool:
@@ -287,6 +288,10 @@ class _Fit:
         if not facts.time_ok(self.years, c.text, before):
             self.dropped.add("year_mismatch")
             return False
+        phases = set(_PHASE.findall(c.text))
+        if self.phases and phases and not self.phases & phases:
+            self.dropped.add("phase_mismatch")  # "二期" is not answered by what "一期" has
+            return False
         return True
 
 
@@ -295,6 +300,8 @@ class _Fit:
 _MEASURE = re.compile(r"(?:多少|(?<!哪)几)(亩|台|名|人|家|层|只|辆|吨|件|套|座|所|栋|户|架|艘|款|株|头|分|条)")
 # a date: "2022年4月8日", "3月2日", "2023年" (a year stated with its 年)
 _DATE = re.compile(r"(?:(?:19|20)\d\d\s*年\s*)?\d{1,2}\s*月\s*(?:\d{1,2}\s*日)?|(?:19|20)\d\d\s*年(?:底|初|末|中)?")
+# a project's phase: "一期", "二期" ("十四五期间" is no phase)
+_PHASE = re.compile(r"([一二三四五六七八九十\d]+)期(?!间)")
 _ASKS_YEAR = re.compile(r"哪一年|哪年|何年|哪一年份")
 _ASKS_WHEN = re.compile(r"什么时候|何时")
 _WHEN = re.compile(r"(?:19|20)\d\d|\d+\s*月|[今明去后前]年|年底|年初|年内|年中|季度|上半年|下半年")
