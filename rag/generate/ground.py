@@ -73,7 +73,16 @@ _LATIN_ASKED = re.compile(r"([A-Za-z][A-Za-z&]+)\s*的?(?:是|有|达到?)?多�
 _COUNTED_TAGS = frozenset({"n", "nz", "nt", "l", "j", "vn"})
 _STATES_SHARE = re.compile(r"占[^，,。；;]{0,20}?\d[\d.]*\s*[%％]")
 _BARE_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?![\d.])")
-GAPS = ("subject", "year", "attribute", "growth", "amount", "place")
+# "营业收入是多少 / 总投资多少 / 产值约为多少": the noun right before the question word is the one whose value is asked
+_VALUE_ASKED = re.compile(
+    r"^的?(?:能|可|可以|将|会|预计)?(?:是|为|有|达到?|约为?|大约|大概|共|一共|总共|累计|合计)?(?:多少|多大|多高|多长|几)"
+)
+# "排名第几 / 第几位": the answer states a rank
+_ASKS_RANK = re.compile(r"第几|排名(?:如何|怎样|怎么样|多少)|名次")
+_STATES_RANK = re.compile(
+    r"第\s*[\d一二三四五六七八九十百]+|前\s*[\d一二三四五六七八九十百]+|首位|榜首|居首|之首|冠军|末位"
+)
+GAPS = ("subject", "year", "attribute", "growth", "amount", "place", "rank", "value")
 
 
 def answer_gaps(
@@ -102,7 +111,12 @@ def answer_gaps(
     - growth: a change is asked ("增长了多少", "增速是多少") and the sentence states no figure after a word of change,
       or only of another subject than the question's;
     - amount: money is asked ("多少亿元", "多少钱") and the sentence states no amount of money;
-    - place: "哪个区 / 哪个县" is all that is asked and the sentence names no such place besides the question's.
+    - place: "哪个区 / 哪个县" is all that is asked and the sentence names no such place besides the question's;
+    - rank: a rank is asked ("排名第几", "第几位") and the sentence states none ("第6位", "前十", "首位");
+    - value: the noun whose value is asked stands right before the question word ("营业收入是多少", "总投资多少") or
+      is what is counted, of three characters or more ("多少家外资企业"), and the sentence does not state it, nor its
+      abbreviation (营收 for 营业收入), when the documents use it: the narrow case of "attribute" ("中小公司超过多少
+      家" counts what 企业 may say too; "营业收入是多少" asks for 营业收入).
     """
     c = hit.chunk
     sentence = c.text[max(0, start - c.start) : max(0, end - c.start)]
@@ -138,7 +152,64 @@ def answer_gaps(
         and not _change_of_topic(asked, sentence, tokenizer, bm25)
     ):
         gaps.append("growth")
+    if "value" in only and value_gap(asked, sentence, c.context if row else "", tokenizer, bm25, passages):
+        gaps.append("value")
     return gaps
+
+
+def value_gap(
+    question: str,
+    sentence: str,
+    header: str,
+    tokenizer: Tokenizer,
+    bm25: BM25Index | None,
+    passages: list[Hit] | None = None,
+) -> bool:
+    """The "value" gap of answer_gaps: `question` asks the value of a noun, and `sentence` (with a table row's
+    `header`) does not state it (see answer_gaps). The noun: the one right before the question word ("营业收入是多少"),
+    or what is counted when it has three characters or more ("多少家外资企业"; a shorter one, 公司 or 企业, is said in
+    too many ways); only one the collection (`bm25`) or the retrieved `passages` use (a word no document uses is the
+    question's own wording)."""
+    if not facts.asks_figure(question):
+        return False
+    q = norm(question)
+    asked = []
+    focus = focus_term(question, question_terms(question, tokenizer), tokenizer)
+    i = q.rfind(norm(focus)) if focus else -1
+    if i >= 0 and _VALUE_ASKED.match(q[i + len(norm(focus)) :]):
+        asked.append(focus)
+    counted = counted_noun(question, tokenizer)
+    if len(counted) >= 3:
+        asked.append(counted)
+    hay = norm(sentence) + norm(header)
+    for noun in asked:
+        if not _used(noun, bm25, None) and not (passages and _used(noun, None, passages)):
+            continue
+        if noun in _SHARE and _STATES_SHARE.search(sentence):
+            continue
+        n = norm(noun)
+        bare = _MODIFIER.sub("", n) or n
+        if not (_states(bare, hay) or _loose_in(noun, hay) or _abbreviated(bare, hay)):
+            return True
+    return False
+
+
+def _abbreviated(term: str, hay: str) -> bool:
+    """Every character of `term`, in order, within a span of at most twice its length + 2: an abbreviation's full
+    form (营收 in 营业收入, 规上 in 规模以上)."""
+    if len(term) < 2:
+        return False
+    i = hay.find(term[0])
+    while i >= 0:
+        j = i
+        for ch in term[1:]:
+            j = hay.find(ch, j + 1, i + 2 * len(term) + 2)
+            if j < 0:
+                break
+        else:
+            return True
+        i = hay.find(term[0], i + 1)
+    return False
 
 
 def counted_noun(question: str, tokenizer: Tokenizer) -> str:
@@ -214,8 +285,8 @@ def asks_change(question: str) -> bool:
 
 
 def measure_gaps(question: str, sentence: str, header: str = "") -> list[str]:
-    """The "growth", "amount" and "place" gaps of answer_gaps alone: what a candidate sentence must state to answer
-    at all. `header`: a table row's header, whose "投资金额（万元）" gives the row's figures their unit."""
+    """The "growth", "amount", "place" and "rank" gaps of answer_gaps alone: what a candidate sentence must state to
+    answer at all. `header`: a table row's header, whose "投资金额（万元）" gives the row's figures their unit."""
     gaps = []
     if asks_change(question) and not _STATES_GROWTH.search(sentence):
         gaps.append("growth")
@@ -225,6 +296,8 @@ def measure_gaps(question: str, sentence: str, header: str = "") -> list[str]:
     m = _ASKS_PLACE_KIND.search(question)
     if m and len(_QUESTION_WORD.findall(question)) == 1 and not _names_place_of_kind(sentence, m.group(1), question):
         gaps.append("place")
+    if _ASKS_RANK.search(question) and not _STATES_RANK.search(sentence):
+        gaps.append("rank")
     return gaps
 
 

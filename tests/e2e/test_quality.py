@@ -19,16 +19,17 @@ pytestmark = pytest.mark.model
 # Issue 14, "Floors": hybrid retrieval and extractive answers on the test part.
 FLOORS_RETRIEVAL = {"hit@5": 0.97, "mrr@10": 0.93}
 # The issue's extractive floors are accuracy >= 0.75, refused >= 0.75, false refusals <= 0.10. Measured on the test
-# part (AMD EPYC, avx512_vnni) over int8 passage vectors, the default, with the committed fit: 0.801 / 0.582 / 0.071.
-# Refusal is the extractive generator's weak side: the fusion defaults (dense 0.5 : BM25 1, gaps over 10 candidates,
-# chosen on dev for retrieval) put lexically close passages first, and two unanswerable test questions get an answer
-# that equal weights left refused (0.618); on dev the same holds for two (0.692 -> 0.670).
+# part (AMD EPYC, avx512_vnni) over int8 passage vectors, the default, with the committed fit: 0.785 / 0.745 / 0.091.
+# Refusal rests mostly on the extractive generator's own checks (rag.generate.extractive.REFUSED_GAPS: an answer
+# sentence that does not state the value, rank, change or amount asked is no answer), the judge's threshold adding
+# little on dev; false refusals sit close to their floor, which is not lowered.
 # The judge reads BM25's ranking (the same on every host), but the extractive answers still read the hybrid one, whose
 # near-ties move with the CPU class (AVX2 hosts run 7-bit int8; bf16 with RAG_PASSAGE_BF16), and CI runs on any class,
-# so the floors keep about 0.02 of room below what was measured; refusal is still short of the issue's 0.75.
+# so the floors keep about 0.02 of room below what was measured where they can; refusal is still short of the issue's
+# 0.75.
 FLOORS_EXTRACTIVE = {
     "answer_accuracy": (operator.ge, 0.775),
-    "unanswerable_refused": (operator.ge, 0.56),
+    "unanswerable_refused": (operator.ge, 0.72),
     "false_refusal": (operator.le, 0.095),
 }
 

@@ -46,7 +46,7 @@ def test_the_year_asked_must_be_the_sentences_or_stated_before_it(tokenizer) -> 
 
 def test_the_attribute_asked_must_be_in_the_sentence(tokenizer) -> None:
     text = "近期，江西香海生物科技有限公司投资3100多万元建设的“智慧生产中心”数字一体化平台就迎来了一批企业家客人。"
-    assert _gaps("江西香海生物科技有限公司一年产值是多少？", text, tokenizer) == ["attribute"]
+    assert _gaps("江西香海生物科技有限公司一年产值是多少？", text, tokenizer) == ["attribute", "value"]
     assert _gaps("江西香海生物科技有限公司投资多少万元建设智慧生产中心？", text, tokenizer) == []
     share = "2023年,南昌新增专利授权量15106件,占全省总量的25.13%。"  # a share is carried by 占…%
     assert _gaps("2023年南昌新增专利授权量占全省总量的比重是多少？", share, tokenizer) == []
@@ -75,13 +75,13 @@ def test_money_asked_is_answered_by_an_amount(tokenizer) -> None:
 
 def test_what_a_how_many_question_counts_must_be_in_the_sentence(tokenizer) -> None:
     text = "截至目前，新余高新区24家企业被首批纳入省级标杆示范培育库。"
-    assert _gaps("新余高新区累计培育了多少家国家级绿色工厂？", text, tokenizer) == ["attribute"]
+    assert _gaps("新余高新区累计培育了多少家国家级绿色工厂？", text, tokenizer) == ["attribute", "value"]
     assert _gaps("新余高新区有多少家企业被首批纳入省级标杆示范培育库？", text, tokenizer) == []
 
 
 def test_a_noun_named_only_as_what_a_share_is_of_is_not_stated(tokenizer) -> None:
     text = "2019年，全市R&D经费占GDP比重为1.7%，全国R&D经费占GDP比重为2.19%。"
-    assert _gaps("2019年南昌GDP是多少？", text, tokenizer) == ["attribute"]
+    assert _gaps("2019年南昌GDP是多少？", text, tokenizer) == ["attribute"]  # "value" reads Chinese nouns only
     assert _gaps("2019年南昌R&D经费占GDP比重是多少？", text, tokenizer) == []
 
 
@@ -100,3 +100,71 @@ def test_a_change_of_another_subject_does_not_answer(tokenizer) -> None:
     assert _gaps("2021年南昌生物医药产业营业收入同比增长了多少？", text, tokenizer, title="2021年南昌") == ["growth"]
     assert _gaps("2021年南昌八大产业营业收入同比增长了多少？", text, tokenizer, title="2021年南昌") == []
     assert _gaps("2021年南昌八大产业中增速领跑的是哪两个产业？", text, tokenizer, title="2021年南昌") == []
+
+
+def _value(question: str, text: str, tokenizer) -> bool:
+    return "value" in _gaps(question, text, tokenizer)
+
+
+def test_the_noun_whose_value_is_asked_must_be_stated(tokenizer) -> None:
+    text = "2023年，赣州地区生产总值达4606亿元，增长4.3%。"
+    assert _value("赣州2023年数字经济增加值是多少？", text, tokenizer)
+    assert not _value("赣州2023年地区生产总值是多少？", text, tokenizer)
+    investing = "当前，新余高新区江西赣锋循环科技有限公司年产2万吨电池级碳酸锂项目正在加紧建设中，已投资5亿元。"
+    assert _value(
+        "赣锋循环科技年产2万吨电池级碳酸锂项目总投资多少？", investing.replace("已投资5亿元", "进展顺利"), tokenizer
+    )
+    assert not _value("赣锋循环科技年产2万吨电池级碳酸锂项目总投资多少？", investing, tokenizer)  # 投资 for 总投资
+
+
+def test_the_value_asked_may_be_stated_by_its_full_form_or_a_share(tokenizer) -> None:
+    full = "该公司2023年实现营业收入35亿元。"
+    assert not _value("该公司2023年营收是多少？", full, tokenizer)  # 营收 abbreviates 营业收入
+    share = "2023年,南昌新增专利授权量15106件,占全省总量的25.13%。"
+    assert not _value("2023年南昌新增专利授权量占全省总量的比重是多少？", share, tokenizer)
+
+
+def test_a_noun_not_right_before_the_question_word_is_not_a_value_asked(tokenizer) -> None:
+    # what is counted may be named otherwise (公司 / 企业): the narrow gap leaves it to "attribute"
+    text = "新增海关AEO高级认证企业1家，总量达5家，数量位列全省国家级开发区第二。"
+    assert not _value("新余高新区拿到海关AEO资质的公司总共有几家？", text, tokenizer)
+    assert "attribute" in _gaps("新余高新区拿到海关AEO资质的公司总共有几家？", text, tokenizer)
+
+
+def test_a_sentence_that_names_the_project_but_not_the_value_asked_is_no_answer(tokenizer) -> None:
+    text = (
+        "截至目前，华兴针织“5G+智慧工厂”项目、江铃新能源“5G+智慧工厂”项目、龙旗“5G+智慧工厂”项目等快速推进，"
+        "遴选了26家工业企业纳入“5G+智慧工厂”项目培育库。"
+    )
+    other = "总投资120亿元的华勤千亿产业基地项目顺利开工。"
+    hits = [_hit(text), Hit(Chunk("c1", "d1", other, 0, len(other), "", "", "text"), 0.5, "d1.txt", "", 2)]
+    gen = ExtractiveGenerator(tokenizer)
+    d = gen.generate("龙旗“5G+智慧工厂”项目总投资是多少？", hits)
+    assert not d.answerable and "gap:value" in d.flags
+    assert gen.generate("华勤千亿产业基地项目总投资是多少？", hits).text.startswith("总投资120亿元")
+
+
+def test_a_rank_asked_is_answered_by_a_rank(tokenizer) -> None:
+    share = "2023年,南昌新增专利授权量15106件,占全省总量的25.13%。"
+    assert "rank" in _gaps("2023年南昌新增专利授权量在全国省会城市中排第几？", share, tokenizer)
+    assert (
+        not ExtractiveGenerator(tokenizer)
+        .generate("2023年南昌新增专利授权量在全国省会城市中排第几？", [_hit(share)])
+        .answerable
+    )
+    ranked = "2021年，南昌规模以上工业增加值在全国省会城市排名由去年第12位进至第6位。"
+    assert _gaps("2021年南昌规模以上工业增加值在全国省会城市中排名第几位？", ranked, tokenizer) == []
+    first = "国家级、省级科技企业孵化器众创空间数量居全省第一。"
+    assert "rank" not in _gaps("赣州科技企业孵化器数量在全省排名如何？", first, tokenizer)
+
+
+def test_what_is_counted_is_a_value_asked_when_it_is_a_longer_noun(tokenizer) -> None:
+    signed = "今年以来，内江高新区已成功签约12个项目，总投资约108亿元。"
+    assert _value("内江高新区有多少家外资企业？", signed, tokenizer)
+    firms = "截至目前，内江高新区共有外资企业12家。"
+    assert not _value("内江高新区有多少家外资企业？", firms, tokenizer)
+
+
+def test_a_value_asked_after_can_or_will(tokenizer) -> None:
+    text = "像赣锋这样的锂电新能源项目共有19个在建，项目固定资产投资达78亿元。"
+    assert _value("新余高新区在建锂电项目建成后年产值能达到多少？", text, tokenizer)

@@ -87,3 +87,12 @@ def test_a_date_is_no_figure_for_how_much(tokenizer) -> None:
     assert not gen.generate("江西卫棉纺织集团营业收入是多少？", [_hit(0, text)]).answerable
     hits = [_hit(0, "3月2日，江西卫棉纺织集团有限公司营业收入达12亿元。")]
     assert "12亿元" in gen.generate("江西卫棉纺织集团营业收入是多少？", hits).text
+
+
+def test_another_phase_of_the_project_does_not_answer(tokenizer) -> None:
+    text = "小蓝VR产业基地项目：项目一期用地393亩，建设VR产业研发楼。"
+    hit = Hit(Chunk("c0", "d0", text, 0, len(text), "", "", "text"), 1.0, "d0.txt", "", 1)
+    gen = ExtractiveGenerator(tokenizer)
+    assert not gen.generate("小蓝VR产业基地二期用地多少亩？", [hit]).answerable
+    assert "393亩" in gen.generate("小蓝VR产业基地一期用地多少亩？", [hit]).text
+    assert "393亩" in gen.generate("小蓝VR产业基地用地多少亩？", [hit]).text
