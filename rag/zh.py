@@ -114,6 +114,7 @@ class Tokenizer:
         self._children: dict[str, Tokenizer] = {}
         self._ready = False
         self._tag_cached = lru_cache(maxsize=1024)(self._tag)  # a question is tagged by several stages of one answer
+        self._tag_block = lru_cache(maxsize=4096)(self._tag_block_uncached)  # titles and headings recur per passage
 
     def with_terms(self, terms: Iterable[tuple[str, int, str]]) -> Tokenizer:
         """A tokenizer with the same dictionary and stopwords plus a collection's terms ((word, freq, tag) each);
@@ -213,6 +214,31 @@ class Tokenizer:
         cut = _hmm_prefix(t)
         with self._lock:
             words = self._pos.lcut(t[:cut]) + (self._pos.lcut(t[cut:], HMM=False) if cut < len(t) else [])
+        return tuple((w.word.strip(), w.flag) for w in words if w.word.strip())
+
+    def tagged_blocks(self, text: str, chars: frozenset[str]) -> list[tuple[str, str]]:
+        """What tagged(text) gives for the words of the blocks that hold one of `chars`, the other blocks skipped.
+
+        jieba's tagger cuts the text into blocks (runs of Han characters, latin letters and digits) and tags each on
+        its own, so a block's words do not depend on the rest of the text: a caller that wants only words holding one
+        of a few characters (place names by their suffix) skips most of the work. Blocks are cached, so a title or
+        heading repeated in every passage of a document is tagged once."""
+        from jieba.posseg import re_han_internal
+
+        if not self._ready:
+            self._init()
+        t = join_cjk_spaces(unicodedata.normalize("NFKC", text)).lower()
+        cut = _hmm_prefix(t)
+        out: list[tuple[str, str]] = []
+        for part, hmm in ((t[:cut], True), (t[cut:], False)):
+            for block in re_han_internal.findall(part):
+                if not chars.isdisjoint(block):
+                    out.extend(self._tag_block(block, hmm))
+        return out
+
+    def _tag_block_uncached(self, block: str, hmm: bool) -> tuple[tuple[str, str], ...]:
+        with self._lock:
+            words = self._pos.lcut(block, HMM=hmm)
         return tuple((w.word.strip(), w.flag) for w in words if w.word.strip())
 
     def entities(self, text: str) -> set[str]:

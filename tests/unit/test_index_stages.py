@@ -1,0 +1,50 @@
+"""The indexer's per-passage stages done once and cheaply give what the full passes give: place names tagged only
+where a place can be, on every seed passage."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag import termdict
+from rag.chunk import ChunkParams, chunk_document
+from rag.config import Settings
+from rag.generate import facts
+from rag.types import Chunk
+
+
+@pytest.fixture(scope="module")
+def seed_passages(seed_docs, tokenizer):
+    """The seeds' passages (with their titles) and the collection's tokenizer, as an index build makes them."""
+    s = Settings()
+    params = ChunkParams(s.chunk_size, s.chunk_max, s.chunk_overlap)
+    terms = termdict.mine((f"{d.title}\n{d.text}" for d in seed_docs), tokenizer)
+    tok = tokenizer.with_terms(terms)
+    passages = [(c, d.title) for d in seed_docs for c in chunk_document(d, params)]
+    assert len(passages) > 300
+    return passages, tok
+
+
+def _full(chunk: Chunk, title: str, tok) -> tuple[str, ...]:
+    """known_places over the whole text: every block tagged."""
+    return tuple(sorted(facts.known_places.__wrapped__(chunk.heading + " " + title + "\n" + chunk.text, tok)))
+
+
+def test_index_places_are_those_of_the_full_tagging_on_every_seed_passage(seed_passages) -> None:
+    passages, tok = seed_passages
+    got = [facts.index_places(c, t, tok) for c, t in passages]
+    assert got == [_full(c, t, tok) for c, t in passages]
+    assert sum(bool(p) for p in got) > 300  # the bulletins name places in nearly every passage
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "南昌市与赣州、新余高新区；吉安县和瑞金，2023年南康区增长。",
+        "这一段没有地名，只有数字123和English words。",
+        "龘靐齉爩麤灪" * 20 + "，赣州市。后来到了赣州和九江市。",  # past the HMM budget: the rest tagged without it
+        "内蒙古自治区锡林郭勒盟正蓝旗、乌海市海勃湾区",
+    ],
+)
+def test_index_places_on_hard_texts(text: str, tokenizer) -> None:
+    c = Chunk(chunk_id="x", doc_id="d", text=text, start=0, end=len(text), heading="第一章 赣南")
+    assert facts.index_places(c, "某市报告", tokenizer) == _full(c, "某市报告", tokenizer)
