@@ -89,6 +89,7 @@ def load_stopwords(path: str | None = None) -> frozenset[str]:
     return frozenset(w for w in words if w and not w.startswith("#"))
 
 
+QUERY_CACHE_CHARS = 300  # texts up to this long (questions: RAG_MAX_QUERY_CHARS, 150) have their tokens cached
 ENTITY_TAGS = frozenset({"ns", "nr", "nt", "nz", "nrt", "nrfg"})  # jieba: places, people, organisations, other names
 
 
@@ -115,6 +116,7 @@ class Tokenizer:
         self._ready = False
         self._tag_cached = lru_cache(maxsize=1024)(self._tag)  # a question is tagged by several stages of one answer
         self._tag_block = lru_cache(maxsize=4096)(self._tag_block_uncached)  # titles and headings recur per passage
+        self._tokens_cached = lru_cache(maxsize=1024)(lambda text: tuple(self._tokens(text)))
 
     def with_terms(self, terms: Iterable[tuple[str, int, str]]) -> Tokenizer:
         """A tokenizer with the same dictionary and stopwords plus a collection's terms ((word, freq, tag) each);
@@ -194,7 +196,13 @@ class Tokenizer:
         return [w for w in (x.strip() for x in self._jieba.lcut(t, HMM=True)) if w and not _PUNCT_TOKEN.match(w)]
 
     def tokens(self, text: str) -> list[str]:
-        """Index/query terms for BM25: words minus stopwords."""
+        """Index/query terms for BM25: words minus stopwords. A question's are found once: retrieval, the judge's
+        own search and the keywords of the judge and the generators all read them (a short text's are cached)."""
+        if len(text) <= QUERY_CACHE_CHARS:
+            return list(self._tokens_cached(text))
+        return self._tokens(text)
+
+    def _tokens(self, text: str) -> list[str]:
         return [w for w in self.words(text) if w not in self._stop]
 
     def tagged(self, text: str) -> list[tuple[str, str]]:

@@ -48,3 +48,19 @@ def test_index_places_are_those_of_the_full_tagging_on_every_seed_passage(seed_p
 def test_index_places_on_hard_texts(text: str, tokenizer) -> None:
     c = Chunk(chunk_id="x", doc_id="d", text=text, start=0, end=len(text), heading="第一章 赣南")
     assert facts.index_places(c, "某市报告", tokenizer) == _full(c, "某市报告", tokenizer)
+
+
+def test_a_question_is_tokenized_once_and_its_tokens_cannot_be_changed_by_a_caller() -> None:
+    from rag.zh import Tokenizer
+
+    tok = Tokenizer()
+    seen: list[str] = []
+    words = tok.words
+    tok.words = lambda text: seen.append(text) or words(text)  # type: ignore[method-assign]
+    q = "赣州市2023年地区生产总值是多少？"
+    first = tok.tokens(q)
+    first.append("改了")
+    assert tok.tokens(q) == first[:-1] and "赣州市" in first and "是" not in first
+    assert seen == [q]
+    long = "南昌市工业投资同比增长。" * 40  # a passage: tokenized each time, not kept
+    assert tok.tokens(long) == tok.tokens(long) and seen.count(long) == 2
