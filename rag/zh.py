@@ -295,7 +295,7 @@ def _hmm_prefix(text: str) -> int:
 
     cost, prev = 0, 0
     for i, ch in enumerate(text):
-        if not _HAN_DETAIL.match(ch):
+        if not "\u4e00" <= ch <= "\u9fd5":  # _HAN_DETAIL, compared directly: this loop reads every passage
             prev = 0
             continue
         n = len(char_state_tab_P.get(ch, ())) or 256  # an unknown character may be in any of the 256 states

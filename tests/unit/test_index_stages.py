@@ -64,3 +64,28 @@ def test_a_question_is_tokenized_once_and_its_tokens_cannot_be_changed_by_a_call
     assert seen == [q]
     long = "南昌市工业投资同比增长。" * 40  # a passage: tokenized each time, not kept
     assert tok.tokens(long) == tok.tokens(long) and seen.count(long) == 2
+
+
+def test_passage_tokens_line_by_line_are_the_whole_texts_tokens_on_every_seed_passage(seed_passages) -> None:
+    from rag.indexer import passage_tokens
+
+    passages, tok = seed_passages
+    texts = [c.index_text(t) for c, t in passages]
+    whole = [tok._tokens(x) for x in texts]  # the whole text in one jieba pass, nothing cached
+    assert [passage_tokens(x, tok) for x in texts] == whole
+    assert [passage_tokens(x, tok) for x in texts] == whole  # and again, from the cache
+    assert sum(map(len, whole)) > 20_000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "赣州市 \n 2023年GDP增长5.5%\r\n下一行\n\n",
+        "ΟΔΟΣ\nΣ 希腊 \u0301字\n１２３％，全角",
+        "标题\n" + "很长的一行，南昌市工业投资同比增长18.7%。" * 30,
+    ],
+)
+def test_passage_tokens_at_line_breaks(text: str, tokenizer) -> None:
+    from rag.indexer import passage_tokens
+
+    assert passage_tokens(text, tokenizer) == tokenizer._tokens(text)
