@@ -271,9 +271,16 @@ def prepare(
         for c in chunk_document(d, params):
             text = c.index_text(d.title)
             chunks.append(c)
-            tokens.append(tokenizer.tokens(text))
+            tokens.append(passage_tokens(text, tokenizer))
             texts.append(text)
     return chunks, tokens, texts
+
+
+def passage_tokens(text: str, tokenizer: Tokenizer) -> list[str]:
+    """The passage's BM25 tokens, tokenizer.tokens(text), found line by line: jieba never cuts across a line break,
+    so they are the same, and the lines a document repeats in its passages (its title, a heading, a table's header)
+    are tokenized once (rag.zh keeps a short text's tokens)."""
+    return [t for line in text.split("\n") for t in tokenizer.tokens(line)]
 
 
 class CountingEmbedder:
@@ -323,7 +330,7 @@ def _kept_dictionary(old: store.IndexData, upserts: dict[str, Document], gone: s
 
 def _retokenized(batches: Iterable[Batch], docs: dict[str, Document], tok: Tokenizer) -> Iterator[Batch]:
     for b in batches:
-        tokens = [tok.tokens(c.index_text(docs[c.doc_id].title if c.doc_id in docs else "")) for c in b.chunks]
+        tokens = [passage_tokens(c.index_text(docs[c.doc_id].title if c.doc_id in docs else ""), tok) for c in b.chunks]
         yield Batch(b.chunks, tokens, b.vectors, embedded=b.embedded, documents=b.documents)
 
 

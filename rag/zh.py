@@ -89,6 +89,7 @@ def load_stopwords(path: str | None = None) -> frozenset[str]:
     return frozenset(w for w in words if w and not w.startswith("#"))
 
 
+QUERY_CACHE_CHARS = 300  # texts up to this long (questions: RAG_MAX_QUERY_CHARS, 150) have their tokens cached
 ENTITY_TAGS = frozenset({"ns", "nr", "nt", "nz", "nrt", "nrfg"})  # jieba: places, people, organisations, other names
 
 
@@ -114,6 +115,8 @@ class Tokenizer:
         self._children: dict[str, Tokenizer] = {}
         self._ready = False
         self._tag_cached = lru_cache(maxsize=1024)(self._tag)  # a question is tagged by several stages of one answer
+        self._tag_block = lru_cache(maxsize=4096)(self._tag_block_uncached)  # titles and headings recur per passage
+        self._tokens_cached = lru_cache(maxsize=1024)(lambda text: tuple(self._tokens(text)))
 
     def with_terms(self, terms: Iterable[tuple[str, int, str]]) -> Tokenizer:
         """A tokenizer with the same dictionary and stopwords plus a collection's terms ((word, freq, tag) each);
@@ -193,7 +196,13 @@ class Tokenizer:
         return [w for w in (x.strip() for x in self._jieba.lcut(t, HMM=True)) if w and not _PUNCT_TOKEN.match(w)]
 
     def tokens(self, text: str) -> list[str]:
-        """Index/query terms for BM25: words minus stopwords."""
+        """Index/query terms for BM25: words minus stopwords. A question's are found once: retrieval, the judge's
+        own search and the keywords of the judge and the generators all read them (a short text's are cached)."""
+        if len(text) <= QUERY_CACHE_CHARS:
+            return list(self._tokens_cached(text))
+        return self._tokens(text)
+
+    def _tokens(self, text: str) -> list[str]:
         return [w for w in self.words(text) if w not in self._stop]
 
     def tagged(self, text: str) -> list[tuple[str, str]]:
@@ -213,6 +222,31 @@ class Tokenizer:
         cut = _hmm_prefix(t)
         with self._lock:
             words = self._pos.lcut(t[:cut]) + (self._pos.lcut(t[cut:], HMM=False) if cut < len(t) else [])
+        return tuple((w.word.strip(), w.flag) for w in words if w.word.strip())
+
+    def tagged_blocks(self, text: str, chars: frozenset[str]) -> list[tuple[str, str]]:
+        """What tagged(text) gives for the words of the blocks that hold one of `chars`, the other blocks skipped.
+
+        jieba's tagger cuts the text into blocks (runs of Han characters, latin letters and digits) and tags each on
+        its own, so a block's words do not depend on the rest of the text: a caller that wants only words holding one
+        of a few characters (place names by their suffix) skips most of the work. Blocks are cached, so a title or
+        heading repeated in every passage of a document is tagged once."""
+        from jieba.posseg import re_han_internal
+
+        if not self._ready:
+            self._init()
+        t = join_cjk_spaces(unicodedata.normalize("NFKC", text)).lower()
+        cut = _hmm_prefix(t)
+        out: list[tuple[str, str]] = []
+        for part, hmm in ((t[:cut], True), (t[cut:], False)):
+            for block in re_han_internal.findall(part):
+                if not chars.isdisjoint(block):
+                    out.extend(self._tag_block(block, hmm))
+        return out
+
+    def _tag_block_uncached(self, block: str, hmm: bool) -> tuple[tuple[str, str], ...]:
+        with self._lock:
+            words = self._pos.lcut(block, HMM=hmm)
         return tuple((w.word.strip(), w.flag) for w in words if w.word.strip())
 
     def entities(self, text: str) -> set[str]:
@@ -261,7 +295,7 @@ def _hmm_prefix(text: str) -> int:
 
     cost, prev = 0, 0
     for i, ch in enumerate(text):
-        if not _HAN_DETAIL.match(ch):
+        if not "\u4e00" <= ch <= "\u9fd5":  # _HAN_DETAIL, compared directly: this loop reads every passage
             prev = 0
             continue
         n = len(char_state_tab_P.get(ch, ())) or 256  # an unknown character may be in any of the 256 states

@@ -131,8 +131,13 @@ def known_places(text: str, tokenizer: Tokenizer) -> frozenset[str]:
     """The places a text (a passage with its heading and title) names, with their suffix and without it:
     {"南昌市", "南昌", "新余高新区", "新余"} (normalised). Tagged once per passage (cached): a sentence's places are
     then found by string search, so checking forty candidate sentences costs one part-of-speech pass per passage."""
+    return _with_bare(places(text, tokenizer))
+
+
+def _with_bare(names: Iterable[str]) -> frozenset[str]:
+    """Place names with their administrative suffix and without it, normalised."""
     out = set()
-    for w in places(text, tokenizer):
+    for w in names:
         out.add(norm(w))
         m = _ADMIN.match(w)
         if m:
@@ -148,9 +153,16 @@ def passage_places(chunk: Any, title: str, tokenizer: Tokenizer) -> frozenset[st
     return known_places(chunk.heading + " " + title + "\n" + chunk.text, tokenizer)
 
 
+# The last characters a place name proper can have (is_named_place: a two-character …州, or _ADMIN's suffixes).
+_PLACE_ENDS = frozenset("州区市省县镇乡旗")
+
+
 def index_places(chunk: Any, title: str, tokenizer: Tokenizer) -> tuple[str, ...]:
-    """What passage_places finds, computed for the index (not kept in the answers' cache)."""
-    return tuple(sorted(known_places.__wrapped__(chunk.heading + " " + title + "\n" + chunk.text, tokenizer)))
+    """What passage_places finds, computed for the index (not kept in the answers' cache): the same places as
+    known_places, tagging only the blocks of text that hold a character a place name can end with."""
+    text = chunk.heading + " " + title + "\n" + chunk.text
+    tagged = tokenizer.tagged_blocks(text, _PLACE_ENDS)
+    return tuple(sorted(_with_bare(w for w, f in tagged if f in _PLACE_TAGS and is_named_place(w))))
 
 
 @lru_cache(maxsize=8192)
