@@ -97,9 +97,6 @@ def cpu_info() -> dict[str, Any]:
     return out
 
 
-STAGES = ("read", "clean", "chunk", "tokenize", "embed", "write")
-
-
 class _Stopwatch:
     """Seconds spent in named functions while active: each is wrapped in place and restored on exit."""
 
@@ -129,7 +126,9 @@ class _Stopwatch:
 
 def profiled_cold_build(paths: list[Path], index_dir: Path, base: Settings, collection: str) -> dict[str, Any]:
     """A cold build (own empty embedding cache) of the files, with the seconds and share of each stage:
-    read (files and decoding), clean, chunk, tokenize (jieba, for BM25), embed, write (BM25, FAISS, SQLite, publish)."""
+    read (files and decoding), clean, chunk, tokenize (jieba, for BM25), places (jieba's tagging of place names), embed,
+    write (BM25, FAISS, SQLite, publish)."""
+    import rag.generate.facts
     import rag.indexer
     import rag.ingest
     from rag.embed.cache import EmbeddingCache
@@ -147,6 +146,7 @@ def profiled_cold_build(paths: list[Path], index_dir: Path, base: Settings, coll
     targets = {
         "chunk": (rag.indexer, "chunk_document"),
         "tokenize": (Tokenizer, "tokens"),
+        "places": (rag.generate.facts, "index_places"),
         "embed": (EmbeddingCache, "embed"),
     }
     if callable(getattr(rag.ingest, "clean", None)):
@@ -164,8 +164,9 @@ def profiled_cold_build(paths: list[Path], index_dir: Path, base: Settings, coll
         "clean": s.get("clean", 0.0),
         "chunk": s["chunk"],
         "tokenize": s["tokenize"],
+        "places": s["places"],
         "embed": s["embed"],
-        "write": built - s["chunk"] - s["tokenize"] - s["embed"],
+        "write": built - s["chunk"] - s["tokenize"] - s["places"] - s["embed"],
     }
     total = loaded + built
     return {
