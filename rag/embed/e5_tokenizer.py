@@ -83,16 +83,9 @@ class Tokenizer:
         )
         for i in range(n):
             b = best[i]
-            # pieces s[i:e], shortest first; a sum no greater than best[e] cannot win once rounded (rounding is
-            # monotonic and best[e] is a float32 already)
-            idx = get(s[i])
-            if idx is not None and idx != unk:
-                x = b + scores[idx]
-                if x > best[i + 1]:
-                    sc = f32(x)
-                    if sc > best[i + 1]:
-                        best[i + 1], piece[i + 1], back[i + 1] = sc, idx, i
-            for e in range(i + 2, min(n, i + reach(s[i : i + 2], 1)) + 1):
+            # pieces s[i:e], shortest first, no longer than the longest piece that begins with s[i:i+2]; a sum no
+            # greater than best[e] cannot win once rounded (rounding is monotonic, best[e] is a float32 already)
+            for e in range(i + 1, min(n, i + reach(s[i : i + 2], 1)) + 1):
                 idx = get(s[i:e])
                 if idx is not None and idx != unk:
                     x = b + scores[idx]
