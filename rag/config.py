@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     # Answering
     generator: GeneratorName = "extractive"
     answer_top_k: int = ASK_TOP_K  # passages an answer reads (retrieved at least this deep even for a smaller top_k)
+    # extractive: also rank candidate sentences by the embedder's closeness to the question (everyday words vs the
+    # documents' terms; one batched encode of 6 sentences per answer). Off: chosen on dev (+4 of 225 answers), it did
+    # not hold on the test part (answer accuracy below its floor, tests/e2e/test_quality.py)
+    extractive_dense: bool = False
     # Refusal thresholds on P(answerable); unset: those rag/data/answerable.json holds (chosen by cross-validation on
     # the QA set's dev part, `python -m rag.evaluate.calibrate`)
     refuse_below: float | None = None  # extractive: the judge alone decides

@@ -165,7 +165,9 @@ class Components:
                 except RagError:  # idf weights are optional; uniform weights without an index
                     return None
 
-            return ExtractiveGenerator(self.tokenizer, idf_source)
+            return ExtractiveGenerator(
+                self.tokenizer, idf_source, self.embedder if self.settings.extractive_dense else None
+            )
         s = self.settings
         common = {
             "prompts": self.prompts,

@@ -108,7 +108,8 @@ def _features(
 ) -> tuple[np.ndarray, np.ndarray, list[str], list[str], np.ndarray]:
     retriever = components.library.retriever(collection)
     k = components.settings.answer_top_k
-    gen = ExtractiveGenerator(retriever.tokenizer, lambda: retriever.data.bm25) if extractive else None
+    dense = components.embedder if components.settings.extractive_dense else None  # as /ask's (rag.factory)
+    gen = ExtractiveGenerator(retriever.tokenizer, lambda: retriever.data.bm25, dense) if extractive else None
     rows, labels, ids, splits, own = [], [], [], [], []
     for item in items:
         hits = retriever.search(item["question"], k, "hybrid").hits[:k]

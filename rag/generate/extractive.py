@@ -1,8 +1,9 @@
 """Extractive answers: the sentences of the top passages that answer the question, quoted exactly.
 
 Sentences are scored by the rarity-weighted overlap of the question's terms, its numbers, cues for the
-kind of answer asked for (an amount, a list, a name), and the passage's retrieval rank. A sentence about
-another place than the question's, or stating other years only, is never picked; nor is a sentence that is itself
+kind of answer asked for (an amount, a list, a name), and the passage's retrieval rank; with an embedder, the best of
+them also by their closeness in meaning to the question (everyday words vs the documents' official terms). A sentence
+about another place than the question's, or stating other years only, is never picked; nor is a sentence that is itself
 a question. The answer is the best span (trimmed to its most relevant clauses) with its [n] marker; a table row
 answers the column asked (or the clauses of its description that say it), amounts also in the unit people say.
 """
@@ -13,7 +14,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from rag.answerable import focus_term, question_terms
+from rag.embed.base import Embedder
 from rag.generate import facts
 from rag.generate.base import Draft, Generator
 from rag.generate.ground import answer_gaps, measure_gaps
@@ -29,6 +33,14 @@ _ASKS_WHO = re.compile(r"谁|哪家|哪个|哪一|什么企业|什么公司|名�
 _HAS_NUMBER = re.compile(r"\d")
 _ASKS_SPECIFIC = re.compile(r"多少|几|哪|谁|何时|什么时候|是否")
 MAX_ANSWER = 120
+# Dense closeness to the question (ExtractiveGenerator._add_dense), chosen on dev: of the 6 best candidates by the
+# overlap scores, the one closest in meaning gains 0.2, the others less the farther they are, nothing from 0.05 of
+# cosine similarity below it. Encoding all candidates (~25 a question) put the gold sentence first no more often, at
+# 4x the cost. On the 356 dev items: 4 more answers right, none lost, no answer refused that was not.
+DENSE_BONUS = 0.2
+DENSE_SPAN = 0.05
+DENSE_TOP = 6
+DENSE_CHARS = 200  # what is encoded of a candidate
 MAX_CHECKED = 40  # candidates checked for subject and time, best first
 FOCUS_BONUS = 0.3
 KEEP_AFTER_DROP = 0.7  # once the best were dropped, what is left must score this share of the best to be an answer
@@ -52,15 +64,23 @@ class _Cand:
     end: int
     score: float
     text: str
+    lexical: float = 0.0  # the score before the dense bonus
 
 
 class ExtractiveGenerator(Generator):
     name = "extractive"
 
-    def __init__(self, tokenizer: Tokenizer, idf_source: Callable[[], BM25Index | None] | None = None):
-        """`idf_source` gives the live index's BM25 statistics at each call (they change when the index does)."""
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        idf_source: Callable[[], BM25Index | None] | None = None,
+        embedder: Embedder | None = None,
+    ):
+        """`idf_source` gives the live index's BM25 statistics at each call (they change when the index does);
+        `embedder`, when given, also scores each candidate sentence by its meaning's closeness to the question's."""
         self.tokenizer = tokenizer
         self.idf_source = idf_source or (lambda: None)
+        self.embedder = embedder
 
     def generate(self, question: str, hits: list[Hit], tokenizer: Tokenizer | None = None) -> Draft:
         tokenizer = tokenizer or self.tokenizer
@@ -81,12 +101,13 @@ class ExtractiveGenerator(Generator):
                 # a table row states its header's columns: "营业收入（亿元）" there is the row's too
                 if focus and (focus in norm(text) or (h.chunk.kind == "table_row" and focus in norm(h.chunk.context))):
                     sc += FOCUS_BONUS
-                cands.append(_Cand(i, s, e, sc, text))
+                cands.append(_Cand(i, s, e, sc, text, sc))
         if not cands:
             return Draft("", [], answerable=False)
+        self._add_dense(asked, cands)
         cands.sort(key=lambda c: -c.score)
         fits = _Fit(question, hits, tokenizer, terms)
-        top = cands[0].score
+        top = max(c.lexical for c in cands)
         kept: list[_Cand] = []
         for c in cands[:MAX_CHECKED]:  # best first, until the answer and its possible second span are found
             if fits(c):
@@ -94,7 +115,8 @@ class ExtractiveGenerator(Generator):
                 if len(kept) == 6:
                     break
         cands = kept
-        if not cands or cands[0].score < KEEP_AFTER_DROP * top:
+        # (on the scores before the dense bonus: meaning reorders the candidates, it does not decide if one is left)
+        if not cands or max(c.lexical for c in cands) < KEEP_AFTER_DROP * top:
             # the best sentences were about another place or year: what is left does not answer the question
             return Draft("", [], answerable=False, flags=sorted(fits.dropped) or ["nothing_supported"])
         if facts.asks_latest(question):
@@ -136,6 +158,20 @@ class ExtractiveGenerator(Generator):
                 citations.append(Citation(n, h, _doc_slice(h, s, e), s, e))
         text = "；".join(parts)
         return Draft(text if text.endswith("。") else text + "。", citations)
+
+    def _add_dense(self, question: str, cands: list[_Cand]) -> None:
+        """Everyday words ("一把手", "工厂用电") miss the official term ("董事长", "工业用电量") that the overlap scores
+        look for: the candidates closest in meaning to the question gain up to DENSE_BONUS, in proportion to how near
+        they come to the closest one (within DENSE_SPAN of its cosine similarity)."""
+        if self.embedder is None or DENSE_BONUS <= 0:
+            return
+        best = sorted(cands, key=lambda c: -c.score)[:DENSE_TOP]
+        q = self.embedder.embed_query(question)
+        v = self.embedder.embed_documents([c.text[:DENSE_CHARS] for c in best])
+        sims = v @ q
+        top = float(np.max(sims))
+        for c, sim in zip(best, sims, strict=True):
+            c.score += DENSE_BONUS * max(0.0, 1.0 - (top - float(sim)) / DENSE_SPAN)
 
     def _score(self, text: str, question: str, weights: dict[str, float], qnums: set[str], h: Hit) -> float:
         t = norm(text)
@@ -237,6 +273,7 @@ class _Fit:
         self.qnums = sorted(numbers(question), key=len, reverse=True)
         m = _MEASURE.search(question)
         self.measure = m.group(1) if m else ""
+        self.count = bool(_ASKS_COUNT.search(question))
         self.asks_year = bool(_ASKS_YEAR.search(question))
         self.asks_when = bool(_ASKS_WHEN.search(question))
         self.projects = [p for p in (_LEGAL.sub("", norm(m)) for m in _PROJECT.findall(question)) if len(p) >= 4]
@@ -277,6 +314,9 @@ class _Fit:
         if self.measure and not re.search(rf"\d[\d.,]*\s*(?:[万亿千百]|余|多)?\s*(?:{self.measure}|个)", own):
             self.dropped.add("no_figure")  # "多少亩" is answered by so many 亩, not by the project's investment
             return False
+        if self.count and not self.measure and not _COUNT.search(_DATE.sub(" ", own)):
+            self.dropped.add("no_figure")  # "几个" is answered by a count ("16.2个", "13家"), not by "03专项" or "5G"
+            return False
         if self.asks_year and not (facts.years(c.text) - self.years):
             self.dropped.add("no_figure")  # "哪一年" is answered by a year
             return False
@@ -299,6 +339,12 @@ class _Fit:
 # "多少亩 / 几台": the answer states so many of that measure word, or of 个, which stands for any (个, 元 and 年
 # themselves are not checked: said in too many ways)
 _MEASURE = re.compile(r"(?:多少|(?<!哪)几)(亩|台|名|人|家|层|只|辆|吨|件|套|座|所|栋|户|架|艘|款|株|头|分|条)")
+# "几个 / 多少个": a count is asked, of whatever is counted; the answer states a number with a measure word
+_ASKS_COUNT = re.compile(r"(?:多少|(?<!哪)几)个")
+_COUNT = re.compile(
+    r"(?:\d[\d.,]*|(?:[两三四五六七八九十百千]|一[十百千万])[一二两三四五六七八九十百千]*)\s*(?:[万亿千百])?\s*"
+    r"(?:余|多)?\s*[个项家座所条件台名人次户批处只位支种类款]"
+)
 # a date: "2022年4月8日", "3月2日", "2023年" (a year stated with its 年)
 _DATE = re.compile(r"(?:(?:19|20)\d\d\s*年\s*)?\d{1,2}\s*月\s*(?:\d{1,2}\s*日)?|(?:19|20)\d\d\s*年(?:底|初|末|中)?")
 # a project's phase: "一期", "二期" ("十四五期间" is no phase)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from rag.generate.extractive import ExtractiveGenerator
 from rag.types import Chunk, Hit
 
@@ -96,3 +98,45 @@ def test_another_phase_of_the_project_does_not_answer(tokenizer) -> None:
     assert not gen.generate("小蓝VR产业基地二期用地多少亩？", [hit]).answerable
     assert "393亩" in gen.generate("小蓝VR产业基地一期用地多少亩？", [hit]).text
     assert "393亩" in gen.generate("小蓝VR产业基地用地多少亩？", [hit]).text
+
+
+def test_a_count_asked_is_answered_by_a_number_of_things(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    # "03专项" and "5G" are numbers, but no count: "几个" is not answered by them
+    hits = [_hit(0, "青川市实施03专项等工程，在5G、物联网领域突破一批核心技术。")]
+    assert not gen.generate("青川市平均每万人有几个5G基站？", hits).answerable
+    hits = [_hit(0, "青川市每万人拥有5G基站数12.4个，实现城区连续覆盖。")]
+    assert "12.4个" in gen.generate("青川市平均每万人有几个5G基站？", hits).text
+    hits = [_hit(0, "青川高新区新增省级重点实验室7家，研发投入持续增长。")]
+    assert "7家" in gen.generate("青川高新区新增了多少个省级重点实验室？", hits).text  # any measure word counts
+
+
+class _Meaning:
+    """A made-up embedder: a text's vector counts the words of each meaning group it holds."""
+
+    groups = (("一把手", "董事长", "负责人"), ("工厂", "车间", "生产"), ("产值", "营收"))
+
+    def _vec(self, text: str) -> np.ndarray:
+        v = np.array([sum(w in text for w in g) for g in self.groups] + [0.2], dtype=np.float32)
+        return v / np.linalg.norm(v)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._vec(text)
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        return np.stack([self._vec(t) for t in texts])
+
+
+def test_the_sentence_closest_in_meaning_answers_everyday_words(tokenizer) -> None:
+    text = "青川纺织集团车间里机器轰鸣，产值去年达到12亿元。青川纺织集团董事长李某某说，今年将再建两条生产线。"
+    question = "青川纺织集团的一把手是谁？"
+    plain = ExtractiveGenerator(tokenizer).generate(question, [_hit(0, text)])
+    dense = ExtractiveGenerator(tokenizer, embedder=_Meaning()).generate(question, [_hit(0, text)])
+    assert "董事长" in dense.text and "董事长" not in plain.text
+
+
+def test_meaning_reorders_but_never_keeps_a_candidate_the_overlap_scores_drop(tokenizer) -> None:
+    # nothing here states a figure: however close in meaning, no sentence answers "多少"
+    hits = [_hit(0, "青川纺织集团董事长说，车间生产很忙，营收增长明显。")]
+    d = ExtractiveGenerator(tokenizer, embedder=_Meaning()).generate("青川纺织集团一把手去年营收是多少？", hits)
+    assert not d.answerable
