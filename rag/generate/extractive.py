@@ -107,7 +107,9 @@ class ExtractiveGenerator(Generator):
         self._add_dense(asked, cands)
         cands.sort(key=lambda c: -c.score)
         fits = _Fit(question, hits, tokenizer, terms)
-        top = max(c.lexical for c in cands)
+        # another of a numbered series ("第一产业" for "第三产业") is no better answer that was dropped: its neighbour
+        # stating the one asked is measured against the rest
+        top = max((c.lexical for c in cands if not _other_ordinal(terms, c.text)), default=0.0)
         kept: list[_Cand] = []
         for c in cands[:MAX_CHECKED]:  # best first, until the answer and its possible second span are found
             if fits(c):
@@ -145,7 +147,7 @@ class ExtractiveGenerator(Generator):
         numbering: dict[int, int] = {}
         for c in picked:
             h = hits[c.hit_i]
-            s, e = self._trim(h, c, weights, qnums, facts.asks_figure(question), focus)
+            s, e = self._trim(h, c, weights, qnums, facts.asks_figure(question))
             text, s, e = _render(h, _doc_slice(h, s, e), question, s, terms) or ("", s, e)
             if c is best:  # the quote as trimmed must itself carry what is asked, as the whole sentence did
                 gaps = answer_gaps(question, h, s, e, tokenizer, bm25, hits, only=REFUSED_GAPS)
@@ -195,26 +197,21 @@ class ExtractiveGenerator(Generator):
         return {term for term in weights if norm(term) in t}
 
     def _trim(
-        self, h: Hit, c: _Cand, weights: dict[str, float], qnums: set[str], figure: bool = False, focus: str = ""
+        self, h: Hit, c: _Cand, weights: dict[str, float], qnums: set[str], figure: bool = False
     ) -> tuple[int, int]:
         """Narrow a long sentence to the window of clauses with the most question terms; for a "how many / how much"
-        question, one that states a figure besides the question's own (its year is no answer). When the sentence
-        names the noun asked about ("总金额"), only a window holding it answers: a clause of the sentence's other
-        figures ("签约项目111个") does not, however many of the question's other terms it shares."""
+        question, one that states a figure besides the question's own (its year is no answer)."""
         if c.end - c.start <= MAX_ANSWER or h.chunk.kind == "table_row" and "\t" in c.text:
             return c.start, c.end
         doc_text = _DocView(h)
         clauses = clause_spans(doc_text, c.start, c.end)
         best, best_span = -1.0, (c.start, min(c.end, c.start + MAX_ANSWER))
-        need = focus if focus and focus in norm(doc_text[c.start : c.end]) else ""
         for i in range(len(clauses)):
             for j in range(i, len(clauses)):
                 s, e = clauses[i][0], clauses[j][1]
                 if e - s > MAX_ANSWER:
                     break
                 seg = norm(doc_text[s:e])
-                if need and need not in seg:
-                    continue
                 sc = sum(w for term, w in weights.items() if norm(term) in seg)
                 sc += 2.0 * len(qnums & numbers(seg)) + (0.5 if _HAS_NUMBER.search(seg) else 0.0) - 0.001 * (e - s)
                 if figure and numbers(seg) - qnums:
