@@ -138,7 +138,8 @@ class ExtractiveGenerator(Generator):
             if single_row:
                 break
             if c.hit_i != best.hit_i and c.score > 0.6 * best.score and len(best.text) + len(c.text) <= MAX_ANSWER:
-                extra = self._covered(c.text, weights) - covered
+                # a year the best's passage states before it is no term the best lacks
+                extra = {t for t in self._covered(c.text, weights) - covered if not t.isdigit()}
                 if extra or _ASKS_LIST.search(question):
                     picked.append(c)
                     break

@@ -194,3 +194,18 @@ def test_a_row_extends_a_list_to_the_item_asked(tokenizer) -> None:
     )
     d = ExtractiveGenerator(tokenizer).generate("青川港综合码头集装箱设计年吞吐量是多少？", hits)
     assert "集装箱 20 万标箱/年" in d.text and "设计年吞吐量" in d.text
+
+
+class _Idf:
+    """Made-up BM25 statistics: the series' name rarer than the rest."""
+
+    def idf(self, term: str) -> float:
+        return 2.0 if "产业" in term else 1.0
+
+
+def test_a_year_alone_does_not_bring_a_second_passage_in(tokenizer) -> None:
+    text = "第三产业增加值990.7亿元，增长5.2%。"
+    first = Hit(Chunk("c0", "d0", text, 0, len(text), "2023年青川市经济运行情况", "", "text"), 1.0, "d0.txt", "", 1)
+    hits = [first, _hit(1, "2023年，规模以上工业中高技术产业增加值增长18%，高于规模以上工业6个百分点。")]
+    d = ExtractiveGenerator(tokenizer, lambda: _Idf()).generate("2023年第三产业增加值是多少？", hits)
+    assert d.answerable and "990.7亿元" in d.text and "[2]" not in d.text and "18%" not in d.text
