@@ -31,7 +31,7 @@ _ASKS_NUMBER = re.compile(
 _ASKS_LIST = re.compile(r"哪些|哪几|分别|包括|有哪")
 _ASKS_WHO = re.compile(r"谁|哪家|哪个|哪一|什么企业|什么公司|名称|叫什么")
 _HAS_NUMBER = re.compile(r"\d")
-_ASKS_SPECIFIC = re.compile(r"多少|几|哪|谁|何时|什么时候|是否")
+_ASKS_SPECIFIC = re.compile(r"多少|几|哪|谁|何时|什么时候|是否|多大|多长|多高|多久|多远|多重")
 MAX_ANSWER = 120
 # Dense closeness to the question (ExtractiveGenerator._add_dense), chosen on dev: of the 6 best candidates by the
 # overlap scores, the one closest in meaning gains 0.2, the others less the farther they are, nothing from 0.05 of
@@ -107,7 +107,9 @@ class ExtractiveGenerator(Generator):
         self._add_dense(asked, cands)
         cands.sort(key=lambda c: -c.score)
         fits = _Fit(question, hits, tokenizer, terms)
-        top = max(c.lexical for c in cands)
+        # another of a numbered series ("第一产业" for "第三产业") is no better answer that was dropped: its neighbour
+        # stating the one asked is measured against the rest
+        top = max((c.lexical for c in cands if not _other_ordinal(terms, c.text)), default=0.0)
         kept: list[_Cand] = []
         for c in cands[:MAX_CHECKED]:  # best first, until the answer and its possible second span are found
             if fits(c):
@@ -136,7 +138,8 @@ class ExtractiveGenerator(Generator):
             if single_row:
                 break
             if c.hit_i != best.hit_i and c.score > 0.6 * best.score and len(best.text) + len(c.text) <= MAX_ANSWER:
-                extra = self._covered(c.text, weights) - covered
+                # a year the best's passage states before it is no term the best lacks
+                extra = {t for t in self._covered(c.text, weights) - covered if not t.isdigit()}
                 if extra or _ASKS_LIST.search(question):
                     picked.append(c)
                     break
@@ -333,7 +336,27 @@ class _Fit:
         if self.phases and phases and not self.phases & phases:
             self.dropped.add("phase_mismatch")  # "二期" is not answered by what "一期" has
             return False
+        if _other_ordinal(self.terms, c.text):
+            self.dropped.add("ordinal_mismatch")  # "第三产业" is not answered by what "第一产业" has
+            return False
         return True
+
+
+_NUMERAL = "一二三四五六七八九十两"
+
+
+def _other_ordinal(terms: list[str], text: str) -> bool:
+    """Does `text` name another of a numbered series than the question's ("第一产业" for "第三产业", "十三五" for
+    "十四五") and not the question's own? Terms of three characters or more with a numeral in them."""
+    t = norm(text)
+    for term in terms:
+        n = norm(term)
+        if len(n) < 3 or n in t:
+            continue
+        for i, ch in enumerate(n):
+            if ch in _NUMERAL and any(n[:i] + o + n[i + 1 :] in t for o in _NUMERAL if o != ch):
+                return True
+    return False
 
 
 # "多少亩 / 几台": the answer states so many of that measure word, or of 个, which stands for any (个, 元 and 年
@@ -441,7 +464,13 @@ def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> 
         offset = 0
         for cell in cells:
             if len(cell.strip()) > 40:
-                span = facts.clauses_about(cell, aspect, [t for t in terms if norm(t) not in norm(name)])
+                span = _row_span(
+                    cell,
+                    aspect,
+                    [t for t in terms if norm(t) not in norm(name) or _PHASE.search(t)],
+                    _asked_measure(question),
+                    frozenset(numbers(question)),
+                )
                 if span:
                     a, b = start + offset + span[0], start + offset + span[1]
                     return f"{name}：{cell[span[0] : span[1]].strip()}", a, b
@@ -457,3 +486,61 @@ def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> 
         value = _value(cell, unit) if len(cell) <= 40 else cell.strip()[:80] + "…"
         pairs.append(f"{label}{value}")
     return f"{name}：" + "，".join(pairs), start, end
+
+
+# "多少层 / 几颗 / 多少个": the measure word of the count asked
+_ASKED_MEASURE = re.compile(r"(?:多少|(?<!哪)几)([亩台名人家层只辆吨件套座所栋户架艘款株头条颗处个项位次批])")
+
+
+def _asked_measure(question: str) -> str:
+    m = _ASKED_MEASURE.search(question)
+    return m.group(1) if m else ""
+
+
+def _row_span(
+    cell: str, aspect: str, terms: list[str], measure: str = "", qnums: frozenset[str] = frozenset(), limit: int = 80
+) -> tuple[int, int] | None:
+    """The (start, end) in a row's long description cell of the shortest run of clauses that best says what is
+    asked, or None when none does: a word of the aspect asked (占地 → "占地", "亩") counts 2 and a cue of it 1
+    (once each, however many), each of the question's other terms 1 ("一期" picks "一期占地为 870 亩" over
+    "项目占地面积为 3000 亩"; "集装箱" extends "设计年吞吐量杂货…" to its container clause) and 0.5 more when its
+    figure follows it ("容积率为 0.82"), each of the question's numbers 1 ("用7年时间"), a count with the measure word
+    asked ("共 15 层" for "几层") 2, a figure 0.5; a phase ("一期") when the question names none, -1. At least 2 is
+    needed."""
+    cues, words = facts.aspect_words(aspect)
+    cue_keys = {norm(w) for w in cues}
+    word_keys = {norm(w) for w in words}
+    keys = {norm(t) for t in terms if len(t) >= 2} - cue_keys - word_keys
+    phases = set(_PHASE.findall(" ".join(terms)))
+    count = (
+        re.compile(rf"(?:\d[\d.]*|[{_NUMERAL}百千]+)(?:[万亿千百])?(?:余|多)?{re.escape(measure)}") if measure else None
+    )
+    spans = facts._clauses(cell)
+    best, span = (0.0, 0), None
+    for i in range(len(spans)):
+        for j in range(i, len(spans)):
+            a, b = spans[i][0], spans[j][1]
+            if b - a > limit:
+                break
+            seg = norm(cell[a:b])
+            sc = (2.0 if any(w in seg for w in word_keys) else 0.0) + (1.0 if any(w in seg for w in cue_keys) else 0.0)
+            sc += sum(
+                1.0 + (0.5 if re.search(rf"{re.escape(k)}[为约达是共:：]{{0,2}}\d", seg) else 0.0)
+                for k in keys
+                if k in seg
+            )
+            sc += sum(1.0 for n in qnums if n in seg)
+            if not phases and _PHASE.search(seg):
+                sc -= 1.0  # "总共占地多少亩" is the whole project's, not "一期占地为 870 亩"
+            if count is not None and count.search(seg):
+                sc += 2.0
+            if aspect not in ("布局", "内容") and re.search(r"\d", seg):
+                sc += 0.5
+            if (sc, -(b - a)) > best:
+                best, span = (sc, -(b - a)), (a, b)
+    if span is None or best[0] < 2.0:
+        return None
+    a, b = span
+    while b > a and cell[b - 1] in "，,、；;。 ":
+        b -= 1
+    return a, b

@@ -140,3 +140,72 @@ def test_meaning_reorders_but_never_keeps_a_candidate_the_overlap_scores_drop(to
     hits = [_hit(0, "青川纺织集团董事长说，车间生产很忙，营收增长明显。")]
     d = ExtractiveGenerator(tokenizer, embedder=_Meaning()).generate("青川纺织集团一把手去年营收是多少？", hits)
     assert not d.answerable
+
+
+def test_another_of_a_numbered_series_does_not_answer(tokenizer) -> None:
+    text = (
+        "2023年青川市第一产业增加值120.5亿元，增长2.1%；第二产业增加值860.2亿元，增长4.3%；"
+        "第三产业增加值990.7亿元，增长5.2%。"
+    )
+    gen = ExtractiveGenerator(tokenizer)
+    d = gen.generate("2023年青川市第三产业增加值是多少？", [_hit(0, text)])
+    assert d.answerable and "990.7亿元" in d.text and "120.5亿元" not in d.text
+    d = gen.generate("2023年青川市第二产业增加值是多少？", [_hit(0, text)])
+    assert d.answerable and "860.2亿元" in d.text and "120.5亿元" not in d.text
+    hits = [_hit(0, "青川市“十三五”期间新建道路120公里。")]
+    assert not gen.generate("青川市“十四五”期间新建道路多少公里？", hits).answerable
+
+
+_HEADER = "序号\t项目名称\t投资金额（万元）\t建设期\t主要内容"
+
+
+def _row(desc: str, name: str = "青川智能装备产业园项目") -> list[Hit]:
+    return [_hit(0, f"7\t{name}\t350000\t2021-2024\t{desc}", "table_row", _HEADER)]
+
+
+def test_a_row_answers_the_phase_asked_and_the_whole_when_none_is(tokenizer) -> None:
+    hits = _row(
+        "项目总占地面积为 1200 亩,分两期建设,一期占地为 450 亩,建筑面积为 60 万平方米。主要建设标准厂房及配套设施。"
+    )
+    gen = ExtractiveGenerator(tokenizer)
+    d = gen.generate("青川智能装备产业园项目一期占地多少亩？", hits)
+    assert "450 亩" in d.text and "1200" not in d.text and "350000" not in d.text
+    d = gen.generate("青川智能装备产业园项目总共占地多少亩？", hits)
+    assert "1200 亩" in d.text and "450" not in d.text
+
+
+def test_a_row_answers_a_count_a_ratio_and_a_size_asked_not_its_investment(tokenizer) -> None:
+    hits = _row(
+        "项目位于青川大道以东,占地面积约 30 亩,容积率为 2.4,规划建设 1 栋建筑面积 5 万平方米的研发大楼,共 18 层,"
+        "停车位约 260 个,计划用5年时间形成8万人的就业规模,即用3年时间形成3万人规模。"
+    )
+    gen = ExtractiveGenerator(tokenizer)
+    assert "共 18 层" in gen.generate("青川智能装备产业园项目的研发大楼有几层？", hits).text
+    assert "2.4" in gen.generate("青川智能装备产业园项目的容积率是多少？", hits).text
+    assert "约 260 个" in gen.generate("青川智能装备产业园项目设计停车位有多少个？", hits).text
+    d = gen.generate("青川智能装备产业园项目用5年时间要形成多大规模？", hits)
+    assert "8万人" in d.text and "投资金额" not in d.text and "建设期" not in d.text
+
+
+def test_a_row_extends_a_list_to_the_item_asked(tokenizer) -> None:
+    hits = _row(
+        "建设 12 个 3000 吨级泊位。设计年吞吐量杂货 300 万吨/年,散货 420 万吨/年,集装箱 20 万标箱/年。配套建设堆场。",
+        "青川港综合码头项目",
+    )
+    d = ExtractiveGenerator(tokenizer).generate("青川港综合码头集装箱设计年吞吐量是多少？", hits)
+    assert "集装箱 20 万标箱/年" in d.text and "设计年吞吐量" in d.text
+
+
+class _Idf:
+    """Made-up BM25 statistics: the series' name rarer than the rest."""
+
+    def idf(self, term: str) -> float:
+        return 2.0 if "产业" in term else 1.0
+
+
+def test_a_year_alone_does_not_bring_a_second_passage_in(tokenizer) -> None:
+    text = "第三产业增加值990.7亿元，增长5.2%。"
+    first = Hit(Chunk("c0", "d0", text, 0, len(text), "2023年青川市经济运行情况", "", "text"), 1.0, "d0.txt", "", 1)
+    hits = [first, _hit(1, "2023年，规模以上工业中高技术产业增加值增长18%，高于规模以上工业6个百分点。")]
+    d = ExtractiveGenerator(tokenizer, lambda: _Idf()).generate("2023年第三产业增加值是多少？", hits)
+    assert d.answerable and "990.7亿元" in d.text and "[2]" not in d.text and "18%" not in d.text
