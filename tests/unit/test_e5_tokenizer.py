@@ -12,17 +12,9 @@ from pathlib import Path
 import pytest
 
 from rag.embed.e5_tokenizer import META, Tokenizer, _f32
+from tests.helpers import embedded_texts
 
 ROOT = Path(__file__).resolve().parents[2]
-CMRC = (
-    next(
-        (p for p in (ROOT.parent / "shared", ROOT.parents[1] / "shared") if (p / "bench").is_dir()),
-        ROOT.parent / "shared",
-    )
-    / "bench"
-    / "cmrc2018-trial"
-    / "corpus.jsonl"
-)  # ../shared, or ../../shared from a worktree
 QA = ROOT / "eval" / "qa.jsonl"
 
 EDGE = [
@@ -120,22 +112,6 @@ def ref(vocab) -> Reference:
     return Reference(vocab)
 
 
-def _passages(corpus: str) -> list[str]:
-    """The texts the indexer embeds for a corpus (its chunks with their titles)."""
-    from rag.chunk import ChunkParams
-    from rag.config import Settings
-    from rag.indexer import prepare
-    from rag.ingest import load_paths
-    from rag.zh import Tokenizer as ZhTokenizer
-
-    if corpus == "cmrc2018-trial" and not CMRC.exists():
-        pytest.skip(f"{CMRC} is absent")
-    s = Settings(_env_file=None)
-    path = ROOT / "seeds" if corpus == "seeds" else CMRC
-    params = ChunkParams(s.chunk_size, s.chunk_max, s.chunk_overlap)
-    return prepare(load_paths([path], s.dedup_min_chars), params, ZhTokenizer())[2]
-
-
 def _random_texts(vocab, n: int = 300) -> list[str]:
     """Strings stitched from pieces of the vocabulary, characters around them and stray code points."""
     rng = random.Random(17)
@@ -163,7 +139,7 @@ def _differences(tok: Tokenizer, ref: Reference, texts: list[str]) -> list[tuple
 @pytest.mark.model
 @pytest.mark.parametrize("corpus", ["seeds", "cmrc2018-trial"])
 def test_passages_tokenize_as_the_reference(tok, ref, corpus) -> None:
-    texts = ["passage: " + t for t in _passages(corpus)]
+    texts = ["passage: " + t for t in embedded_texts(corpus)]
     assert len(texts) > 300
     assert _differences(tok, ref, texts) == []
 
