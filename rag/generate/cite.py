@@ -1,13 +1,15 @@
 """Citation verification for generated answers.
 
 Every sentence is checked against the passages it cites: its numbers, dates, percentages and names must occur
-in a cited passage, and it must share wording with it. Markers to passages that do not support the sentence are
-removed, and so are markers to a passage whose supporting sentence is about another place than the question's, or
-to a table row about another project than the one the question names; a sentence without a marker gets one when a
-passage clearly supports it; a sentence stating a number that no passage contains is dropped, and so is a sentence
-that is itself a question. A passage's own question sentences support nothing. Each citation's quote is the passage
-span that best supports its sentences, exact in the document's cleaned text. Markers are renumbered 1..k in order
-of first use.
+in a cited passage (a figure as a whole number the passage states, not inside another), and it must share wording
+with it; the passage span that supports it must not leave open what the question asks (REFUSED_GAPS of
+rag.generate.ground.answer_gaps: a place only compared with, no change for "增长了多少", no amount for "多少钱").
+Markers to passages that do not support the sentence are removed, and so are markers to a passage whose supporting
+sentence is about another place than the question's, or to a table row about another project than the one the
+question names; a sentence without a marker gets one when a passage clearly supports it; a sentence stating a number
+that no passage contains is dropped, and so is a sentence that is itself a question. A passage's own question
+sentences support nothing. Each citation's quote is the passage span that best supports its sentences, exact in the
+document's cleaned text. Markers are renumbered 1..k in order of first use.
 """
 
 from __future__ import annotations
