@@ -265,3 +265,63 @@ def test_a_question_is_never_an_answer_nor_evidence(tokenizer) -> None:
         question="2021年南昌工业投资同比增长多少？",
     )
     assert [c.hit for c in d.citations] == [HITS[0]]
+
+
+def test_a_span_that_leaves_the_asked_amount_or_change_open_supports_nothing(tokenizer) -> None:
+    # the figure is in the passage, but it is a growth rate, not the amount of money asked
+    d = verify("南昌工业投资为18.7%[1]。", HITS, tokenizer, question="2021年南昌工业投资是多少亿元？")
+    assert not d.answerable and "gap:amount" in d.flags
+    # a level is not the change asked
+    level = [_hit("赣州2023年地区生产总值达4606亿元。", 500, "赣州报道")]
+    d = verify(
+        "赣州2023年地区生产总值增长4606亿元[1]。", level, tokenizer, question="赣州2023年地区生产总值增长了多少？"
+    )
+    assert not d.answerable and "gap:growth" in d.flags
+    # the same sentences pass when what was asked is what the span states
+    d = verify("南昌工业投资同比增长18.7%[1]。", HITS, tokenizer, question="2021年南昌工业投资增长了多少？")
+    assert (
+        d.answerable and d.text == "南昌工业投资同比增长18.7%[1]。" and not any(f.startswith("gap:") for f in d.flags)
+    )
+    # the gaps refused on are the caller's choice
+    unchecked = verify(
+        "赣州2023年地区生产总值增长4606亿元[1]。",
+        level,
+        tokenizer,
+        question="赣州2023年地区生产总值增长了多少？",
+        gaps=(),
+    )
+    assert unchecked.answerable
+
+
+def test_a_place_only_compared_with_is_not_the_subject_and_which_district_needs_a_district(tokenizer) -> None:
+    hits = [_hit("2020年南昌GDP为5745.51亿元，仅相当于武汉的37%。")]
+    d = verify("2020年武汉GDP为5745.51亿元[1]。", hits, tokenizer, question="2020年武汉GDP是多少？")
+    assert not d.answerable
+    hits = [_hit("2021年度南昌林长制考核中，全市平均得分为95.2分。")]
+    d = verify("得分最高的是95.2分[1]。", hits, tokenizer, question="2021年度南昌林长制考核哪个区得分最高？")
+    assert not d.answerable and "gap:place" in d.flags
+
+
+def test_a_figure_is_held_as_a_whole_number_only(tokenizer) -> None:
+    hits = [_hit("2024年该区实施“八大行动”项目239个，总投资1308.15亿元，研发投入占销售收入的10%。", title="赣州报道")]
+    assert not verify("南康区无人机产业集群有130家企业[1]。", hits, tokenizer).answerable  # not 1308.15's 130
+    assert not verify("该区卖了10万辆新能源商用车[1]。", hits, tokenizer).answerable  # not 10%'s 10
+    d = verify("该区实施“八大行动”项目239个，总投资1308.15亿元[1]。", hits, tokenizer)
+    assert d.answerable and "1308.15亿元" in d.citations[0].quote
+    # two cells of a table row are two figures, not one
+    row = Hit(
+        Chunk(
+            "t#1",
+            "t",
+            "17\t琅轩物联网智慧产业园项目\t100000\t2021-2024",
+            0,
+            40,
+            kind="table_row",
+            context="序号\t项目名称\t投资金额（万元）\t建设期",
+        ),
+        1.0,
+        "t.xlsx",
+        "重大项目表",
+    )
+    assert verify("琅轩物联网智慧产业园项目投资100000万元[1]。", [row], tokenizer).answerable
+    assert not verify("琅轩物联网智慧产业园项目投资1000002021万元[1]。", [row], tokenizer).answerable
