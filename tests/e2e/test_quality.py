@@ -19,17 +19,16 @@ pytestmark = pytest.mark.model
 # Issue 14, "Floors": hybrid retrieval and extractive answers on the test part.
 FLOORS_RETRIEVAL = {"hit@5": 0.97, "mrr@10": 0.93}
 # The issue's extractive floors are accuracy >= 0.75, refused >= 0.75, false refusals <= 0.10. Measured on the test
-# part (AMD EPYC, avx512_vnni) over int8 passage vectors, the default, with the committed fit: 0.785 / 0.745 / 0.091.
-# Refusal rests mostly on the extractive generator's own checks (rag.generate.extractive.REFUSED_GAPS: an answer
-# sentence that does not state the value, rank, change or amount asked is no answer), the judge's threshold adding
-# little on dev; false refusals sit close to their floor, which is not lowered.
+# part (AMD EPYC, avx512_vnni + avx512_bf16, the default passage vectors of that class) with the committed fit:
+# 0.816 / 0.764 / 0.087 (docs/figures/eval-extractive.json). Refusal rests mostly on the extractive generator's own
+# checks (rag.generate.extractive.REFUSED_GAPS: an answer sentence that does not state the value, rank, change or
+# amount asked is no answer), the judge's threshold adding little on dev; false refusals sit close to their floor.
 # The judge reads BM25's ranking (the same on every host), but the extractive answers still read the hybrid one, whose
-# near-ties move with the CPU class (AVX2 hosts run 7-bit int8; bf16 with RAG_PASSAGE_BF16), and CI runs on any class,
-# so the floors keep about 0.02 of room below what was measured where they can; refusal is still short of the issue's
-# 0.75.
+# near-ties move with the CPU class (AVX2 hosts run 7-bit int8 passages), and CI runs on any class, so the floors keep
+# about 0.02 of room below what was measured where they can.
 FLOORS_EXTRACTIVE = {
-    "answer_accuracy": (operator.ge, 0.775),
-    "unanswerable_refused": (operator.ge, 0.72),
+    "answer_accuracy": (operator.ge, 0.795),
+    "unanswerable_refused": (operator.ge, 0.745),
     "false_refusal": (operator.le, 0.095),
 }
 
