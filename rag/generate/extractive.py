@@ -11,7 +11,7 @@ answers the column asked (or the clauses of its description that say it), amount
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -207,22 +207,28 @@ class ExtractiveGenerator(Generator):
         doc_text = _DocView(h)
         clauses = clause_spans(doc_text, c.start, c.end)
         best, best_span = -1.0, (c.start, min(c.end, c.start + MAX_ANSWER))
-        for i in range(len(clauses)):
-            for j in range(i, len(clauses)):
-                s, e = clauses[i][0], clauses[j][1]
-                if e - s > MAX_ANSWER:
-                    break
-                seg = norm(doc_text[s:e])
-                sc = sum(w for term, w in weights.items() if norm(term) in seg)
-                sc += 2.0 * len(qnums & numbers(seg)) + (0.5 if _HAS_NUMBER.search(seg) else 0.0) - 0.001 * (e - s)
-                if figure and numbers(seg) - qnums:
-                    sc += 2.0
-                if sc > best:
-                    best, best_span = sc, (s, e)
+        for s, e in _clause_runs(clauses, MAX_ANSWER):
+            seg = norm(doc_text[s:e])
+            sc = sum(w for term, w in weights.items() if norm(term) in seg)
+            sc += 2.0 * len(qnums & numbers(seg)) + (0.5 if _HAS_NUMBER.search(seg) else 0.0) - 0.001 * (e - s)
+            if figure and numbers(seg) - qnums:
+                sc += 2.0
+            if sc > best:
+                best, best_span = sc, (s, e)
         s, e = best_span
         while e > s and doc_text[e - 1] in "，,、：:；;":
             e -= 1
         return s, e
+
+
+def _clause_runs(spans: list[tuple[int, int]], limit: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of every run of consecutive clauses (`spans`, in order) at most `limit` characters long."""
+    for i in range(len(spans)):
+        for j in range(i, len(spans)):
+            a, b = spans[i][0], spans[j][1]
+            if b - a > limit:
+                break
+            yield a, b
 
 
 def _latest_first(cands: list[_Cand], hits: list[Hit]) -> list[_Cand]:
@@ -517,27 +523,21 @@ def _row_span(
     )
     spans = facts._clauses(cell)
     best, span = (0.0, 0), None
-    for i in range(len(spans)):
-        for j in range(i, len(spans)):
-            a, b = spans[i][0], spans[j][1]
-            if b - a > limit:
-                break
-            seg = norm(cell[a:b])
-            sc = (2.0 if any(w in seg for w in word_keys) else 0.0) + (1.0 if any(w in seg for w in cue_keys) else 0.0)
-            sc += sum(
-                1.0 + (0.5 if re.search(rf"{re.escape(k)}[为约达是共:：]{{0,2}}\d", seg) else 0.0)
-                for k in keys
-                if k in seg
-            )
-            sc += sum(1.0 for n in qnums if n in seg)
-            if not phases and _PHASE.search(seg):
-                sc -= 1.0  # "总共占地多少亩" is the whole project's, not "一期占地为 870 亩"
-            if count is not None and count.search(seg):
-                sc += 2.0
-            if aspect not in ("布局", "内容") and re.search(r"\d", seg):
-                sc += 0.5
-            if (sc, -(b - a)) > best:
-                best, span = (sc, -(b - a)), (a, b)
+    for a, b in _clause_runs(spans, limit):
+        seg = norm(cell[a:b])
+        sc = (2.0 if any(w in seg for w in word_keys) else 0.0) + (1.0 if any(w in seg for w in cue_keys) else 0.0)
+        sc += sum(
+            1.0 + (0.5 if re.search(rf"{re.escape(k)}[为约达是共:：]{{0,2}}\d", seg) else 0.0) for k in keys if k in seg
+        )
+        sc += sum(1.0 for n in qnums if n in seg)
+        if not phases and _PHASE.search(seg):
+            sc -= 1.0  # "总共占地多少亩" is the whole project's, not "一期占地为 870 亩"
+        if count is not None and count.search(seg):
+            sc += 2.0
+        if aspect not in ("布局", "内容") and re.search(r"\d", seg):
+            sc += 0.5
+        if (sc, -(b - a)) > best:
+            best, span = (sc, -(b - a)), (a, b)
     if span is None or best[0] < 2.0:
         return None
     a, b = span
