@@ -191,7 +191,7 @@ def _holds(hay: str, f: str) -> bool:
     "5%" not by "20.5%"), a name as written."""
     if _FIGURE.match(f):
         return f in _figures(hay) or _spelled_in(f, hay)
-    return norm(f) in hay or f in numbers(hay)
+    return norm(f) in hay or f in _figures(hay)
 
 
 def _spelled_in(f: str, hay: str) -> bool:
@@ -223,7 +223,7 @@ def supports(
     if any(not _holds(hay, f) and not (f in given and _holds(premises, f)) for f in fs):
         return False
     for f in fs:  # "第99条" shares its wording with "第九十九条" once written the passage's way
-        if f not in numbers(hay) and _spelled_in(f, hay):
+        if f not in _figures(hay) and _spelled_in(f, hay):
             sentence = sentence.replace(f, chinese_numeral(int(f)))
     return overlap(sentence, h.chunk.text + h.chunk.context, echo) >= (0.2 if fs else 0.3)
 
