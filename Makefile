@@ -49,7 +49,7 @@ serve: ## serve without re-checking the install or the index
 	$(BIN)/rag serve
 
 test: install browser-check lint ## install, lint, and run the whole suite (real models, index, server, Chromium)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25
 
 browser: ## install Chromium and CJK fonts for the browser tests (apt-get; run as root)
 	@if [ -x $(CHROMIUM) ] && [ -n "$$(fc-list :lang=zh 2>/dev/null)" ]; then echo "chromium and CJK fonts present"; \

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -99,6 +100,18 @@ def _ready(url: str, proc: Proc) -> None:
             pass
         time.sleep(1)
     raise AssertionError(f"{url} never became ready: {proc.log.read_text()[-3000:]}")
+
+
+def _listening(port: int, proc: Proc) -> None:
+    """Wait until a background server accepts connections on loopback (it may start slowly on a loaded host)."""
+    for _ in range(TIMEOUT):
+        assert proc.p.poll() is None, proc.log.read_text()[-3000:]
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5):
+                return
+        except OSError:
+            time.sleep(1)
+    raise AssertionError(f"port {port} never accepted a connection: {proc.log.read_text()[-3000:]}")
 
 
 def _serve(cwd: Path, uri: str, name: str) -> tuple[Proc, str]:
@@ -189,6 +202,7 @@ def shared(tmp_path_factory) -> Iterator[tuple[Path, str]]:
     )
     uri = f"http://127.0.0.1:{port}"
     try:
+        _listening(port, server)
         _ok(rag(d, uri, "index", "--json"))
         yield d, uri
     finally:
