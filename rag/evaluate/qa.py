@@ -186,17 +186,36 @@ def _mean(xs: list[float]) -> float:
     return round(statistics.fmean(xs), 4) if xs else 0.0
 
 
+def _origin_answers(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The headline answer figures of one origin's records (what "by_origin" lists); the counts say which figures
+    have items behind them (a figure over no items is 0.0, as at the top level)."""
+    unanswerable = [r for r in records if r["type"] == "unanswerable"]
+    answerable = [r for r in records if r["type"] != "unanswerable"]
+    scored = [r["score"] for r in answerable if r["type"] in ANSWERED_TYPES]
+    return {
+        "answer_accuracy": _mean(scored),
+        "unanswerable_refused": _mean([r["score"] for r in unanswerable]),
+        "false_refusal": _mean([float(r["false_refusal"]) for r in answerable]),
+        "citation_support": _mean([float(r["supported"]) for r in answerable]),
+        "n": len(records),
+        "n_accuracy": len(scored),
+        "n_unanswerable": len(unanswerable),
+    }
+
+
 def summarise_answers(records: list[dict[str, Any]], *, detail: bool = True) -> dict[str, Any]:
-    """Answer accuracy (factoid, numeric, paraphrase), by type and by document, unanswerable refused, false refusals,
-    citation support and latency over some records of `answer_records`; `detail` adds the per-item lists."""
+    """Answer accuracy (factoid, numeric, paraphrase), by type, by document and by origin, unanswerable refused, false
+    refusals, citation support and latency over some records of `answer_records`; `detail` adds the per-item lists."""
     by_type: dict[str, list[float]] = defaultdict(list)
     by_doc: dict[str, list[float]] = defaultdict(list)
     unanswerable = [r for r in records if r["type"] == "unanswerable"]
     answerable = [r for r in records if r["type"] != "unanswerable"]
     for r in answerable:
         by_type[r["type"]].append(r["score"])
+    by_origin: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         by_doc[r["doc"]].append(r["score"])
+        by_origin[r.get("origin") or "original"].append(r)  # as origin_of(): no origin is the set's first items
     lat = [r["latency_ms"] for r in records]
     ttft = [r["ttft_ms"] for r in records if "ttft_ms" in r]
     answered = [s for k in ANSWERED_TYPES for s in by_type.get(k, [])]
@@ -206,6 +225,7 @@ def summarise_answers(records: list[dict[str, Any]], *, detail: bool = True) -> 
         "n_by_type": {k: len(v) for k, v in sorted(by_type.items())}
         | ({"unanswerable": len(unanswerable)} if unanswerable else {}),
         "by_doc": {k: {"score": _mean(v), "n": len(v)} for k, v in sorted(by_doc.items())},
+        "by_origin": {k: _origin_answers(v) for k, v in sorted(by_origin.items())},
         "unanswerable_refused": _mean([r["score"] for r in unanswerable]),
         "false_refusal": _mean([float(r["false_refusal"]) for r in answerable]),
         "citation_support": _mean([float(r["supported"]) for r in answerable]),

@@ -274,6 +274,18 @@ def _counts(a: dict[str, Any] | None) -> str:
     return f"{a['n'] - n_un} / {n_un}"
 
 
+def _origin_cells(x: dict[str, Any]) -> list[Any]:
+    """Answer accuracy, unanswerable refused, false refusals, citation support of one origin; "—" where no item
+    stands behind the figure."""
+    n_answerable = x["n"] - x["n_unanswerable"]
+    return [
+        x["answer_accuracy"] if x.get("n_accuracy", 1) else "—",
+        x["unanswerable_refused"] if x["n_unanswerable"] else "—",
+        x["false_refusal"] if n_answerable else "—",
+        x["citation_support"] if n_answerable else "—",
+    ]
+
+
 def eval_markdown(report: dict[str, Any], png: str) -> str:
     r = report["retrieval"]
     lines = [
@@ -375,6 +387,23 @@ def eval_markdown(report: dict[str, Any], png: str) -> str:
             _table(["document", "n", "mean score"], [[d, x["n"], x["score"]] for d, x in a["by_doc"].items()]),
             "",
         ]
+        if a.get("by_origin"):
+            lines += [
+                "### Answers by origin",
+                "",
+                _table(
+                    [
+                        "origin",
+                        "n (unanswerable)",
+                        "answer accuracy",
+                        "unanswerable refused",
+                        "false refusals",
+                        "citation support",
+                    ],
+                    [[o, f"{x['n']} ({x['n_unanswerable']})", *_origin_cells(x)] for o, x in a["by_origin"].items()],
+                ),
+                "",
+            ]
     lines += _failures_section(report.get("failures", []), report.get("failures_held_out", 0))
     return "\n".join(lines)
 
@@ -496,6 +525,12 @@ def eval_summary(report: dict[str, Any]) -> str:
             f"{a['unanswerable_refused']:.3f}  false refusals {a['false_refusal']:.3f}  citation support "
             f"{a['citation_support']:.3f}  p50 {a['latency_ms_p50']:.0f} ms  p95 {a['latency_ms_p95']:.0f} ms"
         )
+        for o, x in (a.get("by_origin") or {}).items():
+            acc, refused, false_ref, support = (_f(c) for c in _origin_cells(x))
+            lines.append(
+                f"    origin {o} ({x['n']} items): accuracy {acc}  unanswerable refused {refused}  "
+                f"false refusals {false_ref}  citation support {support}"
+            )
     if report.get("by_split"):
         heads, rows = split_table(report)
         widths = [max(len(str(h)), *(len(_f(r[i])) for r in rows)) for i, h in enumerate(heads)]

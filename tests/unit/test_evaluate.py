@@ -9,7 +9,7 @@ import pytest
 
 from rag.evaluate import answer_correct, beir_scores, hits, ir_scores, load_qa, score_retrieval
 from rag.evaluate.compare import Passage
-from rag.evaluate.qa import RetrievalRun, failures, retrieval_report
+from rag.evaluate.qa import RetrievalRun, failures, retrieval_report, summarise_answers
 from tests.helpers import QA, SEEDS
 
 
@@ -127,6 +127,39 @@ def test_retrieval_report_breaks_down_by_origin() -> None:
     assert r["by_origin"]["fresh-dev2"]["hit@1"] == 1.0 and r["by_origin"]["fresh-dev2"]["n"] == 1
     assert r["by_origin"]["original"]["hit@1"] == 0.0 and r["by_origin"]["original"]["hit@10"] == 1.0
     assert r["by_origin"]["original"]["evidence_recall@10"] == 0.5 and r["by_origin"]["original"]["n_multi"] == 1
+
+
+def test_answer_summary_breaks_down_by_origin() -> None:
+    def rec(i, kind, origin, score, answerable=True, supported=True):
+        r = {"id": i, "type": kind, "doc": "x.txt", "origin": origin, "answerable": answerable, "score": score}
+        r |= {"answer": "", "citations": [], "latency_ms": 1.0}
+        return r if kind == "unanswerable" else r | {"false_refusal": not answerable, "supported": supported}
+
+    records = [
+        rec("h1", "numeric", "holdout2", 1.0),
+        rec("h2", "factoid", "holdout2", 0.0, answerable=False, supported=False),
+        rec("h3", "unanswerable", "holdout2", 1.0, answerable=False),
+        rec("h4", "list", "holdout2", 0.5),  # not one of the accuracy types, but counts for refusals and citations
+        rec("h5", "numeric", "holdout", 0.0, supported=False),
+        rec("h6", "unanswerable", "holdout", 0.0),
+        rec("q1", "numeric", None, 1.0),  # no origin: one of the set's original items
+    ]
+    a = summarise_answers(records)
+    assert list(a["by_origin"]) == ["holdout", "holdout2", "original"]
+    h2 = a["by_origin"]["holdout2"]
+    assert h2 == {
+        "answer_accuracy": 0.5,
+        "unanswerable_refused": 1.0,
+        "false_refusal": round(1 / 3, 4),
+        "citation_support": round(2 / 3, 4),
+        "n": 4,
+        "n_accuracy": 2,
+        "n_unanswerable": 1,
+    }
+    h1 = a["by_origin"]["holdout"]
+    assert h1["answer_accuracy"] == 0.0 and h1["unanswerable_refused"] == 0.0 and h1["citation_support"] == 0.0
+    assert a["by_origin"]["original"]["answer_accuracy"] == 1.0 and a["by_origin"]["original"]["n"] == 1
+    assert sum(x["n"] for x in a["by_origin"].values()) == a["n"] == 7
 
 
 def test_failures_list_retrieval_misses_at_5_and_answers_below_1() -> None:

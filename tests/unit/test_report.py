@@ -75,6 +75,8 @@ def test_eval_writes_json_markdown_and_chart_with_compare(fake_components, fake_
     assert hybrid["by_type"] and hybrid["by_doc"] and len(hybrid["latencies_ms"]) == 21
     a = saved["answers"]
     assert a["by_doc"] and sum(x["n"] for x in a["by_doc"].values()) == 21
+    # answers by origin too, so that one batch of questions (e.g. holdout2) can be reported alone
+    assert {"independent", "original"} <= set(a["by_origin"]) and sum(x["n"] for x in a["by_origin"].values()) == 21
     # every listed failure is a retrieval miss at 5 or an answer below 1, with what was returned
     scores = {x["id"]: x["score"] for x in a["items"]}
     for f in saved["failures"]:
@@ -117,6 +119,7 @@ def test_eval_writes_json_markdown_and_chart_with_compare(fake_components, fake_
         "## Compared with reference",
         "## Answers",
         "### Answers by document",
+        "### Answers by origin",
         "## Failures",
         "](eval-test.png)",
         "## Dev and test",
@@ -128,6 +131,16 @@ def test_eval_writes_json_markdown_and_chart_with_compare(fake_components, fake_
     w, h = _png_size(out.with_suffix(".png"))
     assert w > 600 and h > 300
     assert report["reports"]["md"] == str(out.with_suffix(".md"))
+
+
+def test_answers_by_origin_show_a_dash_where_no_item_stands_behind_a_figure() -> None:
+    from rag.evaluate.report import _origin_cells
+
+    only_unanswerable = {"answer_accuracy": 0.0, "unanswerable_refused": 0.5, "false_refusal": 0.0}
+    only_unanswerable |= {"citation_support": 0.0, "n": 2, "n_accuracy": 0, "n_unanswerable": 2}
+    assert _origin_cells(only_unanswerable) == ["—", 0.5, "—", "—"]
+    lists_only = {**only_unanswerable, "false_refusal": 0.25, "n": 6, "n_unanswerable": 2}
+    assert _origin_cells(lists_only) == ["—", 0.5, 0.25, 0.0]
 
 
 def test_eval_runs_one_split(fake_components, tmp_path) -> None:
