@@ -87,7 +87,20 @@ _SECTOR_HEAD = frozenset({"产业", "行业"})
 _OTHER_SECTOR = re.compile(r"[\u4e00-\u9fff]{2}(?:产业|行业)")
 # "比去年 / 较上年 / 与去年同期相比": a year named as the base of a comparison, not as the figure's own
 _BASE_OF_COMPARISON = re.compile(r"(?:比|较|同|与|跟|和|于|超过|低于|高于)$")
-GAPS = ("subject", "year", "attribute", "growth", "amount", "place", "rank", "value", "sector", "period", "unused")
+GAPS = (
+    "subject",
+    "year",
+    "attribute",
+    "growth",
+    "amount",
+    "place",
+    "rank",
+    "value",
+    "sector",
+    "period",
+    "unused",
+    "topic",
+)
 
 
 def answer_gaps(
@@ -127,7 +140,10 @@ def answer_gaps(
     - period: the question asks about 去年 and the sentence states 今年 (or the other way round), not as the base of a
       comparison ("比去年增长") and not beside the question's own word;
     - unused: the noun whose value is asked ("利润总额是多少") is one no document uses, nor any two-character part of
-      it, and the sentence does not say it (needs `bm25`).
+      it, and the sentence does not say it, nor its head (its last character: 基站 may be what 信号站 asks for)
+      (needs `bm25`);
+    - topic: a change is asked and the sentence names none of the question's terms that the documents use (places,
+      years and words of change aside).
     """
     c = hit.chunk
     sentence = c.text[max(0, start - c.start) : max(0, end - c.start)]
@@ -171,7 +187,36 @@ def answer_gaps(
         gaps.append("period")
     if "unused" in only and unused_gap(asked, sentence, tokenizer, bm25):
         gaps.append("unused")
+    if "topic" in only and topic_gap(asked, sentence, tokenizer, bm25, passages):
+        gaps.append("topic")
     return gaps
+
+
+def topic_gap(
+    question: str,
+    sentence: str,
+    tokenizer: Tokenizer,
+    bm25: BM25Index | None,
+    passages: list[Hit] | None = None,
+) -> bool:
+    """The "topic" gap of answer_gaps: a change is asked ("商标申请量同比增长多少") and the sentence, though it states
+    a change, names none of what the question asks the change of: none of its terms (places, years and words of
+    change aside) that the documents use (the collection, `bm25`, and the retrieved `passages`: a paraphrase's own
+    words prove nothing) is in it ("专利质押融资贷款金额…增长64.2%")."""
+    if not asks_change(question) or not _STATES_GROWTH.search(sentence):
+        return False
+    places = {norm(p) for p in compared_subjects(question, tokenizer)}
+    terms = [
+        norm(w)
+        for w in question_terms(question, tokenizer)
+        if not any(norm(w) in p for p in places)  # (东湖 and 园区 of 东湖园区 too)
+        and not _CHANGE_WORD.search(w)
+        and not any(ch.isdigit() for ch in w)
+        and (bm25 is None or bm25.idf(w) > 0 or bm25.idf(norm(w)) > 0)
+        and (passages is None or _used(w, None, passages))
+    ]
+    t = norm(sentence)
+    return bool(terms) and not any(w in t or _loose_in(w, t) for w in terms)
 
 
 def sector_gap(
@@ -215,7 +260,7 @@ def _sectors(question: str, tokenizer: Tokenizer) -> list[str]:
     return out
 
 
-_NOUN_TAGS = frozenset({"n", "vn", "nz", "l", "j"})
+_NOUN_TAGS = frozenset({"n", "nz", "l", "j"})  # not vn: "对应有几个" asks no value of 对应
 _NUMERAL_WORD = re.compile(r"[\d一二三四五六七八九十百两几各]")
 # "重点产业 / 相关行业 / 新兴产业": no sector of its own (these name the question's as well as any other)
 _GENERIC_SECTOR = frozenset(
@@ -251,15 +296,18 @@ def period_gap(question: str, sentence: str) -> bool:
 def unused_gap(question: str, sentence: str, tokenizer: Tokenizer, bm25: BM25Index | None) -> bool:
     """The "unused" gap of answer_gaps: the noun whose value is asked, right before the question word ("利润总额是
     多少"), is a word no document uses, nor any two-character part of it (利润, 总额), and the sentence does not say
-    it: the documents speak of no such thing (a paraphrase of a word they do use shares a part with it, as 核心成员
-    does 成员, or is left to the "value" and "attribute" gaps). Needs the collection's statistics (`bm25`)."""
+    it, nor its last character: the documents speak of no such thing (a paraphrase of a word they do use shares a
+    part with it, as 核心成员 does 成员, or its head, as 信号站 does 基站's; the "value" and "attribute" gaps speak
+    for those). Needs the collection's statistics (`bm25`)."""
     if bm25 is None or not facts.asks_figure(question):
         return False
     noun = _value_noun(question, tokenizer)
     if len(noun) < 2 or noun.isascii() or dict(tokenizer.tagged(question)).get(noun) not in _NOUN_TAGS:
         return False  # "投了多少钱", "省下多长工期": a verb's object, said in too many ways
     n = norm(noun)
-    if n in norm(sentence) or bm25.idf(noun) > 0 or bm25.idf(n) > 0:
+    # its head, the last character, in the sentence: the same kind of thing in other words (信号站 for 基站, 流水线 for
+    # 生产线, 借款总额 for 贷款总额)
+    if n[-1] in norm(sentence) or bm25.idf(noun) > 0 or bm25.idf(n) > 0:
         return False
     return all(bm25.idf(n[i : i + 2]) <= 0 for i in range(len(n) - 1))
 

@@ -247,3 +247,20 @@ def test_a_latin_term_asked_is_a_value_asked(tokenizer) -> None:
     share = "2018年，东湖园区研发经费占GDP比重为2.1%。"
     assert _value("2018年东湖园区GDP是多少？", share, tokenizer)
     assert not _value("2018年东湖园区GDP是多少？", "2018年，东湖园区GDP为560亿元。", tokenizer)
+
+
+def test_an_unused_noun_whose_head_the_sentence_has_may_be_a_paraphrase(tokenizer) -> None:
+    text = "东湖园区一条200余米的自动化生产线正开足马力运行。"
+    vocab = _Vocabulary("东湖", "园区", "生产线")
+    assert "unused" not in _with_vocabulary("东湖园区那条全自动流水线有多长？", text, tokenizer, vocab)
+
+
+def test_a_change_of_something_the_question_does_not_name_is_no_answer(tokenizer) -> None:
+    loans = "2022年，东湖园区企业专利质押融资贷款金额9.3亿元，增长41.5%。"
+    vocab = _Vocabulary("东湖", "园区", "商标", "申请量", "专利", "贷款")
+    asked = "2022年东湖园区新增商标申请量同比增长多少？"
+    assert "topic" in _with_vocabulary(asked, loans, tokenizer, vocab)
+    grown = "2022年，东湖园区商标申请量1200件，同比增长12%。"
+    assert "topic" not in _with_vocabulary(asked, grown, tokenizer, vocab)
+    # words the documents never use are the question's own (a paraphrase): they prove nothing
+    assert "topic" not in _with_vocabulary("2022年东湖园区的牌子注册数增长多少？", loans, tokenizer, vocab)
