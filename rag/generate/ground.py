@@ -117,8 +117,8 @@ def answer_gaps(
     Citation's quote_start/quote_end), does not itself carry, as a subset of `only` (default: all of GAPS) in GAPS'
     order; empty when it carries all; gaps not in `only` are not looked for. Which gaps make an answer no answer is
     the caller's choice (the extractive generator refuses on
-    rag.generate.extractive.REFUSED_GAPS; "year" and "attribute" also reject correct sentences too often to refuse on
-    alone). `passages`: those retrieved for the question (for "attribute").
+    rag.generate.extractive.REFUSED_GAPS; "year", "attribute" and "unused" also reject correct sentences too often to
+    refuse on alone). `passages`: those retrieved for the question (for "attribute", "sector" and "topic").
     - subject: a place the question asks about is named in the sentence only as what another place is compared with
       ("2020年南昌GDP为5745.51亿元，仅相当于武汉的37%" for a question about 武汉; "与南昌相比，赣州…");
     - year: the question names years and none of them is the sentence's (or, for a sentence stating none, the last
