@@ -121,9 +121,25 @@ def is_named_place(word: str) -> bool:
     return bool(m) and not _GENERIC_PREFIX.match(m.group(1)) and not word.endswith("城市") and not _is_broad(m.group(1))
 
 
+# What follows a place's name to name a park of it ("永宁" + "工业园区"): jieba tags the name ns and the rest a noun
+_PARKS = frozenset({"工业园区", "产业园区", "园区", "高新区", "经开区", "开发区", "经济开发区", "高新技术产业开发区"})
+
+
+def with_parks(tagged: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """jieba's (word, tag) pairs with a place name and the park word after it joined into one place ("永宁工业园区",
+    ns): a question about a park is about it, not about the town it is in."""
+    out: list[tuple[str, str]] = []
+    for w, f in tagged:
+        if out and w in _PARKS and out[-1][1] in _PLACE_TAGS and not _is_broad(out[-1][0]):
+            out[-1] = (out[-1][0] + w, out[-1][1])
+        else:
+            out.append((w, f))
+    return out
+
+
 def places(text: str, tokenizer: Tokenizer) -> list[str]:
     """Place names proper of the text in order (see is_named_place), broad ones (provinces, 全国) left out."""
-    return [w for w, f in tokenizer.tagged(text) if f in _PLACE_TAGS and is_named_place(w)]
+    return [w for w, f in with_parks(tokenizer.tagged(text)) if f in _PLACE_TAGS and is_named_place(w)]
 
 
 @lru_cache(maxsize=4096)
@@ -161,7 +177,7 @@ def index_places(chunk: Any, title: str, tokenizer: Tokenizer) -> tuple[str, ...
     """What passage_places finds, computed for the index (not kept in the answers' cache): the same places as
     known_places, tagging only the blocks of text that hold a character a place name can end with."""
     text = chunk.heading + " " + title + "\n" + chunk.text
-    tagged = tokenizer.tagged_blocks(text, _PLACE_ENDS)
+    tagged = with_parks(tokenizer.tagged_blocks(text, _PLACE_ENDS))
     return tuple(sorted(_with_bare(w for w, f in tagged if f in _PLACE_TAGS and is_named_place(w))))
 
 
@@ -188,7 +204,7 @@ def question_subjects(question: str, tokenizer: Tokenizer, texts: str = "") -> t
     """(places, names) the question asks about: its place names (jieba's ns that is a place proper, or a name that
     `texts`, the retrieved passages, write with an administrative suffix: 南昌 where they say 南昌市 — not 上市 or
     深度, which jieba also tags ns), and its project/organisation names (nz, nt)."""
-    tagged = tokenizer.tagged(question)
+    tagged = with_parks(tokenizer.tagged(question))
     ps = [
         w
         for w, f in tagged

@@ -82,7 +82,25 @@ _ASKS_RANK = re.compile(r"第几|排名(?:如何|怎样|怎么样|多少)|名次
 _STATES_RANK = re.compile(
     r"第\s*[\d一二三四五六七八九十百]+|前\s*[\d一二三四五六七八九十百]+|首位|榜首|居首|之首|冠军|末位"
 )
-GAPS = ("subject", "year", "attribute", "growth", "amount", "place", "rank", "value")
+# "…汽车产业 / 电子信息行业": the sector a figure is asked of, the word right before its head
+_SECTOR_HEAD = frozenset({"产业", "行业"})
+_OTHER_SECTOR = re.compile(r"[\u4e00-\u9fff]{2}(?:产业|行业)")
+# "比去年 / 较上年 / 与去年同期相比": a year named as the base of a comparison, not as the figure's own
+_BASE_OF_COMPARISON = re.compile(r"(?:比|较|同|与|跟|和|于|超过|低于|高于)$")
+GAPS = (
+    "subject",
+    "year",
+    "attribute",
+    "growth",
+    "amount",
+    "place",
+    "rank",
+    "value",
+    "sector",
+    "period",
+    "unused",
+    "topic",
+)
 
 
 def answer_gaps(
@@ -99,8 +117,8 @@ def answer_gaps(
     Citation's quote_start/quote_end), does not itself carry, as a subset of `only` (default: all of GAPS) in GAPS'
     order; empty when it carries all; gaps not in `only` are not looked for. Which gaps make an answer no answer is
     the caller's choice (the extractive generator refuses on
-    rag.generate.extractive.REFUSED_GAPS; "year" and "attribute" also reject correct sentences too often to refuse on
-    alone). `passages`: those retrieved for the question (for "attribute").
+    rag.generate.extractive.REFUSED_GAPS; "year", "attribute" and "unused" also reject correct sentences too often to
+    refuse on alone). `passages`: those retrieved for the question (for "attribute", "sector" and "topic").
     - subject: a place the question asks about is named in the sentence only as what another place is compared with
       ("2020年南昌GDP为5745.51亿元，仅相当于武汉的37%" for a question about 武汉; "与南昌相比，赣州…");
     - year: the question names years and none of them is the sentence's (or, for a sentence stating none, the last
@@ -116,7 +134,16 @@ def answer_gaps(
     - value: the noun whose value is asked stands right before the question word ("营业收入是多少", "总投资多少") or
       is what is counted, of three characters or more ("多少家外资企业"), and the sentence does not state it, nor its
       abbreviation (营收 for 营业收入), when the documents use it: the narrow case of "attribute" ("中小公司超过多少
-      家" counts what 企业 may say too; "营业收入是多少" asks for 营业收入).
+      家" counts what 企业 may say too; "营业收入是多少" asks for 营业收入);
+    - sector: the question names a sector ("绿色食品产业") the documents name, and the sentence names another one
+      ("航空装备产业") but not the question's;
+    - period: the question asks about 去年 and the sentence states 今年 (or the other way round), not as the base of a
+      comparison ("比去年增长") and not beside the question's own word;
+    - unused: the noun whose value is asked ("利润总额是多少") is one no document uses, nor any two-character part of
+      it, and the sentence does not say it, nor its head (its last character: 基站 may be what 信号站 asks for)
+      (needs `bm25`);
+    - topic: a change is asked and the sentence names none of the question's terms that the documents use (places,
+      years and words of change aside).
     """
     c = hit.chunk
     sentence = c.text[max(0, start - c.start) : max(0, end - c.start)]
@@ -154,7 +181,146 @@ def answer_gaps(
         gaps.append("growth")
     if "value" in only and value_gap(asked, sentence, c.context if row else "", tokenizer, bm25, passages):
         gaps.append("value")
+    if "sector" in only and sector_gap(asked, sentence, tokenizer, bm25, passages):
+        gaps.append("sector")
+    if "period" in only and period_gap(question, sentence):
+        gaps.append("period")
+    if "unused" in only and unused_gap(asked, sentence, tokenizer, bm25):
+        gaps.append("unused")
+    if "topic" in only and topic_gap(asked, sentence, tokenizer, bm25, passages):
+        gaps.append("topic")
     return gaps
+
+
+def topic_gap(
+    question: str,
+    sentence: str,
+    tokenizer: Tokenizer,
+    bm25: BM25Index | None,
+    passages: list[Hit] | None = None,
+) -> bool:
+    """The "topic" gap of answer_gaps: a change is asked ("商标申请量同比增长多少") and the sentence, though it states
+    a change, names none of what the question asks the change of: none of its terms (places, years and words of
+    change aside) that the documents use (the collection, `bm25`, and the retrieved `passages`: a paraphrase's own
+    words prove nothing) is in it ("专利质押融资贷款金额…增长64.2%")."""
+    if not asks_change(question) or not _STATES_GROWTH.search(sentence):
+        return False
+    places = {norm(p) for p in compared_subjects(question, tokenizer)}
+    terms = [
+        norm(w)
+        for w in question_terms(question, tokenizer)
+        if not any(norm(w) in p for p in places)  # (东湖 and 园区 of 东湖园区 too)
+        and not _CHANGE_WORD.search(w)
+        and not any(ch.isdigit() for ch in w)
+        and (bm25 is None or bm25.idf(w) > 0 or bm25.idf(norm(w)) > 0)
+        and (passages is None or _used(w, None, passages))
+    ]
+    t = norm(sentence)
+    return bool(terms) and not any(w in t or _loose_in(w, t) for w in terms)
+
+
+def sector_gap(
+    question: str,
+    sentence: str,
+    tokenizer: Tokenizer,
+    bm25: BM25Index | None = None,
+    passages: list[Hit] | None = None,
+) -> bool:
+    """The "sector" gap of answer_gaps: the question asks about a sector ("绿色食品产业", "汽车行业": what stands
+    right before 产业 / 行业) that the documents name (the retrieved `passages`, else the collection, `bm25`: a word
+    of the question's own, 高科技行业 for 高新技术产业, proves nothing), and the sentence names another sector
+    ("航空装备产业") but not the question's."""
+    asked = [w for w in _sectors(question, tokenizer) if _used(w, bm25, passages)]
+    if not asked:
+        return False
+    s = norm(sentence)
+    if any(norm(w) in s or _loose_in(w, s) for w in asked):
+        return False
+    return any(m.group(0)[:2] not in _GENERIC_SECTOR for m in _OTHER_SECTOR.finditer(s))
+
+
+def _sectors(question: str, tokenizer: Tokenizer) -> list[str]:
+    """The sectors a question names: the word before 产业 / 行业, or a word's part before them ("电子信息" of
+    "电子信息产业"); not a number's ("八大产业"), a question word's ("什么产业") nor a generic one ("重点产业")."""
+    tagged = tokenizer.tagged(question)
+    out = []
+    for i, (w, f) in enumerate(tagged):
+        nxt = tagged[i + 1][0] if i + 1 < len(tagged) else ""
+        if w[-2:] in _SECTOR_HEAD and len(w) >= 4:
+            w = w[:-2]
+        elif nxt not in _SECTOR_HEAD or f in ("m", "ns", "x", "r"):
+            continue
+        if (
+            len(w) >= 2
+            and w[:2] not in _GENERIC_SECTOR
+            and not _NUMERAL_WORD.search(w)
+            and not _QUESTION_WORD.search(w)
+        ):
+            out.append(w)
+    return out
+
+
+_NOUN_TAGS = frozenset({"n", "nz", "l", "j"})  # not vn: "对应有几个" asks no value of 对应
+_NUMERAL_WORD = re.compile(r"[\d一二三四五六七八九十百两几各]")
+# "重点产业 / 相关行业 / 新兴产业": no sector of its own (these name the question's as well as any other)
+_GENERIC_SECTOR = frozenset(
+    {"重点", "相关", "新兴", "主导", "优势", "特色", "支柱", "战略", "全市", "全省", "各个", "其他"}
+)
+
+
+def period_gap(question: str, sentence: str) -> bool:
+    """The "period" gap of answer_gaps: the question asks about 去年 / 上年 and the sentence states 今年 / 本年 as its
+    figure's time ("今年上半年…增速达到20.5%" is this year's, not last year's), or the question asks about 今年 and the
+    sentence's figure is of 去年 / 上年 (not as the base of a comparison: "比去年增长"). A question naming a year
+    ("2020年…比上年") asks no relative time."""
+    word = facts.relative_time(question)
+    shift = facts.RELATIVE.get(word)
+    if shift is None:
+        return False
+    s = norm(sentence)
+    if any(w in s for w, k in facts.RELATIVE.items() if k == shift and w != "当年"):
+        return False  # "继去年…获批上市后，今年有望…": the sentence speaks of both
+    for other, other_shift in facts.RELATIVE.items():
+        if other_shift == shift or other == "当年":
+            continue
+        i = s.find(other)
+        while i >= 0:
+            if not _BASE_OF_COMPARISON.search(s[:i]) and not (
+                other_shift < 0 and s[i + len(other) :].startswith("同期")
+            ):
+                return True
+            i = s.find(other, i + 1)
+    return False
+
+
+def unused_gap(question: str, sentence: str, tokenizer: Tokenizer, bm25: BM25Index | None) -> bool:
+    """The "unused" gap of answer_gaps: the noun whose value is asked, right before the question word ("利润总额是
+    多少"), is a word no document uses, nor any two-character part of it (利润, 总额), and the sentence does not say
+    it, nor its last character: the documents speak of no such thing (a paraphrase of a word they do use shares a
+    part with it, as 核心成员 does 成员, or its head, as 信号站 does 基站's; the "value" and "attribute" gaps speak
+    for those). Needs the collection's statistics (`bm25`)."""
+    if bm25 is None or not facts.asks_figure(question):
+        return False
+    noun = _value_noun(question, tokenizer)
+    if len(noun) < 2 or noun.isascii() or dict(tokenizer.tagged(question)).get(noun) not in _NOUN_TAGS:
+        return False  # "投了多少钱", "省下多长工期": a verb's object, said in too many ways
+    n = norm(noun)
+    # its head, the last character, in the sentence: the same kind of thing in other words (信号站 for 基站, 流水线 for
+    # 生产线, 借款总额 for 贷款总额)
+    if n[-1] in norm(sentence) or bm25.idf(noun) > 0 or bm25.idf(n) > 0:
+        return False
+    return all(bm25.idf(n[i : i + 2]) <= 0 for i in range(len(n) - 1))
+
+
+def _value_noun(question: str, tokenizer: Tokenizer) -> str:
+    """The noun right before the question word ("营业收入" in "营业收入是多少", "GDP" in "GDP是多少"); empty when the
+    question word follows no noun of the question's."""
+    q = norm(question)
+    for noun in (focus_term(question, question_terms(question, tokenizer), tokenizer), _latin_focus(question)):
+        i = q.rfind(norm(noun)) if noun else -1
+        if i >= 0 and _VALUE_ASKED.match(q[i + len(norm(noun)) :]):
+            return noun
+    return ""
 
 
 def value_gap(
@@ -172,12 +338,7 @@ def value_gap(
     question's own wording)."""
     if not facts.asks_figure(question):
         return False
-    q = norm(question)
-    asked = []
-    focus = focus_term(question, question_terms(question, tokenizer), tokenizer)
-    i = q.rfind(norm(focus)) if focus else -1
-    if i >= 0 and _VALUE_ASKED.match(q[i + len(norm(focus)) :]):
-        asked.append(focus)
+    asked = [noun] if (noun := _value_noun(question, tokenizer)) else []
     counted = counted_noun(question, tokenizer)
     if len(counted) >= 3:
         asked.append(counted)
@@ -189,7 +350,8 @@ def value_gap(
             continue
         n = norm(noun)
         bare = _MODIFIER.sub("", n) or n
-        if not (_states(bare, hay) or _loose_in(noun, hay) or _abbreviated(bare, hay)):
+        # (an abbreviation is of Chinese words: "gdp" is not abbreviated by "占GDP比重")
+        if not (_states(bare, hay) or _loose_in(noun, hay) or (not bare.isascii() and _abbreviated(bare, hay))):
             return True
     return False
 

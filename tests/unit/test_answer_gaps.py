@@ -81,7 +81,7 @@ def test_what_a_how_many_question_counts_must_be_in_the_sentence(tokenizer) -> N
 
 def test_a_noun_named_only_as_what_a_share_is_of_is_not_stated(tokenizer) -> None:
     text = "2019年，全市R&D经费占GDP比重为1.7%，全国R&D经费占GDP比重为2.19%。"
-    assert _gaps("2019年南昌GDP是多少？", text, tokenizer) == ["attribute"]  # "value" reads Chinese nouns only
+    assert _gaps("2019年南昌GDP是多少？", text, tokenizer) == ["attribute", "value"]  # GDP is a value asked too
     assert _gaps("2019年南昌R&D经费占GDP比重是多少？", text, tokenizer) == []
 
 
@@ -168,3 +168,99 @@ def test_what_is_counted_is_a_value_asked_when_it_is_a_longer_noun(tokenizer) ->
 def test_a_value_asked_after_can_or_will(tokenizer) -> None:
     text = "像赣锋这样的锂电新能源项目共有19个在建，项目固定资产投资达78亿元。"
     assert _value("新余高新区在建锂电项目建成后年产值能达到多少？", text, tokenizer)
+
+
+# The rules below are checked on made-up sentences (an imaginary 东湖园区), not on the seeds' own.
+class _Vocabulary:
+    """The one thing answer_gaps reads of a BM25 index: which words the collection uses (idf > 0)."""
+
+    def __init__(self, *words: str):
+        self.words = set(words)
+
+    def idf(self, token: str) -> float:
+        return 2.0 if token in self.words else 0.0
+
+
+def _with_vocabulary(question: str, text: str, tokenizer, vocabulary: _Vocabulary) -> list[str]:
+    return answer_gaps(question, _hit(text), 0, len(text), tokenizer, vocabulary)  # type: ignore[arg-type]
+
+
+def test_a_growth_of_another_sector_is_no_answer(tokenizer) -> None:
+    text = "2022年，规上纺织服装产业营业收入同比增长12.5%，工业增加值同比增长8.1%。"
+    assert "sector" in _gaps("2022年东湖园区规上食品加工产业营业收入同比增长多少？", text, tokenizer)
+    assert "sector" in _gaps("2022年东湖园区规上汽车和家电产业营业收入同比增长多少？", text, tokenizer)
+    assert "sector" not in _gaps("2022年东湖园区规上纺织服装产业营业收入同比增长多少？", text, tokenizer)
+    named = _hit("食品加工产业是东湖园区的主导产业之一。")  # the passages name the sector asked
+    d = ExtractiveGenerator(tokenizer).generate("2022年规上食品加工产业营业收入同比增长多少？", [_hit(text), named])
+    assert not d.answerable and "gap:sector" in d.flags
+
+
+def test_a_sector_is_only_what_names_one(tokenizer) -> None:
+    text = "东湖园区主攻纺织服装产业，重点产业营业收入增长12.5%。"
+    assert "sector" not in _gaps("东湖园区主攻什么产业？", text, tokenizer)
+    assert "sector" not in _gaps("东湖园区重点产业营业收入增长多少？", text, tokenizer)
+    assert "sector" not in _gaps("东湖园区八大产业营业收入增长多少？", text, tokenizer)
+
+
+def test_a_sector_the_documents_never_name_is_the_questions_own_wording(tokenizer) -> None:
+    text = "三十年来，东湖园区实现高新技术产业产值980亿元。"
+    asked = "东湖园区高科技行业累计做出多大产值？"
+    assert "sector" in _with_vocabulary(asked, text, tokenizer, _Vocabulary("高科技", "高新技术"))
+    assert "sector" not in _with_vocabulary(asked, text, tokenizer, _Vocabulary("高新技术"))
+
+
+def test_last_years_figure_is_not_answered_by_this_years(tokenizer) -> None:
+    half = "今年上半年，东湖园区规模以上工业增加值增速达到9.6%。"
+    assert "period" in _gaps("东湖园区去年规模以上工业增加值增长多少？", half, tokenizer)
+    assert "period" not in _gaps("东湖园区今年规模以上工业增加值增长多少？", half, tokenizer)
+    last = "去年，东湖园区规模以上工业增加值增长7.2%。"
+    assert "period" in _gaps("东湖园区今年规模以上工业增加值增长多少？", last, tokenizer)
+    assert (
+        not ExtractiveGenerator(tokenizer).generate("东湖园区去年规模以上工业增加值增长多少？", [_hit(half)]).answerable
+    )
+
+
+def test_last_year_as_the_base_of_a_comparison_is_no_other_period(tokenizer) -> None:
+    based = "今年一季度，东湖园区工业投资比去年同期增长15%。"
+    assert "period" not in _gaps("东湖园区今年工业投资增长多少？", based, tokenizer)
+    both = "继去年新建两条产线后，今年东湖园区又投产一条产线，年产能达到30万吨。"
+    assert "period" not in _gaps("东湖园区今年新投产的产线年产能是多少？", both, tokenizer)
+    assert "period" not in _gaps("2022年东湖园区新投产的产线年产能是多少？", both, tokenizer)
+
+
+def test_a_value_no_document_speaks_of_is_no_answer(tokenizer) -> None:
+    text = "2022年，东湖园区工业企业营业收入达到320亿元。"
+    asked = "2022年东湖园区工业企业利润总额是多少？"
+    vocab = ("东湖", "园区", "工业企业", "营业收入")
+    assert "unused" in _with_vocabulary(asked, text, tokenizer, _Vocabulary(*vocab))
+    # a part of it the documents use: the noun may be a paraphrase of theirs, the other gaps speak for it
+    assert "unused" not in _with_vocabulary(asked, text, tokenizer, _Vocabulary(*vocab, "利润"))
+    assert "unused" not in answer_gaps(asked, _hit(text), 0, len(text), tokenizer)  # no statistics: no judgement
+
+
+def test_an_unused_word_that_is_no_noun_asked_is_no_gap(tokenizer) -> None:
+    text = "政府投资30亿元兴建了东湖园区的第一个产业小镇。"
+    assert "unused" not in _with_vocabulary("东湖园区产业小镇政府投了多少钱？", text, tokenizer, _Vocabulary("政府"))
+
+
+def test_a_latin_term_asked_is_a_value_asked(tokenizer) -> None:
+    share = "2018年，东湖园区研发经费占GDP比重为2.1%。"
+    assert _value("2018年东湖园区GDP是多少？", share, tokenizer)
+    assert not _value("2018年东湖园区GDP是多少？", "2018年，东湖园区GDP为560亿元。", tokenizer)
+
+
+def test_an_unused_noun_whose_head_the_sentence_has_may_be_a_paraphrase(tokenizer) -> None:
+    text = "东湖园区一条200余米的自动化生产线正开足马力运行。"
+    vocab = _Vocabulary("东湖", "园区", "生产线")
+    assert "unused" not in _with_vocabulary("东湖园区那条全自动流水线有多长？", text, tokenizer, vocab)
+
+
+def test_a_change_of_something_the_question_does_not_name_is_no_answer(tokenizer) -> None:
+    loans = "2022年，东湖园区企业专利质押融资贷款金额9.3亿元，增长41.5%。"
+    vocab = _Vocabulary("东湖", "园区", "商标", "申请量", "专利", "贷款")
+    asked = "2022年东湖园区新增商标申请量同比增长多少？"
+    assert "topic" in _with_vocabulary(asked, loans, tokenizer, vocab)
+    grown = "2022年，东湖园区商标申请量1200件，同比增长12%。"
+    assert "topic" not in _with_vocabulary(asked, grown, tokenizer, vocab)
+    # words the documents never use are the question's own (a paraphrase): they prove nothing
+    assert "topic" not in _with_vocabulary("2022年东湖园区的牌子注册数增长多少？", loans, tokenizer, vocab)
