@@ -105,6 +105,7 @@ class Indexer:
             "dim": self.embedder.dim,
             "chunking": self.params.as_dict(),
             "tokenizer": TOKENIZER,
+            "places": facts.PLACES,
             "metric": "inner_product_normalised",
         }
         if dictionary is not None:
@@ -152,6 +153,7 @@ class Indexer:
                 and old.manifest.get("chunking") == self.params.as_dict()
                 and old.manifest.get("embedder") == self.embedder.id
                 and old.manifest.get("tokenizer") == TOKENIZER
+                and old.manifest.get("places") == facts.PLACES
                 and "dictionary" in old.manifest
             )
             have = old.doc_meta(list(dict.fromkeys([*delete, *ids]))) if old is not None else {}

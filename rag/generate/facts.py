@@ -121,6 +121,9 @@ def is_named_place(word: str) -> bool:
     return bool(m) and not _GENERIC_PREFIX.match(m.group(1)) and not word.endswith("城市") and not _is_broad(m.group(1))
 
 
+# The rules index_places stores each passage's places by: an index built by other rules is rebuilt (rag.indexer)
+PLACES = "named-places+parks"
+
 # What follows a place's name to name a park of it ("永宁" + "工业园区"): jieba tags the name ns and the rest a noun
 _PARKS = frozenset({"工业园区", "产业园区", "园区", "高新区", "经开区", "开发区", "经济开发区", "高新技术产业开发区"})
 
