@@ -129,7 +129,7 @@ class _Meaning:
 
 def test_the_sentence_closest_in_meaning_answers_everyday_words(tokenizer) -> None:
     text = "青川纺织集团车间里机器轰鸣，产值去年达到12亿元。青川纺织集团董事长李某某说，今年将再建两条生产线。"
-    question = "青川纺织集团的一把手是谁？"
+    question = "青川纺织集团的一把手叫什么名字？"
     plain = ExtractiveGenerator(tokenizer).generate(question, [_hit(0, text)])
     dense = ExtractiveGenerator(tokenizer, embedder=_Meaning()).generate(question, [_hit(0, text)])
     assert "董事长" in dense.text and "董事长" not in plain.text
@@ -209,3 +209,53 @@ def test_a_year_alone_does_not_bring_a_second_passage_in(tokenizer) -> None:
     hits = [first, _hit(1, "2023年，规模以上工业中高技术产业增加值增长18%，高于规模以上工业6个百分点。")]
     d = ExtractiveGenerator(tokenizer, lambda: _Idf()).generate("2023年第三产业增加值是多少？", hits)
     assert d.answerable and "990.7亿元" in d.text and "[2]" not in d.text and "18%" not in d.text
+
+
+def test_a_date_is_no_figure_when_a_long_sentence_is_trimmed(tokenizer) -> None:
+    text = (
+        "青川钨业公司副总经理王某某说,企业的耗能主要是水、电、氢气,近年来企业积极推进节能减排工作,淘汰高耗能设备,"
+        "2022年,通过在空压站及循环水站投入使用智能监控设备,使得用电量每个月平均降低5万度,年用水量缩减约40%,"
+        "通过从附近钢铁厂采购管输氢,使得氢气使用成本下降约20%,企业于2023年被评为国家级绿色工厂。"
+    )
+    d = ExtractiveGenerator(tokenizer).generate("青川钨业公司装上智能监控设备后，每月用电降低了多少？", [_hit(0, text)])
+    assert d.answerable and "5万度" in d.text
+
+
+def test_a_question_about_money_is_answered_by_the_clause_with_the_amount(tokenizer) -> None:
+    text = (
+        "青川市高标准办好2022世界陶瓷产业大会、2022中国锂电产业大会暨青川新能源论坛、2022青川电子信息产业发展大会，"
+        "共签约项目86个、总金额920亿元，打造全省有地位、全国有影响的窗口展示平台。"
+    )
+    d = ExtractiveGenerator(tokenizer).generate(
+        "青川2022年陶瓷、锂电、电子信息三场大会谈成了多大金额的合作？", [_hit(0, text)]
+    )
+    assert d.answerable and "920亿元" in d.text
+
+
+def test_a_person_asked_is_answered_by_the_sentence_quoting_the_post_holder(tokenizer) -> None:
+    text = (
+        "3月5日，在青川明远光电股份有限公司生产车间，经切割、镀膜、封装等工序，镜头模组源源不断地下线。"
+        "该公司项目经理赵某某说，项目全面投产后，企业产能将是原来的3倍。"
+    )
+    hits = [_hit(0, text)]
+    d = ExtractiveGenerator(tokenizer).generate("青川明远光电股份有限公司的项目经理是谁？", hits)
+    assert d.answerable and "赵某某" in d.text
+    # a company asked ("带头企业是谁") is no person: the post-holder's sentence gains nothing
+    hits = [
+        _hit(0, "青川铜业以青铜集团为龙头，铜加工产业链日趋完善。"),
+        _hit(1, "青铜集团总经理钱某某说，产能还将扩大。"),
+    ]
+    d = ExtractiveGenerator(tokenizer).generate("青川铜加工的带头企业是谁？", hits)
+    assert "龙头" in d.text.split("；")[0]
+
+
+def test_two_sentences_close_in_score_stating_other_figures_are_both_shown(tokenizer) -> None:
+    text = "2022年，新增省级工程研究中心6家、省级重点实验室9家。省级重点实验室121家、省级工程研究中心88家。"
+    hits = [_hit(0, text)]
+    d = ExtractiveGenerator(tokenizer).generate("青川市有多少家省级重点实验室？", hits)
+    assert d.answerable and "9家" in d.text and "121家" in d.text
+    assert [c.n for c in d.citations] == [1, 2] and "[1]" in d.text and "[2]" in d.text
+    # the same figure said twice is no disagreement: one answer
+    hits = [_hit(0, "青川市省级重点实验室121家。"), _hit(1, "全市省级重点实验室共121家，居全省第二。")]
+    d = ExtractiveGenerator(tokenizer).generate("青川市有多少家省级重点实验室？", hits)
+    assert d.answerable and "[2]" not in d.text
