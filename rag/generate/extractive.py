@@ -328,6 +328,12 @@ class _Fit:
         self.qnums = sorted(numbers(question), key=len, reverse=True)
         m = _MEASURE.search(question)
         self.measure = m.group(1) if m else ""
+        # the measure asked after a number in words ("地上十一层"), not a bare "一层" of "一层楼", nor an ordinal
+        # ("第九十九条")
+        self._cn_count = re.compile(
+            rf"(?<![第{_NUMERAL}百千])(?:[两三四五六七八九十百千]|一[十百千])[{_NUMERAL}百千]*(?:余|多)?"
+            + (self.measure or "$^")
+        )
         self.count = bool(_ASKS_COUNT.search(question))
         self.asks_year = bool(_ASKS_YEAR.search(question))
         self.asks_when = bool(_ASKS_WHEN.search(question))
@@ -352,7 +358,8 @@ class _Fit:
         """A figure when one is asked: other than the question's own numbers, and other than a date unless a time
         is asked."""
         own = _without(text, self.qnums)
-        return not self.figure or facts.has_figure(own if self.asks_year or self.asks_when else _DATE.sub(" ", own))
+        own = own if self.asks_year or self.asks_when else _DATE.sub(" ", own)
+        return not self.figure or facts.has_figure(own) or bool(self.measure and self._cn_count.search(own))
 
     def __call__(self, c: _Cand) -> bool:
         h = self.hits[c.hit_i]
@@ -375,7 +382,11 @@ class _Fit:
             # "how many" is not answered by a sentence without a figure, nor by a date ("3月2日，记者走进…")
             self.dropped.add("no_figure")
             return False
-        if self.measure and not re.search(rf"\d[\d.,]*\s*(?:[万亿千百]|余|多)?\s*(?:{self.measure}|个)", own):
+        if (
+            self.measure
+            and not re.search(rf"\d[\d.,]*\s*(?:[万亿千百]|余|多)?\s*(?:{self.measure}|个)", own)
+            and not self._cn_count.search(own)
+        ):
             self.dropped.add("no_figure")  # "多少亩" is answered by so many 亩, not by the project's investment
             return False
         if self.count and not self.measure and not _COUNT.search(_DATE.sub(" ", own)):
@@ -539,6 +550,11 @@ def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> 
                     a, b = start + offset + span[0], start + offset + span[1]
                     return f"{name}：{cell[span[0] : span[1]].strip()}", a, b
             offset += len(cell) + 1
+        # a project named by its capacity ("年装配100万只汽车轮胎总成项目") says the count asked itself
+        measure = _asked_measure(question)
+        if measure and measure != "个" and re.search(rf"\d[\d.]*\s*[万亿千百]?\s*(?:余|多)?{measure}", name):
+            offset = sum(len(x) + 1 for x in cells[:name_i])
+            return name, start + offset, start + offset + len(cells[name_i])
         return None  # the row does not say what is asked (its investment is no answer to "多少家企业")
     pairs = []
     for i, (hd, cell) in enumerate(zip(header, cells, strict=True)):

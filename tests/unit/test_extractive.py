@@ -259,3 +259,31 @@ def test_two_sentences_close_in_score_stating_other_figures_are_both_shown(token
     hits = [_hit(0, "青川市省级重点实验室121家。"), _hit(1, "全市省级重点实验室共121家，居全省第二。")]
     d = ExtractiveGenerator(tokenizer).generate("青川市有多少家省级重点实验室？", hits)
     assert d.answerable and "[2]" not in d.text
+
+
+def test_a_count_in_words_answers_and_an_ordinal_does_not(tokenizer) -> None:
+    header = "序号\t项目名称\t投资金额（万元）\t建设期\t主要内容"
+    row = (
+        "9\t青川明华家居有限公司\t30000\t2022-2023\t"
+        "厂区规划三栋厂房,一栋地上九层地下一层办公大楼,一栋五层宿舍楼,总建筑面积8万平方米。"
+    )
+    d = ExtractiveGenerator(tokenizer).generate(
+        "青川明华家居有限公司办公大楼地上有几层？", [_hit(0, row, "table_row", header)]
+    )
+    assert d.answerable and "九层" in d.text
+    hits = [_hit(0, "值得注意的是,在《青川规章参考文本》第八十八条,提到了安全生产责任。")]
+    assert not ExtractiveGenerator(tokenizer).generate("《青川规章参考文本》一共有多少条？", hits).answerable
+
+
+def test_a_project_named_by_its_capacity_answers_the_count_asked(tokenizer) -> None:
+    header = "序号\t项目名称\t投资金额（万元）\t建设期\t主要内容"
+    row = (
+        "31\t青川宏达物流有限公司年组装50万只电动车电池项目\t28000\t2022.1-2023.6\t"
+        "用地约60亩,建设电池组装车间、零部件仓储和配送中心仓库及发运车辆检修综合车间。"
+    )
+    hits = [_hit(0, row, "table_row", header)]
+    d = ExtractiveGenerator(tokenizer).generate("青川宏达物流有限公司电动车电池项目一年能组装多少只电池？", hits)
+    assert d.answerable and "50万只" in d.text
+    assert (
+        not ExtractiveGenerator(tokenizer).generate("青川宏达物流有限公司电动车电池项目有多少名员工？", hits).answerable
+    )
