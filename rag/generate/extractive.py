@@ -127,9 +127,10 @@ class ExtractiveGenerator(Generator):
         fits = _Fit(question, hits, tokenizer, terms)
         # another of a numbered series ("第一产业" for "第三产业") is no better answer that was dropped: its neighbour
         # stating the one asked is measured against the rest
-        # (nor is a sentence naming nobody when a person is asked)
+        # (nor is a sentence naming nobody when a person is asked, nor one stating no change when a change is)
         top = max(
-            (c.lexical for c in cands if not _other_ordinal(terms, c.text) and fits.names_person(c.text)), default=0.0
+            (c.lexical for c in cands if not _other_ordinal(terms, c.text) and fits.of_kind_asked(c.text)),
+            default=0.0,
         )
         kept: list[_Cand] = []
         for c in cands[:MAX_CHECKED]:  # best first, until the answer and its possible second span are found
@@ -338,6 +339,7 @@ class _Fit:
         self.asks_year = bool(_ASKS_YEAR.search(question))
         self.asks_when = bool(_ASKS_WHEN.search(question))
         self.person = bool(_ASKS_PERSON.search(question))
+        self.change = bool(_ASKS_CHANGE.search(question))
         self.projects = [p for p in (_LEGAL.sub("", norm(m)) for m in _PROJECT.findall(question)) if len(p) >= 4]
         self.phases = set(_PHASE.findall(question))
         self.dropped: set[str] = set()
@@ -345,6 +347,10 @@ class _Fit:
     def names_row(self, h: Hit) -> bool:
         name = _row_name(h)
         return bool(name) and norm(name) in norm(self.question)
+
+    def of_kind_asked(self, text: str) -> bool:
+        """Names a person when one is asked, states a change when one is (in everyday words)."""
+        return self.names_person(text) and (not self.change or bool(_STATES_CHANGE.search(_DATE.sub(" ", text))))
 
     def names_person(self, text: str) -> bool:
         """A person asked: does the text name a post ("董事长"; a reporter is none), or quote who holds one?"""
@@ -394,6 +400,9 @@ class _Fit:
             return False
         if not self.names_person(c.text):
             self.dropped.add("no_person")  # "一把手是谁" is answered by a post and who holds it, not a reporter's visit
+            return False
+        if self.change and not _STATES_CHANGE.search(_DATE.sub(" ", own)):
+            self.dropped.add("no_figure")  # "省了多少 / 减少了多少" is answered by a change, not by an investment
             return False
         if self.asks_year and not (facts.years(c.text) - self.years):
             self.dropped.add("no_figure")  # "哪一年" is answered by a year
@@ -447,6 +456,15 @@ _COUNT = re.compile(
 _DATE = re.compile(r"(?:(?:19|20)\d\d\s*年\s*)?\d{1,2}\s*月\s*(?:\d{1,2}\s*日)?|(?:19|20)\d\d\s*年(?:底|初|末|中)?")
 # a project's phase: "一期", "二期" ("十四五期间" is no phase)
 _PHASE = re.compile(r"([一二三四五六七八九十\d]+)期(?!间)")
+# a change asked in everyday words ("省了多少", "少了多少", "多长了百分之几", "减少了多少"), and a change stated with
+# its figure ("降低75%以上", "下降2.2%", "缩短22.5%")
+_ASKS_CHANGE = re.compile(
+    r"(?:减少|降低|下降|少了|省了|省下|节约|节省|缩短|缩减|压缩|多了|涨了|长了|增加)[^，。？]{0,4}(?:多少|几)"
+)
+_STATES_CHANGE = re.compile(
+    r"(?:增长|增速|增幅|下降|降幅|提高|提升|回落|上升|减少|增加|降低|缩减|缩短|节约|节省|压缩|减|降|增|涨|省|少|多|高出|"
+    r"高于|低于|缩)[^，,。；;\d]{0,8}\d"
+)
 _ASKS_YEAR = re.compile(r"哪一年|哪年|何年|哪一年份")
 _ASKS_WHEN = re.compile(r"什么时候|何时")
 _WHEN = re.compile(r"(?:19|20)\d\d|\d+\s*月|[今明去后前]年|年底|年初|年内|年中|季度|上半年|下半年")

@@ -287,3 +287,15 @@ def test_a_project_named_by_its_capacity_answers_the_count_asked(tokenizer) -> N
     assert (
         not ExtractiveGenerator(tokenizer).generate("青川宏达物流有限公司电动车电池项目有多少名员工？", hits).answerable
     )
+
+
+def test_a_change_asked_in_everyday_words_is_answered_by_a_change(tokenizer) -> None:
+    text = (
+        "近期，青川明澜材料科技有限公司投资2800多万元建设的数字化平台迎来了一批参观的企业家。"
+        "公司介绍，通过数字化转型实现降低运营成本30%以上、单位产值能耗降低60%以上。"
+    )
+    question = "明澜材料搞了数字化以后，每出一份产值耗的能源省了多少？"
+    d = ExtractiveGenerator(tokenizer).generate(question, [_hit(0, text)])
+    assert d.answerable and "60%" in d.text and "2800" not in d.text
+    hits = [_hit(0, "近期，青川明澜材料科技有限公司投资2800多万元建设的数字化平台迎来了一批参观的企业家。")]
+    assert not ExtractiveGenerator(tokenizer).generate(question, hits).answerable
