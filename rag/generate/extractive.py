@@ -33,14 +33,9 @@ _ASKS_WHO = re.compile(r"谁|哪家|哪个|哪一|什么企业|什么公司|名�
 _HAS_NUMBER = re.compile(r"\d")
 # a person is asked ("一把手是谁", "项目经理是谁"; not "带头企业是谁", which asks a company)
 _ASKS_PERSON = re.compile(r"(?<!企业)(?<!公司)(?<!单位)(?<!机构)(?<!集团)(?<!部门)是谁|谁是|哪位")
-# a person named with the post they hold, as news quotes them: "集团董事长陈可霸说", "负责人杨真祥介绍" (a reporter's
-# byline, "记者曹章保", is no answer)
-_POST = (
-    r"(?:董事长|总经理|经理|总裁|主任|书记|局长|市长|县长|区长|镇长|厂长|院长|校长|主席|部长|处长|科长|总监|负责人|"
-    r"创始人|理事长|秘书长|工程师|教授|专家|委员|代表|队长|组长|站长|所长|行长|会长|社长|馆长)"
-)
-_HAS_POST = re.compile(_POST)
-# …or any post ending as posts do ("三级调研员周琳介绍")
+# a person quoted with the post they hold, as news does: "集团董事长陈可霸说", "三级调研员周琳介绍" (the post's last
+# character, the name, the verb). Only a bonus: an encyclopedia names people without posts, and a sentence without
+# one still answers there (dropping those cost 2% of cmrc2018-trial's answers)
 _NAMES_PERSON = re.compile(
     r"(?:长|员|人|师|任|记|理|监|裁|授|家|表)[\u4e00-\u9fff]{2,3}(?:说|表示|介绍|告诉|称|指出|透露|坦言|认为)"
 )
@@ -127,7 +122,7 @@ class ExtractiveGenerator(Generator):
         fits = _Fit(question, hits, tokenizer, terms)
         # another of a numbered series ("第一产业" for "第三产业") is no better answer that was dropped: its neighbour
         # stating the one asked is measured against the rest
-        # (nor is a sentence naming nobody when a person is asked, nor one stating no change when a change is)
+        # (nor is a sentence stating no change when a change is asked)
         top = max(
             (c.lexical for c in cands if not _other_ordinal(terms, c.text) and fits.of_kind_asked(c.text)),
             default=0.0,
@@ -338,7 +333,6 @@ class _Fit:
         self.count = bool(_ASKS_COUNT.search(question))
         self.asks_year = bool(_ASKS_YEAR.search(question))
         self.asks_when = bool(_ASKS_WHEN.search(question))
-        self.person = bool(_ASKS_PERSON.search(question))
         self.change = bool(_ASKS_CHANGE.search(question))
         self.projects = [p for p in (_LEGAL.sub("", norm(m)) for m in _PROJECT.findall(question)) if len(p) >= 4]
         self.phases = set(_PHASE.findall(question))
@@ -349,12 +343,8 @@ class _Fit:
         return bool(name) and norm(name) in norm(self.question)
 
     def of_kind_asked(self, text: str) -> bool:
-        """Names a person when one is asked, states a change when one is (in everyday words)."""
-        return self.names_person(text) and (not self.change or bool(_STATES_CHANGE.search(_DATE.sub(" ", text))))
-
-    def names_person(self, text: str) -> bool:
-        """A person asked: does the text name a post ("董事长"; a reporter is none), or quote who holds one?"""
-        return not self.person or bool(_HAS_POST.search(text.replace("记者", "")) or _NAMES_PERSON.search(text))
+        """States a change when one is asked in everyday words."""
+        return not self.change or bool(_STATES_CHANGE.search(_DATE.sub(" ", text)))
 
     def own_figures(self, text: str) -> set[str]:
         """The numbers a text states besides the question's own and dates."""
@@ -397,9 +387,6 @@ class _Fit:
             return False
         if self.count and not self.measure and not _COUNT.search(_DATE.sub(" ", own)):
             self.dropped.add("no_figure")  # "几个" is answered by a count ("16.2个", "13家"), not by "03专项" or "5G"
-            return False
-        if not self.names_person(c.text):
-            self.dropped.add("no_person")  # "一把手是谁" is answered by a post and who holds it, not a reporter's visit
             return False
         if self.change and not _STATES_CHANGE.search(_DATE.sub(" ", own)):
             self.dropped.add("no_figure")  # "省了多少 / 减少了多少" is answered by a change, not by an investment

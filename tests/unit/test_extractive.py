@@ -235,7 +235,7 @@ def test_a_question_about_money_is_answered_by_the_clause_with_the_amount(tokeni
 def test_a_person_asked_is_answered_by_the_sentence_quoting_the_post_holder(tokenizer) -> None:
     text = (
         "3月5日，在青川明远光电股份有限公司生产车间，经切割、镀膜、封装等工序，镜头模组源源不断地下线。"
-        "该公司项目经理赵某某说，项目全面投产后，企业产能将是原来的3倍。"
+        "明远光电股份项目经理赵某某说，项目全面投产后，企业产能将是原来的3倍。"
     )
     hits = [_hit(0, text)]
     d = ExtractiveGenerator(tokenizer).generate("青川明远光电股份有限公司的项目经理是谁？", hits)
