@@ -334,6 +334,7 @@ class _Fit:
         self.asks_year = bool(_ASKS_YEAR.search(question))
         self.asks_when = bool(_ASKS_WHEN.search(question))
         self.change = bool(_ASKS_CHANGE.search(question))
+        self.extent = bool(_ASKS_EXTENT.search(question))
         self.projects = [p for p in (_LEGAL.sub("", norm(m)) for m in _PROJECT.findall(question)) if len(p) >= 4]
         self.phases = set(_PHASE.findall(question))
         self.dropped: set[str] = set()
@@ -387,6 +388,9 @@ class _Fit:
             return False
         if self.count and not self.measure and not _COUNT.search(_DATE.sub(" ", own)):
             self.dropped.add("no_figure")  # "几个" is answered by a count ("16.2个", "13家"), not by "03专项" or "5G"
+            return False
+        if self.extent and not _STATES_EXTENT.search(_DATE.sub(" ", own)):
+            self.dropped.add("no_figure")  # "有多长" is answered by so many 米 or months, not by "161台/套"
             return False
         if self.change and not _STATES_CHANGE.search(_DATE.sub(" ", own)):
             self.dropped.add("no_figure")  # "省了多少 / 减少了多少" is answered by a change, not by an investment
@@ -451,6 +455,13 @@ _ASKS_CHANGE = re.compile(
 _STATES_CHANGE = re.compile(
     r"(?:增长|增速|增幅|下降|降幅|提高|提升|回落|上升|减少|增加|降低|缩减|缩短|节约|节省|压缩|减|降|增|涨|省|少|多|高出|"
     r"高于|低于|缩)[^，,。；;\d]{0,8}\d"
+)
+# a length or a span of time asked ("有多长", "多高", "多长时间", "多长工期"; not "多长了百分之几", a change), and
+# one stated ("200余米", "两个月", "一个工作日", "15分钟")
+_ASKS_EXTENT = re.compile(r"多长(?!了)|多高(?!了)|多宽|多深|多远")
+_STATES_EXTENT = re.compile(
+    r"(?:\d[\d.,]*|[两三四五六七八九十百千半一])\s*(?:[万千百]|余|多|个)*\s*"
+    r"(?:米|公里|千米|厘米|毫米|月|年|天|日|小时|分钟|秒|周|星期|工作日|km|m\b)"
 )
 _ASKS_YEAR = re.compile(r"哪一年|哪年|何年|哪一年份")
 _ASKS_WHEN = re.compile(r"什么时候|何时")

@@ -299,3 +299,16 @@ def test_a_change_asked_in_everyday_words_is_answered_by_a_change(tokenizer) -> 
     assert d.answerable and "60%" in d.text and "2800" not in d.text
     hits = [_hit(0, "近期，青川明澜材料科技有限公司投资2800多万元建设的数字化平台迎来了一批参观的企业家。")]
     assert not ExtractiveGenerator(tokenizer).generate(question, hits).answerable
+
+
+def test_a_length_or_a_span_asked_is_answered_by_one(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    hits = [
+        _hit(0, "青川锐磁科技有限公司购置全自动冲压线、全自动退火线等86台/套设备，用于车间生产线建设。"),
+        _hit(1, "在青川锐磁科技有限公司生产车间，一条150余米的自动化生产线正开足马力运转。"),
+    ]
+    d = gen.generate("青川锐磁科技车间里那条自动化生产线有多长？", hits)
+    assert d.answerable and "150余米" in d.text and "86台" not in d.text
+    assert not gen.generate("青川锐磁科技车间里那条自动化生产线有多长？", hits[:1]).answerable
+    hits = [_hit(0, "青川高新区提供全程帮办代办服务，为项目建设抢出三个月时间。")]
+    assert "三个月" in gen.generate("青川高新区帮办代办为项目抢出了多长时间？", hits).text
