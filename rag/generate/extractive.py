@@ -31,8 +31,20 @@ _ASKS_NUMBER = re.compile(
 _ASKS_LIST = re.compile(r"哪些|哪几|分别|包括|有哪")
 _ASKS_WHO = re.compile(r"谁|哪家|哪个|哪一|什么企业|什么公司|名称|叫什么")
 _HAS_NUMBER = re.compile(r"\d")
+# a person is asked ("一把手是谁", "项目经理是谁"; not "带头企业是谁", which asks a company)
+_ASKS_PERSON = re.compile(r"(?<!企业)(?<!公司)(?<!单位)(?<!机构)(?<!集团)(?<!部门)是谁|谁是|哪位")
+# a person quoted with the post they hold, as news does: "集团董事长陈可霸说", "三级调研员周琳介绍" (the post's last
+# character, the name, the verb). Only a bonus: an encyclopedia names people without posts, and a sentence without
+# one still answers there (dropping those cost 2% of cmrc2018-trial's answers)
+_NAMES_PERSON = re.compile(
+    r"(?:长|员|人|师|任|记|理|监|裁|授|家|表)[\u4e00-\u9fff]{2,3}(?:说|表示|介绍|告诉|称|指出|透露|坦言|认为)"
+)
+PERSON_BONUS = 0.3
 _ASKS_SPECIFIC = re.compile(r"多少|几|哪|谁|何时|什么时候|是否|多大|多长|多高|多久|多远|多重")
 MAX_ANSWER = 120
+# money is asked: "多大金额", "多少钱", "投资多少", "奖励…多少"; an amount of money says it
+_ASKS_MONEY = re.compile(r"金额|多少钱|多少(?:[万亿千百]*元)|资金|投资|奖励?|补贴|收入|营收")
+_STATES_AMOUNT = re.compile(r"\d[\d.,]*\s*(?:余|多)?\s*(?:万亿|亿|千万|百万|万|千)?\s*(?:元|美元)")
 # Dense closeness to the question (ExtractiveGenerator._add_dense), chosen on dev: of the 6 best candidates by the
 # overlap scores, the one closest in meaning gains 0.2, the others less the farther they are, nothing from 0.05 of
 # cosine similarity below it. Encoding all candidates (~25 a question) put the gold sentence first no more often, at
@@ -44,6 +56,7 @@ DENSE_CHARS = 200  # what is encoded of a candidate
 MAX_CHECKED = 40  # candidates checked for subject and time, best first
 FOCUS_BONUS = 0.3
 KEEP_AFTER_DROP = 0.7  # once the best were dropped, what is left must score this share of the best to be an answer
+CLOSE_SHARE = 0.95  # a candidate scoring this share of the best, stating other figures, is shown beside it
 LATEST_SHARE = 0.85  # "今年 / 最新": a sentence of a later year scoring this share of the best answers instead
 # The answer gaps (rag.generate.ground.answer_gaps) an extractive answer is refused for. Not "year": on the 218 gold
 # evidence sentences of the dev items found among the retrieved passages it finds a gap in 4 (the year stated a
@@ -114,7 +127,11 @@ class ExtractiveGenerator(Generator):
         fits = _Fit(question, hits, tokenizer, terms)
         # another of a numbered series ("第一产业" for "第三产业") is no better answer that was dropped: its neighbour
         # stating the one asked is measured against the rest
-        top = max((c.lexical for c in cands if not _other_ordinal(terms, c.text)), default=0.0)
+        # (nor is a sentence stating no change when a change is asked)
+        top = max(
+            (c.lexical for c in cands if not _other_ordinal(terms, c.text) and fits.of_kind_asked(c.text)),
+            default=0.0,
+        )
         kept: list[_Cand] = []
         for c in cands[:MAX_CHECKED]:  # best first, until the answer and its possible second span are found
             if fits(c):
@@ -135,12 +152,21 @@ class ExtractiveGenerator(Generator):
         if gaps:
             return Draft("", [], answerable=False, flags=[f"gap:{g}" for g in gaps])
         picked = [best]
+        # Two sentences that answer about as well and state different figures: both are shown, each cited, rather
+        # than one picked (the reader sees the sources differ or what each counts); refused when both do not fit
+        # (a rival says it of what the best says it of: every question term the best has, a year aside)
+        terms_of = lambda c: {t for t in self._covered(c.text, weights) if not t.isdigit()}  # noqa: E731
+        rival = next((c for c in cands[1:6] if _rivals(best, c, fits) and terms_of(best) <= terms_of(c)), None)
+        if rival is not None:
+            if len(best.text) + len(rival.text) > 2 * MAX_ANSWER:
+                return Draft("", [], answerable=False, flags=["close_disagree"])
+            picked.append(rival)
         # A second, shorter span from another passage when it adds question terms and the answer stays short; not
         # beside a table row the question names (another row is another project).
         covered = self._covered(best.text, weights)
         single_row = hits[best.hit_i].chunk.kind == "table_row" and fits.names_row(hits[best.hit_i])
         for c in cands[1:6]:
-            if single_row:
+            if single_row or rival is not None:
                 break
             if c.hit_i != best.hit_i and c.score > 0.6 * best.score and len(best.text) + len(c.text) <= MAX_ANSWER:
                 # a year the best's passage states before it is no term the best lacks
@@ -153,14 +179,14 @@ class ExtractiveGenerator(Generator):
         numbering: dict[int, int] = {}
         for c in picked:
             h = hits[c.hit_i]
-            s, e = self._trim(h, c, weights, qnums, facts.asks_figure(question))
+            s, e = self._trim(h, c, weights, qnums, facts.asks_figure(question), bool(_ASKS_MONEY.search(question)))
             text, s, e = _render(h, _doc_slice(h, s, e), question, s, terms) or ("", s, e)
             if c is best:  # the quote as trimmed must itself carry what is asked, as the whole sentence did
                 gaps = answer_gaps(question, h, s, e, tokenizer, bm25, hits, only=REFUSED_GAPS)
                 gaps += [] if fits.states_figure(text) else ["no_figure"]
                 if gaps:
                     return Draft("", [], answerable=False, flags=[f"gap:{g}" for g in gaps])
-            n = numbering.setdefault(c.hit_i, len(numbering) + 1)
+            n = numbering.setdefault(id(c), len(numbering) + 1)
             parts.append(text.rstrip("。；;，,：: ") + f"[{n}]")
             if all(x.n != n for x in citations):
                 citations.append(Citation(n, h, _doc_slice(h, s, e), s, e))
@@ -196,6 +222,8 @@ class ExtractiveGenerator(Generator):
             score += 0.1
         if len(t) < 6:
             score -= 0.3
+        if _ASKS_PERSON.search(question) and _NAMES_PERSON.search(text):
+            score += PERSON_BONUS
         return score
 
     def _covered(self, text: str, weights: dict[str, float]) -> set[str]:
@@ -203,27 +231,41 @@ class ExtractiveGenerator(Generator):
         return {term for term in weights if norm(term) in t}
 
     def _trim(
-        self, h: Hit, c: _Cand, weights: dict[str, float], qnums: set[str], figure: bool = False
+        self, h: Hit, c: _Cand, weights: dict[str, float], qnums: set[str], figure: bool = False, money: bool = False
     ) -> tuple[int, int]:
         """Narrow a long sentence to the window of clauses with the most question terms; for a "how many / how much"
-        question, one that states a figure besides the question's own (its year is no answer)."""
+        question, one that states a figure besides the question's own and a date (a year is no answer); for a
+        question about money, one that states an amount of money."""
         if c.end - c.start <= MAX_ANSWER or h.chunk.kind == "table_row" and "\t" in c.text:
             return c.start, c.end
         doc_text = _DocView(h)
         clauses = clause_spans(doc_text, c.start, c.end)
         best, best_span = -1.0, (c.start, min(c.end, c.start + MAX_ANSWER))
+        qnums_sorted = sorted(qnums, key=len, reverse=True)
         for s, e in _clause_runs(clauses, MAX_ANSWER):
             seg = norm(doc_text[s:e])
             sc = sum(w for term, w in weights.items() if norm(term) in seg)
             sc += 2.0 * len(qnums & numbers(seg)) + (0.5 if _HAS_NUMBER.search(seg) else 0.0) - 0.001 * (e - s)
-            if figure and numbers(seg) - qnums:
+            # a figure besides the question's own numbers and dates ("2022年，通过…" states no figure asked)
+            if figure and facts.has_figure(_DATE.sub(" ", _without(doc_text[s:e], qnums_sorted))):
                 sc += 2.0
+            if money and _STATES_AMOUNT.search(seg):
+                sc += 1.0  # "多大金额" is said by "总金额1351亿元", not by its neighbour "共签约项目111个"
             if sc > best:
                 best, best_span = sc, (s, e)
         s, e = best_span
         while e > s and doc_text[e - 1] in "，,、：:；;":
             e -= 1
         return s, e
+
+
+def _rivals(best: _Cand, c: _Cand, fits: _Fit) -> bool:
+    """Does `c` answer about as well as `best` (CLOSE_SHARE of its score) a question asking a figure, stating
+    figures (not dates, not the question's own numbers) none of which `best` states?"""
+    if not fits.figure or c.score < CLOSE_SHARE * best.score or norm(c.text) == norm(best.text):
+        return False
+    a, b = fits.own_figures(best.text), fits.own_figures(c.text)
+    return bool(a) and bool(b) and not a & b
 
 
 def _clause_runs(spans: list[tuple[int, int]], limit: int) -> Iterator[tuple[int, int]]:
@@ -287,9 +329,17 @@ class _Fit:
         self.qnums = sorted(numbers(question), key=len, reverse=True)
         m = _MEASURE.search(question)
         self.measure = m.group(1) if m else ""
+        # the measure asked after a number in words ("地上十一层"), not a bare "一层" of "一层楼", nor an ordinal
+        # ("第九十九条")
+        self._cn_count = re.compile(
+            rf"(?<![第{_NUMERAL}百千])(?:[两三四五六七八九十百千]|一[十百千])[{_NUMERAL}百千]*(?:余|多)?"
+            + (self.measure or "$^")
+        )
         self.count = bool(_ASKS_COUNT.search(question))
         self.asks_year = bool(_ASKS_YEAR.search(question))
         self.asks_when = bool(_ASKS_WHEN.search(question))
+        self.change = bool(_ASKS_CHANGE.search(question))
+        self.extent = bool(_ASKS_EXTENT.search(question))
         self.projects = [p for p in (_LEGAL.sub("", norm(m)) for m in _PROJECT.findall(question)) if len(p) >= 4]
         self.phases = set(_PHASE.findall(question))
         self.dropped: set[str] = set()
@@ -298,11 +348,20 @@ class _Fit:
         name = _row_name(h)
         return bool(name) and norm(name) in norm(self.question)
 
+    def of_kind_asked(self, text: str) -> bool:
+        """States a change when one is asked in everyday words."""
+        return not self.change or bool(_STATES_CHANGE.search(_DATE.sub(" ", text)))
+
+    def own_figures(self, text: str) -> set[str]:
+        """The numbers a text states besides the question's own and dates."""
+        return numbers(_DATE.sub(" ", _without(text, self.qnums)))
+
     def states_figure(self, text: str) -> bool:
         """A figure when one is asked: other than the question's own numbers, and other than a date unless a time
         is asked."""
         own = _without(text, self.qnums)
-        return not self.figure or facts.has_figure(own if self.asks_year or self.asks_when else _DATE.sub(" ", own))
+        own = own if self.asks_year or self.asks_when else _DATE.sub(" ", own)
+        return not self.figure or facts.has_figure(own) or bool(self.measure and self._cn_count.search(own))
 
     def __call__(self, c: _Cand) -> bool:
         h = self.hits[c.hit_i]
@@ -325,11 +384,21 @@ class _Fit:
             # "how many" is not answered by a sentence without a figure, nor by a date ("3月2日，记者走进…")
             self.dropped.add("no_figure")
             return False
-        if self.measure and not re.search(rf"\d[\d.,]*\s*(?:[万亿千百]|余|多)?\s*(?:{self.measure}|个)", own):
+        if (
+            self.measure
+            and not re.search(rf"\d[\d.,]*\s*(?:[万亿千百]|余|多)?\s*(?:{self.measure}|个)", own)
+            and not self._cn_count.search(own)
+        ):
             self.dropped.add("no_figure")  # "多少亩" is answered by so many 亩, not by the project's investment
             return False
         if self.count and not self.measure and not _COUNT.search(_DATE.sub(" ", own)):
             self.dropped.add("no_figure")  # "几个" is answered by a count ("16.2个", "13家"), not by "03专项" or "5G"
+            return False
+        if self.extent and not _STATES_EXTENT.search(_DATE.sub(" ", own)):
+            self.dropped.add("no_figure")  # "有多长" is answered by so many 米 or months, not by "161台/套"
+            return False
+        if self.change and not _STATES_CHANGE.search(_DATE.sub(" ", own)):
+            self.dropped.add("no_figure")  # "省了多少 / 减少了多少" is answered by a change, not by an investment
             return False
         if self.asks_year and not (facts.years(c.text) - self.years):
             self.dropped.add("no_figure")  # "哪一年" is answered by a year
@@ -383,6 +452,22 @@ _COUNT = re.compile(
 _DATE = re.compile(r"(?:(?:19|20)\d\d\s*年\s*)?\d{1,2}\s*月\s*(?:\d{1,2}\s*日)?|(?:19|20)\d\d\s*年(?:底|初|末|中)?")
 # a project's phase: "一期", "二期" ("十四五期间" is no phase)
 _PHASE = re.compile(r"([一二三四五六七八九十\d]+)期(?!间)")
+# a change asked in everyday words ("省了多少", "少了多少", "多长了百分之几", "减少了多少"), and a change stated with
+# its figure ("降低75%以上", "下降2.2%", "缩短22.5%")
+_ASKS_CHANGE = re.compile(
+    r"(?:减少|降低|下降|少了|省了|省下|节约|节省|缩短|缩减|压缩|多了|涨了|长了|增加)[^，。？]{0,4}(?:多少|几)"
+)
+_STATES_CHANGE = re.compile(
+    r"(?:增长|增速|增幅|下降|降幅|提高|提升|回落|上升|减少|增加|降低|缩减|缩短|节约|节省|压缩|减|降|增|涨|省|少|多|高出|"
+    r"高于|低于|缩)[^，,。；;\d]{0,8}\d"
+)
+# a length or a span of time asked ("有多长", "多高", "多长时间", "多长工期"; not "多长了百分之几", a change), and
+# one stated ("200余米", "两个月", "一个工作日", "15分钟")
+_ASKS_EXTENT = re.compile(r"多长(?!了)|多高(?!了)|多宽|多深|多远")
+_STATES_EXTENT = re.compile(
+    r"(?:\d[\d.,]*|[两三四五六七八九十百千半一])\s*(?:[万千百]|余|多|个)*\s*"
+    r"(?:米|公里|千米|厘米|毫米|月|年|天|日|小时|分钟|秒|周|星期|工作日|km|m\b)"
+)
 _ASKS_YEAR = re.compile(r"哪一年|哪年|何年|哪一年份")
 _ASKS_WHEN = re.compile(r"什么时候|何时")
 _WHEN = re.compile(r"(?:19|20)\d\d|\d+\s*月|[今明去后前]年|年底|年初|年内|年中|季度|上半年|下半年")
@@ -486,6 +571,11 @@ def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> 
                     a, b = start + offset + span[0], start + offset + span[1]
                     return f"{name}：{cell[span[0] : span[1]].strip()}", a, b
             offset += len(cell) + 1
+        # a project named by its capacity ("年装配100万只汽车轮胎总成项目") says the count asked itself
+        measure = _asked_measure(question)
+        if measure and measure != "个" and re.search(rf"\d[\d.]*\s*[万亿千百]?\s*(?:余|多)?{measure}", name):
+            offset = sum(len(x) + 1 for x in cells[:name_i])
+            return name, start + offset, start + offset + len(cells[name_i])
         return None  # the row does not say what is asked (its investment is no answer to "多少家企业")
     pairs = []
     for i, (hd, cell) in enumerate(zip(header, cells, strict=True)):

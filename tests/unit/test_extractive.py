@@ -129,7 +129,7 @@ class _Meaning:
 
 def test_the_sentence_closest_in_meaning_answers_everyday_words(tokenizer) -> None:
     text = "青川纺织集团车间里机器轰鸣，产值去年达到12亿元。青川纺织集团董事长李某某说，今年将再建两条生产线。"
-    question = "青川纺织集团的一把手是谁？"
+    question = "青川纺织集团的一把手叫什么名字？"
     plain = ExtractiveGenerator(tokenizer).generate(question, [_hit(0, text)])
     dense = ExtractiveGenerator(tokenizer, embedder=_Meaning()).generate(question, [_hit(0, text)])
     assert "董事长" in dense.text and "董事长" not in plain.text
@@ -209,3 +209,106 @@ def test_a_year_alone_does_not_bring_a_second_passage_in(tokenizer) -> None:
     hits = [first, _hit(1, "2023年，规模以上工业中高技术产业增加值增长18%，高于规模以上工业6个百分点。")]
     d = ExtractiveGenerator(tokenizer, lambda: _Idf()).generate("2023年第三产业增加值是多少？", hits)
     assert d.answerable and "990.7亿元" in d.text and "[2]" not in d.text and "18%" not in d.text
+
+
+def test_a_date_is_no_figure_when_a_long_sentence_is_trimmed(tokenizer) -> None:
+    text = (
+        "青川钨业公司副总经理王某某说,企业的耗能主要是水、电、氢气,近年来企业积极推进节能减排工作,淘汰高耗能设备,"
+        "2022年,通过在空压站及循环水站投入使用智能监控设备,使得用电量每个月平均降低5万度,年用水量缩减约40%,"
+        "通过从附近钢铁厂采购管输氢,使得氢气使用成本下降约20%,企业于2023年被评为国家级绿色工厂。"
+    )
+    d = ExtractiveGenerator(tokenizer).generate("青川钨业公司装上智能监控设备后，每月用电降低了多少？", [_hit(0, text)])
+    assert d.answerable and "5万度" in d.text
+
+
+def test_a_question_about_money_is_answered_by_the_clause_with_the_amount(tokenizer) -> None:
+    text = (
+        "青川市高标准办好2022世界陶瓷产业大会、2022中国锂电产业大会暨青川新能源论坛、2022青川电子信息产业发展大会，"
+        "共签约项目86个、总金额920亿元，打造全省有地位、全国有影响的窗口展示平台。"
+    )
+    d = ExtractiveGenerator(tokenizer).generate(
+        "青川2022年陶瓷、锂电、电子信息三场大会谈成了多大金额的合作？", [_hit(0, text)]
+    )
+    assert d.answerable and "920亿元" in d.text
+
+
+def test_a_person_asked_is_answered_by_the_sentence_quoting_the_post_holder(tokenizer) -> None:
+    text = (
+        "3月5日，在青川明远光电股份有限公司生产车间，经切割、镀膜、封装等工序，镜头模组源源不断地下线。"
+        "明远光电股份项目经理赵某某说，项目全面投产后，企业产能将是原来的3倍。"
+    )
+    hits = [_hit(0, text)]
+    d = ExtractiveGenerator(tokenizer).generate("青川明远光电股份有限公司的项目经理是谁？", hits)
+    assert d.answerable and "赵某某" in d.text
+    # a company asked ("带头企业是谁") is no person: the post-holder's sentence gains nothing
+    hits = [
+        _hit(0, "青川铜业以青铜集团为龙头，铜加工产业链日趋完善。"),
+        _hit(1, "青铜集团总经理钱某某说，产能还将扩大。"),
+    ]
+    d = ExtractiveGenerator(tokenizer).generate("青川铜加工的带头企业是谁？", hits)
+    assert "龙头" in d.text.split("；")[0]
+
+
+def test_two_sentences_close_in_score_stating_other_figures_are_both_shown(tokenizer) -> None:
+    text = "2022年，新增省级工程研究中心6家、省级重点实验室9家。省级重点实验室121家、省级工程研究中心88家。"
+    hits = [_hit(0, text)]
+    d = ExtractiveGenerator(tokenizer).generate("青川市有多少家省级重点实验室？", hits)
+    assert d.answerable and "9家" in d.text and "121家" in d.text
+    assert [c.n for c in d.citations] == [1, 2] and "[1]" in d.text and "[2]" in d.text
+    # the same figure said twice is no disagreement: one answer
+    hits = [_hit(0, "青川市省级重点实验室121家。"), _hit(1, "全市省级重点实验室共121家，居全省第二。")]
+    d = ExtractiveGenerator(tokenizer).generate("青川市有多少家省级重点实验室？", hits)
+    assert d.answerable and "[2]" not in d.text
+
+
+def test_a_count_in_words_answers_and_an_ordinal_does_not(tokenizer) -> None:
+    header = "序号\t项目名称\t投资金额（万元）\t建设期\t主要内容"
+    row = (
+        "9\t青川明华家居有限公司\t30000\t2022-2023\t"
+        "厂区规划三栋厂房,一栋地上九层地下一层办公大楼,一栋五层宿舍楼,总建筑面积8万平方米。"
+    )
+    d = ExtractiveGenerator(tokenizer).generate(
+        "青川明华家居有限公司办公大楼地上有几层？", [_hit(0, row, "table_row", header)]
+    )
+    assert d.answerable and "九层" in d.text
+    hits = [_hit(0, "值得注意的是,在《青川规章参考文本》第八十八条,提到了安全生产责任。")]
+    assert not ExtractiveGenerator(tokenizer).generate("《青川规章参考文本》一共有多少条？", hits).answerable
+
+
+def test_a_project_named_by_its_capacity_answers_the_count_asked(tokenizer) -> None:
+    header = "序号\t项目名称\t投资金额（万元）\t建设期\t主要内容"
+    row = (
+        "31\t青川宏达物流有限公司年组装50万只电动车电池项目\t28000\t2022.1-2023.6\t"
+        "用地约60亩,建设电池组装车间、零部件仓储和配送中心仓库及发运车辆检修综合车间。"
+    )
+    hits = [_hit(0, row, "table_row", header)]
+    d = ExtractiveGenerator(tokenizer).generate("青川宏达物流有限公司电动车电池项目一年能组装多少只电池？", hits)
+    assert d.answerable and "50万只" in d.text
+    assert (
+        not ExtractiveGenerator(tokenizer).generate("青川宏达物流有限公司电动车电池项目有多少名员工？", hits).answerable
+    )
+
+
+def test_a_change_asked_in_everyday_words_is_answered_by_a_change(tokenizer) -> None:
+    text = (
+        "近期，青川明澜材料科技有限公司投资2800多万元建设的数字化平台迎来了一批参观的企业家。"
+        "公司介绍，通过数字化转型实现降低运营成本30%以上、单位产值能耗降低60%以上。"
+    )
+    question = "明澜材料搞了数字化以后，每出一份产值耗的能源省了多少？"
+    d = ExtractiveGenerator(tokenizer).generate(question, [_hit(0, text)])
+    assert d.answerable and "60%" in d.text and "2800" not in d.text
+    hits = [_hit(0, "近期，青川明澜材料科技有限公司投资2800多万元建设的数字化平台迎来了一批参观的企业家。")]
+    assert not ExtractiveGenerator(tokenizer).generate(question, hits).answerable
+
+
+def test_a_length_or_a_span_asked_is_answered_by_one(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    hits = [
+        _hit(0, "青川锐磁科技有限公司购置全自动冲压线、全自动退火线等86台/套设备，用于车间生产线建设。"),
+        _hit(1, "在青川锐磁科技有限公司生产车间，一条150余米的自动化生产线正开足马力运转。"),
+    ]
+    d = gen.generate("青川锐磁科技车间里那条自动化生产线有多长？", hits)
+    assert d.answerable and "150余米" in d.text and "86台" not in d.text
+    assert not gen.generate("青川锐磁科技车间里那条自动化生产线有多长？", hits[:1]).answerable
+    hits = [_hit(0, "青川高新区提供全程帮办代办服务，为项目建设抢出三个月时间。")]
+    assert "三个月" in gen.generate("青川高新区帮办代办为项目抢出了多长时间？", hits).text
