@@ -44,6 +44,7 @@ ANSWER_KEYS = (
     "latency_ms_p50",
     "latency_ms_p95",
 )
+ORIGIN_KEYS = ("hit@1", "hit@5", "mrr@10", "n")
 BENCH_KEYS = ("hit@1", "hit@5", "hit@10", "mrr@10", "ndcg@10", "recall@100", "n_queries", "latency_ms_p50")
 # kept besides when the report has the reference pipelines (`--compare`): the figures their comparison shows
 COMPARE_KEYS = ("latency_ms_p50", "latency_ms_p95", "by_type")
@@ -59,9 +60,18 @@ def _part(
 ) -> dict[str, Any]:
     return {
         "n": n,
-        "retrieval": {m: {k: r[k] for k in keys if k in r} for m, r in retrieval.items()},
-        **({"answers": {k: answers[k] for k in ANSWER_KEYS if k in answers}} if answers else {}),
+        "retrieval": {m: {k: r[k] for k in keys if k in r} | _origins(r, ORIGIN_KEYS) for m, r in retrieval.items()},
+        **({"answers": {k: answers[k] for k in ANSWER_KEYS if k in answers} | _origins(answers)} if answers else {}),
     }
+
+
+def _origins(scores: dict[str, Any], keys: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The figures per origin of the items (a set written in batches, e.g. holdout and holdout2), when it has more
+    than one; `keys`: those kept (all by default)."""
+    by = scores.get("by_origin") or {}
+    if len(by) < 2:
+        return {}
+    return {"by_origin": {o: {k: v for k, v in f.items() if keys is None or k in keys} for o, f in by.items()}}
 
 
 def _compare(report: dict[str, Any]) -> dict[str, Any]:
@@ -292,28 +302,24 @@ def holdout() -> list[str]:
     each retriever alone and hybrid, and the answers of each generator measured on it."""
     ext = _need("eval-holdout-extractive.json")
     llm = _load("eval-holdout-llm.json")
-    part = ext["parts"]["test"]
+    part = ext["parts"]["all"]  # every item of the file is held out (split "test")
     rows: list[list[Any]] = []
     for mode in ("dense", "bm25", "hybrid"):
         r = part["retrieval"].get(mode)
         if r:
             rows.append([f"{mode} retrieval", r["n_single"], r["hit@1"], r["hit@5"], r["mrr@10"], "", "", "", ""])
+            if mode != "dense":
+                for o, f in (r.get("by_origin") or {}).items():
+                    rows.append([f"{mode} retrieval: {o}", f["n"], f["hit@1"], f["hit@5"], f["mrr@10"], "", "", "", ""])
     for name, rep in (("extractive", ext), ("local LLM", llm)):
         if rep:
-            a = rep["parts"]["test"]["answers"]
-            rows.append(
-                [
-                    f"{name} answers",
-                    a["n"],
-                    "",
-                    "",
-                    "",
-                    a["answer_accuracy"],
-                    a["unanswerable_refused"],
-                    a["false_refusal"],
-                    a["citation_support"],
-                ]
-            )
+            a = rep["parts"]["all"]["answers"]
+            for label, f in [
+                (f"{name} answers", a),
+                *((f"{name} answers: {o}", f) for o, f in a.get("by_origin", {}).items()),
+            ]:
+                keys = ("answer_accuracy", "unanswerable_refused", "false_refusal", "citation_support")
+                rows.append([label, f["n"], "", "", "", *(f[k] for k in keys)])
     head = ["", "items", "hit@1", "hit@5", "MRR@10", "accuracy", "unanswerable refused", "false refusals", "citation"]
     return [
         *_table(head, rows),

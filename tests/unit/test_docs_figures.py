@@ -295,3 +295,34 @@ def test_the_bench_report_and_the_docs_blocks_render_each_section_with_the_same_
     assert target_table in md and "| not measured |" in target_table  # index: in neither
     assert "| 5 | 5 | 4 | 3,900.0 ms |" in md and "| 20.0 MiB |" in md and "| 10,000 | hnsw | skipped |" in md
     assert "`python -m bench --name all` on 2 CPUs, commit bbb222;" in md
+
+
+def test_a_held_out_file_written_in_batches_is_reported_per_batch(tmp_path, monkeypatch) -> None:
+    """eval/holdout.jsonl's blocks (holdout, holdout2): each batch's retrieval and answers get their own rows; a file
+    of one batch keeps no per-origin figures."""
+    origins = {"holdout": _scores(0.8, 0.85, 1.0, n=47), "holdout2": _scores(0.9, 0.95, 1.0, n=43)}
+    answers = {"answer_accuracy": 0.7, "unanswerable_refused": 0.6, "false_refusal": 0.1, "citation_support": 0.75}
+    by_origin = {
+        "holdout": {**answers, "answer_accuracy": 0.69, "n": 96},
+        "holdout2": {**answers, "false_refusal": 0.15, "n": 74},
+    }
+    retrieval = {m: {**_scores(0.85, 0.9, 1.0, n_single=90), "by_origin": origins} for m in ("dense", "bm25", "hybrid")}
+    report = {
+        "kind": "eval",
+        "qa": "eval/holdout.jsonl",
+        "n": 170,
+        "retrieval": retrieval,
+        "answers": {**answers, "n": 170, "by_origin": by_origin, "items": [{}]},
+        "by_split": {},
+        "environment": ENV,
+    }
+    docs.write_figures(report, tmp_path / "eval-holdout-extractive.json")
+    one = {**report, "answers": {**answers, "n": 96, "by_origin": {"holdout": by_origin["holdout"]}}}
+    assert "by_origin" not in json.dumps(docs.compact(one)["parts"]["all"]["answers"])
+    monkeypatch.setattr(docs, "FIGURES", tmp_path)
+    block = "\n".join(docs.holdout())
+    assert "| hybrid retrieval: holdout2 | 43 | 0.900 | 0.990 | 0.950 |" in block
+    assert "| dense retrieval: holdout" not in block
+    assert "| extractive answers | 170 |  |  |  | 0.700 | 0.600 | 0.100 | 0.750 |" in block
+    assert "| extractive answers: holdout | 96 |  |  |  | 0.690 |" in block
+    assert "| extractive answers: holdout2 | 74 |  |  |  | 0.700 | 0.600 | 0.150 | 0.750 |" in block
