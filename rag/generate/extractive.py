@@ -325,6 +325,7 @@ class _Fit:
         texts = " ".join(h.title + " " + h.chunk.text for h in hits)
         self.places, self.names = facts.question_subjects(question, tokenizer, texts)
         self.years = facts.years(question)
+        self.place_kind = facts.asked_place_kind(question)
         self.figure = facts.asks_figure(question)
         self.qnums = sorted(numbers(question), key=len, reverse=True)
         m = _MEASURE.search(question)
@@ -376,7 +377,7 @@ class _Fit:
             return False
         context = h.chunk.heading + " " + h.title
         known = facts.passage_places(h.chunk, h.title, self.tokenizer) if self.places else frozenset()
-        if not facts.subject_ok(self.places, c.text, before, context, known):
+        if not facts.subject_ok(self.places, c.text, before, context, known, self.place_kind):
             self.dropped.add("subject_mismatch")
             return False
         own = _without(c.text, self.qnums)  # the question's own numbers ("5G", its year) are no answer
