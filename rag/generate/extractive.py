@@ -11,6 +11,7 @@ answers the column asked (or the clauses of its description that say it), amount
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -23,7 +24,7 @@ from rag.generate.base import Draft, Generator
 from rag.generate.ground import answer_gaps, measure_gaps
 from rag.lexical import BM25Index
 from rag.types import Citation, Hit
-from rag.zh import Tokenizer, clause_spans, join_cjk_spaces, norm, numbers, sentence_spans
+from rag.zh import _NUMBER, Tokenizer, clause_spans, join_cjk_spaces, norm, numbers, sentence_spans
 
 _ASKS_NUMBER = re.compile(
     r"多少|几|多大|多长|多高|比例|比重|排名|第几|增速|增长|下降|提升|降低|金额|投资|面积|产值|收入|规模"
@@ -325,8 +326,9 @@ class _Fit:
         texts = " ".join(h.title + " " + h.chunk.text for h in hits)
         self.places, self.names = facts.question_subjects(question, tokenizer, texts)
         self.years = facts.years(question)
+        self.place_kind = facts.asked_place_kind(question)
         self.figure = facts.asks_figure(question)
-        self.qnums = sorted(numbers(question), key=len, reverse=True)
+        self.qnums = sorted(_asked_numbers(question), key=len, reverse=True)
         m = _MEASURE.search(question)
         self.measure = m.group(1) if m else ""
         # the measure asked after a number in words ("地上十一层"), not a bare "一层" of "一层楼", nor an ordinal
@@ -376,7 +378,7 @@ class _Fit:
             return False
         context = h.chunk.heading + " " + h.title
         known = facts.passage_places(h.chunk, h.title, self.tokenizer) if self.places else frozenset()
-        if not facts.subject_ok(self.places, c.text, before, context, known):
+        if not facts.subject_ok(self.places, c.text, before, context, known, self.place_kind):
             self.dropped.add("subject_mismatch")
             return False
         own = _without(c.text, self.qnums)  # the question's own numbers ("5G", its year) are no answer
@@ -471,6 +473,19 @@ _STATES_EXTENT = re.compile(
 _ASKS_YEAR = re.compile(r"哪一年|哪年|何年|哪一年份")
 _ASKS_WHEN = re.compile(r"什么时候|何时")
 _WHEN = re.compile(r"(?:19|20)\d\d|\d+\s*月|[今明去后前]年|年底|年初|年内|年中|季度|上半年|下半年")
+
+
+def _asked_numbers(question: str) -> set[str]:
+    """The question's numbers with the character that follows each ("10亿" of "收入超过10亿元的企业有多少家", "5G",
+    "2021年"): what the question itself says, so that a figure of another measure with the same digits ("10家") is
+    still an answer."""
+    q = unicodedata.normalize("NFKC", question)
+    out = set()
+    for m in _NUMBER.finditer(q):
+        n = m.group().replace(" ", "").replace(",", "")
+        nxt = q[m.end() : m.end() + 1]
+        out.add(n + nxt if nxt and not n.endswith(("%", "‰")) and (nxt.isalpha() or "\u4e00" <= nxt <= "\u9fff") else n)
+    return out
 
 
 def _without(text: str, nums: list[str]) -> str:

@@ -231,36 +231,91 @@ def _same_place(a: str, b: str) -> bool:
     )
 
 
-def sentence_place(sentence: str, before: str, context: str, known: frozenset[str]) -> list[str]:
-    """The places a passage sentence is about: those it names; else the last one named before it in the passage;
-    else those of its heading or title."""
-    return list(_sentence_place(sentence, before, context, known))
+@lru_cache(maxsize=4096)
+def _inside(place: str, asked: str) -> bool:
+    """A park or district named after the city asked is in it (内江高新区 in 内江市); not the other way round: a
+    city's figure is not its park's."""
+    stem = re.sub("[市县区省]$", "", norm(asked))
+    return len(stem) >= 2 and norm(place).startswith(stem)
+
+
+def sentence_place(sentence: str, before: str, context: str, known: frozenset[str], answer_kind: str = "") -> list[str]:
+    """The places a passage sentence is about: those it names (not those of `answer_kind`, the kind of place the
+    question asks for: "区" for "哪几个区"); else the subject of the last sentence before it in the passage that names
+    one; else those of its heading or title."""
+    return list(_sentence_place(sentence, before, context, known, answer_kind))
+
+
+# a sentence's own place is the first it names, not one it compares it with ("南昌GDP…仅相当于武汉的37%，郑州的48%")
+_COMPARED_BEFORE = re.compile(r"(?:比|较|相当于|仅次于|高于|低于|超过|不及|落后于|领先于?|与|同|跟)$")
+_SENTENCE_END = re.compile(r"[。！？!?\n]")
+
+
+# a place in a company's name ("随州市丰碑商务服务有限公司") says where it is registered, not what a passage is about
+_IN_FIRM = re.compile(r"[^，。；、,;\s“”\"]{0,12}?(?:有限公司|股份|集团|公司)")
+
+
+def _subject_of(text: str, known: frozenset[str]) -> tuple[str, ...]:
+    """The place the last sentence of `text` that names one as its own is about: the first it names that is neither
+    what it is compared with nor part of a company's name (else the last place `text` names)."""
+    ends = [0] + [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]
+    last: tuple[str, ...] = ()
+    for a, b in reversed(list(zip(ends, ends[1:], strict=False))):
+        found = sorted(_named_in(text[a:b], known))
+        if not found:
+            continue
+        t = _norm(text[a:b])
+        last = last or (found[-1][1],)
+        own = [
+            n
+            for i, n in found
+            if not _COMPARED_BEFORE.search(t[max(0, i - 3) : i]) and not _IN_FIRM.match(t, i + len(n))
+        ]
+        if own:
+            return (own[0],)
+    return last
 
 
 @lru_cache(maxsize=8192)
-def _sentence_place(sentence: str, before: str, context: str, known: frozenset[str]) -> tuple[str, ...]:
+def _sentence_place(
+    sentence: str, before: str, context: str, known: frozenset[str], answer_kind: str = ""
+) -> tuple[str, ...]:
     if not known:
         return ()
-    for text, last in ((sentence, False), (before, True), (context, False)):
-        found = _named_in(text, known) if text else []
-        if found:
-            return (max(found)[1],) if last else tuple(n for _, n in found)
-    return ()
+    found = [n for _, n in _named_in(sentence, known) if not (answer_kind and n.endswith(answer_kind))]
+    if found:
+        return tuple(found)
+    if before and (prev := _subject_of(before, known)):
+        return prev
+    return tuple(n for _, n in _named_in(context, known)) if context else ()
 
 
-def subject_ok(asked: list[str], sentence: str, before: str, context: str, known: frozenset[str]) -> bool:
+# "哪几个区 / 哪个县": the places of that kind a sentence names are its answer, not its subject
+_ASKS_PLACE_KIND = re.compile(r"哪(?:一|个|一个|几个|些)?([县区镇乡])")
+
+
+def asked_place_kind(question: str) -> str:
+    """The kind of place a question asks for ("区" for "南昌发展流量经济重点放在哪几个区"), else ""."""
+    m = _ASKS_PLACE_KIND.search(question)
+    return m.group(1) if m else ""
+
+
+def subject_ok(
+    asked: list[str], sentence: str, before: str, context: str, known: frozenset[str], answer_kind: str = ""
+) -> bool:
     """False when the question asks about places and the evidence sentence is about another one
     ("2023年南昌地区生产总值" answered by "2023年，赣州地区生产总值达4606亿元"). `known`: the places of the passage
-    (known_places of its heading, title and text)."""
+    (known_places of its heading, title and text); `answer_kind`: the kind of place the question asks for
+    (asked_place_kind), whose places in the sentence are what it answers, not what it is about."""
     if not asked:
         return True
     s = _norm(sentence)
     if any(_norm(a) in s for a in asked):
         return True
-    about = _sentence_place(sentence, before, context, known)
+    about = _sentence_place(sentence, before, context, known, answer_kind)
     if not about:
         return True
-    return any(_same_place(a, p) for a in asked for p in about)
+    return any(_same_place(a, p) or _inside(p, a) for a in asked for p in about)
 
 
 def row_name_ok(names: list[str], question: str, row_name: str) -> bool:
@@ -387,9 +442,22 @@ def time_ok(asked: set[int], sentence: str, before: str) -> bool:
         return True
     stated = years(sentence)
     if not stated:
-        prev = [int(y) for y in _YEAR.findall(before)]
+        prev = _governing_years(before)
         stated = {prev[-1]} if prev else set()
     return not stated or bool(asked & stated)
+
+
+# a year in a full date ("2022年4月8日，记者走进…") says when something happened or was reported, not the period the
+# figures after it are of
+_FULL_DATE = re.compile(r"\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
+
+
+def _governing_years(before: str) -> list[int]:
+    """The years stated before a sentence that may be the period of its figures, in order: those of full dates left
+    out when any other is stated."""
+    found = list(_YEAR.finditer(before))
+    periods = [int(m.group(1)) for m in found if not _FULL_DATE.match(before, m.end(1))]
+    return periods or [int(m.group(1)) for m in found]
 
 
 def target_year(sentence: str, before: str) -> int | None:

@@ -66,6 +66,7 @@ _STATES_AMOUNT = re.compile(r"\d[\d.,]*\s*(?:余|多)?\s*(?:万亿|亿|千万|�
 _SHARE = {"比重", "占比", "比例", "份额"}
 _CHANGE_WORD = re.compile(r"增长|增速|增幅|降幅|下降|回落|提高|提升|同比|环比|上升|减少|增加")
 _CLAUSE = re.compile(r"[，,；;。：:]")
+_PERIOD_WORD = re.compile(r"年末|年底|年初|年中|年度|全年|上半年|下半年|[一二三四]季度|前[一二三四]季度|月末|月底")
 _QUESTION_WORD = re.compile(r"多少|几|哪|什么|谁|何")
 _ASKS_PLACE_KIND = re.compile(r"哪(?:一|个|一个)?([省市县区镇乡]{1,2})")
 _MODIFIER = re.compile(r"^(?:总|全年|年度|年|累计)(?=..)")
@@ -340,6 +341,8 @@ def value_gap(
         return False
     asked = [noun] if (noun := _value_noun(question, tokenizer)) else []
     counted = counted_noun(question, tokenizer)
+    if counted and _states(norm(counted), norm(sentence) + norm(header)):
+        asked = []  # "每年生产多少颗摄像头" asks for 摄像头, stated: "生产" before the question word is its verb
     if len(counted) >= 3:
         asked.append(counted)
     hay = norm(sentence) + norm(header)
@@ -430,7 +433,11 @@ def _change_of_topic(question: str, sentence: str, tokenizer: Tokenizer, bm25: B
     terms = [
         norm(w)
         for w in question_terms(question, tokenizer)
-        if norm(w) in t and norm(w) not in places and not _CHANGE_WORD.search(w) and not any(ch.isdigit() for ch in w)
+        if norm(w) in t
+        and norm(w) not in places
+        and not _CHANGE_WORD.search(w)
+        and not any(ch.isdigit() for ch in w)
+        and not _PERIOD_WORD.fullmatch(w)  # "2020年末，…分别增长13.94%": the period governs the whole sentence
     ]
     if not terms:
         return True
@@ -443,7 +450,8 @@ def _change_of_topic(question: str, sentence: str, tokenizer: Tokenizer, bm25: B
 
 def asks_change(question: str) -> bool:
     """ "增长了多少 / 增速是多少": a change is what is asked (not "增速领跑的是哪两个产业")."""
-    return bool(_ASKS_GROWTH.search(question)) and facts.asks_figure(question)
+    # (the figure asked after the word of change: "有几个指标增速进入第一方阵" counts indicators)
+    return any(facts.asks_figure(question[m.start() :]) for m in _ASKS_GROWTH.finditer(question))
 
 
 def measure_gaps(question: str, sentence: str, header: str = "") -> list[str]:

@@ -264,3 +264,23 @@ def test_a_change_of_something_the_question_does_not_name_is_no_answer(tokenizer
     assert "topic" not in _with_vocabulary(asked, grown, tokenizer, vocab)
     # words the documents never use are the question's own (a paraphrase): they prove nothing
     assert "topic" not in _with_vocabulary("2022年东湖园区的牌子注册数增长多少？", loans, tokenizer, vocab)
+
+
+def test_a_counted_noun_stated_answers_a_question_whose_verb_stands_before_the_question_word(tokenizer) -> None:
+    row = "项目预计实现整机出货量达2亿台,触控显示模组3亿套,传感器8亿颗。"
+    assert not _value("智能终端基地项目计划每年生产多少颗传感器？", row, tokenizer)
+    assert _value("智能终端基地项目计划每年生产多少颗传感器？", "项目预计实现整机出货量达2亿台。", tokenizer)
+
+
+def test_a_count_of_indicators_whose_growth_is_named_asks_no_change(tokenizer) -> None:
+    text = "2023年，吉安地区生产总值增速达5.1%，6个主要经济指标增速居全省第一方阵。"
+    sentence = "6个主要经济指标增速居全省第一方阵。"
+    assert "growth" not in _gaps("2023年吉安有几个主要经济指标增速进入全省第一方阵？", text, tokenizer, sentence)
+    assert "growth" in _gaps("2023年吉安主要经济指标增速是多少？", text, tokenizer, sentence)
+
+
+def test_the_period_of_a_sentence_need_not_be_in_the_clause_of_its_change(tokenizer) -> None:
+    text = "2022年末，全市金融机构存、贷款余额分别为9000.5亿元和9800.2亿元，分别增长10.1%和12.3%，贷款总量居全省第二。"
+    assert "growth" not in _gaps("2022年末吉安金融机构贷款余额增长多少？", text, tokenizer, title="吉安市")
+    other = "2022年末，全市金融机构贷款余额9800.2亿元。2022年，全市工业用电量增长12.3%。"
+    assert "growth" in _gaps("2022年末吉安金融机构贷款余额增长多少？", other, tokenizer, title="吉安市")

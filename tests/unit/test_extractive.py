@@ -312,3 +312,13 @@ def test_a_length_or_a_span_asked_is_answered_by_one(tokenizer) -> None:
     assert not gen.generate("青川锐磁科技车间里那条自动化生产线有多长？", hits[:1]).answerable
     hits = [_hit(0, "青川高新区提供全程帮办代办服务，为项目建设抢出三个月时间。")]
     assert "三个月" in gen.generate("青川高新区帮办代办为项目抢出了多长时间？", hits).text
+
+
+def test_a_figure_with_the_digits_of_the_questions_own_number_answers_when_its_measure_differs(tokenizer) -> None:
+    text = "全市主营业务收入超过20亿元的数字化重点企业已达20家。"
+    gen = ExtractiveGenerator(tokenizer)
+    d = gen.generate("吉安主营业务收入超过20亿元的数字化重点企业有多少家？", [_hit(0, text)])
+    assert d.answerable and "20家" in d.text
+    # the question's own figure alone is still no answer
+    same = "全市积极培育主营业务收入超过20亿元的数字化重点企业。"
+    assert not gen.generate("吉安主营业务收入超过20亿元的数字化重点企业有多少家？", [_hit(0, same)]).answerable

@@ -128,6 +128,43 @@ def test_subject_is_the_evidence_sentences_not_the_documents(tokenizer) -> None:
     assert facts.known_places("南昌市与赣州、新余高新区", tokenizer) >= {"南昌市", "南昌", "赣州", "新余高新区", "新余"}
 
 
+def test_the_place_governing_a_sentence_is_the_subject_of_the_last_one_naming_a_place(tokenizer) -> None:
+    def ok(asked: str, sentence: str, before: str = "", context: str = "", kind: str = "") -> bool:
+        known = facts.known_places(context + "\n" + before + sentence, tokenizer)
+        return facts.subject_ok([asked], sentence, before, context, known, kind)
+
+    # the places a sentence compares its own with are not its subject
+    compared = "2022年九江市GDP为900亿元，仅相当于武汉市的30%，郑州市的80%。"
+    assert ok("九江", "全市税收收入下降2.2%。", compared)
+    assert not ok("郑州", "全市税收收入下降2.2%。", compared)
+    assert ok("九江", "全市贷款余额增长9%。", "与萍乡市相比，九江市增速更快。")
+    assert not ok("萍乡", "全市贷款余额增长9%。", "与萍乡市相比，九江市增速更快。")
+    # nor is a place in a company's name
+    firm = "湖口高新区规划建设局提供全程代办。”湖口县宏远商贸有限公司负责人说。"
+    assert ok("湖口高新区", "两个项目均在一个工作日内取得验收意见书。", firm)
+    # a park or district named after the city asked is in it; the city is not in its park
+    assert ok("宜春市", "不久前，锂电材料基地项目在宜春高新区开工。")
+    assert not ok("宜春高新区", "全市用电量78亿千瓦时。", "宜春市一季度经济平稳开局。")
+    # "哪几个区": the districts a sentence names are its answer; the sentence is about the heading's city
+    answer = "以浔阳区为重点，推动直播经济集聚。"
+    kind = facts.asked_place_kind("九江发展直播经济重点放在哪几个区？")
+    assert kind == "区"
+    assert ok("九江", answer, "", "九江市人民政府公报", kind)
+    assert not ok("九江", answer, "", "九江市人民政府公报")
+    assert not ok("萍乡", answer, "", "九江市人民政府公报", kind)
+    assert facts.asked_place_kind("项目在哪个县？") == "县"
+    assert facts.asked_place_kind("项目总投资多少？") == ""
+
+
+def test_a_reporting_date_does_not_govern_the_figures_after_it() -> None:
+    before = "2021年，全市实施重大工业项目402个。\n\n2022年4月8日，记者走进生产基地项目二期。\n\n技改提升优存量。"
+    assert facts.time_ok({2021}, "全年共推进亿元以上技术改造项目93个。", before)
+    assert not facts.time_ok({2022}, "全年共推进亿元以上技术改造项目93个。", before)
+    # a date alone still dates what follows it
+    assert facts.time_ok({2022}, "全年共推进技改项目93个。", "2022年4月8日，记者走进基地。")
+    assert not facts.time_ok({2021}, "全年共推进技改项目93个。", "2022年4月8日，记者走进基地。")
+
+
 def test_a_park_of_a_place_is_a_place_of_its_own(tokenizer) -> None:
     q = "东湖工业园区的数字化研发设计工具普及率是多少？"
     assert facts.question_subjects(q, tokenizer)[0] == ["东湖工业园区"]
