@@ -230,7 +230,9 @@ class Tokenizer:
         jieba's tagger cuts the text into blocks (runs of Han characters, latin letters and digits) and tags each on
         its own, so a block's words do not depend on the rest of the text: a caller that wants only words holding one
         of a few characters (place names by their suffix) skips most of the work. Blocks are cached, so a title or
-        heading repeated in every passage of a document is tagged once."""
+        heading repeated in every passage of a document is tagged once. Where text other than spaces was skipped
+        between two blocks, a ("", "x") pair stands for it, so that words of blocks apart are never read as
+        neighbours (a place and a park word after it: rag.generate.facts.with_parks)."""
         from jieba.posseg import re_han_internal
 
         if not self._ready:
@@ -238,10 +240,15 @@ class Tokenizer:
         t = join_cjk_spaces(unicodedata.normalize("NFKC", text)).lower()
         cut = _hmm_prefix(t)
         out: list[tuple[str, str]] = []
-        for part, hmm in ((t[:cut], True), (t[cut:], False)):
-            for block in re_han_internal.findall(part):
+        end = None  # where the last block kept ends in t
+        for offset, part, hmm in ((0, t[:cut], True), (cut, t[cut:], False)):
+            for m in re_han_internal.finditer(part):
+                block = m.group()
                 if not chars.isdisjoint(block):
+                    if end is not None and t[end : offset + m.start()].strip():
+                        out.append(("", "x"))
                     out.extend(self._tag_block(block, hmm))
+                    end = offset + m.end()
         return out
 
     def _tag_block_uncached(self, block: str, hmm: bool) -> tuple[tuple[str, str], ...]:

@@ -122,10 +122,14 @@ def is_named_place(word: str) -> bool:
 
 
 # The rules index_places stores each passage's places by: an index built by other rules is rebuilt (rag.indexer)
-PLACES = "named-places+parks"
+PLACES = "named-places+parks-in-block"
 
 # What follows a place's name to name a park of it ("永宁" + "工业园区"): jieba tags the name ns and the rest a noun
 _PARKS = frozenset({"工业园区", "产业园区", "园区", "高新区", "经开区", "开发区", "经济开发区", "高新技术产业开发区"})
+
+
+def _is_park(word: str) -> bool:
+    return any(word.endswith(p) for p in _PARKS)
 
 
 def with_parks(tagged: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -133,7 +137,7 @@ def with_parks(tagged: list[tuple[str, str]]) -> list[tuple[str, str]]:
     ns): a question about a park is about it, not about the town it is in."""
     out: list[tuple[str, str]] = []
     for w, f in tagged:
-        if out and w in _PARKS and out[-1][1] in _PLACE_TAGS and not _is_broad(out[-1][0]):
+        if out and w in _PARKS and out[-1][1] in _PLACE_TAGS and not _is_broad(out[-1][0]) and not _is_park(out[-1][0]):
             out[-1] = (out[-1][0] + w, out[-1][1])
         else:
             out.append((w, f))

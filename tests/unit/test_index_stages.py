@@ -43,6 +43,7 @@ def test_index_places_are_those_of_the_full_tagging_on_every_seed_passage(seed_p
         "这一段没有地名，只有数字123和English words。",
         "龘靐齉爩麤灪" * 20 + "，赣州市。后来到了赣州和九江市。",  # past the HMM budget: the rest tagged without it
         "内蒙古自治区锡林郭勒盟正蓝旗、乌海市海勃湾区",
+        "南昌市：培育“生力军”\n园区是主阵地，永宁工业园区：“园区”",  # a park word in a block after a place's
     ],
 )
 def test_index_places_on_hard_texts(text: str, tokenizer) -> None:
