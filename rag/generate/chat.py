@@ -14,10 +14,11 @@ from rag.config import default
 from rag.errors import GenerationError, GenerationTimeout
 from rag.generate.base import Draft, Generator
 from rag.generate.cite import verify
+from rag.generate.extractive import _ASKS_WHEN, _ASKS_YEAR, _DATE, _without
 from rag.generate.facts import asks_figure, has_figure
 from rag.prompts import Prompts
 from rag.types import Hit
-from rag.zh import Tokenizer, norm, sentence_spans
+from rag.zh import Tokenizer, norm, numbers, sentence_spans
 
 _ASKS_OVERVIEW = re.compile(r"概括|总结|介绍|哪些|哪几|主要内容|分别|如何|怎样")
 _REFERS_BACK = re.compile(r"\s*(?:该|此|其|这|上述|以上|前述|同时|此外|另外)")
@@ -94,7 +95,7 @@ class ChatGenerator(Generator):
         """The model's text, its citations verified against the passages it was shown."""
         limit = 0 if _ASKS_OVERVIEW.search(question) else 120
         draft = verify(text, hits[: self.passages], tokenizer or self.tokenizer, max_chars=limit, question=question)
-        if draft.answerable and asks_figure(question) and not has_figure(re.sub(r"\[\d+\]", "", draft.text)):
+        if draft.answerable and not states_figure(question, draft.text):
             # "how many / how much" answered without any figure: the passages do not give it
             draft = Draft("", [], answerable=False, flags=draft.flags + ["no_figure"])
         return draft
@@ -112,6 +113,15 @@ class ChatGenerator(Generator):
 
     def chat_stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str] | None:
         return self._chat(messages, max_tokens)
+
+
+def states_figure(question: str, answer: str) -> bool:
+    """A figure when one is asked: other than the question's own numbers, and other than a date unless a time is
+    asked ("到2025年…逐年上升" does not say how much)."""
+    if not asks_figure(question):
+        return True
+    own = _without(re.sub(r"\[\d+\]", "", answer), sorted(numbers(question), key=len, reverse=True))
+    return has_figure(own if _ASKS_YEAR.search(question) or _ASKS_WHEN.search(question) else _DATE.sub(" ", own))
 
 
 def excerpt(text: str, terms: list[str], budget: int) -> str:
