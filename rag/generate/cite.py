@@ -278,6 +278,7 @@ def verify(
     same_doc = {h.chunk.doc_id: " ".join(_haystack(x) for x in hits if x.chunk.doc_id == h.chunk.doc_id) for h in hits}
     texts = " ".join(h.title + " " + h.chunk.text for h in hits)
     subjects = grounding.question_subjects(question, tokenizer, texts) if question else ([], [])
+    named = set(subjects[1])
 
     for sent in _split(answer):
         if grounding.is_question(sent.text + sent.end_punct):
@@ -285,8 +286,9 @@ def verify(
             continue
         fs = facts(sent.text, tokenizer)
         # names the sentence repeats from the question; never figures or years
-        # ("2023年…产量增长18%" from a 2022 passage)
-        given = frozenset(f for f in fs if norm(f) in asked and not any(ch.isdigit() for ch in f))
+        # ("2023年…产量增长18%" from a 2022 passage), nor the organisation or project the question asks about (a
+        # city-wide figure is not the company's because another passage of the document names the company)
+        given = frozenset(f for f in fs if norm(f) in asked and not any(ch.isdigit() for ch in f) and f not in named)
         cands = {
             i + 1: overlap(sent.text, h.chunk.text + h.chunk.context, echo)
             for i, h in enumerate(hits)
