@@ -14,13 +14,21 @@ from rag.config import default
 from rag.errors import GenerationError, GenerationTimeout
 from rag.generate.base import Draft, Generator
 from rag.generate.cite import verify
-from rag.generate.extractive import _ASKS_WHEN, _ASKS_YEAR, _DATE, _without
+from rag.generate.extractive import _ASKS_WHEN, _ASKS_YEAR, _DATE, _MEASURE, _without
 from rag.generate.facts import asks_figure, has_figure
 from rag.prompts import Prompts
 from rag.types import Hit
 from rag.zh import Tokenizer, norm, numbers, sentence_spans
 
 _ASKS_OVERVIEW = re.compile(r"概括|总结|介绍|哪些|哪几|主要内容|分别|如何|怎样")
+# measure words said of the same things: "多少名员工" is answered by "1200人" too
+_SAME_MEASURE = {
+    "名": ("名", "人", "位"),
+    "人": ("人", "名", "位"),
+    "家": ("家", "户"),
+    "座": ("座", "栋"),
+    "栋": ("栋", "座"),
+}
 _REFERS_BACK = re.compile(r"\s*(?:该|此|其|这|上述|以上|前述|同时|此外|另外)")
 
 
@@ -121,7 +129,14 @@ def states_figure(question: str, answer: str) -> bool:
     if not asks_figure(question):
         return True
     own = _without(re.sub(r"\[\d+\]", "", answer), sorted(numbers(question), key=len, reverse=True))
-    return has_figure(own if _ASKS_YEAR.search(question) or _ASKS_WHEN.search(question) else _DATE.sub(" ", own))
+    if not has_figure(own if _ASKS_YEAR.search(question) or _ASKS_WHEN.search(question) else _DATE.sub(" ", own)):
+        return False
+    m = _MEASURE.search(question)
+    if not m:
+        return True
+    # "多少名员工" is answered by so many 名 (or 人, 个), not by "40条" of something else
+    said = "|".join(_SAME_MEASURE.get(m.group(1), m.group(1)))
+    return bool(re.search(rf"(?:\d|[一二两三四五六七八九十百千万亿])\s*(?:余|多)?\s*(?:{said}|个)", own))
 
 
 def excerpt(text: str, terms: list[str], budget: int) -> str:

@@ -82,6 +82,11 @@ def test_how_much_is_not_answered_by_a_year_or_the_questions_own_number() -> Non
     assert states_figure("2021年南昌5G基站有多少？", "2021年南昌建成5G基站1.2万个[1]。")
     assert states_figure("第六届大赛是哪一年举办的？", "第六届大赛于2021年举办[1]。")  # a year when a time is asked
     assert states_figure("南昌的主导产业是什么？", "南昌的主导产业是汽车[1]。")  # no figure asked
+    # a count of what is asked: its measure word (or one said of the same things, or 个)
+    assert not states_figure("江西赣能电子有限公司有多少名员工？", "江西赣能电子有限公司有员工40条[1]。")
+    assert states_figure("江西赣能电子有限公司有多少名员工？", "该公司有员工1200人[1]。")
+    assert states_figure("江西赣能电子有限公司有多少名员工？", "该公司有员工两千名[1]。")
+    assert states_figure("园区有多少家企业？", "园区有企业56个[1]。")
 
 
 def test_a_checked_answer_giving_only_a_date_for_how_much_is_refused() -> None:
