@@ -266,7 +266,9 @@ def verify(
 ) -> Draft:
     """Check and repair the markers of a generated answer; build exact citations. A passage whose supporting span
     leaves one of `gaps` of the question open (rag.generate.ground.answer_gaps) supports nothing of it."""
-    from rag.generate.ground import answer_gaps  # here: ground imports conflicts, which imports this module
+    # here: ground imports conflicts, which imports this module
+    from rag.generate.extractive import _LEGAL, _PROJECT, _same_project
+    from rag.generate.ground import answer_gaps
 
     answer = _DOC_NO_YEAR.sub(r"〔\1〕", answer.strip())
     if not answer or (is_refusal(answer) and not numbers(_MARK.sub("", answer))):
@@ -279,6 +281,9 @@ def verify(
     texts = " ".join(h.title + " " + h.chunk.text for h in hits)
     subjects = grounding.question_subjects(question, tokenizer, texts) if question else ([], [])
     named = set(subjects[1])
+    # the project or organisation the question names ("江西阿顺供应链有限公司食品供应项目"): another project's table row
+    # is about another project, whatever its columns say (as for the extractive generator)
+    projects = [p for p in (_LEGAL.sub("", norm(m)) for m in _PROJECT.findall(question)) if len(p) >= 4]
 
     for sent in _split(answer):
         if grounding.is_question(sent.text + sent.end_punct):
@@ -294,7 +299,12 @@ def verify(
             for i, h in enumerate(hits)
             if supports(sent.text, h, fs, echo, given, same_doc[h.chunk.doc_id] if given else "")
         }
-        off_subject = {n for n in cands if not about_asked(hits[n - 1], sent.text, fs, subjects, question, tokenizer)}
+        off_subject = {
+            n
+            for n in cands
+            if not about_asked(hits[n - 1], sent.text, fs, subjects, question, tokenizer)
+            or (hits[n - 1].chunk.kind == "table_row" and not _same_project(projects, _row_name(hits[n - 1])))
+        }
         if off_subject:
             flags.append("subject_mismatch")
             cands = {n: v for n, v in cands.items() if n not in off_subject}

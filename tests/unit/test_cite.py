@@ -343,3 +343,12 @@ def test_an_organisation_the_question_names_must_be_in_the_supporting_passage_it
         question="南昌市一季度全社会用电量是多少？",
     )
     assert d.answerable and d.citations[0].hit is city
+
+
+def test_a_row_about_another_project_backs_nothing_said_of_the_project_asked(tokenizer) -> None:
+    # the question names a project the tokenizer does not know as a name: the rows' project names still differ
+    row = _row("12\t塘山镇总部大厦项目\t50000\t2021-2023\t在塘山镇规划建设总部大厦,占地 68 亩,总计 10 栋楼。", 9000)
+    q = "南昌光谷核心区产业化项目占地多少亩？"
+    assert not verify("南昌光谷核心区产业化项目占地68亩[1]。", [row], tokenizer, question=q).answerable
+    asked = "塘山镇总部大厦项目占地多少亩？"
+    assert verify("塘山镇总部大厦项目占地68亩[1]。", [row], tokenizer, question=asked).answerable
