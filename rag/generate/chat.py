@@ -14,8 +14,8 @@ from rag.config import default
 from rag.errors import GenerationError, GenerationTimeout
 from rag.generate.base import Draft, Generator
 from rag.generate.cite import verify
-from rag.generate.extractive import _ASKS_WHEN, _ASKS_YEAR, _DATE, _MEASURE, _without
-from rag.generate.facts import asks_figure, has_figure
+from rag.generate.extractive import _ASKS_WHEN, _ASKS_YEAR, _DATE, _MEASURE, _WHEN, _without
+from rag.generate.facts import asks_figure, has_figure, years
 from rag.prompts import Prompts
 from rag.types import Hit
 from rag.zh import Tokenizer, norm, numbers, sentence_spans
@@ -124,11 +124,17 @@ class ChatGenerator(Generator):
 
 
 def states_figure(question: str, answer: str) -> bool:
-    """A figure when one is asked: other than the question's own numbers, and other than a date unless a time is
-    asked ("到2025年…逐年上升" does not say how much)."""
+    """The answer states what kind of thing is asked: a time for "什么时候", a year for "哪一年", and a figure for
+    "how much / how many", other than the question's own numbers and other than a date unless a time is asked
+    ("到2025年…逐年上升" does not say how much), in the measure word asked."""
+    answer = re.sub(r"\[\d+\]", "", answer)
+    if _ASKS_WHEN.search(question) and not _WHEN.search(answer):
+        return False  # "什么时候" is answered by a time
+    if _ASKS_YEAR.search(question) and not (years(answer) - years(question)):
+        return False  # "哪一年" by a year
     if not asks_figure(question):
         return True
-    own = _without(re.sub(r"\[\d+\]", "", answer), sorted(numbers(question), key=len, reverse=True))
+    own = _without(answer, sorted(numbers(question), key=len, reverse=True))
     if not has_figure(own if _ASKS_YEAR.search(question) or _ASKS_WHEN.search(question) else _DATE.sub(" ", own)):
         return False
     m = _MEASURE.search(question)

@@ -87,6 +87,11 @@ def test_how_much_is_not_answered_by_a_year_or_the_questions_own_number() -> Non
     assert states_figure("江西赣能电子有限公司有多少名员工？", "该公司有员工1200人[1]。")
     assert states_figure("江西赣能电子有限公司有多少名员工？", "该公司有员工两千名[1]。")
     assert states_figure("园区有多少家企业？", "园区有企业56个[1]。")
+    # a time when one is asked, a year other than the question's for "哪一年"
+    assert not states_figure("西二绕城高速什么时候建成通车？", "西二绕城高速建设项目正在有序推进[1]。")
+    assert states_figure("西二绕城高速什么时候建成通车？", "西二绕城高速预计2025年底建成通车[1]。")
+    assert not states_figure("2021年开工的项目哪一年投产？", "该项目2021年开工[1]。")
+    assert states_figure("2021年开工的项目哪一年投产？", "该项目2021年开工，2023年投产[1]。")
 
 
 def test_a_checked_answer_giving_only_a_date_for_how_much_is_refused() -> None:
