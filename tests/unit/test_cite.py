@@ -352,3 +352,16 @@ def test_a_row_about_another_project_backs_nothing_said_of_the_project_asked(tok
     assert not verify("南昌光谷核心区产业化项目占地68亩[1]。", [row], tokenizer, question=q).answerable
     asked = "塘山镇总部大厦项目占地多少亩？"
     assert verify("塘山镇总部大厦项目占地68亩[1]。", [row], tokenizer, question=asked).answerable
+
+
+def test_the_districts_a_which_district_question_asks_for_are_the_answer_not_another_subject(tokenizer) -> None:
+    plan = _hit(
+        "以青山湖区、东湖区、西湖区为重点，推动网红直播等流量经济新业态集聚。", 100, "南昌市加快建设产业名城工作方案"
+    )
+    q = "南昌发展流量经济重点放在哪几个区？"
+    d = verify("南昌发展流量经济重点放在青山湖区、东湖区和西湖区[1]。", [plan], tokenizer, question=q)
+    assert d.answerable and d.citations[0].hit is plan
+    # the same districts do not answer for another city
+    ganzhou = _hit("赣州市以章贡区、南康区为重点，推动流量经济新业态集聚。", 400, "赣州市工作方案")
+    q = "南昌发展流量经济重点放在哪几个区？"
+    assert not verify("南昌发展流量经济重点放在章贡区和南康区[1]。", [ganzhou], tokenizer, question=q).answerable
