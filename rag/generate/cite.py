@@ -351,7 +351,7 @@ def verify(
             flags.append("trimmed")  # a short answer: later sentences only repeat or drift
             break
         kept.append((sent.text, marks, sent.end_punct, sent.item))
-    if not kept:
+    if not any(marks for _, marks, _, _ in kept):  # no sentence a passage supports: nothing to show as an answer
         return Draft("", [], answerable=False, flags=flags + ["nothing_supported"])
     order: dict[int, int] = {}
     parts = []

@@ -365,3 +365,9 @@ def test_the_districts_a_which_district_question_asks_for_are_the_answer_not_ano
     ganzhou = _hit("赣州市以章贡区、南康区为重点，推动流量经济新业态集聚。", 400, "赣州市工作方案")
     q = "南昌发展流量经济重点放在哪几个区？"
     assert not verify("南昌发展流量经济重点放在章贡区和南康区[1]。", [ganzhou], tokenizer, question=q).answerable
+
+
+def test_an_answer_no_passage_supports_any_sentence_of_is_refused(tokenizer) -> None:
+    # no figure to check and no wording shared: nothing of it can be shown as cited
+    d = verify("南昌某公司的股票代码是它的字母缩写。", HITS, tokenizer, question="南昌某公司的股票代码是什么？")
+    assert not d.answerable and "nothing_supported" in d.flags
