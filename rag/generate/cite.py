@@ -42,6 +42,8 @@ REFUSAL_CUES = (
     "没有相关信息",
 )
 MAX_QUOTE = 150
+# a passage about an organisation or project named before it: "该公司项目经理…说"
+_REFERS_TO_ONE = re.compile(r"(?:该|这家|此)(?:公司|企业|集团|项目|厂)")
 # the question asks which place ("哪个区", "哪几个县", "哪些市")
 _ASKS_PLACE = re.compile(r"哪(?:一|个|一个|几个|些)?[省市县区镇乡]")
 # The answer gaps (rag.generate.ground.answer_gaps) for which a passage's span does not back a sentence of the
@@ -295,13 +297,22 @@ def verify(
             continue
         fs = facts(sent.text, tokenizer)
         # names the sentence repeats from the question; never figures or years
-        # ("2023年…产量增长18%" from a 2022 passage), nor the organisation or project the question asks about (a
-        # city-wide figure is not the company's because another passage of the document names the company)
-        given = frozenset(f for f in fs if norm(f) in asked and not any(ch.isdigit() for ch in f) and f not in named)
+        # ("2023年…产量增长18%" from a 2022 passage); the organisation or project the question asks about only for a
+        # passage that refers back to one ("该公司…年营收可超35亿元"): a city-wide figure is not the company's because
+        # another passage of the document names the company
+        given = frozenset(f for f in fs if norm(f) in asked and not any(ch.isdigit() for ch in f))
+        strict = frozenset(f for f in given if f not in named)
         cands = {
             i + 1: overlap(sent.text, h.chunk.text + h.chunk.context, echo)
             for i, h in enumerate(hits)
-            if supports(sent.text, h, fs, echo, given, same_doc[h.chunk.doc_id] if given else "")
+            if supports(
+                sent.text,
+                h,
+                fs,
+                echo,
+                g := (given if _REFERS_TO_ONE.search(h.chunk.text) else strict),
+                same_doc[h.chunk.doc_id] if g else "",
+            )
         }
         off_subject = {
             n

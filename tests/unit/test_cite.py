@@ -371,3 +371,12 @@ def test_an_answer_no_passage_supports_any_sentence_of_is_refused(tokenizer) -> 
     # no figure to check and no wording shared: nothing of it can be shown as cited
     d = verify("南昌某公司的股票代码是它的字母缩写。", HITS, tokenizer, question="南昌某公司的股票代码是什么？")
     assert not d.answerable and "nothing_supported" in d.flags
+
+
+def test_a_passage_referring_back_to_the_company_backs_what_is_said_of_it(tokenizer) -> None:
+    tokenizer = tokenizer.with_terms([("赣州富尔特电子股份有限公司", 5, "nt")])
+    named = _hit("赣州富尔特电子股份有限公司新建生产线12条。", 100, "赣州报道")
+    back = _hit("该公司项目经理钟长传说，项目全面投产后，年营收可超35亿元。", 200, "赣州报道")
+    q = "赣州富尔特电子股份有限公司项目全面投产后年营收可超过多少？"
+    d = verify("赣州富尔特电子股份有限公司项目全面投产后年营收可超过35亿元[2]。", [named, back], tokenizer, question=q)
+    assert d.answerable and d.citations[0].hit is back
