@@ -14,12 +14,21 @@ from rag.config import default
 from rag.errors import GenerationError, GenerationTimeout
 from rag.generate.base import Draft, Generator
 from rag.generate.cite import verify
-from rag.generate.facts import asks_figure, has_figure
+from rag.generate.extractive import _ASKS_WHEN, _ASKS_YEAR, _DATE, _MEASURE, _WHEN, _without
+from rag.generate.facts import asks_figure, has_figure, years
 from rag.prompts import Prompts
 from rag.types import Hit
-from rag.zh import Tokenizer, norm, sentence_spans
+from rag.zh import Tokenizer, norm, numbers, sentence_spans
 
 _ASKS_OVERVIEW = re.compile(r"概括|总结|介绍|哪些|哪几|主要内容|分别|如何|怎样")
+# measure words said of the same things: "多少名员工" is answered by "1200人" too
+_SAME_MEASURE = {
+    "名": ("名", "人", "位"),
+    "人": ("人", "名", "位"),
+    "家": ("家", "户"),
+    "座": ("座", "栋"),
+    "栋": ("栋", "座"),
+}
 _REFERS_BACK = re.compile(r"\s*(?:该|此|其|这|上述|以上|前述|同时|此外|另外)")
 
 
@@ -94,7 +103,7 @@ class ChatGenerator(Generator):
         """The model's text, its citations verified against the passages it was shown."""
         limit = 0 if _ASKS_OVERVIEW.search(question) else 120
         draft = verify(text, hits[: self.passages], tokenizer or self.tokenizer, max_chars=limit, question=question)
-        if draft.answerable and asks_figure(question) and not has_figure(re.sub(r"\[\d+\]", "", draft.text)):
+        if draft.answerable and not states_figure(question, draft.text):
             # "how many / how much" answered without any figure: the passages do not give it
             draft = Draft("", [], answerable=False, flags=draft.flags + ["no_figure"])
         return draft
@@ -112,6 +121,28 @@ class ChatGenerator(Generator):
 
     def chat_stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str] | None:
         return self._chat(messages, max_tokens)
+
+
+def states_figure(question: str, answer: str) -> bool:
+    """The answer states what kind of thing is asked: a time for "什么时候", a year for "哪一年", and a figure for
+    "how much / how many", other than the question's own numbers and other than a date unless a time is asked
+    ("到2025年…逐年上升" does not say how much), in the measure word asked."""
+    answer = re.sub(r"\[\d+\]", "", answer)
+    if _ASKS_WHEN.search(question) and not _WHEN.search(answer):
+        return False  # "什么时候" is answered by a time
+    if _ASKS_YEAR.search(question) and not (years(answer) - years(question)):
+        return False  # "哪一年" by a year
+    if not asks_figure(question):
+        return True
+    own = _without(answer, sorted(numbers(question), key=len, reverse=True))
+    if not has_figure(own if _ASKS_YEAR.search(question) or _ASKS_WHEN.search(question) else _DATE.sub(" ", own)):
+        return False
+    m = _MEASURE.search(question)
+    if not m:
+        return True
+    # "多少名员工" is answered by so many 名 (or 人, 个), not by "40条" of something else
+    said = "|".join(_SAME_MEASURE.get(m.group(1), m.group(1)))
+    return bool(re.search(rf"(?:\d|[一二两三四五六七八九十百千万亿])\s*(?:余|多)?\s*(?:{said}|个)", own))
 
 
 def excerpt(text: str, terms: list[str], budget: int) -> str:

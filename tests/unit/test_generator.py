@@ -70,3 +70,40 @@ def test_a_chat_model_makes_a_follow_up_standalone_and_others_complete_nothing(t
     assert comp.generator("extractive").complete([{"role": "user", "content": "还有吗"}]) is None
     plain = comp.pipeline.ask("还有吗", history=HISTORY, generator="extractive")
     assert plain.query == "还有吗" and "rewrite" not in plain.timings_ms
+
+
+def test_how_much_is_not_answered_by_a_year_or_the_questions_own_number() -> None:
+    from rag.generate.chat import states_figure
+
+    q = "“十四五”期间南昌农村公路路面技术状况指数要达到多少？"
+    assert not states_figure(q, "2021年南昌农村公路路面技术状况指数逐年上升[1]。")  # a date, no value
+    assert states_figure(q, "到2025年，南昌农村公路路面技术状况指数达到90以上[1]。")
+    assert not states_figure("2021年南昌5G基站有多少？", "2021年南昌5G基站建设加快[1]。")  # the question's own numbers
+    assert states_figure("2021年南昌5G基站有多少？", "2021年南昌建成5G基站1.2万个[1]。")
+    assert states_figure("第六届大赛是哪一年举办的？", "第六届大赛于2021年举办[1]。")  # a year when a time is asked
+    assert states_figure("南昌的主导产业是什么？", "南昌的主导产业是汽车[1]。")  # no figure asked
+    # a count of what is asked: its measure word (or one said of the same things, or 个)
+    assert not states_figure("江西赣能电子有限公司有多少名员工？", "江西赣能电子有限公司有员工40条[1]。")
+    assert states_figure("江西赣能电子有限公司有多少名员工？", "该公司有员工1200人[1]。")
+    assert states_figure("江西赣能电子有限公司有多少名员工？", "该公司有员工两千名[1]。")
+    assert states_figure("园区有多少家企业？", "园区有企业56个[1]。")
+    # a time when one is asked, a year other than the question's for "哪一年"
+    assert not states_figure("西二绕城高速什么时候建成通车？", "西二绕城高速建设项目正在有序推进[1]。")
+    assert states_figure("西二绕城高速什么时候建成通车？", "西二绕城高速预计2025年底建成通车[1]。")
+    assert not states_figure("2021年开工的项目哪一年投产？", "该项目2021年开工[1]。")
+    assert states_figure("2021年开工的项目哪一年投产？", "该项目2021年开工，2023年投产[1]。")
+
+
+def test_a_checked_answer_giving_only_a_date_for_how_much_is_refused() -> None:
+    from rag.types import Chunk, Hit
+    from rag.zh import Tokenizer
+
+    text = "到2021年底，南昌农村公路路面技术状况指数逐年上升。"
+    hit = Hit(Chunk("d#0", "d", text, 0, len(text)), 1.0, "d.txt", "南昌农村公路")
+    model = Rewriter(prompts=load_prompts(ROOT / "prompts"), tokenizer=Tokenizer())
+    q = "南昌农村公路路面技术状况指数要达到多少？"
+    d = model.check("2021年南昌农村公路路面技术状况指数逐年上升[1]。", q, [hit])
+    assert not d.answerable and "no_figure" in d.flags
+    assert model.check(
+        "2021年南昌农村公路路面技术状况指数逐年上升[1]。", "南昌农村公路路面技术状况指数怎样？", [hit]
+    ).answerable
