@@ -14,8 +14,7 @@ from rag.config import default
 from rag.errors import GenerationError, GenerationTimeout
 from rag.generate.base import Draft, Generator
 from rag.generate.cite import verify
-from rag.generate.extractive import _ASKS_WHEN, _ASKS_YEAR, _DATE, _MEASURE, _WHEN, _without
-from rag.generate.facts import asks_figure, has_figure, years
+from rag.generate.facts import ASKS_WHEN, ASKS_YEAR, DATE, MEASURE, WHEN, asks_figure, has_figure, without, years
 from rag.prompts import Prompts
 from rag.types import Hit
 from rag.zh import Tokenizer, norm, numbers, sentence_spans
@@ -128,16 +127,16 @@ def states_figure(question: str, answer: str) -> bool:
     "how much / how many", other than the question's own numbers and other than a date unless a time is asked
     ("到2025年…逐年上升" does not say how much), in the measure word asked."""
     answer = re.sub(r"\[\d+\]", "", answer)
-    if _ASKS_WHEN.search(question) and not _WHEN.search(answer):
+    if ASKS_WHEN.search(question) and not WHEN.search(answer):
         return False  # "什么时候" is answered by a time
-    if _ASKS_YEAR.search(question) and not (years(answer) - years(question)):
+    if ASKS_YEAR.search(question) and not (years(answer) - years(question)):
         return False  # "哪一年" by a year
     if not asks_figure(question):
         return True
-    own = _without(answer, sorted(numbers(question), key=len, reverse=True))
-    if not has_figure(own if _ASKS_YEAR.search(question) or _ASKS_WHEN.search(question) else _DATE.sub(" ", own)):
+    own = without(answer, sorted(numbers(question), key=len, reverse=True))
+    if not has_figure(own if ASKS_YEAR.search(question) or ASKS_WHEN.search(question) else DATE.sub(" ", own)):
         return False
-    m = _MEASURE.search(question)
+    m = MEASURE.search(question)
     if not m:
         return True
     # "多少名员工" is answered by so many 名 (or 人, 个), not by "40条" of something else

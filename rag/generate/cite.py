@@ -273,7 +273,6 @@ def verify(
     """Check and repair the markers of a generated answer; build exact citations. A passage whose supporting span
     leaves one of `gaps` of the question open (rag.generate.ground.answer_gaps) supports nothing of it."""
     # here: ground imports conflicts, which imports this module
-    from rag.generate.extractive import _LEGAL, _PROJECT, _same_project
     from rag.generate.ground import answer_gaps
 
     answer = _DOC_NO_YEAR.sub(r"〔\1〕", answer.strip())
@@ -289,7 +288,9 @@ def verify(
     named = set(subjects[1])
     # the project or organisation the question names ("江西阿顺供应链有限公司食品供应项目"): another project's table row
     # is about another project, whatever its columns say (as for the extractive generator)
-    projects = [p for p in (_LEGAL.sub("", norm(m)) for m in _PROJECT.findall(question)) if len(p) >= 4]
+    projects = [
+        p for p in (grounding.LEGAL.sub("", norm(m)) for m in grounding.PROJECT.findall(question)) if len(p) >= 4
+    ]
 
     for sent in _split(answer):
         if grounding.is_question(sent.text + sent.end_punct):
@@ -318,7 +319,7 @@ def verify(
             n
             for n in cands
             if not about_asked(hits[n - 1], sent.text, fs, subjects, question, tokenizer)
-            or (hits[n - 1].chunk.kind == "table_row" and not _same_project(projects, _row_name(hits[n - 1])))
+            or (hits[n - 1].chunk.kind == "table_row" and not grounding.same_project(projects, _row_name(hits[n - 1])))
         }
         if off_subject:
             flags.append("subject_mismatch")

@@ -248,7 +248,7 @@ class ExtractiveGenerator(Generator):
             sc = sum(w for term, w in weights.items() if norm(term) in seg)
             sc += 2.0 * len(qnums & numbers(seg)) + (0.5 if _HAS_NUMBER.search(seg) else 0.0) - 0.001 * (e - s)
             # a figure besides the question's own numbers and dates ("2022年，通过…" states no figure asked)
-            if figure and facts.has_figure(_DATE.sub(" ", _without(doc_text[s:e], qnums_sorted))):
+            if figure and facts.has_figure(facts.DATE.sub(" ", facts.without(doc_text[s:e], qnums_sorted))):
                 sc += 2.0
             if money and _STATES_AMOUNT.search(seg):
                 sc += 1.0  # "多大金额" is said by "总金额1351亿元", not by its neighbour "共签约项目111个"
@@ -329,7 +329,7 @@ class _Fit:
         self.place_kind = facts.asked_place_kind(question)
         self.figure = facts.asks_figure(question)
         self.qnums = sorted(_asked_numbers(question), key=len, reverse=True)
-        m = _MEASURE.search(question)
+        m = facts.MEASURE.search(question)
         self.measure = m.group(1) if m else ""
         # the measure asked after a number in words ("地上十一层"), not a bare "一层" of "一层楼", nor an ordinal
         # ("第九十九条")
@@ -338,11 +338,13 @@ class _Fit:
             + (self.measure or "$^")
         )
         self.count = bool(_ASKS_COUNT.search(question))
-        self.asks_year = bool(_ASKS_YEAR.search(question))
-        self.asks_when = bool(_ASKS_WHEN.search(question))
+        self.asks_year = bool(facts.ASKS_YEAR.search(question))
+        self.asks_when = bool(facts.ASKS_WHEN.search(question))
         self.change = bool(_ASKS_CHANGE.search(question))
         self.extent = bool(_ASKS_EXTENT.search(question))
-        self.projects = [p for p in (_LEGAL.sub("", norm(m)) for m in _PROJECT.findall(question)) if len(p) >= 4]
+        self.projects = [
+            p for p in (facts.LEGAL.sub("", norm(m)) for m in facts.PROJECT.findall(question)) if len(p) >= 4
+        ]
         self.phases = set(_PHASE.findall(question))
         self.dropped: set[str] = set()
 
@@ -352,24 +354,25 @@ class _Fit:
 
     def of_kind_asked(self, text: str) -> bool:
         """States a change when one is asked in everyday words."""
-        return not self.change or bool(_STATES_CHANGE.search(_DATE.sub(" ", text)))
+        return not self.change or bool(_STATES_CHANGE.search(facts.DATE.sub(" ", text)))
 
     def own_figures(self, text: str) -> set[str]:
         """The numbers a text states besides the question's own and dates."""
-        return numbers(_DATE.sub(" ", _without(text, self.qnums)))
+        return numbers(facts.DATE.sub(" ", facts.without(text, self.qnums)))
 
     def states_figure(self, text: str) -> bool:
         """A figure when one is asked: other than the question's own numbers, and other than a date unless a time
         is asked."""
-        own = _without(text, self.qnums)
-        own = own if self.asks_year or self.asks_when else _DATE.sub(" ", own)
+        own = facts.without(text, self.qnums)
+        own = own if self.asks_year or self.asks_when else facts.DATE.sub(" ", own)
         return not self.figure or facts.has_figure(own) or bool(self.measure and self._cn_count.search(own))
 
     def __call__(self, c: _Cand) -> bool:
         h = self.hits[c.hit_i]
         before = h.chunk.text[: c.start - h.chunk.start]
         if h.chunk.kind == "table_row" and not (
-            facts.row_name_ok(self.names, self.question, _row_name(h)) and _same_project(self.projects, _row_name(h))
+            facts.row_name_ok(self.names, self.question, _row_name(h))
+            and facts.same_project(self.projects, _row_name(h))
         ):
             self.dropped.add("subject_mismatch")
             return False
@@ -381,7 +384,7 @@ class _Fit:
         if not facts.subject_ok(self.places, c.text, before, context, known, self.place_kind):
             self.dropped.add("subject_mismatch")
             return False
-        own = _without(c.text, self.qnums)  # the question's own numbers ("5G", its year) are no answer
+        own = facts.without(c.text, self.qnums)  # the question's own numbers ("5G", its year) are no answer
         if not self.states_figure(c.text):
             # "how many" is not answered by a sentence without a figure, nor by a date ("3月2日，记者走进…")
             self.dropped.add("no_figure")
@@ -393,19 +396,19 @@ class _Fit:
         ):
             self.dropped.add("no_figure")  # "多少亩" is answered by so many 亩, not by the project's investment
             return False
-        if self.count and not self.measure and not _COUNT.search(_DATE.sub(" ", own)):
+        if self.count and not self.measure and not _COUNT.search(facts.DATE.sub(" ", own)):
             self.dropped.add("no_figure")  # "几个" is answered by a count ("16.2个", "13家"), not by "03专项" or "5G"
             return False
-        if self.extent and not _STATES_EXTENT.search(_DATE.sub(" ", own)):
+        if self.extent and not _STATES_EXTENT.search(facts.DATE.sub(" ", own)):
             self.dropped.add("no_figure")  # "有多长" is answered by so many 米 or months, not by "161台/套"
             return False
-        if self.change and not _STATES_CHANGE.search(_DATE.sub(" ", own)):
+        if self.change and not _STATES_CHANGE.search(facts.DATE.sub(" ", own)):
             self.dropped.add("no_figure")  # "省了多少 / 减少了多少" is answered by a change, not by an investment
             return False
         if self.asks_year and not (facts.years(c.text) - self.years):
             self.dropped.add("no_figure")  # "哪一年" is answered by a year
             return False
-        if self.asks_when and h.chunk.kind != "table_row" and not _WHEN.search(c.text):
+        if self.asks_when and h.chunk.kind != "table_row" and not facts.WHEN.search(c.text):
             self.dropped.add("no_figure")  # "什么时候" is answered by a time
             return False
         if measure_gaps(self.question, own, h.chunk.context if h.chunk.kind == "table_row" else ""):
@@ -441,17 +444,12 @@ def _other_ordinal(terms: list[str], text: str) -> bool:
     return False
 
 
-# "多少亩 / 几台": the answer states so many of that measure word, or of 个, which stands for any (个, 元 and 年
-# themselves are not checked: said in too many ways)
-_MEASURE = re.compile(r"(?:多少|(?<!哪)几)(亩|台|名|人|家|层|只|辆|吨|件|套|座|所|栋|户|架|艘|款|株|头|分|条)")
 # "几个 / 多少个": a count is asked, of whatever is counted; the answer states a number with a measure word
 _ASKS_COUNT = re.compile(r"(?:多少|(?<!哪)几)个")
 _COUNT = re.compile(
     r"(?:\d[\d.,]*|(?:[两三四五六七八九十百千]|一[十百千万])[一二两三四五六七八九十百千]*)\s*(?:[万亿千百])?\s*"
     r"(?:余|多)?\s*[个项家座所条件台名人次户批处只位支种类款]"
 )
-# a date: "2022年4月8日", "3月2日", "2023年" (a year stated with its 年)
-_DATE = re.compile(r"(?:(?:19|20)\d\d\s*年\s*)?\d{1,2}\s*月\s*(?:\d{1,2}\s*日)?|(?:19|20)\d\d\s*年(?:底|初|末|中)?")
 # a project's phase: "一期", "二期" ("十四五期间" is no phase)
 _PHASE = re.compile(r"([一二三四五六七八九十\d]+)期(?!间)")
 # a change asked in everyday words ("省了多少", "少了多少", "多长了百分之几", "减少了多少"), and a change stated with
@@ -470,9 +468,6 @@ _STATES_EXTENT = re.compile(
     r"(?:\d[\d.,]*|[两三四五六七八九十百千半一])\s*(?:[万千百]|余|多|个)*\s*"
     r"(?:米|公里|千米|厘米|毫米|月|年|天|日|小时|分钟|秒|周|星期|工作日|km|m\b)"
 )
-_ASKS_YEAR = re.compile(r"哪一年|哪年|何年|哪一年份")
-_ASKS_WHEN = re.compile(r"什么时候|何时")
-_WHEN = re.compile(r"(?:19|20)\d\d|\d+\s*月|[今明去后前]年|年底|年初|年内|年中|季度|上半年|下半年")
 
 
 def _asked_numbers(question: str) -> set[str]:
@@ -486,39 +481,6 @@ def _asked_numbers(question: str) -> set[str]:
         nxt = q[m.end() : m.end() + 1]
         out.add(n + nxt if nxt and not n.endswith(("%", "‰")) and (nxt.isalpha() or "\u4e00" <= nxt <= "\u9fff") else n)
     return out
-
-
-def _without(text: str, nums: list[str]) -> str:
-    """`text` without the whole numbers in `nums` (the 5 of "5G", not the 5 of "1500个")."""
-    for n in nums:
-        text = re.sub(rf"(?<![\d.]){re.escape(n)}(?![\d.])", " ", text)
-    return text
-
-
-# a project or organisation the question names: "姚湾作业区综合码头项目建成后…", "江西卫棉纺织集团2023年…" (the
-# name before 项目 / 集团 / 公司, at least four characters)
-_PROJECT = re.compile(r"[\w“”（）()·-]{4,40}?(?:项目|集团|公司)")
-_LEGAL = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|集团|公司|项目)$")
-
-
-def _same_project(projects: list[str], row_name: str) -> bool:
-    """A row answers a question naming a project only when the names share four characters in a row (another
-    project's row is another project, whatever its columns say)."""
-    r = norm(row_name)
-    if not projects or not r:
-        return True
-    return any(_common_run(p, r) >= 4 for p in projects)
-
-
-def _common_run(a: str, b: str) -> int:
-    best = 0
-    for i in range(len(a)):
-        for j in range(i + best + 1, len(a) + 1):
-            if a[i:j] in b:
-                best = j - i
-            else:
-                break
-    return best
 
 
 def _header(h: Hit) -> list[str]:

@@ -651,3 +651,50 @@ def _clauses_about(cell: str, aspect: str, terms: tuple[str, ...], limit: int) -
     while b > a and cell[b - 1] in "，,、；;。 ":
         b -= 1
     return a, b
+
+
+# What a question asks for and how an answer states it, shared by the extractive and the LLM paths
+
+# "多少亩 / 几台": the answer states so many of that measure word, or of 个, which stands for any (个, 元 and 年
+# themselves are not checked: said in too many ways)
+MEASURE = re.compile(r"(?:多少|(?<!哪)几)(亩|台|名|人|家|层|只|辆|吨|件|套|座|所|栋|户|架|艘|款|株|头|分|条)")
+
+# a date: "2022年4月8日", "3月2日", "2023年" (a year stated with its 年)
+DATE = re.compile(r"(?:(?:19|20)\d\d\s*年\s*)?\d{1,2}\s*月\s*(?:\d{1,2}\s*日)?|(?:19|20)\d\d\s*年(?:底|初|末|中)?")
+
+ASKS_YEAR = re.compile(r"哪一年|哪年|何年|哪一年份")
+ASKS_WHEN = re.compile(r"什么时候|何时")
+WHEN = re.compile(r"(?:19|20)\d\d|\d+\s*月|[今明去后前]年|年底|年初|年内|年中|季度|上半年|下半年")
+
+
+def without(text: str, nums: list[str]) -> str:
+    """`text` without the whole numbers in `nums` (the 5 of "5G", not the 5 of "1500个")."""
+    for n in nums:
+        text = re.sub(rf"(?<![\d.]){re.escape(n)}(?![\d.])", " ", text)
+    return text
+
+
+# a project or organisation the question names: "姚湾作业区综合码头项目建成后…", "江西卫棉纺织集团2023年…" (the
+# name before 项目 / 集团 / 公司, at least four characters)
+PROJECT = re.compile(r"[\w“”（）()·-]{4,40}?(?:项目|集团|公司)")
+LEGAL = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|集团|公司|项目)$")
+
+
+def same_project(projects: list[str], row_name: str) -> bool:
+    """A row answers a question naming a project only when the names share four characters in a row (another
+    project's row is another project, whatever its columns say)."""
+    r = norm(row_name)
+    if not projects or not r:
+        return True
+    return any(_common_run(p, r) >= 4 for p in projects)
+
+
+def _common_run(a: str, b: str) -> int:
+    best = 0
+    for i in range(len(a)):
+        for j in range(i + best + 1, len(a) + 1):
+            if a[i:j] in b:
+                best = j - i
+            else:
+                break
+    return best
