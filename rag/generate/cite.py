@@ -282,9 +282,7 @@ def verify(
     named = set(subjects[1])
     # the project or organisation the question names ("江西阿顺供应链有限公司食品供应项目"): another project's table row
     # is about another project, whatever its columns say (as for the extractive generator)
-    projects = [
-        p for p in (grounding.LEGAL.sub("", norm(m)) for m in grounding.PROJECT.findall(question)) if len(p) >= 4
-    ]
+    projects = grounding.question_projects(question)
 
     for sent in _split(answer):
         if grounding.is_question(sent.text + sent.end_punct):

@@ -342,9 +342,7 @@ class _Fit:
         self.asks_when = bool(facts.ASKS_WHEN.search(question))
         self.change = bool(_ASKS_CHANGE.search(question))
         self.extent = bool(_ASKS_EXTENT.search(question))
-        self.projects = [
-            p for p in (facts.LEGAL.sub("", norm(m)) for m in facts.PROJECT.findall(question)) if len(p) >= 4
-        ]
+        self.projects = facts.question_projects(question)
         self.phases = set(_PHASE.findall(question))
         self.dropped: set[str] = set()
 

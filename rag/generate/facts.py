@@ -676,8 +676,13 @@ def without(text: str, nums: list[str]) -> str:
 
 # a project or organisation the question names: "姚湾作业区综合码头项目建成后…", "江西卫棉纺织集团2023年…" (the
 # name before 项目 / 集团 / 公司, at least four characters)
-PROJECT = re.compile(r"[\w“”（）()·-]{4,40}?(?:项目|集团|公司)")
-LEGAL = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|集团|公司|项目)$")
+_PROJECT = re.compile(r"[\w“”（）()·-]{4,40}?(?:项目|集团|公司)")
+_LEGAL = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|集团|公司|项目)$")
+
+
+def question_projects(question: str) -> list[str]:
+    """The projects and organisations a question names (normalised, without 项目 / 公司 …, at least four characters)."""
+    return [p for p in (_LEGAL.sub("", norm(m)) for m in _PROJECT.findall(question)) if len(p) >= 4]
 
 
 def same_project(projects: list[str], row_name: str) -> bool:
