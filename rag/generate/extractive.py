@@ -24,7 +24,7 @@ from rag.generate.base import Draft, Generator
 from rag.generate.ground import answer_gaps, measure_gaps
 from rag.lexical import BM25Index
 from rag.types import Citation, Hit
-from rag.zh import _NUMBER, Tokenizer, clause_spans, join_cjk_spaces, norm, numbers, sentence_spans
+from rag.zh import Tokenizer, clause_spans, join_cjk_spaces, norm, number_spans, numbers, sentence_spans
 
 _ASKS_NUMBER = re.compile(
     r"多少|几|多大|多长|多高|比例|比重|排名|第几|增速|增长|下降|提升|降低|金额|投资|面积|产值|收入|规模"
@@ -474,9 +474,8 @@ def _asked_numbers(question: str) -> set[str]:
     still an answer."""
     q = unicodedata.normalize("NFKC", question)
     out = set()
-    for m in _NUMBER.finditer(q):
-        n = m.group().replace(" ", "").replace(",", "")
-        nxt = q[m.end() : m.end() + 1]
+    for _, end, n in number_spans(q):
+        nxt = q[end : end + 1]
         out.add(n + nxt if nxt and not n.endswith(("%", "‰")) and (nxt.isalpha() or "\u4e00" <= nxt <= "\u9fff") else n)
     return out
 
