@@ -74,8 +74,13 @@ def _add_span(text: str, a: int, b: int, out: list[tuple[int, int]]) -> None:
 
 def numbers(text: str) -> set[str]:
     """Numbers (with %), normalised: '11.4%', '2021', '6227.3'."""
-    t = unicodedata.normalize("NFKC", text)
-    return {m.group().replace(" ", "").replace(",", "") for m in _NUMBER.finditer(t)}
+    return {n for _, _, n in number_spans(unicodedata.normalize("NFKC", text))}
+
+
+def number_spans(text: str) -> list[tuple[int, int, str]]:
+    """The numbers of `text` as numbers() gives them ('11.4%', '6227.3'), each with its (start, end) in `text`, in
+    order. `text` is read as it is: NFKC-normalise it first for full-width digits."""
+    return [(m.start(), m.end(), m.group().replace(" ", "").replace(",", "")) for m in _NUMBER.finditer(text)]
 
 
 def data_file(name: str) -> Path:

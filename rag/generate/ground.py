@@ -99,7 +99,6 @@ GAPS = (
     "value",
     "sector",
     "period",
-    "unused",
     "topic",
 )
 
@@ -118,7 +117,7 @@ def answer_gaps(
     Citation's quote_start/quote_end), does not itself carry, as a subset of `only` (default: all of GAPS) in GAPS'
     order; empty when it carries all; gaps not in `only` are not looked for. Which gaps make an answer no answer is
     the caller's choice (the extractive generator refuses on
-    rag.generate.extractive.REFUSED_GAPS; "year", "attribute" and "unused" also reject correct sentences too often to
+    rag.generate.extractive.REFUSED_GAPS; "year" and "attribute" also reject correct sentences too often to
     refuse on alone). `passages`: those retrieved for the question (for "attribute", "sector" and "topic").
     - subject: a place the question asks about is named in the sentence only as what another place is compared with
       ("2020年南昌GDP为5745.51亿元，仅相当于武汉的37%" for a question about 武汉; "与南昌相比，赣州…");
@@ -140,9 +139,6 @@ def answer_gaps(
       ("航空装备产业") but not the question's;
     - period: the question asks about 去年 and the sentence states 今年 (or the other way round), not as the base of a
       comparison ("比去年增长") and not beside the question's own word;
-    - unused: the noun whose value is asked ("利润总额是多少") is one no document uses, nor any two-character part of
-      it, and the sentence does not say it, nor its head (its last character: 基站 may be what 信号站 asks for)
-      (needs `bm25`);
     - topic: a change is asked and the sentence names none of the question's terms that the documents use (places,
       years and words of change aside).
     """
@@ -186,8 +182,6 @@ def answer_gaps(
         gaps.append("sector")
     if "period" in only and period_gap(question, sentence):
         gaps.append("period")
-    if "unused" in only and unused_gap(asked, sentence, tokenizer, bm25):
-        gaps.append("unused")
     if "topic" in only and topic_gap(asked, sentence, tokenizer, bm25, passages):
         gaps.append("topic")
     return gaps
@@ -261,7 +255,6 @@ def _sectors(question: str, tokenizer: Tokenizer) -> list[str]:
     return out
 
 
-_NOUN_TAGS = frozenset({"n", "nz", "l", "j"})  # not vn: "对应有几个" asks no value of 对应
 _NUMERAL_WORD = re.compile(r"[\d一二三四五六七八九十百两几各]")
 # "重点产业 / 相关行业 / 新兴产业": no sector of its own (these name the question's as well as any other)
 _GENERIC_SECTOR = frozenset(
@@ -292,25 +285,6 @@ def period_gap(question: str, sentence: str) -> bool:
                 return True
             i = s.find(other, i + 1)
     return False
-
-
-def unused_gap(question: str, sentence: str, tokenizer: Tokenizer, bm25: BM25Index | None) -> bool:
-    """The "unused" gap of answer_gaps: the noun whose value is asked, right before the question word ("利润总额是
-    多少"), is a word no document uses, nor any two-character part of it (利润, 总额), and the sentence does not say
-    it, nor its last character: the documents speak of no such thing (a paraphrase of a word they do use shares a
-    part with it, as 核心成员 does 成员, or its head, as 信号站 does 基站's; the "value" and "attribute" gaps speak
-    for those). Needs the collection's statistics (`bm25`)."""
-    if bm25 is None or not facts.asks_figure(question):
-        return False
-    noun = _value_noun(question, tokenizer)
-    if len(noun) < 2 or noun.isascii() or dict(tokenizer.tagged(question)).get(noun) not in _NOUN_TAGS:
-        return False  # "投了多少钱", "省下多长工期": a verb's object, said in too many ways
-    n = norm(noun)
-    # its head, the last character, in the sentence: the same kind of thing in other words (信号站 for 基站, 流水线 for
-    # 生产线, 借款总额 for 贷款总额)
-    if n[-1] in norm(sentence) or bm25.idf(noun) > 0 or bm25.idf(n) > 0:
-        return False
-    return all(bm25.idf(n[i : i + 2]) <= 0 for i in range(len(n) - 1))
 
 
 def _value_noun(question: str, tokenizer: Tokenizer) -> str:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from rag.zh import join_cjk_spaces, norm, numbers, sentence_spans
+from rag.zh import join_cjk_spaces, norm, number_spans, numbers, sentence_spans
 
 
 def test_norm_matches_api_definition() -> None:
@@ -19,6 +19,14 @@ def test_join_cjk_spaces_only_between_chinese() -> None:
 
 def test_numbers() -> None:
     assert numbers("增长11.4%，共6,227.3亿元，2021年") == {"11.4%", "6227.3", "2021"}
+
+
+def test_number_spans_give_each_number_as_numbers_does_with_its_place() -> None:
+    text = "收入超过10亿元的企业增长11.4%，共1,234家"
+    spans = number_spans(text)
+    assert [n for _, _, n in spans] == ["10", "11.4%", "1234"]
+    assert [text[s:e] for s, e, _ in spans] == ["10", "11.4%", "1,234"]
+    assert {n for _, _, n in spans} == numbers(text)
 
 
 def test_tokenizer_uses_user_dict_and_drops_stopwords(tokenizer) -> None:
