@@ -2,6 +2,7 @@
 cross-validation on dev, and write rag/data/answerable.json.
 
 Usage: python -m rag.evaluate.calibrate [eval/qa.jsonl] [--collection default] [--no-synthetic] [--dry-run]
+                                        [--by-origin]
 
 The one command to run after anything that changes retrieval or the judge's features (it reads the index in
 RAG_INDEX_DIR, so index first; the committed weights are checked against a refit by tests/e2e/test_quality.py).
@@ -18,6 +19,11 @@ fixed seeds) on dev only:
 The test part is then scored with the dev-fitted model and printed (and stored) for the record: it never chooses
 anything.
 
+With --by-origin it also measures how the fit transfers to questions written apart from those it was fitted on: dev
+items carry an "origin" (the batch they were written in); for each origin, the whole procedure above (C, weights,
+thresholds) is run on the other origins and the origin left out is scored, real items only, judge alone and judge with
+the extractive generator's own refusals (by_origin()). Printed only: nothing is chosen by it.
+
 Unless --no-synthetic, the dev part is enlarged with unanswerable questions made from its answerable ones by swapping a
 year, place, name or figure for one the collection never pairs with the rest of the question
 (rag.evaluate.unanswerable): a few real unanswerable items are too few to fit on. They are fitted on and counted
@@ -30,7 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +80,7 @@ class Dataset:
     groups: list[str]  # the item a synthetic question was made from; its own id otherwise
     synthetic: list[str]  # the kind of swap ("year", "place" …), "" for a real item
     own_refusal: np.ndarray  # the extractive generator refuses on its own (whatever the judge says)
+    origins: list[str] = field(default_factory=list)  # the batch an item was written in (a made one: its source's)
 
 
 def load(qa: Path) -> list[dict]:
@@ -96,7 +103,9 @@ def dataset(components: Any, qa: Path, collection: str, synthetic: bool = True) 
     x, y, ids, splits, own = _features(components, items + made, collection, FEATURES, extractive=True)
     groups = [str(it.get("source") or it["id"]) for it in items + made]
     kinds = [str(it.get("synthetic") or "") for it in items + made]
-    return Dataset(x, y, ids, splits, groups, kinds, own)
+    origin = {str(it["id"]): str(it.get("origin") or "original") for it in items}
+    origins = [origin.get(str(it.get("source") or it["id"]), "original") for it in items + made]
+    return Dataset(x, y, ids, splits, groups, kinds, own, origins)
 
 
 def _features(
@@ -222,6 +231,7 @@ def calibrate(
     groups: list[str] | None = None,
     synthetic: list[str] | None = None,
     own_refusal: np.ndarray | None = None,
+    repeats: int = REPEATS,
 ) -> dict[str, Any]:
     """Everything answerable.json holds except provenance: C, weights and thresholds from dev, test figures beside.
     `synthetic` marks made-up dev questions (their kind, "" for real items): fitted on, counted as unanswerable dev
@@ -238,9 +248,9 @@ def calibrate(
     made = np.array([bool(k) for k in synthetic]) if synthetic is not None else np.zeros(len(y), dtype=bool)
     md = made[dev]
     own = np.zeros(len(y), dtype=bool) if own_refusal is None else np.asarray(own_refusal, dtype=bool)
-    losses = {c: log_loss(cross_validated(xd, yd, c, groups=gd, made=md), yd, md) for c in CS}
+    losses = {c: log_loss(cross_validated(xd, yd, c, repeats=repeats, groups=gd, made=md), yd, md) for c in CS}
     c = min(CS, key=lambda k: (round(losses[k], 4), -k))
-    oof = cross_validated(xd, yd, c, groups=gd, made=md)
+    oof = cross_validated(xd, yd, c, repeats=repeats, groups=gd, made=md)
     cv = figures(oof, yd)
     cv_ext = figures(oof, yd, own[dev])
     thresholds = {
@@ -257,7 +267,7 @@ def calibrate(
         "n": int(dev.sum()),
         "n_unanswerable": int((yd == 0).sum()),
         "folds": FOLDS,
-        "repeats": REPEATS,
+        "repeats": repeats,
         "budgets": BUDGETS,
         "cross_validated": cv,
         "cross_validated_extractive": cv_ext,
@@ -282,6 +292,74 @@ def calibrate(
             "figures": figures(prob(x[test], w, b), y[test]),
         }
     return out
+
+
+def by_origin(
+    x: np.ndarray,
+    y: np.ndarray,
+    splits: list[str],
+    origins: list[str],
+    groups: list[str] | None = None,
+    synthetic: list[str] | None = None,
+    own_refusal: np.ndarray | None = None,
+    repeats: int = REPEATS,
+) -> list[dict[str, Any]]:
+    """Leave one origin out: for each origin of the dev items, calibrate() on the dev items of the other origins (the
+    questions made from an item go with it) and score the real dev items of the one left out at the thresholds so
+    chosen: the share of its unanswerable items refused and of its answerable ones refused, by the judge alone
+    (`refuse_below`), by the judge with the extractive generator's own refusals, and by the judge at
+    `llm_refuse_below`. The last row ("pooled") counts every origin's items together."""
+    dev = np.array([s == "dev" for s in splits])
+    orig = np.array(origins)
+    made = np.array([bool(k) for k in synthetic]) if synthetic is not None else np.zeros(len(y), dtype=bool)
+    own = np.zeros(len(y), dtype=bool) if own_refusal is None else np.asarray(own_refusal, dtype=bool)
+    rows: list[dict[str, Any]] = []
+    refused: dict[str, np.ndarray] = {"judge": np.zeros(len(y), dtype=bool)}
+    refused["judge_extractive"] = refused["judge"].copy()
+    refused["judge_llm"] = refused["judge"].copy()
+    scored = np.zeros(len(y), dtype=bool)
+    for o in sorted(set(orig[dev])):
+        train = dev & (orig != o)
+        held = dev & (orig == o) & ~made
+        if not (y[train] == 0).any() or not (y[train] == 1).any() or not held.any():
+            continue
+        cal = calibrate(x, y, ["dev" if t else "" for t in train], groups, synthetic, own, repeats)
+        w = np.array(list(cal["weights"].values()))
+        p = prob(x, w, cal["bias"])
+        now = {
+            "judge": p < cal["thresholds"]["refuse_below"],
+            "judge_extractive": (p < cal["thresholds"]["refuse_below"]) | own,
+            "judge_llm": p < cal["thresholds"]["llm_refuse_below"],
+        }
+        for k, v in now.items():
+            refused[k][held] = v[held]
+        scored |= held
+        rows.append({"origin": o, **cal["thresholds"], **_shares(now, y, held)})
+    if rows:
+        rows.append({"origin": "pooled", **_shares(refused, y, scored)})
+    return rows
+
+
+def _shares(refused: dict[str, np.ndarray], y: np.ndarray, mask: np.ndarray) -> dict[str, Any]:
+    out: dict[str, Any] = {"n_unanswerable": int((mask & (y == 0)).sum()), "n_answerable": int((mask & (y == 1)).sum())}
+    for k, r in refused.items():
+        out[k] = {
+            "unanswerable_refused": round(float(r[mask & (y == 0)].mean()), 3) if (mask & (y == 0)).any() else 0.0,
+            "false_refusal": round(float(r[mask & (y == 1)].mean()), 3) if (mask & (y == 1)).any() else 0.0,
+        }
+    return out
+
+
+def print_by_origin(rows: list[dict[str, Any]]) -> None:
+    print("leave one origin out (fitted on the other dev origins; refused / false refusals on the origin left out):")
+    heads = ("judge alone", "judge + extractive", "judge (LLM)")
+    print(f"  {'origin':18s} {'unans':>5s} {'ans':>4s}" + "".join(f"  {h:>18s}" for h in heads))
+    for r in rows:
+        cells = "".join(
+            f"  {r[k]['unanswerable_refused']:.3f} / {r[k]['false_refusal']:.3f}".rjust(20)
+            for k in ("judge", "judge_extractive", "judge_llm")
+        )
+        print(f"  {r['origin']:18s} {r['n_unanswerable']:>5d} {r['n_answerable']:>4d}" + cells)
 
 
 def print_figures(cal: dict[str, Any]) -> None:
@@ -328,6 +406,9 @@ def main() -> None:
         "--no-synthetic", action="store_true", help="fit on the real dev items only (no made-up unanswerable questions)"
     )
     ap.add_argument("--dry-run", action="store_true", help="print, do not write rag/data/answerable.json")
+    ap.add_argument(
+        "--by-origin", action="store_true", help="also print how the fit transfers to each dev origin left out"
+    )
     a = ap.parse_args()
     from rag.config import Settings
     from rag.factory import Components
@@ -335,6 +416,8 @@ def main() -> None:
     d = dataset(Components(Settings()), a.qa, a.collection, synthetic=not a.no_synthetic)
     cal = calibrate(d.x, d.y, d.splits, d.groups, d.synthetic, d.own_refusal)
     print_figures(cal)
+    if a.by_origin:
+        print_by_origin(by_origin(d.x, d.y, d.splits, d.origins, d.groups, d.synthetic, d.own_refusal))
     out = {
         "weights": cal.pop("weights"),
         "bias": cal.pop("bias"),
