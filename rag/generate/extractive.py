@@ -71,6 +71,10 @@ LATEST_SHARE = 0.85  # "今年 / 最新": a sentence of a later year scoring thi
 # (ground.measure_gaps), they refuse no dev answer. Not "place": its candidates are chosen by measure_gaps too, and
 # on the quote as trimmed it refused one correct fresh-dev3 answer and no dev unanswerable.
 REFUSED_GAPS = ("subject", "growth", "value", "sector", "period", "topic")
+# A table row does not answer when the question says a run of OTHER_ROW characters of another retrieved row's name
+# that it lacks, that row being the one the question says most of, NAMED_ROW characters at least (_Fit._other_row)
+NAMED_ROW = 4
+OTHER_ROW = 3
 
 
 @dataclass
@@ -327,6 +331,10 @@ class _Fit:
         self.extent = bool(_ASKS_EXTENT.search(question))
         self.projects = facts.question_projects(question)
         self.phases = set(_PHASE.findall(question))
+        # what the question says of each retrieved row's name: the row it says most of is the project asked about
+        self.shared = {n: facts.name_shared(question, n) for n in (_row_name(h) for h in hits) if n}
+        sizes = {n: facts.shared_size(question, p) for n, p in self.shared.items()}
+        self.named = max(sizes, key=lambda n: sizes[n]) if sizes and max(sizes.values()) >= NAMED_ROW else ""
         self.dropped: set[str] = set()
 
     def of_kind_asked(self, text: str) -> bool:
@@ -344,6 +352,18 @@ class _Fit:
         own = own if self.asks_year or self.asks_when else facts.DATE.sub(" ", own)
         return not self.figure or facts.has_figure(own) or bool(self.measure and self._cn_count.search(own))
 
+    def _other_row(self, h: Hit) -> bool:
+        """Is `h` the row of another project than the one the question names? The question says a run of OTHER_ROW
+        characters or more of the name of the retrieved row it says most of (NAMED_ROW at least) that this row's
+        name lacks, and does not say this row's whole name: "南昌雨华汽车零部件有限公司的项目占地多少亩" is not
+        answered by the row of 江西億立汽车零部件有限公司 ("南昌雨华" is not in its name), however alike the rest of
+        their names, when the row of 南昌雨华 is retrieved and says nothing of its area."""
+        name = _row_name(h)
+        if not name or not self.named or name == self.named or _LEGAL.sub("", norm(name)) in norm(self.question):
+            return False
+        lacking = self.shared[self.named] - self.shared[name]
+        return any(all(i + k in lacking for k in range(OTHER_ROW)) for i in lacking)
+
     def __call__(self, c: _Cand) -> bool:
         h = self.hits[c.hit_i]
         before = h.chunk.text[: c.start - h.chunk.start]
@@ -351,6 +371,9 @@ class _Fit:
             facts.row_name_ok(self.names, self.question, _row_name(h))
             and facts.same_project(self.projects, _row_name(h))
         ):
+            self.dropped.add("subject_mismatch")
+            return False
+        if self._other_row(h):
             self.dropped.add("subject_mismatch")
             return False
         if h.chunk.kind == "table_row" and _render(h, c.text, self.question, c.start, self.terms) is None:
@@ -542,6 +565,8 @@ def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> 
     return f"{name}：" + "，".join(pairs), start, end
 
 
+# what a row's name ends with that a question may leave out ("…有限公司", "…项目")
+_LEGAL = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|集团|公司|建设项目|项目)$")
 # "多少层 / 几颗 / 多少个": the measure word of the count asked
 _ASKED_MEASURE = re.compile(r"(?:多少|(?<!哪)几)([亩台名人家层只辆吨件套座所栋户架艘款株头条颗处个项位次批])")
 

@@ -703,3 +703,35 @@ def _common_run(a: str, b: str) -> int:
             else:
                 break
     return best
+
+
+def name_shared(question: str, name: str) -> frozenset[int]:
+    """The positions in the normalised question of the characters that lie in a run of two or more that a row's name
+    has too ("南昌雨华汽车零部件有限公司的项目…" shares "南昌雨华汽车零部件有限公司" and "项目" with "南昌雨华汽车零部件
+    有限公司年产20万台套…项目", only "汽车零部件有限公司" and "项目" with "江西億立汽车零部件有限公司…项目")."""
+    return _name_shared(_norm(question), _norm(name))
+
+
+def shared_size(question: str, positions: frozenset[int]) -> int:
+    """How much of a name the question says (name_shared's positions): each distinct run of them counted once (a
+    name the question repeats, "…激光陀螺", is said once)."""
+    q, runs, run = _norm(question), set(), ""
+    for i, ch in enumerate(q + "\0"):
+        if i in positions:
+            run += ch
+        elif run:
+            runs.add(run)
+            run = ""
+    return sum(len(r) for r in runs)
+
+
+@lru_cache(maxsize=4096)
+def _name_shared(q: str, n: str) -> frozenset[int]:
+    covered: set[int] = set()
+    for i in range(len(q) - 1):
+        j = i + 2
+        while j <= len(q) and q[i:j] in n:
+            j += 1
+        if j - 1 - i >= 2:
+            covered.update(range(i, j - 1))
+    return frozenset(covered)

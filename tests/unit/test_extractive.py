@@ -321,3 +321,35 @@ def test_a_figure_with_the_digits_of_the_questions_own_number_answers_when_its_m
     # the question's own figure alone is still no answer
     same = "全市积极培育主营业务收入超过20亿元的数字化重点企业。"
     assert not gen.generate("吉安主营业务收入超过20亿元的数字化重点企业有多少家？", [_hit(0, same)]).answerable
+
+
+def test_the_row_of_a_project_with_a_like_name_does_not_answer_for_the_one_named(tokenizer) -> None:
+    header = "序号\t项目名称\t投资金额（万元）\t建设期\t主要内容"
+    named = (
+        "61\t青川雨林汽车零部件有限公司年产20万套汽车零部件生产项目\t30000\t2020.9-2021.12\t规划设计4栋厂房、办公楼。"
+    )
+    like = (
+        "70\t江东立新汽车零部件有限公司年产100万套压铸汽车零部件项目\t12000\t2021.7-2022.12\t"
+        "规划建设4栋车间、1栋仓库，总建筑面积约50000平方米。占地50亩，建设压铸汽车零部件项目。"
+    )
+    hits = [_hit(0, named, "table_row", header), _hit(1, like, "table_row", header)]
+    gen = ExtractiveGenerator(tokenizer)
+    # the row named says nothing of its area: the other company's 50亩 is no answer, however alike the names
+    d = gen.generate("青川雨林汽车零部件有限公司的项目占地多少亩？", hits)
+    assert not d.answerable and "subject_mismatch" in d.flags
+    # asked by its own name, the other row answers; and with the named row not retrieved, so does it when its name
+    # shares what the question says
+    assert "50亩" in gen.generate("江东立新汽车零部件有限公司的项目占地多少亩？", hits).text
+    assert "50亩" in gen.generate("立新汽车零部件有限公司压铸件项目占地多少亩？", hits[1:]).text
+
+
+def test_a_row_named_whole_in_the_question_answers_beside_a_longer_name_that_shares_more(tokenizer) -> None:
+    header = "序号\t项目名称\t投资金额（万元）\t建设期\t主要内容"
+    short = (
+        "6\tVR 科创城\t2500000\t2020-2023\t"
+        "项目总建筑面积约 240 万平方米,主要建设 VR 示范应用中心、展示体验中心、国际会议中心等。"
+    )
+    longer = "30\t青川市 VR 科创城智慧城市建设项目\t93520\t2021-2023\t建设一个智慧运营中心、三大智能软件平台。"
+    hits = [_hit(0, longer, "table_row", header), _hit(1, short, "table_row", header)]
+    d = ExtractiveGenerator(tokenizer).generate("青川市项目清单中，VR科创城项目总建筑面积是多少？", hits)
+    assert "240 万平方米" in d.text
