@@ -526,7 +526,7 @@ def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> 
         return quote.replace("\t", " "), start, end
     name_i = _name_index(header, len(cells))
     name = join_cjk_spaces(cells[name_i].strip())
-    aspect = facts.asked_aspect(question)
+    aspect = facts.asked_aspect(question) or ("面积" if _ASKS_SIZE.search(question) else "")
     col = facts.column_for(aspect, header) if aspect else None
     if col is not None and cells[col].strip():
         label, unit = _label_unit(header[col])
@@ -534,8 +534,9 @@ def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> 
     specific = aspect or _ASKS_SPECIFIC.search(question)
     if specific:
         offset = 0
-        for cell in cells:
-            if len(cell.strip()) > 40:
+        for i, cell in enumerate(cells):
+            # the description: a long cell, or a shorter one in words ("新建7万平方米的办公楼、交易中心及仓库等设施")
+            if len(cell.strip()) > 40 or (i != name_i and len(_CJK.findall(cell)) >= DESCRIPTION_CJK):
                 span = _row_span(
                     cell,
                     aspect,
@@ -565,6 +566,10 @@ def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> 
     return f"{name}：" + "，".join(pairs), start, end
 
 
+# "机房有多大": the size of a thing, when no other aspect is asked (rag.generate.facts.ASPECTS' "面积")
+_ASKS_SIZE = re.compile(r"多大[？?。]?$")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+DESCRIPTION_CJK = 6  # a cell with so many Chinese characters describes the row, however short (not a date, an amount)
 # what a row's name ends with that a question may leave out ("…有限公司", "…项目")
 _LEGAL = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|集团|公司|建设项目|项目)$")
 # "多少层 / 几颗 / 多少个": the measure word of the count asked

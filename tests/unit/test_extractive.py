@@ -353,3 +353,38 @@ def test_a_row_named_whole_in_the_question_answers_beside_a_longer_name_that_sha
     hits = [_hit(0, longer, "table_row", header), _hit(1, short, "table_row", header)]
     d = ExtractiveGenerator(tokenizer).generate("青川市项目清单中，VR科创城项目总建筑面积是多少？", hits)
     assert "240 万平方米" in d.text
+
+
+def test_a_row_answers_a_column_asked_in_other_words(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    hits = _row(
+        "建设铝型材生产基地,新上铝型材生产线 20 条,项目达标投产后可年产 5 万吨工业铝型材。厂房及综合楼等建设全面完工。",
+        "青川鑫达铝业有限公司年产 5 万吨工业铝型材项目",
+    )
+    d = gen.generate("青川鑫达铝业铝材项目投产后每年能产多少工业铝型材？", hits)
+    assert "可年产 5 万吨工业铝型材" in d.text and "350000" not in d.text
+    hits = _row(
+        "拟定航空路以东商业设施用地,占地面积13.58亩,容积率1.8,总建筑面积22303㎡,设地下室两层,停车位约300个。"
+        "用于建设金融商贸创业园。",
+        "青川金融商贸创业园项目",
+    )
+    d = gen.generate("青川金融商贸创业园能停多少辆车？", hits)
+    assert "停车位约300个" in d.text and "13.58" not in d.text
+    # "有多大" asks the size of what is named: its area, not the row's investment
+    hits = _row(
+        "建设规模 47700 平方米(计容 41450 平方米),包括机房(含动力中心)建筑面积 22100 平方米、"
+        "运营中心综合楼 25400 平方米。",
+        "青川云和大数据中心一期工程",
+    )
+    d = gen.generate("青川云和大数据中心放服务器的机房有多大？", hits)
+    assert "机房(含动力中心)建筑面积 22100 平方米" in d.text and "350000" not in d.text
+    assert not gen.generate("青川云和大数据中心能停多少辆车？", hits).answerable
+
+
+def test_a_short_description_cell_answers_what_it_says(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    hits = _row("新建7万平方米的办公楼、交易中心及仓库等设施。", "青川亚欧铝金属交易中心项目")
+    d = gen.generate("青川亚欧铝金属交易中心项目要新建多大面积的设施？", hits)
+    assert d.answerable and "新建7万平方米" in d.text and "350000" not in d.text
+    # a date or an amount cell is no description: a size it does not state is not asked of them
+    assert not gen.generate("青川亚欧铝金属交易中心项目有多少名员工？", hits).answerable

@@ -216,6 +216,9 @@ def test_questions_are_not_statements() -> None:
         ("华勤千亿产业基地项目分几期建设？", "布局", None),
         ("华勤千亿产业基地项目主要建设内容是什么？", "内容", 4),
         ("华勤千亿产业基地项目是什么？", "", None),
+        ("华勤千亿产业基地项目投产后每年能产多少台笔电？", "产能", None),
+        ("华勤千亿产业基地能停多少辆车？", "车位", None),
+        ("华勤千亿产业基地的厂房有多大？", "", None),
     ],
 )
 def test_the_asked_column(question: str, aspect: str, column: int | None) -> None:
