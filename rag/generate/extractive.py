@@ -528,11 +528,17 @@ def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> 
     name = join_cjk_spaces(cells[name_i].strip())
     aspect = facts.asked_aspect(question) or ("面积" if _ASKS_SIZE.search(question) else "")
     col = facts.column_for(aspect, header) if aspect else None
+    # a phase asked ("二期总投资") that the row's name does not name: its columns are the whole project's, not the
+    # phase's; only a clause of its description that names the phase says it
+    asked_phases = set(_PHASE.findall(question))
+    if asked_phases and not asked_phases & set(_PHASE.findall(name)):
+        col = None
     if col is not None and cells[col].strip():
         label, unit = _label_unit(header[col])
         return f"{name}：{label}{_value(cells[col], unit)}", start, end
     specific = aspect or _ASKS_SPECIFIC.search(question)
     if specific:
+        money = aspect == "投资" or bool(_ASKS_MONEY.search(question))
         offset = 0
         for i, cell in enumerate(cells):
             # the description: a long cell, or a shorter one in words ("新建7万平方米的办公楼、交易中心及仓库等设施")
@@ -544,7 +550,8 @@ def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> 
                     _asked_measure(question),
                     frozenset(numbers(question)),
                 )
-                if span:
+                # "二期总投资多少" is answered by an amount of money, not by "二期 200 亩用地…"
+                if span and not (money and not _STATES_AMOUNT.search(cell[span[0] : span[1]])):
                     a, b = start + offset + span[0], start + offset + span[1]
                     return f"{name}：{cell[span[0] : span[1]].strip()}", a, b
             offset += len(cell) + 1

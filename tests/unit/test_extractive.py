@@ -388,3 +388,22 @@ def test_a_short_description_cell_answers_what_it_says(tokenizer) -> None:
     assert d.answerable and "新建7万平方米" in d.text and "350000" not in d.text
     # a date or an amount cell is no description: a size it does not state is not asked of them
     assert not gen.generate("青川亚欧铝金属交易中心项目有多少名员工？", hits).answerable
+
+
+def test_a_phase_asked_is_not_answered_by_the_whole_projects_column(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    hits = _row(
+        "一期物流仓储用地约 331 亩,二期 200 亩用地根据基地建设进度需要提供。项目重点建设智能分拣中心、冷链中心等。",
+        "青川顺达智慧物流基地",
+    )
+    # the row's 350000万元 is the whole project's; its clause about 二期 states no amount of money
+    assert not gen.generate("青川顺达智慧物流基地二期总投资是多少？", hits).answerable
+    assert "350000" in gen.generate("青川顺达智慧物流基地总投资是多少？", hits).text
+    hits = _row(
+        "项目一期投资 20 亿元,建设仓储中心及分拣中心;二期投资 12 亿元,建设冷链中心及配套设施。",
+        "青川顺达智慧物流基地",
+    )
+    d = gen.generate("青川顺达智慧物流基地二期总投资是多少？", hits)
+    assert "二期投资 12 亿元" in d.text and "350000" not in d.text
+    hits = _row("项目规划总建筑面积约 15.8 万平方米,建设人才创新创业中心。", "青川人力资源服务产业园 (二期)项目")
+    assert "350000" in gen.generate("青川人力资源服务产业园二期总投资是多少？", hits).text
