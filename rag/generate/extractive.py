@@ -528,10 +528,10 @@ def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> 
     name = join_cjk_spaces(cells[name_i].strip())
     aspect = facts.asked_aspect(question) or ("面积" if _ASKS_SIZE.search(question) else "")
     col = facts.column_for(aspect, header) if aspect else None
-    # a phase asked ("二期总投资") that the row's name does not name: its columns are the whole project's, not the
-    # phase's; only a clause of its description that names the phase says it
+    # a phase asked ("二期总投资") that neither the row's name nor the column's cell names ("2021-2023 (一期)"): the
+    # column is the whole project's, not the phase's; only a clause of its description that names the phase says it
     asked_phases = set(_PHASE.findall(question))
-    if asked_phases and not asked_phases & set(_PHASE.findall(name)):
+    if col is not None and asked_phases and not asked_phases & set(_PHASE.findall(name + " " + cells[col])):
         col = None
     if col is not None and cells[col].strip():
         label, unit = _label_unit(header[col])

@@ -407,3 +407,12 @@ def test_a_phase_asked_is_not_answered_by_the_whole_projects_column(tokenizer) -
     assert "二期投资 12 亿元" in d.text and "350000" not in d.text
     hits = _row("项目规划总建筑面积约 15.8 万平方米,建设人才创新创业中心。", "青川人力资源服务产业园 (二期)项目")
     assert "350000" in gen.generate("青川人力资源服务产业园二期总投资是多少？", hits).text
+
+
+def test_a_column_naming_the_phase_asked_answers_for_it(tokenizer) -> None:
+    header = "序号\t项目名称\t投资金额（万元）\t建设期\t主要内容"
+    row = "41\t青川VR产业基地项目\t800000\t2019.6-2022.6 (一期)\t项目一期用地393亩,以VR产业为特色,集产、教、研于一体。"
+    hits = [_hit(0, row, "table_row", header)]
+    gen = ExtractiveGenerator(tokenizer)
+    assert "2019.6-2022.6 (一期)" in gen.generate("青川VR产业基地项目一期的建设期是哪几年？", hits).text
+    assert not gen.generate("青川VR产业基地项目二期的建设期是哪几年？", hits).answerable
