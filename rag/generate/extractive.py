@@ -71,6 +71,10 @@ LATEST_SHARE = 0.85  # "今年 / 最新": a sentence of a later year scoring thi
 # (ground.measure_gaps), they refuse no dev answer. Not "place": its candidates are chosen by measure_gaps too, and
 # on the quote as trimmed it refused one correct fresh-dev3 answer and no dev unanswerable.
 REFUSED_GAPS = ("subject", "growth", "value", "sector", "period", "topic")
+# A table row does not answer when the question says a run of OTHER_ROW characters of another retrieved row's name
+# that it lacks, that row being the one the question says most of, NAMED_ROW characters at least (_Fit._other_row)
+NAMED_ROW = 4
+OTHER_ROW = 3
 
 
 @dataclass
@@ -327,6 +331,10 @@ class _Fit:
         self.extent = bool(_ASKS_EXTENT.search(question))
         self.projects = facts.question_projects(question)
         self.phases = set(_PHASE.findall(question))
+        # what the question says of each retrieved row's name: the row it says most of is the project asked about
+        self.shared = {n: facts.name_shared(question, n) for n in (_row_name(h) for h in hits) if n}
+        sizes = {n: facts.shared_size(question, p) for n, p in self.shared.items()}
+        self.named = max(sizes, key=lambda n: sizes[n]) if sizes and max(sizes.values()) >= NAMED_ROW else ""
         self.dropped: set[str] = set()
 
     def of_kind_asked(self, text: str) -> bool:
@@ -344,6 +352,18 @@ class _Fit:
         own = own if self.asks_year or self.asks_when else facts.DATE.sub(" ", own)
         return not self.figure or facts.has_figure(own) or bool(self.measure and self._cn_count.search(own))
 
+    def _other_row(self, h: Hit) -> bool:
+        """Is `h` the row of another project than the one the question names? The question says a run of OTHER_ROW
+        characters or more of the name of the retrieved row it says most of (NAMED_ROW at least) that this row's
+        name lacks, and does not say this row's whole name: "南昌雨华汽车零部件有限公司的项目占地多少亩" is not
+        answered by the row of 江西億立汽车零部件有限公司 ("南昌雨华" is not in its name), however alike the rest of
+        their names, when the row of 南昌雨华 is retrieved and says nothing of its area."""
+        name = _row_name(h)
+        if not name or not self.named or name == self.named or _LEGAL.sub("", norm(name)) in norm(self.question):
+            return False
+        lacking = self.shared[self.named] - self.shared[name]
+        return any(all(i + k in lacking for k in range(OTHER_ROW)) for i in lacking)
+
     def __call__(self, c: _Cand) -> bool:
         h = self.hits[c.hit_i]
         before = h.chunk.text[: c.start - h.chunk.start]
@@ -351,6 +371,9 @@ class _Fit:
             facts.row_name_ok(self.names, self.question, _row_name(h))
             and facts.same_project(self.projects, _row_name(h))
         ):
+            self.dropped.add("subject_mismatch")
+            return False
+        if self._other_row(h):
             self.dropped.add("subject_mismatch")
             return False
         if h.chunk.kind == "table_row" and _render(h, c.text, self.question, c.start, self.terms) is None:
@@ -503,16 +526,23 @@ def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> 
         return quote.replace("\t", " "), start, end
     name_i = _name_index(header, len(cells))
     name = join_cjk_spaces(cells[name_i].strip())
-    aspect = facts.asked_aspect(question)
+    aspect = facts.asked_aspect(question) or ("面积" if _ASKS_SIZE.search(question) else "")
     col = facts.column_for(aspect, header) if aspect else None
+    # a phase asked ("二期总投资") that neither the row's name nor the column's cell names ("2021-2023 (一期)"): the
+    # column is the whole project's, not the phase's; only a clause of its description that names the phase says it
+    asked_phases = set(_PHASE.findall(question))
+    if col is not None and asked_phases and not asked_phases & set(_PHASE.findall(name + " " + cells[col])):
+        col = None
     if col is not None and cells[col].strip():
         label, unit = _label_unit(header[col])
         return f"{name}：{label}{_value(cells[col], unit)}", start, end
     specific = aspect or _ASKS_SPECIFIC.search(question)
     if specific:
+        money = aspect == "投资" or bool(_ASKS_MONEY.search(question))
         offset = 0
-        for cell in cells:
-            if len(cell.strip()) > 40:
+        for i, cell in enumerate(cells):
+            # the description: a long cell, or a shorter one in words ("新建7万平方米的办公楼、交易中心及仓库等设施")
+            if len(cell.strip()) > 40 or (i != name_i and len(_CJK.findall(cell)) >= DESCRIPTION_CJK):
                 span = _row_span(
                     cell,
                     aspect,
@@ -520,7 +550,8 @@ def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> 
                     _asked_measure(question),
                     frozenset(numbers(question)),
                 )
-                if span:
+                # "二期总投资多少" is answered by an amount of money, not by "二期 200 亩用地…"
+                if span and not (money and not _STATES_AMOUNT.search(cell[span[0] : span[1]])):
                     a, b = start + offset + span[0], start + offset + span[1]
                     return f"{name}：{cell[span[0] : span[1]].strip()}", a, b
             offset += len(cell) + 1
@@ -542,6 +573,12 @@ def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> 
     return f"{name}：" + "，".join(pairs), start, end
 
 
+# "机房有多大": the size of a thing, when no other aspect is asked (rag.generate.facts.ASPECTS' "面积")
+_ASKS_SIZE = re.compile(r"多大[？?。]?$")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+DESCRIPTION_CJK = 6  # a cell with so many Chinese characters describes the row, however short (not a date, an amount)
+# what a row's name ends with that a question may leave out ("…有限公司", "…项目")
+_LEGAL = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|集团|公司|建设项目|项目)$")
 # "多少层 / 几颗 / 多少个": the measure word of the count asked
 _ASKED_MEASURE = re.compile(r"(?:多少|(?<!哪)几)([亩台名人家层只辆吨件套座所栋户架艘款株头条颗处个项位次批])")
 

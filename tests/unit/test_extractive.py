@@ -321,3 +321,98 @@ def test_a_figure_with_the_digits_of_the_questions_own_number_answers_when_its_m
     # the question's own figure alone is still no answer
     same = "全市积极培育主营业务收入超过20亿元的数字化重点企业。"
     assert not gen.generate("吉安主营业务收入超过20亿元的数字化重点企业有多少家？", [_hit(0, same)]).answerable
+
+
+def test_the_row_of_a_project_with_a_like_name_does_not_answer_for_the_one_named(tokenizer) -> None:
+    header = "序号\t项目名称\t投资金额（万元）\t建设期\t主要内容"
+    named = (
+        "61\t青川雨林汽车零部件有限公司年产20万套汽车零部件生产项目\t30000\t2020.9-2021.12\t规划设计4栋厂房、办公楼。"
+    )
+    like = (
+        "70\t江东立新汽车零部件有限公司年产100万套压铸汽车零部件项目\t12000\t2021.7-2022.12\t"
+        "规划建设4栋车间、1栋仓库，总建筑面积约50000平方米。占地50亩，建设压铸汽车零部件项目。"
+    )
+    hits = [_hit(0, named, "table_row", header), _hit(1, like, "table_row", header)]
+    gen = ExtractiveGenerator(tokenizer)
+    # the row named says nothing of its area: the other company's 50亩 is no answer, however alike the names
+    d = gen.generate("青川雨林汽车零部件有限公司的项目占地多少亩？", hits)
+    assert not d.answerable and "subject_mismatch" in d.flags
+    # asked by its own name, the other row answers; and with the named row not retrieved, so does it when its name
+    # shares what the question says
+    assert "50亩" in gen.generate("江东立新汽车零部件有限公司的项目占地多少亩？", hits).text
+    assert "50亩" in gen.generate("立新汽车零部件有限公司压铸件项目占地多少亩？", hits[1:]).text
+
+
+def test_a_row_named_whole_in_the_question_answers_beside_a_longer_name_that_shares_more(tokenizer) -> None:
+    header = "序号\t项目名称\t投资金额（万元）\t建设期\t主要内容"
+    short = (
+        "6\tVR 科创城\t2500000\t2020-2023\t"
+        "项目总建筑面积约 240 万平方米,主要建设 VR 示范应用中心、展示体验中心、国际会议中心等。"
+    )
+    longer = "30\t青川市 VR 科创城智慧城市建设项目\t93520\t2021-2023\t建设一个智慧运营中心、三大智能软件平台。"
+    hits = [_hit(0, longer, "table_row", header), _hit(1, short, "table_row", header)]
+    d = ExtractiveGenerator(tokenizer).generate("青川市项目清单中，VR科创城项目总建筑面积是多少？", hits)
+    assert "240 万平方米" in d.text
+
+
+def test_a_row_answers_a_column_asked_in_other_words(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    hits = _row(
+        "建设铝型材生产基地,新上铝型材生产线 20 条,项目达标投产后可年产 5 万吨工业铝型材。厂房及综合楼等建设全面完工。",
+        "青川鑫达铝业有限公司年产 5 万吨工业铝型材项目",
+    )
+    d = gen.generate("青川鑫达铝业铝材项目投产后每年能产多少工业铝型材？", hits)
+    assert "可年产 5 万吨工业铝型材" in d.text and "350000" not in d.text
+    hits = _row(
+        "拟定航空路以东商业设施用地,占地面积13.58亩,容积率1.8,总建筑面积22303㎡,设地下室两层,停车位约300个。"
+        "用于建设金融商贸创业园。",
+        "青川金融商贸创业园项目",
+    )
+    d = gen.generate("青川金融商贸创业园能停多少辆车？", hits)
+    assert "停车位约300个" in d.text and "13.58" not in d.text
+    # "有多大" asks the size of what is named: its area, not the row's investment
+    hits = _row(
+        "建设规模 47700 平方米(计容 41450 平方米),包括机房(含动力中心)建筑面积 22100 平方米、"
+        "运营中心综合楼 25400 平方米。",
+        "青川云和大数据中心一期工程",
+    )
+    d = gen.generate("青川云和大数据中心放服务器的机房有多大？", hits)
+    assert "机房(含动力中心)建筑面积 22100 平方米" in d.text and "350000" not in d.text
+    assert not gen.generate("青川云和大数据中心能停多少辆车？", hits).answerable
+
+
+def test_a_short_description_cell_answers_what_it_says(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    hits = _row("新建7万平方米的办公楼、交易中心及仓库等设施。", "青川亚欧铝金属交易中心项目")
+    d = gen.generate("青川亚欧铝金属交易中心项目要新建多大面积的设施？", hits)
+    assert d.answerable and "新建7万平方米" in d.text and "350000" not in d.text
+    # a date or an amount cell is no description: a size it does not state is not asked of them
+    assert not gen.generate("青川亚欧铝金属交易中心项目有多少名员工？", hits).answerable
+
+
+def test_a_phase_asked_is_not_answered_by_the_whole_projects_column(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    hits = _row(
+        "一期物流仓储用地约 331 亩,二期 200 亩用地根据基地建设进度需要提供。项目重点建设智能分拣中心、冷链中心等。",
+        "青川顺达智慧物流基地",
+    )
+    # the row's 350000万元 is the whole project's; its clause about 二期 states no amount of money
+    assert not gen.generate("青川顺达智慧物流基地二期总投资是多少？", hits).answerable
+    assert "350000" in gen.generate("青川顺达智慧物流基地总投资是多少？", hits).text
+    hits = _row(
+        "项目一期投资 20 亿元,建设仓储中心及分拣中心;二期投资 12 亿元,建设冷链中心及配套设施。",
+        "青川顺达智慧物流基地",
+    )
+    d = gen.generate("青川顺达智慧物流基地二期总投资是多少？", hits)
+    assert "二期投资 12 亿元" in d.text and "350000" not in d.text
+    hits = _row("项目规划总建筑面积约 15.8 万平方米,建设人才创新创业中心。", "青川人力资源服务产业园 (二期)项目")
+    assert "350000" in gen.generate("青川人力资源服务产业园二期总投资是多少？", hits).text
+
+
+def test_a_column_naming_the_phase_asked_answers_for_it(tokenizer) -> None:
+    header = "序号\t项目名称\t投资金额（万元）\t建设期\t主要内容"
+    row = "41\t青川VR产业基地项目\t800000\t2019.6-2022.6 (一期)\t项目一期用地393亩,以VR产业为特色,集产、教、研于一体。"
+    hits = [_hit(0, row, "table_row", header)]
+    gen = ExtractiveGenerator(tokenizer)
+    assert "2019.6-2022.6 (一期)" in gen.generate("青川VR产业基地项目一期的建设期是哪几年？", hits).text
+    assert not gen.generate("青川VR产业基地项目二期的建设期是哪几年？", hits).answerable

@@ -186,6 +186,19 @@ def test_a_table_row_is_about_the_project_it_names() -> None:
     assert facts.row_name_ok([], "江铃股份富山新能源汽车基地占地多少", "江铃股份富山新能源汽车基地")
 
 
+def test_what_a_question_says_of_a_rows_name() -> None:
+    q = "青川雨林汽车零部件有限公司的项目占地多少亩？"
+    own = facts.name_shared(q, "青川雨林汽车零部件有限公司年产20万套汽车零部件生产项目")
+    other = facts.name_shared(q, "江东立新汽车零部件有限公司年产100万套汽车零部件项目")
+    assert facts.shared_size(q, own) == len("青川雨林汽车零部件有限公司项目")
+    assert facts.shared_size(q, other) == len("汽车零部件有限公司项目")
+    assert {facts.norm(q)[i] for i in own - other} == set("青川雨林")
+    # a name the question repeats is said once; single characters in common are no part of a name
+    q = "激光陀螺生产基地建成后年产多少轴激光陀螺？"
+    assert facts.shared_size(q, facts.name_shared(q, "激光陀螺产业化技术创新")) == 4
+    assert not facts.name_shared("它有多少？", "多功能中心")
+
+
 def test_questions_are_not_statements() -> None:
     assert facts.is_question("2021年南昌规模以上工业增加值增长了多少？")
     assert facts.is_question("南昌工业投资增长了多少?”")
@@ -203,6 +216,9 @@ def test_questions_are_not_statements() -> None:
         ("华勤千亿产业基地项目分几期建设？", "布局", None),
         ("华勤千亿产业基地项目主要建设内容是什么？", "内容", 4),
         ("华勤千亿产业基地项目是什么？", "", None),
+        ("华勤千亿产业基地项目投产后每年能产多少台笔电？", "产能", None),
+        ("华勤千亿产业基地能停多少辆车？", "车位", None),
+        ("华勤千亿产业基地的厂房有多大？", "", None),
     ],
 )
 def test_the_asked_column(question: str, aspect: str, column: int | None) -> None:
