@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import SEEDS, FakeEmbedder, Server, settings_for
+from tests.helpers import ARTIFACTS, EQUALITY_SAMPLE, QA, SEEDS, FakeEmbedder, Server, settings_for
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -51,6 +51,16 @@ def components(built_index):
     from rag.factory import Components
 
     return Components(settings_for(built_index))
+
+
+@pytest.fixture(scope="session")
+def faiss_retrieval(components) -> dict:
+    """FAISS's retrieval report (dense, bm25, hybrid) on the QA set's EQUALITY_SAMPLE items, run once for the tests
+    that hold another store or process to it."""
+    from rag.evaluate import run_eval
+
+    out = ARTIFACTS / "eval-faiss-retrieval.json"
+    return run_eval(components, QA, answers=False, limit=EQUALITY_SAMPLE, out=out, verbose=False)
 
 
 @pytest.fixture

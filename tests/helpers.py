@@ -20,6 +20,10 @@ SEEDS = ROOT / "seeds"
 QA = ROOT / "eval" / "qa.jsonl"
 SHARED_CACHE = ROOT / "index" / "cache" / "embeddings.sqlite"
 ARTIFACTS = ROOT / "artifacts"
+# Equality tests (Milvus vs FAISS, a replica vs the builder) score this fixed subset of the QA set (`run_eval`'s and
+# `rag eval`'s --limit: stratified by split, origin and type, at an even stride in file order), not all of it: the
+# same items through two stores prove them equal as well, in a quarter of the time.
+EQUALITY_SAMPLE = 200
 # ../shared beside the checkout, or ../../shared from a git worktree under it
 SHARED = next(
     (p for p in (ROOT.parent / "shared", ROOT.parents[1] / "shared") if (p / "bench").is_dir()), ROOT.parent / "shared"

@@ -109,13 +109,20 @@ def test_issue14_floor_cmrc2018_ndcg10_not_below_today(cmrc) -> None:
 
 
 def test_compare_on_the_seeds_qa_set(components, tmp_path) -> None:
-    """Our hybrid retriever against the LangChain tutorial pipeline and Langchain-Chatchat's defaults."""
+    """Our hybrid retriever against the LangChain tutorial pipeline and Langchain-Chatchat's defaults, on the whole QA
+    set (the margins below are the whole set's). Chatchat's BM25 is built once, not per query as Chatchat does: the
+    same rankings, without the per-query jieba cost that only its latency (not asserted here) needs."""
+    out = tmp_path / "eval-cmp.json"
     r = run_eval(
-        components, QA, modes=("hybrid",), compare=True, answers=False, out=tmp_path / "eval-cmp.json", verbose=False
+        components, QA, modes=("hybrid",), compare=True, compare_latency=False, answers=False, out=out, verbose=False
     )
     ours, systems = r["retrieval"]["hybrid"], r["compare"]["systems"]
     tutorial, chatchat = systems["langchain-tutorial"], systems["chatchat-defaults"]
     assert tutorial["n_passages"] > 0 and chatchat["n_passages"] > 0
+    assert (
+        chatchat["chunking"]["bm25_rebuilt_per_query"] is False
+        and "latency_p50_ratio" not in r["compare"]["vs_ours"]["chatchat-defaults"]
+    )
     # measured: ours 0.921 / 0.979 / 0.947, tutorial 0.729 / 0.921 / 0.812, chatchat 0.857 / 0.979 / 0.904
     assert ours["hit@1"] >= tutorial["hit@1"] + 0.10 and ours["mrr@10"] >= tutorial["mrr@10"] + 0.08
     assert ours["hit@1"] >= chatchat["hit@1"] + 0.03 and ours["mrr@10"] >= chatchat["mrr@10"] + 0.02

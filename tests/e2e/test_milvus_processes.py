@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import ARTIFACTS, QA, ROOT, SEEDS, SHARED_CACHE, free_port
+from tests.helpers import ARTIFACTS, EQUALITY_SAMPLE, QA, ROOT, SEEDS, SHARED_CACHE, free_port
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 pytest.importorskip("pymilvus")
@@ -225,14 +225,15 @@ def test_second_writer_gets_index_busy(shared) -> None:
     assert _ok(rag(d, uri, "index", "navel.txt", "--collection", "busy", "--json"))["added"] == ["navel"]
 
 
-def test_eval_through_a_replica_that_did_not_build_equals_faiss(shared, components) -> None:
-    from rag.evaluate import run_eval
-
+def test_eval_through_a_replica_that_did_not_build_equals_faiss(shared, faiss_retrieval) -> None:
+    """`rag eval` on the QA set's fixed EQUALITY_SAMPLE items in a process that did not build the index."""
     d, uri = shared
+    out = ARTIFACTS / "eval-milvus-replica.json"
     milvus = _ok(
-        rag(d, uri, "eval", str(QA), "--retrieval-only", "--json", "--out", str(ARTIFACTS / "eval-milvus-replica.json"))
+        rag(d, uri, "eval", str(QA), "--retrieval-only", "--limit", str(EQUALITY_SAMPLE), "--json", "--out", str(out))
     )
-    faiss = run_eval(components, QA, answers=False, out=ARTIFACTS / "eval-faiss-retrieval.json", verbose=False)
+    faiss = faiss_retrieval
+    assert milvus["n"] == faiss["n"] == EQUALITY_SAMPLE
     for mode in ("dense", "bm25", "hybrid"):
         for k in ("hit@1", "hit@5", "mrr@10"):
             m, f = milvus["retrieval"][mode][k], faiss["retrieval"][mode][k]

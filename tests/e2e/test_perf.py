@@ -17,11 +17,15 @@ pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 SOAK_S = 120
 CLIENTS = 32
+QUESTION_STRIDE = (
+    4  # every 4th question of the QA set (about 200): the warm-up pass asks each once, the soak cycles them
+)
 RSS_GROWTH_MIB = 300  # generous: the steady state after a warm-up pass should barely grow
 
 
 def test_32_clients_for_two_minutes_no_errors_bounded_memory(index_copy) -> None:
-    questions = [json.loads(line)["question"] for line in QA.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = [line for line in QA.read_text(encoding="utf-8").splitlines() if line.strip()]
+    questions = [json.loads(line)["question"] for line in lines[::QUESTION_STRIDE]]
     reqs = mixed_requests(questions)
     env = {"RAG_INDEX_DIR": str(index_copy), "RAG_EMBED_CACHE": str(SHARED_CACHE), "RAG_GENERATOR": "extractive"}
     with ServeProcess(env) as srv:
