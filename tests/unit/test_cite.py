@@ -390,6 +390,8 @@ def test_a_count_said_in_another_measure_word_than_the_passage_gives_it_is_not_s
     assert d.answerable and "300多台套" in d.citations[0].quote
     d = verify("该厂引进自动化生产线12个[1]。", hits, tokenizer, question="该厂引进了多少条生产线？")
     assert d.answerable  # 个 stands for any measure word but people's
+    # a figure the passage gives as money is not an area
+    assert not verify("该厂占地8亩[1]。", hits, tokenizer, question="该厂占地多少亩？").answerable
 
 
 def test_the_value_asked_must_be_what_the_cited_sentence_states(tokenizer) -> None:
