@@ -20,12 +20,10 @@ from tests.helpers import ARTIFACTS, QA
 pytestmark = [pytest.mark.model, pytest.mark.llm, pytest.mark.slow]
 
 SAMPLE = 60
-# Issue 14's LLM floors, except "unanswerable refused": the sample holds 9 unanswerable items and the model refuses 7
-# here (0.778, one short of the issue's 0.85); the floor allows one item less (6 of 9), since greedy decoding on
-# another CPU class can change a token, and holds that level until the gap is closed (docs/figures/).
+# Issue 14's LLM floors. The sample holds 9 unanswerable items: 0.85 asks that 8 of them be refused.
 FLOORS = {
     "answer_accuracy": (operator.ge, 0.85),
-    "unanswerable_refused": (operator.ge, 0.66),
+    "unanswerable_refused": (operator.ge, 0.85),
     "false_refusal": (operator.le, 0.08),
     "citation_support": (operator.ge, 0.92),
 }
