@@ -28,6 +28,7 @@ _SAME_MEASURE = {
     "座": ("座", "栋"),
     "栋": ("栋", "座"),
 }
+_PEOPLE = ("名", "人", "位")  # "多少名院士" is not answered by "院士工作站5个"
 _REFERS_BACK = re.compile(r"\s*(?:该|此|其|这|上述|以上|前述|同时|此外|另外)")
 
 
@@ -140,8 +141,8 @@ def states_figure(question: str, answer: str) -> bool:
     if not m:
         return True
     # "多少名员工" is answered by so many 名 (or 人, 个), not by "40条" of something else
-    said = "|".join(_SAME_MEASURE.get(m.group(1), m.group(1)))
-    return bool(re.search(rf"(?:\d|[一二两三四五六七八九十百千万亿])\s*(?:余|多)?\s*(?:{said}|个)", own))
+    said = "|".join(_SAME_MEASURE.get(m.group(1), (m.group(1),)) + (() if m.group(1) in _PEOPLE else ("个",)))
+    return bool(re.search(rf"(?:\d|[一二两三四五六七八九十百千万亿])\s*(?:余|多)?\s*(?:{said})", own))
 
 
 def excerpt(text: str, terms: list[str], budget: int) -> str:

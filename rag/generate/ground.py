@@ -321,7 +321,9 @@ def value_gap(
         asked.append(counted)
     hay = norm(sentence) + norm(header)
     for noun in asked:
-        if not _used(noun, bm25, None) and not (passages and _used(noun, None, passages)):
+        in_passages = bool(passages) and _used(noun, None, passages)
+        # without the collection (`bm25`), the retrieved passages alone tell what the documents use
+        if not in_passages and (not _used(noun, bm25, None) or (bm25 is None and passages)):
             continue
         if noun in _SHARE and _STATES_SHARE.search(sentence):
             continue

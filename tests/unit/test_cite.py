@@ -380,3 +380,32 @@ def test_a_passage_referring_back_to_the_company_backs_what_is_said_of_it(tokeni
     q = "赣州富尔特电子股份有限公司项目全面投产后年营收可超过多少？"
     d = verify("赣州富尔特电子股份有限公司项目全面投产后年营收可超过35亿元[2]。", [named, back], tokenizer, question=q)
     assert d.answerable and d.citations[0].hit is back
+
+
+def test_a_count_said_in_another_measure_word_than_the_passage_gives_it_is_not_supported(tokenizer) -> None:
+    hits = [_hit("该厂引进自动化生产线12条以及检测设备300多台套，年产值8亿元。", 100, "九江日报")]
+    d = verify("该厂有300多名员工[1]。", hits, tokenizer, question="该厂有多少名员工？")
+    assert not d.answerable
+    d = verify("该厂引进检测设备300多台套[1]。", hits, tokenizer, question="该厂引进了多少台检测设备？")
+    assert d.answerable and "300多台套" in d.citations[0].quote
+    d = verify("该厂引进自动化生产线12个[1]。", hits, tokenizer, question="该厂引进了多少条生产线？")
+    assert d.answerable  # 个 stands for any measure word but people's
+    # a figure the passage gives as money is not an area
+    assert not verify("该厂占地8亩[1]。", hits, tokenizer, question="该厂占地多少亩？").answerable
+
+
+def test_the_value_asked_must_be_what_the_cited_sentence_states(tokenizer) -> None:
+    # the passages use 年产值, the cited sentence states only an investment: its figure is not the output asked
+    hits = [
+        _hit("该项目总投资26亿元，主要建设电解槽生产线。", 100, "萍乡日报"),
+        _hit("同类项目年产值普遍在10亿元以上。", 400, "萍乡日报"),
+    ]
+    q = "该项目建成后年产值是多少？"
+    assert not verify("该项目建成后年产值约26亿元[1]。", hits, tokenizer, question=q).answerable
+    assert verify("该项目总投资26亿元[1]。", hits, tokenizer, question="该项目总投资是多少？").answerable
+
+
+def test_last_years_figure_is_not_answered_by_this_years(tokenizer) -> None:
+    hits = [_hit("今年上半年，宜春经开区规模以上工业增加值增长12.4%。", 100, "宜春日报")]
+    q = "宜春经开区去年规模以上工业增加值增长多少？"
+    assert not verify("宜春经开区规模以上工业增加值增长12.4%[1]。", hits, tokenizer, question=q).answerable

@@ -87,6 +87,9 @@ def test_how_much_is_not_answered_by_a_year_or_the_questions_own_number() -> Non
     assert states_figure("江西赣能电子有限公司有多少名员工？", "该公司有员工1200人[1]。")
     assert states_figure("江西赣能电子有限公司有多少名员工？", "该公司有员工两千名[1]。")
     assert states_figure("园区有多少家企业？", "园区有企业56个[1]。")
+    # people are counted in 名 / 人 / 位, not in 个 (a number of workstations is not a number of academicians)
+    assert not states_figure("开发区有多少名专家？", "开发区拥有专家工作站8个[1]。")
+    assert states_figure("开发区有多少名专家？", "开发区拥有专家8位[1]。")
     # a time when one is asked, a year other than the question's for "哪一年"
     assert not states_figure("西二绕城高速什么时候建成通车？", "西二绕城高速建设项目正在有序推进[1]。")
     assert states_figure("西二绕城高速什么时候建成通车？", "西二绕城高速预计2025年底建成通车[1]。")
