@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     llm_passages: int = 5
     llm_context_chars: int = 900  # the best passage gets 2/6, the others 1/6 each, as query-focused excerpts
     llm_timeout_s: float = 120.0
+    # evaluation: a JSONL log of the local LLM's completions by exact prompt; `rag eval` / `rag bench --answers`
+    # replay unchanged prompts from it (rag/generate/replay.py). The service never reads it.
+    llm_replay_log: Path | None = None
 
     # Service
     host: str = "127.0.0.1"

@@ -180,11 +180,18 @@ class Components:
             from rag.generate.llm import LlamaCppGenerator
             from rag.generate.model_files import ensure_gguf
 
+            replay = None
+            if s.llm_replay_log:
+                from rag.evaluate.report import cpu, cpu_line
+                from rag.generate.replay import CompletionLog
+
+                replay = CompletionLog(s.llm_replay_log, cpu_line({"cpu": cpu(), "cpus": os.cpu_count()}))
             return LlamaCppGenerator(
                 ensure_gguf(s.llm_cache_dir, s.llm_model_path),
                 n_ctx=s.llm_ctx,
                 threads=s.threads,
                 timeout_s=s.llm_timeout_s,
+                replay=replay,
                 **common,
             )
         from rag.generate.openai_compat import OpenAIGenerator

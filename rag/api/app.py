@@ -21,7 +21,7 @@ from rag.api.jobs import router as jobs_router
 from rag.api.metrics import Metrics
 from rag.api.routes import router
 from rag.config import Settings, get_settings
-from rag.errors import RagError
+from rag.errors import ConfigError, RagError
 from rag.factory import Components
 
 log = logging.getLogger("rag.api")
@@ -30,6 +30,8 @@ WEB = Path(str(resources.files("rag") / "web"))
 
 def create_app(settings: Settings | None = None, components: Components | None = None) -> FastAPI:
     settings = settings or get_settings()
+    if settings.llm_replay_log:
+        raise ConfigError("RAG_LLM_REPLAY_LOG is for rag eval and rag bench only: the service answers from the model")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

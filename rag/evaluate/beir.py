@@ -16,6 +16,7 @@ from rag.errors import BadInput
 from rag.evaluate.compare import build_baselines, versus
 from rag.evaluate.extra import require_eval
 from rag.evaluate.metrics import IR_METRICS, ir_scores, latency_summary
+from rag.evaluate.provenance import llm_replay
 from rag.evaluate.qa import Progress, load_qa
 from rag.evaluate.report import bench_summary, environment, write_reports
 
@@ -205,6 +206,7 @@ def run_bench(
         report["compare"] = _compare(components, docs, judged, qrels, served_k, results.get("hybrid"), progress)
     if answers:
         report["answers"] = _answers(components, collection, judged, qrels, answers, progress)
+        report.update(llm_replay(components, answers))
     default = f"bench-{name}" + (f"-answers-{'-'.join(answers)}" if answers else "")
     paths = write_reports(report, out or Path("artifacts") / f"{default}.json")
     report["reports"] = {k: str(v) for k, v in paths.items()}

@@ -109,6 +109,7 @@ def compact(report: dict[str, Any]) -> dict[str, Any]:
         "n_queries": report["n_queries"],
         "modes": {m: {k: r[k] for k in BENCH_KEYS + extra if k in r} for m, r in report["modes"].items()},
         "answers": {g: {k: v for k, v in a.items() if k != "items"} for g, a in (report.get("answers") or {}).items()},
+        **({"llm_replay": report["llm_replay"]} if report.get("llm_replay") else {}),
         **({"expansion": report["expansion"]} if report.get("expansion") else {}),
         **_compare(report),
         "environment": _env(report),
@@ -149,9 +150,23 @@ def _measured(*reports: dict[str, Any]) -> str:
     """'Measured <date> on <CPU>, <commit>' for each distinct run (figures from before the commit was recorded say
     so)."""
     seen = dict.fromkeys(
-        f"{(e.get('time') or '')[:10]} on {cpu_line(e)}, {commit_text(e)}" for e in (r["environment"] for r in reports)
+        f"{(e.get('time') or '')[:10]} on {cpu_line(e)}, {commit_text(e)}{_replayed(r)}"
+        for r in reports
+        for e in (r["environment"],)
     )
     return "Measured " + "; ".join(seen) + "."
+
+
+def _replayed(report: dict[str, Any]) -> str:
+    """How a run used a log of the local LLM's completions (rag.generate.replay), when it did."""
+    x = report.get("llm_replay") or (report.get("settings") or {}).get("llm_replay")
+    if not x or not x.get("replayed"):
+        return ""
+    n = x["replayed"] + x["generated"]
+    return (
+        f" ({x['replayed']} of the local LLM's {n} completions read from a log of the same prompts generated on "
+        f"{' and '.join(x['cpus']) or 'a recorded CPU'})"
+    )
 
 
 PART_NAMES = {"all": "all", "dev": "dev (tuned on)", "test": "test (held out)", "independent": "of which independent"}

@@ -39,3 +39,13 @@ def commit_text(env: dict[str, Any] | None) -> str:
     if not commit:
         return "commit not recorded"
     return f"commit {commit}" + (" plus uncommitted changes" if (env or {}).get("dirty") else "")
+
+
+def llm_replay(components: Any, generators: Any) -> dict[str, Any]:
+    """{"llm_replay": counts} when the local LLM among `generators` (a name or names) read its completions from a
+    RAG_LLM_REPLAY_LOG (rag.generate.replay): how many were replayed and generated, and on which CPUs; else {}."""
+    names = [generators] if isinstance(generators, str) else list(generators or ())
+    if "llm" not in names:
+        return {}
+    log = getattr(components.generator("llm"), "replay", None)
+    return {"llm_replay": log.counts()} if log is not None else {}

@@ -25,6 +25,7 @@ from rag.evaluate.metrics import (
     latency_summary,
     score_retrieval,
 )
+from rag.evaluate.provenance import llm_replay
 from rag.evaluate.report import environment, eval_summary, write_reports
 from rag.evaluate.splits import parts, select, split_of, stratified
 
@@ -409,6 +410,7 @@ def run_eval(
             "refuse_below": p.limits.refuse_below,
             "llm_refuse_below": p.limits.llm_refuse_below,
             "embedder": components.embedder.id,
+            **llm_replay(components, gen if answers else None),
         },
         "environment": environment(),
     }

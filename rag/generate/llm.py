@@ -10,6 +10,7 @@ from pathlib import Path
 from rag import cancel
 from rag.errors import ConfigError, GenerationError
 from rag.generate.chat import ChatGenerator
+from rag.generate.replay import CompletionLog, prompt_key
 
 MODEL_ID = "qwen2.5-coder-1.5b"
 
@@ -17,8 +18,12 @@ MODEL_ID = "qwen2.5-coder-1.5b"
 class LlamaCppGenerator(ChatGenerator):
     name = f"llm:{MODEL_ID}"
 
-    def __init__(self, model_path: Path, n_ctx: int = 4096, threads: int = 0, **kw):
+    def __init__(
+        self, model_path: Path, n_ctx: int = 4096, threads: int = 0, replay: CompletionLog | None = None, **kw
+    ):
         super().__init__(**kw)
+        self.replay = replay  # evaluation only (rag.generate.replay)
+        self._model_key = f"{MODEL_ID}:{Path(model_path).name}:{Path(model_path).stat().st_size}"
         try:
             from llama_cpp import Llama
         except ImportError as e:
@@ -40,6 +45,25 @@ class LlamaCppGenerator(ChatGenerator):
         llama_cpp.llama_set_abort_callback(self._llm._ctx.ctx, self._abort, None)
 
     def _chat(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
+        if self.replay is None:
+            yield from self._generate(messages, max_tokens)
+            return
+        key = prompt_key(self._model_key, messages, max_tokens)
+        entry = self.replay.get(key)
+        if entry is not None:
+            self.last_usage = dict(entry["usage"])
+            if entry["text"]:
+                yield entry["text"]
+            return
+        pieces: list[str] = []
+        for piece in self._generate(messages, max_tokens):
+            pieces.append(piece)
+            yield piece
+        stop = cancel.current()
+        if stop is None or not stop.is_set():  # a whole completion only: not one stopped by a client
+            self.replay.put(key, "".join(pieces), dict(self.last_usage))
+
+    def _generate(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
         with self._lock:
             self._stop = cancel.current()
             try:
