@@ -171,7 +171,7 @@ class ExtractiveGenerator(Generator):
         for c in picked:
             h = hits[c.hit_i]
             s, e = self._trim(h, c, weights, qnums, facts.asks_figure(question), bool(_ASKS_MONEY.search(question)))
-            text, s, e = _render(h, _doc_slice(h, s, e), question, s, terms) or ("", s, e)
+            text, s, e = _render(h, _doc_slice(h, s, e), question, s, terms, fits.phases) or ("", s, e)
             if c is best:  # the quote as trimmed must itself carry what is asked: else no answer, not a weaker one
                 gaps = answer_gaps(question, h, s, e, tokenizer, bm25, hits, only=REFUSED_GAPS)
                 if gaps:
@@ -359,7 +359,12 @@ class _Fit:
         answered by the row of 江西億立汽车零部件有限公司 ("南昌雨华" is not in its name), however alike the rest of
         their names, when the row of 南昌雨华 is retrieved and says nothing of its area."""
         name = _row_name(h)
-        if not name or not self.named or name == self.named or _LEGAL.sub("", norm(name)) in norm(self.question):
+        if (
+            not name
+            or not self.named
+            or name == self.named
+            or facts.PROJECT_FORM.sub("", norm(name)) in norm(self.question)
+        ):
             return False
         lacking = self.shared[self.named] - self.shared[name]
         return any(all(i + k in lacking for k in range(OTHER_ROW)) for i in lacking)
@@ -376,7 +381,7 @@ class _Fit:
         if self._other_row(h):
             self.dropped.add("subject_mismatch")
             return False
-        if h.chunk.kind == "table_row" and _render(h, c.text, self.question, c.start, self.terms) is None:
+        if h.chunk.kind == "table_row" and _render(h, c.text, self.question, c.start, self.terms, self.phases) is None:
             self.dropped.add("column_missing")
             return False
         context = h.chunk.heading + " " + h.title
@@ -512,11 +517,13 @@ def _value(cell: str, unit: str) -> str:
     return facts.with_spoken(v, unit) if unit else v
 
 
-def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> tuple[str, int, int] | None:
+def _render(
+    h: Hit, quote: str, question: str, start: int, terms: list[str], asked_phases: set[str]
+) -> tuple[str, int, int] | None:
     """Answer text for a quote at document offset `start`, and the span to cite. A table row answers the column the
     question asks about, or the clauses of its long cell that say it ('name：clause', citing those clauses); with no
     column asked, 'name：header value，…' from its short cells. None when the question asks something specific that the
-    row does not say."""
+    row does not say. `asked_phases`: the question's phases (_PHASE), as _Fit found them."""
     end = start + len(quote)
     if h.chunk.kind != "table_row" or "\t" not in quote:
         return quote.replace("\n", " "), start, end
@@ -530,7 +537,6 @@ def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> 
     col = facts.column_for(aspect, header) if aspect else None
     # a phase asked ("二期总投资") that neither the row's name nor the column's cell names ("2021-2023 (一期)"): the
     # column is the whole project's, not the phase's; only a clause of its description that names the phase says it
-    asked_phases = set(_PHASE.findall(question))
     if col is not None and asked_phases and not asked_phases & set(_PHASE.findall(name + " " + cells[col])):
         col = None
     if col is not None and cells[col].strip():
@@ -577,8 +583,6 @@ def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> 
 _ASKS_SIZE = re.compile(r"多大[？?。]?$")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 DESCRIPTION_CJK = 6  # a cell with so many Chinese characters describes the row, however short (not a date, an amount)
-# what a row's name ends with that a question may leave out ("…有限公司", "…项目")
-_LEGAL = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|集团|公司|建设项目|项目)$")
 # "多少层 / 几颗 / 多少个": the measure word of the count asked
 _ASKED_MEASURE = re.compile(r"(?:多少|(?<!哪)几)([亩台名人家层只辆吨件套座所栋户架艘款株头条颗处个项位次批])")
 
