@@ -335,6 +335,8 @@ class _Fit:
         self.shared = {n: facts.name_shared(question, n) for n in (_row_name(h) for h in hits) if n}
         sizes = {n: facts.shared_size(question, p) for n, p in self.shared.items()}
         self.named = max(sizes, key=lambda n: sizes[n]) if sizes and max(sizes.values()) >= NAMED_ROW else ""
+        # the retrieved rows whose whole name (less 项目 / 有限公司 …) the question says
+        self.said = {n for n in self.shared if _said(n, question)}
         self.dropped: set[str] = set()
 
     def of_kind_asked(self, text: str) -> bool:
@@ -359,6 +361,8 @@ class _Fit:
         answered by the row of 江西億立汽车零部件有限公司 ("南昌雨华" is not in its name), however alike the rest of
         their names, when the row of 南昌雨华 is retrieved and says nothing of its area."""
         name = _row_name(h)
+        if name and self.said and name not in self.said:
+            return True  # "南昌医疗器械产业园…" is not answered by the row of 江西省医疗器械科技产业园
         if (
             not name
             or not self.named
@@ -433,6 +437,12 @@ class _Fit:
 
 
 _NUMERAL = "一二三四五六七八九十两"
+
+
+def _said(name: str, question: str) -> bool:
+    """Does the question say a row's whole name, less its legal form or 项目 (NAMED_ROW characters at least)?"""
+    stem = facts.PROJECT_FORM.sub("", norm(name))
+    return len(stem) >= NAMED_ROW and stem in norm(question)
 
 
 def _other_ordinal(terms: list[str], text: str) -> bool:
@@ -561,6 +571,16 @@ def _render(
                     a, b = start + offset + span[0], start + offset + span[1]
                     return f"{name}：{cell[span[0] : span[1]].strip()}", a, b
             offset += len(cell) + 1
+        # the cue lists found nothing: the figure whose unit and label fit the question's (_cell_answer)
+        asked = _asked_figure(question, name)
+        offset = 0
+        for i, cell in enumerate(cells):
+            if asked and (len(cell.strip()) > 40 or (i != name_i and len(_CJK.findall(cell)) >= DESCRIPTION_CJK)):
+                span = _cell_answer(cell, asked)
+                if span and not (money and not _STATES_AMOUNT.search(cell[span[0] : span[1]])):
+                    a, b = start + offset + span[0], start + offset + span[1]
+                    return f"{name}：{cell[span[0] : span[1]].strip()}", a, b
+            offset += len(cell) + 1
         # a project named by its capacity ("年装配100万只汽车轮胎总成项目") says the count asked itself
         measure = _asked_measure(question)
         if measure and measure != "个" and re.search(rf"\d[\d.]*\s*[万亿千百]?\s*(?:余|多)?{measure}", name):
@@ -628,6 +648,119 @@ def _row_span(
         if (sc, -(b - a)) > best:
             best, span = (sc, -(b - a)), (a, b)
     if span is None or best[0] < 2.0:
+        return None
+    a, b = span
+    while b > a and cell[b - 1] in "，,、；;。 ":
+        b -= 1
+    return a, b
+
+
+# --- what a row's cell says of the column asked, whatever the words -------------------------------------------------
+# A question's words for a column are many ("占多少地", "盖多少平米的房子", "一年能印多少票证"); what holds across them
+# is the unit of the figure asked and the words next to it. _cell_answer reads a description cell's figures each with
+# its unit and the words around it (its label "项目占地", what it counts "工业铝型材"), and keeps the one whose unit
+# fits the question's and whose words the question shares; it backs the cue lists of facts.ASPECTS where they find
+# nothing.
+_UNIT_CLASS = {
+    "亩": "land",
+    "公顷": "land",
+    "平方公里": "land",
+    "平方米": "floor",
+    "平米": "floor",
+    "平方": "floor",
+    "㎡": "floor",
+    "m²": "floor",
+    "m2": "floor",
+    "元": "money",
+    "钱": "money",
+}
+# the units a question may ask in, longest first ("平方米" before "平方"), and the units a cell states
+_ASK_UNITS = sorted([*_UNIT_CLASS, *"台名人家层只辆吨件套座所栋户架艘株颗条个项位批轴", "标箱"], key=len, reverse=True)
+_ASKED_FIGURE = re.compile(
+    r"(?:多少|(?<!哪)几)[十百千万亿]*(" + "|".join(map(re.escape, _ASK_UNITS)) + r")?(?:的)?([\u4e00-\u9fff]{0,8})"
+)
+_CELL_FIGURE = re.compile(
+    r"\d[\d.,]*\s*(?:[十百千万亿]+)?\s*(?:余|多)?\s*"
+    r"(平方米|平方公里|平米|㎡|m\s*<sup>\s*2|m²|m2|亩|公顷|万元|亿元|元|标箱|[台名人家层只辆吨件套座所栋户架艘株颗条个项位批轴])?"
+)
+# the class of a figure asked in no unit of its own ("占多少地", "营收能有多少"), from the question's words
+_CLASS_HINTS = (
+    ("floor", re.compile(r"盖|楼|房子|建筑")),
+    ("land", re.compile(r"地")),
+    ("money", re.compile(r"钱|值|收|额|花")),
+)
+# characters of a question that say nothing of the column asked
+_FILLER = set("多少几是的有要能会可大概一共总吗呢么什这那个项目了在到约将和及与为对其后")
+CELL_LABEL = 10  # characters before a figure that label it ("项目占地面积约")
+CELL_TAIL = 8  # characters after its unit that say what it counts ("万吨工业铝型材")
+
+
+@dataclass(frozen=True)
+class _Asked:
+    unit: str  # the unit asked ("平米", "辆"), or ""
+    kind: str  # its class ("floor", "land", "money"), or the unit itself, or ""
+    noun: str  # what is counted ("票证", "智能门禁系统"), two characters or more, or ""
+    words: frozenset[str]  # the question's characters besides the project's name and filler
+
+
+def _asked_figure(question: str, name: str) -> _Asked | None:
+    """What a question asks of a row named `name`, as _cell_answer reads it, or None when it asks no figure it can
+    read (no unit, nothing counted, no class hinted)."""
+    q = norm(question)
+    shared = facts.name_shared(question, name)
+    rest = "".join(" " if i in shared else ch for i, ch in enumerate(q))
+    m = _ASKED_FIGURE.search(rest)
+    if not m:
+        return None
+    unit = m.group(1) or ""
+    # what is counted may be in the name too ("虹鑫铝材年产 5 万吨工业铝型材项目…一年出多少铝型材")
+    whole = _ASKED_FIGURE.search(q)
+    noun = whole.group(2) if whole and (whole.group(1) or "") == unit else ""
+    kind = _UNIT_CLASS.get(unit, unit)
+    if not kind:
+        kind = next((k for k, rx in _CLASS_HINTS if rx.search(rest)), "")
+    noun = noun if len(noun) >= 2 else ""
+    words = frozenset(ch for ch in rest if _CJK.match(ch) and ch not in _FILLER)
+    if not kind and not noun:
+        return None
+    return _Asked(unit, kind, noun, words)
+
+
+def _unit_kind(unit: str) -> str:
+    u = re.sub(r"\s|<sup>", "", unit)
+    if u in ("万元", "亿元"):
+        return "money"
+    if u in ("平方公里",):
+        return "land"
+    if u.startswith("m"):
+        return "floor"
+    return _UNIT_CLASS.get(u, u)
+
+
+def _cell_answer(cell: str, asked: _Asked, limit: int = 80) -> tuple[int, int] | None:
+    """The (start, end) in `cell` of the clause that states the figure asked, or None. A figure answers when its unit
+    fits the one asked (a count in 个 fits any count) and either its label shares two of the
+    question's characters, or it counts the noun asked, or the unit asked is one of its own (not 个, not money); the
+    clause whose figure shares most wins."""
+    best, span = 0.0, None
+    for a, b in facts._clauses(cell):
+        seg = cell[a:b]
+        for m in _CELL_FIGURE.finditer(seg):
+            counted = bool(asked.noun) and asked.noun in norm(seg[m.end() : m.end() + CELL_TAIL + len(asked.noun)])
+            kind = _unit_kind(m.group(1) or "")
+            generic = kind == "个" and asked.kind not in ("land", "floor", "money", "")
+            if not kind and not (counted and asked.kind in ("", "个")):
+                continue  # a bare figure ("5亿印制票证") only counting the noun asked
+            if kind and asked.kind and kind != asked.kind and not generic:
+                continue
+            shared = len(asked.words & set(seg[max(0, m.start() - CELL_LABEL) : m.start()]))
+            own_unit = bool(asked.unit) and kind == asked.kind and asked.kind not in ("个", "money")
+            if not (shared >= 2 or counted or own_unit):
+                continue
+            score = shared + (3.0 if counted else 0.0) + (1.0 if kind == asked.kind else 0.0)
+            if score > best:
+                best, span = score, (a, b)
+    if span is None or span[1] - span[0] > limit:
         return None
     a, b = span
     while b > a and cell[b - 1] in "，,、；;。 ":
