@@ -544,7 +544,14 @@ def _render(
     name_i = _name_index(header, len(cells))
     name = join_cjk_spaces(cells[name_i].strip())
     aspect = facts.asked_aspect(question) or ("面积" if _ASKS_SIZE.search(question) else "")
+    per = _ASKS_PER.search(question)
+    yearly = aspect == "投资" and per and not _NAMES_INVESTMENT.search(question)
+    if yearly:
+        aspect = ""  # "一年能赚多少钱" asks no investment: only a clause labelled like the question answers it
     col = facts.column_for(aspect, header) if aspect else None
+    # a whole project's amount (its 投资金额 column) does not answer one a year or a phase ("每期花多少钱")
+    if col is not None and per and _label_unit(header[col])[1].endswith("元"):
+        col = None
     # a phase asked ("二期总投资") that neither the row's name nor the column's cell names ("2021-2023 (一期)"): the
     # column is the whole project's, not the phase's; only a clause of its description that names the phase says it
     if col is not None and asked_phases and not asked_phases & set(_PHASE.findall(name + " " + cells[col])):
@@ -555,6 +562,7 @@ def _render(
     specific = aspect or _ASKS_SPECIFIC.search(question)
     if specific:
         money = aspect == "投资" or bool(_ASKS_MONEY.search(question))
+        asked = _asked_figure(question, name)
         offset = 0
         for i, cell in enumerate(cells):
             # the description: a long cell, or a shorter one in words ("新建7万平方米的办公楼、交易中心及仓库等设施")
@@ -567,12 +575,17 @@ def _render(
                     frozenset(numbers(question)),
                 )
                 # "二期总投资多少" is answered by an amount of money, not by "二期 200 亩用地…"
-                if span and not (money and not _STATES_AMOUNT.search(cell[span[0] : span[1]])):
+                # nor is "房子总共多大" (a floor area) by "规划用地1950亩"
+                if (
+                    span
+                    and not (money and not _STATES_AMOUNT.search(cell[span[0] : span[1]]))
+                    and _unit_fits(cell[span[0] : span[1]], asked)
+                    and not (yearly and _NAMES_INVESTMENT.search(cell[span[0] : span[1]]))
+                ):
                     a, b = start + offset + span[0], start + offset + span[1]
                     return f"{name}：{cell[span[0] : span[1]].strip()}", a, b
             offset += len(cell) + 1
         # the cue lists found nothing: the figure whose unit and label fit the question's (_cell_answer)
-        asked = _asked_figure(question, name)
         offset = 0
         for i, cell in enumerate(cells):
             if asked and (len(cell.strip()) > 40 or (i != name_i and len(_CJK.findall(cell)) >= DESCRIPTION_CJK)):
@@ -599,6 +612,9 @@ def _render(
     return f"{name}：" + "，".join(pairs), start, end
 
 
+# an amount a year or a phase ("一年能赚多少钱", "每期花多少钱"), and investment named
+_ASKS_PER = re.compile(r"每一?(?:年|期)|一年|全年|年均")
+_NAMES_INVESTMENT = re.compile(r"投资|投入|花[了费多]")
 # "机房有多大": the size of a thing, when no other aspect is asked (rag.generate.facts.ASPECTS' "面积")
 _ASKS_SIZE = re.compile(r"多大[？?。]?$")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -662,31 +678,30 @@ def _row_span(
 # fits the question's and whose words the question shares; it backs the cue lists of facts.ASPECTS where they find
 # nothing.
 _UNIT_CLASS = {
-    "亩": "land",
-    "公顷": "land",
-    "平方公里": "land",
-    "平方米": "floor",
-    "平米": "floor",
-    "平方": "floor",
-    "㎡": "floor",
-    "m²": "floor",
-    "m2": "floor",
+    "亩": "area",
+    "公顷": "area",
+    "平方公里": "area",
+    "平方米": "area",
+    "平米": "area",
+    "平方": "area",
+    "㎡": "area",
+    "m²": "area",
+    "m2": "area",
     "元": "money",
     "钱": "money",
 }
 # the units a question may ask in, longest first ("平方米" before "平方"), and the units a cell states
 _ASK_UNITS = sorted([*_UNIT_CLASS, *"台名人家层只辆吨件套座所栋户架艘株颗条个项位批轴", "标箱"], key=len, reverse=True)
 _ASKED_FIGURE = re.compile(
-    r"(?:多少|(?<!哪)几)[十百千万亿]*(" + "|".join(map(re.escape, _ASK_UNITS)) + r")?(?:的)?([\u4e00-\u9fff]{0,8})"
+    r"(?:多少|多大|(?<!哪)几)[十百千万亿]*(" + "|".join(map(re.escape, _ASK_UNITS)) + r")?(?:的)?([\u4e00-\u9fff]{0,8})"
 )
 _CELL_FIGURE = re.compile(
     r"\d[\d.,]*\s*(?:[十百千万亿]+)?\s*(?:余|多)?\s*"
-    r"(平方米|平方公里|平米|㎡|m\s*<sup>\s*2|m²|m2|亩|公顷|万元|亿元|元|标箱|[台名人家层只辆吨件套座所栋户架艘株颗条个项位批轴])?"
+    r"(平方米|平方公里|平米|平方|㎡|m\s*<sup>\s*2|m²|m2|亩|公顷|万元|亿元|元|标箱|[台名人家层只辆吨件套座所栋户架艘株颗条个项位批轴])?"
 )
 # the class of a figure asked in no unit of its own ("占多少地", "营收能有多少"), from the question's words
 _CLASS_HINTS = (
-    ("floor", re.compile(r"盖|楼|房子|建筑")),
-    ("land", re.compile(r"地")),
+    ("area", re.compile(r"盖|楼|房子|建筑|面积|占|用地|地块|块地|(?:多少|多大)的?地")),
     ("money", re.compile(r"钱|值|收|额|花")),
 )
 # characters of a question that say nothing of the column asked
@@ -698,7 +713,7 @@ CELL_TAIL = 8  # characters after its unit that say what it counts ("万吨工�
 @dataclass(frozen=True)
 class _Asked:
     unit: str  # the unit asked ("平米", "辆"), or ""
-    kind: str  # its class ("floor", "land", "money"), or the unit itself, or ""
+    kind: str  # its class ("area", "money"), or the measure word itself, or ""
     noun: str  # what is counted ("票证", "智能门禁系统"), two characters or more, or ""
     words: frozenset[str]  # the question's characters besides the project's name and filler
 
@@ -727,14 +742,26 @@ def _asked_figure(question: str, name: str) -> _Asked | None:
 
 
 def _unit_kind(unit: str) -> str:
+    """The class of a unit: "area" (亩, 平方米, ㎡ …), "money" (元, 万元, 亿元), else the measure word itself."""
     u = re.sub(r"\s|<sup>", "", unit)
     if u in ("万元", "亿元"):
         return "money"
-    if u in ("平方公里",):
-        return "land"
     if u.startswith("m"):
-        return "floor"
+        return "area"
     return _UNIT_CLASS.get(u, u)
+
+
+def _same_unit(a: str, b: str) -> bool:
+    """Are two area units the same ("平米" and "㎡": square metres)?"""
+    sqm = lambda u: "sqm" if re.sub(r"\s|<sup>", "", u) in ("平方米", "平米", "平方", "㎡", "m²", "m2") else u  # noqa: E731
+    return sqm(a) == sqm(b)
+
+
+def _unit_fits(text: str, asked: _Asked | None) -> bool:
+    """Does `text` state a figure in the unit asked, when an area or an amount of money is asked?"""
+    if asked is None or asked.kind not in ("area", "money"):
+        return True
+    return any(_unit_kind(m.group(1) or "") == asked.kind for m in _CELL_FIGURE.finditer(text))
 
 
 def _cell_answer(cell: str, asked: _Asked, limit: int = 80) -> tuple[int, int] | None:
@@ -748,16 +775,22 @@ def _cell_answer(cell: str, asked: _Asked, limit: int = 80) -> tuple[int, int] |
         for m in _CELL_FIGURE.finditer(seg):
             counted = bool(asked.noun) and asked.noun in norm(seg[m.end() : m.end() + CELL_TAIL + len(asked.noun)])
             kind = _unit_kind(m.group(1) or "")
-            generic = kind == "个" and asked.kind not in ("land", "floor", "money", "")
+            generic = kind == "个" and asked.kind not in ("area", "money", "")
             if not kind and not (counted and asked.kind in ("", "个")):
                 continue  # a bare figure ("5亿印制票证") only counting the noun asked
             if kind and asked.kind and kind != asked.kind and not generic:
                 continue
             shared = len(asked.words & set(seg[max(0, m.start() - CELL_LABEL) : m.start()]))
-            own_unit = bool(asked.unit) and kind == asked.kind and asked.kind not in ("个", "money")
+            own_unit = (
+                bool(asked.unit)
+                and kind == asked.kind
+                and kind not in ("个", "money")
+                and (kind != "area" or _same_unit(m.group(1), asked.unit))
+            )
             if not (shared >= 2 or counted or own_unit):
                 continue
             score = shared + (3.0 if counted else 0.0) + (1.0 if kind == asked.kind else 0.0)
+            score += 1.0 if asked.unit and kind == "area" and _same_unit(m.group(1), asked.unit) else 0.0
             if score > best:
                 best, span = score, (a, b)
     if span is None or span[1] - span[0] > limit:
