@@ -337,6 +337,8 @@ class _Fit:
         self.named = max(sizes, key=lambda n: sizes[n]) if sizes and max(sizes.values()) >= NAMED_ROW else ""
         # the retrieved rows whose whole name (less 项目 / 有限公司 …) the question says
         self.said = {n for n in self.shared if _said(n, question)}
+        # what the question says of the named row's name, run by run ("江西远锋建材", "装饰膜项目")
+        self.named_runs = _runs(facts._norm(question), self.shared[self.named]) if self.named else []
         self.dropped: set[str] = set()
 
     def of_kind_asked(self, text: str) -> bool:
@@ -373,6 +375,12 @@ class _Fit:
         lacking = self.shared[self.named] - self.shared[name]
         return any(all(i + k in lacking for k in range(OTHER_ROW)) for i in lacking)
 
+    def _about_named(self, h: Hit) -> bool:
+        """Does a passage (not a row) name the project of the row the question names: four characters in a row of
+        what the question says of its name?"""
+        hay = norm(h.title + " " + h.chunk.heading + " " + h.chunk.text)
+        return facts.same_project([r for r in self.named_runs if len(r) >= NAMED_ROW], hay)
+
     def __call__(self, c: _Cand) -> bool:
         h = self.hits[c.hit_i]
         before = h.chunk.text[: c.start - h.chunk.start]
@@ -384,6 +392,9 @@ class _Fit:
             return False
         if self._other_row(h):
             self.dropped.add("subject_mismatch")
+            return False
+        if h.chunk.kind != "table_row" and self.named_runs and not self._about_named(h):
+            self.dropped.add("subject_mismatch")  # another company's "年营收可超35亿元" is no answer for the row named
             return False
         if h.chunk.kind == "table_row" and _render(h, c.text, self.question, c.start, self.terms, self.phases) is None:
             self.dropped.add("column_missing")
@@ -437,6 +448,18 @@ class _Fit:
 
 
 _NUMERAL = "一二三四五六七八九十两"
+
+
+def _runs(q: str, positions: frozenset[int]) -> list[str]:
+    """The runs of `q`'s characters at `positions` (facts.name_shared's)."""
+    out, run = [], ""
+    for i, ch in enumerate(q + "\0"):
+        if i in positions:
+            run += ch
+        elif run:
+            out.append(run)
+            run = ""
+    return out
 
 
 def _said(name: str, question: str) -> bool:

@@ -77,3 +77,22 @@ def test_a_cell_figure_of_the_unit_asked_whose_label_shares_most_answers() -> No
     assert span is not None and cell[span[0] : span[1]] == "占地面积13.58亩"
     a = _asked_figure("青川商贸园一年能储存多少吨货？", "青川商贸园")
     assert a is not None and _cell_answer(cell, a) is None
+
+
+def _text(i: int, text: str) -> Hit:
+    return Hit(Chunk(f"c{i}", f"d{i}", text, 0, len(text), "", "", "text"), 1.0, f"d{i}.txt", "", i + 1)
+
+
+def test_a_yearly_amount_is_not_the_rows_investment_nor_another_companys(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    row = _row(
+        "新建吹膜车间,印刷、复合、涂布车间和成品仓库。投资2.3亿元建设装饰膜项目。",
+        "青川远锋建材有限公司年产14000吨装饰膜项目",
+    )
+    news = _text(1, "该公司项目经理说，项目全面投产后，企业产能将是原来的2.6倍，年营收可超35亿元。")
+    d = gen.generate("青川远锋建材装饰膜项目投产后一年能赚多少钱？", [row, news])
+    assert not d.answerable and "350000" not in d.text and "35亿元" not in d.text
+    # investment named, the column answers; a passage naming the project answers for it
+    assert "350000" in gen.generate("青川远锋建材装饰膜项目投资多少钱？", [row, news]).text
+    named = _text(1, "青川远锋建材装饰膜项目全面投产后，年营收可超3.5亿元。")
+    assert "3.5亿元" in gen.generate("青川远锋建材装饰膜项目投产后一年能赚多少钱？", [row, named]).text
