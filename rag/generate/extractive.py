@@ -5,7 +5,8 @@ kind of answer asked for (an amount, a list, a name), and the passage's retrieva
 them also by their closeness in meaning to the question (everyday words vs the documents' official terms). A sentence
 about another place than the question's, or stating other years only, is never picked; nor is a sentence that is itself
 a question. The answer is the best span (trimmed to its most relevant clauses) with its [n] marker; a table row
-answers the column asked (or the clauses of its description that say it), amounts also in the unit people say.
+answers the column asked (or the clauses of its description that say it: by the aspect's words, else by a figure's unit
+and label), amounts also in the unit people say.
 """
 
 from __future__ import annotations
