@@ -259,11 +259,10 @@ def _place_stem(place: str) -> str:
 
 
 _NUMERAL = re.compile(r"[\d一二三四五六七八九十百千万亿两]")
-_LEGAL_FORM = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|集团|公司)$")
 
 
 def _name_stem(name: str) -> str:
-    stem = _LEGAL_FORM.sub("", name)
+    stem = facts.LEGAL_FORM.sub("", name)
     return stem if len(stem) >= 2 else name
 
 

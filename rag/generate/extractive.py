@@ -5,7 +5,8 @@ kind of answer asked for (an amount, a list, a name), and the passage's retrieva
 them also by their closeness in meaning to the question (everyday words vs the documents' official terms). A sentence
 about another place than the question's, or stating other years only, is never picked; nor is a sentence that is itself
 a question. The answer is the best span (trimmed to its most relevant clauses) with its [n] marker; a table row
-answers the column asked (or the clauses of its description that say it), amounts also in the unit people say.
+answers the column asked (or the clauses of its description that say it: by the aspect's words, else by a figure's unit
+and label), amounts also in the unit people say.
 """
 
 from __future__ import annotations
@@ -171,7 +172,7 @@ class ExtractiveGenerator(Generator):
         for c in picked:
             h = hits[c.hit_i]
             s, e = self._trim(h, c, weights, qnums, facts.asks_figure(question), bool(_ASKS_MONEY.search(question)))
-            text, s, e = _render(h, _doc_slice(h, s, e), question, s, terms) or ("", s, e)
+            text, s, e = _render(h, _doc_slice(h, s, e), question, s, terms, fits.phases) or ("", s, e)
             if c is best:  # the quote as trimmed must itself carry what is asked: else no answer, not a weaker one
                 gaps = answer_gaps(question, h, s, e, tokenizer, bm25, hits, only=REFUSED_GAPS)
                 if gaps:
@@ -335,6 +336,10 @@ class _Fit:
         self.shared = {n: facts.name_shared(question, n) for n in (_row_name(h) for h in hits) if n}
         sizes = {n: facts.shared_size(question, p) for n, p in self.shared.items()}
         self.named = max(sizes, key=lambda n: sizes[n]) if sizes and max(sizes.values()) >= NAMED_ROW else ""
+        # the retrieved rows whose whole name (less 项目 / 有限公司 …) the question says
+        self.said = {n for n in self.shared if _said(n, question)}
+        # what the question says of the named row's name, run by run ("江西远锋建材", "装饰膜项目")
+        self.named_runs = _runs(facts._norm(question), self.shared[self.named]) if self.named else []
         self.dropped: set[str] = set()
 
     def of_kind_asked(self, text: str) -> bool:
@@ -359,10 +364,23 @@ class _Fit:
         answered by the row of 江西億立汽车零部件有限公司 ("南昌雨华" is not in its name), however alike the rest of
         their names, when the row of 南昌雨华 is retrieved and says nothing of its area."""
         name = _row_name(h)
-        if not name or not self.named or name == self.named or _LEGAL.sub("", norm(name)) in norm(self.question):
+        if name and self.said and name not in self.said:
+            return True  # "南昌医疗器械产业园…" is not answered by the row of 江西省医疗器械科技产业园
+        if (
+            not name
+            or not self.named
+            or name == self.named
+            or facts.PROJECT_FORM.sub("", norm(name)) in norm(self.question)
+        ):
             return False
         lacking = self.shared[self.named] - self.shared[name]
         return any(all(i + k in lacking for k in range(OTHER_ROW)) for i in lacking)
+
+    def _about_named(self, h: Hit) -> bool:
+        """Does a passage (not a row) name the project of the row the question names: four characters in a row of
+        what the question says of its name?"""
+        hay = norm(h.title + " " + h.chunk.heading + " " + h.chunk.text)
+        return facts.same_project([r for r in self.named_runs if len(r) >= NAMED_ROW], hay)
 
     def __call__(self, c: _Cand) -> bool:
         h = self.hits[c.hit_i]
@@ -376,7 +394,10 @@ class _Fit:
         if self._other_row(h):
             self.dropped.add("subject_mismatch")
             return False
-        if h.chunk.kind == "table_row" and _render(h, c.text, self.question, c.start, self.terms) is None:
+        if h.chunk.kind != "table_row" and self.named_runs and not self._about_named(h):
+            self.dropped.add("subject_mismatch")  # another company's "年营收可超35亿元" is no answer for the row named
+            return False
+        if h.chunk.kind == "table_row" and _render(h, c.text, self.question, c.start, self.terms, self.phases) is None:
             self.dropped.add("column_missing")
             return False
         context = h.chunk.heading + " " + h.title
@@ -428,6 +449,24 @@ class _Fit:
 
 
 _NUMERAL = "一二三四五六七八九十两"
+
+
+def _runs(q: str, positions: frozenset[int]) -> list[str]:
+    """The runs of `q`'s characters at `positions` (facts.name_shared's)."""
+    out, run = [], ""
+    for i, ch in enumerate(q + "\0"):
+        if i in positions:
+            run += ch
+        elif run:
+            out.append(run)
+            run = ""
+    return out
+
+
+def _said(name: str, question: str) -> bool:
+    """Does the question say a row's whole name, less its legal form or 项目 (NAMED_ROW characters at least)?"""
+    stem = facts.PROJECT_FORM.sub("", norm(name))
+    return len(stem) >= NAMED_ROW and stem in norm(question)
 
 
 def _other_ordinal(terms: list[str], text: str) -> bool:
@@ -512,11 +551,13 @@ def _value(cell: str, unit: str) -> str:
     return facts.with_spoken(v, unit) if unit else v
 
 
-def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> tuple[str, int, int] | None:
+def _render(
+    h: Hit, quote: str, question: str, start: int, terms: list[str], asked_phases: set[str]
+) -> tuple[str, int, int] | None:
     """Answer text for a quote at document offset `start`, and the span to cite. A table row answers the column the
     question asks about, or the clauses of its long cell that say it ('name：clause', citing those clauses); with no
     column asked, 'name：header value，…' from its short cells. None when the question asks something specific that the
-    row does not say."""
+    row does not say. `asked_phases`: the question's phases (_PHASE), as _Fit found them."""
     end = start + len(quote)
     if h.chunk.kind != "table_row" or "\t" not in quote:
         return quote.replace("\n", " "), start, end
@@ -527,10 +568,16 @@ def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> 
     name_i = _name_index(header, len(cells))
     name = join_cjk_spaces(cells[name_i].strip())
     aspect = facts.asked_aspect(question) or ("面积" if _ASKS_SIZE.search(question) else "")
+    per = _ASKS_PER.search(question)
+    yearly = aspect == "投资" and per and not _NAMES_INVESTMENT.search(question)
+    if yearly:
+        aspect = ""  # "一年能赚多少钱" asks no investment: only a clause labelled like the question answers it
     col = facts.column_for(aspect, header) if aspect else None
+    # a whole project's amount (its 投资金额 column) does not answer one a year or a phase ("每期花多少钱")
+    if col is not None and per and _label_unit(header[col])[1].endswith("元"):
+        col = None
     # a phase asked ("二期总投资") that neither the row's name nor the column's cell names ("2021-2023 (一期)"): the
     # column is the whole project's, not the phase's; only a clause of its description that names the phase says it
-    asked_phases = set(_PHASE.findall(question))
     if col is not None and asked_phases and not asked_phases & set(_PHASE.findall(name + " " + cells[col])):
         col = None
     if col is not None and cells[col].strip():
@@ -539,6 +586,7 @@ def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> 
     specific = aspect or _ASKS_SPECIFIC.search(question)
     if specific:
         money = aspect == "投资" or bool(_ASKS_MONEY.search(question))
+        asked = _asked_figure(question, name)
         offset = 0
         for i, cell in enumerate(cells):
             # the description: a long cell, or a shorter one in words ("新建7万平方米的办公楼、交易中心及仓库等设施")
@@ -551,6 +599,21 @@ def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> 
                     frozenset(numbers(question)),
                 )
                 # "二期总投资多少" is answered by an amount of money, not by "二期 200 亩用地…"
+                # nor is "房子总共多大" (a floor area) by "规划用地1950亩"
+                if (
+                    span
+                    and not (money and not _STATES_AMOUNT.search(cell[span[0] : span[1]]))
+                    and _unit_fits(cell[span[0] : span[1]], asked)
+                    and not (yearly and _NAMES_INVESTMENT.search(cell[span[0] : span[1]]))
+                ):
+                    a, b = start + offset + span[0], start + offset + span[1]
+                    return f"{name}：{cell[span[0] : span[1]].strip()}", a, b
+            offset += len(cell) + 1
+        # the cue lists found nothing: the figure whose unit and label fit the question's (_cell_answer)
+        offset = 0
+        for i, cell in enumerate(cells):
+            if asked and (len(cell.strip()) > 40 or (i != name_i and len(_CJK.findall(cell)) >= DESCRIPTION_CJK)):
+                span = _cell_answer(cell, asked)
                 if span and not (money and not _STATES_AMOUNT.search(cell[span[0] : span[1]])):
                     a, b = start + offset + span[0], start + offset + span[1]
                     return f"{name}：{cell[span[0] : span[1]].strip()}", a, b
@@ -573,12 +636,13 @@ def _render(h: Hit, quote: str, question: str, start: int, terms: list[str]) -> 
     return f"{name}：" + "，".join(pairs), start, end
 
 
+# an amount a year or a phase ("一年能赚多少钱", "每期花多少钱"), and investment named
+_ASKS_PER = re.compile(r"每一?(?:年|期)|一年|全年|年均")
+_NAMES_INVESTMENT = re.compile(r"投资|投入|花[了费多]")
 # "机房有多大": the size of a thing, when no other aspect is asked (rag.generate.facts.ASPECTS' "面积")
 _ASKS_SIZE = re.compile(r"多大[？?。]?$")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 DESCRIPTION_CJK = 6  # a cell with so many Chinese characters describes the row, however short (not a date, an amount)
-# what a row's name ends with that a question may leave out ("…有限公司", "…项目")
-_LEGAL = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|集团|公司|建设项目|项目)$")
 # "多少层 / 几颗 / 多少个": the measure word of the count asked
 _ASKED_MEASURE = re.compile(r"(?:多少|(?<!哪)几)([亩台名人家层只辆吨件套座所栋户架艘款株头条颗处个项位次批])")
 
@@ -624,6 +688,136 @@ def _row_span(
         if (sc, -(b - a)) > best:
             best, span = (sc, -(b - a)), (a, b)
     if span is None or best[0] < 2.0:
+        return None
+    a, b = span
+    while b > a and cell[b - 1] in "，,、；;。 ":
+        b -= 1
+    return a, b
+
+
+# --- what a row's cell says of the column asked, whatever the words -------------------------------------------------
+# A question's words for a column are many ("占多少地", "盖多少平米的房子", "一年能印多少票证"); what holds across them
+# is the unit of the figure asked and the words next to it. _cell_answer reads a description cell's figures each with
+# its unit and the words around it (its label "项目占地", what it counts "工业铝型材"), and keeps the one whose unit
+# fits the question's and whose words the question shares; it backs the cue lists of facts.ASPECTS where they find
+# nothing.
+_UNIT_CLASS = {
+    "亩": "area",
+    "公顷": "area",
+    "平方公里": "area",
+    "平方米": "area",
+    "平米": "area",
+    "平方": "area",
+    "㎡": "area",
+    "m²": "area",
+    "m2": "area",
+    "元": "money",
+    "钱": "money",
+}
+# the units a question may ask in, longest first ("平方米" before "平方"), and the units a cell states
+_ASK_UNITS = sorted([*_UNIT_CLASS, *"台名人家层只辆吨件套座所栋户架艘株颗条个项位批轴", "标箱"], key=len, reverse=True)
+_ASKED_FIGURE = re.compile(
+    r"(?:多少|多大|(?<!哪)几)[十百千万亿]*(" + "|".join(map(re.escape, _ASK_UNITS)) + r")?(?:的)?([\u4e00-\u9fff]{0,8})"
+)
+_CELL_FIGURE = re.compile(
+    r"\d[\d.,]*\s*(?:[十百千万亿]+)?\s*(?:余|多)?\s*"
+    r"(平方米|平方公里|平米|平方|㎡|m\s*<sup>\s*2|m²|m2|亩|公顷|万元|亿元|元|标箱|[台名人家层只辆吨件套座所栋户架艘株颗条个项位批轴])?"
+)
+# the class of a figure asked in no unit of its own ("占多少地", "营收能有多少"), from the question's words
+_CLASS_HINTS = (
+    ("area", re.compile(r"盖|楼|房子|建筑|面积|占|用地|地块|块地|(?:多少|多大)的?地")),
+    ("money", re.compile(r"钱|值|收|额|花")),
+)
+# characters of a question that say nothing of the column asked
+_FILLER = set("多少几是的有要能会可大概一共总吗呢么什这那个项目了在到约将和及与为对其后")
+CELL_LABEL = 10  # characters before a figure that label it ("项目占地面积约")
+CELL_TAIL = 8  # characters after its unit that say what it counts ("万吨工业铝型材")
+
+
+@dataclass(frozen=True)
+class _Asked:
+    unit: str  # the unit asked ("平米", "辆"), or ""
+    kind: str  # its class ("area", "money"), or the measure word itself, or ""
+    noun: str  # what is counted ("票证", "智能门禁系统"), two characters or more, or ""
+    words: frozenset[str]  # the question's characters besides the project's name and filler
+
+
+def _asked_figure(question: str, name: str) -> _Asked | None:
+    """What a question asks of a row named `name`, as _cell_answer reads it, or None when it asks no figure it can
+    read (no unit, nothing counted, no class hinted)."""
+    q = norm(question)
+    shared = facts.name_shared(question, name)
+    rest = "".join(" " if i in shared else ch for i, ch in enumerate(q))
+    m = _ASKED_FIGURE.search(rest)
+    if not m:
+        return None
+    unit = m.group(1) or ""
+    # what is counted may be in the name too ("虹鑫铝材年产 5 万吨工业铝型材项目…一年出多少铝型材")
+    whole = _ASKED_FIGURE.search(q)
+    noun = whole.group(2) if whole and (whole.group(1) or "") == unit else ""
+    kind = _UNIT_CLASS.get(unit, unit)
+    if not kind:
+        kind = next((k for k, rx in _CLASS_HINTS if rx.search(rest)), "")
+    noun = noun if len(noun) >= 2 else ""
+    words = frozenset(ch for ch in rest if _CJK.match(ch) and ch not in _FILLER)
+    if not kind and not noun:
+        return None
+    return _Asked(unit, kind, noun, words)
+
+
+def _unit_kind(unit: str) -> str:
+    """The class of a unit: "area" (亩, 平方米, ㎡ …), "money" (元, 万元, 亿元), else the measure word itself."""
+    u = re.sub(r"\s|<sup>", "", unit)
+    if u in ("万元", "亿元"):
+        return "money"
+    if u.startswith("m"):
+        return "area"
+    return _UNIT_CLASS.get(u, u)
+
+
+def _same_unit(a: str, b: str) -> bool:
+    """Are two area units the same ("平米" and "㎡": square metres)?"""
+    sqm = lambda u: "sqm" if re.sub(r"\s|<sup>", "", u) in ("平方米", "平米", "平方", "㎡", "m²", "m2") else u  # noqa: E731
+    return sqm(a) == sqm(b)
+
+
+def _unit_fits(text: str, asked: _Asked | None) -> bool:
+    """Does `text` state a figure in the unit asked, when an area or an amount of money is asked?"""
+    if asked is None or asked.kind not in ("area", "money"):
+        return True
+    return any(_unit_kind(m.group(1) or "") == asked.kind for m in _CELL_FIGURE.finditer(text))
+
+
+def _cell_answer(cell: str, asked: _Asked, limit: int = 80) -> tuple[int, int] | None:
+    """The (start, end) in `cell` of the clause that states the figure asked, or None. A figure answers when its unit
+    fits the one asked (a count in 个 fits any count) and either its label shares two of the
+    question's characters, or it counts the noun asked, or the unit asked is one of its own (not 个, not money); the
+    clause whose figure shares most wins."""
+    best, span = 0.0, None
+    for a, b in facts._clauses(cell):
+        seg = cell[a:b]
+        for m in _CELL_FIGURE.finditer(seg):
+            counted = bool(asked.noun) and asked.noun in norm(seg[m.end() : m.end() + CELL_TAIL + len(asked.noun)])
+            kind = _unit_kind(m.group(1) or "")
+            generic = kind == "个" and asked.kind not in ("area", "money", "")
+            if not kind and not (counted and asked.kind in ("", "个")):
+                continue  # a bare figure ("5亿印制票证") only counting the noun asked
+            if kind and asked.kind and kind != asked.kind and not generic:
+                continue
+            shared = len(asked.words & set(seg[max(0, m.start() - CELL_LABEL) : m.start()]))
+            own_unit = (
+                bool(asked.unit)
+                and kind == asked.kind
+                and kind not in ("个", "money")
+                and (kind != "area" or _same_unit(m.group(1), asked.unit))
+            )
+            if not (shared >= 2 or counted or own_unit):
+                continue
+            score = shared + (3.0 if counted else 0.0) + (1.0 if kind == asked.kind else 0.0)
+            score += 1.0 if asked.unit and kind == "area" and _same_unit(m.group(1), asked.unit) else 0.0
+            if score > best:
+                best, span = score, (a, b)
+    if span is None or span[1] - span[0] > limit:
         return None
     a, b = span
     while b > a and cell[b - 1] in "，,、；;。 ":

@@ -686,12 +686,17 @@ def without(text: str, nums: list[str]) -> str:
 # a project or organisation the question names: "姚湾作业区综合码头项目建成后…", "江西卫棉纺织集团2023年…" (the
 # name before 项目 / 集团 / 公司, at least four characters)
 _PROJECT = re.compile(r"[\w“”（）()·-]{4,40}?(?:项目|集团|公司)")
-_LEGAL = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|集团|公司|项目)$")
+# What a name ends with that a mention of it may leave out. LEGAL_FORM: an organisation's legal form ("…有限公司",
+# rag.answerable's name stems); PROJECT_FORM: that or "项目" / "建设项目" (the projects a question names, a table
+# row's name as a question says it)
+_LEGAL_FORMS = ("股份有限公司", "有限责任公司", "有限公司", "集团", "公司")
+LEGAL_FORM = re.compile(f"(?:{'|'.join(_LEGAL_FORMS)})$")
+PROJECT_FORM = re.compile(f"(?:{'|'.join((*_LEGAL_FORMS, '建设项目', '项目'))})$")
 
 
 def question_projects(question: str) -> list[str]:
     """The projects and organisations a question names (normalised, without 项目 / 公司 …, at least four characters)."""
-    return [p for p in (_LEGAL.sub("", norm(m)) for m in _PROJECT.findall(question)) if len(p) >= 4]
+    return [p for p in (PROJECT_FORM.sub("", norm(m)) for m in _PROJECT.findall(question)) if len(p) >= 4]
 
 
 def same_project(projects: list[str], row_name: str) -> bool:

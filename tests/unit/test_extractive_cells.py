@@ -1,0 +1,98 @@
+"""A table row's description cell read for the column asked, in words no cue list has (made-up rows)."""
+
+from __future__ import annotations
+
+from rag.generate.extractive import ExtractiveGenerator, _asked_figure, _cell_answer
+from rag.types import Chunk, Hit
+
+_HEADER = "序号\t项目名称\t投资金额（万元）\t建设期\t主要内容"
+
+
+def _row(desc: str, name: str, i: int = 0) -> Hit:
+    text = f"{7 + i}\t{name}\t350000\t2021-2024\t{desc}"
+    return Hit(Chunk(f"c{i}", f"d{i}", text, 0, len(text), "", _HEADER, "table_row"), 1.0, f"d{i}.txt", "", i + 1)
+
+
+def test_the_unit_and_the_label_of_a_figure_answer_a_column_asked_in_everyday_words(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    hits = [
+        _row(
+            "项目位于青川新区九龙片区,占地 46.3 亩,建筑总面积 15 万平米。项目建成后将为各类企业提供供应链应用服务。",
+            "青川互联网产业园项目",
+        )
+    ]
+    d = gen.generate("青川互联网产业园项目一共盖多少平米的房子？", hits)
+    assert d.answerable and "建筑总面积 15 万平米" in d.text and "350000" not in d.text
+    d = gen.generate("青川互联网产业园项目要占多少地？", hits)
+    assert d.answerable and "占地 46.3 亩" in d.text and "15 万平米" not in d.text
+    hits = [_row("项目预计实现主营业务收入达800亿元,实现整机出货量达1亿台,结构件2亿套。", "青川智能终端产业集群项目")]
+    d = gen.generate("青川智能终端产业集群项目建成后营收能有多少？", hits)
+    assert d.answerable and "主营业务收入达800亿元" in d.text
+
+
+def test_a_bare_figure_answers_when_it_counts_the_thing_asked(tokenizer) -> None:
+    hits = [
+        _row("项目占地面积40亩,总投资2.2亿元,规划建设2栋厂房,建设年产3亿印制票证及档案管理项目。", "青川票证印刷项目")
+    ]
+    d = ExtractiveGenerator(tokenizer).generate("青川票证印刷项目一年能印多少票证？", hits)
+    assert d.answerable and "年产3亿印制票证" in d.text
+
+
+def test_a_figure_in_another_unit_or_under_another_label_does_not_answer(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    hits = [_row("规划建设厂房、办公楼及附属设施。投资1.5亿元建设年产2万吨紧固件生产项目,占地30亩。", "青川紧固件项目")]
+    # no floor area stated: its 亩 is no answer; no output value: the investment next to "年产" is none either
+    assert not gen.generate("青川紧固件项目要盖多少平方米的楼？", hits).answerable
+    assert not gen.generate("青川紧固件项目建成后一年产值多少？", hits).answerable
+    assert not gen.generate("青川紧固件项目能停多少辆车？", hits).answerable
+
+
+def test_a_row_whose_whole_name_the_question_says_answers_not_a_like_one(tokenizer) -> None:
+    like = _row("规划用地1950亩,总建筑面积约150万平方米,可容纳550家企业入驻。", "江东省医疗器械科技产业园建设项目")
+    named = _row(
+        "项目总用地面积约 200 亩, 分两期实施, 主要建设内容为: 多层厂房、研发大楼及配套用房等。", "青川医疗器械产业园", 1
+    )
+    d = ExtractiveGenerator(tokenizer).generate("青川医疗器械产业园总共规划了多少亩地？", [like, named])
+    assert d.answerable and "200 亩" in d.text and "1950" not in d.text
+
+
+def test_what_a_question_asks_of_a_row() -> None:
+    a = _asked_figure("青川互联网产业园项目一共盖多少平米的房子？", "青川互联网产业园项目")
+    assert a is not None and (a.unit, a.kind) == ("平米", "area")
+    a = _asked_figure("青川鑫达铝业项目投产后每年能产多少工业铝型材？", "青川鑫达铝业年产 5 万吨工业铝型材项目")
+    assert a is not None and a.noun == "工业铝型材" and not a.kind  # what is counted, though the name says it too
+    a = _asked_figure("青川紧固件项目要占多少地？", "青川紧固件项目")
+    assert a is not None and a.kind == "area"
+    assert _asked_figure("青川紧固件项目是谁建的？", "青川紧固件项目") is None
+
+
+def test_a_cell_figure_of_the_unit_asked_whose_label_shares_most_answers() -> None:
+    cell = "占地面积13.58亩,容积率1.8,总建筑面积22303㎡,设地下室两层,停车位约300个。"
+    a = _asked_figure("青川商贸园地下能停几百辆车？", "青川商贸园")
+    assert a is not None
+    span = _cell_answer(cell, a)
+    assert span is not None and cell[span[0] : span[1]] == "停车位约300个"
+    a = _asked_figure("青川商贸园占了多大的地？", "青川商贸园")
+    span = _cell_answer(cell, a) if a else None  # an area labelled as the question says it, not the floor area
+    assert span is not None and cell[span[0] : span[1]] == "占地面积13.58亩"
+    a = _asked_figure("青川商贸园一年能储存多少吨货？", "青川商贸园")
+    assert a is not None and _cell_answer(cell, a) is None
+
+
+def _text(i: int, text: str) -> Hit:
+    return Hit(Chunk(f"c{i}", f"d{i}", text, 0, len(text), "", "", "text"), 1.0, f"d{i}.txt", "", i + 1)
+
+
+def test_a_yearly_amount_is_not_the_rows_investment_nor_another_companys(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    row = _row(
+        "新建吹膜车间,印刷、复合、涂布车间和成品仓库。投资2.3亿元建设装饰膜项目。",
+        "青川远锋建材有限公司年产14000吨装饰膜项目",
+    )
+    news = _text(1, "该公司项目经理说，项目全面投产后，企业产能将是原来的2.6倍，年营收可超35亿元。")
+    d = gen.generate("青川远锋建材装饰膜项目投产后一年能赚多少钱？", [row, news])
+    assert not d.answerable and "350000" not in d.text and "35亿元" not in d.text
+    # investment named, the column answers; a passage naming the project answers for it
+    assert "350000" in gen.generate("青川远锋建材装饰膜项目投资多少钱？", [row, news]).text
+    named = _text(1, "青川远锋建材装饰膜项目全面投产后，年营收可超3.5亿元。")
+    assert "3.5亿元" in gen.generate("青川远锋建材装饰膜项目投产后一年能赚多少钱？", [row, named]).text
