@@ -286,6 +286,31 @@ def _origin_cells(x: dict[str, Any]) -> list[Any]:
     ]
 
 
+def fusion_margins(retrieval: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per origin: hybrid's hit@1 against the better of dense and BM25 alone (`margin` in items; issue 14 asks for no
+    set where it is below). Empty unless the three modes ran with the by-origin breakdown."""
+    if not all("by_origin" in retrieval.get(m, {}) for m in ("hybrid", "dense", "bm25")):
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for o, h in retrieval["hybrid"]["by_origin"].items():
+        singles = {m: retrieval[m]["by_origin"].get(o, {}).get("hit@1", 0.0) for m in ("bm25", "dense")}
+        if not h.get("n"):
+            continue
+        best = max(singles, key=lambda m: singles[m])
+        out[o] = {
+            "n": h["n"],
+            "hybrid": h["hit@1"],
+            "best": best,
+            "best_hit@1": singles[best],
+            "margin": round((h["hit@1"] - singles[best]) * h["n"]),
+        }
+    return out
+
+
+def _margin_line(o: str, x: dict[str, Any]) -> str:
+    return f"{o} {x['margin']:+d} of {x['n']} ({x['hybrid']:.3f} vs {x['best']} {x['best_hit@1']:.3f})"
+
+
 def eval_markdown(report: dict[str, Any], png: str) -> str:
     r = report["retrieval"]
     lines = [
@@ -350,6 +375,14 @@ def eval_markdown(report: dict[str, Any], png: str) -> str:
                 cells.append(cell)
             rows.append([g, n, *cells])
         lines += [f"### Retrieval {title}", "", _table(head, rows), ""]
+    margins = fusion_margins(r)
+    if margins:
+        lines += [
+            "Hybrid hit@1 against the better single retriever, by origin (items): "
+            + "; ".join(_margin_line(o, x) for o, x in margins.items())
+            + ".",
+            "",
+        ]
     lines += _compare_section(report, ("hit@1", "hit@5", "mrr@10"))
     a = report.get("answers")
     if a:
@@ -518,6 +551,10 @@ def eval_summary(report: dict[str, Any]) -> str:
             f"  {m:<18} hit@1 {r['hit@1']:.3f}  hit@5 {r['hit@5']:.3f}  MRR@10 {r['mrr@10']:.3f}  "
             f"evidence recall@10 {r['evidence_recall@10']:.3f}  p50 {r['latency_ms_p50']:.1f} ms"
         )
+    margins = fusion_margins(report["retrieval"])
+    if margins:
+        each = "; ".join(_margin_line(o, x) for o, x in margins.items())
+        lines.append(f"  hybrid hit@1 vs the better single retriever by origin (items): {each}")
     a = report.get("answers")
     if a:
         lines.append(

@@ -174,6 +174,8 @@ class ExtractiveGenerator(Generator):
             s, e = self._trim(h, c, weights, qnums, facts.asks_figure(question), bool(_ASKS_MONEY.search(question)))
             text, s, e = _render(h, _doc_slice(h, s, e), question, s, terms, fits.phases) or ("", s, e)
             if c is best:  # the quote as trimmed must itself carry what is asked: else no answer, not a weaker one
+                if not fits.states_figure(text):  # a row's clause "2020 年投产并实现产值" for "2020年产值多少"
+                    return Draft("", [], answerable=False, flags=["gap:figure"])
                 gaps = answer_gaps(question, h, s, e, tokenizer, bm25, hits, only=REFUSED_GAPS)
                 if gaps:
                     return Draft("", [], answerable=False, flags=[f"gap:{g}" for g in gaps])

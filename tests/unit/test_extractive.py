@@ -186,6 +186,20 @@ def test_a_row_answers_a_count_a_ratio_and_a_size_asked_not_its_investment(token
     assert "8万人" in d.text and "投资金额" not in d.text and "建设期" not in d.text
 
 
+def test_a_rows_clause_without_the_figure_asked_does_not_answer(tokenizer) -> None:
+    """The row's clause that says the words asked ("2020 年投产并实现产值") but no figure of its own (its year is the
+    question's) is no answer to "how much", whichever passage ranks first."""
+    hits = _row(
+        "项目一期投资外延、芯片项目,投资额 10 亿元。项目一期争取 2020 年投产并实现产值;预计 2021 年实现主营业务收入约"
+        " 10 亿元。",
+        "青川红黄光建设项目",
+    )
+    d = ExtractiveGenerator(tokenizer).generate("青川航空城2020年实现产值多少？", hits)
+    assert not d.answerable and "gap:figure" in d.flags
+    d = ExtractiveGenerator(tokenizer).generate("青川红黄光建设项目2021年主营业务收入多少？", hits)
+    assert d.answerable and "10 亿元" in d.text
+
+
 def test_a_row_extends_a_list_to_the_item_asked(tokenizer) -> None:
     hits = _row(
         "建设 12 个 3000 吨级泊位。设计年吞吐量杂货 300 万吨/年,散货 420 万吨/年,集装箱 20 万标箱/年。配套建设堆场。",

@@ -54,3 +54,20 @@ def test_default_mix_leans_on_bm25_when_both_retrievers_are_as_decisive() -> Non
 def _normalised_bm25(scores: dict[int, float]) -> dict[int, float]:
     top = max(scores.values())
     return {i: v / top for i, v in scores.items()}
+
+
+def test_fusion_margins_compare_hybrid_with_the_better_single_retriever_per_origin() -> None:
+    from rag.evaluate.report import fusion_margins
+
+    def mode(**h1: float) -> dict:
+        return {"hit@1": 0.0, "by_origin": {o: {"hit@1": v, "n": 20} for o, v in h1.items()}}
+
+    retrieval = {
+        "dense": mode(a=0.70, b=0.90),
+        "bm25": mode(a=0.85, b=0.60),
+        "hybrid": mode(a=0.80, b=0.95),
+    }
+    m = fusion_margins(retrieval)
+    assert m["a"]["best"] == "bm25" and m["a"]["margin"] == -1  # one item below BM25 alone
+    assert m["b"]["best"] == "dense" and m["b"]["margin"] == 1
+    assert fusion_margins({"hybrid": retrieval["hybrid"]}) == {}  # only with all three modes
