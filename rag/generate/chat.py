@@ -14,21 +14,23 @@ from rag.config import default
 from rag.errors import GenerationError, GenerationTimeout
 from rag.generate.base import Draft, Generator
 from rag.generate.cite import verify
-from rag.generate.facts import ASKS_WHEN, ASKS_YEAR, DATE, MEASURE, WHEN, asks_figure, has_figure, without, years
+from rag.generate.facts import (
+    ASKS_WHEN,
+    ASKS_YEAR,
+    DATE,
+    MEASURE,
+    WHEN,
+    asks_figure,
+    has_figure,
+    same_measure,
+    without,
+    years,
+)
 from rag.prompts import Prompts
 from rag.types import Hit
 from rag.zh import Tokenizer, norm, numbers, sentence_spans
 
 _ASKS_OVERVIEW = re.compile(r"概括|总结|介绍|哪些|哪几|主要内容|分别|如何|怎样")
-# measure words said of the same things: "多少名员工" is answered by "1200人" too
-_SAME_MEASURE = {
-    "名": ("名", "人", "位"),
-    "人": ("人", "名", "位"),
-    "家": ("家", "户"),
-    "座": ("座", "栋"),
-    "栋": ("栋", "座"),
-}
-_PEOPLE = ("名", "人", "位")  # "多少名院士" is not answered by "院士工作站5个"
 _REFERS_BACK = re.compile(r"\s*(?:该|此|其|这|上述|以上|前述|同时|此外|另外)")
 
 
@@ -140,8 +142,8 @@ def states_figure(question: str, answer: str) -> bool:
     m = MEASURE.search(question)
     if not m:
         return True
-    # "多少名员工" is answered by so many 名 (or 人, 个), not by "40条" of something else
-    said = "|".join(_SAME_MEASURE.get(m.group(1), (m.group(1),)) + (() if m.group(1) in _PEOPLE else ("个",)))
+    # "多少名员工" is answered by so many 名 (or 人, 位), not by "40条" of something else
+    said = "|".join(same_measure(m.group(1)))
     return bool(re.search(rf"(?:\d|[一二两三四五六七八九十百千万亿])\s*(?:余|多)?\s*(?:{said})", own))
 
 

@@ -235,22 +235,9 @@ def supports(
 
 
 # a count and what it counts in: "100多台套", "165人", "10万名"
-_MEASURES = "名|人|位|家|户|个|项|台|套|亩|辆|吨|件|座|栋|所|层|只|架|艘|款|株|头|条|次|篇|部|批|场"
-_COUNT = re.compile(rf"(?<![\d.])(\d+(?:\.\d+)?)\s*([万亿]?)\s*(?:余|多)?\s*({_MEASURES})")
+_COUNT = re.compile(rf"(?<![\d.])(\d+(?:\.\d+)?)\s*([万亿]?)\s*(?:余|多)?\s*({'|'.join(grounding.MEASURE_CLASS)})")
 # a whole number and what follows it: a measure word, a unit ("亿元", "%", "平方米"), a date's 年 / 月 / 日
 _FIGURE_THEN = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(?![\d.])\s*([万亿]?)\s*(?:余|多)?\s*([\u4e00-\u9fff%％‰]?)")
-# measure words that count the same things; 个 counts anything but people
-_MEASURE_CLASS = {
-    "名": "人",
-    "人": "人",
-    "位": "人",
-    "家": "家",
-    "户": "家",
-    "座": "座",
-    "栋": "座",
-    "台": "台",
-    "套": "台",
-}
 
 
 def _measure_changed(sentence: str, hay: str) -> bool:
@@ -258,22 +245,17 @@ def _measure_changed(sentence: str, hay: str) -> bool:
     "占地50亩" from "投资50亿元", "10万名员工" from "10万吨"; "5家" is fine from "5家" (or "5户", "5个"). Only
     figures the passage states with a word after them every time (a bare one, a table cell, is left to the other
     checks; a spelled one too); 个 stands for any measure word but people's."""
-    said = [
-        (m.group(1), m.group(2), _MEASURE_CLASS.get(m.group(3), m.group(3))) for m in _COUNT.finditer(norm(sentence))
-    ]
+    said = [(m.group(1), m.group(2), m.group(3)) for m in _COUNT.finditer(norm(sentence))]
     if not said:
         return False
     held: dict[str, list[tuple[str, str]]] = {}
     for m in _FIGURE_THEN.finditer(hay):
-        held.setdefault(m.group(1), []).append((m.group(2), _MEASURE_CLASS.get(m.group(3), m.group(3))))
-    for figure, mag, kind in said:
+        held.setdefault(m.group(1), []).append((m.group(2), m.group(3)))
+    for figure, mag, word in said:
         there = held.get(figure)
         if not there:
             continue
-        if not any(
-            m == mag and (not k or k == kind or (k == "个" and kind != "人") or (kind == "个" and k != "人"))
-            for m, k in there
-        ):
+        if not any(m == mag and (not k or grounding.same_count(k, word)) for m, k in there):
             return True
     return False
 

@@ -580,7 +580,7 @@ DESCRIPTION_CJK = 6  # a cell with so many Chinese characters describes the row,
 # what a row's name ends with that a question may leave out ("…有限公司", "…项目")
 _LEGAL = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|集团|公司|建设项目|项目)$")
 # "多少层 / 几颗 / 多少个": the measure word of the count asked
-_ASKED_MEASURE = re.compile(r"(?:多少|(?<!哪)几)([亩台名人家层只辆吨件套座所栋户架艘款株头条颗处个项位次批])")
+_ASKED_MEASURE = facts.ASKED_MEASURE
 
 
 def _asked_measure(question: str) -> str:
