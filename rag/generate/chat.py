@@ -26,6 +26,7 @@ from rag.generate.facts import (
     without,
     years,
 )
+from rag.lexical import BM25Index
 from rag.prompts import Prompts
 from rag.types import Hit
 from rag.zh import Tokenizer, norm, numbers, sentence_spans
@@ -77,7 +78,10 @@ class ChatGenerator(Generator):
         user = self.prompts.render("answer", passages="\n\n".join(blocks), question=question)
         return [{"role": "system", "content": self.prompts.system()}, {"role": "user", "content": user}]
 
-    def stream(self, question: str, hits: list[Hit], tokenizer: Tokenizer | None = None) -> Iterator[str | Draft]:
+    def stream(
+        self, question: str, hits: list[Hit], tokenizer: Tokenizer | None = None, bm25: BM25Index | None = None
+    ) -> Iterator[str | Draft]:
+        """As Generator.stream; `bm25`: the collection's term statistics, for the verifier (see check)."""
         msgs = self.messages(question, hits, tokenizer)
         t0 = time.perf_counter()
         ttft = None
@@ -94,17 +98,28 @@ class ChatGenerator(Generator):
             raise GenerationError(f"{self.name} returned no text")
         gen_s = time.perf_counter() - t0
         usage = dict(self.last_usage)  # read at once: one instance serves every request, and the next sets it again
-        draft = self.check("".join(pieces), question, hits, tokenizer)
+        draft = self.check("".join(pieces), question, hits, tokenizer, bm25)
         stats = {"ttft": round(ttft, 1), "llm": round(gen_s * 1000, 1), **usage}
         if usage.get("completion_tokens") and gen_s * 1000 > ttft:
             stats["tokens_per_s"] = round(usage["completion_tokens"] / max(gen_s - ttft / 1000, 1e-3), 1)
         draft.stats = stats
         yield draft
 
-    def check(self, text: str, question: str, hits: list[Hit], tokenizer: Tokenizer | None = None) -> Draft:
-        """The model's text, its citations verified against the passages it was shown."""
+    def check(
+        self,
+        text: str,
+        question: str,
+        hits: list[Hit],
+        tokenizer: Tokenizer | None = None,
+        bm25: BM25Index | None = None,
+    ) -> Draft:
+        """The model's text, its citations verified against the passages it was shown. `bm25`: the collection's term
+        statistics, so that "the documents use the noun asked" is the collection's answer, as on the extractive path
+        (without them, the passages shown decide)."""
         limit = 0 if _ASKS_OVERVIEW.search(question) else 120
-        draft = verify(text, hits[: self.passages], tokenizer or self.tokenizer, max_chars=limit, question=question)
+        draft = verify(
+            text, hits[: self.passages], tokenizer or self.tokenizer, max_chars=limit, question=question, bm25=bm25
+        )
         if draft.answerable and not states_figure(question, draft.text):
             # "how many / how much" answered without any figure: the passages do not give it
             draft = Draft("", [], answerable=False, flags=draft.flags + ["no_figure"])

@@ -22,6 +22,7 @@ from functools import lru_cache
 
 from rag.generate import facts as grounding
 from rag.generate.base import Draft
+from rag.lexical import BM25Index
 from rag.types import Citation, Hit
 from rag.zh import Tokenizer, clause_spans, norm, numbers, sentence_spans
 
@@ -295,9 +296,11 @@ def verify(
     max_chars: int = 0,
     question: str = "",
     gaps: Collection[str] = REFUSED_GAPS,
+    bm25: BM25Index | None = None,
 ) -> Draft:
     """Check and repair the markers of a generated answer; build exact citations. A passage whose supporting span
-    leaves one of `gaps` of the question open (rag.generate.ground.answer_gaps) supports nothing of it."""
+    leaves one of `gaps` of the question open (rag.generate.ground.answer_gaps) supports nothing of it; `bm25`, the
+    collection's term statistics, tells which of the question's words the documents use (else the passages do)."""
     # here: ground imports conflicts, which imports this module
     from rag.generate.ground import answer_gaps
 
@@ -351,7 +354,7 @@ def verify(
         if question and gaps and cands:
             open_ = {
                 n: answer_gaps(
-                    question, hits[n - 1], *best_span(hits[n - 1], sent.text, fs), tokenizer, None, hits, only=gaps
+                    question, hits[n - 1], *best_span(hits[n - 1], sent.text, fs), tokenizer, bm25, hits, only=gaps
                 )
                 for n in cands
             }

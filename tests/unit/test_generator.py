@@ -72,6 +72,30 @@ def test_a_chat_model_makes_a_follow_up_standalone_and_others_complete_nothing(t
     assert plain.query == "还有吗" and "rewrite" not in plain.timings_ms
 
 
+class Checked(Rewriter):
+    """A chat model whose answers the pipeline has verified: the term statistics each check was given."""
+
+    name = "fake:checked"
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self.statistics: list[object] = []
+
+    def check(self, text, question, hits, tokenizer=None, bm25=None) -> Draft:
+        self.statistics.append(bm25)
+        return super().check(text, question, hits, tokenizer, bm25)
+
+
+def test_a_chat_models_answer_is_verified_with_the_collections_term_statistics(tmp_path, fake_embedder) -> None:
+    from rag.zh import Tokenizer
+
+    model = Checked(prompts=load_prompts(ROOT / "prompts"), tokenizer=Tokenizer())
+    comp = _components(tmp_path, fake_embedder, model)
+    a = comp.pipeline.ask(Q, generator="llm")
+    assert a.answerable and "11.4%" in a.answer
+    assert model.statistics == [comp.library.retriever("default").data.bm25] and model.statistics[0] is not None
+
+
 def test_how_much_is_not_answered_by_a_year_or_the_questions_own_number() -> None:
     from rag.generate.chat import states_figure
 
