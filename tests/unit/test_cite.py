@@ -435,3 +435,15 @@ def test_the_value_asked_is_checked_against_the_whole_collection(tokenizer) -> N
     chat = ChatGenerator(None, tokenizer)  # type: ignore[arg-type]  # check() asks no model and renders no prompt
     assert chat.check(said, q, hits).answerable
     assert not chat.check(said, q, hits, bm25=_Collection("年产值")).answerable
+
+
+def test_a_figure_of_another_qualifier_of_the_noun_asked_supports_nothing(tokenizer) -> None:
+    # 全社会用电量 is not 居民生活用电量; the collection uses 居民 and 生活, so the qualifier is not the question's own
+    hits = [_hit("南昌市一季度全社会用电量78.37亿千瓦时，同比增长15.9%。", 100, "南昌日报")]
+    q = "南昌市一季度居民生活用电量同比增长多少？"
+    said = "南昌市一季度居民生活用电量同比增长15.9%[1]。"
+    collection = _Collection("居民", "生活", "用电量")
+    d = verify(said, hits, tokenizer, question=q, bm25=collection)
+    assert not d.answerable and "gap:qualifier" in d.flags
+    q = "南昌市一季度全社会用电量同比增长多少？"
+    assert verify("南昌市一季度全社会用电量同比增长15.9%[1]。", hits, tokenizer, question=q, bm25=collection).answerable
