@@ -25,8 +25,9 @@ _LINK = frozenset({"类", "的", "之"})  # "电子信息类项目" is one phras
 _NOT_QUALIFIER = re.compile(
     r"^(?:全市|全省|全国|全区|全县|全州|我市|我省|本市|该市|市域|全年|年度|累计|总|当年|今年|去年|上年|目前|现有)"
 )
+_NAMED = re.compile(r"(?:项目|工程|公司|集团|企业|基地|园区|产业园|中心|学校|医院)$")
 _CLAUSE = re.compile(r"[，,；;。：:！？!?]")
-_ASKED = re.compile(r"^(?:多少|几.?)$")
+_ASKED = re.compile(r"^(?:多少|几.?)$")  # "多少", "几", "几个"
 
 
 def asked_phrase(question: str, tokenizer: Tokenizer) -> tuple[str, list[str]]:
@@ -34,15 +35,15 @@ def asked_phrase(question: str, tokenizer: Tokenizer) -> tuple[str, list[str]]:
     ("市级绿色工厂"), else the run of nouns before the question word ("居民生活用电量同比增长多少"); ("", []) if
     none."""
     tagged = [(norm(w), f) for w, f in tokenizer.tagged(question)]
-    at = next((i for i, (w, _) in enumerate(tagged) if _ASKED.match(w) and w != "几"), None)
-    if at is None:
-        at = next((i for i, (w, _) in enumerate(tagged) if w == "几"), None)
+    at = next((i for i, (w, _) in enumerate(tagged) if _ASKED.match(w)), None)
     if at is None:
         return "", []
     words: list[str] = []
     j = at + 1
-    if j < len(tagged) and tagged[j][1] in ("q", "zg", "m") and len(tagged[j][0]) == 1:
-        j += 1  # the measure word: what follows is counted
+    measured = len(tagged[at][0]) == 2 and tagged[at][0][0] == "几"  # "几个", one word
+    if not measured and j < len(tagged) and tagged[j][1] in ("q", "zg", "m") and len(tagged[j][0]) == 1:
+        j, measured = j + 1, True
+    if measured:  # what follows the measure word is counted
         while j < len(tagged) and (tagged[j][1] in _NOUNISH or tagged[j][0] in _LINK and words):
             words.append(tagged[j][0])
             j += 1
@@ -55,6 +56,11 @@ def asked_phrase(question: str, tokenizer: Tokenizer) -> tuple[str, list[str]]:
             j -= 1
     while words and (words[-1] in _LINK):
         words.pop()
+    # "…算力产业园项目总投资": the words up to the organisation or project are its name (the subject check's), not a
+    # qualifier of the quantity asked
+    named = [i for i, w in enumerate(words[:-1]) if _NAMED.search(w)]
+    if named:
+        words = words[named[-1] + 1 :]
     while words and (words[0] in _LINK or _NOT_QUALIFIER.match(words[0])):
         words.pop(0)
     return "".join(words), words

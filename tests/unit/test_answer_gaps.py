@@ -287,5 +287,16 @@ def test_a_figure_of_the_head_noun_with_another_qualifier_is_not_the_one_asked(t
     assert not qualifier_gap("南昌经开区累计培育了多少家省级绿色工厂？", green, tokenizer, passages=[_hit(green)])
     money = "该项目投资50亿元，主要建设厂房。"
     assert not qualifier_gap("该项目总投资是多少？", money, tokenizer, passages=[_hit(money)])
+    # the name of the project asked is the subject's, not a qualifier of its investment
+    q = "航天联志内江先进算力产业园项目总投资约多少？"
+    assert asked_phrase(q, tokenizer)[0] == "投资"
+    assert not qualifier_gap(
+        q, "该项目总投资约53.6亿元。", tokenizer, passages=[_hit("先进算力产业园。该项目总投资约53.6亿元。")]
+    )
+    # "有几个": what is counted follows the word; "电子信息类项目" is not the 32 产业合作项目
+    assert asked_phrase("常州高新区有几个院士工作站？", tokenizer)[0] == "院士工作站"
+    deals = "其中，签约产业合作项目32个，投资总额859.85亿元，涵盖电子信息、新型材料等产业。"
+    q = "南昌与广东七市签约的产业合作项目里电子信息类项目有几个？"
+    assert qualifier_gap(q, deals, tokenizer, passages=[_hit(deals)])
     firms = "全市规模以上工业企业总户数达到1860户。"
     assert not qualifier_gap("全市规上工业企业总户数是多少？", firms, tokenizer, passages=[_hit(firms)])
