@@ -181,9 +181,9 @@ class Pipeline:
         draft_is_quote = gen.name == "extractive"
         used = gen.name if not fallback_reason else f"{gen.name} (fallback from {name}: {fallback_reason})"
         try:
-            with closing(
-                gen.stream(query, hits, tok)
-            ) as pieces:  # closed when our caller stops early: the model stops too
+            # a chat model's answer is verified with the collection's term statistics, as the extractive one is
+            stream = gen.stream(query, hits, tok, retriever.data.bm25) if gen.chats else gen.stream(query, hits, tok)
+            with closing(stream) as pieces:  # closed when our caller stops early: the model stops too
                 for piece in pieces:
                     if isinstance(piece, Draft):
                         draft = piece

@@ -14,21 +14,24 @@ from rag.config import default
 from rag.errors import GenerationError, GenerationTimeout
 from rag.generate.base import Draft, Generator
 from rag.generate.cite import verify
-from rag.generate.facts import ASKS_WHEN, ASKS_YEAR, DATE, MEASURE, WHEN, asks_figure, has_figure, without, years
+from rag.generate.facts import (
+    ASKS_WHEN,
+    ASKS_YEAR,
+    DATE,
+    MEASURE,
+    WHEN,
+    asks_figure,
+    has_figure,
+    same_measure,
+    without,
+    years,
+)
+from rag.lexical import BM25Index
 from rag.prompts import Prompts
 from rag.types import Hit
 from rag.zh import Tokenizer, norm, numbers, sentence_spans
 
 _ASKS_OVERVIEW = re.compile(r"概括|总结|介绍|哪些|哪几|主要内容|分别|如何|怎样")
-# measure words said of the same things: "多少名员工" is answered by "1200人" too
-_SAME_MEASURE = {
-    "名": ("名", "人", "位"),
-    "人": ("人", "名", "位"),
-    "家": ("家", "户"),
-    "座": ("座", "栋"),
-    "栋": ("栋", "座"),
-}
-_PEOPLE = ("名", "人", "位")  # "多少名院士" is not answered by "院士工作站5个"
 _REFERS_BACK = re.compile(r"\s*(?:该|此|其|这|上述|以上|前述|同时|此外|另外)")
 
 
@@ -75,7 +78,10 @@ class ChatGenerator(Generator):
         user = self.prompts.render("answer", passages="\n\n".join(blocks), question=question)
         return [{"role": "system", "content": self.prompts.system()}, {"role": "user", "content": user}]
 
-    def stream(self, question: str, hits: list[Hit], tokenizer: Tokenizer | None = None) -> Iterator[str | Draft]:
+    def stream(
+        self, question: str, hits: list[Hit], tokenizer: Tokenizer | None = None, bm25: BM25Index | None = None
+    ) -> Iterator[str | Draft]:
+        """As Generator.stream; `bm25`: the collection's term statistics, for the verifier (see check)."""
         msgs = self.messages(question, hits, tokenizer)
         t0 = time.perf_counter()
         ttft = None
@@ -92,17 +98,28 @@ class ChatGenerator(Generator):
             raise GenerationError(f"{self.name} returned no text")
         gen_s = time.perf_counter() - t0
         usage = dict(self.last_usage)  # read at once: one instance serves every request, and the next sets it again
-        draft = self.check("".join(pieces), question, hits, tokenizer)
+        draft = self.check("".join(pieces), question, hits, tokenizer, bm25)
         stats = {"ttft": round(ttft, 1), "llm": round(gen_s * 1000, 1), **usage}
         if usage.get("completion_tokens") and gen_s * 1000 > ttft:
             stats["tokens_per_s"] = round(usage["completion_tokens"] / max(gen_s - ttft / 1000, 1e-3), 1)
         draft.stats = stats
         yield draft
 
-    def check(self, text: str, question: str, hits: list[Hit], tokenizer: Tokenizer | None = None) -> Draft:
-        """The model's text, its citations verified against the passages it was shown."""
+    def check(
+        self,
+        text: str,
+        question: str,
+        hits: list[Hit],
+        tokenizer: Tokenizer | None = None,
+        bm25: BM25Index | None = None,
+    ) -> Draft:
+        """The model's text, its citations verified against the passages it was shown. `bm25`: the collection's term
+        statistics, so that "the documents use the noun asked" is the collection's answer, as on the extractive path
+        (without them, the passages shown decide)."""
         limit = 0 if _ASKS_OVERVIEW.search(question) else 120
-        draft = verify(text, hits[: self.passages], tokenizer or self.tokenizer, max_chars=limit, question=question)
+        draft = verify(
+            text, hits[: self.passages], tokenizer or self.tokenizer, max_chars=limit, question=question, bm25=bm25
+        )
         if draft.answerable and not states_figure(question, draft.text):
             # "how many / how much" answered without any figure: the passages do not give it
             draft = Draft("", [], answerable=False, flags=draft.flags + ["no_figure"])
@@ -140,8 +157,8 @@ def states_figure(question: str, answer: str) -> bool:
     m = MEASURE.search(question)
     if not m:
         return True
-    # "多少名员工" is answered by so many 名 (or 人, 个), not by "40条" of something else
-    said = "|".join(_SAME_MEASURE.get(m.group(1), (m.group(1),)) + (() if m.group(1) in _PEOPLE else ("个",)))
+    # "多少名员工" is answered by so many 名 (or 人, 位), not by "40条" of something else
+    said = "|".join(same_measure(m.group(1)))
     return bool(re.search(rf"(?:\d|[一二两三四五六七八九十百千万亿])\s*(?:余|多)?\s*(?:{said})", own))
 
 

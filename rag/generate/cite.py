@@ -4,7 +4,8 @@ Every sentence is checked against the passages it cites: its numbers, dates, per
 in a cited passage (a figure as a whole number the passage states, not inside another), and it must share wording
 with it; the passage span that supports it must not leave open what the question asks (REFUSED_GAPS of
 rag.generate.ground.answer_gaps: a place only compared with, no change for "增长了多少", no amount for "多少钱", not
-the value asked), and a count must be in the measure word the passage gives it ("100多名员工" is not "100多台套").
+the value asked, nor its qualifier: 全社会用电量 for 居民生活用电量), and a count must be in the measure word the
+passage gives it ("100多名员工" is not "100多台套").
 Markers to passages that do not support the sentence are removed, and so are markers to a passage whose supporting
 sentence is about another place than the question's, or to a table row about another project than the one the
 question names; a sentence without a marker gets one when a passage clearly supports it; a sentence stating a number
@@ -22,6 +23,7 @@ from functools import lru_cache
 
 from rag.generate import facts as grounding
 from rag.generate.base import Draft
+from rag.lexical import BM25Index
 from rag.types import Citation, Hit
 from rag.zh import Tokenizer, clause_spans, norm, numbers, sentence_spans
 
@@ -49,9 +51,18 @@ _REFERS_TO_ONE = re.compile(r"(?:该|这家|此)(?:公司|企业|集团|项目|�
 # model's answer: what the question asks that the span does not itself carry. Chosen on the dev items (the model
 # paraphrases, so a gap kind that drops dev answers it got right is left out): "value" (the noun whose value is asked,
 # when the retrieved passages use it: "年产值" is not answered by a sentence stating only 总投资), "period" (去年 is
-# not answered by 今年's figure) and "sector" (电子信息产业 not by 航空装备产业's) drop none of the dev answers the
-# model got right.
-REFUSED_GAPS: tuple[str, ...] = ("subject", "growth", "amount", "place", "value", "period", "sector")
+# not answered by 今年's figure), "sector" (电子信息产业 not by 航空装备产业's) and "qualifier" (居民生活用电量 not by
+# 全社会用电量's, 市级绿色工厂 not by 国家级绿色工厂's) drop none of the dev answers the model got right.
+REFUSED_GAPS: tuple[str, ...] = (
+    "subject",
+    "growth",
+    "amount",
+    "place",
+    "value",
+    "period",
+    "sector",
+    "qualifier",
+)
 CLOSER = 0.2  # how much more of a sentence's wording another passage must hold to be cited beside the model's choice
 _LEAD_IN = re.compile(
     r"^((根据|据)(以上|上述|所给|提供的)?资料(编号|内容)?(显示|可知)?[，,：:]\s*|资料编号[：:]?[，,]?\s*)"
@@ -235,22 +246,9 @@ def supports(
 
 
 # a count and what it counts in: "100多台套", "165人", "10万名"
-_MEASURES = "名|人|位|家|户|个|项|台|套|亩|辆|吨|件|座|栋|所|层|只|架|艘|款|株|头|条|次|篇|部|批|场"
-_COUNT = re.compile(rf"(?<![\d.])(\d+(?:\.\d+)?)\s*([万亿]?)\s*(?:余|多)?\s*({_MEASURES})")
+_COUNT = re.compile(rf"(?<![\d.])(\d+(?:\.\d+)?)\s*([万亿]?)\s*(?:余|多)?\s*({'|'.join(grounding.MEASURE_CLASS)})")
 # a whole number and what follows it: a measure word, a unit ("亿元", "%", "平方米"), a date's 年 / 月 / 日
 _FIGURE_THEN = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(?![\d.])\s*([万亿]?)\s*(?:余|多)?\s*([\u4e00-\u9fff%％‰]?)")
-# measure words that count the same things; 个 counts anything but people
-_MEASURE_CLASS = {
-    "名": "人",
-    "人": "人",
-    "位": "人",
-    "家": "家",
-    "户": "家",
-    "座": "座",
-    "栋": "座",
-    "台": "台",
-    "套": "台",
-}
 
 
 def _measure_changed(sentence: str, hay: str) -> bool:
@@ -258,22 +256,17 @@ def _measure_changed(sentence: str, hay: str) -> bool:
     "占地50亩" from "投资50亿元", "10万名员工" from "10万吨"; "5家" is fine from "5家" (or "5户", "5个"). Only
     figures the passage states with a word after them every time (a bare one, a table cell, is left to the other
     checks; a spelled one too); 个 stands for any measure word but people's."""
-    said = [
-        (m.group(1), m.group(2), _MEASURE_CLASS.get(m.group(3), m.group(3))) for m in _COUNT.finditer(norm(sentence))
-    ]
+    said = [(m.group(1), m.group(2), m.group(3)) for m in _COUNT.finditer(norm(sentence))]
     if not said:
         return False
     held: dict[str, list[tuple[str, str]]] = {}
     for m in _FIGURE_THEN.finditer(hay):
-        held.setdefault(m.group(1), []).append((m.group(2), _MEASURE_CLASS.get(m.group(3), m.group(3))))
-    for figure, mag, kind in said:
+        held.setdefault(m.group(1), []).append((m.group(2), m.group(3)))
+    for figure, mag, word in said:
         there = held.get(figure)
         if not there:
             continue
-        if not any(
-            m == mag and (not k or k == kind or (k == "个" and kind != "人") or (kind == "个" and k != "人"))
-            for m, k in there
-        ):
+        if not any(m == mag and (not k or grounding.same_count(k, word)) for m, k in there):
             return True
     return False
 
@@ -313,9 +306,11 @@ def verify(
     max_chars: int = 0,
     question: str = "",
     gaps: Collection[str] = REFUSED_GAPS,
+    bm25: BM25Index | None = None,
 ) -> Draft:
     """Check and repair the markers of a generated answer; build exact citations. A passage whose supporting span
-    leaves one of `gaps` of the question open (rag.generate.ground.answer_gaps) supports nothing of it."""
+    leaves one of `gaps` of the question open (rag.generate.ground.answer_gaps) supports nothing of it; `bm25`, the
+    collection's term statistics, tells which of the question's words the documents use (else the passages do)."""
     # here: ground imports conflicts, which imports this module
     from rag.generate.ground import answer_gaps
 
@@ -369,7 +364,7 @@ def verify(
         if question and gaps and cands:
             open_ = {
                 n: answer_gaps(
-                    question, hits[n - 1], *best_span(hits[n - 1], sent.text, fs), tokenizer, None, hits, only=gaps
+                    question, hits[n - 1], *best_span(hits[n - 1], sent.text, fs), tokenizer, bm25, hits, only=gaps
                 )
                 for n in cands
             }

@@ -67,11 +67,13 @@ _PERIOD = _Kind(
     {},
     exact=True,
 )
+# the measure words of counts (rag.generate.facts.MEASURE_CLASS; 亩, 吨, 套 … are areas and capacities), compared
+# in their class: "1200人" and "1200名" are one value
 _COUNT_UNITS = "家|个|人|名|项|所|座|款|户|位|次|条|台|辆"
 _COUNT = _Kind(
     "count",
     re.compile(_NUM + r"\s*(亿|万|千)?\s*(" + _COUNT_UNITS + ")"),
-    {u: (u, 1.0) for u in _COUNT_UNITS.split("|")},
+    {u: (facts.MEASURE_CLASS[u], 1.0) for u in _COUNT_UNITS.split("|")},
     dated=True,
 )
 _PERCENT = _Kind(
@@ -169,7 +171,7 @@ def _asked(question: str) -> _Asked | None:
     m = _COUNT_Q.search(q)
     if m:
         noun = re.split(r"[？?。，,吗呢了]", m.group(3))[0][:4]
-        return _named(q, m.start(), noun, _COUNT, (noun[:2],), m.group(2))
+        return _named(q, m.start(), noun, _COUNT, (noun[:2],), facts.MEASURE_CLASS[m.group(2)])
     return None
 
 

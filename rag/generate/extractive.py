@@ -646,7 +646,7 @@ _ASKS_SIZE = re.compile(r"多大[？?。]?$")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 DESCRIPTION_CJK = 6  # a cell with so many Chinese characters describes the row, however short (not a date, an amount)
 # "多少层 / 几颗 / 多少个": the measure word of the count asked
-_ASKED_MEASURE = re.compile(r"(?:多少|(?<!哪)几)([亩台名人家层只辆吨件套座所栋户架艘款株头条颗处个项位次批])")
+_ASKED_MEASURE = facts.ASKED_MEASURE
 
 
 def _asked_measure(question: str) -> str:

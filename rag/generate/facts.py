@@ -664,9 +664,44 @@ def _clauses_about(cell: str, aspect: str, terms: tuple[str, ...], limit: int) -
 
 # What a question asks for and how an answer states it, shared by the extractive and the LLM paths
 
-# "多少亩 / 几台": the answer states so many of that measure word, or of 个, which stands for any (个, 元 and 年
-# themselves are not checked: said in too many ways)
-MEASURE = re.compile(r"(?:多少|(?<!哪)几)(亩|台|名|人|家|层|只|辆|吨|件|套|座|所|栋|户|架|艘|款|株|头|分|条)")
+# Measure words and the class of things each counts: words of one class count the same things ("多少名员工" is
+# answered by "1200人", "多少家企业" by "5户", "几台设备" by "100台套"); 个 (ANY_MEASURE) counts anything but people.
+# The one table the question side (MEASURE, ASKED_MEASURE), the LLM verifier (rag.generate.cite, rag.generate.chat)
+# and rag.generate.conflicts read, each the words it needs.
+MEASURE_CLASS: dict[str, str] = {
+    **dict.fromkeys(("名", "人", "位"), "人"),
+    **dict.fromkeys(("家", "户"), "家"),
+    **dict.fromkeys(("座", "栋"), "座"),
+    **dict.fromkeys(("台", "套"), "台"),
+    **{w: w for w in "个项亩辆吨件所层只架艘款株头条次篇部批场颗处分"},  # 分: a score ("得了多少分")
+}
+ANY_MEASURE = "个"
+PEOPLE = "人"  # the class 个 does not count
+
+
+def same_measure(word: str) -> tuple[str, ...]:
+    """The measure words that count what `word` counts, `word` first: its class's, and 个 unless people are
+    counted ("多少名院士" is not answered by "院士工作站5个")."""
+    kind = MEASURE_CLASS.get(word, word)
+    same = [w for w, k in MEASURE_CLASS.items() if k == kind and w != word]
+    return (word, *same, *(() if kind in (PEOPLE, ANY_MEASURE) else (ANY_MEASURE,)))
+
+
+def same_count(a: str, b: str) -> bool:
+    """Two measure words (or units) can count the same things: one class, or 个 beside anything but people."""
+    ka, kb = MEASURE_CLASS.get(a, a), MEASURE_CLASS.get(b, b)
+    return ka == kb or (ka == ANY_MEASURE and kb != PEOPLE) or (kb == ANY_MEASURE and ka != PEOPLE)
+
+
+def _measures(words: Iterable[str]) -> str:
+    return "|".join(words)
+
+
+# "多少亩 / 几台": the count asked, in a measure word the answer must state it in (or 个, which stands for any; 个,
+# 元 and 年 themselves are not checked: said in too many ways)
+MEASURE = re.compile(r"(?:多少|(?<!哪)几)(" + _measures(w for w in MEASURE_CLASS if w != ANY_MEASURE) + ")")
+# "多少层 / 几颗 / 多少个": the measure word of the count asked, 个 included
+ASKED_MEASURE = re.compile(r"(?:多少|(?<!哪)几)(" + _measures(MEASURE_CLASS) + ")")
 
 # a date: "2022年4月8日", "3月2日", "2023年" (a year stated with its 年)
 DATE = re.compile(r"(?:(?:19|20)\d\d\s*年\s*)?\d{1,2}\s*月\s*(?:\d{1,2}\s*日)?|(?:19|20)\d\d\s*年(?:底|初|末|中)?")

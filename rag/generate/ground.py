@@ -12,6 +12,7 @@ from typing import Any
 from rag.answerable import _loose_in, focus_term, question_terms
 from rag.generate import conflicts, facts
 from rag.generate.base import Draft
+from rag.generate.qualifier import qualifier_gap
 from rag.lexical import BM25Index
 from rag.types import Document, Hit
 from rag.zh import Tokenizer, norm
@@ -100,6 +101,7 @@ GAPS = (
     "sector",
     "period",
     "topic",
+    "qualifier",
 )
 
 
@@ -140,7 +142,9 @@ def answer_gaps(
     - period: the question asks about 去年 and the sentence states 今年 (or the other way round), not as the base of a
       comparison ("比去年增长") and not beside the question's own word;
     - topic: a change is asked and the sentence names none of the question's terms that the documents use (places,
-      years and words of change aside).
+      years and words of change aside);
+    - qualifier: the sentence states the head noun of the phrase asked with another qualifier or none
+      ("全社会用电量" for "居民生活用电量", "国家级绿色工厂" for "市级绿色工厂"; rag.generate.qualifier).
     """
     c = hit.chunk
     sentence = c.text[max(0, start - c.start) : max(0, end - c.start)]
@@ -184,6 +188,8 @@ def answer_gaps(
         gaps.append("period")
     if "topic" in only and topic_gap(asked, sentence, tokenizer, bm25, passages):
         gaps.append("topic")
+    if "qualifier" in only and not row and qualifier_gap(asked, sentence, tokenizer, bm25, passages, c.text):
+        gaps.append("qualifier")
     return gaps
 
 

@@ -263,3 +263,40 @@ def test_the_period_of_a_sentence_need_not_be_in_the_clause_of_its_change(tokeni
     assert "growth" not in _gaps("2022年末吉安金融机构贷款余额增长多少？", text, tokenizer, title="吉安市")
     other = "2022年末，全市金融机构贷款余额9800.2亿元。2022年，全市工业用电量增长12.3%。"
     assert "growth" in _gaps("2022年末吉安金融机构贷款余额增长多少？", other, tokenizer, title="吉安市")
+
+
+def test_a_figure_of_the_head_noun_with_another_qualifier_is_not_the_one_asked(tokenizer) -> None:
+    from rag.generate.qualifier import asked_phrase, qualifier_gap
+
+    power = "南昌市一季度全社会用电量78.37亿千瓦时，同比增长15.9%。"
+    q = "南昌市一季度居民生活用电量同比增长多少？"
+    assert asked_phrase(q, tokenizer)[0] == "居民生活用电量"
+    passages = [_hit(power), _hit("城乡居民生活用电平稳增长。")]  # the documents use 居民 and 生活
+    assert qualifier_gap(q, power, tokenizer, passages=passages)
+    assert "qualifier" in answer_gaps(q, _hit(power), 0, len(power), tokenizer, None, passages, only=("qualifier",))
+    # the qualifier in the clause of the head, or the whole phrase in the passage: the figure asked
+    said = "南昌市一季度居民生活用电量12.1亿千瓦时，同比增长9.8%。"
+    assert not qualifier_gap(q, said, tokenizer, passages=passages)
+    assert not qualifier_gap(q, power, tokenizer, passages=passages, passage=power + said)
+    # a qualifier no document uses is the question's own wording: it proves nothing
+    assert not qualifier_gap(q, power, tokenizer, passages=[_hit(power)])
+    # counted: 国家级绿色工厂 are not the 市级 ones; 总投资 is stated by 投资, 规上 by 规模以上
+    green = "累计培育国家级绿色工厂5家，省级绿色工厂7家。"
+    q = "南昌经开区累计培育了多少家市级绿色工厂？"
+    assert qualifier_gap(q, green, tokenizer, passages=[_hit(green), _hit("市级专精特新企业32家。")])
+    assert not qualifier_gap("南昌经开区累计培育了多少家省级绿色工厂？", green, tokenizer, passages=[_hit(green)])
+    money = "该项目投资50亿元，主要建设厂房。"
+    assert not qualifier_gap("该项目总投资是多少？", money, tokenizer, passages=[_hit(money)])
+    # the name of the project asked is the subject's, not a qualifier of its investment
+    q = "航天联志内江先进算力产业园项目总投资约多少？"
+    assert asked_phrase(q, tokenizer)[0] == "投资"
+    assert not qualifier_gap(
+        q, "该项目总投资约53.6亿元。", tokenizer, passages=[_hit("先进算力产业园。该项目总投资约53.6亿元。")]
+    )
+    # "有几个": what is counted follows the word; "电子信息类项目" is not the 32 产业合作项目
+    assert asked_phrase("常州高新区有几个院士工作站？", tokenizer)[0] == "院士工作站"
+    deals = "其中，签约产业合作项目32个，投资总额859.85亿元，涵盖电子信息、新型材料等产业。"
+    q = "南昌与广东七市签约的产业合作项目里电子信息类项目有几个？"
+    assert qualifier_gap(q, deals, tokenizer, passages=[_hit(deals)])
+    firms = "全市规模以上工业企业总户数达到1860户。"
+    assert not qualifier_gap("全市规上工业企业总户数是多少？", firms, tokenizer, passages=[_hit(firms)])

@@ -409,3 +409,41 @@ def test_last_years_figure_is_not_answered_by_this_years(tokenizer) -> None:
     hits = [_hit("今年上半年，宜春经开区规模以上工业增加值增长12.4%。", 100, "宜春日报")]
     q = "宜春经开区去年规模以上工业增加值增长多少？"
     assert not verify("宜春经开区规模以上工业增加值增长12.4%[1]。", hits, tokenizer, question=q).answerable
+
+
+class _Collection:
+    """The term statistics of a collection that uses `words` (a stand-in for rag.lexical.BM25Index)."""
+
+    def __init__(self, *words: str):
+        self.words = set(words)
+
+    def idf(self, term: str) -> float:
+        return 1.5 if term in self.words else 0.0
+
+
+def test_the_value_asked_is_checked_against_the_whole_collection(tokenizer) -> None:
+    # the passage shown states only an investment; the collection uses 年产值 elsewhere: the question asks for it,
+    # and a figure of investment is no answer (without the collection, the passages shown alone decide)
+    from rag.generate.chat import ChatGenerator
+
+    hits = [_hit("该项目总投资26亿元，主要建设电解槽生产线。", 100, "萍乡日报")]
+    q = "该项目建成后年产值是多少？"
+    said = "该项目建成后年产值约26亿元[1]。"
+    assert verify(said, hits, tokenizer, question=q).answerable
+    assert not verify(said, hits, tokenizer, question=q, bm25=_Collection("年产值")).answerable
+    assert verify(said, hits, tokenizer, question=q, bm25=_Collection("投资")).answerable  # the question's own word
+    chat = ChatGenerator(None, tokenizer)  # type: ignore[arg-type]  # check() asks no model and renders no prompt
+    assert chat.check(said, q, hits).answerable
+    assert not chat.check(said, q, hits, bm25=_Collection("年产值")).answerable
+
+
+def test_a_figure_of_another_qualifier_of_the_noun_asked_supports_nothing(tokenizer) -> None:
+    # 全社会用电量 is not 居民生活用电量; the collection uses 居民 and 生活, so the qualifier is not the question's own
+    hits = [_hit("南昌市一季度全社会用电量78.37亿千瓦时，同比增长15.9%。", 100, "南昌日报")]
+    q = "南昌市一季度居民生活用电量同比增长多少？"
+    said = "南昌市一季度居民生活用电量同比增长15.9%[1]。"
+    collection = _Collection("居民", "生活", "用电量")
+    d = verify(said, hits, tokenizer, question=q, bm25=collection)
+    assert not d.answerable and "gap:qualifier" in d.flags
+    q = "南昌市一季度全社会用电量同比增长多少？"
+    assert verify("南昌市一季度全社会用电量同比增长15.9%[1]。", hits, tokenizer, question=q, bm25=collection).answerable

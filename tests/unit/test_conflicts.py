@@ -119,3 +119,10 @@ def test_revenue_of_different_years_is_no_conflict() -> None:
         "1200亿元",
         "1150亿元",
     ]
+
+
+def test_counts_in_measure_words_of_one_class_are_one_unit() -> None:
+    q = "2023年青山研究院有多少名科研人员？"
+    a = _text("2023年，青山研究院有1200名科研人员。", "a")
+    assert _values(q, [a, _text("2023年，青山研究院有科研人员1200人。", "b")]) == []  # the same count
+    assert _values(q, [a, _text("2023年，青山研究院有1500人科研人员。", "b")]) == ["1200名", "1500人"]

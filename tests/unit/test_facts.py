@@ -363,3 +363,19 @@ def test_a_class_of_places_is_no_place_and_which_ones_is_no_figure() -> None:
     assert facts.is_named_place("九江市") and not facts.is_named_place("三县")  # 九 of 九江 is no numeral
     places, _ = facts.question_subjects("2021年九江市规模以上工业增加值增长多少？", Tokenizer(), "")
     assert places == ["九江市"]
+
+
+def test_one_measure_word_table_groups_words_that_count_the_same_things() -> None:
+    assert facts.same_measure("名") == ("名", "人", "位")  # people: never 个
+    assert facts.same_measure("户") == ("户", "家", "个")
+    assert facts.same_measure("套") == ("套", "台", "个")
+    assert facts.same_measure("颗") == ("颗", "个")
+    assert facts.same_count("台", "套") and facts.same_count("栋", "座") and facts.same_count("个", "家")
+    assert not facts.same_count("个", "人") and not facts.same_count("套", "颗") and not facts.same_count("亿", "元")
+    # the question side reads the same table: every word a count is asked in, 个 only where any measure is wanted
+    assert facts.MEASURE.search("计划每年生产多少颗摄像头？").group(1) == "颗"
+    assert facts.MEASURE.search("得了多少分？").group(1) == "分"
+    assert not facts.MEASURE.search("有多少个项目？")
+    assert facts.ASKED_MEASURE.search("有多少个项目？").group(1) == "个"
+    assert not facts.MEASURE.search("哪几家企业上榜？")
+    assert set(conflicts._COUNT_UNITS.split("|")) <= set(facts.MEASURE_CLASS)

@@ -72,6 +72,30 @@ def test_a_chat_model_makes_a_follow_up_standalone_and_others_complete_nothing(t
     assert plain.query == "还有吗" and "rewrite" not in plain.timings_ms
 
 
+class Checked(Rewriter):
+    """A chat model whose answers the pipeline has verified: the term statistics each check was given."""
+
+    name = "fake:checked"
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self.statistics: list[object] = []
+
+    def check(self, text, question, hits, tokenizer=None, bm25=None) -> Draft:
+        self.statistics.append(bm25)
+        return super().check(text, question, hits, tokenizer, bm25)
+
+
+def test_a_chat_models_answer_is_verified_with_the_collections_term_statistics(tmp_path, fake_embedder) -> None:
+    from rag.zh import Tokenizer
+
+    model = Checked(prompts=load_prompts(ROOT / "prompts"), tokenizer=Tokenizer())
+    comp = _components(tmp_path, fake_embedder, model)
+    a = comp.pipeline.ask(Q, generator="llm")
+    assert a.answerable and "11.4%" in a.answer
+    assert model.statistics == [comp.library.retriever("default").data.bm25] and model.statistics[0] is not None
+
+
 def test_how_much_is_not_answered_by_a_year_or_the_questions_own_number() -> None:
     from rag.generate.chat import states_figure
 
@@ -90,6 +114,11 @@ def test_how_much_is_not_answered_by_a_year_or_the_questions_own_number() -> Non
     # people are counted in 名 / 人 / 位, not in 个 (a number of workstations is not a number of academicians)
     assert not states_figure("开发区有多少名专家？", "开发区拥有专家工作站8个[1]。")
     assert states_figure("开发区有多少名专家？", "开发区拥有专家8位[1]。")
+    # one table of measure words (rag.generate.facts.MEASURE_CLASS): 台 and 套 count equipment, 户 and 家 firms;
+    # 颗 cameras are not counted in 套
+    assert states_figure("该厂引进了多少台检测设备？", "该厂引进检测设备300套[1]。")
+    assert states_figure("全市规模以上工业企业有多少户？", "全市规模以上工业企业达2850家[1]。")
+    assert not states_figure("该项目计划每年生产多少颗摄像头？", "该项目计划每年生产3亿套摄像头[1]。")
     # a time when one is asked, a year other than the question's for "哪一年"
     assert not states_figure("西二绕城高速什么时候建成通车？", "西二绕城高速建设项目正在有序推进[1]。")
     assert states_figure("西二绕城高速什么时候建成通车？", "西二绕城高速预计2025年底建成通车[1]。")
