@@ -341,7 +341,7 @@ class _Fit:
         # the retrieved rows whose whole name (less 项目 / 有限公司 …) the question says
         self.said = {n for n in self.shared if _said(n, question)}
         # what the question says of the named row's name, run by run ("江西远锋建材", "装饰膜项目")
-        self.named_runs = _runs(facts._norm(question), self.shared[self.named]) if self.named else []
+        self.named_runs = facts.name_runs(facts._norm(question), self.shared[self.named]) if self.named else []
         self.dropped: set[str] = set()
 
     def of_kind_asked(self, text: str) -> bool:
@@ -451,18 +451,6 @@ class _Fit:
 
 
 _NUMERAL = "一二三四五六七八九十两"
-
-
-def _runs(q: str, positions: frozenset[int]) -> list[str]:
-    """The runs of `q`'s characters at `positions` (facts.name_shared's)."""
-    out, run = [], ""
-    for i, ch in enumerate(q + "\0"):
-        if i in positions:
-            run += ch
-        elif run:
-            out.append(run)
-            run = ""
-    return out
 
 
 def _said(name: str, question: str) -> bool:

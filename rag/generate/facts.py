@@ -764,14 +764,19 @@ def name_shared(question: str, name: str) -> frozenset[int]:
 def shared_size(question: str, positions: frozenset[int]) -> int:
     """How much of a name the question says (name_shared's positions): each distinct run of them counted once (a
     name the question repeats, "…激光陀螺", is said once)."""
-    q, runs, run = _norm(question), set(), ""
+    return sum(len(r) for r in set(name_runs(_norm(question), positions)))
+
+
+def name_runs(q: str, positions: frozenset[int]) -> list[str]:
+    """The runs of the normalised question `q`'s characters at `positions` (name_shared's), in order."""
+    out, run = [], ""
     for i, ch in enumerate(q + "\0"):
         if i in positions:
             run += ch
         elif run:
-            runs.add(run)
+            out.append(run)
             run = ""
-    return sum(len(r) for r in runs)
+    return out
 
 
 @lru_cache(maxsize=4096)
@@ -784,3 +789,21 @@ def _name_shared(q: str, n: str) -> frozenset[int]:
         if j - 1 - i >= 2:
             covered.update(range(i, j - 1))
     return frozenset(covered)
+
+
+def abbreviated(term: str, hay: str) -> bool:
+    """Every character of `term`, in order, within a span of at most twice its length + 2: an abbreviation's full
+    form (营收 in 营业收入, 规上 in 规模以上)."""
+    if len(term) < 2:
+        return False
+    i = hay.find(term[0])
+    while i >= 0:
+        j = i
+        for ch in term[1:]:
+            j = hay.find(ch, j + 1, i + 2 * len(term) + 2)
+            if j < 0:
+                break
+        else:
+            return True
+        i = hay.find(term[0], i + 1)
+    return False

@@ -336,26 +336,8 @@ def value_gap(
         n = norm(noun)
         bare = _MODIFIER.sub("", n) or n
         # (an abbreviation is of Chinese words: "gdp" is not abbreviated by "占GDP比重")
-        if not (_states(bare, hay) or _loose_in(noun, hay) or (not bare.isascii() and _abbreviated(bare, hay))):
+        if not (_states(bare, hay) or _loose_in(noun, hay) or (not bare.isascii() and facts.abbreviated(bare, hay))):
             return True
-    return False
-
-
-def _abbreviated(term: str, hay: str) -> bool:
-    """Every character of `term`, in order, within a span of at most twice its length + 2: an abbreviation's full
-    form (营收 in 营业收入, 规上 in 规模以上)."""
-    if len(term) < 2:
-        return False
-    i = hay.find(term[0])
-    while i >= 0:
-        j = i
-        for ch in term[1:]:
-            j = hay.find(ch, j + 1, i + 2 * len(term) + 2)
-            if j < 0:
-                break
-        else:
-            return True
-        i = hay.find(term[0], i + 1)
     return False
 
 

@@ -93,7 +93,7 @@ def qualifier_gap(
         pieces = [p for w in head for p in [_NOT_QUALIFIER.sub("", w.strip("类的之"))] if len(p) >= 2]
         window = "".join(clauses[max(0, k - 1) : k + 1])
         qualifier = "".join(pieces)
-        if not pieces or _in_order(qualifier, window) or any(p in window for p in pieces):
+        if not pieces or facts.abbreviated(qualifier, window) or any(p in window for p in pieces):
             return False  # "总投资" is stated by "投资"; "规上企业" by "规模以上工业企业"
         missing = missing or pieces
     return bool(missing) and _used(missing, bm25, passages)
@@ -110,21 +110,6 @@ def _longest_head(words: list[str], clause: str) -> list[str] | None:
         if len(end) >= 2 and end in clause:
             return before
     return None
-
-
-def _in_order(term: str, hay: str) -> bool:
-    """Every character of `term` in order within twice its length + 2 (规上 in 规模以上)."""
-    i = hay.find(term[0])
-    while i >= 0:
-        j = i
-        for ch in term[1:]:
-            j = hay.find(ch, j + 1, i + 2 * len(term) + 2)
-            if j < 0:
-                break
-        else:
-            return True
-        i = hay.find(term[0], i + 1)
-    return False
 
 
 def _used(pieces: list[str], bm25: BM25Index | None, passages: list[Hit] | None) -> bool:
