@@ -42,11 +42,6 @@ _NAMES_PERSON = re.compile(
     r"(?:长|员|人|师|任|记|理|监|裁|授|家|表)[\u4e00-\u9fff]{2,3}(?:说|表示|介绍|告诉|称|指出|透露|坦言|认为)"
 )
 PERSON_BONUS = 0.3
-# a post asked ("董事长是谁", "项目经理是谁"): the quote says it; the company's 副总经理 quoted is no answer, nor a
-# neighbour sentence that names no one. As a bonus instead (the sentence saying the post scored up) it answered
-# another company's 董事长 on a question about a company whose 董事长 no document names
-POST_ASKED = True
-_POST = re.compile(r"(?:长|书记|主任|经理|主席|总裁|总监|董事|负责人|主管|委员|秘书|组长|记者|院士|代表)$")
 _ASKS_SPECIFIC = re.compile(r"多少|几|哪|谁|何时|什么时候|是否|多大|多长|多高|多久|多远|多重")
 MAX_ANSWER = 120
 # money is asked: "多大金额", "多少钱", "投资多少", "奖励…多少"; an amount of money says it
@@ -339,8 +334,6 @@ class _Fit:
         self.extent = bool(_ASKS_EXTENT.search(question))
         self.projects = facts.question_projects(question)
         self.phases = set(_PHASE.findall(question))
-        person = _person_asked(question, terms)
-        self.post = person if POST_ASKED and _POST.search(person) else ""
         # what the question says of each retrieved row's name: the row it says most of is the project asked about
         self.shared = {n: facts.name_shared(question, n) for n in (_row_name(h) for h in hits) if n}
         sizes = {n: facts.shared_size(question, p) for n, p in self.shared.items()}
@@ -454,23 +447,7 @@ class _Fit:
         if _other_ordinal(self.terms, c.text):
             self.dropped.add("ordinal_mismatch")  # "第三产业" is not answered by what "第一产业" has
             return False
-        if self.post and self.post not in norm(c.text):
-            self.dropped.add("post_missing")  # "董事长是谁" is not answered by the 副总经理 quoted
-            return False
         return True
-
-
-def _person_asked(question: str, terms: list[str]) -> str:
-    """The question's term right before "是谁" ("市教育局局长是谁" → "局长", "到会指导的是谁" → "指导"), or "";
-    a post when it ends like one (_POST)."""
-    q = norm(question)
-    i = q.find("是谁")
-    if i < 0 or not _ASKS_PERSON.search(question):
-        return ""
-    head = q[:i].removesuffix("的")
-    ends = [(head.rfind(norm(t)) + len(norm(t)), len(t), norm(t)) for t in terms if norm(t) and norm(t) in head]
-    best = max(ends, default=(0, 0, ""))
-    return best[2] if best[0] == len(head) else ""
 
 
 _NUMERAL = "一二三四五六七八九十两"
