@@ -144,6 +144,20 @@ def focus_term(question: str, terms: list[str], tokenizer: Tokenizer) -> str:
     return best
 
 
+# A passage of dated entries stating no year ("7月7日上午，…检察长刘炽赴…", a bulletin's 大事记 or a news day) is of
+# its document's year (rag.generate.facts.document_year): the question's "2021年7月7日" is not missing there. Only
+# for entries dated to the day: a dated document also reports the year before ("…比重达到2.2%" in a 2021 plan).
+_DAY = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日")
+
+
+def _dated(h: Hit, doc: Document | None) -> str:
+    """The year of `doc` (as a string) when passage `h` (with its heading) states dates of a day and no year."""
+    text = h.chunk.text + " " + h.chunk.heading
+    if doc is None or facts.years(text) or not _DAY.search(text):
+        return ""
+    return str(facts.document_year(doc) or "")
+
+
 def judge(
     question: str,
     hits: list[Hit],
@@ -190,10 +204,11 @@ def evidence(
         about = h.chunk.heading or (h.title + (doc.text[:200] if doc else ""))
         frame = _normed(" ".join((about, h.chunk.context)))
         whole = _normed(h.chunk.text) + frame
+        dated = _dated(h, doc)
         for hay in _windows(h, frame):
             present = [t for t in terms if norm(t) in hay or _loose_in(t, hay)]
             cov = sum(weights[t] for t in present) / total if terms else 0.5
-            nums_missing = sorted(n for n in qnums if n not in numbers(whole) and n not in whole)
+            nums_missing = sorted(n for n in qnums if n not in numbers(whole) and n not in whole and n != dated)
             score = cov - 0.35 * len(nums_missing)
             if score > best_cov:
                 best_cov, best_i = score, i

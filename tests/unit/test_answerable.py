@@ -5,7 +5,7 @@ from __future__ import annotations
 from rag.answerable import FEATURES, calibration, focus_term, judge, question_terms
 from rag.generate.chat import excerpt
 from rag.lexical import BM25Index
-from rag.types import Chunk, Hit
+from rag.types import Chunk, Document, Hit
 
 PASSAGES = [
     "新余高新区4家企业上榜。其中，江西赣锋锂业集团股份有限公司上榜“全省科技领军企业”。",
@@ -47,6 +47,22 @@ def test_a_year_the_passages_lack_lowers_confidence(tokenizer) -> None:
     wrong_year = judge("2022年赣州地区生产总值是多少？", hits, tokenizer, bm25)
     assert wrong_year.numbers_missing == ["2022"]
     assert wrong_year.confidence < judge("2023年赣州地区生产总值是多少？", hits, tokenizer, bm25).confidence
+
+
+def test_an_entry_dated_to_the_day_is_of_its_documents_year(tokenizer) -> None:
+    entry = "7月7日上午，市人民检察院检察长李某某赴青川区上海路街道调研督导文明城市创建工作。"
+    plan = "研究与试验发展经费支出占地区生产总值比重达到2.2%。"  # the plan of a 2021 bulletin reports 2020
+    texts = [entry, plan]
+    bm25 = BM25Index.build([tokenizer.tokens(t) for t in texts])
+    hits = [Hit(Chunk(f"c{i}", "d0", t, 0, len(t)), 1.0, "d0.txt", "", 1, {"bm25": 8.0}) for i, t in enumerate(texts)]
+    cover = "青川市人民政府公报\n二〇二一年第九期\n"
+    docs = {"d0": Document("d0", "d0.txt", "青川市人民政府公报", cover + entry + plan)}
+    q = "2021年7月7日到上海路街道督导文明城市创建的检察长是谁？"
+    assert judge(q, hits[:1], tokenizer, bm25, docs).numbers_missing == []
+    assert judge(q.replace("2021", "2022"), hits[:1], tokenizer, bm25, docs).numbers_missing == ["2022"]
+    # a passage stating no day is not taken to be of its document's year
+    q = "2021年研究与试验发展经费支出占地区生产总值比重是多少？"
+    assert judge(q, hits[1:], tokenizer, bm25, docs).numbers_missing == ["2021"]
 
 
 def test_excerpt_keeps_whole_sentences_about_the_question() -> None:
