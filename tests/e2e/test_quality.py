@@ -20,7 +20,7 @@ pytestmark = pytest.mark.model
 FLOORS_RETRIEVAL = {"hit@5": 0.97, "mrr@10": 0.93}
 # The issue's extractive floors are accuracy >= 0.75, refused >= 0.75, false refusals <= 0.10. Measured on the test
 # part (AMD EPYC, avx512_vnni + avx512_bf16, the default passage vectors of that class) with the committed fit:
-# 0.820 / 0.836 / 0.084 (docs/figures/eval-extractive.json). Refusal rests mostly on the extractive generator's own
+# 0.816 / 0.855 / 0.084 (docs/figures/eval-extractive.json). Refusal rests mostly on the extractive generator's own
 # checks (rag.generate.extractive.REFUSED_GAPS: an answer sentence that does not state the value, rank, change or
 # amount asked is no answer), the judge's threshold adding little on dev; false refusals sit close to their floor.
 # The judge reads BM25's ranking (the same on every host), but the extractive answers still read the hybrid one, whose
