@@ -182,7 +182,7 @@ class Pipeline:
         used = gen.name if not fallback_reason else f"{gen.name} (fallback from {name}: {fallback_reason})"
         try:
             # a chat model's answer is verified with the collection's term statistics, as the extractive one is
-            stream = gen.stream(query, hits, tok, retriever.data.bm25) if gen.chats else gen.stream(query, hits, tok)
+            stream = gen.stream(query, hits, tok, retriever.data.bm25)
             with closing(stream) as pieces:  # closed when our caller stops early: the model stops too
                 for piece in pieces:
                     if isinstance(piece, Draft):

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from rag.types import Citation, Hit
 
 if TYPE_CHECKING:
+    from rag.lexical import BM25Index
     from rag.zh import Tokenizer
 
 
@@ -36,8 +37,11 @@ class Generator:
     ) -> Draft:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def stream(self, question: str, hits: list[Hit], tokenizer: Tokenizer | None = None) -> Iterator[str | Draft]:
-        """Yield text pieces as they are produced, then the final Draft."""
+    def stream(
+        self, question: str, hits: list[Hit], tokenizer: Tokenizer | None = None, bm25: BM25Index | None = None
+    ) -> Iterator[str | Draft]:
+        """Yield text pieces as they are produced, then the final Draft. `bm25`: the collection's term statistics, for
+        a generator that verifies a model's text against the collection (the extractive one has its own)."""
         d = self.generate(question, hits, tokenizer)
         yield d.text
         yield d

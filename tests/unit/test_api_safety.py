@@ -31,7 +31,7 @@ class Endless(Generator):
         self.produced = 0
         self.closed = threading.Event()
 
-    def stream(self, question, hits, tokenizer=None) -> Iterator[str]:
+    def stream(self, question, hits, tokenizer=None, bm25=None) -> Iterator[str]:
         try:
             while True:
                 self.produced += 1
