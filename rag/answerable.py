@@ -269,7 +269,7 @@ def _subject_missing(question: str, hits: list[Hit], tokenizer: Tokenizer, docs:
 
 
 def _place_stem(place: str) -> str:
-    m = facts._ADMIN.match(place)
+    m = facts.ADMIN.match(place)
     return m.group(1) if m and len(m.group(1)) >= 2 else place
 
 

@@ -66,7 +66,7 @@ _ORG_SUFFIX = ("股份有限公司", "有限责任公司", "有限公司", "公�
 
 
 def _stem(place: str) -> str:
-    m = facts._ADMIN.match(place)
+    m = facts.ADMIN.match(place)
     return m.group(1) if m else place
 
 
@@ -153,7 +153,7 @@ def _swap_place(q: str, corpus: Corpus, tokenizer: Tokenizer, idf, places: Seque
     p = asked[0]
     anchors = _anchors(q, p, tokenizer, idf)
     for new in places:
-        if facts._same_place(new, p) or new in q or corpus.together(new, anchors):
+        if facts.same_place(new, p) or new in q or corpus.together(new, anchors):
             continue
         return q.replace(p, new, 1)
     return ""

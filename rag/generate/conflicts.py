@@ -40,7 +40,7 @@ class _Kind:
 _MONEY = _Kind(
     "money",
     re.compile(_NUM + r"\s*()(万亿元|亿元|百万元|千元|万元|元)"),
-    {u: ("元", float(s)) for u, s in facts._SCALE.items()},
+    {u: ("元", float(s)) for u, s in facts.SCALE.items()},
 )
 # revenue and output value are a year's (营业收入 of 2020 and of 2021 differ): compared only within one year
 _REVENUE = _Kind("revenue", _MONEY.value, _MONEY.base, dated=True)
@@ -218,9 +218,9 @@ def _row_value(h: Hit, i: int, asked: _Asked, aspect: str) -> Value | None:
     if col is not None and re.fullmatch(r"[0-9.]+", cells[col].strip()):
         m = re.search(r"[（(]([^()（）]+)[)）]", header[col])
         unit = m.group(1).strip() if m else ""
-        if asked.kind in (_MONEY, _REVENUE) and unit in facts._SCALE:
+        if asked.kind in (_MONEY, _REVENUE) and unit in facts.SCALE:
             v = cells[col].strip()
-            return Value(facts.with_spoken(v, unit), float(v) * facts._SCALE[unit], i, c.start, c.end, "元")
+            return Value(facts.with_spoken(v, unit), float(v) * facts.SCALE[unit], i, c.start, c.end, "元")
         return None
     if col is not None and asked.kind is _PERIOD:
         got = _read(_PERIOD, cells[col])
@@ -245,7 +245,7 @@ def _text_values(h: Hit, i: int, asked: _Asked) -> list[Value]:
     out: list[Value] = []
     text = h.chunk.text
     core = _SUFFIX.sub("", norm(asked.subject))
-    if core not in facts._norm(text):  # the passage never names the subject: no clause of it can
+    if core not in facts.norm_cached(text):  # the passage never names the subject: no clause of it can
         return out
     pos = 0
     for piece in re.split(r"(?<=[，,、；;。！？\n])", text):

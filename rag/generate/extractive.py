@@ -341,7 +341,7 @@ class _Fit:
         # the retrieved rows whose whole name (less 项目 / 有限公司 …) the question says
         self.said = {n for n in self.shared if _said(n, question)}
         # what the question says of the named row's name, run by run ("江西远锋建材", "装饰膜项目")
-        self.named_runs = facts.name_runs(facts._norm(question), self.shared[self.named]) if self.named else []
+        self.named_runs = facts.name_runs(facts.norm_cached(question), self.shared[self.named]) if self.named else []
         self.dropped: set[str] = set()
 
     def of_kind_asked(self, text: str) -> bool:
@@ -660,7 +660,7 @@ def _row_span(
     count = (
         re.compile(rf"(?:\d[\d.]*|[{_NUMERAL}百千]+)(?:[万亿千百])?(?:余|多)?{re.escape(measure)}") if measure else None
     )
-    spans = facts._clauses(cell)
+    spans = facts.clauses(cell)
     best, span = (0.0, 0), None
     for a, b in _clause_runs(spans, limit):
         seg = norm(cell[a:b])
@@ -784,7 +784,7 @@ def _cell_answer(cell: str, asked: _Asked, limit: int = 80) -> tuple[int, int] |
     question's characters, or it counts the noun asked, or the unit asked is one of its own (not 个, not money); the
     clause whose figure shares most wins."""
     best, span = 0.0, None
-    for a, b in facts._clauses(cell):
+    for a, b in facts.clauses(cell):
         seg = cell[a:b]
         for m in _CELL_FIGURE.finditer(seg):
             counted = bool(asked.noun) and asked.noun in norm(seg[m.end() : m.end() + CELL_TAIL + len(asked.noun)])

@@ -21,7 +21,7 @@ from rag.zh import Tokenizer, norm
 # The checks below run for every candidate sentence of every answer, over the same passages and questions again and
 # again: normalising a string, finding a passage's places, reading a question's aspect are cached (pure functions of
 # their text), so an answer costs lookups, not re-analysis.
-_norm = lru_cache(maxsize=16384)(norm)
+norm_cached = lru_cache(maxsize=16384)(norm)
 
 # --- questions ---------------------------------------------------------------------------------------------------
 _QUESTION_END = re.compile(r"[？?]\s*[”’」』）)\]】]*\s*$")
@@ -99,12 +99,12 @@ _NAME_TAGS = frozenset({"nz", "nt"})
 
 
 @lru_cache(maxsize=4096)
-def _is_broad(place: str) -> bool:
+def is_broad(place: str) -> bool:
     p = re.sub(r"(省|市|自治区|特别行政区)$", "", place)
     return p in _BROAD or place in _BROAD
 
 
-_ADMIN = re.compile(r"^(.{2,}?)(?:高新区|经开区|开发区|新区|地区|市|省|县|区|镇|乡|旗)$")
+ADMIN = re.compile(r"^(.{2,}?)(?:高新区|经开区|开发区|新区|地区|市|省|县|区|镇|乡|旗)$")
 _SUFFIXES = r"(?:高新区|经开区|开发区|新区|市|县|区|镇|乡)"
 _GENERIC_PREFIX = re.compile(
     r"^(?:各|全|本|我|该|此|周边|沿海|内陆|文明|国家级|省级|市级|县级|[一二三四五六七八九十两多几\d]+$|[两多几\d])"
@@ -117,8 +117,8 @@ def is_named_place(word: str) -> bool:
     an administrative suffix (南昌市, 南康区, 新余高新区) or a two-character …州 (赣州, 常州)."""
     if len(word) == 2 and word.endswith("州"):
         return True
-    m = _ADMIN.match(word)
-    return bool(m) and not _GENERIC_PREFIX.match(m.group(1)) and not word.endswith("城市") and not _is_broad(m.group(1))
+    m = ADMIN.match(word)
+    return bool(m) and not _GENERIC_PREFIX.match(m.group(1)) and not word.endswith("城市") and not is_broad(m.group(1))
 
 
 # The rules index_places stores each passage's places by: an index built by other rules is rebuilt (rag.indexer)
@@ -137,7 +137,7 @@ def with_parks(tagged: list[tuple[str, str]]) -> list[tuple[str, str]]:
     ns): a question about a park is about it, not about the town it is in."""
     out: list[tuple[str, str]] = []
     for w, f in tagged:
-        if out and w in _PARKS and out[-1][1] in _PLACE_TAGS and not _is_broad(out[-1][0]) and not _is_park(out[-1][0]):
+        if out and w in _PARKS and out[-1][1] in _PLACE_TAGS and not is_broad(out[-1][0]) and not _is_park(out[-1][0]):
             out[-1] = (out[-1][0] + w, out[-1][1])
         else:
             out.append((w, f))
@@ -162,7 +162,7 @@ def _with_bare(names: Iterable[str]) -> frozenset[str]:
     out = set()
     for w in names:
         out.add(norm(w))
-        m = _ADMIN.match(w)
+        m = ADMIN.match(w)
         if m:
             out.add(norm(m.group(1)))
     return frozenset(out)
@@ -176,7 +176,7 @@ def passage_places(chunk: Any, title: str, tokenizer: Tokenizer) -> frozenset[st
     return known_places(chunk.heading + " " + title + "\n" + chunk.text, tokenizer)
 
 
-# The last characters a place name proper can have (is_named_place: a two-character …州, or _ADMIN's suffixes).
+# The last characters a place name proper can have (is_named_place: a two-character …州, or ADMIN's suffixes).
 _PLACE_ENDS = frozenset("州区市省县镇乡旗")
 
 
@@ -217,7 +217,7 @@ def question_subjects(question: str, tokenizer: Tokenizer, texts: str = "") -> t
         for w, f in tagged
         if f in _PLACE_TAGS
         and len(w) >= 2
-        and not _is_broad(w)
+        and not is_broad(w)
         and (is_named_place(w) or re.search(re.escape(w) + _SUFFIXES, texts + question))
     ]
     ns = [w for w, f in tagged if f in _NAME_TAGS and len(w) >= 2]
@@ -225,7 +225,7 @@ def question_subjects(question: str, tokenizer: Tokenizer, texts: str = "") -> t
 
 
 @lru_cache(maxsize=4096)
-def _same_place(a: str, b: str) -> bool:
+def same_place(a: str, b: str) -> bool:
     """南昌 ~ 南昌市 ~ 南昌经开区 (one contains the other, once 市/县/区 suffixes are set aside)."""
     a, b = norm(a), norm(b)
     return (
@@ -268,7 +268,7 @@ def _subject_of(text: str, known: frozenset[str]) -> tuple[str, ...]:
         found = sorted(_named_in(text[a:b], known))
         if not found:
             continue
-        t = _norm(text[a:b])
+        t = norm_cached(text[a:b])
         last = last or (found[-1][1],)
         own = [
             n
@@ -313,13 +313,13 @@ def subject_ok(
     (asked_place_kind), whose places in the sentence are what it answers, not what it is about."""
     if not asked:
         return True
-    s = _norm(sentence)
-    if any(_norm(a) in s for a in asked):
+    s = norm_cached(sentence)
+    if any(norm_cached(a) in s for a in asked):
         return True
     about = _sentence_place(sentence, before, context, known, answer_kind)
     if not about:
         return True
-    return any(_same_place(a, p) or _inside(p, a) for a in asked for p in about)
+    return any(same_place(a, p) or _inside(p, a) for a in asked for p in about)
 
 
 def row_name_ok(names: list[str], question: str, row_name: str) -> bool:
@@ -495,7 +495,7 @@ def strip_relative(text: str, word: str) -> str:
 
 
 # --- units -------------------------------------------------------------------------------------------------------
-_SCALE = {"元": 1, "万元": 10**4, "亿元": 10**8, "千元": 10**3, "百万元": 10**6, "万亿元": 10**12}
+SCALE = {"元": 1, "万元": 10**4, "亿元": 10**8, "千元": 10**3, "百万元": 10**6, "万亿元": 10**12}
 _AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(万亿元|亿元|百万元|千元|万元|元)")
 
 
@@ -508,13 +508,13 @@ def spoken_amount(value: str, unit: str) -> str:
     """An amount in the unit people say: ("10000000", "万元") → "1000亿元", ("35000", "元") → "3.5万元";
     "" when the figure is already in that unit or is not an amount of money."""
     try:
-        x = float(value.replace(",", "")) * _SCALE[unit]
+        x = float(value.replace(",", "")) * SCALE[unit]
     except (KeyError, ValueError):
         return ""
     target = "亿元" if x >= 10**8 else "万元" if x >= 10**4 else "元"
     if target == unit:
         return ""
-    return _fmt(x / _SCALE[target]) + target
+    return _fmt(x / SCALE[target]) + target
 
 
 def with_spoken(value: str, unit: str) -> str:
@@ -540,7 +540,7 @@ def add_spoken(text: str) -> str:
 def amount_yuan(text: str) -> float | None:
     """The first amount of money in a text, in 元 ("120亿元" → 1.2e10)."""
     m = _AMOUNT.search(text.replace(" ", ""))
-    return float(m.group(1)) * _SCALE[m.group(2)] if m else None
+    return float(m.group(1)) * SCALE[m.group(2)] if m else None
 
 
 # --- table columns -----------------------------------------------------------------------------------------------
@@ -615,7 +615,7 @@ def _column_for(aspect: str, header: tuple[str, ...]) -> int | None:
     return None
 
 
-def _clauses(text: str) -> list[tuple[int, int]]:
+def clauses(text: str) -> list[tuple[int, int]]:
     """Clauses split at commas, semicolons and full stops (not at 、, which lists within a clause)."""
     out, pos = [], 0
     for m in re.finditer(r"[，,；;。]", text):
@@ -638,7 +638,7 @@ def _clauses_about(cell: str, aspect: str, terms: tuple[str, ...], limit: int) -
     cues, words = aspect_words(aspect)
     own = {norm(w) for w in (*cues, *words)}
     keys = own | {norm(t) for t in terms if len(t) >= 2}
-    spans = _clauses(cell)
+    spans = clauses(cell)
     best, span = 0.0, None
     for i, (a, b) in enumerate(spans):
         seg = norm(cell[a:b])
@@ -758,13 +758,13 @@ def name_shared(question: str, name: str) -> frozenset[int]:
     """The positions in the normalised question of the characters that lie in a run of two or more that a row's name
     has too ("南昌雨华汽车零部件有限公司的项目…" shares "南昌雨华汽车零部件有限公司" and "项目" with "南昌雨华汽车零部件
     有限公司年产20万台套…项目", only "汽车零部件有限公司" and "项目" with "江西億立汽车零部件有限公司…项目")."""
-    return _name_shared(_norm(question), _norm(name))
+    return _name_shared(norm_cached(question), norm_cached(name))
 
 
 def shared_size(question: str, positions: frozenset[int]) -> int:
     """How much of a name the question says (name_shared's positions): each distinct run of them counted once (a
     name the question repeats, "…激光陀螺", is said once)."""
-    return sum(len(r) for r in set(name_runs(_norm(question), positions)))
+    return sum(len(r) for r in set(name_runs(norm_cached(question), positions)))
 
 
 def name_runs(q: str, positions: frozenset[int]) -> list[str]:

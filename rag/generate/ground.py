@@ -469,7 +469,7 @@ def _only_compared(places: list[str], s: str, known: frozenset[str]) -> bool:
         return False
     for p in named:
         stem = _stem(p)
-        others = [k for k in known if not facts._same_place(k, p)]
+        others = [k for k in known if not facts.same_place(k, p)]
         i = s.find(stem)
         while i >= 0:
             head, tail = s[:i], s[i + len(stem) :]
@@ -487,9 +487,9 @@ def _only_compared(places: list[str], s: str, known: frozenset[str]) -> bool:
 
 def _ns(text: str, tokenizer: Tokenizer) -> frozenset[str]:
     """The names jieba tags as places in `text` (南昌, which a passage may not write as 南昌市), normalised."""
-    return frozenset(norm(w) for w, f in tokenizer.tagged(text) if f == "ns" and len(w) >= 2 and not facts._is_broad(w))
+    return frozenset(norm(w) for w, f in tokenizer.tagged(text) if f == "ns" and len(w) >= 2 and not facts.is_broad(w))
 
 
 def _stem(place: str) -> str:
-    m = facts._ADMIN.match(place)
+    m = facts.ADMIN.match(place)
     return norm(m.group(1) if m and len(m.group(1)) >= 2 else place)
