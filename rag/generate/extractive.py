@@ -3,10 +3,11 @@
 Sentences are scored by the rarity-weighted overlap of the question's terms, its numbers, cues for the
 kind of answer asked for (an amount, a list, a name), and the passage's retrieval rank; with an embedder, the best of
 them also by their closeness in meaning to the question (everyday words vs the documents' official terms). A sentence
-about another place than the question's, or stating other years only, is never picked; nor is a sentence that is itself
-a question. The answer is the best span (trimmed to its most relevant clauses) with its [n] marker; a table row
-answers the column asked (or the clauses of its description that say it: by the aspect's words, else by a figure's unit
-and label), amounts also in the unit people say.
+about another place than the question's, stating other years only, or stating the noun asked with another qualifier
+("国家级绿色工厂" for "市级绿色工厂") is never picked; nor is a sentence that is itself a question. The answer is the
+best span (trimmed to its most relevant clauses) with its [n] marker; a table row answers the column asked (or the
+clauses of its description that say it: by the aspect's words, else by a figure's unit and label), amounts also in the
+unit people say.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from rag.embed.base import Embedder
 from rag.generate import facts
 from rag.generate.base import Draft, Generator
 from rag.generate.ground import answer_gaps, measure_gaps
+from rag.generate.qualifier import qualifier_gap
 from rag.lexical import BM25Index
 from rag.types import Citation, Hit
 from rag.zh import Tokenizer, clause_spans, join_cjk_spaces, norm, number_spans, numbers, sentence_spans
@@ -70,7 +72,8 @@ LATEST_SHARE = 0.85  # "今年 / 最新": a sentence of a later year scoring thi
 # noun of three characters or more), refuses 24 of the 159 dev unanswerable questions answered without it (and one
 # correct fresh-dev3 answer). Not "amount" and "rank": _Fit already drops every candidate without them
 # (ground.measure_gaps), they refuse no dev answer. Not "place": its candidates are chosen by measure_gaps too, and
-# on the quote as trimmed it refused one correct fresh-dev3 answer and no dev unanswerable.
+# on the quote as trimmed it refused one correct fresh-dev3 answer and no dev unanswerable. Not "qualifier": _Fit drops
+# its candidates instead (refusing the quote lost a right answer that the next sentence gives).
 REFUSED_GAPS = ("subject", "growth", "value", "sector", "period", "topic")
 # A table row does not answer when the question says a run of OTHER_ROW characters of another retrieved row's name
 # that it lacks, that row being the one the question says most of, NAMED_ROW characters at least (_Fit._other_row)
@@ -127,7 +130,7 @@ class ExtractiveGenerator(Generator):
             return Draft("", [], answerable=False)
         self._add_dense(asked, cands)
         cands.sort(key=lambda c: -c.score)
-        fits = _Fit(question, hits, tokenizer, terms)
+        fits = _Fit(question, hits, tokenizer, terms, bm25)
         # a sentence stating no change when a change is asked is no better answer that was dropped: its neighbour
         # stating the change is measured against the rest
         top = max((c.lexical for c in cands if fits.of_kind_asked(c.text)), default=0.0)
@@ -311,8 +314,11 @@ class _Fit:
     """Does a candidate answer what was asked (see rag.generate.facts): a row about the project named, saying what
     is asked; a sentence about the question's place, with a figure when one is asked, in the years asked?"""
 
-    def __init__(self, question: str, hits: list[Hit], tokenizer: Tokenizer, terms: list[str]):
-        self.question, self.hits, self.tokenizer, self.terms = question, hits, tokenizer, terms
+    def __init__(
+        self, question: str, hits: list[Hit], tokenizer: Tokenizer, terms: list[str], bm25: BM25Index | None = None
+    ):
+        self.question, self.hits, self.tokenizer, self.terms, self.bm25 = question, hits, tokenizer, terms, bm25
+        self.asked = facts.strip_relative(question, facts.relative_time(question)) or question
         texts = " ".join(h.title + " " + h.chunk.text for h in hits)
         self.places, self.names = facts.question_subjects(question, tokenizer, texts)
         self.years = facts.years(question)
@@ -436,6 +442,15 @@ class _Fit:
             return False
         if measure_gaps(self.question, own, h.chunk.context if h.chunk.kind == "table_row" else ""):
             self.dropped.add("no_figure")  # "增长了多少" by a change, "多少亿元" by an amount of money
+            return False
+        # "多少家市级绿色工厂" is not answered by "国家级绿色工厂5家", nor "居民生活用电量" by "全社会用电量": the
+        # figure of another qualifier of the noun asked (rag.generate.qualifier). A candidate dropped, not the answer
+        # refused: the sentence after it may state the phrase asked ("规上电子信息产业营业收入" before "规模以上工业
+        # 营业收入"). Not a row: its cells are labelled by the header, not qualified in words
+        if h.chunk.kind != "table_row" and qualifier_gap(
+            self.asked, c.text, self.tokenizer, self.bm25, self.hits, h.chunk.text
+        ):
+            self.dropped.add("qualifier_mismatch")
             return False
         if not facts.time_ok(self.years, c.text, before):
             self.dropped.add("year_mismatch")

@@ -430,3 +430,24 @@ def test_a_column_naming_the_phase_asked_answers_for_it(tokenizer) -> None:
     gen = ExtractiveGenerator(tokenizer)
     assert "2019.6-2022.6 (一期)" in gen.generate("青川VR产业基地项目一期的建设期是哪几年？", hits).text
     assert not gen.generate("青川VR产业基地项目二期的建设期是哪几年？", hits).answerable
+
+
+def test_a_figure_of_another_qualifier_of_the_noun_asked_does_not_answer(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    hits = [
+        _hit(0, "南昌经开区截至今年3月底，累计培育国家级绿色工厂5家，省级绿色工厂7家。"),
+        _hit(1, "南昌经开区新认定市级专精特新企业20家。"),  # the documents use 市级: it is no paraphrase's own word
+    ]
+    d = gen.generate("南昌经开区累计培育了多少家市级绿色工厂？", hits)
+    assert not d.answerable and "qualifier_mismatch" in d.flags
+    hits = [_hit(0, "南昌市一季度全社会用电量78.37亿千瓦时，同比增长15.9%。"), _hit(1, "南昌居民生活水平稳步提高。")]
+    assert not gen.generate("南昌市一季度居民生活用电量同比增长多少？", hits).answerable
+
+
+def test_a_sentence_after_one_of_another_qualifier_answers_for_the_phrase_asked(tokenizer) -> None:
+    hits = [
+        _hit(0, "2020年，规上电子信息产业营业收入为1509.89亿元，工业增加值增长5.3%，高于规模以上工业0.6个百分点。"),
+        _hit(1, "全年规模以上工业营业收入7346.9亿元，比上年增长5.5%，占全省比重为19.4%，排名全省第一。"),
+    ]
+    d = ExtractiveGenerator(tokenizer).generate("2020年南昌全年规模以上工业营业收入是多少？", hits)
+    assert d.answerable and "7346.9亿元" in d.text and "1509.89" not in d.text
