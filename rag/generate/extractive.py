@@ -3,11 +3,11 @@
 Sentences are scored by the rarity-weighted overlap of the question's terms, its numbers, cues for the
 kind of answer asked for (an amount, a list, a name), and the passage's retrieval rank; with an embedder, the best of
 them also by their closeness in meaning to the question (everyday words vs the documents' official terms). A sentence
-about another place than the question's, stating other years only, or stating the noun asked with another qualifier
-("国家级绿色工厂" for "市级绿色工厂") is never picked; nor is a sentence that is itself a question. The answer is the
-best span (trimmed to its most relevant clauses) with its [n] marker; a table row answers the column asked (or the
-clauses of its description that say it: by the aspect's words, else by a figure's unit and label), amounts also in the
-unit people say.
+about another place than the question's, stating other years only, stating the noun asked with another qualifier
+("国家级绿色工厂" for "市级绿色工厂"), or a list's total for one of its items is never picked; nor is a sentence that
+is itself a question. The answer is the best span (trimmed to its most relevant clauses) with its [n] marker; a table
+row answers the column asked (or the clauses of its description that say it: by the aspect's words, else by a figure's
+unit and label), amounts also in the unit people say.
 """
 
 from __future__ import annotations
@@ -452,6 +452,9 @@ class _Fit:
         ):
             self.dropped.add("qualifier_mismatch")
             return False
+        if h.chunk.kind != "table_row" and _total_of_list(self.question, c.text):
+            self.dropped.add("subject_mismatch")  # "A、B、C，共签约项目111个" is no count of A's
+            return False
         if not facts.time_ok(self.years, c.text, before):
             self.dropped.add("year_mismatch")
             return False
@@ -472,6 +475,38 @@ def _said(name: str, question: str) -> bool:
     """Does the question say a row's whole name, less its legal form or 项目 (NAMED_ROW characters at least)?"""
     stem = facts.PROJECT_FORM.sub("", norm(name))
     return len(stem) >= NAMED_ROW and stem in norm(question)
+
+
+# a total over what the clause before it lists: "A、B、C，共签约项目111个", "…合计6227.3亿元"
+_TOTAL = re.compile(r"(?:共|合计|总计|累计|总共)[^，,。；;、]{0,8}?\d")
+NAMED_ITEM = 4  # characters in a row, of one listed item and no other, that name it
+OTHER_ITEM = 2  # characters in a row, of one listed item and no other, that mention it
+
+
+def _total_of_list(question: str, text: str) -> bool:
+    """Does `text` state a total over a list ("A、B、C，共签约项目111个", in the total's clause or the one before it)
+    of which the question names one item alone (NAMED_ITEM characters in a row that no other item has) and mentions
+    no other (OTHER_ITEM characters)? Then the figure is the list's, not the item's: "2021世界VR产业大会云峰会签约了
+    多少个项目" is not answered by the three conferences' 111; "VR、航空、电子信息三场盛会一共…" asks the total."""
+    q, t = norm(question), norm(text)
+    for m in _TOTAL.finditer(t):
+        for seg in re.split(r"[，,；;：:]", t[: m.start()])[-2:]:
+            items = [x for x in seg.split("、") if x]
+            if len(items) < 2:
+                continue
+            said = [i for i in range(len(items)) if _says_item(q, items, i, NAMED_ITEM)]
+            if len(said) == 1 and not any(
+                _says_item(q, items, i, OTHER_ITEM) for i in range(len(items)) if i != said[0]
+            ):
+                return True
+    return False
+
+
+def _says_item(q: str, items: list[str], i: int, n: int) -> bool:
+    """Does `q` have a run of `n` characters of items[i] that no other item has?"""
+    it = items[i]
+    runs = {it[k : k + n] for k in range(len(it) - n + 1)}
+    return any(r in q and not any(r in o for j, o in enumerate(items) if j != i) for r in runs)
 
 
 def _other_ordinal(terms: list[str], text: str) -> bool:

@@ -451,3 +451,16 @@ def test_a_sentence_after_one_of_another_qualifier_answers_for_the_phrase_asked(
     ]
     d = ExtractiveGenerator(tokenizer).generate("2020年南昌全年规模以上工业营业收入是多少？", hits)
     assert d.answerable and "7346.9亿元" in d.text and "1509.89" not in d.text
+
+
+def test_a_total_over_a_list_is_no_figure_of_one_item(tokenizer) -> None:
+    text = (
+        "南昌高标准办好2021世界VR产业大会云峰会、2021中国航空产业大会暨南昌飞行大会、2021南昌电子信息产业发展大会，"
+        "共签约项目111个、总金额1351亿元。"
+    )
+    gen = ExtractiveGenerator(tokenizer)
+    d = gen.generate("2021世界VR产业大会云峰会签约了多少个项目？", [_hit(0, text)])
+    assert not d.answerable and "subject_mismatch" in d.flags
+    # the question that names the items asks their total
+    d = gen.generate("南昌2021年举办的VR、航空、电子信息三场盛会一共签约了多少个项目？", [_hit(0, text)])
+    assert d.answerable and "111个" in d.text
