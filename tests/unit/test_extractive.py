@@ -464,3 +464,14 @@ def test_a_total_over_a_list_is_no_figure_of_one_item(tokenizer) -> None:
     # the question that names the items asks their total
     d = gen.generate("南昌2021年举办的VR、航空、电子信息三场盛会一共签约了多少个项目？", [_hit(0, text)])
     assert d.answerable and "111个" in d.text
+
+
+def test_a_rows_cell_answers_a_qualified_noun_its_header_labels(tokenizer) -> None:
+    header = "序号\t项目名称\t投资金额（万元）\t建设期\t主要内容"
+    row = (
+        "100\t金融商贸创业园项目\t50000\t2021-2023\t拟定航空路以东,城南路以北商业设施用地,占地面积13.58亩,"
+        "容积率1.8,总建筑面积22303㎡,设地下室两层,停车位约300个。用于建设金融商贸创业园。"
+    )
+    hits = [_hit(0, row, "table_row", header), _hit(1, "项目设计方案已通过评审。")]
+    d = ExtractiveGenerator(tokenizer).generate("金融商贸创业园项目设计停车位有多少个？", hits)
+    assert d.answerable and "300个" in d.text
