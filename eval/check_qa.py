@@ -33,8 +33,13 @@ SEEDS_CANDIDATES = [sys.argv[2]] if len(sys.argv) > 2 else [os.path.join(HERE, "
 TYPES = {"factoid", "numeric", "list", "multi-doc", "unanswerable", "paraphrase", "summary"}
 KEYS = ["id", "question", "answer", "answer_aliases", "answer_parts", "doc", "evidence", "type", "split"]
 # optional trailing "origin" key: "independent", "independent-dev", "holdout", "fresh-dev", "fresh-dev2",
-# "fresh-dev3", "holdout2", "fresh-dev4", "holdout3", "fresh-dev5", "holdout4", "fresh-dev6", "holdout5"
+# "fresh-dev3", "holdout2", "fresh-dev4", "holdout3" (retired: "retired-holdout3"), "fresh-dev5", "holdout4", "fresh-dev6",
+# "holdout5"
 KEYS_WITH_ORIGIN = KEYS + ["origin"]
+# Ids of blocks retired from a held-out file into the dev part of eval/qa.jsonl: the ids stay unused, so the other
+# blocks keep theirs. holdout3 (h171…h240) became origin "retired-holdout3" (q1009…q1078) after its last held-out
+# measurement, once a fresh held-out block (holdout5) replaced it.
+RETIRED = {"h": range(171, 241)}
 MINIMA = {"factoid": 30, "numeric": 30, "list": 6, "multi-doc": 5, "summary": 5, "paraphrase": 18, "unanswerable": 20}
 TRIVIAL_3GRAMS = {"南昌市", "是多少", "有多少", "多少个", "多少家", "是什么", "为多少", "是哪个", "是哪些"}
 GARBLED = ["是南昌市做大做强产业发展平台", "在追“高”逐“新”的过程中"]
@@ -1321,7 +1326,7 @@ def main():
 
     type_counts, doc_counts = Counter(), Counter()
     seen_q = set()
-    first_id, id_prefix = 1, "q"
+    next_id, id_prefix = 1, "q"
     # questions of the main file, so that another file (e.g. the independent
     # test set) does not repeat one of them verbatim
     other_q = set()
@@ -1338,17 +1343,20 @@ def main():
         qid = it.get("id", f"#{idx}")
         if list(it.keys()) not in (KEYS, KEYS_WITH_ORIGIN):
             err(qid, f"keys {list(it.keys())}")
-        # ids must be consecutive with the file's own prefix (q001.. for qa.jsonl,
+        # ids must be consecutive (skipping RETIRED ones) with the file's own prefix (q001.. for qa.jsonl,
         # h001.. for holdout.jsonl; other files may start later)
         m_id = re.fullmatch(r"([a-z])(\d{3,})", str(qid))
         if not m_id or (idx > 1 and m_id.group(1) != id_prefix):
             err(qid, "malformed id")
         else:
             if idx == 1:
-                id_prefix, first_id = m_id.group(1), int(m_id.group(2))
-            expected = f"{id_prefix}{first_id + idx - 1:03d}"
+                id_prefix, next_id = m_id.group(1), int(m_id.group(2))
+            while next_id in RETIRED.get(id_prefix, ()):
+                next_id += 1
+            expected = f"{id_prefix}{next_id:03d}"
             if qid != expected:
                 err(qid, f"id out of order, expected {expected}")
+            next_id = int(m_id.group(2)) + 1
         t = it.get("type")
         if t not in TYPES:
             err(qid, f"bad type {t}")
