@@ -102,6 +102,21 @@ def test_a_change_of_another_subject_does_not_answer(tokenizer) -> None:
     assert _gaps("2021年南昌八大产业中增速领跑的是哪两个产业？", text, tokenizer, title="2021年南昌") == []
 
 
+def test_a_change_is_of_the_subject_leading_its_sentence(tokenizer) -> None:
+    text = "2021年，全市实施亿元以上重大工业项目402个，总投资3890.6亿元，较去年同期提高39.4%。"
+    assert _gaps("2021年南昌亿元以上重大工业项目总投资较去年同期提高多少？", text, tokenizer) == []
+    # the terms stated after the change are still of another subject
+    after = "全市工业投资同比增长18.7%，亿元以上重大工业项目402个。"
+    assert _gaps("南昌亿元以上重大工业项目总投资同比增长多少？", after, tokenizer) == ["growth"]
+
+
+def test_a_gap_to_another_figure_is_of_the_change_before_it(tokenizer) -> None:
+    text = "2022年，赣州市战略性新兴产业增加值增长21.6%，高于全市规模以上工业12.8个百分点。"
+    assert _gaps("2022年赣州战略性新兴产业增加值增速高于全市规上工业多少个百分点？", text, tokenizer) == []
+    other = "2022年，赣州市战略性新兴产业增加值增长21.6%；全市规模以上工业增加值增长8.8%，高于全省1.2个百分点。"
+    assert "growth" in _gaps("2022年赣州战略性新兴产业增加值增速高于全市规上工业多少个百分点？", other, tokenizer)
+
+
 def _value(question: str, text: str, tokenizer) -> bool:
     return "value" in _gaps(question, text, tokenizer)
 
