@@ -710,7 +710,7 @@ def _row_span(
     count = (
         re.compile(rf"(?:\d[\d.]*|[{_NUMERAL}百千]+)(?:[万亿千百])?(?:余|多)?{re.escape(measure)}") if measure else None
     )
-    spans = facts.clauses(cell)
+    spans = _pieces(cell, limit)
     best, span = (0.0, 0), None
     for a, b in _clause_runs(spans, limit):
         seg = norm(cell[a:b])
@@ -719,11 +719,11 @@ def _row_span(
             1.0 + (0.5 if re.search(rf"{re.escape(k)}[为约达是共:：]{{0,2}}\d", seg) else 0.0) for k in keys if k in seg
         )
         sc += sum(1.0 for n in qnums if n in seg)
-        if not phases and _PHASE.search(seg):
-            sc -= 1.0  # "总共占地多少亩" is the whole project's, not "一期占地为 870 亩"
+        if not phases and len(set(_PHASE.findall(seg))) == 1:
+            sc -= 1.0  # "总共占地多少亩" is the whole project's, not "一期占地为 870 亩" (a list of phases is not one)
         if count is not None and count.search(seg):
             sc += 2.0
-        if aspect not in ("布局", "内容") and re.search(r"\d", seg):
+        if aspect not in ("布局", "内容", "位置", "产品") and re.search(r"\d", seg):
             sc += 0.5
         if (sc, -(b - a)) > best:
             best, span = (sc, -(b - a)), (a, b)
@@ -733,6 +733,19 @@ def _row_span(
     while b > a and cell[b - 1] in "，,、；;。 ":
         b -= 1
     return a, b
+
+
+def _pieces(cell: str, limit: int) -> list[tuple[int, int]]:
+    """A description cell's clauses (facts.clauses), one longer than `limit` also cut at its list's 、: "主要购置激光
+    直写光刻系统、…、超景深三维显微镜等 400 多台(套)研发和试验设备。" states its count in its last item."""
+    out = []
+    for a, b in facts.clauses(cell):
+        if b - a <= limit:
+            out.append((a, b))
+            continue
+        for m in re.finditer(r"[^、]+、?", cell[a:b]):
+            out.append((a + m.start(), a + m.end()))
+    return out
 
 
 # --- what a row's cell says of the column asked, whatever the words -------------------------------------------------
@@ -834,7 +847,7 @@ def _cell_answer(cell: str, asked: _Asked, limit: int = 80) -> tuple[int, int] |
     question's characters, or it counts the noun asked, or the unit asked is one of its own (not 个, not money); the
     clause whose figure shares most wins."""
     best, span = 0.0, None
-    for a, b in facts.clauses(cell):
+    for a, b in _pieces(cell, limit):
         seg = cell[a:b]
         for m in _CELL_FIGURE.finditer(seg):
             counted = bool(asked.noun) and asked.noun in norm(seg[m.end() : m.end() + CELL_TAIL + len(asked.noun)])

@@ -96,3 +96,47 @@ def test_a_yearly_amount_is_not_the_rows_investment_nor_another_companys(tokeniz
     assert "350000" in gen.generate("青川远锋建材装饰膜项目投资多少钱？", [row, news]).text
     named = _text(1, "青川远锋建材装饰膜项目全面投产后，年营收可超3.5亿元。")
     assert "3.5亿元" in gen.generate("青川远锋建材装饰膜项目投产后一年能赚多少钱？", [row, named]).text
+
+
+def test_a_row_says_where_it_is_and_what_it_makes_in_its_description(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    hits = [_row("青川市东湖区广州路以北。以推进5G产业发展政策为契机,大力发展智能产业。", "青川电信华中总部基地项目")]
+    d = gen.generate("青川电信华中总部基地项目建在哪里？", hits)
+    assert d.answerable and "东湖区广州路以北" in d.text and "350000" not in d.text
+    hits = [
+        _row(
+            "建设主要包括:研发大楼、展厅、数字智能化生产车间及宿舍等配套设施。投资20亿元建设医药健康产业园,"
+            "主要生产新型药品、保健食品、运动营养品等。",
+            "青川生物制药有限公司医药健康产业园项目",
+        )
+    ]
+    d = gen.generate("青川生物制药的医药健康产业园主要生产哪些产品？", hits)
+    assert d.answerable and "新型药品、保健食品、运动营养品" in d.text and "350000" not in d.text
+    # a row saying neither is no answer
+    hits = [
+        _row("投资20亿元建设医药健康产业园及配套项目,建成后年营收达50亿元。", "青川生物制药有限公司医药健康产业园项目")
+    ]
+    assert not gen.generate("青川生物制药的医药健康产业园主要生产哪些产品？", hits).answerable
+
+
+def test_a_rows_long_list_clause_answers_with_the_item_that_states_the_count(tokenizer) -> None:
+    desc = (
+        "建设虚拟现实检测平台。主要购置激光直写光刻系统、紫外光纳米压印机、光学级刻蚀设备 RIE、VR 透镜杂散光测试仪、"
+        "扫描电镜及聚焦离子束刻蚀设备、冷场发射扫描电子显微镜、超景深三维显微镜等 400 多台(套)研发和试验设备。"
+    )
+    d = ExtractiveGenerator(tokenizer).generate(
+        "青川虚拟现实创新中心要购置多少台（套）研发和试验设备？", [_row(desc, "青川虚拟现实创新中心")]
+    )
+    assert d.answerable and "400 多台(套)" in d.text
+
+
+def test_a_list_of_phases_is_no_one_phase_and_land_is_asked_in_everyday_words(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    desc = (
+        "项目位于青川县向塘开发区,总占地面积约10185亩。项目依次建设铁路口岸作业区(一期)、多式联运区、"
+        "铁路口岸作业区(二期)、冷链物流区等八大核心功能区。"
+    )
+    d = gen.generate("青川国际陆港新城要建几大核心功能区？", [_row(desc, "青川国际陆港新城")])
+    assert d.answerable and "八大核心功能区" in d.text
+    d = gen.generate("青川国际陆港新城要多少地？", [_row(desc, "青川国际陆港新城")])
+    assert d.answerable and "10185亩" in d.text and "350000" not in d.text
