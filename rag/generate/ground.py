@@ -300,11 +300,23 @@ def _value_noun(question: str, tokenizer: Tokenizer) -> str:
     """The noun right before the question word ("营业收入" in "营业收入是多少", "GDP" in "GDP是多少"); empty when the
     question word follows no noun of the question's."""
     q = norm(question)
+    tags = dict(tokenizer.tagged(question))
     for noun in (focus_term(question, question_terms(question, tokenizer), tokenizer), _latin_focus(question)):
         i = q.rfind(norm(noun)) if noun else -1
-        if i >= 0 and _VALUE_ASKED.match(q[i + len(norm(noun)) :]):
-            return noun
+        rest = q[i + len(norm(noun)) :]
+        m = _VALUE_ASKED.match(rest) if i >= 0 else None
+        if not m:
+            continue
+        if noun in _META_NOUNS:  # "营业收入目标是多少" asks the 营业收入 targeted, not a figure named 目标
+            return _value_noun(q[:i] + rest, tokenizer)
+        if tags.get(noun) in ("v", "vn") and rest[m.end() : m.end() + 1] in facts.MEASURE_CLASS:
+            continue  # "每年生产多少套…压铸件": 生产 is the verb of the count, what is counted follows
+        return noun
     return ""
+
+
+# nouns that say what kind of figure is asked, not what it is of
+_META_NOUNS = frozenset({"目标", "预期", "预期目标", "计划", "任务", "要求", "水平"})
 
 
 def value_gap(

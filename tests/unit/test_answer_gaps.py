@@ -139,6 +139,14 @@ def test_the_value_asked_may_be_stated_by_its_full_form_or_a_share(tokenizer) ->
     assert not _value("2023年南昌新增专利授权量占全省总量的比重是多少？", share, tokenizer)
 
 
+def test_a_target_or_the_verb_of_a_count_is_no_value_asked(tokenizer) -> None:
+    target = "以高技术产业为代表的先进制造业快速发展，高技术产业增加值年均增长达到20%左右。"
+    assert not _value("到2025年南昌高技术产业增加值年均增长目标是多少？", target, tokenizer)
+    assert _value("到2025年南昌高技术产业营业收入目标是多少？", target, tokenizer)  # the noun targeted is asked
+    row = "江西億立汽车零部件有限公司年产100万套双离合变速器铝镁合金压铸汽车零部件项目已开工。"
+    assert not _value("江西億立汽车零部件项目每年生产多少套双离合变速器铝镁合金压铸件？", row, tokenizer)
+
+
 def test_a_noun_not_right_before_the_question_word_is_not_a_value_asked(tokenizer) -> None:
     # what is counted may be named otherwise (公司 / 企业): the narrow gap leaves it to "attribute"
     text = "新增海关AEO高级认证企业1家，总量达5家，数量位列全省国家级开发区第二。"
