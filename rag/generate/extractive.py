@@ -596,7 +596,8 @@ def _render(
 ) -> tuple[str, int, int] | None:
     """Answer text for a quote at document offset `start`, and the span to cite. A table row answers the column the
     question asks about, or the clauses of its long cell that say it ('name：clause', citing those clauses); with no
-    column asked, 'name：header value，…' from its short cells. None when the question asks something specific that the
+    column asked, the clauses of its description that say what the question names besides the row's name, else
+    'name：header value，…' from its short cells. None when the question asks something specific that the
     row does not say. `asked_phases`: the question's phases (_PHASE), as _Fit found them."""
     end = start + len(quote)
     if h.chunk.kind != "table_row" or "\t" not in quote:
@@ -664,6 +665,14 @@ def _render(
             offset = sum(len(x) + 1 for x in cells[:name_i])
             return name, start + offset, start + offset + len(cells[name_i])
         return None  # the row does not say what is asked (its investment is no answer to "多少家企业")
+    # "“113”工程指的是什么": the clauses of its description that say what the question names besides the row's name
+    said = _described(cells, name_i, question, terms, name)
+    if said is not None:
+        return (
+            f"{name}：{cells[said[0]][said[1] : said[2]].strip()}",
+            start + said[3] + said[1],
+            start + said[3] + said[2],
+        )
     pairs = []
     for i, (hd, cell) in enumerate(zip(header, cells, strict=True)):
         if i == name_i or hd.strip() in ("序号", "") or not cell.strip():
@@ -674,6 +683,24 @@ def _render(
         value = _value(cell, unit) if len(cell) <= 40 else cell.strip()[:80] + "…"
         pairs.append(f"{label}{value}")
     return f"{name}：" + "，".join(pairs), start, end
+
+
+def _described(
+    cells: list[str], name_i: int, question: str, terms: list[str], name: str
+) -> tuple[int, int, int, int] | None:
+    """(cell index, start, end, cell offset in the row) of the clauses of a row's description cell that say what the
+    question names besides the row's name (_row_span with no aspect), or None."""
+    own = [t for t in terms if norm(t) not in norm(name)]
+    if not own:
+        return None
+    offset = 0
+    for i, cell in enumerate(cells):
+        if i != name_i and (len(cell.strip()) > 40 or len(_CJK.findall(cell)) >= DESCRIPTION_CJK):
+            span = _row_span(cell, "", own, "", frozenset(numbers(question)))
+            if span:
+                return i, span[0], span[1], offset
+        offset += len(cell) + 1
+    return None
 
 
 # an amount a year or a phase ("一年能赚多少钱", "每期花多少钱"), and investment named

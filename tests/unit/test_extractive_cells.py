@@ -140,3 +140,17 @@ def test_a_list_of_phases_is_no_one_phase_and_land_is_asked_in_everyday_words(to
     assert d.answerable and "八大核心功能区" in d.text
     d = gen.generate("青川国际陆港新城要多少地？", [_row(desc, "青川国际陆港新城")])
     assert d.answerable and "10185亩" in d.text and "350000" not in d.text
+
+
+def test_a_row_answers_what_the_question_names_in_its_description_not_its_investment(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    hits = [
+        _row(
+            "项目规划用地约 500 亩,主要建设内容为“113”工程(一院、一平台、三中心),打造智能制造集聚区。", "青川智造谷项目"
+        )
+    ]
+    d = gen.generate("青川智造谷项目的“113”工程指的是什么？", hits)
+    assert d.answerable and "一院、一平台、三中心" in d.text and "350000" not in d.text
+    # a question naming nothing of the description is told the row's short cells, as before
+    d = gen.generate("青川智造谷项目是什么？", hits)
+    assert d.answerable and "350000" in d.text
