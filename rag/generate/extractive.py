@@ -628,6 +628,7 @@ def _render(
     if specific:
         money = aspect == "投资" or bool(_ASKS_MONEY.search(question))
         asked = _asked_figure(question, name)
+        beside = _beside_question_word(question, terms)
         offset = 0
         for i, cell in enumerate(cells):
             # the description: a long cell, or a shorter one in words ("新建7万平方米的办公楼、交易中心及仓库等设施")
@@ -635,9 +636,11 @@ def _render(
                 span = _row_span(
                     cell,
                     aspect,
-                    [t for t in terms if norm(t) not in norm(name) or _PHASE.search(t)],
+                    [t for t in terms if norm(t) not in norm(name) or _PHASE.search(t) or t in beside],
                     _asked_measure(question),
                     frozenset(numbers(question)),
+                    # what is counted, said by the name too: only a count of it says more than the name
+                    need_count=any(norm(t) in norm(name) for t in beside),
                 )
                 # "二期总投资多少" is answered by an amount of money, not by "二期 200 亩用地…"
                 # nor is "房子总共多大" (a floor area) by "规划用地1950亩"
@@ -685,6 +688,23 @@ def _render(
     return f"{name}：" + "，".join(pairs), start, end
 
 
+def _beside_question_word(question: str, terms: list[str]) -> set[str]:
+    """The terms that say what is asked: the one right before the question word (one character apart at most) and
+    those after it in its clause ("新增" and "生产线" of "…园区要新增多少条生产线"), even where the row's name says
+    them too ("…新增封装生产线扩产项目")."""
+    q = norm(question)
+    m = _ASKS_SPECIFIC.search(q)
+    if not m:
+        return set()
+    tail = re.split(r"[，,；;。？?！!]", q[m.end() :], maxsplit=1)[0]
+    out = {t for t in terms if norm(t) in tail}
+    for t in terms:
+        i = q.rfind(norm(t), 0, m.start())
+        if i >= 0 and m.start() - (i + len(norm(t))) <= 1:
+            out.add(t)
+    return out
+
+
 def _described(
     cells: list[str], name_i: int, question: str, terms: list[str], name: str
 ) -> tuple[int, int, int, int] | None:
@@ -720,14 +740,21 @@ def _asked_measure(question: str) -> str:
 
 
 def _row_span(
-    cell: str, aspect: str, terms: list[str], measure: str = "", qnums: frozenset[str] = frozenset(), limit: int = 80
+    cell: str,
+    aspect: str,
+    terms: list[str],
+    measure: str = "",
+    qnums: frozenset[str] = frozenset(),
+    limit: int = 80,
+    need_count: bool = False,
 ) -> tuple[int, int] | None:
     """The (start, end) in a row's long description cell of the shortest run of clauses that best says what is
     asked, or None when none does: a word of the aspect asked (占地 → "占地", "亩") counts 2 and a cue of it 1
     (once each, however many), each of the question's other terms 1 ("一期" picks "一期占地为 870 亩" over
     "项目占地面积为 3000 亩"; "集装箱" extends "设计年吞吐量杂货…" to its container clause) and 0.5 more when its
     figure follows it ("容积率为 0.82"), each of the question's numbers 1 ("用7年时间"), a count with the measure word
-    asked ("共 15 层" for "几层") 2, a figure 0.5; a phase ("一期") when the question names none, -1. At least 2 is
+    asked ("共 15 层" for "几层") 2, a figure 0.5; a phase ("一期") when the question names none, -1 (`need_count`: a
+    run without that count is none). At least 2 is
     needed."""
     cues, words = facts.aspect_words(aspect)
     cue_keys = {norm(w) for w in cues}
@@ -750,6 +777,8 @@ def _row_span(
             sc -= 1.0  # "总共占地多少亩" is the whole project's, not "一期占地为 870 亩" (a list of phases is not one)
         if count is not None and count.search(seg):
             sc += 2.0
+        elif count is not None and need_count:
+            continue
         if aspect not in ("布局", "内容", "位置", "产品") and re.search(r"\d", seg):
             sc += 0.5
         if (sc, -(b - a)) > best:

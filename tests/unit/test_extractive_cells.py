@@ -154,3 +154,20 @@ def test_a_row_answers_what_the_question_names_in_its_description_not_its_invest
     # a question naming nothing of the description is told the row's short cells, as before
     d = gen.generate("青川智造谷项目是什么？", hits)
     assert d.answerable and "350000" in d.text
+
+
+def test_what_is_asked_beside_the_question_word_counts_though_the_name_says_it(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    desc = (
+        "项目总投资 70 亿元,LED 封装生产线达到 5000 条。1. 在高新园区 LED 封装生产线达到 5000 条,建设内容具体包括"
+        "在高新园区现有产业园内改建原有钢结构厂房、新建宿舍楼、新增生产线 3800 条。"
+    )
+    hits = [_row(desc, "青川光元总部及新增封装生产线扩产项目")]
+    d = gen.generate("青川光元高新园区要新增多少条生产线？", hits)
+    assert d.answerable and "3800 条" in d.text and "5000" not in d.text
+    # the count the name states is the answer when the description counts nothing of it
+    hits = [
+        _row("用地约80亩,建设汽车轮胎总成装配模块化产品的装配及配套业务。", "青川物流年装配100万只汽车轮胎总成项目")
+    ]
+    d = gen.generate("青川物流汽车轮胎总成项目一年能装配多少只轮胎？", hits)
+    assert d.answerable and "100万只" in d.text and "80亩" not in d.text
