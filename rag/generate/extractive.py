@@ -596,7 +596,8 @@ def _render(
 ) -> tuple[str, int, int] | None:
     """Answer text for a quote at document offset `start`, and the span to cite. A table row answers the column the
     question asks about, or the clauses of its long cell that say it ('name：clause', citing those clauses); with no
-    column asked, 'name：header value，…' from its short cells. None when the question asks something specific that the
+    column asked, the clauses of its description that say what the question names besides the row's name, else
+    'name：header value，…' from its short cells. None when the question asks something specific that the
     row does not say. `asked_phases`: the question's phases (_PHASE), as _Fit found them."""
     end = start + len(quote)
     if h.chunk.kind != "table_row" or "\t" not in quote:
@@ -627,6 +628,7 @@ def _render(
     if specific:
         money = aspect == "投资" or bool(_ASKS_MONEY.search(question))
         asked = _asked_figure(question, name)
+        beside = _beside_question_word(question, terms)
         offset = 0
         for i, cell in enumerate(cells):
             # the description: a long cell, or a shorter one in words ("新建7万平方米的办公楼、交易中心及仓库等设施")
@@ -634,9 +636,11 @@ def _render(
                 span = _row_span(
                     cell,
                     aspect,
-                    [t for t in terms if norm(t) not in norm(name) or _PHASE.search(t)],
+                    [t for t in terms if norm(t) not in norm(name) or _PHASE.search(t) or t in beside],
                     _asked_measure(question),
                     frozenset(numbers(question)),
+                    # what is counted, said by the name too: only a count of it says more than the name
+                    need_count=any(norm(t) in norm(name) for t in beside),
                 )
                 # "二期总投资多少" is answered by an amount of money, not by "二期 200 亩用地…"
                 # nor is "房子总共多大" (a floor area) by "规划用地1950亩"
@@ -664,6 +668,14 @@ def _render(
             offset = sum(len(x) + 1 for x in cells[:name_i])
             return name, start + offset, start + offset + len(cells[name_i])
         return None  # the row does not say what is asked (its investment is no answer to "多少家企业")
+    # "“113”工程指的是什么": the clauses of its description that say what the question names besides the row's name
+    said = _described(cells, name_i, question, terms, name)
+    if said is not None:
+        return (
+            f"{name}：{cells[said[0]][said[1] : said[2]].strip()}",
+            start + said[3] + said[1],
+            start + said[3] + said[2],
+        )
     pairs = []
     for i, (hd, cell) in enumerate(zip(header, cells, strict=True)):
         if i == name_i or hd.strip() in ("序号", "") or not cell.strip():
@@ -674,6 +686,41 @@ def _render(
         value = _value(cell, unit) if len(cell) <= 40 else cell.strip()[:80] + "…"
         pairs.append(f"{label}{value}")
     return f"{name}：" + "，".join(pairs), start, end
+
+
+def _beside_question_word(question: str, terms: list[str]) -> set[str]:
+    """The terms that say what is asked: the one right before the question word (one character apart at most) and
+    those after it in its clause ("新增" and "生产线" of "…园区要新增多少条生产线"), even where the row's name says
+    them too ("…新增封装生产线扩产项目")."""
+    q = norm(question)
+    m = _ASKS_SPECIFIC.search(q)
+    if not m:
+        return set()
+    tail = re.split(r"[，,；;。？?！!]", q[m.end() :], maxsplit=1)[0]
+    out = {t for t in terms if norm(t) in tail}
+    for t in terms:
+        i = q.rfind(norm(t), 0, m.start())
+        if i >= 0 and m.start() - (i + len(norm(t))) <= 1:
+            out.add(t)
+    return out
+
+
+def _described(
+    cells: list[str], name_i: int, question: str, terms: list[str], name: str
+) -> tuple[int, int, int, int] | None:
+    """(cell index, start, end, cell offset in the row) of the clauses of a row's description cell that say what the
+    question names besides the row's name (_row_span with no aspect), or None."""
+    own = [t for t in terms if norm(t) not in norm(name)]
+    if not own:
+        return None
+    offset = 0
+    for i, cell in enumerate(cells):
+        if i != name_i and (len(cell.strip()) > 40 or len(_CJK.findall(cell)) >= DESCRIPTION_CJK):
+            span = _row_span(cell, "", own, "", frozenset(numbers(question)))
+            if span:
+                return i, span[0], span[1], offset
+        offset += len(cell) + 1
+    return None
 
 
 # an amount a year or a phase ("一年能赚多少钱", "每期花多少钱"), and investment named
@@ -693,14 +740,21 @@ def _asked_measure(question: str) -> str:
 
 
 def _row_span(
-    cell: str, aspect: str, terms: list[str], measure: str = "", qnums: frozenset[str] = frozenset(), limit: int = 80
+    cell: str,
+    aspect: str,
+    terms: list[str],
+    measure: str = "",
+    qnums: frozenset[str] = frozenset(),
+    limit: int = 80,
+    need_count: bool = False,
 ) -> tuple[int, int] | None:
     """The (start, end) in a row's long description cell of the shortest run of clauses that best says what is
     asked, or None when none does: a word of the aspect asked (占地 → "占地", "亩") counts 2 and a cue of it 1
     (once each, however many), each of the question's other terms 1 ("一期" picks "一期占地为 870 亩" over
     "项目占地面积为 3000 亩"; "集装箱" extends "设计年吞吐量杂货…" to its container clause) and 0.5 more when its
     figure follows it ("容积率为 0.82"), each of the question's numbers 1 ("用7年时间"), a count with the measure word
-    asked ("共 15 层" for "几层") 2, a figure 0.5; a phase ("一期") when the question names none, -1. At least 2 is
+    asked ("共 15 层" for "几层") 2, a figure 0.5; a phase ("一期") when the question names none, -1 (`need_count`: a
+    run without that count is none). At least 2 is
     needed."""
     cues, words = facts.aspect_words(aspect)
     cue_keys = {norm(w) for w in cues}
@@ -710,7 +764,7 @@ def _row_span(
     count = (
         re.compile(rf"(?:\d[\d.]*|[{_NUMERAL}百千]+)(?:[万亿千百])?(?:余|多)?{re.escape(measure)}") if measure else None
     )
-    spans = facts.clauses(cell)
+    spans = _pieces(cell, limit)
     best, span = (0.0, 0), None
     for a, b in _clause_runs(spans, limit):
         seg = norm(cell[a:b])
@@ -719,11 +773,13 @@ def _row_span(
             1.0 + (0.5 if re.search(rf"{re.escape(k)}[为约达是共:：]{{0,2}}\d", seg) else 0.0) for k in keys if k in seg
         )
         sc += sum(1.0 for n in qnums if n in seg)
-        if not phases and _PHASE.search(seg):
-            sc -= 1.0  # "总共占地多少亩" is the whole project's, not "一期占地为 870 亩"
+        if not phases and len(set(_PHASE.findall(seg))) == 1:
+            sc -= 1.0  # "总共占地多少亩" is the whole project's, not "一期占地为 870 亩" (a list of phases is not one)
         if count is not None and count.search(seg):
             sc += 2.0
-        if aspect not in ("布局", "内容") and re.search(r"\d", seg):
+        elif count is not None and need_count:
+            continue
+        if aspect not in ("布局", "内容", "位置", "产品") and re.search(r"\d", seg):
             sc += 0.5
         if (sc, -(b - a)) > best:
             best, span = (sc, -(b - a)), (a, b)
@@ -733,6 +789,19 @@ def _row_span(
     while b > a and cell[b - 1] in "，,、；;。 ":
         b -= 1
     return a, b
+
+
+def _pieces(cell: str, limit: int) -> list[tuple[int, int]]:
+    """A description cell's clauses (facts.clauses), one longer than `limit` also cut at its list's 、: "主要购置激光
+    直写光刻系统、…、超景深三维显微镜等 400 多台(套)研发和试验设备。" states its count in its last item."""
+    out = []
+    for a, b in facts.clauses(cell):
+        if b - a <= limit:
+            out.append((a, b))
+            continue
+        for m in re.finditer(r"[^、]+、?", cell[a:b]):
+            out.append((a + m.start(), a + m.end()))
+    return out
 
 
 # --- what a row's cell says of the column asked, whatever the words -------------------------------------------------
@@ -834,7 +903,7 @@ def _cell_answer(cell: str, asked: _Asked, limit: int = 80) -> tuple[int, int] |
     question's characters, or it counts the noun asked, or the unit asked is one of its own (not 个, not money); the
     clause whose figure shares most wins."""
     best, span = 0.0, None
-    for a, b in facts.clauses(cell):
+    for a, b in _pieces(cell, limit):
         seg = cell[a:b]
         for m in _CELL_FIGURE.finditer(seg):
             counted = bool(asked.noun) and asked.noun in norm(seg[m.end() : m.end() + CELL_TAIL + len(asked.noun)])

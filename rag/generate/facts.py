@@ -572,6 +572,20 @@ ASPECTS: tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ..
         ("内容",),
         ("建设", "主要"),
     ),
+    # where a project is: its description's opening clause says so ("南昌市青云谱区广州路以北", "位于南昌县向塘开发区")
+    (
+        "位置",
+        ("在哪里", "在哪儿", "建在哪", "位于哪", "落户哪", "落在哪", "在什么地方", "什么位置", "选址", "地点", "位置"),
+        ("位置", "地点", "选址", "地址"),
+        ("位于", "选址", "坐落", "地块", "路以", "区", "县", "镇", "街道", "路"),
+    ),
+    # what a project makes ("主要生产哪些产品"): the clause that says what it produces
+    (
+        "产品",
+        ("生产什么", "生产哪些", "产什么", "什么产品", "哪些产品", "主要产品", "产品有哪些", "产品是什么"),
+        ("产品",),
+        ("生产", "产品"),
+    ),
     # the size of a thing ("机房有多大"): asked in no words of its own, so never found by asked_aspect; the extractive
     # generator asks it of a row when nothing else is asked
     ("面积", (), ("面积",), ("面积", "占地", "用地", "亩", "平方米", "㎡", "m²")),
@@ -589,7 +603,14 @@ def asked_aspect(question: str) -> str:
             i = q.find(norm(c))
             if i >= 0 and (len(c), i) > key:  # the most specific cue wins ("建筑面积" over "面积"), then the later one
                 best, key = name, (len(c), i)
+    land = _ASKS_LAND.search(q)
+    if land and (len(land.group()), land.start()) > key:
+        best = "占地"
     return best
+
+
+# land asked in everyday words: "要多少地", "占多大一块地" (not "多少地区", "什么地方")
+_ASKS_LAND = re.compile(r"(?:多少|多大)(?:一?块|片|的)?(?:土)?地(?![区方址点产价铁标域位图])")
 
 
 def aspect_words(aspect: str) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -67,6 +67,9 @@ _STATES_AMOUNT = re.compile(r"\d[\d.,]*\s*(?:余|多)?\s*(?:万亿|亿|千万|�
 _SHARE = {"比重", "占比", "比例", "份额"}
 _CHANGE_WORD = re.compile(r"增长|增速|增幅|降幅|下降|回落|提高|提升|同比|环比|上升|减少|增加")
 _CLAUSE = re.compile(r"[，,；;。：:]")
+# a gap to another figure stated with its own ("高于全市规模以上工业12.8个百分点"): what "增速高于…多少个百分点" asks
+_SENTENCE_END = re.compile(r"[。！？!?]")
+_STATES_GAP = re.compile(r"(?:高于|低于|高出|低出|快于|慢于)[^，,。；;\d]{0,8}\d")
 _PERIOD_WORD = re.compile(r"年末|年底|年初|年中|年度|全年|上半年|下半年|[一二三四]季度|前[一二三四]季度|月末|月底")
 _QUESTION_WORD = re.compile(r"多少|几|哪|什么|谁|何")
 _ASKS_PLACE_KIND = re.compile(r"哪(?:一|个|一个)?([省市县区镇乡]{1,2})")
@@ -297,11 +300,23 @@ def _value_noun(question: str, tokenizer: Tokenizer) -> str:
     """The noun right before the question word ("营业收入" in "营业收入是多少", "GDP" in "GDP是多少"); empty when the
     question word follows no noun of the question's."""
     q = norm(question)
+    tags = dict(tokenizer.tagged(question))
     for noun in (focus_term(question, question_terms(question, tokenizer), tokenizer), _latin_focus(question)):
         i = q.rfind(norm(noun)) if noun else -1
-        if i >= 0 and _VALUE_ASKED.match(q[i + len(norm(noun)) :]):
-            return noun
+        rest = q[i + len(norm(noun)) :]
+        m = _VALUE_ASKED.match(rest) if i >= 0 else None
+        if not m:
+            continue
+        if noun in _META_NOUNS:  # "营业收入目标是多少" asks the 营业收入 targeted, not a figure named 目标
+            return _value_noun(q[:i] + rest, tokenizer)
+        if tags.get(noun) in ("v", "vn") and rest[m.end() : m.end() + 1] in facts.MEASURE_CLASS:
+            continue  # "每年生产多少套…压铸件": 生产 is the verb of the count, what is counted follows
+        return noun
     return ""
+
+
+# nouns that say what kind of figure is asked, not what it is of
+_META_NOUNS = frozenset({"目标", "预期", "预期目标", "计划", "任务", "要求", "水平"})
 
 
 def value_gap(
@@ -389,7 +404,8 @@ def _states(noun: str, hay: str) -> bool:
 
 def _change_of_topic(question: str, sentence: str, tokenizer: Tokenizer, bm25: BM25Index | None) -> bool:
     """A change the sentence states is of what the question asks about: the question's terms that the sentence names
-    (other than places and words of change) are all in the clause of a change figure or the clause before it
+    (other than places and words of change) are all in the clause of a change figure and the clause before it, or
+    in what the sentence says since the change before it
     ("生物医药产业…增长了多少" is not answered by "八大产业营业收入合计6227.3亿元，同比增长21%，…，生物医药产业实现
     营业收入350.6亿元"). True when the sentence names none of them (the attribute check speaks for that)."""
     places = {norm(p) for p in compared_subjects(question, tokenizer)}
@@ -405,10 +421,21 @@ def _change_of_topic(question: str, sentence: str, tokenizer: Tokenizer, bm25: B
     ]
     if not terms:
         return True
-    for m in _STATES_GROWTH.finditer(t):
+    for m in _STATES_GROWTH.finditer(t):  # the change's clause and the clause before it
         window = "".join(_CLAUSE.split(t[: m.end()])[-2:])
         if all(w in window for w in terms):
             return True
+    # or all that its sentence says since the change before it, to the end of the figure's clause: a change's subject
+    # may lead its sentence ("全市实施…项目402个，总投资3890.6亿元，较去年同期提高39.4%"), and a gap to another figure
+    # ("…增长21.6%，高于全市规模以上工业12.8个百分点") is of the change before it, reading what that one reads
+    cuts = [m.end() for m in _CLAUSE.finditer(t)] + [len(t)]
+    stated = [(m.end(), False) for m in _STATES_GROWTH.finditer(t)] + [(m.end(), True) for m in _STATES_GAP.finditer(t)]
+    start = last = 0
+    for end, gap in sorted(stated):
+        start = max([start if gap else last, *(m.end() for m in _SENTENCE_END.finditer(t, 0, end))])
+        if all(w in t[start : next(c for c in cuts if c >= end)] for w in terms):
+            return True
+        last = end
     return False
 
 

@@ -102,6 +102,21 @@ def test_a_change_of_another_subject_does_not_answer(tokenizer) -> None:
     assert _gaps("2021年南昌八大产业中增速领跑的是哪两个产业？", text, tokenizer, title="2021年南昌") == []
 
 
+def test_a_change_is_of_the_subject_leading_its_sentence(tokenizer) -> None:
+    text = "2021年，全市实施亿元以上重大工业项目402个，总投资3890.6亿元，较去年同期提高39.4%。"
+    assert _gaps("2021年南昌亿元以上重大工业项目总投资较去年同期提高多少？", text, tokenizer) == []
+    # the terms stated after the change are still of another subject
+    after = "全市工业投资同比增长18.7%，亿元以上重大工业项目402个。"
+    assert _gaps("南昌亿元以上重大工业项目总投资同比增长多少？", after, tokenizer) == ["growth"]
+
+
+def test_a_gap_to_another_figure_is_of_the_change_before_it(tokenizer) -> None:
+    text = "2022年，赣州市战略性新兴产业增加值增长21.6%，高于全市规模以上工业12.8个百分点。"
+    assert _gaps("2022年赣州战略性新兴产业增加值增速高于全市规上工业多少个百分点？", text, tokenizer) == []
+    other = "2022年，赣州市战略性新兴产业增加值增长21.6%；全市规模以上工业增加值增长8.8%，高于全省1.2个百分点。"
+    assert "growth" in _gaps("2022年赣州战略性新兴产业增加值增速高于全市规上工业多少个百分点？", other, tokenizer)
+
+
 def _value(question: str, text: str, tokenizer) -> bool:
     return "value" in _gaps(question, text, tokenizer)
 
@@ -122,6 +137,14 @@ def test_the_value_asked_may_be_stated_by_its_full_form_or_a_share(tokenizer) ->
     assert not _value("该公司2023年营收是多少？", full, tokenizer)  # 营收 abbreviates 营业收入
     share = "2023年,南昌新增专利授权量15106件,占全省总量的25.13%。"
     assert not _value("2023年南昌新增专利授权量占全省总量的比重是多少？", share, tokenizer)
+
+
+def test_a_target_or_the_verb_of_a_count_is_no_value_asked(tokenizer) -> None:
+    target = "以高技术产业为代表的先进制造业快速发展，高技术产业增加值年均增长达到20%左右。"
+    assert not _value("到2025年南昌高技术产业增加值年均增长目标是多少？", target, tokenizer)
+    assert _value("到2025年南昌高技术产业营业收入目标是多少？", target, tokenizer)  # the noun targeted is asked
+    row = "江西億立汽车零部件有限公司年产100万套双离合变速器铝镁合金压铸汽车零部件项目已开工。"
+    assert not _value("江西億立汽车零部件项目每年生产多少套双离合变速器铝镁合金压铸件？", row, tokenizer)
 
 
 def test_a_noun_not_right_before_the_question_word_is_not_a_value_asked(tokenizer) -> None:

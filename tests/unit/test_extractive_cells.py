@@ -96,3 +96,78 @@ def test_a_yearly_amount_is_not_the_rows_investment_nor_another_companys(tokeniz
     assert "350000" in gen.generate("青川远锋建材装饰膜项目投资多少钱？", [row, news]).text
     named = _text(1, "青川远锋建材装饰膜项目全面投产后，年营收可超3.5亿元。")
     assert "3.5亿元" in gen.generate("青川远锋建材装饰膜项目投产后一年能赚多少钱？", [row, named]).text
+
+
+def test_a_row_says_where_it_is_and_what_it_makes_in_its_description(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    hits = [_row("青川市东湖区广州路以北。以推进5G产业发展政策为契机,大力发展智能产业。", "青川电信华中总部基地项目")]
+    d = gen.generate("青川电信华中总部基地项目建在哪里？", hits)
+    assert d.answerable and "东湖区广州路以北" in d.text and "350000" not in d.text
+    hits = [
+        _row(
+            "建设主要包括:研发大楼、展厅、数字智能化生产车间及宿舍等配套设施。投资20亿元建设医药健康产业园,"
+            "主要生产新型药品、保健食品、运动营养品等。",
+            "青川生物制药有限公司医药健康产业园项目",
+        )
+    ]
+    d = gen.generate("青川生物制药的医药健康产业园主要生产哪些产品？", hits)
+    assert d.answerable and "新型药品、保健食品、运动营养品" in d.text and "350000" not in d.text
+    # a row saying neither is no answer
+    hits = [
+        _row("投资20亿元建设医药健康产业园及配套项目,建成后年营收达50亿元。", "青川生物制药有限公司医药健康产业园项目")
+    ]
+    assert not gen.generate("青川生物制药的医药健康产业园主要生产哪些产品？", hits).answerable
+
+
+def test_a_rows_long_list_clause_answers_with_the_item_that_states_the_count(tokenizer) -> None:
+    desc = (
+        "建设虚拟现实检测平台。主要购置激光直写光刻系统、紫外光纳米压印机、光学级刻蚀设备 RIE、VR 透镜杂散光测试仪、"
+        "扫描电镜及聚焦离子束刻蚀设备、冷场发射扫描电子显微镜、超景深三维显微镜等 400 多台(套)研发和试验设备。"
+    )
+    d = ExtractiveGenerator(tokenizer).generate(
+        "青川虚拟现实创新中心要购置多少台（套）研发和试验设备？", [_row(desc, "青川虚拟现实创新中心")]
+    )
+    assert d.answerable and "400 多台(套)" in d.text
+
+
+def test_a_list_of_phases_is_no_one_phase_and_land_is_asked_in_everyday_words(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    desc = (
+        "项目位于青川县向塘开发区,总占地面积约10185亩。项目依次建设铁路口岸作业区(一期)、多式联运区、"
+        "铁路口岸作业区(二期)、冷链物流区等八大核心功能区。"
+    )
+    d = gen.generate("青川国际陆港新城要建几大核心功能区？", [_row(desc, "青川国际陆港新城")])
+    assert d.answerable and "八大核心功能区" in d.text
+    d = gen.generate("青川国际陆港新城要多少地？", [_row(desc, "青川国际陆港新城")])
+    assert d.answerable and "10185亩" in d.text and "350000" not in d.text
+
+
+def test_a_row_answers_what_the_question_names_in_its_description_not_its_investment(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    hits = [
+        _row(
+            "项目规划用地约 500 亩,主要建设内容为“113”工程(一院、一平台、三中心),打造智能制造集聚区。", "青川智造谷项目"
+        )
+    ]
+    d = gen.generate("青川智造谷项目的“113”工程指的是什么？", hits)
+    assert d.answerable and "一院、一平台、三中心" in d.text and "350000" not in d.text
+    # a question naming nothing of the description is told the row's short cells, as before
+    d = gen.generate("青川智造谷项目是什么？", hits)
+    assert d.answerable and "350000" in d.text
+
+
+def test_what_is_asked_beside_the_question_word_counts_though_the_name_says_it(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    desc = (
+        "项目总投资 70 亿元,LED 封装生产线达到 5000 条。1. 在高新园区 LED 封装生产线达到 5000 条,建设内容具体包括"
+        "在高新园区现有产业园内改建原有钢结构厂房、新建宿舍楼、新增生产线 3800 条。"
+    )
+    hits = [_row(desc, "青川光元总部及新增封装生产线扩产项目")]
+    d = gen.generate("青川光元高新园区要新增多少条生产线？", hits)
+    assert d.answerable and "3800 条" in d.text and "5000" not in d.text
+    # the count the name states is the answer when the description counts nothing of it
+    hits = [
+        _row("用地约80亩,建设汽车轮胎总成装配模块化产品的装配及配套业务。", "青川物流年装配100万只汽车轮胎总成项目")
+    ]
+    d = gen.generate("青川物流汽车轮胎总成项目一年能装配多少只轮胎？", hits)
+    assert d.answerable and "100万只" in d.text and "80亩" not in d.text

@@ -219,6 +219,12 @@ def test_questions_are_not_statements() -> None:
         ("华勤千亿产业基地项目投产后每年能产多少台笔电？", "产能", None),
         ("华勤千亿产业基地能停多少辆车？", "车位", None),
         ("华勤千亿产业基地的厂房有多大？", "", None),
+        # everyday words: land without 占地, where a project is, what it makes
+        ("华勤千亿产业基地项目要多少地？", "占地", None),
+        ("华勤千亿产业基地项目占了多大一块地？", "占地", None),
+        ("华勤千亿产业基地项目覆盖多少地区？", "", None),
+        ("华勤千亿产业基地项目建在哪里？", "位置", None),
+        ("华勤千亿产业基地项目主要生产哪些产品？", "产品", None),
     ],
 )
 def test_the_asked_column(question: str, aspect: str, column: int | None) -> None:
