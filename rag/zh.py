@@ -95,6 +95,14 @@ def load_stopwords(path: str | None = None) -> frozenset[str]:
 
 
 QUERY_CACHE_CHARS = 300  # texts up to this long (questions: RAG_MAX_QUERY_CHARS, 150) have their tokens cached
+# Words of a question's scaffolding that the stopwords (kept for passages too) do not hold: question words, a
+# demonstrative with its measure word, and the colloquial frame of a question about an office's head ("管教育的那个
+# 局，一把手是谁"). They name what is asked, not what a passage says, so BM25 leaves them out of a question's terms
+# (Tokenizer.query_terms); in a passage they stay searchable.
+QUESTION_SCAFFOLD = frozenset(
+    "谁 是谁 啥 叫啥 叫 哪位 哪儿 哪家 哪一 哪类 哪种 哪项 哪年 第几 多大 多久 什么样 姓甚名谁 "
+    "那边 这边 那张 那位 那家 这家 这位 一块 这块 管 一把手".split()
+)
 SUBWORD_SIZES = (2, 3)  # the lengths of the dictionary words a passage's longer words are also indexed by
 _ALL_HAN = re.compile(rf"^[{CJK}]+$")
 ENTITY_TAGS = frozenset({"ns", "nr", "nt", "nz", "nrt", "nrfg"})  # jieba: places, people, organisations, other names
@@ -212,6 +220,11 @@ class Tokenizer:
 
     def _tokens(self, text: str) -> list[str]:
         return [w for w in self.words(text) if w not in self._stop]
+
+    def query_terms(self, text: str) -> list[str]:
+        """A question's BM25 terms: its tokens without QUESTION_SCAFFOLD (all of them when nothing else is left)."""
+        toks = self.tokens(text)
+        return [w for w in toks if w not in QUESTION_SCAFFOLD] or toks
 
     def index_tokens(self, text: str) -> list[str]:
         """A passage's BM25 terms: its tokens, each longer Chinese word followed by the dictionary words inside it

@@ -69,3 +69,24 @@ def test_bm25_over_index_tokens_finds_a_passage_by_a_part_of_its_word(tokenizer)
     assert plain.argmax() == 1  # only 首位/产业 match, and the shorter passage wins
     scores = BM25Index.build([passage_tokens(p, tokenizer) for p in passages]).scores(query)
     assert scores.argmax() == 0
+
+
+def test_query_terms_leave_out_the_question_scaffolding(tokenizer) -> None:
+    q = "南昌管教育的那个局，一把手是谁？"
+    assert {"管", "一把手", "谁"} <= set(tokenizer.tokens(q))
+    assert tokenizer.query_terms(q) == ["南昌", "教育", "局"]
+    assert tokenizer.query_terms("是谁？") == tokenizer.tokens("是谁？")  # nothing else left: kept as they are
+    # a passage keeps them searchable
+    assert "一把手" in tokenizer.index_tokens("落实“一把手”负责制")
+
+
+def test_bm25_question_terms_rank_the_office_head_first(tokenizer) -> None:
+    """ "一把手是谁" is not what the passage says: with the scaffolding a passage that says 一把手 and 谁 wins."""
+    from rag.indexer import passage_tokens
+    from rag.lexical import BM25Index
+
+    passages = ["谢为民 市教育局局长", "“一把手”要管全局，谁来抓教育？", "市交通运输局局长熊保良"]
+    index = BM25Index.build([passage_tokens(p, tokenizer) for p in passages])
+    q = "南昌管教育的那个局，一把手是谁？"
+    assert index.scores(tokenizer.tokens(q)).argmax() == 1
+    assert index.scores(tokenizer.query_terms(q)).argmax() == 0
