@@ -23,7 +23,7 @@ from rag.types import Chunk, Document
 from rag.zh import Tokenizer
 
 RESERVED = {"cache"}  # folders of the index directory that are not collections
-TOKENIZER = "jieba-precise+userdict+corpusdict+stopwords"  # an index built by another tokenizer is rebuilt
+TOKENIZER = "jieba-precise+subwords+userdict+corpusdict+stopwords"  # an index built by another tokenizer is rebuilt
 DICT_DRIFT = 0.25  # the collection's dictionary is mined again once its text has changed by this share
 
 Progress = Callable[[int, int], None]  # (done, total) passages embedded
@@ -279,10 +279,10 @@ def prepare(
 
 
 def passage_tokens(text: str, tokenizer: Tokenizer) -> list[str]:
-    """The passage's BM25 tokens, tokenizer.tokens(text), found line by line: jieba never cuts across a line break,
-    so they are the same, and the lines a document repeats in its passages (its title, a heading, a table's header)
-    are tokenized once (rag.zh keeps a short text's tokens)."""
-    return [t for line in text.split("\n") for t in tokenizer.tokens(line)]
+    """The passage's BM25 terms, tokenizer.index_tokens(text), found line by line: jieba never cuts across a line
+    break, so they are the same, and the lines a document repeats in its passages (its title, a heading, a table's
+    header) are tokenized once (rag.zh keeps a short text's tokens)."""
+    return [t for line in text.split("\n") for t in tokenizer.index_tokens(line)]
 
 
 class CountingEmbedder:

@@ -72,7 +72,7 @@ class Retriever:
         bm25_ids: list[int] = []
         bm25_scores: dict[int, float] = {}
         coverage = 0.0
-        qtokens = self.tokenizer.tokens(query)
+        qtokens = self.tokenizer.query_terms(query)
         if n and mode in ("hybrid", "dense"):
             t = time.perf_counter()
             qv = self.embedder.embed_query(query)

@@ -95,6 +95,16 @@ def load_stopwords(path: str | None = None) -> frozenset[str]:
 
 
 QUERY_CACHE_CHARS = 300  # texts up to this long (questions: RAG_MAX_QUERY_CHARS, 150) have their tokens cached
+# Words of a question's scaffolding that the stopwords (kept for passages too) do not hold: question words, a
+# demonstrative with its measure word, and the colloquial frame of a question about an office's head ("管教育的那个
+# 局，一把手是谁"). They name what is asked, not what a passage says, so BM25 leaves them out of a question's terms
+# (Tokenizer.query_terms); in a passage they stay searchable.
+QUESTION_SCAFFOLD = frozenset(
+    "谁 是谁 啥 叫啥 叫 哪位 哪儿 哪家 哪一 哪类 哪种 哪项 哪年 第几 多大 多久 什么样 姓甚名谁 "
+    "那边 这边 那张 那位 那家 这家 这位 一块 这块 管 一把手".split()
+)
+SUBWORD_SIZES = (2, 3)  # the lengths of the dictionary words a passage's longer words are also indexed by
+_ALL_HAN = re.compile(rf"^[{CJK}]+$")
 ENTITY_TAGS = frozenset({"ns", "nr", "nt", "nz", "nrt", "nrfg"})  # jieba: places, people, organisations, other names
 
 
@@ -122,6 +132,7 @@ class Tokenizer:
         self._tag_cached = lru_cache(maxsize=1024)(self._tag)  # a question is tagged by several stages of one answer
         self._tag_block = lru_cache(maxsize=4096)(self._tag_block_uncached)  # titles and headings recur per passage
         self._tokens_cached = lru_cache(maxsize=1024)(lambda text: tuple(self._tokens(text)))
+        self.subwords = lru_cache(maxsize=65536)(self._subwords)
 
     def with_terms(self, terms: Iterable[tuple[str, int, str]]) -> Tokenizer:
         """A tokenizer with the same dictionary and stopwords plus a collection's terms ((word, freq, tag) each);
@@ -209,6 +220,36 @@ class Tokenizer:
 
     def _tokens(self, text: str) -> list[str]:
         return [w for w in self.words(text) if w not in self._stop]
+
+    def query_terms(self, text: str) -> list[str]:
+        """A question's BM25 terms: its tokens without QUESTION_SCAFFOLD (all of them when nothing else is left)."""
+        toks = self.tokens(text)
+        return [w for w in toks if w not in QUESTION_SCAFFOLD] or toks
+
+    def index_tokens(self, text: str) -> list[str]:
+        """A passage's BM25 terms: its tokens, each longer Chinese word followed by the dictionary words inside it
+        (jieba's search mode). A question names a thing by a part of the word a document uses ("进贤" for 进贤县,
+        "教育" for 市教育局, "局长" where jieba cut 局局长), and the part matches only if the passage holds it as a
+        term too. Questions keep their plain tokens: the parts of their own words would count a word twice."""
+        return [x for w in self.tokens(text) for x in (w, *self.subwords(w))]
+
+    def _subwords(self, word: str) -> tuple[str, ...]:
+        """The dictionary's two- and three-character words inside a Chinese word of three or more characters
+        (three-character ones inside words of four or more), stopwords left out, in order."""
+        if len(word) < 3 or not _ALL_HAN.match(word):
+            return ()
+        if not self._ready:
+            self._init()
+        freq = self._jieba.FREQ
+        out: list[str] = []
+        for n in SUBWORD_SIZES:
+            if n < len(word):
+                out.extend(
+                    g
+                    for g in (word[i : i + n] for i in range(len(word) - n + 1))
+                    if freq.get(g) and g not in self._stop
+                )
+        return tuple(out)
 
     def tagged(self, text: str) -> list[tuple[str, str]]:
         """(word, part-of-speech tag) pairs by jieba's tagger, spaces dropped.

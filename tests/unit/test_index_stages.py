@@ -72,7 +72,8 @@ def test_passage_tokens_line_by_line_are_the_whole_texts_tokens_on_every_seed_pa
 
     passages, tok = seed_passages
     texts = [c.index_text(t) for c, t in passages]
-    whole = [tok._tokens(x) for x in texts]  # the whole text in one jieba pass, nothing cached
+    # the whole text in one jieba pass, nothing cached, each word followed by its parts
+    whole = [[p for w in tok._tokens(x) for p in (w, *tok._subwords(w))] for x in texts]
     assert [passage_tokens(x, tok) for x in texts] == whole
     assert [passage_tokens(x, tok) for x in texts] == whole  # and again, from the cache
     assert sum(map(len, whole)) > 20_000
@@ -89,4 +90,4 @@ def test_passage_tokens_line_by_line_are_the_whole_texts_tokens_on_every_seed_pa
 def test_passage_tokens_at_line_breaks(text: str, tokenizer) -> None:
     from rag.indexer import passage_tokens
 
-    assert passage_tokens(text, tokenizer) == tokenizer._tokens(text)
+    assert passage_tokens(text, tokenizer) == [x for w in tokenizer._tokens(text) for x in (w, *tokenizer.subwords(w))]

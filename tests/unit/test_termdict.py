@@ -53,8 +53,11 @@ def indexer(tmp_path, fake_embedder, tokenizer):
 
 
 def _stored_tokens_match(data, tok, docs) -> bool:
+    from rag.indexer import passage_tokens
+
     return all(
-        t == tok.tokens(c.index_text(docs[c.doc_id].title)) for c, t in zip(data.chunks, data.tokens, strict=True)
+        t == passage_tokens(c.index_text(docs[c.doc_id].title), tok)
+        for c, t in zip(data.chunks, data.tokens, strict=True)
     )
 
 

@@ -33,3 +33,60 @@ def test_tokenizer_uses_user_dict_and_drops_stopwords(tokenizer) -> None:
     toks = tokenizer.tokens("南昌的规模以上工业增加值是多少？")
     assert "规模以上工业增加值" in toks
     assert "的" not in toks and "多少" not in toks
+
+
+def test_index_tokens_add_the_dictionary_words_inside_longer_words(tokenizer) -> None:
+    toks = tokenizer.index_tokens("医疗器械产业是进贤县首位产业，市教育局局长谢为民")
+    assert toks[: toks.index("产业")] == ["医疗器械", "医疗", "器械"]
+    assert "进贤县" in toks and "进贤" in toks
+    assert "教育局" in toks and "教育" in toks
+    # each word of the plain tokens is there, in order, with its parts after it
+    assert [t for t in toks if t in tokenizer.tokens("医疗器械产业是进贤县首位产业，市教育局局长谢为民")] == (
+        tokenizer.tokens("医疗器械产业是进贤县首位产业，市教育局局长谢为民")
+    )
+
+
+def test_subwords_only_of_longer_chinese_words_and_never_stopwords(tokenizer) -> None:
+    assert tokenizer.subwords("产业") == ()
+    assert tokenizer.subwords("abcdef") == ()
+    assert tokenizer.subwords("规模以上工业增加值")[:2] == ("规模", "以上")
+    assert tokenizer.subwords("我们的工作") == ("工作",)  # 我们 is a stopword
+
+
+def test_bm25_over_index_tokens_finds_a_passage_by_a_part_of_its_word(tokenizer) -> None:
+    """ "进贤" asks for the passage that says 进贤县: with the plain tokens the question matches nothing of it."""
+    from rag.indexer import passage_tokens
+    from rag.lexical import BM25Index
+
+    passages = [
+        "医疗器械产业是进贤县的首位产业，全县已集聚医疗器械企业一百余家。",
+        "宁都县的首位产业是轻纺服装。",
+        "新余高新区的锂电产业发展迅速。",
+    ]
+    query = tokenizer.tokens("进贤的首位产业是什么？")
+    assert "进贤" in query
+    plain = BM25Index.build([tokenizer.tokens(p) for p in passages]).scores(query)
+    assert plain.argmax() == 1  # only 首位/产业 match, and the shorter passage wins
+    scores = BM25Index.build([passage_tokens(p, tokenizer) for p in passages]).scores(query)
+    assert scores.argmax() == 0
+
+
+def test_query_terms_leave_out_the_question_scaffolding(tokenizer) -> None:
+    q = "南昌管教育的那个局，一把手是谁？"
+    assert {"管", "一把手", "谁"} <= set(tokenizer.tokens(q))
+    assert tokenizer.query_terms(q) == ["南昌", "教育", "局"]
+    assert tokenizer.query_terms("是谁？") == tokenizer.tokens("是谁？")  # nothing else left: kept as they are
+    # a passage keeps them searchable
+    assert "一把手" in tokenizer.index_tokens("落实“一把手”负责制")
+
+
+def test_bm25_question_terms_rank_the_office_head_first(tokenizer) -> None:
+    """ "一把手是谁" is not what the passage says: with the scaffolding a passage that says 一把手 and 谁 wins."""
+    from rag.indexer import passage_tokens
+    from rag.lexical import BM25Index
+
+    passages = ["谢为民 市教育局局长", "“一把手”要管全局，谁来抓教育？", "市交通运输局局长熊保良"]
+    index = BM25Index.build([passage_tokens(p, tokenizer) for p in passages])
+    q = "南昌管教育的那个局，一把手是谁？"
+    assert index.scores(tokenizer.tokens(q)).argmax() == 1
+    assert index.scores(tokenizer.query_terms(q)).argmax() == 0
