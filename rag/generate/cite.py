@@ -17,7 +17,7 @@ document's cleaned text. Markers are renumbered 1..k in order of first use.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -194,9 +194,10 @@ def chinese_numeral(n: int) -> str:
     return out
 
 
-def _fact_weight(f: str) -> float:
-    """Figures weigh most; years and names place a sentence but rarely decide which span supports it."""
-    if "%" in f or "." in f or (f.isdigit() and len(f) != 4):
+def _fact_weight(f: str, years: frozenset[int] = frozenset()) -> float:
+    """Figures weigh most; years (those the text states as years: "2023年", not the 2100 of "2100亿元") and names
+    place a sentence but rarely decide which span supports it."""
+    if "%" in f or "." in f or (f.isdigit() and (len(f) != 4 or int(f) not in years)):
         return 1.5
     return 0.3
 
@@ -271,10 +272,45 @@ def _measure_changed(sentence: str, hay: str) -> bool:
     return False
 
 
+_CLAUSE_BREAK = re.compile(r"[，,]")
+MAX_CLAUSES = 6
+
+
+def _clause_runs(
+    text: str, fs: set[str], tokenizer: Tokenizer, supported: Callable[[str, set[str]], dict[int, float]]
+) -> list[tuple[str, dict[int, float]]]:
+    """A sentence no one passage supports, as runs of its clauses each supported by some passage (`supported`: the
+    passages supporting a text with the facts given), longest runs first; [] unless every clause is in one. A run
+    must state a fact of its own besides the sentence's years, and it carries those years: "2023年赣州…4606亿元，
+    常州高新区…2100亿元" is two runs, each of 2023; "2022年，新余GDP为…" is none (its year is the figure's)."""
+    clauses = [c.strip() for c in _CLAUSE_BREAK.split(text)]
+    if not 2 <= len(clauses) <= MAX_CLAUSES or not all(clauses):
+        return []
+    stated = {f for f in fs if f.isdigit() and int(f) in grounding.years(text)}
+    out: list[tuple[str, dict[int, float]]] = []
+    i = 0
+    while i < len(clauses):
+        for j in range(len(clauses) if i else len(clauses) - 1, i, -1):
+            run = "，".join(clauses[i:j])
+            own = facts(run, tokenizer)
+            if not own - stated:
+                continue
+            cands = supported(run, own | stated)
+            if cands:
+                out.append((run, cands))
+                i = j
+                break
+        else:
+            return []
+    return out
+
+
 def best_span(h: Hit, text: str, fs: set[str]) -> tuple[int, int]:
     """Document offsets of the passage span (a sentence, or a clause window of a long one) that best supports text."""
     c = h.chunk
     best, span = -1.0, (c.start, min(c.end, c.start + MAX_QUOTE))
+    stated = frozenset(grounding.years(text))
+    weight = {f: _fact_weight(f, stated) for f in fs}
     for s, e in sentence_spans(c.text):
         if grounding.is_question(c.text[s:e]):
             continue
@@ -282,7 +318,7 @@ def best_span(h: Hit, text: str, fs: set[str]) -> tuple[int, int]:
         for a, b in pieces:
             seg = c.text[a:b]
             # the figures are what a reader checks first: a span holding them beats one that only shares wording
-            sc = overlap(text, seg) + 2 * sum(_fact_weight(f) for f in fs if _holds(flat(seg), f)) - 0.0005 * (b - a)
+            sc = overlap(text, seg) + 2 * sum(weight[f] for f in fs if _holds(flat(seg), f)) - 0.0005 * (b - a)
             if sc > best:
                 best, span = sc, (c.start + a, c.start + b)
     return span
@@ -329,11 +365,10 @@ def verify(
     # is about another project, whatever its columns say (as for the extractive generator)
     projects = grounding.question_projects(question)
 
-    for sent in _split(answer):
-        if grounding.is_question(sent.text + sent.end_punct):
-            flags.append("question_dropped")  # a question is never an answer
-            continue
-        fs = facts(sent.text, tokenizer)
+    def candidates(text: str, fs: set[str]) -> tuple[dict[int, float], set[int], list[str]]:
+        """The passages (number: wording overlap) that support `text` and are about what is asked; those that would
+        but are about another subject or leave a gap of the question open; and the flags saying so."""
+        why: list[str] = []
         # names the sentence repeats from the question; never figures or years
         # ("2023年…产量增长18%" from a 2022 passage); the organisation or project the question asks about only for a
         # passage that refers back to one ("该公司…年营收可超35亿元"): a city-wide figure is not the company's because
@@ -341,10 +376,10 @@ def verify(
         given = frozenset(f for f in fs if norm(f) in asked and not any(ch.isdigit() for ch in f))
         strict = frozenset(f for f in given if f not in named)
         cands = {
-            i + 1: overlap(sent.text, h.chunk.text + h.chunk.context, echo)
+            i + 1: overlap(text, h.chunk.text + h.chunk.context, echo)
             for i, h in enumerate(hits)
             if supports(
-                sent.text,
+                text,
                 h,
                 fs,
                 echo,
@@ -355,24 +390,47 @@ def verify(
         off_subject = {
             n
             for n in cands
-            if not about_asked(hits[n - 1], sent.text, fs, subjects, question, tokenizer)
+            if not about_asked(hits[n - 1], text, fs, subjects, question, tokenizer)
             or (hits[n - 1].chunk.kind == "table_row" and not grounding.same_project(projects, _row_name(hits[n - 1])))
         }
         if off_subject:
-            flags.append("subject_mismatch")
+            why.append("subject_mismatch")
             cands = {n: v for n, v in cands.items() if n not in off_subject}
         if question and gaps and cands:
             open_ = {
                 n: answer_gaps(
-                    question, hits[n - 1], *best_span(hits[n - 1], sent.text, fs), tokenizer, bm25, hits, only=gaps
+                    question, hits[n - 1], *best_span(hits[n - 1], text, fs), tokenizer, bm25, hits, only=gaps
                 )
                 for n in cands
             }
             open_ = {n: g for n, g in open_.items() if g}
             if open_:
-                flags.extend(f"gap:{g}" for g in sorted({g for gs in open_.values() for g in gs}))
+                why.extend(f"gap:{g}" for g in sorted({g for gs in open_.values() for g in gs}))
                 cands = {n: v for n, v in cands.items() if n not in open_}
                 off_subject = off_subject | set(open_)
+        return cands, off_subject, why
+
+    for sent in _split(answer):
+        if grounding.is_question(sent.text + sent.end_punct):
+            flags.append("question_dropped")  # a question is never an answer
+            continue
+        fs = facts(sent.text, tokenizer)
+        cands, off_subject, why = candidates(sent.text, fs)
+        runs = [] if cands or off_subject else _clause_runs(sent.text, fs, tokenizer, lambda t, f: candidates(t, f)[0])
+        if runs and max_chars and kept and sum(len(k[0]) for k in kept) + len(sent.text) > max_chars:
+            flags.append("trimmed")
+            break
+        if runs:
+            # no one passage states all of it ("2023年赣州…4606亿元，常州高新区…2100亿元" from two documents): each
+            # run of its clauses is cited to a passage that states it
+            for k, (text, run_cands) in enumerate(runs):
+                marks = [n for n in dict.fromkeys(sent.marks) if n in run_cands]
+                marks = marks or [max(run_cands, key=lambda n: (run_cands[n], -n))]
+                last = k == len(runs) - 1
+                kept.append((text, marks, sent.end_punct if last else "，", sent.item and k == 0))
+            flags.append("clauses_cited_apart")
+            continue
+        flags.extend(why)
         marks = [n for n in dict.fromkeys(sent.marks) if n in cands]
         if len(marks) < len(set(sent.marks)):
             flags.append("marker_removed")

@@ -447,3 +447,29 @@ def test_a_figure_of_another_qualifier_of_the_noun_asked_supports_nothing(tokeni
     assert not d.answerable and "gap:qualifier" in d.flags
     q = "南昌市一季度全社会用电量同比增长多少？"
     assert verify("南昌市一季度全社会用电量同比增长15.9%[1]。", hits, tokenizer, question=q, bm25=collection).answerable
+
+
+def test_a_sentence_two_passages_state_in_parts_is_cited_clause_by_clause_keeping_its_year(tokenizer) -> None:
+    def hit(text: str, start: int, doc: str, title: str) -> Hit:
+        return Hit(Chunk(f"{doc}#{start}", doc, text, start, start + len(text)), 1.0, f"{doc}.txt", title)
+
+    ganzhou = hit("2023年，赣州地区生产总值达4606亿元；增速达5.3%。", 100, "a", "赣州加快发展新质生产力")
+    changzhou = hit(
+        "常州高新区今年成立32周年。2023年，园区地区生产总值突破2100亿元，一般公共预算收入超144亿元。", 100, "b", "常州"
+    )
+    q = "2023年赣州地区生产总值与常州高新区地区生产总值分别是多少？"
+    d = verify(
+        "2023年赣州地区生产总值达4606亿元，常州高新区地区生产总值突破2100亿元。[1]",
+        [ganzhou, changzhou],
+        tokenizer,
+        question=q,
+    )
+    assert d.answerable and d.text == "2023年赣州地区生产总值达4606亿元[1]，常州高新区地区生产总值突破2100亿元[2]。"
+    assert [c.hit for c in d.citations] == [ganzhou, changzhou] and "2100亿元" in d.citations[1].quote
+    # the sentence's year is each clause's: a passage of another year supports neither
+    old = hit("2022年，园区地区生产总值突破2100亿元。", 100, "b", "常州高新区")
+    assert not verify(
+        "2023年赣州地区生产总值达4606亿元，常州高新区地区生产总值突破2100亿元[1]。", [ganzhou, old], tokenizer
+    ).answerable
+    # a year alone is no clause of its own: "2022年，…" is the figure's year
+    assert not verify("2022年，赣州地区生产总值达4606亿元[1]。", [ganzhou, old], tokenizer).answerable
