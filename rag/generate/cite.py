@@ -34,6 +34,8 @@ _DOC_NO_YEAR = re.compile(r"(?<=[\u4e00-\u9fff])\s*[\[［【(（〔]\s*((?:19|20
 _ROW_NO = re.compile(r"(?m)^[ \t]*\d{1,4}\t")
 _DIGITS_APART = re.compile(r"(?<=\d)\s+(?=\d)")
 _FIGURE = re.compile(r"^\d+(?:\.\d+)?[%％‰]?$")
+# what makes a city's name another place's: 南昌县, 南昌高新区, 赣州经开区
+_NOT_CITY = r"(?:县|区|镇|乡|高新|经开|开发|新区|经济技术)"
 REFUSAL_CUES = (
     "无法从文档中找到答案",
     "资料中没有",
@@ -204,10 +206,20 @@ def _fact_weight(f: str, years: frozenset[int] = frozenset()) -> float:
 
 def _holds(hay: str, f: str) -> bool:
     """The passage states the fact: a figure as a whole number of its own ("130家" is not held by "1308.15亿元",
-    "5%" not by "20.5%"), a name as written."""
+    "5%" not by "20.5%"), a name as written, or a city as the passage names it without 市 ("南昌市本级财政" from
+    "南昌举行…市本级财政"; not "南昌县", another place)."""
     if _FIGURE.match(f):
         return f in _figures(hay) or _spelled_in(f, hay)
-    return norm(f) in hay or f in _figures(hay)
+    n = norm(f)
+    return n in hay or f in _figures(hay) or (n.endswith("市") and _city_in(n[:-1], hay))
+
+
+def _city_in(stem: str, hay: str) -> bool:
+    return (
+        len(stem) >= 2
+        and grounding.is_named_place(stem + "市")
+        and bool(re.search(rf"{re.escape(stem)}(?!{_NOT_CITY})", hay))
+    )
 
 
 def _spelled_in(f: str, hay: str) -> bool:

@@ -473,3 +473,16 @@ def test_a_sentence_two_passages_state_in_parts_is_cited_clause_by_clause_keepin
     ).answerable
     # a year alone is no clause of its own: "2022年，…" is the figure's year
     assert not verify("2022年，赣州地区生产总值达4606亿元[1]。", [ganzhou, old], tokenizer).answerable
+
+
+def test_a_city_written_with_shi_is_held_by_its_bare_name_but_not_by_its_county(tokenizer) -> None:
+    q = "南昌做电子的公司头一回IPO成功，市里最多奖多少钱？"
+    prize = _hit(
+        "2021年12月28日，南昌举行电子信息产业发展大会：对完成首发上市的电子信息企业，市本级财政给予最高1000万元奖励。"
+    )
+    d = verify("南昌市本级财政给予最高1000万元奖励[1]。", [prize], tokenizer, question=q)
+    assert d.answerable and d.citations[0].hit is prize
+    county = _hit(
+        "南昌县举行电子信息产业发展大会：对完成首发上市的电子信息企业，县本级财政给予最高1000万元奖励。", title="县报"
+    )
+    assert not verify("南昌市本级财政给予最高1000万元奖励[1]。", [county], tokenizer, question=q).answerable
