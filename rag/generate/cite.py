@@ -175,6 +175,31 @@ def about_asked(
     return grounding.subject_ok(places, span, c.text[: s - c.start], context, known, kind)
 
 
+def _figure_of_named(h: Hit, sentence: str, fs: set[str], names: list[str], projects: list[str]) -> bool:
+    """A figure the sentence gives an organisation or project the question names (`names`, jieba's; `projects`,
+    rag.generate.facts.question_projects) is the organisation's in the passage ("南昌华勤电子科技有限公司2021年营业
+    收入是1734.5亿元"): the name, or four characters in a row of the project's, is in the span stating it or the
+    sentence before, or the passage up to it refers back to one ("该公司…年营收可超35亿元"); not a city-wide
+    figure in a passage naming the company elsewhere. A table row is the row's project's (facts.same_project)."""
+    s_ = norm(sentence)
+    said = [n for n in map(norm, names) if n in s_]
+    named = [p for p in projects if grounding.common_run(p, s_) >= 4]
+    if h.chunk.kind == "table_row" or not (said or named):
+        return True
+    stated = grounding.years(sentence)
+    if not any(_FIGURE.match(f) and not (f.isdigit() and int(f) in stated) for f in fs):
+        return True
+    c = h.chunk
+    s, e = best_span(h, sentence, fs)
+    before = [a for a, _ in sentence_spans(c.text) if a < s - c.start]
+    near = norm(c.text[before[-1] if before else 0 : e - c.start])
+    return (
+        any(n in near for n in said)
+        or any(grounding.common_run(p, near) >= 4 for p in named)
+        or bool(_REFERS_TO_ONE.search(c.text[: e - c.start]))
+    )
+
+
 def chinese_numeral(n: int) -> str:
     """99 -> 九十九, 105 -> 一百零五, 2021 -> 二千零二十一 (how article and clause numbers are written)."""
     if n < 0 or n >= 100000:
@@ -403,6 +428,7 @@ def verify(
             n
             for n in cands
             if not about_asked(hits[n - 1], text, fs, subjects, question, tokenizer)
+            or not _figure_of_named(hits[n - 1], text, fs, subjects[1], projects)
             or (hits[n - 1].chunk.kind == "table_row" and not grounding.same_project(projects, _row_name(hits[n - 1])))
         }
         if off_subject:

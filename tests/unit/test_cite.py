@@ -486,3 +486,16 @@ def test_a_city_written_with_shi_is_held_by_its_bare_name_but_not_by_its_county(
         "南昌县举行电子信息产业发展大会：对完成首发上市的电子信息企业，县本级财政给予最高1000万元奖励。", title="县报"
     )
     assert not verify("南昌市本级财政给予最高1000万元奖励[1]。", [county], tokenizer, question=q).answerable
+
+
+def test_a_figure_given_to_the_company_asked_must_be_stated_of_it_not_beside_its_name(tokenizer) -> None:
+    q = "南昌华勤电子科技有限公司2021年营业收入是多少？"
+    city = _hit("2021年，南昌电子信息产业实现营业收入1734.5亿元。力争培育南昌华勤电子科技有限公司等一批千亿级企业。")
+    answer = "南昌华勤电子科技有限公司2021年营业收入是1734.5亿元[1]。"
+    assert not verify(answer, [city], tokenizer, question=q).answerable
+    own = _hit("南昌华勤电子科技有限公司成立于2019年。2021年，公司实现营业收入1734.5亿元。")
+    assert verify(answer, [own], tokenizer, question=q).answerable  # named in the sentence before the figure
+    back = _hit(
+        "2021年，南昌市举办电子信息产业大会。该公司2021年实现营业收入1734.5亿元。南昌华勤电子科技有限公司位于高新区。"
+    )
+    assert verify(answer, [back], tokenizer, question=q).answerable  # "该公司" refers back to it
