@@ -275,12 +275,35 @@ def supports(
     hay = _haystack(h)
     if any(not _holds(hay, f) and not (f in given and _holds(premises, f)) for f in fs):
         return False
-    if _measure_changed(sentence, hay):
+    if _measure_changed(sentence, hay) or _level_changed(sentence, h.chunk.text, fs):
         return False
     for f in fs:  # "第99条" shares its wording with "第九十九条" once written the passage's way
         if f not in _figures(hay) and _spelled_in(f, hay):
             sentence = sentence.replace(f, chinese_numeral(int(f)))
     return overlap(sentence, h.chunk.text + h.chunk.context, echo) >= (0.2 if fs else 0.3)
+
+
+# the level of an honour, a list or a funding scheme: 国家级 / 省级 / 市级 …
+_LEVEL = re.compile(r"(国家|省|市|县|区)级")
+
+
+def _level_changed(sentence: str, text: str, fs: set[str]) -> bool:
+    """The sentence gives a figure to one level ("对列入国家级绿色工厂的企业给予10万元") that the passage gives
+    another: every clause of the passage stating the figure names a level, none of them the sentence's ("对列入
+    省级绿色工厂的企业给予10万元一次性奖励，对列入国家级绿色工厂的企业给予20万元")."""
+    levels = set(_LEVEL.findall(sentence))
+    figures = [f for f in fs if _FIGURE.match(f) and not (f.isdigit() and int(f) in grounding.years(sentence))]
+    if not levels or not figures:
+        return False
+    for f in figures:
+        said = [text[a:b] for a, b in _clauses(text) if f in _figures(flat(text[a:b]))]
+        if said and all(_LEVEL.search(c) for c in said) and not any(set(_LEVEL.findall(c)) & levels for c in said):
+            return True
+    return False
+
+
+def _clauses(text: str) -> list[tuple[int, int]]:
+    return [c for s, e in sentence_spans(text) for c in clause_spans(text, s, e)]
 
 
 # a count and what it counts in: "100多台套", "165人", "10万名"

@@ -499,3 +499,19 @@ def test_a_figure_given_to_the_company_asked_must_be_stated_of_it_not_beside_its
         "2021年，南昌市举办电子信息产业大会。该公司2021年实现营业收入1734.5亿元。南昌华勤电子科技有限公司位于高新区。"
     )
     assert verify(answer, [back], tokenizer, question=q).answerable  # "该公司" refers back to it
+
+
+def test_a_figure_the_passage_gives_another_level_does_not_back_the_level_asked(tokenizer) -> None:
+    q = "南昌经开区对列入国家级绿色工厂的企业给予多少一次性奖励？"
+    policy = _hit(
+        "南昌经开区对列入省级绿色工厂的企业给予10万元一次性奖励,对列入国家级绿色工厂的企业给予20万元一次性奖励。"
+    )
+    assert not verify(
+        "南昌经开区对列入国家级绿色工厂的企业给予10万元一次性奖励[1]。", [policy], tokenizer, question=q
+    ).answerable
+    assert verify(
+        "南昌经开区对列入国家级绿色工厂的企业给予20万元一次性奖励[1]。", [policy], tokenizer, question=q
+    ).answerable
+    # a figure stated once, without a level of its own, is left to the other checks
+    plain = _hit("南昌经开区累计培育国家级绿色工厂5家。")
+    assert verify("南昌经开区累计培育国家级绿色工厂5家[1]。", [plain], tokenizer).answerable
