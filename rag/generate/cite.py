@@ -116,6 +116,8 @@ def _split(answer: str) -> list[_Sentence]:
         while bare and bare[-1] in "。！？；;!?":
             punct = bare[-1] + punct
             bare = bare[:-1]
+        if not re.search(r"\w", bare):  # "。[1]、[2]": the markers and their separators, no words
+            bare = ""
         if bare:  # a line introducing a list keeps its colon
             out.append(_Sentence(bare, marks, punct or ("" if bare[-1] in "：:" else "。"), item=bool(enum)))
         elif marks and out:

@@ -515,3 +515,8 @@ def test_a_figure_the_passage_gives_another_level_does_not_back_the_level_asked(
     # a figure stated once, without a level of its own, is left to the other checks
     plain = _hit("南昌经开区累计培育国家级绿色工厂5家。")
     assert verify("南昌经开区累计培育国家级绿色工厂5家[1]。", [plain], tokenizer).answerable
+
+
+def test_markers_after_the_full_stop_with_a_separator_are_the_sentences_not_a_sentence_of_their_own(tokenizer) -> None:
+    d = verify("南昌工业投资同比增长18.7%。[1]、[2]", HITS, tokenizer)
+    assert d.text == "南昌工业投资同比增长18.7%[1]。"
