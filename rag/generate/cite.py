@@ -426,6 +426,9 @@ def verify(
     # the project or organisation the question names ("江西阿顺供应链有限公司食品供应项目"): another project's table row
     # is about another project, whatever its columns say (as for the extractive generator)
     projects = grounding.question_projects(question)
+    # those a passage names ("南昌华勤电子科技"), not a phrase the pattern caught ("…让搞科技的中小公司")
+    normed = [norm(h.chunk.text) for h in hits]
+    named_projects = [p for p in projects if any(grounding.common_run(p, t) >= 4 for t in normed)]
 
     def candidates(text: str, fs: set[str]) -> tuple[dict[int, float], set[int], list[str]]:
         """The passages (number: wording overlap) that support `text` and are about what is asked; those that would
@@ -453,7 +456,7 @@ def verify(
             n
             for n in cands
             if not about_asked(hits[n - 1], text, fs, subjects, question, tokenizer)
-            or not _figure_of_named(hits[n - 1], text, fs, subjects[1], projects)
+            or not _figure_of_named(hits[n - 1], text, fs, subjects[1], named_projects)
             or (hits[n - 1].chunk.kind == "table_row" and not grounding.same_project(projects, _row_name(hits[n - 1])))
         }
         if off_subject:

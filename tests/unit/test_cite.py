@@ -520,3 +520,10 @@ def test_a_figure_the_passage_gives_another_level_does_not_back_the_level_asked(
 def test_markers_after_the_full_stop_with_a_separator_are_the_sentences_not_a_sentence_of_their_own(tokenizer) -> None:
     d = verify("南昌工业投资同比增长18.7%。[1]、[2]", HITS, tokenizer)
     assert d.text == "南昌工业投资同比增长18.7%[1]。"
+
+
+def test_a_phrase_ending_in_gongsi_that_no_passage_names_is_no_company_the_figure_must_be_of(tokenizer) -> None:
+    plan = _hit("未来3年，力争全市高新技术企业超过3000家，科技型中小企业超过4000家，打造产业发展的生力军。")
+    q = "南昌计划三年内让搞科技的中小公司超过多少家？"
+    d = verify("南昌计划三年内让搞科技的中小公司超过4000家[1]。", [plan], tokenizer, question=q)
+    assert d.answerable and d.citations[0].hit is plan
