@@ -5,10 +5,12 @@ in a cited passage (a figure as a whole number the passage states, not inside an
 with it; the passage span that supports it must not leave open what the question asks (REFUSED_GAPS of
 rag.generate.ground.answer_gaps: a place only compared with, no change for "增长了多少", no amount for "多少钱", not
 the value asked, nor its qualifier: 全社会用电量 for 居民生活用电量), and a count must be in the measure word the
-passage gives it ("100多名员工" is not "100多台套").
+passage gives it ("100多名员工" is not "100多台套") and at the level it gives it (not 省级's figure for 国家级).
 Markers to passages that do not support the sentence are removed, and so are markers to a passage whose supporting
-sentence is about another place than the question's, or to a table row about another project than the one the
-question names; a sentence without a marker gets one when a passage clearly supports it; a sentence stating a number
+sentence is about another place than the question's, or gives the figure said of the company asked to something
+else, or to a table row about another project than the one the question names; a sentence without a marker gets one
+when a passage clearly supports it; a sentence no one passage supports is cited clause by clause when passages
+support each of its runs of clauses ("2023年赣州…，常州高新区…" from two documents); a sentence stating a number
 that no passage contains is dropped, and so is a sentence that is itself a question. A passage's own question
 sentences support nothing. Each citation's quote is the passage span that best supports its sentences, exact in the
 document's cleaned text. Markers are renumbered 1..k in order of first use.
