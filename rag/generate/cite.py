@@ -5,10 +5,12 @@ in a cited passage (a figure as a whole number the passage states, not inside an
 with it; the passage span that supports it must not leave open what the question asks (REFUSED_GAPS of
 rag.generate.ground.answer_gaps: a place only compared with, no change for "增长了多少", no amount for "多少钱", not
 the value asked, nor its qualifier: 全社会用电量 for 居民生活用电量), and a count must be in the measure word the
-passage gives it ("100多名员工" is not "100多台套").
+passage gives it ("100多名员工" is not "100多台套") and at the level it gives it (not 省级's figure for 国家级).
 Markers to passages that do not support the sentence are removed, and so are markers to a passage whose supporting
-sentence is about another place than the question's, or to a table row about another project than the one the
-question names; a sentence without a marker gets one when a passage clearly supports it; a sentence stating a number
+sentence is about another place than the question's, or gives the figure said of the company asked to something
+else, or to a table row about another project than the one the question names; a sentence without a marker gets one
+when a passage clearly supports it; a sentence no one passage supports is cited clause by clause when passages
+support each of its runs of clauses ("2023年赣州…，常州高新区…" from two documents); a sentence stating a number
 that no passage contains is dropped, and so is a sentence that is itself a question. A passage's own question
 sentences support nothing. Each citation's quote is the passage span that best supports its sentences, exact in the
 document's cleaned text. Markers are renumbered 1..k in order of first use.
@@ -17,7 +19,7 @@ document's cleaned text. Markers are renumbered 1..k in order of first use.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -34,6 +36,8 @@ _DOC_NO_YEAR = re.compile(r"(?<=[\u4e00-\u9fff])\s*[\[［【(（〔]\s*((?:19|20
 _ROW_NO = re.compile(r"(?m)^[ \t]*\d{1,4}\t")
 _DIGITS_APART = re.compile(r"(?<=\d)\s+(?=\d)")
 _FIGURE = re.compile(r"^\d+(?:\.\d+)?[%％‰]?$")
+# what makes a city's name another place's: 南昌县, 南昌高新区, 赣州经开区
+_NOT_CITY = r"(?:县|区|镇|乡|高新|经开|开发|新区|经济技术)"
 REFUSAL_CUES = (
     "无法从文档中找到答案",
     "资料中没有",
@@ -114,6 +118,8 @@ def _split(answer: str) -> list[_Sentence]:
         while bare and bare[-1] in "。！？；;!?":
             punct = bare[-1] + punct
             bare = bare[:-1]
+        if not re.search(r"\w", bare):  # "。[1]、[2]": the markers and their separators, no words
+            bare = ""
         if bare:  # a line introducing a list keeps its colon
             out.append(_Sentence(bare, marks, punct or ("" if bare[-1] in "：:" else "。"), item=bool(enum)))
         elif marks and out:
@@ -173,6 +179,31 @@ def about_asked(
     return grounding.subject_ok(places, span, c.text[: s - c.start], context, known, kind)
 
 
+def _figure_of_named(h: Hit, sentence: str, fs: set[str], names: list[str], projects: list[str]) -> bool:
+    """A figure the sentence gives an organisation or project the question names (`names`, jieba's; `projects`,
+    rag.generate.facts.question_projects) is the organisation's in the passage ("南昌华勤电子科技有限公司2021年营业
+    收入是1734.5亿元"): the name, or four characters in a row of the project's, is in the span stating it or the
+    sentence before, or the passage up to it refers back to one ("该公司…年营收可超35亿元"); not a city-wide
+    figure in a passage naming the company elsewhere. A table row is the row's project's (facts.same_project)."""
+    s_ = norm(sentence)
+    said = [n for n in map(norm, names) if n in s_]
+    named = [p for p in projects if grounding.common_run(p, s_) >= 4]
+    if h.chunk.kind == "table_row" or not (said or named):
+        return True
+    stated = grounding.years(sentence)
+    if not any(_FIGURE.match(f) and not (f.isdigit() and int(f) in stated) for f in fs):
+        return True
+    c = h.chunk
+    s, e = best_span(h, sentence, fs)
+    before = [a for a, _ in sentence_spans(c.text) if a < s - c.start]
+    near = norm(c.text[before[-1] if before else 0 : e - c.start])
+    return (
+        any(n in near for n in said)
+        or any(grounding.common_run(p, near) >= 4 for p in named)
+        or bool(_REFERS_TO_ONE.search(c.text[: e - c.start]))
+    )
+
+
 def chinese_numeral(n: int) -> str:
     """99 -> 九十九, 105 -> 一百零五, 2021 -> 二千零二十一 (how article and clause numbers are written)."""
     if n < 0 or n >= 100000:
@@ -194,19 +225,30 @@ def chinese_numeral(n: int) -> str:
     return out
 
 
-def _fact_weight(f: str) -> float:
-    """Figures weigh most; years and names place a sentence but rarely decide which span supports it."""
-    if "%" in f or "." in f or (f.isdigit() and len(f) != 4):
+def _fact_weight(f: str, years: frozenset[int] = frozenset()) -> float:
+    """Figures weigh most; years (those the text states as years: "2023年", not the 2100 of "2100亿元") and names
+    place a sentence but rarely decide which span supports it."""
+    if "%" in f or "." in f or (f.isdigit() and (len(f) != 4 or int(f) not in years)):
         return 1.5
     return 0.3
 
 
 def _holds(hay: str, f: str) -> bool:
     """The passage states the fact: a figure as a whole number of its own ("130家" is not held by "1308.15亿元",
-    "5%" not by "20.5%"), a name as written."""
+    "5%" not by "20.5%"), a name as written, or a city as the passage names it without 市 ("南昌市本级财政" from
+    "南昌举行…市本级财政"; not "南昌县", another place)."""
     if _FIGURE.match(f):
         return f in _figures(hay) or _spelled_in(f, hay)
-    return norm(f) in hay or f in _figures(hay)
+    n = norm(f)
+    return n in hay or f in _figures(hay) or (n.endswith("市") and _city_in(n[:-1], hay))
+
+
+def _city_in(stem: str, hay: str) -> bool:
+    return (
+        len(stem) >= 2
+        and grounding.is_named_place(stem + "市")
+        and bool(re.search(rf"{re.escape(stem)}(?!{_NOT_CITY})", hay))
+    )
 
 
 def _spelled_in(f: str, hay: str) -> bool:
@@ -237,12 +279,35 @@ def supports(
     hay = _haystack(h)
     if any(not _holds(hay, f) and not (f in given and _holds(premises, f)) for f in fs):
         return False
-    if _measure_changed(sentence, hay):
+    if _measure_changed(sentence, hay) or _level_changed(sentence, h.chunk.text, fs):
         return False
     for f in fs:  # "第99条" shares its wording with "第九十九条" once written the passage's way
         if f not in _figures(hay) and _spelled_in(f, hay):
             sentence = sentence.replace(f, chinese_numeral(int(f)))
     return overlap(sentence, h.chunk.text + h.chunk.context, echo) >= (0.2 if fs else 0.3)
+
+
+# the level of an honour, a list or a funding scheme: 国家级 / 省级 / 市级 …
+_LEVEL = re.compile(r"(国家|省|市|县|区)级")
+
+
+def _level_changed(sentence: str, text: str, fs: set[str]) -> bool:
+    """The sentence gives a figure to one level ("对列入国家级绿色工厂的企业给予10万元") that the passage gives
+    another: every clause of the passage stating the figure names a level, none of them the sentence's ("对列入
+    省级绿色工厂的企业给予10万元一次性奖励，对列入国家级绿色工厂的企业给予20万元")."""
+    levels = set(_LEVEL.findall(sentence))
+    figures = [f for f in fs if _FIGURE.match(f) and not (f.isdigit() and int(f) in grounding.years(sentence))]
+    if not levels or not figures:
+        return False
+    for f in figures:
+        said = [text[a:b] for a, b in _clauses(text) if f in _figures(flat(text[a:b]))]
+        if said and all(_LEVEL.search(c) for c in said) and not any(set(_LEVEL.findall(c)) & levels for c in said):
+            return True
+    return False
+
+
+def _clauses(text: str) -> list[tuple[int, int]]:
+    return [c for s, e in sentence_spans(text) for c in clause_spans(text, s, e)]
 
 
 # a count and what it counts in: "100多台套", "165人", "10万名"
@@ -271,10 +336,45 @@ def _measure_changed(sentence: str, hay: str) -> bool:
     return False
 
 
+_CLAUSE_BREAK = re.compile(r"[，,]")
+MAX_CLAUSES = 6
+
+
+def _clause_runs(
+    text: str, fs: set[str], tokenizer: Tokenizer, supported: Callable[[str, set[str]], dict[int, float]]
+) -> list[tuple[str, dict[int, float]]]:
+    """A sentence no one passage supports, as runs of its clauses each supported by some passage (`supported`: the
+    passages supporting a text with the facts given), longest runs first; [] unless every clause is in one. A run
+    must state a fact of its own besides the sentence's years, and it carries those years: "2023年赣州…4606亿元，
+    常州高新区…2100亿元" is two runs, each of 2023; "2022年，新余GDP为…" is none (its year is the figure's)."""
+    clauses = [c.strip() for c in _CLAUSE_BREAK.split(text)]
+    if not 2 <= len(clauses) <= MAX_CLAUSES or not all(clauses):
+        return []
+    stated = {f for f in fs if f.isdigit() and int(f) in grounding.years(text)}
+    out: list[tuple[str, dict[int, float]]] = []
+    i = 0
+    while i < len(clauses):
+        for j in range(len(clauses) if i else len(clauses) - 1, i, -1):
+            run = "，".join(clauses[i:j])
+            own = facts(run, tokenizer)
+            if not own - stated:
+                continue
+            cands = supported(run, own | stated)
+            if cands:
+                out.append((run, cands))
+                i = j
+                break
+        else:
+            return []
+    return out
+
+
 def best_span(h: Hit, text: str, fs: set[str]) -> tuple[int, int]:
     """Document offsets of the passage span (a sentence, or a clause window of a long one) that best supports text."""
     c = h.chunk
     best, span = -1.0, (c.start, min(c.end, c.start + MAX_QUOTE))
+    stated = frozenset(grounding.years(text))
+    weight = {f: _fact_weight(f, stated) for f in fs}
     for s, e in sentence_spans(c.text):
         if grounding.is_question(c.text[s:e]):
             continue
@@ -282,7 +382,7 @@ def best_span(h: Hit, text: str, fs: set[str]) -> tuple[int, int]:
         for a, b in pieces:
             seg = c.text[a:b]
             # the figures are what a reader checks first: a span holding them beats one that only shares wording
-            sc = overlap(text, seg) + 2 * sum(_fact_weight(f) for f in fs if _holds(flat(seg), f)) - 0.0005 * (b - a)
+            sc = overlap(text, seg) + 2 * sum(weight[f] for f in fs if _holds(flat(seg), f)) - 0.0005 * (b - a)
             if sc > best:
                 best, span = sc, (c.start + a, c.start + b)
     return span
@@ -328,12 +428,14 @@ def verify(
     # the project or organisation the question names ("江西阿顺供应链有限公司食品供应项目"): another project's table row
     # is about another project, whatever its columns say (as for the extractive generator)
     projects = grounding.question_projects(question)
+    # those a passage names ("南昌华勤电子科技"), not a phrase the pattern caught ("…让搞科技的中小公司")
+    normed = [norm(h.chunk.text) for h in hits]
+    named_projects = [p for p in projects if any(grounding.common_run(p, t) >= 4 for t in normed)]
 
-    for sent in _split(answer):
-        if grounding.is_question(sent.text + sent.end_punct):
-            flags.append("question_dropped")  # a question is never an answer
-            continue
-        fs = facts(sent.text, tokenizer)
+    def candidates(text: str, fs: set[str]) -> tuple[dict[int, float], set[int], list[str]]:
+        """The passages (number: wording overlap) that support `text` and are about what is asked; those that would
+        but are about another subject or leave a gap of the question open; and the flags saying so."""
+        why: list[str] = []
         # names the sentence repeats from the question; never figures or years
         # ("2023年…产量增长18%" from a 2022 passage); the organisation or project the question asks about only for a
         # passage that refers back to one ("该公司…年营收可超35亿元"): a city-wide figure is not the company's because
@@ -341,10 +443,10 @@ def verify(
         given = frozenset(f for f in fs if norm(f) in asked and not any(ch.isdigit() for ch in f))
         strict = frozenset(f for f in given if f not in named)
         cands = {
-            i + 1: overlap(sent.text, h.chunk.text + h.chunk.context, echo)
+            i + 1: overlap(text, h.chunk.text + h.chunk.context, echo)
             for i, h in enumerate(hits)
             if supports(
-                sent.text,
+                text,
                 h,
                 fs,
                 echo,
@@ -355,24 +457,48 @@ def verify(
         off_subject = {
             n
             for n in cands
-            if not about_asked(hits[n - 1], sent.text, fs, subjects, question, tokenizer)
+            if not about_asked(hits[n - 1], text, fs, subjects, question, tokenizer)
+            or not _figure_of_named(hits[n - 1], text, fs, subjects[1], named_projects)
             or (hits[n - 1].chunk.kind == "table_row" and not grounding.same_project(projects, _row_name(hits[n - 1])))
         }
         if off_subject:
-            flags.append("subject_mismatch")
+            why.append("subject_mismatch")
             cands = {n: v for n, v in cands.items() if n not in off_subject}
         if question and gaps and cands:
             open_ = {
                 n: answer_gaps(
-                    question, hits[n - 1], *best_span(hits[n - 1], sent.text, fs), tokenizer, bm25, hits, only=gaps
+                    question, hits[n - 1], *best_span(hits[n - 1], text, fs), tokenizer, bm25, hits, only=gaps
                 )
                 for n in cands
             }
             open_ = {n: g for n, g in open_.items() if g}
             if open_:
-                flags.extend(f"gap:{g}" for g in sorted({g for gs in open_.values() for g in gs}))
+                why.extend(f"gap:{g}" for g in sorted({g for gs in open_.values() for g in gs}))
                 cands = {n: v for n, v in cands.items() if n not in open_}
                 off_subject = off_subject | set(open_)
+        return cands, off_subject, why
+
+    for sent in _split(answer):
+        if grounding.is_question(sent.text + sent.end_punct):
+            flags.append("question_dropped")  # a question is never an answer
+            continue
+        fs = facts(sent.text, tokenizer)
+        cands, off_subject, why = candidates(sent.text, fs)
+        runs = [] if cands or off_subject else _clause_runs(sent.text, fs, tokenizer, lambda t, f: candidates(t, f)[0])
+        if runs and max_chars and kept and sum(len(k[0]) for k in kept) + len(sent.text) > max_chars:
+            flags.append("trimmed")
+            break
+        if runs:
+            # no one passage states all of it ("2023年赣州…4606亿元，常州高新区…2100亿元" from two documents): each
+            # run of its clauses is cited to a passage that states it
+            for k, (text, run_cands) in enumerate(runs):
+                marks = [n for n in dict.fromkeys(sent.marks) if n in run_cands]
+                marks = marks or [max(run_cands, key=lambda n: (run_cands[n], -n))]
+                last = k == len(runs) - 1
+                kept.append((text, marks, sent.end_punct if last else "，", sent.item and k == 0))
+            flags.append("clauses_cited_apart")
+            continue
+        flags.extend(why)
         marks = [n for n in dict.fromkeys(sent.marks) if n in cands]
         if len(marks) < len(set(sent.marks)):
             flags.append("marker_removed")

@@ -761,10 +761,11 @@ def same_project(projects: list[str], row_name: str) -> bool:
     r = norm(row_name)
     if not projects or not r:
         return True
-    return any(_common_run(p, r) >= 4 for p in projects)
+    return any(common_run(p, r) >= 4 for p in projects)
 
 
-def _common_run(a: str, b: str) -> int:
+def common_run(a: str, b: str) -> int:
+    """The length of the longest run of characters a and b share."""
     best = 0
     for i in range(len(a)):
         for j in range(i + best + 1, len(a) + 1):

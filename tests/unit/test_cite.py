@@ -447,3 +447,83 @@ def test_a_figure_of_another_qualifier_of_the_noun_asked_supports_nothing(tokeni
     assert not d.answerable and "gap:qualifier" in d.flags
     q = "南昌市一季度全社会用电量同比增长多少？"
     assert verify("南昌市一季度全社会用电量同比增长15.9%[1]。", hits, tokenizer, question=q, bm25=collection).answerable
+
+
+def test_a_sentence_two_passages_state_in_parts_is_cited_clause_by_clause_keeping_its_year(tokenizer) -> None:
+    def hit(text: str, start: int, doc: str, title: str) -> Hit:
+        return Hit(Chunk(f"{doc}#{start}", doc, text, start, start + len(text)), 1.0, f"{doc}.txt", title)
+
+    ganzhou = hit("2023年，赣州地区生产总值达4606亿元；增速达5.3%。", 100, "a", "赣州加快发展新质生产力")
+    changzhou = hit(
+        "常州高新区今年成立32周年。2023年，园区地区生产总值突破2100亿元，一般公共预算收入超144亿元。", 100, "b", "常州"
+    )
+    q = "2023年赣州地区生产总值与常州高新区地区生产总值分别是多少？"
+    d = verify(
+        "2023年赣州地区生产总值达4606亿元，常州高新区地区生产总值突破2100亿元。[1]",
+        [ganzhou, changzhou],
+        tokenizer,
+        question=q,
+    )
+    assert d.answerable and d.text == "2023年赣州地区生产总值达4606亿元[1]，常州高新区地区生产总值突破2100亿元[2]。"
+    assert [c.hit for c in d.citations] == [ganzhou, changzhou] and "2100亿元" in d.citations[1].quote
+    # the sentence's year is each clause's: a passage of another year supports neither
+    old = hit("2022年，园区地区生产总值突破2100亿元。", 100, "b", "常州高新区")
+    assert not verify(
+        "2023年赣州地区生产总值达4606亿元，常州高新区地区生产总值突破2100亿元[1]。", [ganzhou, old], tokenizer
+    ).answerable
+    # a year alone is no clause of its own: "2022年，…" is the figure's year
+    assert not verify("2022年，赣州地区生产总值达4606亿元[1]。", [ganzhou, old], tokenizer).answerable
+
+
+def test_a_city_written_with_shi_is_held_by_its_bare_name_but_not_by_its_county(tokenizer) -> None:
+    q = "南昌做电子的公司头一回IPO成功，市里最多奖多少钱？"
+    prize = _hit(
+        "2021年12月28日，南昌举行电子信息产业发展大会：对完成首发上市的电子信息企业，市本级财政给予最高1000万元奖励。"
+    )
+    d = verify("南昌市本级财政给予最高1000万元奖励[1]。", [prize], tokenizer, question=q)
+    assert d.answerable and d.citations[0].hit is prize
+    county = _hit(
+        "南昌县举行电子信息产业发展大会：对完成首发上市的电子信息企业，县本级财政给予最高1000万元奖励。", title="县报"
+    )
+    assert not verify("南昌市本级财政给予最高1000万元奖励[1]。", [county], tokenizer, question=q).answerable
+
+
+def test_a_figure_given_to_the_company_asked_must_be_stated_of_it_not_beside_its_name(tokenizer) -> None:
+    q = "南昌华勤电子科技有限公司2021年营业收入是多少？"
+    city = _hit("2021年，南昌电子信息产业实现营业收入1734.5亿元。力争培育南昌华勤电子科技有限公司等一批千亿级企业。")
+    answer = "南昌华勤电子科技有限公司2021年营业收入是1734.5亿元[1]。"
+    assert not verify(answer, [city], tokenizer, question=q).answerable
+    own = _hit("南昌华勤电子科技有限公司成立于2019年。2021年，公司实现营业收入1734.5亿元。")
+    assert verify(answer, [own], tokenizer, question=q).answerable  # named in the sentence before the figure
+    back = _hit(
+        "2021年，南昌市举办电子信息产业大会。该公司2021年实现营业收入1734.5亿元。南昌华勤电子科技有限公司位于高新区。"
+    )
+    assert verify(answer, [back], tokenizer, question=q).answerable  # "该公司" refers back to it
+
+
+def test_a_figure_the_passage_gives_another_level_does_not_back_the_level_asked(tokenizer) -> None:
+    q = "南昌经开区对列入国家级绿色工厂的企业给予多少一次性奖励？"
+    policy = _hit(
+        "南昌经开区对列入省级绿色工厂的企业给予10万元一次性奖励,对列入国家级绿色工厂的企业给予20万元一次性奖励。"
+    )
+    assert not verify(
+        "南昌经开区对列入国家级绿色工厂的企业给予10万元一次性奖励[1]。", [policy], tokenizer, question=q
+    ).answerable
+    assert verify(
+        "南昌经开区对列入国家级绿色工厂的企业给予20万元一次性奖励[1]。", [policy], tokenizer, question=q
+    ).answerable
+    # a figure stated once, without a level of its own, is left to the other checks
+    plain = _hit("南昌经开区累计培育国家级绿色工厂5家。")
+    assert verify("南昌经开区累计培育国家级绿色工厂5家[1]。", [plain], tokenizer).answerable
+
+
+def test_markers_after_the_full_stop_with_a_separator_are_the_sentences_not_a_sentence_of_their_own(tokenizer) -> None:
+    d = verify("南昌工业投资同比增长18.7%。[1]、[2]", HITS, tokenizer)
+    assert d.text == "南昌工业投资同比增长18.7%[1]。"
+
+
+def test_a_phrase_ending_in_gongsi_that_no_passage_names_is_no_company_the_figure_must_be_of(tokenizer) -> None:
+    plan = _hit("未来3年，力争全市高新技术企业超过3000家，科技型中小企业超过4000家，打造产业发展的生力军。")
+    q = "南昌计划三年内让搞科技的中小公司超过多少家？"
+    d = verify("南昌计划三年内让搞科技的中小公司超过4000家[1]。", [plan], tokenizer, question=q)
+    assert d.answerable and d.citations[0].hit is plan
