@@ -23,7 +23,7 @@ from rag.answerable import focus_term, question_terms
 from rag.embed.base import Embedder
 from rag.generate import facts
 from rag.generate.base import Draft, Generator
-from rag.generate.ground import answer_gaps, measure_gaps
+from rag.generate.ground import answer_gaps, counted_noun, measure_gaps
 from rag.generate.qualifier import qualifier_gap
 from rag.lexical import BM25Index
 from rag.types import Citation, Hit
@@ -334,6 +334,7 @@ class _Fit:
             + (self.measure or "$^")
         )
         self.count = bool(_ASKS_COUNT.search(question))
+        self.counted = counted_noun(self.asked, tokenizer)
         self.asks_year = bool(facts.ASKS_YEAR.search(question))
         self.asks_when = bool(facts.ASKS_WHEN.search(question))
         self.change = bool(_ASKS_CHANGE.search(question))
@@ -363,6 +364,7 @@ class _Fit:
         is asked."""
         own = facts.without(text, self.qnums)
         own = own if self.asks_year or self.asks_when else facts.DATE.sub(" ", own)
+        own = _TECH_TAG.sub(" ", own)  # "5G", "3D": names of a technology, not figures
         return not self.figure or facts.has_figure(own) or bool(self.measure and self._cn_count.search(own))
 
     def _other_row(self, h: Hit) -> bool:
@@ -455,6 +457,9 @@ class _Fit:
         if h.chunk.kind != "table_row" and _total_of_list(self.question, c.text):
             self.dropped.add("subject_mismatch")  # "A、B、C，共签约项目111个" is no count of A's
             return False
+        if h.chunk.kind != "table_row" and self.figure and _count_unstated(self.counted, own):
+            self.dropped.add("no_figure")  # "多少个法治实践站" is not answered by "建设法治实践站…培养…1000余名"
+            return False
         if not facts.time_ok(self.years, c.text, before):
             self.dropped.add("year_mismatch")
             return False
@@ -481,6 +486,21 @@ def _said(name: str, question: str) -> bool:
 _TOTAL = re.compile(r"(?:共|合计|总计|累计|总共)[^，,。；;、]{0,8}?\d")
 NAMED_ITEM = 4  # characters in a row, of one listed item and no other, that name it
 OTHER_ITEM = 2  # characters in a row, of one listed item and no other, that mention it
+
+
+# a technology's name with a digit in it ("5G", "3D", "4K"): no figure of anything
+_TECH_TAG = re.compile(r"(?<![\d.])\d[A-Z](?![A-Za-z])")
+_CLAUSE_END = re.compile(r"[，,；;。：:！!？?]")
+
+
+def _count_unstated(counted: str, text: str) -> bool:
+    """The sentence names what a "how many" question counts (`counted`, rag.generate.ground.counted_noun) but no
+    clause naming it states a figure: its figures count something else ("南昌高新区通过…建设法治实践站…，已累计培养
+    法律明白人1000余名" for "多少个法治实践站")."""
+    if len(counted) < 2:
+        return False
+    said = [cl for cl in _CLAUSE_END.split(norm(text)) if norm(counted) in cl]
+    return bool(said) and not any(facts.has_figure(facts.DATE.sub(" ", cl)) for cl in said)
 
 
 def _total_of_list(question: str, text: str) -> bool:

@@ -475,3 +475,20 @@ def test_a_rows_cell_answers_a_qualified_noun_its_header_labels(tokenizer) -> No
     hits = [_hit(0, row, "table_row", header), _hit(1, "项目设计方案已通过评审。")]
     d = ExtractiveGenerator(tokenizer).generate("金融商贸创业园项目设计停车位有多少个？", hits)
     assert d.answerable and "300个" in d.text
+
+
+def test_a_technology_named_with_a_digit_is_no_figure(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    # "5G" in a park's name is no figure of jobs
+    hits = [_hit(0, "加快建设青川智造谷、青川“5G+VR”产业园等一批产业园区。")]
+    assert not gen.generate("青川智造谷项目建成后能带来多少就业岗位？", hits).answerable
+    hits = [_hit(0, "青川智造谷项目建成后可带来就业岗位3000个。")]
+    assert "3000个" in gen.generate("青川智造谷项目建成后能带来多少就业岗位？", hits).text
+
+
+def test_a_count_is_not_answered_by_a_figure_of_something_else_beside_the_thing_counted(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    text = "青川高新区通过法治沙龙、建设法治实践站等方式，已累计培养法律明白人1000余名。"
+    assert not gen.generate("青川高新区有多少个法治实践站？", [_hit(0, text)]).answerable
+    text = "青川高新区建成法治实践站12个，已累计培养法律明白人1000余名。"
+    assert "12个" in gen.generate("青川高新区有多少个法治实践站？", [_hit(0, text)]).text
