@@ -467,6 +467,14 @@ class _Fit:
         if self.phases and phases and not self.phases & phases:
             self.dropped.add("phase_mismatch")  # "二期" is not answered by what "一期" has
             return False
+        if (
+            self.figure
+            and self.phases
+            and phases - self.phases
+            and not _phase_states_figure(self.phases, facts.without(c.text, self.qnums))
+        ):
+            self.dropped.add("phase_mismatch")  # "一期租赁厂房，…二期规划用地约100亩": 100亩 is the 二期's
+            return False
         if _other_ordinal(self.terms, c.text):
             self.dropped.add("ordinal_mismatch")  # "第三产业" is not answered by what "第一产业" has
             return False
@@ -501,6 +509,24 @@ def _count_unstated(counted: str, text: str) -> bool:
         return False
     said = [cl for cl in _CLAUSE_END.split(norm(text)) if norm(counted) in cl]
     return bool(said) and not any(facts.has_figure(facts.DATE.sub(" ", cl)) for cl in said)
+
+
+def _phase_states_figure(asked: set[str], text: str) -> bool:
+    """Does what `text` says of the phases asked state a figure? What it says of a phase runs from its mention to the
+    mention of another phase ("一期租赁厂房，…，二期规划用地约100亩"); phases named together ("一期、二期分别…")
+    share what follows."""
+    marks = list(_PHASE.finditer(text))
+    for i, m in enumerate(marks):
+        if m.group(1) not in asked:
+            continue
+        end = len(text)
+        for n in marks[i + 1 :]:
+            if n.group(1) not in asked and len(text[marks[i].end() : n.start()]) > 3:
+                end = n.start()
+                break
+        if facts.has_figure(facts.DATE.sub(" ", text[m.end() : end])):
+            return True
+    return False
 
 
 def _total_of_list(question: str, text: str) -> bool:

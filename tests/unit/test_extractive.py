@@ -492,3 +492,13 @@ def test_a_count_is_not_answered_by_a_figure_of_something_else_beside_the_thing_
     assert not gen.generate("青川高新区有多少个法治实践站？", [_hit(0, text)]).answerable
     text = "青川高新区建成法治实践站12个，已累计培养法律明白人1000余名。"
     assert "12个" in gen.generate("青川高新区有多少个法治实践站？", [_hit(0, text)]).text
+
+
+def test_a_phase_asked_is_not_answered_by_the_figure_of_another_phase_in_the_sentence(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    text = "青川智能装备产业园一期租赁厂房，建设高端智能装备生产项目，二期规划用地约100亩建设产业园项目。"
+    assert not gen.generate("青川智能装备产业园一期租赁了多大面积的厂房？", [_hit(0, text)]).answerable
+    assert "100亩" in gen.generate("青川智能装备产业园二期规划用地多少亩？", [_hit(0, text)]).text
+    # phases named together share what follows
+    text = "青川智能装备产业园一期、二期分别租赁厂房2万平方米和3万平方米。"
+    assert gen.generate("青川智能装备产业园一期租赁了多大面积的厂房？", [_hit(0, text)]).answerable
