@@ -457,6 +457,9 @@ class _Fit:
         if h.chunk.kind != "table_row" and _total_of_list(self.question, c.text):
             self.dropped.add("subject_mismatch")  # "A、B、C，共签约项目111个" is no count of A's
             return False
+        if self.figure and not self.change and not _RATE_ASKED.search(self.asked) and _only_rates(own):
+            self.dropped.add("no_figure")  # "营业收入是多少" is not answered by "营业收入同比增长339.8%"
+            return False
         if h.chunk.kind != "table_row" and self.figure and _count_unstated(self.counted, own):
             self.dropped.add("no_figure")  # "多少个法治实践站" is not answered by "建设法治实践站…培养…1000余名"
             return False
@@ -494,6 +497,18 @@ def _said(name: str, question: str) -> bool:
 _TOTAL = re.compile(r"(?:共|合计|总计|累计|总共)[^，,。；;、]{0,8}?\d")
 NAMED_ITEM = 4  # characters in a row, of one listed item and no other, that name it
 OTHER_ITEM = 2  # characters in a row, of one listed item and no other, that mention it
+
+
+# a question asking a rate, share or change (answered by a percentage)
+_RATE_ASKED = re.compile(r"增|降|减|涨|跌|率|比|占|百分|%|速|幅|成|指数|倍|提高|提升|下|上升|回落")
+_NUMBER_STATED = re.compile(r"\d[\d.,]*\s*(%|％|个百分点)?")
+
+
+def _only_rates(text: str) -> bool:
+    """Every figure the text states (dates and technology names aside) is a percentage."""
+    t = _TECH_TAG.sub(" ", facts.DATE.sub(" ", text))
+    found = [m.group(1) for m in _NUMBER_STATED.finditer(t)]
+    return bool(found) and all(found)
 
 
 # a technology's name with a digit in it ("5G", "3D", "4K"): no figure of anything

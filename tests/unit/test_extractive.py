@@ -502,3 +502,12 @@ def test_a_phase_asked_is_not_answered_by_the_figure_of_another_phase_in_the_sen
     # phases named together share what follows
     text = "青川智能装备产业园一期、二期分别租赁厂房2万平方米和3万平方米。"
     assert gen.generate("青川智能装备产业园一期租赁了多大面积的厂房？", [_hit(0, text)]).answerable
+
+
+def test_an_amount_asked_is_not_answered_by_a_percentage_alone(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    hits = [_hit(0, "2020年，青川航空装备产业营业收入同比增长39.8%，工业增加值同比增长37.4%。")]
+    assert not gen.generate("青川航空城2020年航空产业营业收入是多少？", hits).answerable
+    assert "39.8%" in gen.generate("2020年青川航空装备产业营业收入增长了多少？", hits).text
+    hits = [_hit(0, "青川生物实施数字化改造后，实现降低运营成本45%以上。")]
+    assert "45%" in gen.generate("青川生物搞数字化后运营花费省了多少？", hits).text  # a change asked in everyday words
