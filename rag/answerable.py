@@ -144,18 +144,41 @@ def focus_term(question: str, terms: list[str], tokenizer: Tokenizer) -> str:
     return best
 
 
-# A passage of dated entries stating no year ("7月7日上午，…检察长刘炽赴…", a bulletin's 大事记 or a news day) is of
-# its document's year (rag.generate.facts.document_year): the question's "2021年7月7日" is not missing there. Only
-# for entries dated to the day: a dated document also reports the year before ("…比重达到2.2%" in a 2021 plan).
+# A passage stating no year is read in its document's time where nothing else dates it:
+# - entries dated to the day ("7月7日上午，…检察长刘炽赴…", a bulletin's 大事记 or a news day), and passages stating
+#   no figure at all (who heads which office, what a plan does), are of the document's year
+#   (rag.generate.facts.document_year): the question's "2021年" is not missing there. Not a passage stating figures
+#   without a day: a dated document also reports the year before ("…比重达到2.2%" in a 2021 plan);
+# - a list under a lead-in line of its section ("到2025年末：" before "——产业集群持续壮大。…超过5000亿元") is of the
+#   lead-in's years.
 _DAY = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日")
+_LEAD_IN = re.compile(r"(?m)([^\n。！？；]{0,40})[：:][ \t]*$")
 
 
-def _dated(h: Hit, doc: Document | None) -> str:
-    """The year of `doc` (as a string) when passage `h` (with its heading) states dates of a day and no year."""
+def _dated(h: Hit, doc: Document | None) -> set[str]:
+    """The years (as strings) that date passage `h` when it states none itself (see above)."""
     text = h.chunk.text + " " + h.chunk.heading
-    if doc is None or facts.years(text) or not _DAY.search(text):
+    if doc is None or facts.years(text):
+        return set()
+    out = {str(y) for y in facts.years(_lead_in(h, doc))}
+    if _DAY.search(text) or not facts.has_figure(h.chunk.text):
+        year = facts.document_year(doc)
+        out |= {str(year)} if year else set()
+    return out
+
+
+def _lead_in(h: Hit, doc: Document) -> str:
+    """The last line ending in a colon between the passage's section heading and the passage ("到2025年末："); "" when
+    the heading is not found before it."""
+    start = h.chunk.start
+    if not h.chunk.heading or not 0 < start <= len(doc.text):
         return ""
-    return str(facts.document_year(doc) or "")
+    last = h.chunk.heading.split(" > ")[-1].strip()
+    at = doc.text.rfind(last, 0, start) if last else -1
+    if at < 0:
+        return ""
+    leads = _LEAD_IN.findall(doc.text[at + len(last) : start])
+    return leads[-1] if leads else ""
 
 
 def judge(
@@ -206,9 +229,9 @@ def evidence(
         whole = _normed(h.chunk.text) + frame
         dated = _dated(h, doc)
         for hay in _windows(h, frame):
-            present = [t for t in terms if norm(t) in hay or _loose_in(t, hay)]
+            present = [t for t in terms if norm(t) in hay or _loose_in(t, hay) or t in dated]
             cov = sum(weights[t] for t in present) / total if terms else 0.5
-            nums_missing = sorted(n for n in qnums if n not in numbers(whole) and n not in whole and n != dated)
+            nums_missing = sorted(n for n in qnums if n not in numbers(whole) and n not in whole and n not in dated)
             score = cov - 0.35 * len(nums_missing)
             if score > best_cov:
                 best_cov, best_i = score, i
@@ -253,6 +276,7 @@ def _subject_missing(question: str, hits: list[Hit], tokenizer: Tokenizer, docs:
         and len(w) >= 3
         and not _NUMERAL.search(w)
         and not any(w in p or p in w for p in places)
+        and not _false_name(w, tokenizer)
     }
     if not subjects:
         return False
@@ -266,6 +290,22 @@ def _subject_missing(question: str, hits: list[Hit], tokenizer: Tokenizer, docs:
         return False
     # a question about several places ("赣州与常州高新区…分别") may be answered by a passage on each
     return len(places) < 2 or any(not any(norm(s) in hay for hay in hays) for s in subjects)
+
+
+# Tags of a single character that is no part of a name: adverbs, prepositions, particles, conjunctions, numerals,
+# measure words, pronouns, locatives ("约" in "占地约", "为" in "面积为").
+_FUNCTION_TAGS = frozenset({"d", "p", "u", "ul", "uj", "uz", "ug", "uv", "c", "m", "q", "r", "f", "y"})
+_NAME_TAGS = ENTITY_TAGS | {"nrt", "nrfg"}
+
+
+def _false_name(word: str, tokenizer: Tokenizer) -> bool:
+    """A name jieba makes of a common word and a function character beside it ("占地约" = 占地 + 约, tagged nr): the
+    word alone is tagged as no name and the character as a function word."""
+    for part, char in ((word[:-1], word[-1]), (word[1:], word[0])):
+        tp, tc = tokenizer.tagged(part), tokenizer.tagged(char)
+        if len(tp) == 1 and len(tc) == 1 and tp[0][1] not in _NAME_TAGS and tc[0][1] in _FUNCTION_TAGS:
+            return True
+    return False
 
 
 def _place_stem(place: str) -> str:

@@ -23,7 +23,7 @@ from rag.answerable import focus_term, question_terms
 from rag.embed.base import Embedder
 from rag.generate import facts
 from rag.generate.base import Draft, Generator
-from rag.generate.ground import answer_gaps, measure_gaps
+from rag.generate.ground import answer_gaps, counted_noun, measure_gaps
 from rag.generate.qualifier import qualifier_gap
 from rag.lexical import BM25Index
 from rag.types import Citation, Hit
@@ -334,6 +334,7 @@ class _Fit:
             + (self.measure or "$^")
         )
         self.count = bool(_ASKS_COUNT.search(question))
+        self.counted = counted_noun(self.asked, tokenizer)
         self.asks_year = bool(facts.ASKS_YEAR.search(question))
         self.asks_when = bool(facts.ASKS_WHEN.search(question))
         self.change = bool(_ASKS_CHANGE.search(question))
@@ -363,6 +364,7 @@ class _Fit:
         is asked."""
         own = facts.without(text, self.qnums)
         own = own if self.asks_year or self.asks_when else facts.DATE.sub(" ", own)
+        own = _TECH_TAG.sub(" ", own)  # "5G", "3D": names of a technology, not figures
         return not self.figure or facts.has_figure(own) or bool(self.measure and self._cn_count.search(own))
 
     def _other_row(self, h: Hit) -> bool:
@@ -455,12 +457,26 @@ class _Fit:
         if h.chunk.kind != "table_row" and _total_of_list(self.question, c.text):
             self.dropped.add("subject_mismatch")  # "A、B、C，共签约项目111个" is no count of A's
             return False
+        if self.figure and not self.change and not _RATE_ASKED.search(self.asked) and _only_rates(own):
+            self.dropped.add("no_figure")  # "营业收入是多少" is not answered by "营业收入同比增长339.8%"
+            return False
+        if h.chunk.kind != "table_row" and self.figure and _count_unstated(self.counted, own):
+            self.dropped.add("no_figure")  # "多少个法治实践站" is not answered by "建设法治实践站…培养…1000余名"
+            return False
         if not facts.time_ok(self.years, c.text, before):
             self.dropped.add("year_mismatch")
             return False
         phases = set(_PHASE.findall(c.text))
         if self.phases and phases and not self.phases & phases:
             self.dropped.add("phase_mismatch")  # "二期" is not answered by what "一期" has
+            return False
+        if (
+            self.figure
+            and self.phases
+            and phases - self.phases
+            and not _phase_states_figure(self.phases, facts.without(c.text, self.qnums))
+        ):
+            self.dropped.add("phase_mismatch")  # "一期租赁厂房，…二期规划用地约100亩": 100亩 is the 二期's
             return False
         if _other_ordinal(self.terms, c.text):
             self.dropped.add("ordinal_mismatch")  # "第三产业" is not answered by what "第一产业" has
@@ -481,6 +497,51 @@ def _said(name: str, question: str) -> bool:
 _TOTAL = re.compile(r"(?:共|合计|总计|累计|总共)[^，,。；;、]{0,8}?\d")
 NAMED_ITEM = 4  # characters in a row, of one listed item and no other, that name it
 OTHER_ITEM = 2  # characters in a row, of one listed item and no other, that mention it
+
+
+# a question asking a rate, share or change (answered by a percentage)
+_RATE_ASKED = re.compile(r"增|降|减|涨|跌|率|比|占|百分|%|速|幅|成|指数|倍|提高|提升|下|上升|回落")
+_NUMBER_STATED = re.compile(r"\d[\d.,]*\s*(%|％|个百分点)?")
+
+
+def _only_rates(text: str) -> bool:
+    """Every figure the text states (dates and technology names aside) is a percentage."""
+    t = _TECH_TAG.sub(" ", facts.DATE.sub(" ", text))
+    found = [m.group(1) for m in _NUMBER_STATED.finditer(t)]
+    return bool(found) and all(found)
+
+
+# a technology's name with a digit in it ("5G", "3D", "4K"): no figure of anything
+_TECH_TAG = re.compile(r"(?<![\d.])\d[A-Z](?![A-Za-z])")
+_CLAUSE_END = re.compile(r"[，,；;。：:！!？?]")
+
+
+def _count_unstated(counted: str, text: str) -> bool:
+    """The sentence names what a "how many" question counts (`counted`, rag.generate.ground.counted_noun) but no
+    clause naming it states a figure: its figures count something else ("南昌高新区通过…建设法治实践站…，已累计培养
+    法律明白人1000余名" for "多少个法治实践站")."""
+    if len(counted) < 2:
+        return False
+    said = [cl for cl in _CLAUSE_END.split(norm(text)) if norm(counted) in cl]
+    return bool(said) and not any(facts.has_figure(facts.DATE.sub(" ", cl)) for cl in said)
+
+
+def _phase_states_figure(asked: set[str], text: str) -> bool:
+    """Does what `text` says of the phases asked state a figure? What it says of a phase runs from its mention to the
+    mention of another phase ("一期租赁厂房，…，二期规划用地约100亩"); phases named together ("一期、二期分别…")
+    share what follows."""
+    marks = list(_PHASE.finditer(text))
+    for i, m in enumerate(marks):
+        if m.group(1) not in asked:
+            continue
+        end = len(text)
+        for n in marks[i + 1 :]:
+            if n.group(1) not in asked and len(text[marks[i].end() : n.start()]) > 3:
+                end = n.start()
+                break
+        if facts.has_figure(facts.DATE.sub(" ", text[m.end() : end])):
+            return True
+    return False
 
 
 def _total_of_list(question: str, text: str) -> bool:

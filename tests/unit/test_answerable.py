@@ -139,3 +139,51 @@ def test_a_proper_noun_no_passage_names_marks_the_subject_missing(tokenizer) -> 
     assert judge("景德镇陶瓷产业2023年营业收入是多少？", hits, tokenizer, bm25).features["subject_missing"] == 1.0
     # 五百强 is tagged nr too, but a word with a numeral in it is no name
     assert judge("新余高新区有多少家五百强企业？", hits, tokenizer, bm25).features["subject_missing"] == 0.0
+
+
+def _doc_hits(tokenizer, doc: Document, spans: list[tuple[str, str]]) -> tuple[list[Hit], BM25Index]:
+    """Hits on passages of `doc` given as (text, heading path), at their offsets in the document."""
+    bm25 = BM25Index.build([tokenizer.tokens(t) for t, _ in spans])
+    hits = []
+    for i, (t, heading) in enumerate(spans):
+        at = doc.text.index(t)
+        hits.append(Hit(Chunk(f"c{i}", doc.doc_id, t, at, at + len(t), heading), 1.0, doc.source, "", 1, {"bm25": 8.0}))
+    return hits, bm25
+
+
+def test_a_list_under_a_lead_in_line_is_of_the_lead_ins_year(tokenizer) -> None:
+    target = "——产业集群持续壮大。力争电子信息产业营业收入超过5000亿元。"
+    text = (
+        "青川市产业名城工作方案\n\n二、总体要求\n\n（三）发展目标\n\n"
+        "制造业发展成为青川经济高质量发展的新动能。到2025年末：\n\n"
+        "——产业规模持续扩张。制造业增加值年均增长达到7.5%左右。\n\n" + target
+    )
+    doc = Document("d0", "d0.txt", "青川市产业名城工作方案", text)
+    hits, bm25 = _doc_hits(tokenizer, doc, [(target, "青川市产业名城工作方案 > 二、总体要求 > （三）发展目标")])
+    q = "到2025年青川电子信息产业营业收入目标是多少？"
+    got = judge(q, hits, tokenizer, bm25, {"d0": doc})
+    assert got.numbers_missing == [] and "2025" not in got.missing_terms
+    # another year is still missing, and so is the lead-in's year in a passage of another section
+    assert judge(q.replace("2025", "2030"), hits, tokenizer, bm25, {"d0": doc}).numbers_missing == ["2030"]
+    other, bm25 = _doc_hits(tokenizer, doc, [(target, "青川市产业名城工作方案 > 三、重点任务")])
+    assert judge(q, other, tokenizer, bm25, {"d0": doc}).numbers_missing == ["2025"]
+
+
+def test_a_passage_stating_no_figure_nor_year_is_of_its_documents_year(tokenizer) -> None:
+    roster = "胡某某 市水利局局长 陈某 市教育局局长 邓某 市金融办主任"
+    text = "青川市人民政府办公室关于调整领导小组成员的通知\n\n" + roster
+    doc = Document("d0", "d0.txt", "关于调整领导小组成员的通知", text, {"date": "2021-07-01"})
+    hits, bm25 = _doc_hits(tokenizer, doc, [(roster, "")])
+    q = "2021年青川市教育局局长是谁？"
+    assert judge(q, hits, tokenizer, bm25, {"d0": doc}).numbers_missing == []
+    assert judge(q.replace("2021", "2023"), hits, tokenizer, bm25, {"d0": doc}).numbers_missing == ["2023"]
+
+
+def test_a_common_word_jieba_tags_as_a_name_is_no_subject(tokenizer) -> None:
+    row = "103 高性能碳化硅新材料前驱体产业化项目 32000 本项目总占地面积为57260平方米(约86亩)。"
+    hits, bm25 = _doc_hits(tokenizer, Document("d0", "d0.txt", "", row), [(row, "")])
+    q = "高性能碳化硅新材料前驱体产业化项目总占地约多少亩？"
+    assert ("占地约", "nr") in tokenizer.tagged(q)  # jieba's name of 占地 + 约
+    assert judge(q, hits, tokenizer, bm25).features["subject_missing"] == 0.0
+    # a name nobody states is still missing (星耀城, tagged nr too)
+    assert judge("星耀城项目总占地约多少亩？", hits, tokenizer, bm25).features["subject_missing"] == 1.0

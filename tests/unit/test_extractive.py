@@ -475,3 +475,39 @@ def test_a_rows_cell_answers_a_qualified_noun_its_header_labels(tokenizer) -> No
     hits = [_hit(0, row, "table_row", header), _hit(1, "项目设计方案已通过评审。")]
     d = ExtractiveGenerator(tokenizer).generate("金融商贸创业园项目设计停车位有多少个？", hits)
     assert d.answerable and "300个" in d.text
+
+
+def test_a_technology_named_with_a_digit_is_no_figure(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    # "5G" in a park's name is no figure of jobs
+    hits = [_hit(0, "加快建设青川智造谷、青川“5G+VR”产业园等一批产业园区。")]
+    assert not gen.generate("青川智造谷项目建成后能带来多少就业岗位？", hits).answerable
+    hits = [_hit(0, "青川智造谷项目建成后可带来就业岗位3000个。")]
+    assert "3000个" in gen.generate("青川智造谷项目建成后能带来多少就业岗位？", hits).text
+
+
+def test_a_count_is_not_answered_by_a_figure_of_something_else_beside_the_thing_counted(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    text = "青川高新区通过法治沙龙、建设法治实践站等方式，已累计培养法律明白人1000余名。"
+    assert not gen.generate("青川高新区有多少个法治实践站？", [_hit(0, text)]).answerable
+    text = "青川高新区建成法治实践站12个，已累计培养法律明白人1000余名。"
+    assert "12个" in gen.generate("青川高新区有多少个法治实践站？", [_hit(0, text)]).text
+
+
+def test_a_phase_asked_is_not_answered_by_the_figure_of_another_phase_in_the_sentence(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    text = "青川智能装备产业园一期租赁厂房，建设高端智能装备生产项目，二期规划用地约100亩建设产业园项目。"
+    assert not gen.generate("青川智能装备产业园一期租赁了多大面积的厂房？", [_hit(0, text)]).answerable
+    assert "100亩" in gen.generate("青川智能装备产业园二期规划用地多少亩？", [_hit(0, text)]).text
+    # phases named together share what follows
+    text = "青川智能装备产业园一期、二期分别租赁厂房2万平方米和3万平方米。"
+    assert gen.generate("青川智能装备产业园一期租赁了多大面积的厂房？", [_hit(0, text)]).answerable
+
+
+def test_an_amount_asked_is_not_answered_by_a_percentage_alone(tokenizer) -> None:
+    gen = ExtractiveGenerator(tokenizer)
+    hits = [_hit(0, "2020年，青川航空装备产业营业收入同比增长39.8%，工业增加值同比增长37.4%。")]
+    assert not gen.generate("青川航空城2020年航空产业营业收入是多少？", hits).answerable
+    assert "39.8%" in gen.generate("2020年青川航空装备产业营业收入增长了多少？", hits).text
+    hits = [_hit(0, "青川生物实施数字化改造后，实现降低运营成本45%以上。")]
+    assert "45%" in gen.generate("青川生物搞数字化后运营花费省了多少？", hits).text  # a change asked in everyday words
