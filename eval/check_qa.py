@@ -33,8 +33,8 @@ SEEDS_CANDIDATES = [sys.argv[2]] if len(sys.argv) > 2 else [os.path.join(HERE, "
 TYPES = {"factoid", "numeric", "list", "multi-doc", "unanswerable", "paraphrase", "summary"}
 KEYS = ["id", "question", "answer", "answer_aliases", "answer_parts", "doc", "evidence", "type", "split"]
 # optional trailing "origin" key: "independent", "independent-dev", "holdout", "fresh-dev", "fresh-dev2",
-# "fresh-dev3", "holdout2", "fresh-dev4", "holdout3" (retired: "retired-holdout3"), "fresh-dev5", "holdout4", "fresh-dev6",
-# "holdout5"
+# "fresh-dev3", "holdout2", "fresh-dev4", "holdout3" (retired: "retired-holdout3"), "fresh-dev5", "holdout4",
+# "fresh-dev6", "holdout5"
 KEYS_WITH_ORIGIN = KEYS + ["origin"]
 # Ids of blocks retired from a held-out file into the dev part of eval/qa.jsonl: the ids stay unused, so the other
 # blocks keep theirs. holdout3 (h171…h240) became origin "retired-holdout3" (q1009…q1078) after its last held-out
