@@ -204,7 +204,8 @@ def test_ask_stream_cite_document_upload_delete(page, server) -> None:
     pg.once("dialog", lambda d: d.accept())
     pg.locator('#doc-list .doc-item[data-doc-id="jdz"] button.delete').click()
     pg.wait_for_function("() => document.getElementById('upload-status').textContent.includes('已删除')")
-    pg.wait_for_selector('#doc-list .doc-item[data-doc-id="yc"]')  # the list reloaded
+    pg.wait_for_selector('#doc-list .doc-item[data-doc-id="jdz"]', state="detached")  # the list reloaded
+    pg.wait_for_selector('#doc-list .doc-item[data-doc-id="yc"]')
     assert pg.locator("#doc-list .doc-item").count() == 1
     shot(pg, "07-deleted")
     msg = ask(pg, Q_JDZ)
