@@ -128,7 +128,7 @@ def profiled_cold_build(paths: list[Path], index_dir: Path, base: Settings, coll
     """A cold build (own empty embedding cache) of the files, with the seconds and share of each stage:
     read (files and decoding), clean, chunk, tokenize (jieba, for BM25), places (jieba's tagging of place names), embed,
     write (BM25, FAISS, SQLite, publish)."""
-    import rag.generate.facts
+    import rag.generate.subject
     import rag.indexer
     import rag.ingest
     from rag.embed.cache import EmbeddingCache
@@ -146,7 +146,7 @@ def profiled_cold_build(paths: list[Path], index_dir: Path, base: Settings, coll
     targets = {
         "chunk": (rag.indexer, "chunk_document"),
         "tokenize": (Tokenizer, "tokens"),
-        "places": (rag.generate.facts, "index_places"),
+        "places": (rag.generate.subject, "index_places"),
         "embed": (EmbeddingCache, "embed"),
     }
     if callable(getattr(rag.ingest, "clean", None)):

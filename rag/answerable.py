@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from rag.errors import ConfigError
-from rag.generate import facts
+from rag.generate import dates, facts, subject
 from rag.lexical import BM25Index
 from rag.types import Document, Hit
 from rag.zh import ENTITY_TAGS, Tokenizer, data_file, norm, numbers, sentence_spans
@@ -147,7 +147,7 @@ def focus_term(question: str, terms: list[str], tokenizer: Tokenizer) -> str:
 # A passage stating no year is read in its document's time where nothing else dates it:
 # - entries dated to the day ("7月7日上午，…检察长刘炽赴…", a bulletin's 大事记 or a news day), and passages stating
 #   no figure at all (who heads which office, what a plan does), are of the document's year
-#   (rag.generate.facts.document_year): the question's "2021年" is not missing there. Not a passage stating figures
+#   (rag.generate.dates.document_year): the question's "2021年" is not missing there. Not a passage stating figures
 #   without a day: a dated document also reports the year before ("…比重达到2.2%" in a 2021 plan);
 # - a list under a lead-in line of its section ("到2025年末：" before "——产业集群持续壮大。…超过5000亿元") is of the
 #   lead-in's years.
@@ -158,11 +158,11 @@ _LEAD_IN = re.compile(r"(?m)([^\n。！？；]{0,40})[：:][ \t]*$")
 def _dated(h: Hit, doc: Document | None) -> set[str]:
     """The years (as strings) that date passage `h` when it states none itself (see above)."""
     text = h.chunk.text + " " + h.chunk.heading
-    if doc is None or facts.years(text):
+    if doc is None or dates.years(text):
         return set()
-    out = {str(y) for y in facts.years(_lead_in(h, doc))}
+    out = {str(y) for y in dates.years(_lead_in(h, doc))}
     if _DAY.search(text) or not facts.has_figure(h.chunk.text):
-        year = facts.document_year(doc)
+        year = dates.document_year(doc)
         out |= {str(year)} if year else set()
     return out
 
@@ -265,7 +265,7 @@ def _subject_missing(question: str, hits: list[Hit], tokenizer: Tokenizer, docs:
     when "2021年赣州工业投资…" finds the passage on 南昌's 工业投资. Places are matched by their stem (南昌 for
     南昌市), names without their legal form (洪都 for 洪都集团)."""
     texts = " ".join(h.title + " " + h.chunk.text for h in hits)
-    places, names = facts.question_subjects(question, tokenizer, texts)
+    places, names = subject.question_subjects(question, tokenizer, texts)
     subjects = {_place_stem(p) for p in places} | {_name_stem(n) for n in names if len(n) >= 4 and n not in places}
     # other proper nouns jieba finds (景德镇 comes out as a person's name, nr), unless a place above holds them; not
     # one with a numeral in it (五百强 is tagged nr too)
@@ -309,7 +309,7 @@ def _false_name(word: str, tokenizer: Tokenizer) -> bool:
 
 
 def _place_stem(place: str) -> str:
-    m = facts.ADMIN.match(place)
+    m = subject.ADMIN.match(place)
     return m.group(1) if m and len(m.group(1)) >= 2 else place
 
 

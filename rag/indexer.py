@@ -15,7 +15,7 @@ from rag.chunk import ChunkParams, chunk_document
 from rag.embed import Embedder
 from rag.embed.cache import EmbeddingCache
 from rag.errors import BadInput, Conflict, IndexMismatch, IndexNotFound, NotFound
-from rag.generate import facts
+from rag.generate import subject
 from rag.ingest import check_doc_id
 from rag.store import Batch, Store
 from rag.store.faiss_store import collection_lock  # noqa: F401 - importable from here too
@@ -105,7 +105,7 @@ class Indexer:
             "dim": self.embedder.dim,
             "chunking": self.params.as_dict(),
             "tokenizer": TOKENIZER,
-            "places": facts.PLACES,
+            "places": subject.PLACES,
             "metric": "inner_product_normalised",
         }
         if dictionary is not None:
@@ -153,7 +153,7 @@ class Indexer:
                 and old.manifest.get("chunking") == self.params.as_dict()
                 and old.manifest.get("embedder") == self.embedder.id
                 and old.manifest.get("tokenizer") == TOKENIZER
-                and old.manifest.get("places") == facts.PLACES
+                and old.manifest.get("places") == subject.PLACES
                 and "dictionary" in old.manifest
             )
             have = old.doc_meta(list(dict.fromkeys([*delete, *ids]))) if old is not None else {}
@@ -338,7 +338,7 @@ def _retokenized(batches: Iterable[Batch], docs: dict[str, Document], tok: Token
 
 class _Counted:
     """Passes batches through, counting the passages written and those embedded (not taken from the cache); with a
-    tokenizer (the collection's), each passage gets its place names (rag.generate.facts.passage_places), found once
+    tokenizer (the collection's), each passage gets its place names (rag.generate.subject.passage_places), found once
     here rather than at every answer.
 
     An engine that reads the files itself (rag.distributed) was given documents known by their content hash only;
@@ -361,7 +361,7 @@ class _Counted:
             if self._tokenizer is not None:
                 for c in b.chunks:
                     d = self._upserts.get(c.doc_id)
-                    c.places = facts.index_places(c, d.title if d is not None else "", self._tokenizer)
+                    c.places = subject.index_places(c, d.title if d is not None else "", self._tokenizer)
             self.n += len(b)
             self.embedded += len(b) if b.embedded is None else b.embedded
             yield b

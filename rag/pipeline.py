@@ -12,7 +12,7 @@ from typing import Any
 from rag.answerable import RANKING, judge
 from rag.config import ASK_MAX_TOP_K, ASK_TOP_K, DEFAULT_COLLECTION, SEARCH_MODE, SEARCH_TOP_K
 from rag.errors import BadInput, ConfigError, GenerationError, TooLarge
-from rag.generate import facts
+from rag.generate import dates
 from rag.generate.base import Draft, Generator
 from rag.generate.ground import ground
 from rag.library import Library
@@ -129,7 +129,7 @@ class Pipeline:
             rewrite_ms["expand"] = expand_ms
         hits = res.hits[:top_k]
         # "今年 / 最新 …" are resolved against the documents' dates when the answer is grounded, not looked up as words
-        judged = facts.strip_relative(query, facts.relative_time(query)) or query
+        judged = dates.strip_relative(query, dates.relative_time(query)) or query
         # the judge reads a ranking that is the same on every host (rag.answerable.RANKING)
         seen = retriever.search(query, top_k, RANKING, expansion=expansion).hits[:top_k]
         verdict = judge(judged, seen, retriever.tokenizer, retriever.data.bm25, retriever.data.documents)

@@ -29,7 +29,7 @@ class Chunk:
     context: str = ""  # e.g. a table's header line, indexed with the chunk but not part of its span
     kind: str = "text"  # text | table_row
     page: int | None = None
-    # the place names of heading, document title and text (rag.generate.facts.passage_places), found once at index
+    # the place names of heading, document title and text (rag.generate.subject.passage_places), found once at index
     # time; None for a passage of an index built before they were stored: found when first needed
     places: tuple[str, ...] | None = None
 

@@ -278,7 +278,7 @@ class Tokenizer:
         of a few characters (place names by their suffix) skips most of the work. Blocks are cached, so a title or
         heading repeated in every passage of a document is tagged once. Where text other than spaces was skipped
         between two blocks, a ("", "x") pair stands for it, so that words of blocks apart are never read as
-        neighbours (a place and a park word after it: rag.generate.facts.with_parks)."""
+        neighbours (a place and a park word after it: rag.generate.subject.with_parks)."""
         from jieba.posseg import re_han_internal
 
         if not self._ready:

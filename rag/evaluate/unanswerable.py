@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from rag.generate import facts
+from rag.generate import dates, subject
 from rag.zh import Tokenizer, norm, numbers
 
 YEARS = tuple(range(2010, 2027))
@@ -66,7 +66,7 @@ _ORG_SUFFIX = ("股份有限公司", "有限责任公司", "有限公司", "公�
 
 
 def _stem(place: str) -> str:
-    m = facts.ADMIN.match(place)
+    m = subject.ADMIN.match(place)
     return m.group(1) if m else place
 
 
@@ -85,7 +85,7 @@ def candidates(corpus_texts: Sequence[str], tokenizer: Tokenizer) -> tuple[list[
     places: Counter[str] = Counter()
     names: Counter[str] = Counter()
     for t in corpus_texts:
-        for p in facts.places(t, tokenizer):
+        for p in subject.places(t, tokenizer):
             stem = _stem(p)
             if len(stem) >= 2 and (p != stem or p.endswith("州")) and dict(tokenizer.tagged(stem)).get(stem) == "ns":
                 places[stem] += 1
@@ -132,7 +132,7 @@ def synthesize(
 
 
 def _swap_year(q: str, doc_text: str, corpus: Corpus, tokenizer: Tokenizer, idf) -> str:
-    ys = sorted(facts.years(q))
+    ys = sorted(dates.years(q))
     if len(ys) != 1 or not re.search(rf"{ys[0]}\s*年", q):
         return ""
     y = ys[0]
@@ -147,13 +147,13 @@ def _swap_year(q: str, doc_text: str, corpus: Corpus, tokenizer: Tokenizer, idf)
 
 def _swap_place(q: str, corpus: Corpus, tokenizer: Tokenizer, idf, places: Sequence[str]) -> str:
     asked = [p for p in places if p in q]
-    others = [w for w in facts.places(q, tokenizer) if not any(a in w for a in asked)]
+    others = [w for w in subject.places(q, tokenizer) if not any(a in w for a in asked)]
     if len(asked) != 1 or q.count(asked[0]) != 1 or others:
         return ""  # a question about two places stays answerable about the other one
     p = asked[0]
     anchors = _anchors(q, p, tokenizer, idf)
     for new in places:
-        if facts.same_place(new, p) or new in q or corpus.together(new, anchors):
+        if subject.same_place(new, p) or new in q or corpus.together(new, anchors):
             continue
         return q.replace(p, new, 1)
     return ""
@@ -179,7 +179,7 @@ _FIG = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(?=\s*(?:亿元|万元|元|个|家|
 
 
 def _swap_figure(q: str, corpus: Corpus, tokenizer: Tokenizer, idf) -> str:
-    m = next((m for m in _FIG.finditer(q) if not facts.years(q[m.start() : m.end() + 1])), None)
+    m = next((m for m in _FIG.finditer(q) if not dates.years(q[m.start() : m.end() + 1])), None)
     if not m:
         return ""
     old = m.group(1)

@@ -14,6 +14,7 @@ from rag.config import default
 from rag.errors import GenerationError, GenerationTimeout
 from rag.generate.base import Draft, Generator
 from rag.generate.cite import verify
+from rag.generate.dates import years
 from rag.generate.facts import (
     ASKS_WHEN,
     ASKS_YEAR,
@@ -24,7 +25,6 @@ from rag.generate.facts import (
     has_figure,
     same_measure,
     without,
-    years,
 )
 from rag.lexical import BM25Index
 from rag.prompts import Prompts

@@ -16,9 +16,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from rag.generate import facts
+from rag.generate import dates, facts
 from rag.generate.base import Draft
-from rag.generate.cite import chinese_numeral
+from rag.generate.support import chinese_numeral
 from rag.types import Citation, Hit
 from rag.zh import join_cjk_spaces, norm
 
@@ -263,7 +263,7 @@ def _text_values(h: Hit, i: int, asked: _Asked) -> list[Value]:
             if got and (not asked.unit or got[2] == asked.unit):
                 # quote the clause as it stands in the document
                 s, e = a, a + len(piece.rstrip("，,、；;。 \n"))
-                year = facts.figure_year(piece, text[:a], None) if asked.kind.dated else None
+                year = dates.figure_year(piece, text[:a], None) if asked.kind.dated else None
                 out.append(Value(got[0], got[1], i, h.chunk.start + s, h.chunk.start + e, got[2], year))
                 break
     return out
@@ -292,7 +292,7 @@ def find(question: str, hits: list[Hit]) -> list[Conflict]:
         if found and all(x.hit_i != i for x in values):
             values.append(found[0])
     if asked.kind.dated:
-        wanted = facts.years(question)
+        wanted = dates.years(question)
         values = [v for v in values if v.year is not None and (not wanted or v.year in wanted)]
     groups: dict[tuple[str, int | None], list[Value]] = {}
     for v in values:

@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from rag.answerable import _loose_in, focus_term, question_terms
-from rag.generate import conflicts, facts
+from rag.generate import conflicts, dates, facts, subject
 from rag.generate.base import Draft
 from rag.generate.qualifier import qualifier_gap
 from rag.lexical import BM25Index
@@ -32,18 +32,18 @@ def ground(
         return replace(d, flags=sorted({*draft.flags, *d.flags}), stats=draft.stats), [item]
     if draft.answerable and facts.add_spoken(draft.text) != draft.text:  # 105000万元 also as 10.5亿元
         draft = replace(draft, text=facts.add_spoken(draft.text))
-    word = facts.relative_time(question)
+    word = dates.relative_time(question)
     if not word or not draft.answerable or not draft.citations:
         return draft, []
     c = min(draft.citations, key=lambda x: x.n)
     doc = (documents or {}).get(c.hit.chunk.doc_id)
-    doc_year = facts.document_year(doc) if doc else None
+    doc_year = dates.document_year(doc) if doc else None
     before = c.hit.chunk.text[: max(0, c.quote_start - c.hit.chunk.start)]
-    year = facts.figure_year(c.quote, before, doc_year)
+    year = dates.figure_year(c.quote, before, doc_year)
     # the model echoes the question's "今年的"; a quote keeps its own words (the year is stated before it)
-    text = draft.text if extractive else facts.strip_relative(draft.text, word)
-    meant = facts.resolve_year(word, doc_year)
-    target = facts.target_year(c.quote, before)
+    text = draft.text if extractive else dates.strip_relative(draft.text, word)
+    meant = dates.resolve_year(word, doc_year)
+    target = dates.target_year(c.quote, before)
     if target:  # "到2025年…达到": a plan's aim, not the latest figure
         lead = f"文档中这是{target}年的目标："
     elif not year:  # "这一数字" only where a figure was asked ("去年获批上市的新药是什么" is answered by a name)
@@ -155,13 +155,13 @@ def answer_gaps(
     context = f"{c.heading} {hit.title}"
     s = norm(sentence)
     row = c.kind == "table_row"
-    asked = facts.strip_relative(question, facts.relative_time(question)) or question
+    asked = dates.strip_relative(question, dates.relative_time(question)) or question
     gaps: list[str] = []
     texts = f"{hit.title} {c.text}"
     places = compared_subjects(question, tokenizer, texts) if "subject" in only else []
-    if places and _only_compared(places, s, facts.passage_places(c, hit.title, tokenizer) | _ns(sentence, tokenizer)):
+    if places and _only_compared(places, s, subject.passage_places(c, hit.title, tokenizer) | _ns(sentence, tokenizer)):
         gaps.append("subject")
-    asked_years = facts.years(question)
+    asked_years = dates.years(question)
     if "year" in only and asked_years and not (_stated_years(sentence, before, context) & asked_years):
         gaps.append("year")
     if "attribute" in only and facts.asks_figure(asked):
@@ -276,14 +276,14 @@ def period_gap(question: str, sentence: str) -> bool:
     figure's time ("今年上半年…增速达到20.5%" is this year's, not last year's), or the question asks about 今年 and the
     sentence's figure is of 去年 / 上年 (not as the base of a comparison: "比去年增长"). A question naming a year
     ("2020年…比上年") asks no relative time."""
-    word = facts.relative_time(question)
-    shift = facts.RELATIVE.get(word)
+    word = dates.relative_time(question)
+    shift = dates.RELATIVE.get(word)
     if shift is None:
         return False
     s = norm(sentence)
-    if any(w in s for w, k in facts.RELATIVE.items() if k == shift and w != "当年"):
+    if any(w in s for w, k in dates.RELATIVE.items() if k == shift and w != "当年"):
         return False  # "继去年…获批上市后，今年有望…": the sentence speaks of both
-    for other, other_shift in facts.RELATIVE.items():
+    for other, other_shift in dates.RELATIVE.items():
         if other_shift == shift or other == "当年":
             continue
         i = s.find(other)
@@ -468,24 +468,24 @@ def _names_place_of_kind(sentence: str, kinds: str, question: str) -> bool:
         if ch in kinds:
             for n in range(3, 7):
                 w = sentence[max(0, i + 1 - n) : i + 1]
-                if len(w) == n and facts.is_named_place(w) and w not in question:
+                if len(w) == n and subject.is_named_place(w) and w not in question:
                     return True
     return False
 
 
 def compared_subjects(question: str, tokenizer: Tokenizer, texts: str = "") -> list[str]:
-    """The places of the question (rag.generate.facts.question_subjects), and the other names jieba tags as places
+    """The places of the question (rag.generate.subject.question_subjects), and the other names jieba tags as places
     (武汉, which no passage may write as 武汉市), provinces and 全国 left out."""
-    places, _ = facts.question_subjects(question, tokenizer, texts)
+    places, _ = subject.question_subjects(question, tokenizer, texts)
     return list(dict.fromkeys([*places, *_ns(question, tokenizer)]))
 
 
 def _stated_years(sentence: str, before: str, context: str) -> set[int]:
-    own = facts.years(sentence) | {int(y) for y in _BARE_YEAR.findall(sentence)}  # "2021世界VR产业大会"
+    own = dates.years(sentence) | {int(y) for y in _BARE_YEAR.findall(sentence)}  # "2021世界VR产业大会"
     if own:
         return own
-    last = facts.stated_year("", before)
-    return {last} if last else facts.years(context)
+    last = dates.stated_year("", before)
+    return {last} if last else dates.years(context)
 
 
 def _only_compared(places: list[str], s: str, known: frozenset[str]) -> bool:
@@ -496,7 +496,7 @@ def _only_compared(places: list[str], s: str, known: frozenset[str]) -> bool:
         return False
     for p in named:
         stem = _stem(p)
-        others = [k for k in known if not facts.same_place(k, p)]
+        others = [k for k in known if not subject.same_place(k, p)]
         i = s.find(stem)
         while i >= 0:
             head, tail = s[:i], s[i + len(stem) :]
@@ -514,9 +514,11 @@ def _only_compared(places: list[str], s: str, known: frozenset[str]) -> bool:
 
 def _ns(text: str, tokenizer: Tokenizer) -> frozenset[str]:
     """The names jieba tags as places in `text` (南昌, which a passage may not write as 南昌市), normalised."""
-    return frozenset(norm(w) for w, f in tokenizer.tagged(text) if f == "ns" and len(w) >= 2 and not facts.is_broad(w))
+    return frozenset(
+        norm(w) for w, f in tokenizer.tagged(text) if f == "ns" and len(w) >= 2 and not subject.is_broad(w)
+    )
 
 
 def _stem(place: str) -> str:
-    m = facts.ADMIN.match(place)
+    m = subject.ADMIN.match(place)
     return norm(m.group(1) if m and len(m.group(1)) >= 2 else place)

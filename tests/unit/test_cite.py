@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rag.generate.cite import chinese_numeral, verify
+from rag.generate.cite import verify
+from rag.generate.support import chinese_numeral
 from rag.rewrite import clean_rewrite, history_text, is_follow_up, standalone
 from rag.types import Chunk, Hit
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rag.generate.extractive import ExtractiveGenerator, _asked_figure, _cell_answer
+from rag.generate.extractive import ExtractiveGenerator
+from rag.generate.rows import asked_figure, cell_answer
 from rag.types import Chunk, Hit
 
 _HEADER = "序号\t项目名称\t投资金额（万元）\t建设期\t主要内容"
@@ -57,26 +58,26 @@ def test_a_row_whose_whole_name_the_question_says_answers_not_a_like_one(tokeniz
 
 
 def test_what_a_question_asks_of_a_row() -> None:
-    a = _asked_figure("青川互联网产业园项目一共盖多少平米的房子？", "青川互联网产业园项目")
+    a = asked_figure("青川互联网产业园项目一共盖多少平米的房子？", "青川互联网产业园项目")
     assert a is not None and (a.unit, a.kind) == ("平米", "area")
-    a = _asked_figure("青川鑫达铝业项目投产后每年能产多少工业铝型材？", "青川鑫达铝业年产 5 万吨工业铝型材项目")
+    a = asked_figure("青川鑫达铝业项目投产后每年能产多少工业铝型材？", "青川鑫达铝业年产 5 万吨工业铝型材项目")
     assert a is not None and a.noun == "工业铝型材" and not a.kind  # what is counted, though the name says it too
-    a = _asked_figure("青川紧固件项目要占多少地？", "青川紧固件项目")
+    a = asked_figure("青川紧固件项目要占多少地？", "青川紧固件项目")
     assert a is not None and a.kind == "area"
-    assert _asked_figure("青川紧固件项目是谁建的？", "青川紧固件项目") is None
+    assert asked_figure("青川紧固件项目是谁建的？", "青川紧固件项目") is None
 
 
 def test_a_cell_figure_of_the_unit_asked_whose_label_shares_most_answers() -> None:
     cell = "占地面积13.58亩,容积率1.8,总建筑面积22303㎡,设地下室两层,停车位约300个。"
-    a = _asked_figure("青川商贸园地下能停几百辆车？", "青川商贸园")
+    a = asked_figure("青川商贸园地下能停几百辆车？", "青川商贸园")
     assert a is not None
-    span = _cell_answer(cell, a)
+    span = cell_answer(cell, a)
     assert span is not None and cell[span[0] : span[1]] == "停车位约300个"
-    a = _asked_figure("青川商贸园占了多大的地？", "青川商贸园")
-    span = _cell_answer(cell, a) if a else None  # an area labelled as the question says it, not the floor area
+    a = asked_figure("青川商贸园占了多大的地？", "青川商贸园")
+    span = cell_answer(cell, a) if a else None  # an area labelled as the question says it, not the floor area
     assert span is not None and cell[span[0] : span[1]] == "占地面积13.58亩"
-    a = _asked_figure("青川商贸园一年能储存多少吨货？", "青川商贸园")
-    assert a is not None and _cell_answer(cell, a) is None
+    a = asked_figure("青川商贸园一年能储存多少吨货？", "青川商贸园")
+    assert a is not None and cell_answer(cell, a) is None
 
 
 def _text(i: int, text: str) -> Hit:

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from rag.generate import conflicts, facts
+from rag.generate import conflicts, dates, facts, subject
 from rag.generate.base import Draft
 from rag.generate.ground import ground
 from rag.types import Chunk, Citation, Hit
@@ -71,49 +71,49 @@ def test_amounts_compare_across_units() -> None:
 
 
 def test_years_stated_ranges_and_chinese_numerals() -> None:
-    assert facts.years("2021年，南昌工业投资同比增长18.7%") == {2021}
-    assert facts.years("建设期2020-2023") == {2020, 2021, 2022, 2023}
-    assert facts.years("2021.03-2022.12") == {2021, 2022}
-    assert facts.years("二〇二一年第九期") == {2021}
-    assert facts.years("实现营业收入2000亿元，10000000万元") == set()  # amounts are not years
+    assert dates.years("2021年，南昌工业投资同比增长18.7%") == {2021}
+    assert dates.years("建设期2020-2023") == {2020, 2021, 2022, 2023}
+    assert dates.years("2021.03-2022.12") == {2021, 2022}
+    assert dates.years("二〇二一年第九期") == {2021}
+    assert dates.years("实现营业收入2000亿元，10000000万元") == set()  # amounts are not years
 
 
 def test_relative_time_resolved_against_the_document_date() -> None:
-    assert facts.relative_time("南昌今年的GDP是多少？") == "今年" and facts.relative_time("目前有多少家") == "目前"
-    assert facts.relative_time("2021年南昌GDP是多少？") == ""
-    assert facts.document_year(SimpleNamespace(meta={"date": "2022-04-10 06:33:27 +0800"}, text="")) == 2022
+    assert dates.relative_time("南昌今年的GDP是多少？") == "今年" and dates.relative_time("目前有多少家") == "目前"
+    assert dates.relative_time("2021年南昌GDP是多少？") == ""
+    assert dates.document_year(SimpleNamespace(meta={"date": "2022-04-10 06:33:27 +0800"}, text="")) == 2022
     assert (
-        facts.document_year(SimpleNamespace(meta={}, text="\n2021\n\n# 南昌市人民政府公报\n二〇二一年第九期")) == 2021
+        dates.document_year(SimpleNamespace(meta={}, text="\n2021\n\n# 南昌市人民政府公报\n二〇二一年第九期")) == 2021
     )
-    assert facts.document_year(SimpleNamespace(meta={}, text="正文没有日期")) is None
-    assert facts.resolve_year("去年", 2022) == 2021 and facts.resolve_year("今年", 2022) == 2022
-    assert facts.resolve_year("最新", 2022) is None and facts.resolve_year("今年", None) is None
-    assert facts.strip_relative("南昌今年的GDP是5745.51亿元[1]。", "今年") == "南昌GDP是5745.51亿元[1]。"
+    assert dates.document_year(SimpleNamespace(meta={}, text="正文没有日期")) is None
+    assert dates.resolve_year("去年", 2022) == 2021 and dates.resolve_year("今年", 2022) == 2022
+    assert dates.resolve_year("最新", 2022) is None and dates.resolve_year("今年", None) is None
+    assert dates.strip_relative("南昌今年的GDP是5745.51亿元[1]。", "今年") == "南昌GDP是5745.51亿元[1]。"
 
 
 def test_time_must_match_the_evidence() -> None:
-    assert facts.time_ok({2021}, "规模以上工业增加值同比增长11.4%", "2021年，南昌工业多项指标进入")
-    assert not facts.time_ok({2023}, "2020年，全市地区生产总值5745.51亿元。", "")
-    assert not facts.time_ok({2022}, "增长11.4%", "2021年，南昌工业")  # the passage's year is 2021
-    assert facts.time_ok(set(), "2020年，全市地区生产总值5745.51亿元。", "")
-    assert facts.time_ok({2022}, "建设期2020-2023", "")
-    assert facts.figure_year("2020年，全市地区生产总值5745.51亿元。", "", 2021) == 2020
-    assert facts.figure_year("增长11.4%", "2021年，南昌", 2022) == 2021
-    assert facts.figure_year("增长11.4%", "", 2022) == 2022
+    assert dates.time_ok({2021}, "规模以上工业增加值同比增长11.4%", "2021年，南昌工业多项指标进入")
+    assert not dates.time_ok({2023}, "2020年，全市地区生产总值5745.51亿元。", "")
+    assert not dates.time_ok({2022}, "增长11.4%", "2021年，南昌工业")  # the passage's year is 2021
+    assert dates.time_ok(set(), "2020年，全市地区生产总值5745.51亿元。", "")
+    assert dates.time_ok({2022}, "建设期2020-2023", "")
+    assert dates.figure_year("2020年，全市地区生产总值5745.51亿元。", "", 2021) == 2020
+    assert dates.figure_year("增长11.4%", "2021年，南昌", 2022) == 2021
+    assert dates.figure_year("增长11.4%", "", 2022) == 2022
 
 
 def test_subject_is_the_evidence_sentences_not_the_documents(tokenizer) -> None:
     tokenizer = tokenizer.with_terms([("新余高新区", 23, "ns")])  # as the seeds' collection dictionary holds it
     q = "2023年南昌地区生产总值是多少？"
-    assert facts.question_subjects(q, tokenizer, "南昌市统计局发布")[0] == ["南昌"]
-    assert facts.question_subjects("2023年南昌市地区生产总值是多少？", tokenizer)[0] == ["南昌市"]
+    assert subject.question_subjects(q, tokenizer, "南昌市统计局发布")[0] == ["南昌"]
+    assert subject.question_subjects("2023年南昌市地区生产总值是多少？", tokenizer)[0] == ["南昌市"]
     # a bare name counts as a place once the passages write it as one; "上市" (tagged ns by jieba) never does
-    assert facts.question_subjects(q, tokenizer, "没有这个地名")[0] == []
-    assert facts.question_subjects("新余高新区推动企业上市的做法有哪些？", tokenizer, "企业上市")[0] == ["新余高新区"]
+    assert subject.question_subjects(q, tokenizer, "没有这个地名")[0] == []
+    assert subject.question_subjects("新余高新区推动企业上市的做法有哪些？", tokenizer, "企业上市")[0] == ["新余高新区"]
 
     def ok(sentence: str, before: str = "", context: str = "") -> bool:
-        known = facts.known_places(context + "\n" + before + sentence, tokenizer)
-        return facts.subject_ok(["南昌"], sentence, before, context, known)
+        known = subject.known_places(context + "\n" + before + sentence, tokenizer)
+        return subject.subject_ok(["南昌"], sentence, before, context, known)
 
     assert not ok("2023年，赣州地区生产总值达4606亿元。", "", "南昌日报")
     assert ok("规模以上工业增加值同比增长11.4%", "2021年，南昌工业多项指标进入")
@@ -124,14 +124,20 @@ def test_subject_is_the_evidence_sentences_not_the_documents(tokenizer) -> None:
     assert not ok("地区生产总值增速达5.3%。", "2023年，赣州地区生产总值达4606亿元；")
     assert not ok("地区生产总值增速达5.3%。", "", "赣州加快发展新质生产力")
     assert ok("地区生产总值增速达5.3%。", "赣州市与南昌市共建产业带。南昌市")
-    assert facts.subject_ok([], "2023年，赣州地区生产总值达4606亿元。", "", "", frozenset({"赣州"}))
-    assert facts.known_places("南昌市与赣州、新余高新区", tokenizer) >= {"南昌市", "南昌", "赣州", "新余高新区", "新余"}
+    assert subject.subject_ok([], "2023年，赣州地区生产总值达4606亿元。", "", "", frozenset({"赣州"}))
+    assert subject.known_places("南昌市与赣州、新余高新区", tokenizer) >= {
+        "南昌市",
+        "南昌",
+        "赣州",
+        "新余高新区",
+        "新余",
+    }
 
 
 def test_the_place_governing_a_sentence_is_the_subject_of_the_last_one_naming_a_place(tokenizer) -> None:
     def ok(asked: str, sentence: str, before: str = "", context: str = "", kind: str = "") -> bool:
-        known = facts.known_places(context + "\n" + before + sentence, tokenizer)
-        return facts.subject_ok([asked], sentence, before, context, known, kind)
+        known = subject.known_places(context + "\n" + before + sentence, tokenizer)
+        return subject.subject_ok([asked], sentence, before, context, known, kind)
 
     # the places a sentence compares its own with are not its subject
     compared = "2022年九江市GDP为900亿元，仅相当于武汉市的30%，郑州市的80%。"
@@ -147,43 +153,43 @@ def test_the_place_governing_a_sentence_is_the_subject_of_the_last_one_naming_a_
     assert not ok("宜春高新区", "全市用电量78亿千瓦时。", "宜春市一季度经济平稳开局。")
     # "哪几个区": the districts a sentence names are its answer; the sentence is about the heading's city
     answer = "以浔阳区为重点，推动直播经济集聚。"
-    kind = facts.asked_place_kind("九江发展直播经济重点放在哪几个区？")
+    kind = subject.asked_place_kind("九江发展直播经济重点放在哪几个区？")
     assert kind == "区"
     assert ok("九江", answer, "", "九江市人民政府公报", kind)
     assert not ok("九江", answer, "", "九江市人民政府公报")
     assert not ok("萍乡", answer, "", "九江市人民政府公报", kind)
-    assert facts.asked_place_kind("项目在哪个县？") == "县"
-    assert facts.asked_place_kind("项目总投资多少？") == ""
+    assert subject.asked_place_kind("项目在哪个县？") == "县"
+    assert subject.asked_place_kind("项目总投资多少？") == ""
 
 
 def test_a_reporting_date_does_not_govern_the_figures_after_it() -> None:
     before = "2021年，全市实施重大工业项目402个。\n\n2022年4月8日，记者走进生产基地项目二期。\n\n技改提升优存量。"
-    assert facts.time_ok({2021}, "全年共推进亿元以上技术改造项目93个。", before)
-    assert not facts.time_ok({2022}, "全年共推进亿元以上技术改造项目93个。", before)
+    assert dates.time_ok({2021}, "全年共推进亿元以上技术改造项目93个。", before)
+    assert not dates.time_ok({2022}, "全年共推进亿元以上技术改造项目93个。", before)
     # a date alone still dates what follows it
-    assert facts.time_ok({2022}, "全年共推进技改项目93个。", "2022年4月8日，记者走进基地。")
-    assert not facts.time_ok({2021}, "全年共推进技改项目93个。", "2022年4月8日，记者走进基地。")
+    assert dates.time_ok({2022}, "全年共推进技改项目93个。", "2022年4月8日，记者走进基地。")
+    assert not dates.time_ok({2021}, "全年共推进技改项目93个。", "2022年4月8日，记者走进基地。")
 
 
 def test_a_park_of_a_place_is_a_place_of_its_own(tokenizer) -> None:
     q = "东湖工业园区的数字化研发设计工具普及率是多少？"
-    assert facts.question_subjects(q, tokenizer)[0] == ["东湖工业园区"]
+    assert subject.question_subjects(q, tokenizer)[0] == ["东湖工业园区"]
     text = "九江市制造业企业关键工序数控化率超60%，东湖工业园区数字化研发设计工具普及率接近70%。"
-    assert {"东湖工业园区", "东湖工业园"} <= facts.known_places(text, tokenizer)
+    assert {"东湖工业园区", "东湖工业园"} <= subject.known_places(text, tokenizer)
     town = "目前，九江市制造业企业数字化研发设计工具普及率接近70%。"  # the town, not its park
-    assert not facts.subject_ok(["东湖工业园区"], town, "", "", facts.known_places(town, tokenizer))
-    assert facts.subject_ok(
-        ["东湖工业园区"], "园区普及率接近70%。", "东湖工业园区", "", facts.known_places(text, tokenizer)
+    assert not subject.subject_ok(["东湖工业园区"], town, "", "", subject.known_places(town, tokenizer))
+    assert subject.subject_ok(
+        ["东湖工业园区"], "园区普及率接近70%。", "东湖工业园区", "", subject.known_places(text, tokenizer)
     )
     # a province is no place a park is named after
-    assert facts.with_parks([("宁夏", "ns"), ("工业园区", "n")]) == [("宁夏", "ns"), ("工业园区", "n")]
+    assert subject.with_parks([("宁夏", "ns"), ("工业园区", "n")]) == [("宁夏", "ns"), ("工业园区", "n")]
 
 
 def test_a_table_row_is_about_the_project_it_names() -> None:
     q = "华勤千亿产业基地项目总投资多少？"
-    assert facts.row_name_ok(["华勤千亿产业基地"], q, "华勤千亿产业基 地项目")
-    assert not facts.row_name_ok(["华勤千亿产业基地"], q, "江铃股份富山新能源汽车基地")
-    assert facts.row_name_ok([], "江铃股份富山新能源汽车基地占地多少", "江铃股份富山新能源汽车基地")
+    assert subject.row_name_ok(["华勤千亿产业基地"], q, "华勤千亿产业基 地项目")
+    assert not subject.row_name_ok(["华勤千亿产业基地"], q, "江铃股份富山新能源汽车基地")
+    assert subject.row_name_ok([], "江铃股份富山新能源汽车基地占地多少", "江铃股份富山新能源汽车基地")
 
 
 def test_what_a_question_says_of_a_rows_name() -> None:
@@ -317,22 +323,22 @@ def test_the_year_of_a_latest_figure_is_stated() -> None:
     ],
 )
 def test_relative_time_words_not_comparisons_or_named_years(question: str, word: str) -> None:
-    assert facts.relative_time(question) == word
-    assert facts.asks_latest(question) == (word in ("今年", "目前"))
+    assert dates.relative_time(question) == word
+    assert dates.asks_latest(question) == (word in ("今年", "目前"))
 
 
 def test_the_year_a_sentence_states_a_fact_of() -> None:
-    assert facts.stated_year("2021年，规上工业增加值增长11.4%。") == 2021
-    assert facts.stated_year("到2025年，产业规模达到1万亿元。") is None  # a target is not a fact's year
-    assert facts.stated_year("规上工业增加值增长11.4%。", "2021年，南昌工业多项指标进入第一方阵。") == 2021
-    assert facts.stated_year("增加值比重达到90%。", "2020年全市经济回升。力争到2025年，") == 2020
-    assert facts.stated_year("截至2023年底，累计培育企业5家。") == 2023  # "截至" dates a fact
-    assert facts.target_year("到2025年，产业规模达到1万亿元。", "") == 2025
-    assert facts.target_year("年均增长达到75%左右。", "2020年全市经济回升。力争到2025年，") == 2025
-    assert facts.target_year("2021年，规上工业增加值增长11.4%。", "到2025年，") is None
-    assert facts.target_year("截至2023年底，累计培育企业5家。", "") is None
+    assert dates.stated_year("2021年，规上工业增加值增长11.4%。") == 2021
+    assert dates.stated_year("到2025年，产业规模达到1万亿元。") is None  # a target is not a fact's year
+    assert dates.stated_year("规上工业增加值增长11.4%。", "2021年，南昌工业多项指标进入第一方阵。") == 2021
+    assert dates.stated_year("增加值比重达到90%。", "2020年全市经济回升。力争到2025年，") == 2020
+    assert dates.stated_year("截至2023年底，累计培育企业5家。") == 2023  # "截至" dates a fact
+    assert dates.target_year("到2025年，产业规模达到1万亿元。", "") == 2025
+    assert dates.target_year("年均增长达到75%左右。", "2020年全市经济回升。力争到2025年，") == 2025
+    assert dates.target_year("2021年，规上工业增加值增长11.4%。", "到2025年，") is None
+    assert dates.target_year("截至2023年底，累计培育企业5家。", "") is None
     # figure_year leaves out a target year stated before the sentence, as it does one in the sentence
-    assert facts.figure_year("比重达到90%以上。", "到2025年，", 2021) == 2021
+    assert dates.figure_year("比重达到90%以上。", "到2025年，", 2021) == 2021
 
 
 def test_a_plans_target_is_not_stated_as_the_latest_figure() -> None:
@@ -359,15 +365,15 @@ def test_a_latest_question_gets_the_latest_years_sentence(tokenizer) -> None:
 
 
 def test_a_class_of_places_is_no_place_and_which_ones_is_no_figure() -> None:
-    from rag.generate import facts
+    from rag.generate import facts, subject
 
-    assert not facts.is_named_place("国家级开发区") and not facts.is_named_place("省级开发区")
-    assert facts.is_named_place("新余高新区")
+    assert not subject.is_named_place("国家级开发区") and not subject.is_named_place("省级开发区")
+    assert subject.is_named_place("新余高新区")
     assert not facts.asks_figure("新余高新区重点帮扶的龙头企业有哪几家？") and facts.asks_figure("一共有几家？")
     assert facts.asked_aspect("南昌智造谷项目建成后能带来多少就业岗位？") != "建设期"
     assert facts.asked_aspect("南昌智造谷项目什么时候建成？") == "建设期"
-    assert facts.is_named_place("九江市") and not facts.is_named_place("三县")  # 九 of 九江 is no numeral
-    places, _ = facts.question_subjects("2021年九江市规模以上工业增加值增长多少？", Tokenizer(), "")
+    assert subject.is_named_place("九江市") and not subject.is_named_place("三县")  # 九 of 九江 is no numeral
+    places, _ = subject.question_subjects("2021年九江市规模以上工业增加值增长多少？", Tokenizer(), "")
     assert places == ["九江市"]
 
 

@@ -8,7 +8,7 @@ import pytest
 from rag import termdict
 from rag.chunk import ChunkParams, chunk_document
 from rag.config import Settings
-from rag.generate import facts
+from rag.generate import subject
 from rag.types import Chunk
 
 
@@ -26,12 +26,12 @@ def seed_passages(seed_docs, tokenizer):
 
 def _full(chunk: Chunk, title: str, tok) -> tuple[str, ...]:
     """known_places over the whole text: every block tagged."""
-    return tuple(sorted(facts.known_places.__wrapped__(chunk.heading + " " + title + "\n" + chunk.text, tok)))
+    return tuple(sorted(subject.known_places.__wrapped__(chunk.heading + " " + title + "\n" + chunk.text, tok)))
 
 
 def test_index_places_are_those_of_the_full_tagging_on_every_seed_passage(seed_passages) -> None:
     passages, tok = seed_passages
-    got = [facts.index_places(c, t, tok) for c, t in passages]
+    got = [subject.index_places(c, t, tok) for c, t in passages]
     assert got == [_full(c, t, tok) for c, t in passages]
     assert sum(bool(p) for p in got) > 300  # the bulletins name places in nearly every passage
 
@@ -48,7 +48,7 @@ def test_index_places_are_those_of_the_full_tagging_on_every_seed_passage(seed_p
 )
 def test_index_places_on_hard_texts(text: str, tokenizer) -> None:
     c = Chunk(chunk_id="x", doc_id="d", text=text, start=0, end=len(text), heading="第一章 赣南")
-    assert facts.index_places(c, "某市报告", tokenizer) == _full(c, "某市报告", tokenizer)
+    assert subject.index_places(c, "某市报告", tokenizer) == _full(c, "某市报告", tokenizer)
 
 
 def test_a_question_is_tokenized_once_and_its_tokens_cannot_be_changed_by_a_caller() -> None:

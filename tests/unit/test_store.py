@@ -83,7 +83,7 @@ def test_library_swaps_in_new_version(indexer, fake_embedder, tokenizer) -> None
 def test_passages_store_their_place_names_and_an_older_version_finds_them_when_needed(indexer, tokenizer) -> None:
     import sqlite3
 
-    from rag.generate import facts
+    from rag.generate import subject
     from rag.indexer import read_dictionary
 
     indexer.update("c", add=[_doc("a.txt", "南昌市2021年工业投资同比增长18.7%。赣州2023年地区生产总值达4606亿元。")])
@@ -92,11 +92,11 @@ def test_passages_store_their_place_names_and_an_older_version_finds_them_when_n
     assert c.places is not None and {"南昌市", "南昌", "赣州"} <= set(c.places)
     title = data.documents[c.doc_id].title
     tokenizer = tokenizer.with_terms(read_dictionary(data))  # the collection's, as the retriever's
-    assert frozenset(c.places) == facts.known_places(c.heading + " " + title + "\n" + c.text, tokenizer)
+    assert frozenset(c.places) == subject.known_places(c.heading + " " + title + "\n" + c.text, tokenizer)
     # a version written before the column existed loads, and its passages' places are found when first needed
     db = sqlite3.connect(str(data.path / "chunks.sqlite"))
     with db:
         db.execute("ALTER TABLE chunks DROP COLUMN places")
     db.close()
     [old] = faiss_store.load(indexer.index_dir, "c").chunks
-    assert old.places is None and facts.passage_places(old, title, tokenizer) == frozenset(c.places)
+    assert old.places is None and subject.passage_places(old, title, tokenizer) == frozenset(c.places)

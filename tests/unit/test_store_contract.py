@@ -97,14 +97,14 @@ def test_replaced_document_leaves_no_old_passages(env) -> None:
 
 
 def test_passages_placed_by_other_rules_are_placed_again(env, monkeypatch) -> None:
-    """An index whose passages' place names were found by other rules (rag.generate.facts.PLACES) is not kept as
+    """An index whose passages' place names were found by other rules (rag.generate.subject.PLACES) is not kept as
     unchanged: its documents are indexed again, from the embedding cache, with the rules answers now use."""
-    from rag.generate import facts
+    from rag.generate import subject
 
     st, ix, lib = env
     ix.update("c", add=[_doc("a.txt", A)])
-    assert st.read_manifest("c")["places"] == facts.PLACES
-    monkeypatch.setattr(facts, "PLACES", "other-rules")
+    assert st.read_manifest("c")["places"] == subject.PLACES
+    monkeypatch.setattr(subject, "PLACES", "other-rules")
     r = ix.update("c", add=[_doc("a.txt", A)])
     assert r.updated == ["a"] and r.version and st.read_manifest("c")["places"] == "other-rules"
     assert not ix.update("c", add=[_doc("a.txt", A)]).version  # then unchanged again
