@@ -133,6 +133,7 @@ class Tokenizer:
         self._tag_block = lru_cache(maxsize=4096)(self._tag_block_uncached)  # titles and headings recur per passage
         self._tokens_cached = lru_cache(maxsize=1024)(lambda text: tuple(self._tokens(text)))
         self.subwords = lru_cache(maxsize=65536)(self._subwords)
+        self._abbrevs: dict[str, tuple[str, ...]] | None = None
 
     def with_terms(self, terms: Iterable[tuple[str, int, str]]) -> Tokenizer:
         """A tokenizer with the same dictionary and stopwords plus a collection's terms ((word, freq, tag) each);
@@ -251,6 +252,19 @@ class Tokenizer:
                 )
         return tuple(out)
 
+    def full_forms(self, word: str) -> tuple[str, ...]:
+        """The dictionary's four-character words that a two-character word abbreviates by the first characters of
+        their two parts, as Chinese shortens terms (营收: 营业收入; 国企: 国有企业; 邮编: 邮政编码)."""
+        if len(word) != 2:
+            return ()
+        if self._abbrevs is None:
+            if not self._ready:
+                self._init()
+            with self._lock:
+                if self._abbrevs is None:
+                    self._abbrevs = _abbreviations(self._jieba.FREQ)
+        return self._abbrevs.get(word, ())
+
     def tagged(self, text: str) -> list[tuple[str, str]]:
         """(word, part-of-speech tag) pairs by jieba's tagger, spaces dropped.
 
@@ -333,6 +347,16 @@ def _base_tables(tok) -> tuple[dict | None, int, dict | None]:
         if not jieba.dt.initialized:
             jieba.dt.initialize()
     return jieba.dt.FREQ, jieba.dt.total, jieba.posseg.dt.word_tag_tab
+
+
+def _abbreviations(freq: dict[str, int]) -> dict[str, tuple[str, ...]]:
+    """Two-character abbreviation -> the four-character dictionary words of two two-character dictionary words it
+    shortens (~36,000 keys from jieba's dictionary; built once per tokenizer, ~0.3 s)."""
+    out: dict[str, list[str]] = {}
+    for w, f in freq.items():
+        if f and len(w) == 4 and _ALL_HAN.match(w) and freq.get(w[:2]) and freq.get(w[2:]):
+            out.setdefault(w[0] + w[2], []).append(w)
+    return {k: tuple(v) for k, v in out.items()}
 
 
 TAG_BUDGET = (

@@ -511,3 +511,15 @@ def test_an_amount_asked_is_not_answered_by_a_percentage_alone(tokenizer) -> Non
     assert "39.8%" in gen.generate("2020年青川航空装备产业营业收入增长了多少？", hits).text
     hits = [_hit(0, "青川生物实施数字化改造后，实现降低运营成本45%以上。")]
     assert "45%" in gen.generate("青川生物搞数字化后运营花费省了多少？", hits).text  # a change asked in everyday words
+
+
+def test_an_abbreviation_asked_finds_the_sentence_with_its_full_form(tokenizer) -> None:
+    """ "营收" is in no passage: the sentence stating 营业收入 answers, not its neighbour ranked first."""
+    from rag.indexer import passage_tokens
+    from rag.lexical import BM25Index
+
+    texts = ["洪都航空员工总数达5000人。", "洪都航空营业收入达100亿元。", "南昌航空城位于南昌县。"]
+    bm25 = BM25Index.build([passage_tokens(t, tokenizer) for t in texts])
+    hits = [_hit(i, t) for i, t in enumerate(texts)]
+    d = ExtractiveGenerator(tokenizer, lambda: bm25).generate("洪都航空的营收是多少？", hits)
+    assert d.answerable and "100亿元" in d.text

@@ -90,3 +90,35 @@ def test_bm25_question_terms_rank_the_office_head_first(tokenizer) -> None:
     q = "南昌管教育的那个局，一把手是谁？"
     assert index.scores(tokenizer.tokens(q)).argmax() == 1
     assert index.scores(tokenizer.query_terms(q)).argmax() == 0
+
+
+def test_full_forms_are_the_dictionary_words_an_abbreviation_shortens(tokenizer) -> None:
+    assert "营业收入" in tokenizer.full_forms("营收")
+    assert "国有企业" in tokenizer.full_forms("国企")
+    assert "邮政编码" in tokenizer.full_forms("邮编")
+    assert tokenizer.full_forms("营业收入") == ()  # only two-character words abbreviate
+    assert all(len(f) == 4 and f[0] + f[2] == "营收" for f in tokenizer.full_forms("营收"))
+
+
+def test_bm25_finds_an_abbreviated_term_by_its_full_form(tokenizer) -> None:
+    """ "营收" is in no passage: the retriever also searches the passages' 营业收入 it shortens."""
+    from rag.indexer import passage_tokens
+    from rag.lexical import BM25Index
+    from rag.retrieve import FusionParams, Retriever
+
+    passages = ["洪都航空营业收入首次突破100亿元。", "洪都集团在南昌召开年度工作会议。"]
+
+    class Data:
+        bm25 = BM25Index.build([passage_tokens(p, tokenizer) for p in passages])
+        chunks = passages
+        documents: dict = {}
+
+        def lexical(self, tokens, k):
+            s = self.bm25.scores(tokens)
+            return sorted(((i, float(x)) for i, x in enumerate(s) if x > 0), key=lambda x: -x[1])[:k]
+
+    r = Retriever(Data(), None, tokenizer, FusionParams())
+    q = tokenizer.query_terms("洪都航空的营收是多少？")
+    assert "营收" in q and Data.bm25.idf("营收") == 0
+    assert r.full_forms(q) == ["营业收入"]
+    assert r.full_forms(["营业收入", "洪都"]) == []  # terms the passages hold are searched as they are
