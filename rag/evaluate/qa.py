@@ -14,6 +14,7 @@ from typing import Any
 from rag.errors import BadInput
 from rag.evaluate.compare import Passage, build_baselines, versus
 from rag.evaluate.extra import require_eval
+from rag.evaluate.machine import environment
 from rag.evaluate.metrics import (
     ANSWERED_TYPES,
     answer_correct,
@@ -26,7 +27,7 @@ from rag.evaluate.metrics import (
     score_retrieval,
 )
 from rag.evaluate.provenance import llm_replay
-from rag.evaluate.report import environment, eval_summary, write_reports
+from rag.evaluate.report import eval_summary, write_reports
 from rag.evaluate.splits import parts, select, split_of, stratified
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
