@@ -25,7 +25,7 @@ def _components(settings: Settings):
 
 def cmd_index(args: argparse.Namespace, s: Settings) -> int:
     from rag.ingest import IngestLimits, iter_files, read_bytes
-    from rag.jobs import Tracker
+    from rag.progress import Tracker
 
     given = {"index_engine": args.engine, "ray_workers": args.workers, "ray_gpus_per_worker": args.gpus_per_worker}
     s = s.model_copy(update={k: v for k, v in given.items() if v is not None})
