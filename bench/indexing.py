@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Settings
-from rag.evaluate.report import cpu
+from rag.evaluate.machine import cpu
 from rag.types import Document
 
 

@@ -1,4 +1,5 @@
-"""`rag index|search|ask|serve|eval|bench`. Errors become messages and exit codes here, nowhere else."""
+"""`rag index|search|ask|serve|eval|bench`. Errors become messages and exit codes here, nowhere else; the evaluation
+commands (eval, bench, feedback export) are rag/cli_eval.py's."""
 
 from __future__ import annotations
 
@@ -9,14 +10,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rag.cli_eval import cmd_bench, cmd_eval, cmd_feedback, print_json
 from rag.config import ASK_TOP_K, SEARCH_MODE, SEARCH_TOP_K, Settings, get_settings
 from rag.errors import BadInput, ConfigError, IndexBusy, IndexMismatch, NotFound, RagError, StoreUnavailable
 
 EXIT = {BadInput: 2, NotFound: 3, IndexMismatch: 4, ConfigError: 5, IndexBusy: 6, StoreUnavailable: 7}
-
-
-def _print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
 def _components(settings: Settings):
@@ -27,7 +25,7 @@ def _components(settings: Settings):
 
 def cmd_index(args: argparse.Namespace, s: Settings) -> int:
     from rag.ingest import IngestLimits, iter_files, read_bytes
-    from rag.jobs import Tracker
+    from rag.progress import Tracker
 
     given = {"index_engine": args.engine, "ray_workers": args.workers, "ray_gpus_per_worker": args.gpus_per_worker}
     s = s.model_copy(update={k: v for k, v in given.items() if v is not None})
@@ -52,7 +50,7 @@ def cmd_index(args: argparse.Namespace, s: Settings) -> int:
     finally:
         shown.close()
     if args.json:
-        _print_json(report)
+        print_json(report)
     elif report["version"]:
         print(
             f"indexed {report['n_documents']} documents, {report['n_chunks']} passages into '{report['collection']}' "
@@ -145,13 +143,13 @@ def cmd_search(args: argparse.Namespace, s: Settings) -> int:
             if "_id" not in row or "text" not in row:
                 raise BadInput(f"{args.batch}: every line needs '_id' and 'text'")
             res = c.pipeline.search(row["text"], args.top_k, coll, args.mode)
-            _print_json({"_id": row["_id"], "results": [h.to_dict() for h in res.hits]})
+            print_json({"_id": row["_id"], "results": [h.to_dict() for h in res.hits]})
         return 0
     if not args.query:
         raise BadInput("give a QUERY or --batch QUERIES.jsonl")
     res = c.pipeline.search(args.query, args.top_k, coll, args.mode)
     if args.json:
-        _print_json({"query": args.query, "results": [h.to_dict() for h in res.hits], "timings_ms": res.timings_ms})
+        print_json({"query": args.query, "results": [h.to_dict() for h in res.hits], "timings_ms": res.timings_ms})
         return 0
     for h in res.hits:
         print(f"{h.rank:>2}. [{h.score:.3f}] {h.source} · {h.chunk.heading or h.title}")
@@ -163,7 +161,7 @@ def cmd_ask(args: argparse.Namespace, s: Settings) -> int:
     c = _components(_one_query(s))
     a = c.pipeline.ask(args.question, args.top_k, args.collection or s.collection, [], args.generator)
     if args.json:
-        _print_json(a.to_dict())
+        print_json(a.to_dict())
         return 0
     print(a.answer)
     for cit in a.citations:
@@ -188,118 +186,6 @@ def cmd_serve(args: argparse.Namespace, s: Settings) -> int:
     s = s.model_copy(update=updates)
     print(f"rag: {note}", file=sys.stderr, flush=True)
     uvicorn.run(create_app(s), host=host, port=s.port, log_level="info", **uvicorn_options(s))
-    return 0
-
-
-class _Bars:
-    """tqdm bars by stage (indexing, each search pass), shown only when stderr is a terminal."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self._bars: dict[str, Any] = {}
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        from tqdm import tqdm
-
-        bar = self._bars.get(stage)
-        if bar is None:
-            for other in self._bars.values():
-                other.close()
-            bar = self._bars[stage] = tqdm(total=total, desc=stage, unit="it", leave=False)
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    def close(self) -> None:
-        for bar in self._bars.values():
-            bar.close()
-
-
-def _figures(report: dict[str, Any], path: str | None) -> None:
-    if path:
-        from rag.evaluate.docs import write_figures
-
-        write_figures(report, Path(path))
-
-
-def cmd_eval(args: argparse.Namespace, s: Settings) -> int:
-    from rag.evaluate import run_eval
-
-    modes = ("dense", "bm25", "hybrid") if args.mode == "all" else (args.mode,)
-    bars = _Bars(sys.stderr.isatty() and not args.json)
-    try:
-        report = run_eval(
-            _components(s),
-            Path(args.qa),
-            args.top_k,
-            args.collection or s.collection,
-            args.generator,
-            Path(args.out) if args.out else None,
-            args.limit,
-            modes,
-            compare=args.compare,
-            answers=not args.retrieval_only,
-            split=args.split,
-            progress=bars,
-            verbose=not args.json,
-            expand=args.expand,
-        )
-    finally:
-        bars.close()
-    _figures(report, args.figures)
-    if args.json:
-        _print_json(report)
-    return 0
-
-
-def cmd_bench(args: argparse.Namespace, s: Settings) -> int:
-    from rag.evaluate import run_bench
-
-    bars = _Bars(sys.stderr.isatty() and not args.json)
-    try:
-        gens = tuple(g for g in (args.generator or "extractive").split(",") if g) if args.answers else ()
-        report = run_bench(
-            _components(s),
-            Path(args.dataset),
-            args.mode,
-            args.top_k,
-            Path(args.out) if args.out else None,
-            compare=args.compare,
-            limit=args.limit,
-            answers=gens,
-            progress=bars,
-            verbose=not args.json,
-            expand=args.expand,
-        )
-    finally:
-        bars.close()
-    _figures(report, args.figures)
-    if args.json:
-        _print_json(report)
-    return 0
-
-
-def cmd_feedback(args: argparse.Namespace, s: Settings) -> int:
-    from rag.conversations import ConversationStore, qa_items
-
-    path = s.conversations_db or s.index_dir / "conversations.sqlite"
-    if not path.exists():
-        raise NotFound(
-            f"no feedback yet: {path} does not exist (ratings are stored when the chat page's 👍/👎 is used)"
-        )
-    items, skipped = qa_items(ConversationStore(path).feedback())
-    lines = "".join(json.dumps(it, ensure_ascii=False) + "\n" for it in items)
-    if args.out:
-        Path(args.out).write_text(lines, encoding="utf-8")
-    else:
-        sys.stdout.write(lines)
-    print(
-        f"{len(items)} rated answers exported as QA items{f' to {args.out}' if args.out else ''}; {skipped} skipped "
-        "(👎 without a correct answer)",
-        file=sys.stderr,
-    )
     return 0
 
 

@@ -182,7 +182,7 @@ class Components:
 
             replay = None
             if s.llm_replay_log:
-                from rag.evaluate.report import cpu, cpu_line
+                from rag.evaluate.machine import cpu, cpu_line
                 from rag.generate.replay import CompletionLog
 
                 replay = CompletionLog(s.llm_replay_log, cpu_line({"cpu": cpu(), "cpus": os.cpu_count()}))

@@ -17,7 +17,8 @@ from fastapi.responses import JSONResponse
 from rag.api.deps import Admin, keys_configured, presented
 from rag.api.errors import public
 from rag.api.schemas import ERROR_RESPONSES
-from rag.jobs import Job, Jobs, Limits
+from rag.job import Job
+from rag.jobs import Jobs, Limits
 from rag.jobs_db import JobRecords
 
 router = APIRouter(responses=ERROR_RESPONSES, tags=["jobs"])

@@ -23,7 +23,7 @@ from rag.api.limits import allowed_generators, check_generator, check_history
 from rag.api.schemas import COLLECTION_PATTERN, ERROR_RESPONSES, AskRequest, ChatRequest, SearchRequest
 from rag.config import DEFAULT_COLLECTION
 from rag.errors import BadInput, IndexNotFound, NotFound, TooLarge
-from rag.jobs import Upload
+from rag.job import Upload
 
 router = APIRouter(responses=ERROR_RESPONSES)
 CollectionQuery = Annotated[str, Query(pattern=COLLECTION_PATTERN, description="collection name")]

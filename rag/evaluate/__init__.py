@@ -25,7 +25,10 @@ from rag.evaluate.metrics import (
     percentile,
     score_retrieval,
 )
-from rag.evaluate.qa import evaluate_answers, evaluate_retrieval, load_qa, run_eval, stratified
+from rag.evaluate.qa import load_qa, run_eval
+from rag.evaluate.qa_answers import evaluate_answers
+from rag.evaluate.retrieval import evaluate_retrieval
+from rag.evaluate.splits import stratified
 
 __all__ = [
     "ANSWERED_TYPES",

@@ -9,12 +9,11 @@ contains an alternative; `citation_evidence` asks for both.
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable
 from typing import Any
 
-from rag.evaluate.metrics import latency_summary
+from rag.evaluate.metrics import latency_summary, share
 from rag.zh import norm
 
 MAX_CHARS = 150
@@ -55,22 +54,18 @@ def score_answer(resp: dict[str, Any], groups: list[list[str]], relevant: dict[s
     }
 
 
-def _mean(xs: list[float]) -> float:
-    return round(statistics.fmean(xs), 4) if xs else 0.0
-
-
 def summarise(records: list[dict[str, Any]], *, detail: bool = True) -> dict[str, Any]:
     answered = [r for r in records if r["answerable"]]
     n_cit = sum(r["citations"] for r in records)
     lat = [r["latency_ms"] for r in records]
     out = {
         "n": len(records),
-        "accuracy": _mean([float(r["correct"]) for r in records]),
-        "accuracy_150": _mean([float(r["correct_150"]) for r in records]),
-        "accuracy_answered": _mean([float(r["correct"]) for r in answered]),
-        "refused": _mean([float(not r["answerable"]) for r in records]),
-        "citation_support": _mean([float(r["supported"]) for r in records]),
-        "citation_evidence": _mean([float(r["evidence"]) for r in records]),
+        "accuracy": share([float(r["correct"]) for r in records]),
+        "accuracy_150": share([float(r["correct_150"]) for r in records]),
+        "accuracy_answered": share([float(r["correct"]) for r in answered]),
+        "refused": share([float(not r["answerable"]) for r in records]),
+        "citation_support": share([float(r["supported"]) for r in records]),
+        "citation_evidence": share([float(r["evidence"]) for r in records]),
         "citation_precision": round(sum(r["citations_supporting"] for r in records) / n_cit, 4) if n_cit else 0.0,
         **{k: round(v, 1) for k, v in latency_summary(lat).items()},
     }

@@ -15,10 +15,11 @@ import numpy as np
 from rag.errors import BadInput
 from rag.evaluate.compare import build_baselines, versus
 from rag.evaluate.extra import require_eval
+from rag.evaluate.machine import environment
 from rag.evaluate.metrics import IR_METRICS, ir_scores, latency_summary
 from rag.evaluate.provenance import llm_replay
 from rag.evaluate.qa import Progress, load_qa
-from rag.evaluate.report import bench_summary, environment, write_reports
+from rag.evaluate.report import bench_summary, write_reports
 
 MODES = ("dense", "bm25", "hybrid")
 DEEP = 1000  # passages fetched for recall@100, so documents split into several passages still reach 100

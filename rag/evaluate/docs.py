@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from rag.evaluate import compare_docs, perf_docs
+from rag.evaluate.machine import cpu_line
 from rag.evaluate.provenance import commit_text
-from rag.evaluate.report import cpu_line
 
 FIGURES = Path("docs/figures")
 DOCS = (

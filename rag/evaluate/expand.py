@@ -11,7 +11,7 @@ from collections import defaultdict
 from typing import Any
 
 from rag.evaluate.metrics import is_multi, is_single, latency_summary
-from rag.evaluate.qa import RetrievalRun, _hit_passages, _scores, run_searches
+from rag.evaluate.retrieval import RetrievalRun, hit_passages, retrieval_scores, run_searches
 from rag.evaluate.splits import parts
 from rag.rewrite import WEAK_COVERAGE
 
@@ -29,7 +29,7 @@ def expanded_run(
     def search(q: str) -> list[Any]:
         res, terms, ms = pipeline.expanded_search(q, top_k, collection, generator, mode)
         calls.setdefault(q, {"terms": terms, "ms": ms})
-        return _hit_passages(res)
+        return hit_passages(res)
 
     return run_searches(items, search, tick), calls
 
@@ -39,7 +39,7 @@ def scored(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _side(items: list[dict[str, Any]], run: RetrievalRun) -> dict[str, Any]:
-    s = _scores(items, {i: [p.text for p in ps] for i, ps in run.subset(items).passages.items()})
+    s = retrieval_scores(items, {i: [p.text for p in ps] for i, ps in run.subset(items).passages.items()})
     return {k: s[k] for k in (*SCORES, "n") if k in s}
 
 

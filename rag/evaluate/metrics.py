@@ -116,6 +116,11 @@ def percentile(xs: list[float], p: float) -> float:
     return s[min(len(s) - 1, max(0, math.ceil(p / 100 * len(s)) - 1))]
 
 
+def share(xs: list[float]) -> float:
+    """The mean of per-item scores or flags, to 4 places; 0.0 over no items (what the answer reports show)."""
+    return round(statistics.fmean(xs), 4) if xs else 0.0
+
+
 def latency_summary(lat_ms: list[float]) -> dict[str, float]:
     return {
         "latency_ms_p50": round(statistics.median(lat_ms), 2) if lat_ms else 0.0,

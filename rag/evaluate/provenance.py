@@ -1,5 +1,5 @@
 """Which code a figure was measured with: the git commit and whether the tree differed from it. One helper for the
-figures of `rag eval` / `rag bench` (docs/figures/*.json, via rag/evaluate/report.py's environment()) and the
+figures of `rag eval` / `rag bench` (docs/figures/*.json, via rag/evaluate/machine.py's environment()) and the
 `make bench` reports (bench/results/*.json), and one sentence for every renderer that shows it."""
 
 from __future__ import annotations

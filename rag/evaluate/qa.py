@@ -3,30 +3,25 @@
 from __future__ import annotations
 
 import json
-import statistics
-import time
-from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from rag.errors import BadInput
-from rag.evaluate.compare import Passage, build_baselines, versus
+from rag.evaluate.compare import build_baselines, versus
 from rag.evaluate.extra import require_eval
+from rag.evaluate.machine import environment
 from rag.evaluate.metrics import (
-    ANSWERED_TYPES,
-    answer_correct,
     evidence,
     first_hit,
     hits,
     is_multi,
     is_single,
-    latency_summary,
-    score_retrieval,
 )
 from rag.evaluate.provenance import llm_replay
-from rag.evaluate.report import environment, eval_summary, write_reports
+from rag.evaluate.qa_answers import evaluate_answers, summarise_answers
+from rag.evaluate.report import eval_summary, write_reports
+from rag.evaluate.retrieval import RetrievalRun, hit_passages, retrieval_report, run_searches
 from rag.evaluate.splits import parts, select, split_of, stratified
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -47,205 +42,6 @@ def load_qa(path: Path) -> list[dict[str, Any]]:
 def sample_stratum(item: dict[str, Any]) -> tuple[str, str, str]:
     """--limit keeps the shares of dev, test, independent items and of each type."""
     return split_of(item), str(item.get("origin") or ""), str(item.get("type", "factoid"))
-
-
-def origin_of(item: dict[str, Any]) -> str:
-    """Who wrote the item (its "origin": independent, fresh-dev, holdout …); "original" for the set's first items."""
-    return str(item.get("origin") or "original")
-
-
-def doc_key(item: dict[str, Any]) -> str:
-    doc = item.get("doc")
-    if isinstance(doc, str):
-        return doc
-    return "(several documents)" if doc else "(none: unanswerable)"
-
-
-@dataclass
-class RetrievalRun:
-    """What one retriever returned for every item, and how long each search took."""
-
-    passages: dict[str, list[Passage]] = field(default_factory=dict)
-    latencies_ms: list[float] = field(default_factory=list)  # in item order
-
-    def texts(self) -> dict[str, list[str]]:
-        return {i: [p.text for p in ps] for i, ps in self.passages.items()}
-
-    def subset(self, items: list[dict[str, Any]]) -> RetrievalRun:
-        """The same searches restricted to `items` (latencies matched by position in the full run)."""
-        order = {i: n for n, i in enumerate(self.passages)}
-        keep = [it["id"] for it in items if it["id"] in order]
-        lat = [self.latencies_ms[order[i]] for i in keep if order[i] < len(self.latencies_ms)]
-        return RetrievalRun({i: self.passages[i] for i in keep}, lat)
-
-
-def run_searches(
-    items: list[dict[str, Any]],
-    search: Callable[[str], Sequence[Passage | str]],
-    tick: Callable[[], None] | None = None,
-) -> RetrievalRun:
-    run = RetrievalRun()
-    if items:
-        search(items[0]["question"])  # warm-up, not timed: first-call costs are not per-query latency
-    for it in items:
-        t = time.perf_counter()
-        got = search(it["question"])
-        run.latencies_ms.append((time.perf_counter() - t) * 1000)
-        run.passages[it["id"]] = [p if isinstance(p, Passage) else Passage(p) for p in got]
-        if tick:
-            tick()
-    return run
-
-
-def _scores(items: list[dict[str, Any]], ranked: dict[str, list[str]]) -> dict[str, Any]:
-    s = score_retrieval(items, ranked)
-    out: dict[str, Any] = {
-        **{f"hit@{k}": round(v, 4) for k, v in s.hit_at.items()},
-        "mrr@10": round(s.mrr10, 4),
-        "n": s.n_single,
-    }
-    if s.n_multi:
-        out["evidence_recall@10"] = round(s.evidence_recall10, 4)
-        out["n_multi"] = s.n_multi
-    return out
-
-
-def retrieval_report(items: list[dict[str, Any]], run: RetrievalRun, breakdown: bool = True) -> dict[str, Any]:
-    """API.md's retrieval metrics, latency, and the same metrics by question type, by document and by origin."""
-    ranked = run.texts()
-    s = score_retrieval(items, ranked)
-    out: dict[str, Any] = {
-        **{f"hit@{k}": round(v, 4) for k, v in s.hit_at.items()},
-        "mrr@10": round(s.mrr10, 4),
-        "evidence_recall@10": round(s.evidence_recall10, 4),
-        "n_single": s.n_single,
-        "n_multi": s.n_multi,
-        **latency_summary(run.latencies_ms),
-    }
-    if breakdown:
-        by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        by_doc: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        by_origin: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for it in items:
-            if is_single(it) or is_multi(it):
-                by_type[it.get("type", "factoid")].append(it)
-                by_origin[origin_of(it)].append(it)
-            if is_single(it):
-                by_doc[it["doc"]].append(it)
-        out["by_type"] = {k: _scores(v, ranked) for k, v in sorted(by_type.items())}
-        out["by_doc"] = {k: _scores(v, ranked) for k, v in sorted(by_doc.items())}
-        out["by_origin"] = {k: _scores(v, ranked) for k, v in sorted(by_origin.items())}
-    out["latencies_ms"] = [round(x, 2) for x in run.latencies_ms]
-    return out
-
-
-def evaluate_retrieval(items: list[dict[str, Any]], search: Callable[[str], Sequence[Passage | str]]) -> dict[str, Any]:
-    """Retrieval metrics of one search function (returning passages or passage texts, best first)."""
-    return retrieval_report(items, run_searches(items, search))
-
-
-def answer_records(
-    items: list[dict[str, Any]], ask: Callable[[str], dict[str, Any]], tick: Callable[[], None] | None = None
-) -> list[dict[str, Any]]:
-    """Ask every item's question once; one scored record per item (what `summarise_answers` adds up)."""
-    out: list[dict[str, Any]] = []
-    for it in items:
-        t = time.perf_counter()
-        resp = ask(it["question"])
-        ms = (time.perf_counter() - t) * 1000
-        kind = it.get("type", "factoid")
-        ok = bool(resp.get("answerable"))
-        rec: dict[str, Any] = {
-            "id": it["id"],
-            "type": kind,
-            "doc": doc_key(it),
-            "split": it.get("split"),
-            "origin": it.get("origin"),
-            "answerable": resp.get("answerable"),
-            "answer": resp.get("answer", ""),
-            "citations": [
-                {"n": c.get("n"), "source": c.get("source"), "quote": c.get("quote", "")}
-                for c in resp.get("citations", [])
-            ],
-            "latency_ms": round(ms, 1),
-        }
-        if "ttft" in resp.get("timings_ms", {}):
-            rec["ttft_ms"] = float(resp["timings_ms"]["ttft"])
-        if kind == "unanswerable":
-            rec["score"] = 0.0 if ok else 1.0
-        else:
-            rec["score"] = answer_correct(it, rec["answer"]) if ok else 0.0
-            rec["false_refusal"] = not ok
-            rec["supported"] = any(hits(c.get("text", ""), e) for c in resp.get("citations", []) for e in evidence(it))
-        out.append(rec)
-        if tick:
-            tick()
-    return out
-
-
-def _mean(xs: list[float]) -> float:
-    return round(statistics.fmean(xs), 4) if xs else 0.0
-
-
-def _origin_answers(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """The headline answer figures of one origin's records (what "by_origin" lists); the counts say which figures
-    have items behind them (a figure over no items is 0.0, as at the top level)."""
-    unanswerable = [r for r in records if r["type"] == "unanswerable"]
-    answerable = [r for r in records if r["type"] != "unanswerable"]
-    scored = [r["score"] for r in answerable if r["type"] in ANSWERED_TYPES]
-    return {
-        "answer_accuracy": _mean(scored),
-        "unanswerable_refused": _mean([r["score"] for r in unanswerable]),
-        "false_refusal": _mean([float(r["false_refusal"]) for r in answerable]),
-        "citation_support": _mean([float(r["supported"]) for r in answerable]),
-        "n": len(records),
-        "n_accuracy": len(scored),
-        "n_unanswerable": len(unanswerable),
-    }
-
-
-def summarise_answers(records: list[dict[str, Any]], *, detail: bool = True) -> dict[str, Any]:
-    """Answer accuracy (factoid, numeric, paraphrase), by type, by document and by origin, unanswerable refused, false
-    refusals, citation support and latency over some records of `answer_records`; `detail` adds the per-item lists."""
-    by_type: dict[str, list[float]] = defaultdict(list)
-    by_doc: dict[str, list[float]] = defaultdict(list)
-    unanswerable = [r for r in records if r["type"] == "unanswerable"]
-    answerable = [r for r in records if r["type"] != "unanswerable"]
-    for r in answerable:
-        by_type[r["type"]].append(r["score"])
-    by_origin: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in records:
-        by_doc[r["doc"]].append(r["score"])
-        by_origin[r.get("origin") or "original"].append(r)  # as origin_of(): no origin is the set's first items
-    lat = [r["latency_ms"] for r in records]
-    ttft = [r["ttft_ms"] for r in records if "ttft_ms" in r]
-    answered = [s for k in ANSWERED_TYPES for s in by_type.get(k, [])]
-    out = {
-        "answer_accuracy": _mean(answered),
-        "by_type": {k: _mean(v) for k, v in sorted(by_type.items())},
-        "n_by_type": {k: len(v) for k, v in sorted(by_type.items())}
-        | ({"unanswerable": len(unanswerable)} if unanswerable else {}),
-        "by_doc": {k: {"score": _mean(v), "n": len(v)} for k, v in sorted(by_doc.items())},
-        "by_origin": {k: _origin_answers(v) for k, v in sorted(by_origin.items())},
-        "unanswerable_refused": _mean([r["score"] for r in unanswerable]),
-        "false_refusal": _mean([float(r["false_refusal"]) for r in answerable]),
-        "citation_support": _mean([float(r["supported"]) for r in answerable]),
-        "latency_ms_p50": round(statistics.median(lat), 1) if lat else 0.0,
-        "latency_ms_p95": round(latency_summary(lat)["latency_ms_p95"], 1),
-        **({"ttft_ms_p50": round(statistics.median(ttft), 1)} if ttft else {}),
-        "n": len(records),
-    }
-    if detail:
-        out["latencies_ms"] = lat
-        out["items"] = records
-    return out
-
-
-def evaluate_answers(
-    items: list[dict[str, Any]], ask: Callable[[str], dict[str, Any]], tick: Callable[[], None] | None = None
-) -> dict[str, Any]:
-    """Answer accuracy by type and by document, refusal, false refusals, citation support and latency."""
-    return summarise_answers(answer_records(items, ask, tick))
 
 
 def by_split(
@@ -314,10 +110,6 @@ def failures(
     return out
 
 
-def _hit_passages(res: Any) -> list[Passage]:  # a SearchResult
-    return [Passage(h.chunk.text, h.chunk.doc_id, h.source, h.score) for h in res.hits]
-
-
 def run_eval(
     components: Any,
     qa: Path,
@@ -360,7 +152,7 @@ def run_eval(
         return tick
 
     runs = {
-        m: run_searches(items, lambda q, m=m: _hit_passages(p.search(q, top_k, collection, m)), ticker(f"search {m}"))
+        m: run_searches(items, lambda q, m=m: hit_passages(p.search(q, top_k, collection, m)), ticker(f"search {m}"))
         for m in modes
     }
     expansion = None
@@ -369,7 +161,7 @@ def run_eval(
 
         chat = gen if gen and gen != "extractive" else "llm"
         if "hybrid" not in runs:
-            runs["hybrid"] = run_searches(items, lambda q: _hit_passages(p.search(q, top_k, collection, "hybrid")))
+            runs["hybrid"] = run_searches(items, lambda q: hit_passages(p.search(q, top_k, collection, "hybrid")))
         runs[EXPANDED], calls = expanded_run(
             p, scored(items), top_k, collection, chat, expand, ticker(f"search {EXPANDED}")
         )

@@ -78,3 +78,15 @@ def stratified(
         q, k = strata[s], min(quota[s], len(strata[s]))
         out += [q[int(i * len(q) / k)] for i in range(k)] if k else []
     return sorted(out, key=lambda it: it["id"])
+
+
+def origin_of(item: dict[str, Any]) -> str:
+    """Who wrote the item (its "origin": independent, fresh-dev, holdout …); "original" for the set's first items."""
+    return str(item.get("origin") or "original")
+
+
+def doc_key(item: dict[str, Any]) -> str:
+    doc = item.get("doc")
+    if isinstance(doc, str):
+        return doc
+    return "(several documents)" if doc else "(none: unanswerable)"

@@ -98,7 +98,8 @@ def test_answerability_model_is_what_dev_fits(components) -> None:
     """The committed weights and both refusal thresholds are what `python -m rag.evaluate.calibrate` chooses on the
     dev items of eval/qa.jsonl over this index (test items never change them), and the pipeline uses them."""
     from rag.answerable import FEATURES, calibration
-    from rag.evaluate.calibrate import calibrate, dataset
+    from rag.evaluate.calibrate import calibrate
+    from rag.evaluate.judge_data import dataset
 
     d = dataset(components, QA, "default", synthetic="synthetic" in calibration())
     got = calibrate(d.x, d.y, d.splits, d.groups, d.synthetic, d.own_refusal)

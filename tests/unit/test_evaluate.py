@@ -9,7 +9,9 @@ import pytest
 
 from rag.evaluate import answer_correct, beir_scores, hits, ir_scores, load_qa, score_retrieval
 from rag.evaluate.compare import Passage
-from rag.evaluate.qa import RetrievalRun, failures, retrieval_report, summarise_answers
+from rag.evaluate.qa import failures
+from rag.evaluate.qa_answers import summarise_answers
+from rag.evaluate.retrieval import RetrievalRun, retrieval_report
 from tests.helpers import QA, SEEDS
 
 

@@ -57,7 +57,7 @@ def _normalised_bm25(scores: dict[int, float]) -> dict[int, float]:
 
 
 def test_fusion_margins_compare_hybrid_with_the_better_single_retriever_per_origin() -> None:
-    from rag.evaluate.report import fusion_margins
+    from rag.evaluate.tables import fusion_margins
 
     def mode(**h1: float) -> dict:
         return {"hit@1": 0.0, "by_origin": {o: {"hit@1": v, "n": 20} for o, v in h1.items()}}

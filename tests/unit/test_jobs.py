@@ -14,7 +14,8 @@ from rag.config import Settings
 from rag.errors import NotFound, TooManyJobs
 from rag.factory import Components
 from rag.ingest import read_bytes
-from rag.jobs import Jobs, Limits, Tracker, Upload
+from rag.job import Upload
+from rag.jobs import Jobs, Limits, Tracker
 from rag.jobs_db import JobRecords
 from rag.store import faiss_store as store
 from tests.helpers import ROOT, FakeEmbedder, Server

@@ -9,8 +9,8 @@ import pytest
 
 from bench import indexing
 from bench.report import cpu_line, markdown, targets
+from rag.evaluate.machine import SIMD_FLAGS
 from rag.evaluate.perf_tables import STAGES
-from rag.evaluate.report import SIMD_FLAGS
 from tests.helpers import ROOT, SEEDS
 
 INGEST = {

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from rag.evaluate import docs
+from rag.evaluate.machine import environment
 from rag.evaluate.provenance import commit_text, git_state
-from rag.evaluate.report import environment
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 

@@ -134,13 +134,13 @@ def test_eval_writes_json_markdown_and_chart_with_compare(fake_components, fake_
 
 
 def test_answers_by_origin_show_a_dash_where_no_item_stands_behind_a_figure() -> None:
-    from rag.evaluate.report import _origin_cells
+    from rag.evaluate.tables import origin_cells
 
     only_unanswerable = {"answer_accuracy": 0.0, "unanswerable_refused": 0.5, "false_refusal": 0.0}
     only_unanswerable |= {"citation_support": 0.0, "n": 2, "n_accuracy": 0, "n_unanswerable": 2}
-    assert _origin_cells(only_unanswerable) == ["—", 0.5, "—", "—"]
+    assert origin_cells(only_unanswerable) == ["—", 0.5, "—", "—"]
     lists_only = {**only_unanswerable, "false_refusal": 0.25, "n": 6, "n_unanswerable": 2}
-    assert _origin_cells(lists_only) == ["—", 0.5, 0.25, 0.0]
+    assert origin_cells(lists_only) == ["—", 0.5, 0.25, 0.0]
 
 
 def test_eval_runs_one_split(fake_components, tmp_path) -> None:
