@@ -34,7 +34,6 @@ from rag.types import Document
 log = logging.getLogger("rag.jobs")
 __all__ = ["Cancelled", "Jobs", "Limits", "Tracker"]  # Tracker and Cancelled: rag.progress
 
-STAGES = ("queued", "reading", "chunking", "embedding", "publishing", "done")
 FINAL = ("done", "failed", "cancelled", "interrupted")
 LOCK_WAIT_S = 120.0  # how long a job waits for a writer outside the queue to release the collection
 

@@ -14,17 +14,6 @@ from rag.answerable import FEATURES, RANKING, evidence
 from rag.generate.extractive import ExtractiveGenerator
 
 
-def features(
-    components: Any,
-    qa: Path,
-    collection: str,
-    names: tuple[str, ...] = FEATURES,
-) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
-    """The judge's features for every QA item on the passages /ask would see, 1 for answerable items, the ids and
-    the splits."""
-    return _features(components, load(qa), collection, names)[:4]
-
-
 @dataclass
 class Dataset:
     x: np.ndarray
