@@ -185,6 +185,12 @@ class Fit:
         if self.figure and not self.change and not _RATE_ASKED.search(self.asked) and _only_rates(own):
             self.dropped.add("no_figure")  # "营业收入是多少" is not answered by "营业收入同比增长339.8%"
             return False
+        if self.figure and not self.change and not _RATE_ASKED.search(self.asked) and _only_changes(own):
+            self.dropped.add("no_figure")  # "一年用电量是多少" is not answered by "用电量每个月平均降低3万度"
+            return False
+        if self.counted and not _MONEY_ASKED.search(self.asked) and _only_money(own):
+            self.dropped.add("no_figure")  # "一年能生产多少波纹管" is not answered by "投资1.8亿元建设…项目"
+            return False
         if h.chunk.kind != "table_row" and self.figure and _count_unstated(self.counted, own):
             self.dropped.add("no_figure")  # "多少个法治实践站" is not answered by "建设法治实践站…培养…1000余名"
             return False
@@ -231,6 +237,34 @@ def _only_rates(text: str) -> bool:
     t = _TECH_TAG.sub(" ", facts.DATE.sub(" ", text))
     found = [m.group(1) for m in _NUMBER_STATED.finditer(t)]
     return bool(found) and all(found)
+
+
+# a figure stated as a change: right after a word of change in its clause ("每个月平均降低3万度", "同比增长11%"; not
+# the value reached, "提高到3.1件")
+_AFTER_CHANGE = re.compile(
+    r"(?:增长|增加|下降|降低|减少|提高|提升|上升|回落|缩减|缩短|节约|节省|压缩|增|降|减)[^，,。；;：:\d到至为达]{0,8}$"
+)
+
+
+def _only_changes(text: str) -> bool:
+    """Every figure the text states (dates and technology names aside) is a change ("降低3万度"): none is a value."""
+    t = _TECH_TAG.sub(" ", facts.DATE.sub(" ", text))
+    found = list(_NUMBER_STATED.finditer(t))
+    return bool(found) and all(_AFTER_CHANGE.search(t[: m.start()]) for m in found)
+
+
+# money asked: an amount, an investment, an income or output, a price ("多少资金", "总投资", "营收", "GDP")
+_MONEY_ASKED = re.compile(
+    r"元|钱|资金|金额|投资|额|收入|营收|产值|利润|税|资产|贷款|融资|GDP|gdp|总值|增加值|价|费|成本|补贴|奖|规模|经费|预算"
+)
+_AMOUNT = re.compile(r"\d[\d.,]*\s*(?:余|多)?\s*(?:万亿|亿|千万|百万|万|千)?\s*(?:元|美元)")
+
+
+def _only_money(text: str) -> bool:
+    """Every figure the text states (dates and technology names aside) is an amount of money ("投资1.8亿元")."""
+    t = _TECH_TAG.sub(" ", facts.DATE.sub(" ", text))
+    nums = list(_NUMBER_STATED.finditer(t))
+    return bool(nums) and all(any(a.start() <= m.start() < a.end() for a in _AMOUNT.finditer(t)) for m in nums)
 
 
 # a technology's name with a digit in it ("5G", "3D", "4K"): no figure of anything
@@ -310,7 +344,7 @@ def _other_ordinal(terms: list[str], text: str) -> bool:
 _ASKS_COUNT = re.compile(r"(?:多少|(?<!哪)几)个")
 _COUNT = re.compile(
     r"(?:\d[\d.,]*|(?:[两三四五六七八九十百千]|一[十百千万])[一二两三四五六七八九十百千]*)\s*(?:[万亿千百])?\s*"
-    r"(?:余|多)?\s*[个项家座所条件台名人次户批处只位支种类款]"
+    r"(?:余|多)?\s*(?:[个家座所条件台名人次户批处只位支种类款]|项(?!目))"  # "2021项目" counts nothing
 )
 # a change asked in everyday words ("省了多少", "少了多少", "多长了百分之几", "减少了多少"), and a change stated with
 # its figure ("降低75%以上", "下降2.2%", "缩短22.5%")

@@ -76,7 +76,8 @@ _ASKS_PLACE_KIND = re.compile(r"哪(?:一|个|一个)?([省市县区镇乡]{1,2}
 _MODIFIER = re.compile(r"^(?:总|全年|年度|年|累计)(?=..)")
 _LATIN_ASKED = re.compile(r"([A-Za-z][A-Za-z&]+)\s*的?(?:是|有|达到?)?多少")
 _COUNTED_TAGS = frozenset({"n", "nz", "nt", "l", "j", "vn"})
-_STATES_SHARE = re.compile(r"占[^，,。；;]{0,20}?\d[\d.]*\s*[%％]")
+# a share stated: "占全省比重26.25%", or a rate in per cent ("化解率达98%以上" for "化解纠纷的比例是多少")
+_STATES_SHARE = re.compile(r"占[^，,。；;]{0,20}?\d[\d.]*\s*[%％]|率[^，,。；;\d]{0,4}\d[\d.]*\s*[%％]")
 _BARE_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?![\d.])")
 # "营业收入是多少 / 总投资多少 / 产值约为多少": the noun right before the question word is the one whose value is asked
 _VALUE_ASKED = re.compile(
@@ -130,7 +131,8 @@ def answer_gaps(
       one stated before it in the passage, else its heading's or title's);
     - attribute: a figure is asked and the noun it is asked of ("营业收入", "产值") is not in the sentence (nor a table
       row's header), when the documents use that noun (`passages`, the passages retrieved for the question, or else
-      the collection: a paraphrase's own word proves nothing); a share ("比重", "占比") is carried by "占…%";
+      the collection: a paraphrase's own word proves nothing); a share ("比重", "占比") is carried by "占…%" or a
+      rate ("化解率达98%");
     - growth: a change is asked ("增长了多少", "增速是多少") and the sentence states no figure after a word of change,
       or only of another subject than the question's;
     - amount: money is asked ("多少亿元", "多少钱") and the sentence states no amount of money;
