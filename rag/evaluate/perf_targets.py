@@ -155,13 +155,15 @@ def table(head: list[str], rows: list[list[Any]]) -> list[str]:
 
 
 def cpu_line(cpu: dict[str, Any] | None) -> str:
-    """'AMD EPYC (avx2 fma avx512f … avx512_vnni); int8 encoder: 8-bit activations' for the report's header."""
+    """'AMD EPYC (avx2 fma avx512f … avx512_vnni); fast encoder: int8 (8-bit activations)' for the report's header."""
     if not cpu:
         return "CPU not recorded"
     enc = (
-        "int8 encoder off (no AVX2)"
+        "fast encoder off (no AVX2)"
         if cpu.get("fast_encoder") is False
-        else f"int8 encoder: {cpu['int8_activations']} activations"
+        else f"fast encoder: {cpu['encoder_kernels']}"
+        if cpu.get("encoder_kernels")
+        else f"int8 encoder: {cpu['int8_activations']} activations"  # reports from before AVX2 hosts ran fp32
         if cpu.get("int8_activations")
         else ""
     )

