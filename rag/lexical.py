@@ -8,12 +8,14 @@ from pathlib import Path
 import numpy as np
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
+IDF_CACHE = 65536  # tokens whose idf a BM25Index keeps
 
 
 class BM25Index:
     def __init__(self, model) -> None:  # bm25s.BM25
         self._m = model
         self.size = int(model.scores["num_docs"]) if model is not None else 0
+        self._idf: dict[str, float] = {}  # idf() per token: read per question term by the judge and the generators
 
     @classmethod
     def build(cls, corpus_tokens: list[list[str]], k1: float = 1.2, b: float = 0.75) -> BM25Index:
@@ -50,6 +52,14 @@ class BM25Index:
 
     def idf(self, token: str) -> float:
         """Inverse document frequency of a token (0 when unknown): rarer terms weigh more in answer matching."""
+        idf = self._idf.get(token)
+        if idf is None:
+            if len(self._idf) >= IDF_CACHE:  # bounded: questions bring words of their own
+                self._idf.clear()
+            idf = self._idf[token] = self._idf_uncached(token)
+        return idf
+
+    def _idf_uncached(self, token: str) -> float:
         if self._m is None or token not in self._m.vocab_dict:
             return 0.0
         tid = self._m.vocab_dict[token]

@@ -24,10 +24,21 @@ _PUNCT_TOKEN = re.compile(rf"^[^\w{CJK}]+$")
 
 def norm(s: str) -> str:
     """API.md's norm(): NFKC, strip HTML tags, drop all whitespace, lowercase."""
+    return _norm_cached(s) if len(s) <= NORM_CACHE_CHARS else _norm(s)
+
+
+def _norm(s: str) -> str:
     s = unicodedata.normalize("NFKC", s)
     s = _TAG.sub("", s)
     s = _WS.sub("", s)
     return s.lower()
+
+
+# An answer normalises the same short strings (question terms, sentences, headings, a hit's title and text) once per
+# candidate, per term and per stage: ~900 calls a question, most of them repeats. norm() is a pure function of its
+# text, so the short ones are looked up (texts past NORM_CACHE_CHARS are not kept: bounded memory, ~30 MB at worst).
+NORM_CACHE_CHARS = 512
+_norm_cached = lru_cache(maxsize=8192)(_norm)
 
 
 def join_cjk_spaces(text: str) -> str:
@@ -74,7 +85,16 @@ def _add_span(text: str, a: int, b: int, out: list[tuple[int, int]]) -> None:
 
 def numbers(text: str) -> set[str]:
     """Numbers (with %), normalised: '11.4%', '2021', '6227.3'."""
-    return {n for _, _, n in number_spans(unicodedata.normalize("NFKC", text))}
+    if len(text) <= NORM_CACHE_CHARS:  # the same sentences are read per candidate and per stage (see norm)
+        return set(_numbers_cached(text))
+    return set(_numbers(text))
+
+
+def _numbers(text: str) -> frozenset[str]:
+    return frozenset(n for _, _, n in number_spans(unicodedata.normalize("NFKC", text)))
+
+
+_numbers_cached = lru_cache(maxsize=8192)(_numbers)
 
 
 def number_spans(text: str) -> list[tuple[int, int, str]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 import numpy as np
 
@@ -292,7 +293,14 @@ def _units(h: Hit) -> list[tuple[int, int, str]]:
     """Candidate answer units of a passage in document offsets: sentences (never one that is itself a question),
     or a table row whole."""
     c = h.chunk
-    if c.kind == "table_row" and "\t" in c.text:
-        return [(c.start, c.end, c.text)]
-    view = _DocView(h)
-    return [(s, e, view[s:e]) for s, e in sentence_spans(view, c.start, c.end) if not facts.is_question(view[s:e])]
+    return list(_chunk_units(c.kind, c.text, c.start, c.end))
+
+
+@lru_cache(maxsize=4096)
+def _chunk_units(kind: str, text: str, start: int, end: int) -> tuple[tuple[int, int, str], ...]:
+    """_units of a passage, found once: the same passages come back question after question (a pure function of
+    the passage; the index keeps its strings, so their hashes are computed once)."""
+    if kind == "table_row" and "\t" in text:
+        return ((start, end, text),)
+    view = " " * start + text  # _DocView's document offsets
+    return tuple((s, e, view[s:e]) for s, e in sentence_spans(view, start, end) if not facts.is_question(view[s:e]))

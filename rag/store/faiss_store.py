@@ -323,10 +323,28 @@ class FaissStore(base.Store):
         self.index_dir = index_dir
         self.keep = keep
         self.ann_params = ann_params
+        self._current: dict[tuple, str] = {}  # (CURRENT's path, its inode, times, size) -> the version it names
 
     def current_version(self, collection: str) -> str | None:
-        v = current_version(self.index_dir, collection)
-        return v.name if v else None
+        """Asked on every request (rag.library): CURRENT is read again only when its file changed (it is replaced,
+        never written in place, so a publish gives it a new inode and time), and the version must still hold its
+        manifest."""
+        ptr = os.path.join(self.index_dir, collection, "CURRENT")
+        try:
+            st = os.stat(ptr)
+        except OSError:
+            return None
+        key = (ptr, st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
+        name = self._current.get(key)
+        if name is None:
+            v = current_version(self.index_dir, collection)
+            if v is None:
+                return None
+            name = v.name
+            self._current = {key: name, **{k: n for k, n in self._current.items() if k[0] != ptr}}
+        elif not os.path.exists(os.path.join(self.index_dir, collection, name, "manifest.json")):
+            return None
+        return name
 
     def load(self, collection: str, embedder_id: str | None = None) -> IndexData:
         return load(self.index_dir, collection, embedder_id)
