@@ -88,7 +88,9 @@ class Retriever:
             bm25_scores = dict(found)
             coverage = _coverage(max(bm25_scores.values(), default=0.0), qtokens, self.data.bm25)
             extra = [w for w in self.tokenizer.tokens(" ".join(expansion)) if w not in qtokens] if expansion else []
-            extra += [w for w in self.full_forms(qtokens) if w not in qtokens and w not in extra]
+            # the passages' words for the query's abbreviations (营收: 营业收入), each scored as an expansion term
+            full = self.tokenizer.held_full_forms(qtokens, self.data.bm25.idf)
+            extra += [w for forms in full.values() for w in forms if w not in qtokens and w not in extra]
             if extra:
                 for i, s in self.data.lexical(extra, cand):
                     bm25_scores[i] = bm25_scores.get(i, 0.0) + EXPANSION_WEIGHT * s
@@ -119,14 +121,6 @@ class Retriever:
             dense_top=max(dense_scores.values(), default=0.0),
             coverage=round(coverage, 4),
         )
-
-    def full_forms(self, qtokens: list[str]) -> list[str]:
-        """The passages' words for the query's abbreviations: a two-character term no passage holds, expanded to the
-        dictionary words it shortens that passages do hold (营收: 营业收入). Each is scored as an expansion term."""
-        stats = self.data.bm25
-        return [
-            f for w in qtokens if len(w) == 2 and not stats.idf(w) for f in self.tokenizer.full_forms(w) if stats.idf(f)
-        ]
 
     def _fuse(
         self, dense_ids: list[int], bm25_ids: list[int], dense_scores: dict[int, float], bm25_scores: dict[int, float]

@@ -6,7 +6,7 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -284,6 +284,17 @@ class Tokenizer:
                 if self._abbrevs is None:
                     self._abbrevs = _abbreviations(self._jieba.FREQ)
         return self._abbrevs.get(word, ())
+
+    def held_full_forms(self, terms: Iterable[str], idf: Callable[[str], float]) -> dict[str, tuple[str, ...]]:
+        """The terms no passage holds (`idf` 0) that abbreviate words passages do hold, each with those words
+        (营收: 营业收入): what BM25 searches for them and what the extractive answer matches them by."""
+        out = {}
+        for t in terms:
+            if len(t) == 2 and not idf(t):
+                forms = tuple(f for f in self.full_forms(t) if idf(f))
+                if forms:
+                    out[t] = forms
+        return out
 
     def tagged(self, text: str) -> list[tuple[str, str]]:
         """(word, part-of-speech tag) pairs by jieba's tagger, spaces dropped.

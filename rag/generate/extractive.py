@@ -94,7 +94,7 @@ class ExtractiveGenerator(Generator):
         terms = question_terms(asked, tokenizer)
         bm25 = self.idf_source()
         weights = {t: (bm25.idf(t) if bm25 else 1.0) or 1.0 for t in terms}
-        full = _full_forms(terms, tokenizer, bm25)
+        full = tokenizer.held_full_forms(terms, bm25.idf) if bm25 else {}
         for t, forms in full.items():  # 营收 is found as the passages' 营业收入 (rag.retrieve: BM25 does the same)
             del weights[t]
             weights.update((f, bm25.idf(f)) for f in forms)
@@ -270,19 +270,6 @@ class _DocView(str):
 
     def __new__(cls, h: Hit) -> _DocView:
         return super().__new__(cls, " " * h.chunk.start + h.chunk.text)
-
-
-def _full_forms(terms: list[str], tokenizer: Tokenizer, bm25: BM25Index | None) -> dict[str, tuple[str, ...]]:
-    """The question's abbreviations no passage holds, each with the words it shortens that passages do hold."""
-    if bm25 is None:
-        return {}
-    out = {}
-    for t in terms:
-        if len(t) == 2 and not bm25.idf(t):
-            forms = tuple(f for f in tokenizer.full_forms(t) if bm25.idf(f))
-            if forms:
-                out[t] = forms
-    return out
 
 
 def _doc_slice(h: Hit, s: int, e: int) -> str:

@@ -105,8 +105,10 @@ def test_bm25_finds_an_abbreviated_term_by_its_full_form(tokenizer) -> None:
     from rag.indexer import passage_tokens
     from rag.lexical import BM25Index
     from rag.retrieve import FusionParams, Retriever
+    from rag.types import Chunk
 
     passages = ["洪都航空营业收入首次突破100亿元。", "洪都集团在南昌召开年度工作会议。"]
+    searched: list[list[str]] = []
 
     class Data:
         bm25 = BM25Index.build([passage_tokens(p, tokenizer) for p in passages])
@@ -114,11 +116,17 @@ def test_bm25_finds_an_abbreviated_term_by_its_full_form(tokenizer) -> None:
         documents: dict = {}
 
         def lexical(self, tokens, k):
+            searched.append(list(tokens))
             s = self.bm25.scores(tokens)
             return sorted(((i, float(x)) for i, x in enumerate(s) if x > 0), key=lambda x: -x[1])[:k]
+
+        def chunk(self, i):
+            return Chunk(str(i), "d", passages[i], 0, len(passages[i]))
 
     r = Retriever(Data(), None, tokenizer, FusionParams())
     q = tokenizer.query_terms("洪都航空的营收是多少？")
     assert "营收" in q and Data.bm25.idf("营收") == 0
-    assert r.full_forms(q) == ["营业收入"]
-    assert r.full_forms(["营业收入", "洪都"]) == []  # terms the passages hold are searched as they are
+    assert tokenizer.held_full_forms(q, Data.bm25.idf) == {"营收": ("营业收入",)}
+    assert tokenizer.held_full_forms(["营业收入", "洪都"], Data.bm25.idf) == {}  # terms passages hold stay as they are
+    r.search("洪都航空的营收是多少？", 2, "bm25")
+    assert ["营业收入"] in searched  # BM25 searched the full form beside the question's terms
