@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +44,20 @@ class _Bars:
             bar.close()
 
 
-def _figures(report: dict[str, Any], path: str | None) -> None:
-    if path:
+def _report(args: argparse.Namespace, run: Callable[[_Bars], dict[str, Any]]) -> int:
+    """Run an evaluation with progress bars on a terminal, keep its figures (`--figures`), print it (`--json`)."""
+    bars = _Bars(sys.stderr.isatty() and not args.json)
+    try:
+        report = run(bars)
+    finally:
+        bars.close()
+    if args.figures:
         from rag.evaluate.docs import write_figures
 
-        write_figures(report, Path(path))
+        write_figures(report, Path(args.figures))
+    if args.json:
+        print_json(report)
+    return 0
 
 
 def cmd_eval(args: argparse.Namespace, s: Settings) -> int:
@@ -55,9 +65,9 @@ def cmd_eval(args: argparse.Namespace, s: Settings) -> int:
     from rag.factory import Components
 
     modes = ("dense", "bm25", "hybrid") if args.mode == "all" else (args.mode,)
-    bars = _Bars(sys.stderr.isatty() and not args.json)
-    try:
-        report = run_eval(
+    return _report(
+        args,
+        lambda bars: run_eval(
             Components(s),
             Path(args.qa),
             args.top_k,
@@ -72,23 +82,18 @@ def cmd_eval(args: argparse.Namespace, s: Settings) -> int:
             progress=bars,
             verbose=not args.json,
             expand=args.expand,
-        )
-    finally:
-        bars.close()
-    _figures(report, args.figures)
-    if args.json:
-        print_json(report)
-    return 0
+        ),
+    )
 
 
 def cmd_bench(args: argparse.Namespace, s: Settings) -> int:
     from rag.evaluate import run_bench
     from rag.factory import Components
 
-    bars = _Bars(sys.stderr.isatty() and not args.json)
-    try:
-        gens = tuple(g for g in (args.generator or "extractive").split(",") if g) if args.answers else ()
-        report = run_bench(
+    gens = tuple(g for g in (args.generator or "extractive").split(",") if g) if args.answers else ()
+    return _report(
+        args,
+        lambda bars: run_bench(
             Components(s),
             Path(args.dataset),
             args.mode,
@@ -100,13 +105,8 @@ def cmd_bench(args: argparse.Namespace, s: Settings) -> int:
             progress=bars,
             verbose=not args.json,
             expand=args.expand,
-        )
-    finally:
-        bars.close()
-    _figures(report, args.figures)
-    if args.json:
-        print_json(report)
-    return 0
+        ),
+    )
 
 
 def cmd_feedback(args: argparse.Namespace, s: Settings) -> int:
