@@ -235,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--host")
     x.add_argument("--port", type=int)
     x.add_argument(
-        "--timeout-keep-alive", type=int, help="seconds an idle connection is kept (RAG_TIMEOUT_KEEP_ALIVE_S, 5)"
+        "--timeout-keep-alive", type=int, help="seconds an idle connection is kept (RAG_TIMEOUT_KEEP_ALIVE_S, 20)"
     )
     x.add_argument(
         "--timeout-headers",

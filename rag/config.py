@@ -150,7 +150,14 @@ class Settings(BaseSettings):
     max_cell_chars: int = 2_000  # a longer cell is cut
     max_slides: int = 500  # slides of a .pptx
     max_slide_shapes: int = 2_000  # shapes on one slide, groups included
-    timeout_keep_alive_s: int = 5  # an idle keep-alive connection is closed after this
+    # An idle keep-alive connection is closed after this. Longer than the idle expiry of common client pools (httpx and
+    # the OpenAI SDK: 5 s; aiohttp: 15 s): at equal timeouts a client may send its next request on a connection the
+    # server is closing that moment, and the request fails with a reset (seen under load, where the close runs late).
+    timeout_keep_alive_s: int = 20
+    # Questions and searches computed at once (retrieval, the judge, extractive answers); more wait their turn without
+    # holding the interpreter. 0: the number of cores. Many more threads than cores only contend for the GIL, and the
+    # event loop that reads and writes every connection starves among them (rag.pipeline.Pipeline.compute).
+    compute_slots: int = 0
     timeout_headers_s: float = 10.0  # a request's headers must arrive within this
     timeout_body_s: float = 30.0  # the wait for each piece of a request body
 

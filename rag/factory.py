@@ -139,7 +139,15 @@ class Components:
             self.generator,
             s.generator,
             self.prompts,
-            Limits(s.max_question_chars, s.answer_top_k, refuse, llm_refuse, s.max_query_chars, s.expand),
+            Limits(
+                s.max_question_chars,
+                s.answer_top_k,
+                refuse,
+                llm_refuse,
+                s.max_query_chars,
+                s.expand,
+                s.compute_slots or os.cpu_count() or 2,
+            ),
         )
 
     def warm(self, name: str) -> None:
