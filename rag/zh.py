@@ -272,6 +272,11 @@ class Tokenizer:
                 )
         return tuple(out)
 
+    def warm(self) -> None:
+        """Load what the first question would otherwise wait for: jieba's dictionaries and tagger (about 1-2 s) and
+        the abbreviation table (full_forms)."""
+        self.full_forms("营收")
+
     def full_forms(self, word: str) -> tuple[str, ...]:
         """The dictionary's four-character words that a two-character word abbreviates by the first characters of
         their two parts, as Chinese shortens terms (营收: 营业收入; 国企: 国有企业; 邮编: 邮政编码)."""

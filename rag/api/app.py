@@ -38,14 +38,15 @@ def create_app(settings: Settings | None = None, components: Components | None =
         comp = components or Components(settings)
         app.state.components = comp
         comp.prompts  # noqa: B018 - fail at start-up on a broken prompt template
-        try:
-            comp.library.retriever(settings.collection)  # load the index and the model before the first request
+        try:  # load the index, its tokenizer's dictionaries and the model before the first request
+            comp.library.retriever(settings.collection).tokenizer.warm()
         except RagError as e:
             log.warning("starting without a ready index: %s", e.message)
         try:
             comp.embedder.embed_query("预热")  # and the query encoder (rag.embed.e5_fast loads on its first query)
         except RagError as e:
             log.warning("the query embedder is not ready: %s", e.message)
+        comp.warm("extractive")  # every server answers with it: the quick draft, a fallback, or its own generator
         if settings.generator != "extractive":
             try:
                 comp.warm(settings.generator)  # load the local LLM now, not on the first question

@@ -13,6 +13,7 @@ from rag.answerable import _loose_in, focus_term, question_terms
 from rag.generate import conflicts, dates, facts, subject
 from rag.generate.base import Draft
 from rag.generate.qualifier import qualifier_gap
+from rag.generate.rows import STATES_AMOUNT
 from rag.lexical import BM25Index
 from rag.types import Document, Hit
 from rag.zh import Tokenizer, norm
@@ -63,7 +64,6 @@ _ASKS_GROWTH = re.compile(r"增长了?多少|增长率|增速|增幅|降幅|下�
 _STATES_GROWTH = re.compile(r"(?:增长|增速|增幅|下降|降幅|提高|提升|回落|上升|减少|增加)[^，,。；;\d]{0,8}\d")
 # "多少亿元 / 多少钱": the answer states an amount of money
 _ASKS_AMOUNT = re.compile(r"多少(?:[万亿千百]*元|钱|资金)")
-_STATES_AMOUNT = re.compile(r"\d[\d.,]*\s*(?:余|多)?\s*(?:万亿|亿|千万|百万|万|千)?\s*(?:元|美元)")
 _SHARE = {"比重", "占比", "比例", "份额"}
 _CHANGE_WORD = re.compile(r"增长|增速|增幅|降幅|下降|回落|提高|提升|同比|环比|上升|减少|增加")
 _CLAUSE = re.compile(r"[，,；;。：:]")
@@ -454,7 +454,7 @@ def measure_gaps(question: str, sentence: str, header: str = "") -> list[str]:
     if asks_change(question) and not _STATES_GROWTH.search(sentence):
         gaps.append("growth")
     row_amount = "元" in header and re.search(r"\d", sentence)
-    if _ASKS_AMOUNT.search(question) and not _STATES_AMOUNT.search(sentence) and not row_amount:
+    if _ASKS_AMOUNT.search(question) and not STATES_AMOUNT.search(sentence) and not row_amount:
         gaps.append("amount")
     m = _ASKS_PLACE_KIND.search(question)
     if m and len(_QUESTION_WORD.findall(question)) == 1 and not _names_place_of_kind(sentence, m.group(1), question):

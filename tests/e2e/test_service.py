@@ -186,3 +186,17 @@ def test_upload_then_delete_and_it_never_answers_again(server) -> None:
     hits = httpx.post(server.url + "/search", json={"query": "景德镇陶瓷", "collection": coll}).json()["results"]
     assert all(h["doc_id"] != "jdz" for h in hits)
     assert httpx.delete(server.url + "/documents/jdz", params={"collection": coll}).status_code == 404
+
+
+def test_start_up_loads_what_the_first_question_would_wait_for(built_index) -> None:
+    """The tokenizer's dictionaries and tagger (1-2 s), its abbreviation table and the extractive generator are loaded
+    before the server says it is up, not by the first user's question."""
+    from rag.api.app import create_app
+    from rag.factory import Components
+    from tests.helpers import Server, settings_for
+
+    comp = Components(settings_for(built_index))
+    with Server(create_app(comp.settings, comp)):
+        tok = comp.library.retriever("default").tokenizer
+        assert tok._ready and tok._abbrevs is not None
+        assert "extractive" in comp._generators
