@@ -347,7 +347,6 @@ class FastE5:
             if self.fp32 or self.query_bits != 8:
                 queries = _Encoder(mf, self.query_bits).eval()
                 self._calibrate(mf, queries)
-            self.queries = queries  # eager
             self.encoder: nn.Module = queries
             try:  # TorchScript (deprecated, kept working) saves ~1.8 ms of Python dispatch per query; eager otherwise
                 self.encoder = torch.jit.freeze(torch.jit.trace(queries, torch.zeros(8, mf.H), check_trace=False))
